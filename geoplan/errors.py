@@ -104,3 +104,7 @@ class ValidationError(GeoplanError):
     def columns(self) -> set[str]:
         """Columns named in any problem (handy in tests and reports)."""
         return {p.column for p in self.problems if p.column}
+
+
+class NetworkError(GeoplanError):
+    """A road network cannot be built or routed on (empty, disconnected, bad speeds)."""
