@@ -1,0 +1,145 @@
+"""The ``geoplan`` command line: a thin click layer over the library.
+
+Every command turns a :class:`geoplan.errors.GeoplanError` into a message on
+stderr and exit status 1 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from . import __version__
+from .errors import GeoplanError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GeoplanError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def _table(df: pd.DataFrame) -> str:
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500,
+                           "display.unicode.east_asian_width", True):
+        return df.to_string(index=False)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="geoplan")
+def main():
+    """geoplan: civil-affairs (民政) planning for a county.
+
+    Validated layers, coverage of plan targets, boundary inspection and the
+    place-name gazetteer. Start with `geoplan demo`.
+    """
+
+
+@main.command()
+@click.option("--county", default="330624", show_default=True,
+              help="Sample county code: 330624 (新昌县) or 330727 (磐安县).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("maps"),
+              show_default=True, help="Folder for the outputs.")
+def demo(county, out_dir):
+    """Run the main job on a bundled sample county.
+
+    \b
+    Example:
+      geoplan demo --county 330727 --out /tmp/panan
+    """
+    from .demo import run_demo
+
+    result = run_demo(out_dir, county)
+    c = result.county
+    click.echo(f"geoplan demo — {c.name} ({c.code}): every layer validated\n")
+    click.echo(_table(result.tables["layers"]))
+    click.echo("\nTownships (operating facilities by kind):")
+    click.echo(_table(result.tables["townships"]))
+    click.echo("\nWrote:")
+    for path in result.files:
+        click.echo(f"  {path}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--kind", help="Layer kind (see `geoplan layers`). Default: every layer of a GeoPackage named by kind.")
+@click.option("--layer", help="GeoPackage layer or XLSX sheet to read.")
+@click.option("--crs", help="CRS of the data if the file has none, e.g. EPSG:4490.")
+@click.option("--encoding", help="Text encoding, if detection fails (e.g. GBK).")
+@click.option("--lon", "lon_col", help="Longitude column of a CSV/XLSX.")
+@click.option("--lat", "lat_col", help="Latitude column of a CSV/XLSX.")
+@click.option("--gcj02", is_flag=True, help="Coordinates are GCJ-02 (Gaode/Amap, Tencent): convert them.")
+@click.option("--repair", is_flag=True, help="Repair invalid geometries instead of reporting them.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the validated layer (CGCS2000) into this GeoPackage; nothing is written if it fails.")
+def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, out_path):
+    """Check a layer file against its schema and list every problem.
+
+    \b
+    Examples:
+      geoplan validate towns.shp --kind townships
+      geoplan validate 养老设施.xlsx --kind elderly_care --gcj02 --out clean.gpkg
+      geoplan validate layers/330624.gpkg
+    """
+    from .io import list_layers, read_layer, write_layer
+    from .schema import SCHEMAS
+
+    if kind is None:
+        if path.suffix.lower() != ".gpkg":
+            raise click.UsageError("Give --kind for a file that is not a GeoPackage (see `geoplan layers`).")
+        kinds = [k for k in list_layers(path) if k in SCHEMAS]
+        if not kinds:
+            raise click.UsageError(f"{path} has no layer named like a layer kind; give --kind and --layer.")
+        if out_path is not None:
+            raise click.UsageError("--out needs a single layer: give --kind.")
+        pairs = [(k, k) for k in kinds]
+    else:
+        pairs = [(kind, layer)]
+    layers = {}
+    codes = None
+    for k, lyr in sorted(pairs, key=lambda kl: kl[0] != "townships"):
+        gdf = read_layer(path, k, layer=lyr, crs=crs, encoding=encoding, lon_col=lon_col, lat_col=lat_col,
+                         coords="gcj02" if gcj02 else "cgcs2000", townships=codes, repair=repair)
+        layers[k] = gdf
+        if k == "townships":
+            codes = set(gdf["code"])
+        click.echo(f"OK  {k:22s} {len(gdf):6d} features  ({path}{'' if lyr is None else ':' + lyr})")
+    if out_path is not None:
+        (k, gdf), = layers.items()
+        write_layer(gdf, out_path, layer=k)
+        click.echo(f"Wrote {out_path} (layer '{k}', EPSG:4490)")
+
+
+@main.command("layers")
+@click.argument("kind", required=False)
+def layers_cmd(kind):
+    """List the layer kinds, or the columns of one kind.
+
+    \b
+    Example:
+      geoplan layers boundary_markers
+    """
+    from .schema import SCHEMAS, get_schema
+
+    if kind is None:
+        rows = [{"kind": s.kind, "title": s.title_zh, "geometry": "/".join(s.geometry), "id": s.id_field}
+                for s in SCHEMAS.values()]
+        click.echo(_table(pd.DataFrame(rows)))
+        return
+    s = get_schema(kind)
+    click.echo(f"{s.kind} — {s.title_zh}: {s.description}\ngeometry: {' or '.join(s.geometry)}; id: {s.id_field}\n")
+    rows = [{"column": f.name, "type": f.dtype, "label": f.label_zh,
+             "required": "yes" if f.required else "no", "empty ok": "yes" if f.nullable else "no",
+             "values": " ".join(f.choices) if f.choices else (f.pattern_hint or ""), "meaning": f.description}
+            for f in s.fields]
+    click.echo(_table(pd.DataFrame(rows)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The main job: run every stage geoplan has on a sample county.
+
+Each stage computes tables (no printing) and writes its outputs under the
+output folder; :func:`run_demo` returns what it wrote so the CLI can report it.
+Later features add their stage here, so the demo always shows everything
+geoplan can do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .crs import to_metric
+from .sample import DEFAULT_COUNTY, County, load_sample
+from .schema import SCHEMAS
+
+FACILITY_KINDS = ["elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes"]
+
+
+def layer_summary(county: County) -> pd.DataFrame:
+    """One row per layer: kind, Chinese title, features, geometry types."""
+    rows = []
+    for kind, gdf in county.layers.items():
+        rows.append({
+            "layer": kind,
+            "title": SCHEMAS[kind].title_zh,
+            "features": len(gdf),
+            "geometry": ", ".join(sorted(gdf.geom_type.dropna().unique())),
+        })
+    if county.population is not None:
+        pop = county.population
+        rows.append({
+            "layer": "population",
+            "title": "人口栅格",
+            "features": int((pop.data > 0).sum()),
+            "geometry": f"raster {abs(pop.transform.a):g} m cells, {pop.total:,.0f} persons",
+        })
+    return pd.DataFrame(rows)
+
+
+def township_summary(county: County) -> pd.DataFrame:
+    """Per township: population, share aged 60+, area, and operating facilities by kind."""
+    towns = county["townships"]
+    area = to_metric(towns).area / 1e6
+    table = pd.DataFrame({
+        "code": towns["code"], "name": towns["name"], "kind": towns["kind"],
+        "population": towns["population"], "pop_60plus": towns["pop_60plus"],
+        "share_60plus_pct": (100 * towns["pop_60plus"] / towns["population"]).astype("Float64").round(1),
+        "area_km2": area.round(1).to_numpy(),
+    })
+    for kind in FACILITY_KINDS:
+        if kind not in county.layers:
+            continue
+        fac = county.layers[kind]
+        operating = fac[fac["status"] == "运营"]
+        counts = operating.groupby("township_code").size()
+        table[kind] = table["code"].map(counts).fillna(0).astype(int)
+    return table
+
+
+@dataclass
+class DemoResult:
+    """What the demo computed and where it wrote it."""
+
+    county: County
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+
+def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
+    """Run every stage on a sample county and write the outputs.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder for the outputs (created if needed).
+    county : str
+        Sample county code.
+
+    Returns
+    -------
+    DemoResult
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_sample(county)
+    result = DemoResult(data)
+
+    result.tables["layers"] = layer_summary(data)
+    result.tables["townships"] = township_summary(data)
+    for name, table in result.tables.items():
+        path = out / f"{data.code}_{name}.csv"
+        # utf-8-sig so that Excel on a Chinese Windows PC opens it without mojibake
+        table.to_csv(path, index=False, encoding="utf-8-sig")
+        result.files.append(path)
+    return result

@@ -1,0 +1,519 @@
+"""Reading layers from files: one reader for every format planners have.
+
+:func:`read_layer` opens a GeoPackage, GeoJSON, Shapefile, CSV or XLSX file,
+turns it into a GeoDataFrame and passes it through
+:func:`geoplan.validate.validate_frame`, so what comes back is always a
+schema-valid layer in CGCS2000 (EPSG:4490). Reading never writes anything:
+not a ``.cpg`` next to a Shapefile, not a cache.
+
+Chinese data has two traps this module handles:
+
+* Shapefiles exported by older Chinese GIS software store GBK/GB18030 text in
+  the DBF without a ``.cpg`` file, and GDAL then decodes it as Latin-1
+  (mojibake). The encoding is detected from the bytes.
+* Spreadsheets and CSVs from web maps hold GCJ-02 coordinates; pass
+  ``coords="gcj02"`` to convert them.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from . import crs as _crs
+from .errors import CRSError, DataFileError, EncodingError, GeoplanError, Problem, ValidationError
+from .validate import validate_frame
+
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp"}
+TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
+LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "x")
+LAT_NAMES = ("lat", "latitude", "纬度", "y")
+# Tried in this order: UTF-8 first because valid GBK text is almost never
+# valid UTF-8, whereas ASCII-only UTF-8 is valid in everything.
+TEXT_ENCODINGS = ("utf-8", "gb18030")
+
+
+def _check_file(path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise DataFileError(
+            f"File not found: {p} (looked for {p.resolve()}). Check the path and the file name; "
+            f"the current directory is {Path.cwd()}."
+        )
+    if p.is_dir():
+        raise DataFileError(f"{p} is a folder, not a file. Give the path of the layer file inside it.")
+    if p.stat().st_size == 0:
+        raise DataFileError(f"{p} is empty (0 bytes). The export or download probably failed; export it again.")
+    return p
+
+
+def list_layers(path) -> list[str]:
+    """Names of the layers in a vector file (tables in a GeoPackage, sheets in an XLSX)."""
+    p = _check_file(path)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        return list(_excel_sheets(p))
+    try:
+        return [str(name) for name in pyogrio.list_layers(p)[:, 0]]
+    except Exception as exc:  # GDAL raises several types for a damaged file
+        raise _unreadable(p, exc) from exc
+
+
+def _unreadable(p: Path, exc: Exception) -> DataFileError:
+    return DataFileError(
+        f"{p} cannot be read as a {p.suffix.lstrip('.').upper() or 'data'} file: it is damaged, "
+        f"truncated or not of that format ({type(exc).__name__}: {str(exc).strip()[:200]}). "
+        "Copy or export it again from the source."
+    )
+
+
+# --------------------------------------------------------------------------
+# Encodings
+# --------------------------------------------------------------------------
+
+def detect_dbf_encoding(dbf: Path) -> str | None:
+    """Encoding of a DBF's text, detected from its bytes; None if pure ASCII.
+
+    Raises
+    ------
+    EncodingError
+        If the text is neither UTF-8 nor GB18030 (a superset of GBK and GB2312).
+    """
+    data = dbf.read_bytes()
+    if len(data) < 32:
+        raise DataFileError(f"{dbf} is truncated: a DBF header alone is 32 bytes. Copy the file again.")
+    header_len = struct.unpack("<H", data[8:10])[0]
+    body = data[header_len:]
+    if body.isascii():
+        return None
+    for enc in TEXT_ENCODINGS:
+        try:
+            body.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise EncodingError(
+        f"The text in {dbf} is neither UTF-8 nor GBK/GB18030, so Chinese names would come out garbled. "
+        "Add a .cpg file next to the .shp naming the encoding (one line, e.g. GBK or UTF-8), "
+        "or pass encoding=... / --encoding."
+    )
+
+
+def _decode_text_file(p: Path, encoding: str | None) -> tuple[str, str]:
+    data = p.read_bytes()
+    candidates = (encoding,) if encoding else ("utf-8-sig",) + TEXT_ENCODINGS[1:]
+    for enc in candidates:
+        try:
+            return data.decode(enc), enc
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise EncodingError(
+        f"The text in {p} is neither UTF-8 nor GBK/GB18030"
+        + (f" (and not {encoding})" if encoding else "")
+        + ". Save it again as 'CSV UTF-8' (Excel: Save As ▸ CSV UTF-8) or pass the right encoding."
+    )
+
+
+# --------------------------------------------------------------------------
+# Readers of each format, returning (frame, row labels, problems)
+# --------------------------------------------------------------------------
+
+def _read_vector(p: Path, layer: str | None, kind: str, encoding: str | None):
+    suffix = p.suffix.lower()
+    kwargs = {}
+    if suffix == ".shp":
+        for part in (".shx", ".dbf"):
+            if not p.with_suffix(part).exists() and not p.with_suffix(part.upper()).exists():
+                raise DataFileError(
+                    f"{p} is a Shapefile without its {part} file. A Shapefile is several files "
+                    "(.shp, .shx, .dbf, .prj, .cpg): copy all of them into the same folder."
+                )
+        dbf = p.with_suffix(".dbf")
+        has_cpg = p.with_suffix(".cpg").exists() or p.with_suffix(".CPG").exists()
+        if encoding:
+            kwargs["encoding"] = encoding
+        elif not has_cpg and dbf.exists():
+            detected = detect_dbf_encoding(dbf)
+            if detected:
+                kwargs["encoding"] = detected
+    if suffix == ".gpkg":
+        layers = list_layers(p)
+        if layer is None:
+            if kind in layers:
+                layer = kind
+            elif len(layers) == 1:
+                layer = layers[0]
+            else:
+                raise DataFileError(
+                    f"{p} holds several layers ({', '.join(layers)}) and none is called '{kind}'. "
+                    "Say which one to read with layer=... / --layer."
+                )
+        elif layer not in layers:
+            raise DataFileError(f"{p} has no layer '{layer}'. Its layers are: {', '.join(layers)}.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = pyogrio.read_dataframe(p, layer=layer, **kwargs)
+    except Exception as exc:
+        raise _unreadable(p, exc) from exc
+    if suffix == ".shp" and _shp_truncated(p, len(gdf)):
+        raise DataFileError(
+            f"{p} is truncated: the .shp/.shx files are shorter than their headers say, so features "
+            "are missing. Copy or export the Shapefile again."
+        )
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        gdf = gpd.GeoDataFrame(gdf)
+    labels = [f"feature {i + 1}" for i in range(len(gdf))]
+    return gdf, labels, [], layer
+
+
+def _shp_truncated(p: Path, n_read: int) -> bool:
+    """True if the .shp or .shx is shorter than its own header declares (a cut-off copy)."""
+    for part in (".shp", ".shx"):
+        f = p.with_suffix(part)
+        if not f.exists():
+            continue
+        head = f.read_bytes()[:100]
+        if len(head) < 100:
+            return True
+        declared = struct.unpack(">i", head[24:28])[0] * 2  # length in 16-bit words
+        if f.stat().st_size < declared:
+            return True
+    dbf = p.with_suffix(".dbf")
+    if dbf.exists():
+        head = dbf.read_bytes()[:12]
+        if len(head) >= 12:
+            n, header_len, rec_len = struct.unpack("<IHH", head[4:12])
+            if dbf.stat().st_size < header_len + n * rec_len:
+                return True
+    return False
+
+
+def _excel_sheets(p: Path) -> list[str]:
+    try:
+        with pd.ExcelFile(p, engine="openpyxl") as book:
+            return [str(s) for s in book.sheet_names]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise _unreadable(p, exc) from exc
+
+
+def _read_table(p: Path, layer: str | None, encoding: str | None, lon_col: str | None,
+                lat_col: str | None, crs, coords: str):
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        sheets = _excel_sheets(p)
+        sheet = layer if layer is not None else sheets[0]
+        if sheet not in sheets:
+            raise DataFileError(f"{p} has no sheet '{sheet}'. Its sheets are: {', '.join(sheets)}.")
+        try:
+            df = pd.read_excel(p, sheet_name=sheet, dtype=object, engine="openpyxl")
+        except Exception as exc:
+            raise _unreadable(p, exc) from exc
+        layer = sheet
+    else:
+        import io as _stdio
+
+        text, _ = _decode_text_file(p, encoding)
+        _check_csv_complete(p, text)
+        try:
+            df = pd.read_csv(_stdio.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+        except pd.errors.EmptyDataError as exc:
+            raise DataFileError(f"{p} has no header row and no data. Export the table again.") from exc
+        except pd.errors.ParserError as exc:
+            raise DataFileError(
+                f"{p} is not a well-formed CSV file: it is truncated or a quote is left open "
+                f"({str(exc).strip()[:200]}). Export it again."
+            ) from exc
+    df = df.dropna(how="all").reset_index(drop=True)
+    df.columns = [str(c).strip() for c in df.columns]
+    # Spreadsheet row numbers as Excel shows them: the header is row 1.
+    labels = [f"row {i + 2}" for i in range(len(df))]
+
+    lon_col = lon_col or _find_column(df, LON_NAMES)
+    lat_col = lat_col or _find_column(df, LAT_NAMES)
+    problems: list[Problem] = []
+    if lon_col is None or lat_col is None or lon_col not in df or lat_col not in df:
+        raise ValidationError([Problem(
+            str(p), layer, None, None, None,
+            "no longitude/latitude columns found (looked for "
+            + ", ".join(LON_NAMES) + " and " + ", ".join(LAT_NAMES) + ")",
+            "add the two coordinate columns or name them with lon_col/lat_col (--lon/--lat)",
+        )])
+    xs = pd.to_numeric(df[lon_col].map(lambda v: str(v).strip(), na_action="ignore"), errors="coerce")
+    ys = pd.to_numeric(df[lat_col].map(lambda v: str(v).strip(), na_action="ignore"), errors="coerce")
+    for col, raw, num in ((lon_col, df[lon_col], xs), (lat_col, df[lat_col], ys)):
+        for i in np.flatnonzero(num.isna().to_numpy()):
+            value = raw.iloc[i]
+            empty = value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+            problems.append(Problem(
+                str(p), layer, labels[i], col, None if empty else str(value),
+                "the coordinate is empty" if empty else "the coordinate is not a number",
+                "fill in decimal degrees, e.g. 120.9057 and 29.5012",
+            ))
+    bad = xs.isna().to_numpy() | ys.isna().to_numpy()
+    geoms = shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float))
+    geoms[bad] = None
+    target = CRS.from_user_input(crs) if crs is not None else _crs.STORAGE_CRS
+    gdf = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=geoms, crs=target)
+    if coords == "gcj02":
+        gdf = _crs.gcj02_to_cgcs2000(gdf)
+    return gdf, labels, problems, layer
+
+
+def _check_csv_complete(p: Path, text: str) -> None:
+    """Refuse a CSV cut off mid-record (open quote, or a last row shorter than the header).
+
+    pandas pads a short last row with empty cells, which would report a
+    truncated download as a list of 'empty value' problems instead of saying
+    what happened.
+    """
+    import csv
+    import io as _stdio
+
+    try:
+        records = [r for r in csv.reader(_stdio.StringIO(text), strict=True) if r]
+    except csv.Error as exc:
+        raise DataFileError(
+            f"{p} is not a well-formed CSV file: it is truncated or a quote is left open ({exc}). "
+            "Export it again."
+        ) from exc
+    if len(records) > 1 and len(records[-1]) < len(records[0]) and not text.endswith(("\n", "\r")):
+        raise DataFileError(
+            f"{p} looks truncated: its last line has {len(records[-1])} of {len(records[0])} columns and "
+            "no line end. Export or download it again."
+        )
+
+
+def _find_column(df: pd.DataFrame, names) -> str | None:
+    lower = {c.lower(): c for c in df.columns}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    return None
+
+
+# --------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------
+
+def read_frame(path, kind: str = "", *, layer: str | None = None, encoding: str | None = None,
+               lon_col: str | None = None, lat_col: str | None = None, crs=None,
+               coords: str = "cgcs2000"):
+    """Read a file into a GeoDataFrame *without* validating it.
+
+    Returns ``(gdf, row_labels, problems, layer)``; see :func:`read_layer`
+    for the parameters. Useful to inspect a file that does not validate.
+    """
+    p = _check_file(path)
+    if coords not in ("cgcs2000", "wgs84", "gcj02"):
+        raise GeoplanError(f"coords must be 'cgcs2000', 'wgs84' or 'gcj02', not {coords!r}.")
+    suffix = p.suffix.lower()
+    if suffix in VECTOR_SUFFIXES:
+        gdf, labels, problems, layer = _read_vector(p, layer, kind, encoding)
+        if crs is not None:
+            gdf = gdf.set_crs(_crs.check_known_crs(crs, f"CRS given for {p}"), allow_override=True)
+        if coords == "gcj02":
+            gdf = _crs.gcj02_to_cgcs2000(gdf)
+    elif suffix in TABLE_SUFFIXES:
+        gdf, labels, problems, layer = _read_table(p, layer, encoding, lon_col, lat_col, crs, coords)
+    elif suffix == ".xls":
+        raise DataFileError(f"{p} is an old Excel 97–2003 .xls file. Open it in Excel and save it as .xlsx.")
+    else:
+        raise DataFileError(
+            f"{p}: geoplan does not read '{suffix or 'no extension'}' files. Use GeoPackage (.gpkg), "
+            "GeoJSON, Shapefile (.shp), CSV or XLSX with longitude/latitude columns."
+        )
+    if gdf.crs is None:
+        raise CRSError(
+            f"{p} has no coordinate reference system"
+            + (" (the .prj file is missing)" if suffix == ".shp" else "")
+            + ". Pass it explicitly (crs='EPSG:4490' / --crs EPSG:4490 for CGCS2000 longitude/latitude) "
+            "or export the layer again with its CRS."
+        )
+    try:
+        _crs.check_known_crs(gdf.crs, f"layer in {p}")
+    except CRSError as exc:
+        raise CRSError(f"{p}: {exc}") from exc
+    return gdf, labels, problems, layer
+
+
+def read_layer(path, kind: str, *, layer: str | None = None, encoding: str | None = None,
+               lon_col: str | None = None, lat_col: str | None = None, crs=None,
+               coords: str = "cgcs2000", townships=None, check_official: bool = True,
+               repair: bool = False) -> gpd.GeoDataFrame:
+    """Read and validate one layer from any supported file.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoPackage (``.gpkg``), GeoJSON, Shapefile (``.shp`` with its
+        sidecar files), CSV or XLSX. CSV/XLSX need longitude and latitude
+        columns (``lon``/``lng``/``longitude``/``经度`` and ``lat``/``latitude``/``纬度``).
+    kind : str
+        Layer kind (see :mod:`geoplan.schema`): ``"townships"``, ``"roads"`` …
+    layer : str, optional
+        GeoPackage layer or XLSX sheet; by default the layer named like
+        ``kind``, or the only one.
+    encoding : str, optional
+        Text encoding; by default detected (UTF-8 or GBK/GB18030).
+    lon_col, lat_col : str, optional
+        Coordinate columns of a CSV/XLSX, if not found by name.
+    crs : optional
+        CRS of the data when the file has none (or declares a wrong one);
+        CSV/XLSX default to CGCS2000 longitude/latitude.
+    coords : {"cgcs2000", "wgs84", "gcj02"}
+        ``"gcj02"`` converts web-map coordinates to CGCS2000.
+    townships : iterable of str, optional
+        Township codes of the study area, to check township-code columns against.
+    check_official : bool
+        Check township codes against the official national list.
+    repair : bool
+        Repair invalid geometries instead of reporting them.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Valid layer in EPSG:4490 (``attrs`` hold source, layer, kind).
+
+    Raises
+    ------
+    DataFileError
+        Missing, empty, truncated or unreadable file; unknown format.
+    EncodingError
+        Text that is neither UTF-8 nor GBK/GB18030.
+    CRSError
+        No CRS, or one that cannot be related to CGCS2000.
+    ValidationError
+        Every schema problem, with file, layer, row, column and value.
+
+    Examples
+    --------
+    >>> towns = read_layer("layers/330624.gpkg", "townships")  # doctest: +SKIP
+    """
+    gdf, labels, problems, layer = read_frame(
+        path, kind, layer=layer, encoding=encoding, lon_col=lon_col, lat_col=lat_col, crs=crs, coords=coords)
+    return validate_frame(gdf, kind, source=str(path), layer=layer, row_labels=labels,
+                          townships=townships, check_official=check_official, repair=repair,
+                          extra_problems=problems)
+
+
+def write_layer(gdf: gpd.GeoDataFrame, path, layer: str) -> Path:
+    """Write a layer into a GeoPackage atomically (in EPSG:4490).
+
+    The file is written to a temporary name beside the target and renamed
+    over it only when complete, so an interrupted write never leaves a
+    half-written GeoPackage. Other layers of an existing GeoPackage are kept.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp.gpkg")
+    try:
+        if p.exists():
+            tmp.write_bytes(p.read_bytes())
+        pyogrio.write_dataframe(_crs.to_storage(gdf), tmp, layer=layer, driver="GPKG")
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
+
+
+# --------------------------------------------------------------------------
+# Population raster
+# --------------------------------------------------------------------------
+
+@dataclass
+class PopulationRaster:
+    """Persons per cell, with the grid's geotransform and CRS.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        2-D float array of persons per cell; nodata cells are 0.
+    transform : affine.Affine
+        Maps (col, row) to CRS coordinates of the cell's upper-left corner.
+    crs : pyproj.CRS
+        A metric CRS (the Gauss–Krüger zone of the county).
+    source : str
+        File it came from.
+    """
+
+    data: np.ndarray
+    transform: object
+    crs: CRS
+    source: str = ""
+
+    @property
+    def total(self) -> float:
+        return float(self.data.sum())
+
+    @property
+    def cell_area_m2(self) -> float:
+        return abs(self.transform.a * self.transform.e)
+
+    def cell_centres(self, min_value: float = 0.0) -> gpd.GeoDataFrame:
+        """Cells holding more than ``min_value`` persons, as points at their centres."""
+        rows, cols = np.nonzero(self.data > min_value)
+        t = self.transform
+        xs = t.c + (cols + 0.5) * t.a + (rows + 0.5) * t.b
+        ys = t.f + (cols + 0.5) * t.d + (rows + 0.5) * t.e
+        return gpd.GeoDataFrame(
+            {"cell_id": rows.astype(np.int64) * self.data.shape[1] + cols,
+             "row": rows, "col": cols, "population": self.data[rows, cols]},
+            geometry=shapely.points(xs, ys), crs=self.crs,
+        )
+
+
+def read_population(path) -> PopulationRaster:
+    """Read and validate a population raster (GeoTIFF, persons per cell).
+
+    Raises
+    ------
+    DataFileError, CRSError, ValidationError
+        Unreadable file, no/unknown CRS, several bands, negative or
+        non-finite values.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    p = _check_file(path)
+    try:
+        with rasterio.open(p) as src:
+            if src.count != 1:
+                raise DataFileError(f"{p} has {src.count} bands; a population raster has exactly one.")
+            data = src.read(1, masked=True)
+            transform, raster_crs = src.transform, src.crs
+    except RasterioIOError as exc:
+        raise _unreadable(p, exc) from exc
+    if raster_crs is None:
+        raise CRSError(f"{p} has no coordinate reference system. Assign one in your GIS (e.g. EPSG:4549).")
+    crs = _crs.check_known_crs(raster_crs.to_wkt(), f"raster {p}")
+    values = np.ma.filled(data.astype("float64"), 0.0)
+    problems = []
+    nonfinite = ~np.isfinite(values)
+    negative = values < 0
+    for mask, what in ((nonfinite, "not a finite number"), (negative, "negative")):
+        if mask.any():
+            r, c = np.argwhere(mask)[0]
+            problems.append(Problem(
+                str(p), None, f"cell row {r + 1}, column {c + 1}", "persons", _show_num(values[r, c]),
+                f"{int(mask.sum())} cell(s) are {what}",
+                "persons per cell must be 0 or more; set the raster's nodata value for cells outside the area",
+            ))
+    if problems:
+        raise ValidationError(problems)
+    return PopulationRaster(values, transform, crs, str(p))
+
+
+def _show_num(v: float) -> str:
+    return f"{v:g}"

@@ -1,0 +1,139 @@
+"""The bundled sample counties and loading a whole county's layers at once.
+
+The samples live in ``layers/`` at the project root (``layers/<code>.gpkg``
+and ``layers/<code>_population.tif``, built by
+``scripts/build_sample_layers.py``); set ``GEOPLAN_LAYERS`` to use another
+folder. They mix real parts (names, codes, county outlines, census totals)
+with illustrative ones (township polygons, roads, facilities …); each
+GeoPackage says which is which in its ``provenance`` table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from .errors import DataFileError
+from .io import PopulationRaster, list_layers, read_layer, read_population
+from .schema import SCHEMAS
+
+SAMPLE_COUNTIES = {"330624": "新昌县", "330727": "磐安县"}
+DEFAULT_COUNTY = "330624"
+
+# Townships first: their codes are what the other layers are checked against.
+LOAD_ORDER = ["townships"] + [k for k in SCHEMAS if k != "townships"]
+
+
+def layers_dir() -> Path:
+    """Folder holding the sample layers (``$GEOPLAN_LAYERS`` or ``<project>/layers``)."""
+    env = os.environ.get("GEOPLAN_LAYERS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "layers"
+
+
+def sample_paths(county: str = DEFAULT_COUNTY) -> tuple[Path, Path]:
+    """Paths of a sample county's GeoPackage and population raster.
+
+    Raises
+    ------
+    DataFileError
+        If the county is not a bundled sample or its files are missing.
+    """
+    county = str(county)
+    folder = layers_dir()
+    gpkg, tif = folder / f"{county}.gpkg", folder / f"{county}_population.tif"
+    if not gpkg.exists():
+        known = ", ".join(f"{c} ({n})" for c, n in SAMPLE_COUNTIES.items())
+        raise DataFileError(
+            f"No sample layers for county {county} in {folder}. Bundled samples: {known}. "
+            "Build others with: python scripts/build_sample_layers.py <county code>."
+        )
+    return gpkg, tif
+
+
+@dataclass
+class County:
+    """All layers of one county, validated.
+
+    Attributes
+    ----------
+    code, name : str
+        6-digit county code and name.
+    layers : dict of str to GeoDataFrame
+        Schema layers by kind (only those present in the source).
+    outline : GeoDataFrame
+        The county outline (one row).
+    neighbours : GeoDataFrame
+        Counties sharing a boundary with it.
+    population : PopulationRaster or None
+    provenance : DataFrame
+        Which parts are real and which illustrative.
+    """
+
+    code: str
+    name: str
+    layers: dict[str, gpd.GeoDataFrame]
+    outline: gpd.GeoDataFrame | None = None
+    neighbours: gpd.GeoDataFrame | None = None
+    population: PopulationRaster | None = None
+    provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __getitem__(self, kind: str) -> gpd.GeoDataFrame:
+        try:
+            return self.layers[kind]
+        except KeyError:
+            raise DataFileError(
+                f"County {self.code} has no '{kind}' layer; it has: {', '.join(self.layers)}."
+            ) from None
+
+
+def load_county(gpkg, population=None) -> County:
+    """Read and validate every known layer of a county GeoPackage.
+
+    Parameters
+    ----------
+    gpkg : str or Path
+        GeoPackage whose layers are named by kind (``townships``, ``roads`` …),
+        optionally with ``county``, ``neighbours`` and ``provenance`` tables.
+    population : str or Path, optional
+        Population GeoTIFF.
+
+    Returns
+    -------
+    County
+
+    Raises
+    ------
+    geoplan.errors.GeoplanError
+        The first layer that fails, with all its problems.
+    """
+    names = set(list_layers(gpkg))
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    codes = None
+    for kind in LOAD_ORDER:
+        if kind in names:
+            layers[kind] = read_layer(gpkg, kind, layer=kind, townships=codes)
+            if kind == "townships":
+                codes = set(layers[kind]["code"])
+    outline = gpd.read_file(gpkg, layer="county", engine="pyogrio") if "county" in names else None
+    neighbours = gpd.read_file(gpkg, layer="neighbours", engine="pyogrio") if "neighbours" in names else None
+    provenance = (pyogrio.read_dataframe(gpkg, layer="provenance", read_geometry=False)
+                  if "provenance" in names else pd.DataFrame())
+    if outline is not None and len(outline):
+        code, name = str(outline["adcode"].iloc[0]), str(outline["name"].iloc[0])
+    elif "townships" in layers:
+        code, name = str(layers["townships"]["county_code"].iloc[0]), ""
+    else:
+        code, name = Path(gpkg).stem, ""
+    raster = read_population(population) if population is not None else None
+    return County(code, name, layers, outline, neighbours, raster, provenance)
+
+
+def load_sample(county: str = DEFAULT_COUNTY) -> County:
+    """Load a bundled sample county (``"330624"`` 新昌县 or ``"330727"`` 磐安县)."""
+    gpkg, tif = sample_paths(county)
+    return load_county(gpkg, tif if tif.exists() else None)

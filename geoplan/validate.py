@@ -1,0 +1,446 @@
+"""Check a table against its layer schema, collecting every problem.
+
+:func:`validate_frame` is the one gate every layer passes on its way into
+geoplan, whichever file format it came from (:mod:`geoplan.io` reads the file
+and hands the table here). It never stops at the first fault: a planner gets
+the whole list — file, layer, row, column, value, what to do — and fixes the
+file once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import crs as _crs
+from .divisions import official_townships
+from .errors import Problem, ValidationError
+from .schema import MARKER_ID_RE, Field, LayerSchema, get_schema
+
+# Bounding box of China's territory with a margin; anything outside is not a
+# county layer of ours, and usually means swapped or projected coordinates.
+CHINA_LON = (73.0, 136.0)
+CHINA_LAT = (3.0, 54.0)
+
+_TRUE = {"true", "t", "yes", "y", "1", "是", "有", "√", "✓"}
+_FALSE = {"false", "f", "no", "n", "0", "否", "无", "×", "✗"}
+
+
+def _show(value) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Collector:
+    """Gathers problems with the file/layer context filled in."""
+
+    def __init__(self, source: str, layer: str | None, row_labels: Sequence[str]):
+        self.source = source
+        self.layer = layer
+        self.row_labels = row_labels
+        self.problems: list[Problem] = []
+
+    def add(self, message: str, *, row: int | None = None, column: str | None = None,
+            value=None, hint: str = "") -> None:
+        self.problems.append(Problem(
+            file=self.source, layer=self.layer,
+            row=self.row_labels[row] if row is not None else None,
+            column=column, value=None if value is None else _show(value),
+            message=message, hint=hint,
+        ))
+
+    def add_rows(self, mask: np.ndarray, values, message: str, *, column: str | None = None,
+                 hint: str = "") -> None:
+        for i in np.flatnonzero(mask):
+            self.add(message, row=int(i), column=column,
+                     value=None if values is None else values[i], hint=hint)
+
+
+# --------------------------------------------------------------------------
+# Columns
+# --------------------------------------------------------------------------
+
+def _match_columns(frame: pd.DataFrame, schema: LayerSchema) -> dict[str, str]:
+    """Map file columns to schema names: case-insensitive, Shapefile-truncated, or the Chinese label."""
+    lookup: dict[str, str] = {}
+    for f in schema.fields:
+        # Shapefile DBF field names are cut to 10 bytes (township_code -> township_c)
+        lookup[f.name[:10].lower()] = f.name
+        lookup[f.name.lower()] = f.name
+        lookup[f.label_zh] = f.name
+    renames = {}
+    taken = set(frame.columns)
+    for col in frame.columns:
+        if not isinstance(col, str) or col == "geometry":
+            continue
+        target = lookup.get(col.strip().lower()) or lookup.get(col.strip())
+        if target and target != col and target not in taken:
+            renames[col] = target
+            taken.add(target)
+    return renames
+
+
+def _is_blank(series: pd.Series) -> np.ndarray:
+    blank = series.isna().to_numpy()
+    as_text = series.astype("string")
+    return blank | (as_text.str.strip() == "").fillna(True).to_numpy()
+
+
+def _coerce(series: pd.Series, f: Field, out: _Collector) -> pd.Series:
+    raw = series.reset_index(drop=True)
+    blank = _is_blank(raw)
+    values = raw.to_numpy(dtype=object)
+    if f.dtype in ("str", "enum"):
+        text = raw.map(_to_text, na_action="ignore").astype("string")
+        text[blank] = pd.NA
+        if f.dtype == "enum":
+            canon = text.map(lambda v: f.canonical(v) if isinstance(v, str) else None, na_action="ignore")
+            bad = ~blank & canon.isna().to_numpy()
+            allowed = ", ".join(f.choices)
+            out.add_rows(bad, values, f"'{f.name}' must be one of: {allowed}", column=f.name,
+                         hint="use one of the listed values (English aliases are listed in layers/README.md)")
+            result = canon.astype("string")
+        else:
+            result = text
+            if f.pattern:
+                ok = result.str.fullmatch(f.pattern).fillna(True).to_numpy(dtype=bool)
+                out.add_rows(~ok, values, f"'{f.name}' is not {f.pattern_hint or 'in the expected form'}",
+                             column=f.name, hint="correct the value")
+    elif f.dtype in ("int", "float", "year"):
+        as_text = raw.map(_to_text, na_action="ignore")
+        nums = pd.to_numeric(as_text, errors="coerce")
+        bad = ~blank & nums.isna().to_numpy()
+        out.add_rows(bad, values, f"'{f.name}' must be a number", column=f.name,
+                     hint="remove text, units or thousands separators from the cell")
+        ok = ~blank & ~bad
+        if f.dtype in ("int", "year"):
+            frac = ok & (np.abs(nums.to_numpy(dtype=float, na_value=np.nan) % 1) > 1e-9)
+            out.add_rows(frac, values, f"'{f.name}' must be a whole number", column=f.name,
+                         hint="counts of people, beds and places have no fractions")
+            nums[frac] = np.nan
+            result = nums.round().astype("Int64")
+        else:
+            result = nums.astype("Float64")
+        arr = result.to_numpy(dtype=float, na_value=np.nan)
+        if f.min is not None:
+            low = ok & (arr < f.min)
+            what = "negative" if f.min == 0 else f"below {f.min:g}"
+            out.add_rows(low, values, f"'{f.name}' is {what}", column=f.name,
+                         hint=f"'{f.name}' must be at least {f.min:g}")
+        if f.max is not None:
+            high = ok & (arr > f.max)
+            out.add_rows(high, values, f"'{f.name}' is above {f.max:g}", column=f.name,
+                         hint=f"'{f.name}' must be at most {f.max:g}")
+    elif f.dtype == "bool":
+        def parse(v):
+            if isinstance(v, (bool, np.bool_)):
+                return bool(v)
+            t = _to_text(v).strip().lower()
+            return True if t in _TRUE else False if t in _FALSE else None
+        parsed = raw.map(parse, na_action="ignore")
+        bad = ~blank & parsed.isna().to_numpy()
+        out.add_rows(bad, values, f"'{f.name}' must be true or false", column=f.name,
+                     hint="use true/false, yes/no, 1/0 or 是/否")
+        result = parsed.astype("boolean")
+        result[blank] = pd.NA
+    elif f.dtype == "date":
+        def parse_date(v):
+            try:
+                return pd.Timestamp(v if not isinstance(v, str) else v.strip())
+            except (ValueError, TypeError):
+                return pd.NaT
+        parsed = raw.map(parse_date, na_action="ignore")
+        parsed = pd.to_datetime(parsed, errors="coerce")
+        bad = ~blank & parsed.isna().to_numpy()
+        out.add_rows(bad, values, f"'{f.name}' is not a date", column=f.name,
+                     hint="write dates as YYYY-MM-DD, e.g. 2021-06-30")
+        result = parsed.dt.normalize()
+    else:  # pragma: no cover - schema programming error
+        raise ValueError(f"unknown dtype {f.dtype!r} in schema field {f.name}")
+
+    if not f.nullable:
+        out.add_rows(blank, None, f"'{f.name}' is empty", column=f.name,
+                     hint=f"every row needs a value in '{f.name}' ({f.description})")
+    result.index = series.index
+    return result
+
+
+def _to_text(v) -> str:
+    """Text of a cell, without the '.0' Excel and GDAL add to whole numbers."""
+    if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    return str(v).strip()
+
+
+# --------------------------------------------------------------------------
+# Geometry
+# --------------------------------------------------------------------------
+
+def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, out: _Collector,
+                    skip_rows: set[int]) -> np.ndarray:
+    """Flag missing, empty, non-finite, wrong-type and invalid geometries; return a 'good' mask."""
+    geoms = gdf.geometry.to_numpy()
+    n = len(geoms)
+    missing = shapely.is_missing(geoms)
+    if skip_rows:
+        skip = np.zeros(n, dtype=bool)
+        skip[list(skip_rows)] = True
+    else:
+        skip = np.zeros(n, dtype=bool)
+    out.add_rows(missing & ~skip, None, "the feature has no geometry", column="geometry",
+                 hint="give it a location or delete the row")
+    empty = ~missing & shapely.is_empty(geoms)
+    out.add_rows(empty, None, "the geometry is empty", column="geometry",
+                 hint="draw the feature again or delete the row")
+    present = ~missing & ~empty
+
+    coords, index = shapely.get_coordinates(geoms[present], return_index=True)
+    nonfinite = np.zeros(n, dtype=bool)
+    if len(coords):
+        bad_coord = ~np.isfinite(coords).all(axis=1)
+        rows = np.flatnonzero(present)[np.unique(index[bad_coord])]
+        nonfinite[rows] = True
+    out.add_rows(nonfinite, None, "the geometry has NaN or infinite coordinates", column="geometry",
+                 hint="fix the coordinates in the source (empty longitude/latitude cells often cause this)")
+    present &= ~nonfinite
+
+    types = np.array(shapely.get_type_id(geoms))
+    names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                      "MultiLineString", "MultiPolygon", "GeometryCollection"])
+    type_names = np.where(types >= 0, names[np.clip(types, 0, 7)], "None")
+    wrong = present & ~np.isin(type_names, schema.geometry)
+    allowed = " or ".join(schema.geometry)
+    for i in np.flatnonzero(wrong):
+        out.add(f"the geometry is a {type_names[i]}, but {schema.kind} must be {allowed}",
+                row=int(i), column="geometry",
+                hint="export the right layer, or convert the geometry type in your GIS")
+    present &= ~wrong
+
+    invalid = np.zeros(n, dtype=bool)
+    invalid[present] = ~shapely.is_valid(geoms[present])
+    for i in np.flatnonzero(invalid):
+        out.add(f"the geometry is invalid ({shapely.is_valid_reason(geoms[i])})", row=int(i),
+                column="geometry",
+                hint="repair it (QGIS: Vector ▸ Geometry Tools ▸ Fix Geometries) or read with repair=True")
+    return present & ~invalid
+
+
+def _check_in_china(gdf: gpd.GeoDataFrame, good: np.ndarray, out: _Collector) -> None:
+    """Flag features outside China, and say so when lon/lat look swapped."""
+    if not good.any():
+        return
+    bounds = shapely.bounds(gdf.geometry.to_numpy()[good])
+    minx, miny, maxx, maxy = bounds.T
+    inside = (minx >= CHINA_LON[0]) & (maxx <= CHINA_LON[1]) & (miny >= CHINA_LAT[0]) & (maxy <= CHINA_LAT[1])
+    swapped = (miny >= CHINA_LON[0]) & (maxy <= CHINA_LON[1]) & (minx >= CHINA_LAT[0]) & (maxx <= CHINA_LAT[1])
+    rows = np.flatnonzero(good)
+    for k in np.flatnonzero(~inside):
+        i = int(rows[k])
+        x, y = (minx[k] + maxx[k]) / 2, (miny[k] + maxy[k]) / 2
+        if swapped[k]:
+            out.add("longitude and latitude look swapped (the 'longitude' is a latitude in China "
+                    "and vice versa)", row=i, column="geometry", value=f"({x:.5f}, {y:.5f})",
+                    hint="swap the two coordinate columns, or check the axis order the file was exported with")
+        else:
+            out.add("the feature lies outside China", row=i, column="geometry", value=f"({x:.5f}, {y:.5f})",
+                    hint="check the coordinates and the layer's CRS (a projected layer declared as "
+                         "longitude/latitude lands far outside China)")
+
+
+# --------------------------------------------------------------------------
+# Cross-field checks of particular kinds
+# --------------------------------------------------------------------------
+
+def _check_townships(df: pd.DataFrame, out: _Collector) -> None:
+    pop, old = df["population"], df["pop_60plus"]
+    over = (old > pop).fillna(False).to_numpy()
+    out.add_rows(over, old.to_numpy(dtype=object), "pop_60plus is larger than population",
+                 column="pop_60plus", hint="the people aged 60+ are part of the population")
+    code, county = df["code"], df["county_code"]
+    mismatch = (code.str[:6] != county).fillna(False).to_numpy()
+    out.add_rows(mismatch, county.to_numpy(dtype=object),
+                 "county_code is not the first 6 digits of the township code", column="county_code",
+                 hint="a township's code starts with its county's code")
+    kind, name = df["kind"], df["name"]
+    for i in np.flatnonzero((kind.notna() & name.notna()).to_numpy()):
+        if not str(name.iloc[i]).endswith(str(kind.iloc[i])):
+            out.add(f"kind is {kind.iloc[i]} but the name does not end in {kind.iloc[i]}", row=int(i),
+                    column="kind", value=name.iloc[i], hint="check the kind or the name")
+
+
+def _check_elderly_care(df: pd.DataFrame, out: _Collector) -> None:
+    beds = df["beds"]
+    for col in ("nursing_beds", "dementia_beds"):
+        over = (df[col] > beds.fillna(0)).fillna(False).to_numpy()
+        out.add_rows(over, df[col].to_numpy(dtype=object), f"{col} is larger than beds", column=col,
+                     hint=f"{col} are counted within beds")
+    inst = (df["kind"] == "养老机构").fillna(False).to_numpy()
+    nobeds = inst & beds.isna().to_numpy()
+    out.add_rows(nobeds, None, "a 养老机构 must give its number of beds", column="beds",
+                 hint="enter the bed count (0 if it has none yet)")
+
+
+def _check_markers(df: pd.DataFrame, out: _Collector) -> None:
+    ids = df["marker_id"]
+    lines = ids.str[:4]
+    mismatch = (lines != df["line_code"]).fillna(False).to_numpy()
+    out.add_rows(mismatch, df["line_code"].to_numpy(dtype=object),
+                 "line_code differs from the first 4 digits of marker_id", column="line_code",
+                 hint="a marker's ID starts with the code of its line")
+    parsed = ids.str.extract(MARKER_ID_RE.pattern)
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for i, (line, seq, letter) in enumerate(parsed.itertuples(index=False)):
+        if isinstance(letter, str):
+            groups.setdefault(line + seq, []).append((i, letter))
+    for key, members in groups.items():
+        letters = sorted(letter for _, letter in members)
+        family = {"A": "AB", "B": "AB", "C": "CDE", "D": "CDE", "E": "CDE", "Q": "Q"}[letters[0]]
+        if "".join(letters) != family:
+            expect = {"AB": "a pair A and B", "CDE": "a triple C, D and E", "Q": "a single Q"}[family]
+            out.add(f"markers numbered {key} must form {expect}, found {', '.join(letters)}",
+                    row=members[0][0], column="marker_id", value=key + "".join(letters),
+                    hint="add the missing partner(s) or correct the type letters")
+
+
+_KIND_CHECKS = {
+    "townships": _check_townships,
+    "elderly_care": _check_elderly_care,
+    "boundary_markers": _check_markers,
+}
+
+
+# --------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------
+
+def validate_frame(frame: pd.DataFrame, kind: str, *, source: str = "<data>", layer: str | None = None,
+                   row_labels: Sequence[str] | None = None, townships: Iterable[str] | None = None,
+                   check_official: bool = True, repair: bool = False,
+                   extra_problems: Sequence[Problem] = ()) -> gpd.GeoDataFrame:
+    """Validate a layer against its schema and return it cleaned and in EPSG:4490.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        The layer as read. Column names may differ in case or be the Chinese
+        labels of the schema; they are renamed to the schema's names.
+    kind : str
+        Layer kind, a key of :data:`geoplan.schema.SCHEMAS` (``"townships"``, ``"roads"`` …).
+    source, layer : str
+        File path and layer name, for messages.
+    row_labels : sequence of str, optional
+        How to call each row in messages (``"row 7"`` for a spreadsheet);
+        default ``"feature N"``, 1-based.
+    townships : iterable of str, optional
+        Township codes of the study area; township-code columns must be among them.
+    check_official : bool
+        Check township codes against the official list of all of China.
+    repair : bool
+        Repair invalid geometries with :func:`shapely.make_valid` instead of reporting them.
+    extra_problems : sequence of Problem
+        Problems the reader already found (e.g. unparsable coordinates), reported together.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Same rows in the same order, schema columns coerced to their types
+        (categories canonical), other columns kept, CRS EPSG:4490.
+
+    Raises
+    ------
+    geoplan.errors.CRSError
+        If the layer has no usable CRS.
+    geoplan.errors.ValidationError
+        With every problem found.
+
+    Examples
+    --------
+    >>> clean = validate_frame(gdf, "townships", source="towns.gpkg")  # doctest: +SKIP
+    """
+    schema = get_schema(kind)
+    gdf = frame.copy()
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf), index=gdf.index), crs=None)
+    gdf = gdf.reset_index(drop=True)
+    n = len(gdf)
+    labels = list(row_labels) if row_labels is not None else [f"feature {i + 1}" for i in range(n)]
+    out = _Collector(source, layer, labels)
+    out.problems.extend(extra_problems)
+    skip_geom_rows = {labels.index(p.row) for p in extra_problems if p.row in labels}
+
+    if n == 0:
+        out.add(f"the layer has no features; a {schema.kind} layer needs at least one",
+                hint="check you exported the right layer, and that a filter did not drop every row")
+        raise ValidationError(out.problems)
+
+    gdf = gdf.rename(columns=_match_columns(gdf, schema))
+    for f in schema.fields:
+        if f.name not in gdf.columns:
+            if f.required:
+                out.add(f"required column '{f.name}' ({f.label_zh}) is missing", column=f.name,
+                        hint=f"add a column '{f.name}': {f.description}")
+            else:
+                gdf[f.name] = pd.NA
+
+    _crs.require_crs(gdf, what=f"layer in {source}")
+    if repair:
+        geoms = gdf.geometry.to_numpy()
+        fix = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
+        if fix.any():
+            gdf.loc[fix, gdf.geometry.name] = shapely.make_valid(geoms[fix])
+    good = _check_geometry(gdf, schema, out, skip_geom_rows)
+    if not gdf.crs.equals(_crs.STORAGE_CRS):
+        gdf = gdf.to_crs(_crs.STORAGE_CRS)
+    _check_in_china(gdf, good, out)
+
+    for f in schema.fields:
+        if f.name in gdf.columns:
+            gdf[f.name] = _coerce(gdf[f.name], f, out)
+
+    id_col = schema.id_field
+    if id_col in gdf.columns:
+        ids = gdf[id_col]
+        dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+        first = {}
+        for i in np.flatnonzero(dup):
+            first.setdefault(ids.iloc[i], i)
+        for i in np.flatnonzero(dup):
+            if first[ids.iloc[i]] != i:
+                out.add(f"duplicate {id_col}: the same ID is used by {labels[first[ids.iloc[i]]]}",
+                        row=int(i), column=id_col, value=ids.iloc[i],
+                        hint=f"every {id_col} must be unique; renumber one of them")
+
+    known = set(townships) if townships is not None else None
+    official = set(official_townships()["code"]) if check_official else None
+    for col in schema.township_code_fields:
+        if col not in gdf.columns:
+            continue
+        codes = gdf[col]
+        wellformed = codes.str.fullmatch(r"\d{9}").fillna(False).to_numpy(dtype=bool)
+        if official is not None:
+            unknown = wellformed & ~codes.isin(official).to_numpy()
+            out.add_rows(unknown, codes.to_numpy(dtype=object),
+                         "the code is not an official township code (NBS division codes, 2022 edition)",
+                         column=col, hint="look the township up in the official list; codes change after mergers")
+            wellformed &= ~unknown
+        if known is not None:
+            outside = wellformed & ~codes.isin(known).to_numpy()
+            out.add_rows(outside, codes.to_numpy(dtype=object), "the code is not a township of the study area",
+                         column=col, hint="use the code of one of the townships layer's townships")
+
+    check = _KIND_CHECKS.get(schema.kind)
+    if check is not None and all(f.name in gdf.columns for f in schema.fields if f.required):
+        check(gdf, out)
+
+    if out.problems:
+        order = {label: i for i, label in enumerate(labels)}
+        raise ValidationError(sorted(out.problems, key=lambda p: order.get(p.row, -1)))
+    gdf.attrs.update(source=source, layer=layer, kind=schema.kind)
+    return gdf
