@@ -7,6 +7,7 @@ stderr and exit status 1 — never a traceback.
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
@@ -114,6 +115,45 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
         (k, gdf), = layers.items()
         write_layer(gdf, out_path, layer=k)
         click.echo(f"Wrote {out_path} (layer '{k}', EPSG:4490)")
+
+
+@main.command()
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path),
+              help="Plan file (TOML), e.g. plans/330624_2022.toml.")
+@click.option("--layers", "gpkg", type=click.Path(path_type=Path),
+              help="County GeoPackage with layers named by kind. Default: the sample of the plan's county.")
+@click.option("--population", type=click.Path(path_type=Path), help="Population GeoTIFF (for travel-time rules).")
+@click.option("--year", type=int, help="Year to evaluate. Default: the plan's latest target year.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report: .xlsx (formatted, one sheet per rule group) or .csv.")
+def coverage(plan_path, gpkg, population, year, out_path):
+    """Evaluate a county plan's targets, township by township.
+
+    \b
+    Examples:
+      geoplan coverage --plan plans/330624_2022.toml --out 新昌2022.xlsx
+      geoplan coverage --plan plans/330727_2025.toml --year 2025 --layers my.gpkg --population pop.tif
+    """
+    from .coverage import evaluate
+    from .plans import load_plan
+    from .report import write_csv, write_xlsx
+    from .sample import load_county, load_sample
+
+    plan = load_plan(plan_path)
+    county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
+    if year is None:
+        years = [y for r in plan.rules for y in r.targets if y]
+        year = max(years) if years else date.today().year
+    result = evaluate(plan, county.layers, year)
+    click.echo(f"{plan.name} — {year}\n")
+    click.echo(_table(result.summary[["rule_id", "title", "passed", "reason"]]))
+    if out_path is not None:
+        if out_path.suffix.lower() == ".csv":
+            paths = write_csv(result, out_path.parent, out_path.stem)
+        else:
+            paths = [write_xlsx(result, out_path.with_suffix(".xlsx"))]
+        for p in paths:
+            click.echo(f"Wrote {p}")
 
 
 @main.command("layers")
