@@ -7,7 +7,6 @@ stderr and exit status 1 — never a traceback.
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -62,6 +61,10 @@ def demo(county, out_dir):
     click.echo(_table(result.tables["layers"]))
     click.echo("\nTownships (operating facilities by kind):")
     click.echo(_table(result.tables["townships"]))
+    if result.evaluation is not None:
+        ev = result.evaluation
+        click.echo(f"\nPlan: {ev.plan.name} — evaluated for {ev.year}")
+        click.echo(_table(ev.summary[["rule_id", "title", "passed", "reason"]]))
     click.echo("\nWrote:")
     for path in result.files:
         click.echo(f"  {path}")
@@ -142,8 +145,7 @@ def coverage(plan_path, gpkg, population, year, out_path):
     plan = load_plan(plan_path)
     county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
     if year is None:
-        years = [y for r in plan.rules for y in r.targets if y]
-        year = max(years) if years else date.today().year
+        year = plan.default_year()
     result = evaluate(plan, county.layers, year)
     click.echo(f"{plan.name} — {year}\n")
     click.echo(_table(result.summary[["rule_id", "title", "passed", "reason"]]))

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .coverage import Evaluation, evaluate
 from .crs import to_metric
+from .plans import load_plan
+from .report import write_csv, write_xlsx
 from .sample import DEFAULT_COUNTY, County, load_sample
 from .schema import SCHEMAS
 
@@ -68,6 +71,7 @@ class DemoResult:
     county: County
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    evaluation: Evaluation | None = None
 
 
 def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
@@ -84,9 +88,9 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     -------
     DemoResult
     """
+    data = load_sample(county)  # before creating anything: a bad county leaves no empty folder
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = load_sample(county)
     result = DemoResult(data)
 
     result.tables["layers"] = layer_summary(data)
@@ -96,4 +100,20 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         # utf-8-sig so that Excel on a Chinese Windows PC opens it without mojibake
         table.to_csv(path, index=False, encoding="utf-8-sig")
         result.files.append(path)
+
+    plan_path = sample_plan(data.code)
+    if plan_path is not None:
+        plan = load_plan(plan_path)
+        year = plan.default_year()
+        evaluation = evaluate(plan, data.layers, year)
+        result.evaluation = evaluation
+        result.files.append(write_xlsx(evaluation, out / f"{data.code}_plan_{year}.xlsx"))
+        result.files += write_csv(evaluation, out, f"{data.code}_plan_{year}")
     return result
+
+
+def sample_plan(county: str) -> Path | None:
+    """The bundled plan file of a sample county (``plans/<code>_*.toml``), if any."""
+    folder = Path(__file__).resolve().parents[1] / "plans"
+    found = sorted(folder.glob(f"{county}_*.toml"))
+    return found[-1] if found else None

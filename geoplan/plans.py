@@ -91,6 +91,17 @@ class Plan:
     statistics: dict[str, dict[int, float]]
     source: str = ""
     path: str = ""
+    year: int | None = None
+
+    def default_year(self) -> int:
+        """Year to evaluate when none is asked for: ``[plan] year``, else the latest target year."""
+        if self.year is not None:
+            return self.year
+        years = [y for r in self.rules for y in r.targets if y]
+        if not years:
+            raise PlanError(f"Plan {self.name!r} names no year: add year = 2022 to its [plan] table "
+                            "or give the year to evaluate.")
+        return max(years)
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -149,6 +160,10 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
     county = str(meta.get("county", ""))
     if not (county.isdigit() and len(county) == 6):
         errors.append(f"[plan] county must be a 6-digit county code, got {meta.get('county')!r}")
+    year = meta.get("year")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 1949 <= year <= 2100):
+        errors.append(f"[plan] year must be a year such as 2022, got {year!r}")
+        year = None
     statistics = {}
     for name, table in (data.get("statistics") or {}).items():
         if name == "source":
@@ -207,7 +222,7 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
     if errors:
         raise PlanError(f"{source}: {len(errors)} problem(s) in the plan file:\n" + "\n".join(f"  - {e}" for e in errors))
     return Plan(county=county, name=str(meta.get("name", county)), rules=tuple(rules), statistics=statistics,
-                source=str(meta.get("source", "")), path=source)
+                source=str(meta.get("source", "")), path=source, year=year)
 
 
 def load_plan(path) -> Plan:
