@@ -61,6 +61,9 @@ def demo(county, out_dir):
     click.echo(_table(result.tables["layers"]))
     click.echo("\nTownships (operating facilities by kind):")
     click.echo(_table(result.tables["townships"]))
+    if "home_care_access" in result.tables:
+        click.echo("\nNearest operating home-care centre by road (minutes; % of people beyond 15 / 30 min):")
+        click.echo(_table(result.tables["home_care_access"]))
     if result.evaluation is not None:
         ev = result.evaluation
         click.echo(f"\nPlan: {ev.plan.name} — evaluated for {ev.year}")
@@ -129,7 +132,9 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
 @click.option("--year", type=int, help="Year to evaluate. Default: the plan's latest target year.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report: .xlsx (formatted, one sheet per rule group) or .csv.")
-def coverage(plan_path, gpkg, population, year, out_path):
+@click.option("--travel/--no-travel", "travel_rules", default=True, show_default=True,
+              help="Evaluate travel-time rules on the roads layer and population raster.")
+def coverage(plan_path, gpkg, population, year, out_path, travel_rules):
     """Evaluate a county plan's targets, township by township.
 
     \b
@@ -146,7 +151,14 @@ def coverage(plan_path, gpkg, population, year, out_path):
     county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
     if year is None:
         year = plan.default_year()
-    result = evaluate(plan, county.layers, year)
+    travel = None
+    if travel_rules and "roads" in county.layers and county.population is not None:
+        from .coverage import road_travel
+        from .network import RoadNetwork
+
+        travel = road_travel(RoadNetwork.from_roads(county["roads"], source=str(gpkg or "sample roads")),
+                             county.population)
+    result = evaluate(plan, county.layers, year, travel=travel)
     click.echo(f"{plan.name} — {year}\n")
     click.echo(_table(result.summary[["rule_id", "title", "passed", "reason"]]))
     if out_path is not None:

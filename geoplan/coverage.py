@@ -286,7 +286,7 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
                 "code": merged["code"], "name": merged["name"], "population": merged["population_total"],
                 "value": share, "target": target,
                 "passed": [_passes(v, target, rule.comparison) for v in share],
-                "reason": [_travel_reason(r, rule) for r in merged.itertuples()],
+                "reason": [_travel_reason(r, rule, travel) for r in merged.itertuples()],
             })
             rows.insert(0, "rule_id", rule.id)
             rows.insert(1, "group", rule.group)
@@ -294,10 +294,8 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
             town_rows.append(rows)
             total = merged["population_total"].sum()
             value = float(merged["population_within"].sum() / total) if total else None
-            unreachable = int(merged["unreachable"].fillna(0).sum())
-            reason = f"{rule.get('minutes')} 分钟内人口 {merged['population_within'].sum():,.0f} / {total:,.0f}"
-            if unreachable:
-                reason += f"；{unreachable:,} 人无道路可达"
+            reason = (f"{rule.get('minutes')} 分钟内人口 {merged['population_within'].sum():,.0f} / {total:,.0f}"
+                      + _unreached_text(merged.sum(numeric_only=True), travel))
             summary.append((rule.id, rule.group, rule.title, rule.kind, value, target,
                             _passes(value, target, rule.comparison), reason))
     townships = (pd.concat(town_rows, ignore_index=True) if town_rows
@@ -322,10 +320,73 @@ def _value_reason(value, target, how: str) -> str:
     return text + (f"，目标 {target:g}" if target is not None else "，本年度无目标")
 
 
-def _travel_reason(row, rule: Rule) -> str:
+def _unreached_text(row, travel) -> str:
+    """Who has no route, in words: off the road network, or on a piece of it cut off from every facility."""
+    text = ""
+    off = row.get("off_network", 0) if hasattr(row, "get") else getattr(row, "off_network", 0)
+    cut = row.get("unreachable", 0) if hasattr(row, "get") else getattr(row, "unreachable", 0)
+    if pd.notna(off) and off >= 0.5:
+        limit = getattr(travel, "max_distance_m", None)
+        text += f"；{off:,.0f} 人距道路超过 {limit:,.0f} 米" if limit else f"；{off:,.0f} 人不在道路网络附近"
+    if pd.notna(cut) and cut >= 0.5:
+        text += f"；{cut:,.0f} 人所在道路与设施不连通"
+    return text
+
+
+def _travel_reason(row, rule: Rule, travel=None) -> str:
     if pd.isna(row.population_total):
         return "无人口数据"
     text = f"{rule.get('minutes')} 分钟内 {row.population_within:,.0f} / {row.population_total:,.0f} 人"
-    if getattr(row, "unreachable", 0) and row.unreachable > 0:
-        text += f"；{row.unreachable:,.0f} 人无道路可达"
-    return text
+    return text + _unreached_text(row._asdict(), travel)
+
+
+def road_travel(net, population, *, access_speed_kmh: float | None = None,
+                max_distance_m: float | None = None) -> TravelEvaluator:
+    """A travel-time evaluator for :func:`evaluate` on a road network and a population raster.
+
+    Every populated raster cell is routed to its nearest facility of the
+    rule's kind. For rules on people aged 60+ (``population = "pop_60plus"``)
+    a cell's persons are scaled by its township's share of people aged 60+,
+    since the raster counts everybody.
+
+    Parameters
+    ----------
+    net : geoplan.network.RoadNetwork
+    population : geoplan.io.PopulationRaster
+    access_speed_kmh, max_distance_m : float, optional
+        Walking leg to the road; defaults of :mod:`geoplan.network`.
+    """
+    from .access import township_access_table
+    from .network import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
+
+    cells = population.cell_centres()
+    access = DEFAULT_ACCESS_SPEED_KMH if access_speed_kmh is None else access_speed_kmh
+    max_d = DEFAULT_MAX_SNAP_DISTANCE_M if max_distance_m is None else max_distance_m
+
+    def travel(rule: Rule, layers) -> pd.DataFrame:
+        towns = layers["townships"]
+        minutes = float(rule.get("minutes"))
+        facilities = _filtered(layers, rule)
+        if facilities.empty:
+            raise CoverageError(f"Rule {rule.id!r}: there is no {_describe(rule)} at all to travel to.")
+        table = township_access_table(towns, cells, facilities, net, thresholds=[minutes],
+                                      access_speed_kmh=access, max_distance_m=max_d)
+        per_cell = table.attrs["per_cell"]
+        per_cell = per_cell[per_cell["code"].notna()]
+        within = per_cell["population"].where(per_cell["status"].eq("ok") & (per_cell["minutes"] <= minutes), 0.0)
+        unreachable = per_cell["population"].where(per_cell["status"].eq("unreachable"), 0.0)
+        off_network = per_cell["population"].where(per_cell["status"].eq("not_snapped"), 0.0)
+        out = pd.DataFrame({"code": per_cell["code"], "population_total": per_cell["population"],
+                            "population_within": within, "unreachable": unreachable,
+                            "off_network": off_network})
+        out = out.groupby("code", as_index=False).sum()
+        column = rule.get("population", "population")
+        if column != "population":
+            share = (towns.set_index("code")[column] / towns.set_index("code")["population"]).astype(float)
+            factor = out["code"].map(share).fillna(0.0).to_numpy()
+            for col in ("population_total", "population_within", "unreachable", "off_network"):
+                out[col] = out[col] * factor
+        return out
+
+    travel.max_distance_m = max_d
+    return travel

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .coverage import Evaluation, evaluate
+from .access import township_access_table
+from .coverage import Evaluation, evaluate, road_travel
 from .crs import to_metric
+from .network import RoadNetwork
 from .plans import load_plan
 from .report import write_csv, write_xlsx
 from .sample import DEFAULT_COUNTY, County, load_sample
@@ -64,6 +66,22 @@ def township_summary(county: County) -> pd.DataFrame:
     return table
 
 
+def home_care_access(county: County, net: RoadNetwork, thresholds=(15, 30)) -> pd.DataFrame:
+    """Per township: population-weighted minutes by road to the nearest operating 居家养老服务中心,
+    and the shares of people beyond each threshold (people with no route count as beyond)."""
+    care = county["elderly_care"]
+    centres = care[(care["kind"] == "居家养老服务中心") & (care["status"] == "运营")]
+    table = township_access_table(county["townships"], county.population.cell_centres(), centres, net,
+                                  thresholds=thresholds)
+    keep = ["code", "name", "population", "mean_minutes"] + [f"share_beyond_{t:g}min" for t in thresholds]
+    keep += ["unreachable_population", "off_network_population"]
+    out = table[keep].copy()
+    out["mean_minutes"] = out["mean_minutes"].round(1)
+    for t in thresholds:
+        out[f"share_beyond_{t:g}min"] = (100 * out[f"share_beyond_{t:g}min"]).round(1)
+    return out.rename(columns={f"share_beyond_{t:g}min": f"pct_beyond_{t:g}min" for t in thresholds})
+
+
 @dataclass
 class DemoResult:
     """What the demo computed and where it wrote it."""
@@ -101,11 +119,20 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         table.to_csv(path, index=False, encoding="utf-8-sig")
         result.files.append(path)
 
+    net = travel = None
+    if "roads" in data.layers and data.population is not None:
+        net = RoadNetwork.from_roads(data["roads"], source=f"{data.code} roads")
+        travel = road_travel(net, data.population)
+        result.tables["home_care_access"] = home_care_access(data, net)
+        path = out / f"{data.code}_home_care_access.csv"
+        result.tables["home_care_access"].to_csv(path, index=False, encoding="utf-8-sig")
+        result.files.append(path)
+
     plan_path = sample_plan(data.code)
     if plan_path is not None:
         plan = load_plan(plan_path)
         year = plan.default_year()
-        evaluation = evaluate(plan, data.layers, year)
+        evaluation = evaluate(plan, data.layers, year, travel=travel)
         result.evaluation = evaluation
         result.files.append(write_xlsx(evaluation, out / f"{data.code}_plan_{year}.xlsx"))
         result.files += write_csv(evaluation, out, f"{data.code}_plan_{year}")

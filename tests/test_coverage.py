@@ -107,13 +107,15 @@ def test_travel_rule_with_evaluator(layers):
     def fake_travel(rule, lyr):
         towns = lyr["townships"]
         return pd.DataFrame({"code": towns["code"], "population_total": [100, 200, 300],
-                             "population_within": [100, 150, 0], "unreachable": [0, 0, 300]})
+                             "population_within": [100, 150, 0], "unreachable": [0, 0, 280],
+                             "off_network": [0, 0, 20]})
 
     rule = {**HOME_CARE, "id": "tt", "kind": "travel_time", "minutes": 15, "target": 0.7}
     ev = evaluate(parse_plan(plan_doc(rule)), layers, 2022, travel=fake_travel)
     assert ev.townships["passed"].tolist() == [True, True, False]
     s = ev.summary.iloc[0]
-    assert s["value"] == pytest.approx(250 / 600) and not s["passed"] and "300 人无道路可达" in s["reason"]
+    assert s["value"] == pytest.approx(250 / 600) and not s["passed"]
+    assert "280 人所在道路与设施不连通" in s["reason"] and "20 人不在道路网络附近" in s["reason"]
 
 
 def test_plan_for_another_county_is_refused(layers):
@@ -222,3 +224,44 @@ def test_facilities_by_township_unassigned_point_outside_everything(layers):
     got = facilities_by_township(towns, fac, "either")
     assert all(len(v) == 0 for v in got)
     assert np.array_equal(got.index, towns["code"].to_numpy())
+
+
+def test_road_travel_counts_people_within_minutes_by_hand(layers):
+    """A straight 30 km/h road along the three townships; the only centre at its west end.
+
+    Cells lie on the road, so each person's time is the drive alone: x metres east of the centre
+    take x / 500 minutes at 30 km/h (500 m a minute).
+    """
+    from affine import Affine
+    from geoplan.coverage import road_travel
+    from geoplan.io import PopulationRaster
+    from geoplan.network import RoadNetwork
+
+    towns = layers["townships"]
+    m = towns.to_crs(4549)
+    y = float(m.geometry.iloc[0].centroid.y)
+    x0, x1 = float(m.total_bounds[0]) + 50, float(m.total_bounds[2]) - 50
+    road = gpd.GeoDataFrame({"road_id": ["r1"], "road_class": ["unclassified"], "speed_kmh": [30.0]},
+                            geometry=[shapely.LineString([(x0, y), (x1, y)])], crs=4549).to_crs(4490)
+    net = RoadNetwork.from_roads(road)
+    # one row of 100 m cells centred on the road, 10 persons each
+    ncols = int((x1 - x0) // 100)
+    data = np.full((1, ncols), 10.0)
+    raster = PopulationRaster(data, Affine(100, 0, x0, 0, -100, y + 50), towns.to_crs(4549).crs)
+    centre = layers["elderly_care"].iloc[:1].copy()
+    centre["geometry"] = gpd.GeoSeries([shapely.Point(x0, y)], crs=4549).to_crs(4490).to_numpy()
+    lyr = {"townships": towns, "elderly_care": centre}
+    rule = parse_plan(plan_doc({**HOME_CARE, "id": "tt", "kind": "travel_time", "minutes": 10,
+                                "target": 0.5})).rules[0]
+    got = road_travel(net, raster)(rule, lyr).set_index("code")
+    cell_x = x0 + 50 + 100 * np.arange(ncols)
+    within = (cell_x - x0) / 500.0 <= 10  # minutes by hand
+    town_of = np.searchsorted([float(g.bounds[2]) for g in m.geometry], cell_x)
+    for i, code in enumerate(towns["code"]):
+        assert got.loc[code, "population_total"] == pytest.approx(10 * (town_of == i).sum())
+        assert got.loc[code, "population_within"] == pytest.approx(10 * (within & (town_of == i)).sum())
+    rule60 = parse_plan(plan_doc({**HOME_CARE, "id": "tt", "kind": "travel_time", "minutes": 10,
+                                  "population": "pop_60plus", "target": 0.5})).rules[0]
+    got60 = road_travel(net, raster)(rule60, lyr).set_index("code")
+    share = (towns.set_index("code")["pop_60plus"] / towns.set_index("code")["population"]).astype(float)
+    assert np.allclose(got60["population_total"], got["population_total"] * share[got.index])
