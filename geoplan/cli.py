@@ -195,5 +195,14 @@ def layers_cmd(kind):
     click.echo(_table(pd.DataFrame(rows)))
 
 
+def _register_subcommands() -> None:
+    from .map_cli import map_group
+
+    main.add_command(map_group)
+
+
+_register_subcommands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -16,6 +16,7 @@ import pandas as pd
 from .access import township_access_table
 from .coverage import Evaluation, evaluate, road_travel
 from .crs import to_metric
+from .map_cli import demo_isochrones, write_demo_maps
 from .network import RoadNetwork
 from .plans import load_plan
 from .report import write_csv, write_xlsx
@@ -76,6 +77,7 @@ def home_care_access(county: County, net: RoadNetwork, thresholds=(15, 30)) -> p
     keep = ["code", "name", "population", "mean_minutes"] + [f"share_beyond_{t:g}min" for t in thresholds]
     keep += ["unreachable_population", "off_network_population"]
     out = table[keep].copy()
+    out.attrs["per_cell"] = table.attrs["per_cell"]
     out["mean_minutes"] = out["mean_minutes"].round(1)
     for t in thresholds:
         out[f"share_beyond_{t:g}min"] = (100 * out[f"share_beyond_{t:g}min"]).round(1)
@@ -123,7 +125,8 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     if "roads" in data.layers and data.population is not None:
         net = RoadNetwork.from_roads(data["roads"], source=f"{data.code} roads")
         travel = road_travel(net, data.population)
-        result.tables["home_care_access"] = home_care_access(data, net)
+        access = home_care_access(data, net)
+        result.tables["home_care_access"] = access
         path = out / f"{data.code}_home_care_access.csv"
         result.tables["home_care_access"].to_csv(path, index=False, encoding="utf-8-sig")
         result.files.append(path)
@@ -136,6 +139,11 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         result.evaluation = evaluation
         result.files.append(write_xlsx(evaluation, out / f"{data.code}_plan_{year}.xlsx"))
         result.files += write_csv(evaluation, out, f"{data.code}_plan_{year}")
+
+    result.files += write_demo_maps(
+        data, out, evaluation=result.evaluation,
+        per_cell=access.attrs["per_cell"] if net is not None else None,
+        isochrones=demo_isochrones(data, net=net) if net is not None else None)
     return result
 
 

@@ -1,0 +1,239 @@
+"""``geoplan map …``: write the HTML maps from the command line, and the demo's maps.
+
+The click group :data:`map_group` is registered on the main command line
+(``geoplan map coverage|inspection|gazetteer``). :func:`write_demo_maps`
+writes all three maps of a sample county for ``geoplan demo``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import pandas as pd
+
+from .errors import DataFileError, GeoplanError
+from .maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
+
+__all__ = ["map_group", "write_demo_maps", "demo_isochrones"]
+
+
+class _MapGroup(click.Group):
+    """Prints a :class:`GeoplanError` as a message (exit 1), also when used on its own."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GeoplanError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def _read_vector(path: Path | None, what: str) -> gpd.GeoDataFrame | None:
+    if path is None:
+        return None
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise DataFileError(f"Cannot read the {what} file {path}: {exc}") from exc
+    if gdf.crs is None:
+        raise DataFileError(f"The {what} file {path} has no coordinate reference system; "
+                            "save it with one (e.g. EPSG:4490).")
+    return gdf
+
+
+def _read_table(path: Path | None, what: str) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls"):
+            return pd.read_excel(path, dtype={"name_id": str})
+        return pd.read_csv(path, encoding="utf-8-sig", dtype={"name_id": str})
+    except Exception as exc:
+        raise DataFileError(f"Cannot read the {what} file {path}: {exc}") from exc
+
+
+def _county(county: str, gpkg: Path | None, population: Path | None):
+    from .sample import load_county, load_sample
+
+    return load_sample(county) if gpkg is None else load_county(gpkg, population)
+
+
+def _basemap(basemap: str | None, offline: bool) -> str:
+    # Offline means "for a PC without internet": tiles could not load there anyway.
+    return basemap or ("none" if offline else "osm")
+
+
+def _common(f):
+    """Options every map command has."""
+    f = click.option("--data-date", help="Date of the data, shown under the title (e.g. 2024-06-30).")(f)
+    f = click.option("--title", help="Map title.")(f)
+    f = click.option("--offline", is_flag=True,
+                     help="Write one self-contained file (Leaflet inlined) that works without internet.")(f)
+    f = click.option("--tianditu-key", envvar="TIANDITU_KEY",
+                     help="Tianditu key for the tianditu-* basemaps (or set TIANDITU_KEY).")(f)
+    f = click.option("--basemap", type=click.Choice(list(BASEMAPS)),
+                     help="Basemap. Default: none with --offline, else osm. gaode* shifts the data to GCJ-02.")(f)
+    f = click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="HTML file to write.")(f)
+    f = click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Population GeoTIFF to go with --layers.")(f)
+    f = click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="County GeoPackage with layers named by kind. Default: the sample county.")(f)
+    f = click.option("--county", default="330624", show_default=True,
+                     help="Sample county code (330624 新昌县, 330727 磐安县) when --layers is not given.")(f)
+    return f
+
+
+def _done(path: Path) -> None:
+    click.echo(f"Wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
+
+
+@click.group("map", cls=_MapGroup)
+def map_group():
+    """Interactive HTML maps: coverage, inspection, gazetteer.
+
+    Each map has a layer control, legend, scale bar, a search box over names
+    and popups in Chinese. Use --offline for a PC without internet.
+    """
+
+
+@map_group.command("coverage")
+@_common
+@click.option("--plan", "plan_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Plan (TOML) whose township results colour the map, e.g. plans/330624_2022.toml.")
+@click.option("--year", type=int, help="Year to evaluate. Default: the plan's latest target year.")
+@click.option("--isochrones", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Isochrone polygons (GeoJSON/GPKG) with a 'minutes' column.")
+@click.option("--sites", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Proposed new sites (points, GeoJSON/GPKG).")
+@click.option("--uncovered", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="People not covered (points with 'population').")
+def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date,
+                 plan_path, year, isochrones, sites, uncovered):
+    """Coverage of a plan: townships by result, facilities, gaps, isochrones, proposed sites.
+
+    \b
+    Examples:
+      geoplan map coverage --plan plans/330624_2022.toml --out 覆盖.html --offline
+      geoplan map coverage --plan plans/330624_2022.toml --isochrones iso.gpkg --basemap gaode --out 覆盖.html
+    """
+    from .coverage import evaluate
+    from .plans import load_plan
+
+    c = _county(county, gpkg, population)
+    evaluation = None
+    if plan_path is not None:
+        plan = load_plan(plan_path)
+        evaluation = evaluate(plan, c.layers, year or plan.default_year())
+    m = coverage_map(c, evaluation, isochrones=_read_vector(isochrones, "isochrones"),
+                     proposed_sites=_read_vector(sites, "proposed sites"),
+                     uncovered=_read_vector(uncovered, "uncovered people"),
+                     basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
+                     title=title, data_date=data_date)
+    _done(save_map(m, out_path))
+
+
+@map_group.command("inspection")
+@_common
+@click.option("--routes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Team-day routes: LineStrings with team, day and order columns (GeoJSON/GPKG).")
+def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, routes):
+    """Boundary inspection: lines, markers by condition, team-day routes in visit order.
+
+    \b
+    Example:
+      geoplan map inspection --routes routes.gpkg --out 界线检查.html --offline
+    """
+    c = _county(county, gpkg, population)
+    m = inspection_map(c["boundary_lines"], c["boundary_markers"], _read_vector(routes, "routes"),
+                       outline=c.outline, basemap=_basemap(basemap, offline), tianditu_key=tianditu_key,
+                       offline=offline, title=title or f"{c.name or c.code} 界线联合检查", data_date=data_date)
+    _done(save_map(m, out_path))
+
+
+@map_group.command("gazetteer")
+@_common
+@click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Name history table (CSV/XLSX) with name_id and e.g. year, event, old_name, note.")
+def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, history):
+    """Place names by category, with their history in the popup.
+
+    \b
+    Example:
+      geoplan map gazetteer --history 地名沿革.csv --out 地名.html --offline
+    """
+    c = _county(county, gpkg, population)
+    m = gazetteer_map(c["place_names"], _read_table(history, "name history"), outline=c.outline,
+                      basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
+                      title=title or f"{c.name or c.code} 地名", data_date=data_date)
+    _done(save_map(m, out_path))
+
+
+# --------------------------------------------------------------------------
+# Demo
+# --------------------------------------------------------------------------
+
+def demo_isochrones(county, minutes=(15, 30), net=None) -> gpd.GeoDataFrame | None:
+    """Road isochrones of a county's operating home-care centres (None without roads or centres)."""
+    from .network import RoadNetwork
+
+    if "roads" not in county.layers or "elderly_care" not in county.layers:
+        return None
+    fac = county["elderly_care"]
+    fac = fac[(fac["kind"] == "居家养老服务中心") & (fac["status"] == "运营")]
+    if not len(fac):
+        return None
+    net = net if net is not None else RoadNetwork.from_roads(county["roads"])
+    iso = net.isochrones(fac, "facility_id", minutes=minutes)
+    return iso.assign(kind="居家养老服务中心")
+
+
+def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFrame | None = None,
+                    gap_minutes: float = 15, basemap: str = "none", offline: bool = True,
+                    isochrones: gpd.GeoDataFrame | None = None) -> list[Path]:
+    """Write the coverage, inspection and gazetteer maps of a county.
+
+    Parameters
+    ----------
+    county : geoplan.sample.County
+    out_dir : str or Path
+        Folder; files are ``<code>_coverage.html``, ``<code>_inspection.html``
+        and ``<code>_gazetteer.html``.
+    evaluation : geoplan.coverage.Evaluation, optional
+        Plan results to colour the townships by.
+    per_cell : GeoDataFrame, optional
+        Per-person routing result to the nearest home-care centre
+        (``township_access_table(...).attrs["per_cell"]``): people beyond
+        ``gap_minutes`` form the gap layer.
+    basemap : str
+        Default ``none``: the demo makes files that open anywhere.
+    offline : bool
+        Inline Leaflet (default True).
+    isochrones : GeoDataFrame, optional
+        Default: :func:`demo_isochrones` (15 and 30 minutes to home-care centres).
+
+    Returns
+    -------
+    list of Path
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if isochrones is None:
+        isochrones = demo_isochrones(county)
+    uncovered = people_beyond(per_cell, gap_minutes) if per_cell is not None else None
+    name = county.name or county.code
+    files = [
+        save_map(coverage_map(county, evaluation, isochrones=isochrones, uncovered=uncovered,
+                              gap_minutes=gap_minutes, basemap=basemap, offline=offline),
+                 out / f"{county.code}_coverage.html"),
+        save_map(inspection_map(county["boundary_lines"], county["boundary_markers"], outline=county.outline,
+                                basemap=basemap, offline=offline, title=f"{name} 界线联合检查"),
+                 out / f"{county.code}_inspection.html"),
+        save_map(gazetteer_map(county["place_names"], outline=county.outline, basemap=basemap, offline=offline,
+                               title=f"{name} 地名", hidden_categories=["1220"]),
+                 out / f"{county.code}_gazetteer.html"),
+    ]
+    return files

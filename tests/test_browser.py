@@ -1,0 +1,198 @@
+"""HTML maps in a real browser: Debian's chromium driven by playwright.
+
+The pages are loaded from file:// with every other request refused, so
+these tests also prove the offline files need no network. Outside CI they
+are skipped when playwright or chromium is missing; in CI (``CI`` set) that
+is a failure. Set ``GEOPLAN_SCREENSHOTS=DIR`` to keep a screenshot per map.
+"""
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geoplan.coverage import evaluate
+from geoplan.maps.html import coverage_map, gazetteer_map, inspection_map, leaflet_assets, people_beyond, save_map
+from geoplan.plans import load_plan
+from geoplan.sample import load_sample
+from test_html_maps import XSS, synthetic_isochrones, synthetic_per_cell, synthetic_routes
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("GEOPLAN_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+if os.environ.get("CI"):
+    from playwright.sync_api import expect, sync_playwright
+    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), f"chromium not found at {CHROMIUM}"
+else:
+    _pw = pytest.importorskip("playwright.sync_api")
+    sync_playwright, expect = _pw.sync_playwright, _pw.expect
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium not found at {CHROMIUM}", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def maps(tmp_path_factory):
+    """Offline maps of the sample county; the coverage map carries XSS strings as names."""
+    county = load_sample("330624")
+    evaluation = evaluate(load_plan(ROOT / "plans" / "330624_2022.toml"), county.layers, 2022)
+    c = dataclasses.replace(county, layers=dict(county.layers))
+    towns = c.layers["townships"].copy()
+    towns.loc[towns.index[0], "name"] = XSS[0]
+    towns.loc[towns.index[1], "name"] = XSS[4]
+    c.layers["townships"] = towns
+    sites = gpd.GeoDataFrame({"name": ["拟建<b>站</b>"]}, geometry=[shapely.Point(121.0, 29.45)], crs=4490)
+    folder = tmp_path_factory.mktemp("browser")
+    history = pd.DataFrame({"name_id": ["330624104", "330624104"], "year": [1950, 1992],
+                            "event": ["设回山乡", "撤乡建镇"], "note": [XSS[1], ""]})
+    return {
+        "coverage": save_map(coverage_map(c, evaluation, isochrones=synthetic_isochrones(county),
+                                          uncovered=people_beyond(synthetic_per_cell(county), 15), gap_minutes=15,
+                                          proposed_sites=sites, offline=True, data_date="2022-12-31"),
+                             folder / "coverage.html"),
+        "inspection": save_map(inspection_map(county["boundary_lines"], county["boundary_markers"],
+                                              synthetic_routes(county["boundary_markers"]), outline=county.outline,
+                                              offline=True), folder / "inspection.html"),
+        "gazetteer": save_map(gazetteer_map(county["place_names"], history, outline=county.outline, offline=True,
+                                            hidden_categories=["1220"]), folder / "gazetteer.html"),
+        "online": save_map(gazetteer_map(county["place_names"], basemap="none"), folder / "online.html"),
+        "counts": {kind: len(county[kind]) for kind in ("elderly_care", "children_homes")},
+    }
+
+
+class Page:
+    """A page whose requests other than file:// are refused (or served locally), with its console recorded."""
+
+    def __init__(self, browser, path: Path, serve: dict | None = None):
+        self.page = browser.new_page(viewport={"width": 1200, "height": 760})
+        self.errors, self.requests = [], []
+        self.page.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+        self.page.add_init_script("window.__xss = 0; window.alert = function () { window.__xss += 1; };")
+
+        def route(r):
+            url = r.request.url
+            if url.startswith("file://"):
+                return r.continue_()
+            self.requests.append(url)
+            if serve and url in serve:
+                return r.fulfill(status=200, body=serve[url][0], content_type=serve[url][1])
+            return r.abort()
+
+        self.page.route("**/*", route)
+        self.page.goto(path.as_uri())
+        self.page.wait_for_function("document.querySelectorAll('.leaflet-interactive').length > 0")
+
+    def overlay_labels(self) -> list[str]:
+        return [t.strip() for t in self.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+
+    def checkbox(self, name: str):
+        return self.page.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input")
+
+    def shoot(self, name: str):
+        folder = os.environ.get("GEOPLAN_SCREENSHOTS")
+        data = self.page.screenshot(path=str(Path(folder) / f"{name}.png") if folder else None)
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000  # a drawn map, not a blank page
+
+
+@pytest.mark.parametrize("name", ["coverage", "inspection", "gazetteer"])
+def test_offline_map_renders_with_network_blocked(browser, maps, name):
+    page = Page(browser, maps[name])
+    assert page.errors == []
+    assert page.requests == [], "an offline map must request nothing"
+    assert page.page.evaluate("typeof L") == "object"
+    assert page.page.locator(".leaflet-control-scale").count() == 1
+    assert page.page.locator(".gp-legend").inner_text().startswith("图例")
+    assert page.page.locator(".gp-titlebox").inner_text()
+    assert len(page.overlay_labels()) >= 3
+    assert page.page.evaluate("window.__xss") == 0
+    page.shoot(name)
+    page.page.close()
+
+
+def test_layer_control_lists_layers_and_toggles_them(browser, maps):
+    page = Page(browser, maps["coverage"])
+    labels = page.overlay_labels()
+    for expected in ["达标：每个乡镇(街道)建有居家养老服务中心", "养老服务设施", "儿童之家", "通行时间等时圈",
+                     "缺口：未达标乡镇(街道)", "缺口：15 分钟外人口", "人口分布（每平方公里）", "拟新建站点（选址结果）"]:
+        assert expected in labels, (expected, labels)
+    icons = page.page.locator(".gp-sym")
+    before = icons.count()
+    box = page.checkbox("养老服务设施")
+    assert box.is_checked()
+    box.click()
+    assert not box.is_checked()
+    assert icons.count() == before - maps["counts"]["elderly_care"]
+    box.click()
+    assert icons.count() == before
+    # a hidden layer switched on draws its features
+    children = page.checkbox("儿童之家")
+    assert not children.is_checked()
+    children.click()
+    assert icons.count() == before + maps["counts"]["children_homes"]
+    assert page.errors == []
+    page.page.close()
+
+
+def test_popup_shows_escaped_text_and_runs_nothing(browser, maps):
+    page = Page(browser, maps["coverage"])
+    p = page.page
+    p.fill(".gp-search input", "onerror")
+    hit = p.locator(".gp-search li").first
+    expect(hit).to_contain_text(XSS[0])
+    hit.click()
+    popup = p.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text(XSS[0])
+    assert "<th>常住人口</th>" in popup.inner_html()
+    assert p.locator("img[src=x]").count() == 0
+    p.locator(".leaflet-popup-close-button").click()
+    expect(p.locator(".leaflet-popup")).to_have_count(0)
+    # another feature's popup, found by the Enter key
+    p.fill(".gp-search input", "拟建")
+    expect(p.locator(".gp-search li").first).to_contain_text("拟建<b>站</b>")
+    p.keyboard.press("Enter")
+    expect(popup).to_contain_text("拟建<b>站</b>")
+    assert popup.locator("b").count() == 0
+    p.wait_for_timeout(200)
+    assert p.evaluate("window.__xss") == 0 and page.errors == []
+    page.page.close()
+
+
+def test_gazetteer_popup_shows_history(browser, maps):
+    page = Page(browser, maps["gazetteer"])
+    p = page.page
+    p.fill(".gp-search input", "回山镇")
+    expect(p.locator(".gp-search li").first).to_contain_text("回山镇")
+    p.keyboard.press("Enter")
+    popup = p.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text("撤乡建镇")
+    text = popup.inner_text()
+    assert "历史沿革" in text and "撤乡建镇" in text and XSS[1] in text
+    assert p.evaluate("window.__xss") == 0 and page.errors == []
+    page.page.close()
+
+
+def test_online_map_needs_only_leaflet(browser, maps):
+    js, css = leaflet_assets()
+    serve = {"https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js": (js, "application/javascript"),
+             "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css": (css, "text/css")}
+    page = Page(browser, maps["online"], serve=serve)
+    assert sorted(page.requests) == sorted(serve)
+    assert page.errors == []
+    assert any(label.startswith("县级行政区域") for label in page.overlay_labels())
+    page.page.close()
