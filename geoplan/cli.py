@@ -68,6 +68,13 @@ def demo(county, out_dir):
         ev = result.evaluation
         click.echo(f"\nPlan: {ev.plan.name} — evaluated for {ev.year}")
         click.echo(_table(ev.summary[["rule_id", "title", "passed", "reason"]]))
+    if "naming_report" in result.tables:
+        from .naming import summary
+
+        report = result.tables["naming_report"]
+        click.echo(f"\nGazetteer: seeded from the sample layers; naming-rule check found {len(report)} issue(s)")
+        if len(report):
+            click.echo(_table(summary(report)))
     click.echo("\nWrote:")
     for path in result.files:
         click.echo(f"  {path}")
@@ -196,8 +203,10 @@ def layers_cmd(kind):
 
 
 def _register_subcommands() -> None:
+    from .gaz_cli import gaz
     from .map_cli import map_group
 
+    main.add_command(gaz)
     main.add_command(map_group)
 
 

@@ -20,7 +20,9 @@ from .map_cli import demo_isochrones, write_demo_maps
 from .network import RoadNetwork
 from .plans import load_plan
 from .report import write_csv, write_xlsx
-from .sample import DEFAULT_COUNTY, County, load_sample
+from .gazetteer import seed_from_county
+from .naming import validate_all
+from .sample import DEFAULT_COUNTY, County, load_sample, sample_paths
 from .schema import SCHEMAS
 
 FACILITY_KINDS = ["elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes"]
@@ -139,6 +141,15 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         result.evaluation = evaluation
         result.files.append(write_xlsx(evaluation, out / f"{data.code}_plan_{year}.xlsx"))
         result.files += write_csv(evaluation, out, f"{data.code}_plan_{year}")
+
+    gpkg, _ = sample_paths(data.code)
+    store, _rejected = seed_from_county(out / f"{data.code}_gazetteer.sqlite", gpkg)
+    report = validate_all(store)
+    store.close()
+    result.tables["naming_report"] = report
+    path = out / f"{data.code}_naming_report.csv"
+    report.to_csv(path, index=False, encoding="utf-8-sig")
+    result.files += [out / f"{data.code}_gazetteer.sqlite", path]
 
     result.files += write_demo_maps(
         data, out, evaluation=result.evaluation,

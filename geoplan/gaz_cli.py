@@ -1,0 +1,672 @@
+"""``geoplan gaz``: the place-name committee's command line over :mod:`geoplan.gazetteer`.
+
+Every command reads the gazetteer from ``--db`` / ``$GEOPLAN_GAZETTEER`` /
+``./gazetteer.sqlite``, prints a readable table (``--json`` for scripts) and
+turns every :class:`geoplan.errors.GeoplanError` into a message and exit
+status 1. Commands that change names take ``--user`` (default: the OS user)
+and ``--why``, both written to the change log.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from . import gazetteer as gz
+from . import naming, romanize
+from .errors import GeoplanError
+
+
+class _GazGroup(click.Group):
+    """Turns geoplan errors (and a locked or damaged database) into a message and exit 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GeoplanError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except sqlite3.OperationalError as exc:
+            click.echo(f"Error: the gazetteer database could not be written ({exc}). Another process may hold "
+                       "it for a long time, or the disk is full or read-only; nothing was changed.", err=True)
+            ctx.exit(1)
+        except sqlite3.DatabaseError as exc:
+            click.echo(f"Error: the gazetteer file is damaged or not a gazetteer ({exc}).", err=True)
+            ctx.exit(1)
+
+
+def _table(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "(none)"
+    with pd.option_context("display.width", 250, "display.max_columns", 50, "display.max_rows", 1000,
+                           "display.max_colwidth", 90, "display.unicode.east_asian_width", True):
+        return df.to_string(index=False)
+
+
+def _out(obj, as_json: bool, text=None) -> None:
+    if as_json:
+        if isinstance(obj, pd.DataFrame):
+            obj = json.loads(obj.to_json(orient="records", force_ascii=False))
+        click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    elif text is not None:
+        click.echo(text)
+    elif isinstance(obj, pd.DataFrame):
+        click.echo(_table(obj))
+    else:
+        click.echo(obj)
+
+
+def db_option(f):
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar=gz.ENV_VAR,
+                        help=f"Gazetteer file (default ${gz.ENV_VAR} or ./{gz.DEFAULT_PATH}).")(f)
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(f)
+
+
+def who_options(f):
+    f = click.option("--why", help="Reason, written to the change log (e.g. the approval document).")(f)
+    return click.option("--user", "who", help="Who makes the change (default: the OS user).")(f)
+
+
+def rules_option(f):
+    return click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help="JSON file overriding naming-rule scopes/severities (see `gaz rules`).")(f)
+
+
+def _open(db, rules_file=None, create=False) -> gz.Gazetteer:
+    config = naming.NamingConfig.from_json(rules_file) if rules_file else None
+    return gz.Gazetteer(db, create=create, config=config)
+
+
+def _record_view(rec: dict) -> pd.DataFrame:
+    rows = []
+    for c in gz.COLUMNS:
+        v = rec.get(c)
+        if c in ("pinyin_key", "initials"):
+            continue
+        if c == "former_names":
+            v = "; ".join(f"{f['name']} ({f.get('from') or '?'} – {f.get('to') or '?'})" for f in v) or ""
+        elif c == "sources":
+            v = "; ".join(v)
+        rows.append({"field": c, "value": "" if v is None else v})
+    return pd.DataFrame(rows)
+
+
+def _report_warnings(report: pd.DataFrame) -> None:
+    if report is not None and not report.empty:
+        click.echo("Naming-rule notes:")
+        for r in report.itertuples():
+            click.echo(f"  {r.rule} {r.severity}: {r.message}")
+
+
+@click.group("gaz", cls=_GazGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def gaz():
+    """Place-name gazetteer (地名库) of the place-name committee.
+
+    \b
+    Example:
+      geoplan gaz init --db xinchang.sqlite
+      export GEOPLAN_GAZETTEER=xinchang.sqlite
+      geoplan gaz add 回山镇 --category 1120 --parent 330624
+      geoplan gaz search xc
+    """
+
+
+@gaz.command()
+@db_option
+def init(db):
+    """Create an empty gazetteer (does nothing to an existing one).
+
+    \b
+    Example:
+      geoplan gaz init --db xinchang.sqlite
+    """
+    path = gz.default_path(db)
+    existed = path.exists()
+    with _open(db, create=True) as store:
+        n = store.count()
+    click.echo(f"{'Gazetteer already exists' if existed else 'Created gazetteer'}: {path} ({n} names)")
+
+
+@gaz.command()
+@click.argument("name")
+@click.option("--category", "-c", required=True, help="Category code, e.g. 1120 township, 1220 village (`gaz categories`).")
+@click.option("--parent", "parent_code", help="Code of the administrative unit it lies in (6/9/12 digits).")
+@click.option("--id", "name_id", help="Stable ID (default: generated, GZ00000001 …).")
+@click.option("--specific", help="专名, if not what precedes the 通名.")
+@click.option("--generic", help="通名, if not recognised from the end of the name.")
+@click.option("--wkt", "geometry", help="Geometry as WKT in CGCS2000 lon/lat, e.g. 'POINT (120.90 29.50)'.")
+@click.option("--lon", type=float, help="Longitude of a point (with --lat).")
+@click.option("--lat", type=float, help="Latitude of a point (with --lon).")
+@click.option("--pron", "pron_override", help="Pronunciation override, one toneless syllable per character.")
+@click.option("--valid-from", help="Date the name took effect (YYYY-MM-DD).")
+@click.option("--origin", help="来历: how the name came about.")
+@click.option("--meaning", help="含义: what the name means.")
+@click.option("--source", "sources", multiple=True, help="Source document (repeatable).")
+@click.option("--force", is_flag=True, help="Record it even if it breaks a naming rule (give --why).")
+@db_option
+@rules_option
+@who_options
+@json_option
+def add(name, category, parent_code, name_id, specific, generic, geometry, lon, lat, pron_override, valid_from,
+        origin, meaning, sources, force, db, rules_file, who, why, as_json):
+    """Add a standard name, checked against the naming rules.
+
+    \b
+    Example:
+      geoplan gaz add 南岩村 -c 1220 --parent 330624104 --lon 120.95 --lat 29.38 \\
+          --origin "村在南面岩下" --why "新昌县政府批复〔2024〕12号"
+    """
+    if (lon is None) != (lat is None):
+        raise click.UsageError("Give both --lon and --lat.")
+    if lon is not None:
+        if geometry:
+            raise click.UsageError("Give --wkt or --lon/--lat, not both.")
+        geometry = f"POINT ({lon} {lat})"
+    if force and not why:
+        raise click.UsageError("--force needs --why: the change log must say why a rule was set aside.")
+    with _open(db, rules_file) as store:
+        rec, report = store.add(name, category, parent_code, name_id=name_id, who=who, why=why, force=force,
+                                specific=specific, generic=generic, geometry=geometry,
+                                pron_override=pron_override, valid_from=valid_from, origin=origin,
+                                meaning=meaning, sources=list(sources))
+    if as_json:
+        _out({"record": rec, "rule_notes": json.loads(report.to_json(orient="records", force_ascii=False))}, True)
+        return
+    click.echo(f"Added {rec['name']} ({rec['roman']}) as {rec['name_id']}")
+    _report_warnings(report)
+
+
+@gaz.command()
+@click.argument("ref", metavar="NAME|ID")
+@click.argument("new_name")
+@click.option("--date", help="Day the new name takes effect (YYYY-MM-DD, default today).")
+@click.option("--pron", "pron_override", help="Pronunciation override for the new name.")
+@click.option("--force", is_flag=True, help="Rename even if it breaks a naming rule (give --why).")
+@db_option
+@rules_option
+@who_options
+@json_option
+def rename(ref, new_name, date, pron_override, force, db, rules_file, who, why, as_json):
+    """Rename a place; the old name is kept as a former name.
+
+    \b
+    Example:
+      geoplan gaz rename 城南乡 城南镇 --date 2024-01-01 --why "浙政函〔2023〕88号"
+    """
+    if force and not why:
+        raise click.UsageError("--force needs --why.")
+    with _open(db, rules_file) as store:
+        rec, report = store.rename(ref, new_name, date=date, who=who, why=why, force=force,
+                                   pron_override=pron_override)
+    if as_json:
+        return _out(rec, True)
+    click.echo(f"Renamed {rec['former_names'][-1]['name']} → {rec['name']} ({rec['roman']}), ID {rec['name_id']}")
+    _report_warnings(report)
+
+
+@gaz.command()
+@click.argument("ref", metavar="NAME|ID")
+@click.option("--date", help="Last day + 1: the day it stops being valid (YYYY-MM-DD, default today).")
+@db_option
+@who_options
+@json_option
+def retire(ref, date, db, who, why, as_json):
+    """Retire a standard name (it stays in the gazetteer with its history).
+
+    \b
+    Example:
+      geoplan gaz retire 大市聚镇 --date 2019-01-01 --why "撤并"
+    """
+    with _open(db) as store:
+        rec = store.retire(ref, date=date, who=who, why=why)
+    _out(rec, as_json, f"Retired {rec['name']} ({rec['name_id']}) from {rec['valid_to']}")
+
+
+@gaz.command()
+@click.argument("refs", nargs=-1, required=True, metavar="NAME|ID...")
+@click.option("--into", help="Existing place that absorbs the others.")
+@click.option("--new-name", help="Or: name of a new place made of them.")
+@click.option("--date", help="Day of the merger (YYYY-MM-DD, default today).")
+@click.option("--force", is_flag=True, help="Merge even if the new name breaks a naming rule.")
+@db_option
+@rules_option
+@who_options
+@json_option
+def merge(refs, into, new_name, date, force, db, rules_file, who, why, as_json):
+    """Merge several places into one; the others become its former names.
+
+    \b
+    Example:
+      geoplan gaz merge 大市聚镇 --into 澄潭街道 --date 2019-01-01 --why "撤镇并街"
+      geoplan gaz merge 甲村 乙村 --new-name 甲乙村 --date 2020-06-01
+    """
+    with _open(db, rules_file) as store:
+        rec = store.merge(list(refs), into=into, new_name=new_name, date=date, who=who, why=why, force=force)
+    _out(rec, as_json, f"Merged into {rec['name']} ({rec['name_id']}); former names: "
+                       + ", ".join(f["name"] for f in rec["former_names"]))
+
+
+@gaz.command()
+@click.argument("ref", metavar="NAME|ID")
+@click.option("--into", "new_names", multiple=True, required=True, help="Name of a new place (repeat).")
+@click.option("--date", help="Day of the split (YYYY-MM-DD, default today).")
+@click.option("--keep", is_flag=True, help="Keep the original as one of the parts instead of retiring it.")
+@click.option("--force", is_flag=True, help="Split even if a new name breaks a naming rule.")
+@db_option
+@rules_option
+@who_options
+@json_option
+def split(ref, new_names, date, keep, force, db, rules_file, who, why, as_json):
+    """Split a place into new ones (each records the old name as a former name).
+
+    \b
+    Example:
+      geoplan gaz split 城关镇 --into 羽林街道 --into 南明街道 --date 2001-06-01
+    """
+    with _open(db, rules_file) as store:
+        recs = store.split(ref, list(new_names), date=date, keep=keep, who=who, why=why, force=force)
+    _out(recs, as_json, "Created " + ", ".join(f"{r['name']} ({r['name_id']})" for r in recs))
+
+
+@gaz.command()
+@click.argument("ref", metavar="NAME|ID")
+@click.argument("new_parent")
+@click.option("--force", is_flag=True, help="Move even if the name clashes in the new parent.")
+@db_option
+@rules_option
+@who_options
+@json_option
+def move(ref, new_parent, force, db, rules_file, who, why, as_json):
+    """Put a place under a new parent administrative unit.
+
+    \b
+    Example:
+      geoplan gaz move 南岩村 330624102 --why "区划调整"
+    """
+    with _open(db, rules_file) as store:
+        rec, report = store.move(ref, new_parent, who=who, why=why, force=force)
+    if as_json:
+        return _out(rec, True)
+    click.echo(f"Moved {rec['name']} ({rec['name_id']}) to {rec['parent_code']}")
+    _report_warnings(report)
+
+
+@gaz.command()
+@click.argument("ref", metavar="NAME|ID")
+@db_option
+@json_option
+def show(ref, db, as_json):
+    """Show every field of one place name.
+
+    \b
+    Example:
+      geoplan gaz show 回山镇
+    """
+    with _open(db) as store:
+        rec = store.resolve(ref)
+    _out(rec, as_json, _table(_record_view(rec)))
+
+
+@gaz.command()
+@click.argument("query")
+@click.option("--category", "-c", multiple=True, help="Only this category code (repeatable).")
+@click.option("--parent", help="Only under this division code (prefix, e.g. 330624).")
+@click.option("--as-of", help="Names valid on this day (YYYY-MM-DD), under the name they had then.")
+@click.option("--retired", is_flag=True, help="Include retired names.")
+@click.option("--limit", default=10, show_default=True, help="Number of results.")
+@db_option
+@json_option
+def search(query, category, parent, as_of, retired, limit, db, as_json):
+    """Find names: exact, prefix, fuzzy, toneless pinyin, initials or former name.
+
+    \b
+    Examples:
+      geoplan gaz search 新昌
+      geoplan gaz search xc              (initials)
+      geoplan gaz search huishan -c 1120 (pinyin, townships only)
+      geoplan gaz search 回三镇           (typo-tolerant)
+    """
+    with _open(db) as store:
+        if as_of:
+            df = store.frame(as_of=as_of)
+            index = gz.SearchIndex(df["name_id"], df["name"], df["pinyin_key"], df["initials"], df["category"],
+                                   df["parent_code"], df["status"], df["former_names"])
+            table = df
+        else:
+            index = gz.SearchIndex.from_store(store)
+            table = None
+        hits = index.search(query, limit=limit, category=list(category) or None, parent=parent,
+                            include_retired=retired)
+        rows = []
+        for h in hits.itertuples():
+            rec = store._row(h.name_id) if table is None else table.iloc[h.index].to_dict()
+            rows.append({"name_id": h.name_id, "name": h.name, "roman": rec["roman"], "category": rec["category"],
+                         "parent_code": rec["parent_code"], "status": rec["status"], "match": h.how,
+                         "score": h.score})
+    _out(pd.DataFrame(rows, columns=["name_id", "name", "roman", "category", "parent_code", "status", "match",
+                                     "score"]), as_json)
+
+
+@gaz.command("list")
+@click.option("--category", "-c", multiple=True, help="Only this category code (repeatable).")
+@click.option("--parent", help="Only under this division code (prefix).")
+@click.option("--as-of", help="Names valid on this day (YYYY-MM-DD).")
+@click.option("--retired", is_flag=True, help="Include retired names.")
+@db_option
+@json_option
+def list_cmd(category, parent, as_of, retired, db, as_json):
+    """List names (current, or valid at a date).
+
+    \b
+    Example:
+      geoplan gaz list -c 1120 --as-of 2018-12-31
+    """
+    with _open(db) as store:
+        df = store.frame(as_of=as_of, include_retired=retired, category=list(category) or None, parent=parent)
+    cols = ["name_id", "name", "roman", "category", "parent_code", "status", "valid_from", "valid_to"]
+    _out(df[cols], as_json)
+
+
+@gaz.command()
+@click.argument("ref", metavar="NAME|ID")
+@db_option
+@json_option
+def history(ref, db, as_json):
+    """The change log of one place: what, before → after, when, who, why.
+
+    \b
+    Example:
+      geoplan gaz history 澄潭街道
+    """
+    with _open(db) as store:
+        df = store.history(ref)
+    _out(df, as_json)
+
+
+@gaz.command()
+@click.argument("change_id", type=int, metavar="CHANGE")
+@db_option
+@who_options
+@json_option
+def revert(change_id, db, who, why, as_json):
+    """Undo a change by writing a new change (the log keeps both).
+
+    \b
+    Example:
+      geoplan gaz revert 17 --why "批复撤回"
+    """
+    with _open(db) as store:
+        new = store.revert(change_id, who=who, why=why)
+    _out({"reverted": change_id, "change": new}, as_json, f"Reverted change {change_id} (new change {new})")
+
+
+@gaz.command()
+@click.option("--as-of", help="Check the names valid on this day instead of today.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the full report (CSV or XLSX).")
+@click.option("--errors-only", is_flag=True, help="Show errors, not warnings.")
+@db_option
+@rules_option
+@json_option
+def validate(as_of, out_path, errors_only, db, rules_file, as_json):
+    """Check every name of the gazetteer against the naming rules; exit 1 if any error.
+
+    \b
+    Example:
+      geoplan gaz validate --out 地名规则检查.csv
+    """
+    with _open(db, rules_file) as store:
+        report = naming.validate_all(store, store.config, as_of=as_of)
+        n = store.count()
+    if errors_only:
+        report = report[report["severity"] == "error"]
+    if out_path is not None:
+        _write_table(report, out_path)
+    if as_json:
+        _out(report, True)
+    else:
+        click.echo(f"Checked {n} names: {int((report['severity'] == 'error').sum())} error(s), "
+                   f"{int((report['severity'] == 'warning').sum())} warning(s)\n")
+        if not report.empty:
+            click.echo(_table(naming.summary(report)) + "\n")
+            click.echo(_table(report.drop(columns=["related_ids"]).head(200)))
+            if len(report) > 200:
+                click.echo(f"... {len(report) - 200} more in the report (--out FILE)")
+        if out_path is not None:
+            click.echo(f"\nWrote {out_path}")
+    if (report["severity"] == "error").any():
+        sys.exit(1)
+
+
+@gaz.command("romanize")
+@click.argument("text", metavar="NAME|ID")
+@click.option("--set", "pron", help="Store a pronunciation override for this record ('' to clear).")
+@click.option("--text", "free", is_flag=True, help="Spell the text itself, not a gazetteer record.")
+@db_option
+@who_options
+@json_option
+def romanize_cmd(text, pron, free, db, who, why, as_json):
+    """Spell a name in Hanyu Pinyin by the place-name rules (专名 and 通名 apart).
+
+    \b
+    Examples:
+      geoplan gaz romanize --text 六安市        → Lu'an Shi
+      geoplan gaz romanize 某某村 --set "mou mou cun" --why "本地读音"
+    """
+    if not free and pron is None:
+        # A name that is not (yet) in the gazetteer is spelled as text: the
+        # committee checks a proposed name before it is added.
+        if not gz.default_path(db).exists():
+            free = True
+        else:
+            try:
+                with _open(db) as store:
+                    store.resolve(text)
+            except gz.NameNotFoundError:
+                free = True
+    if free:
+        sp, gen = romanize.split_name(text)
+        result = {"name": text, "roman": romanize.romanize(text), "pinyin": " ".join(romanize.syllables(text)),
+                  "specific": sp, "generic": gen}
+        return _out(result, as_json, f"{text}: {result['roman']}")
+    with _open(db) as store:
+        rec = store.resolve(text)
+        if pron is not None:
+            rec = store.edit(rec["name_id"], pron_override=pron or None, who=who, why=why, op="pronunciation")
+    result = {"name_id": rec["name_id"], "name": rec["name"], "roman": rec["roman"],
+              "pinyin": " ".join(romanize.syllables(rec["name"], rec["pron_override"])),
+              "override": rec["pron_override"]}
+    _out(result, as_json, f"{rec['name']} ({rec['name_id']}): {rec['roman']}"
+         + (f"  [override: {rec['pron_override']}]" if rec["pron_override"] else ""))
+
+
+@gaz.group(cls=_GazGroup)
+def heritage():
+    """The 地名文化遗产保护名录 (place-name cultural heritage list).
+
+    \b
+    Example:
+      geoplan gaz heritage add 儒岙镇 --level 省级 --year 2016
+    """
+
+
+@heritage.command("add")
+@click.argument("ref", metavar="NAME|ID")
+@click.option("--level", required=True, type=click.Choice(gz.HERITAGE_LEVELS), help="Listing level.")
+@click.option("--year", required=True, type=int, help="Year of listing.")
+@db_option
+@who_options
+def heritage_add(ref, level, year, db, who, why):
+    """List a name as place-name cultural heritage.
+
+    \b
+    Example:
+      geoplan gaz heritage add 沃洲镇 --level 市级 --year 2018
+    """
+    with _open(db) as store:
+        rec = store.set_heritage(ref, level, year, who=who, why=why)
+    click.echo(f"Listed {rec['name']} ({rec['name_id']}): {level} {year}")
+
+
+@heritage.command("list")
+@db_option
+@json_option
+def heritage_list(db, as_json):
+    """List the names on the heritage list.
+
+    \b
+    Example:
+      geoplan gaz heritage list --json
+    """
+    with _open(db) as store:
+        df = store.frame()
+    df = df[df["heritage_level"].notna()][["name_id", "name", "roman", "heritage_level", "heritage_year", "origin"]]
+    _out(df, as_json)
+
+
+@heritage.command("remove")
+@click.argument("ref", metavar="NAME|ID")
+@db_option
+@who_options
+def heritage_remove(ref, db, who, why):
+    """Take a name off the heritage list.
+
+    \b
+    Example:
+      geoplan gaz heritage remove 沃洲镇 --why "误录"
+    """
+    with _open(db) as store:
+        rec = store.set_heritage(ref, None, None, who=who, why=why)
+    click.echo(f"Removed {rec['name']} ({rec['name_id']}) from the heritage list")
+
+
+@gaz.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
+              help="Gazetteer field = column of the file (repeat), e.g. --map name_id=code.")
+@click.option("--layer", help="GeoPackage layer or XLSX sheet.")
+@click.option("--encoding", help="Text encoding of a CSV if detection fails (e.g. GBK).")
+@click.option("--category", help="Category code for rows without one.")
+@click.option("--category-from-code", metavar="COLUMN",
+              help="Derive the category from 9-digit township codes in COLUMN (001–399 → 1120, 400–599 → 1190).")
+@click.option("--date", help="Effective date of renames in the file (default today).")
+@click.option("--dry-run", is_flag=True, help="Only report what would change.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the rejected rows (default: <file>_rejected.csv next to the input).")
+@click.option("--force", is_flag=True, help="Accept rows that break naming rules (bad values are still rejected).")
+@db_option
+@rules_option
+@who_options
+@json_option
+def import_cmd(path, maps, layer, encoding, category, category_from_code, date, dry_run, report_path, force,
+               db, rules_file, who, why, as_json):
+    """Import names from CSV, XLSX, GeoJSON or GeoPackage in one transaction.
+
+    Rows with an existing ID update that record; others are added. Rows
+    with bad values or breaking a naming rule are rejected into a report;
+    the accepted rows are written together or not at all.
+
+    \b
+    Example:
+      geoplan gaz import streets.csv --map name_id=code --map parent_code=areaCode \\
+          --category-from-code code --dry-run
+    """
+    mapping = {}
+    for m in maps:
+        if "=" not in m:
+            raise click.UsageError(f"--map {m!r}: write FIELD=COLUMN, e.g. name_id=code.")
+        k, v = m.split("=", 1)
+        mapping[k.strip()] = v.strip()
+    with _open(db, rules_file) as store:
+        df, labels = gz.read_import_table(path, mapping, layer=layer, encoding=encoding, category=category,
+                                          category_from_code=category_from_code)
+        plan = store.plan_import(df, labels, str(path), date=date, force=force)
+        change = None if dry_run else store.apply_import(plan, who=who, why=why)
+    rejected = plan.rejected_frame()
+    if not rejected.empty:
+        report_path = report_path or path.with_name(f"{path.stem}_rejected.csv")
+        _write_table(rejected, report_path)
+    summary = {"file": str(path), "dry_run": dry_run, "added": plan.added, "updated": plan.updated,
+               "unchanged": plan.unchanged, "rejected": len(rejected), "warnings": len(plan.warnings),
+               "change": change, "report": None if rejected.empty else str(report_path)}
+    if as_json:
+        return _out(summary, True)
+    verb = "Would add" if dry_run else "Added"
+    click.echo(f"{verb} {plan.added}, {'would update' if dry_run else 'updated'} {plan.updated}, "
+               f"unchanged {plan.unchanged}, rejected {len(rejected)} row(s)"
+               + ("" if dry_run or change is None else f" — change {change}"))
+    if dry_run and plan.items:
+        click.echo(_table(plan.changes_frame().head(30)))
+        if len(plan.items) > 30:
+            click.echo(f"... and {len(plan.items) - 30} more")
+    if not rejected.empty:
+        click.echo(f"\nRejected rows (all in {report_path}):")
+        click.echo(_table(rejected.head(20)))
+    if len(plan.warnings):
+        click.echo(f"\n{len(plan.warnings)} naming-rule warning(s); `geoplan gaz validate` lists them.")
+
+
+@gaz.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as-of", help="Names valid on this day.")
+@click.option("--retired", is_flag=True, help="Include retired names.")
+@db_option
+def export_cmd(path, as_of, retired, db):
+    """Export the gazetteer to CSV, XLSX, GeoJSON or GeoPackage (by extension).
+
+    \b
+    Example:
+      geoplan gaz export 地名库.gpkg
+    """
+    with _open(db) as store:
+        out = gz.export(store, path, as_of=as_of, include_retired=retired)
+    click.echo(f"Wrote {out}")
+
+
+@gaz.command()
+@rules_option
+@json_option
+def categories(rules_file, as_json):
+    """The category codes, their 通名 and the scope of the duplicate rules.
+
+    \b
+    Example:
+      geoplan gaz categories
+    """
+    cfg = naming.NamingConfig.from_json(rules_file) if rules_file else naming.DEFAULT_CONFIG
+    df = pd.DataFrame([{"code": c.code, "category": c.name_zh, "通名": "/".join(c.generics) or "(any)",
+                        "unique within": c.scope, "group": c.group} for c in cfg.categories.values()])
+    _out(df, as_json)
+
+
+@gaz.command()
+@json_option
+def rules(as_json):
+    """The naming rules: code, default severity, what each checks.
+
+    \b
+    Example:
+      geoplan gaz rules
+    """
+    df = pd.DataFrame([{"rule": k, "severity": v[0], "checks": v[1]} for k, v in naming.RULES.items()])
+    _out(df, as_json)
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        df.to_excel(path, index=False)
+    else:
+        df.to_csv(path, index=False, encoding="utf-8-sig")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    gaz(prog_name="geoplan gaz")

@@ -1,0 +1,387 @@
+"""Naming rules for standard place names (地名命名规则).
+
+Each rule has a code, a severity (``error`` blocks a change, ``warning`` is
+reported), a message and, where it compares names, a *scope*: the area in
+which two names of the same group must differ. The default scopes follow the
+地名管理条例 (2022) and its implementing rules:
+
+* county-level units: the whole gazetteer (nation-wide in principle);
+* townships (乡、镇、街道): within the county;
+* villages and communities (村、社区): within the township;
+* roads and streets: within the county — the county seat (城关) spans
+  several 街道, and a road name must be unique in the whole town;
+* natural features, bridges, facilities: within the county.
+
+Category codes: the table :data:`CATEGORIES` is a **provisional** four-digit
+code list in the spirit of GB/T 18521-2001 (地名分类与类别代码编制规则). The
+text of the standard could not be consulted while this was written, so the
+codes are geoplan's own, consistent with the ``place_names`` layer schema
+(1120 for townships); replace the table with the standard's codes when the
+committee confirms them (:class:`NamingConfig` takes overrides from JSON).
+
+Every rule works on a whole table at once (:func:`check_frame`), so the same
+code checks one new name against its neighbours and a million-name county
+gazetteer in :func:`validate_all`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import GeoplanError
+
+
+@dataclass(frozen=True)
+class Category:
+    """One place-name category.
+
+    Attributes
+    ----------
+    code : str
+        Category code (provisional, see the module docstring).
+    name_zh : str
+        Category name.
+    generics : tuple of str
+        通名 a name of this category may end with; empty means any.
+    scope : str
+        Area within which names of the same ``group`` must differ:
+        ``all``, ``city`` (4-digit prefix of the parent code), ``county``
+        (6 digits) or ``township`` (9 digits).
+    group : str
+        Categories in the same group are compared with each other
+        (a village and a community in one township must not share a name).
+    joined : bool
+        Romanise as one word (natural villages have no separable 通名).
+    """
+
+    code: str
+    name_zh: str
+    generics: tuple[str, ...]
+    scope: str
+    group: str
+    joined: bool = False
+
+
+CATEGORIES: dict[str, Category] = {c.code: c for c in (
+    Category("1110", "县级行政区", ("县", "自治县", "市", "区", "旗", "自治旗", "特区", "林区"), "all", "county"),
+    Category("1120", "乡级行政区", ("镇", "乡", "街道", "苏木", "民族乡", "民族苏木", "地区"), "county", "township"),
+    Category("1190", "其他乡级单位(政企合一、开发区等)", (), "county", "township"),
+    Category("1210", "社区(居民委员会)", ("社区", "居委会", "居民委员会"), "township", "village"),
+    Category("1220", "行政村(村民委员会)", ("村", "村委会", "村民委员会", "嘎查"), "township", "village"),
+    Category("1310", "城镇居民点(居住区)", (), "county", "residential"),
+    Category("1320", "农村居民点(自然村)", (), "township", "settlement", joined=True),
+    Category("2110", "城市道路(街、路、巷)", ("路", "街", "大街", "大道", "巷", "弄", "里", "胡同", "道"), "county", "road"),
+    Category("2120", "公路", ("公路", "线", "高速", "路"), "county", "highway"),
+    Category("2130", "桥梁、隧道", ("桥", "大桥", "隧道"), "county", "bridge"),
+    Category("3110", "山、峰、岭", ("山", "峰", "岭", "岗", "尖", "岩", "顶", "坪", "崖", "坞"), "county", "mountain"),
+    Category("3210", "河流、溪", ("江", "河", "溪", "港", "涧", "坑", "渠", "泾"), "county", "water"),
+    Category("3220", "湖泊、水库", ("湖", "水库", "塘", "潭", "池", "荡", "漾"), "county", "water"),
+    Category("4100", "纪念地、名胜古迹", (), "county", "heritage"),
+    Category("4200", "公共设施(广场、公园、车站)", (), "county", "facility"),
+)}
+
+SCOPE_DIGITS = {"all": 0, "city": 4, "county": 6, "township": 9}
+SCOPE_WORDS = {"all": "the whole gazetteer", "city": "the city", "county": "the county", "township": "the township"}
+
+#: Rule codes, default severity and what each checks.
+RULES = {
+    "N001": ("error", "the standard name is empty or too short"),
+    "N002": ("warning", "the standard name is longer than the limit"),
+    "N010": ("error", "duplicate standard name within its scope"),
+    "N011": ("warning", "homophone (same toneless pinyin) within its scope"),
+    "N020": ("error", "one feature, one standard name (一地多名)"),
+    "N021": ("warning", "the name is a former name of another place in its scope"),
+    "N030": ("error", "the 通名 does not fit the category"),
+    "N040": ("error", "digits or Latin letters in a standard name"),
+    "N050": ("warning", "rare or variant character"),
+    "N060": ("error", "unknown category code"),
+}
+
+_DIGIT_LATIN = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
+# Characters common in Zhejiang place names that are in the 通用规范汉字表
+# but not in GB 2312; they are not rare in this county's names.
+DEFAULT_ALLOWED_CHARS = "垟塅溇堍岜垵垓埕"
+# Traditional or variant forms that have a standard simplified form (a
+# standard name must use the standard form).
+VARIANTS = {"裏": "里", "峯": "峰", "嶺": "岭", "灣": "湾", "臺": "台", "縣": "县", "鄉": "乡", "鎮": "镇",
+            "莊": "庄", "橋": "桥", "門": "门", "陳": "陈", "龍": "龙", "衞": "卫", "於": "于", "亙": "亘",
+            "迺": "乃", "秊": "年", "堃": "坤", "喆": "哲"}
+
+
+class NamingError(GeoplanError):
+    """A new or changed name breaks a naming rule (nothing was changed)."""
+
+    def __init__(self, violations: pd.DataFrame, what: str):
+        self.violations = violations
+        lines = [f"{what} breaks {len(violations)} naming rule(s); nothing was changed:"]
+        for v in violations.itertuples():
+            lines.append(f"  - {v.rule} {v.severity}: {v.message}")
+        lines.append("Choose another name, or pass --force with --why to record a deliberate exception.")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class NamingConfig:
+    """Which rules apply, with what severity and scopes.
+
+    Attributes
+    ----------
+    categories : dict
+        Category code → :class:`Category`.
+    disabled : frozenset of str
+        Rule codes not to check.
+    severity : dict
+        Rule code → ``error`` or ``warning``, overriding :data:`RULES`.
+    min_length, max_length : int
+        Length limits of a standard name in characters.
+    allowed_chars : str
+        Characters outside GB 2312 not to flag as rare.
+    """
+
+    categories: dict = field(default_factory=lambda: dict(CATEGORIES))
+    disabled: frozenset = frozenset()
+    severity: dict = field(default_factory=dict)
+    min_length: int = 2
+    max_length: int = 12
+    allowed_chars: str = DEFAULT_ALLOWED_CHARS
+
+    @classmethod
+    def from_json(cls, path) -> "NamingConfig":
+        """Read overrides from a JSON file.
+
+        Keys (all optional): ``scopes`` {code: scope}, ``disabled`` [rule codes],
+        ``severity`` {rule: error|warning}, ``min_length``, ``max_length``,
+        ``allowed_chars``, ``categories`` {code: {name_zh, generics, scope, group, joined}}.
+
+        Raises
+        ------
+        GeoplanError
+            If the file cannot be read or holds unknown keys or values.
+        """
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GeoplanError(f"Cannot read the naming-rule file {p}: {exc}. It must be a JSON object.") from exc
+        if not isinstance(data, dict):
+            raise GeoplanError(f"The naming-rule file {p} must hold a JSON object.")
+        unknown = set(data) - {"scopes", "disabled", "severity", "min_length", "max_length", "allowed_chars",
+                               "categories"}
+        if unknown:
+            raise GeoplanError(f"{p}: unknown key(s) {', '.join(sorted(unknown))}.")
+        cats = dict(CATEGORIES)
+        for code, spec in data.get("categories", {}).items():
+            cats[str(code)] = Category(str(code), spec.get("name_zh", str(code)), tuple(spec.get("generics", ())),
+                                       spec.get("scope", "county"), spec.get("group", str(code)),
+                                       bool(spec.get("joined", False)))
+        for code, scope in data.get("scopes", {}).items():
+            if str(code) not in cats:
+                raise GeoplanError(f"{p}: scope given for unknown category {code}.")
+            cats[str(code)] = replace(cats[str(code)], scope=scope)
+        for c in cats.values():
+            if c.scope not in SCOPE_DIGITS:
+                raise GeoplanError(f"{p}: scope {c.scope!r} of category {c.code} is not one of "
+                                   f"{', '.join(SCOPE_DIGITS)}.")
+        sev = {str(k): str(v) for k, v in data.get("severity", {}).items()}
+        bad = [k for k, v in sev.items() if k not in RULES or v not in ("error", "warning")]
+        if bad or any(r not in RULES for r in data.get("disabled", [])):
+            raise GeoplanError(f"{p}: unknown rule code or severity in 'severity'/'disabled' "
+                               f"(rules: {', '.join(RULES)}; severities: error, warning).")
+        return cls(categories=cats, disabled=frozenset(data.get("disabled", [])), severity=sev,
+                   min_length=int(data.get("min_length", 2)), max_length=int(data.get("max_length", 12)),
+                   allowed_chars=str(data.get("allowed_chars", DEFAULT_ALLOWED_CHARS)))
+
+    def severity_of(self, rule: str) -> str:
+        return self.severity.get(rule, RULES[rule][0])
+
+
+DEFAULT_CONFIG = NamingConfig()
+
+REPORT_COLUMNS = ["rule", "severity", "name_id", "name", "category", "parent_code", "message", "related_ids"]
+
+
+def scope_key(parent_code: str, scope: str) -> str:
+    """The part of a parent code that identifies the scope (``330624`` for county scope)."""
+    digits = SCOPE_DIGITS[scope]
+    return "" if digits == 0 else (parent_code or "")[:digits]
+
+
+def rare_characters(name: str, allowed: str = DEFAULT_ALLOWED_CHARS) -> list[str]:
+    """Characters of ``name`` that are variant forms or outside GB 2312 (the common-use set)."""
+    out = []
+    for ch in name:
+        if ch in VARIANTS:
+            out.append(ch)
+            continue
+        if ch in allowed or not ("\u3400" <= ch <= "\u9fff" or ch >= "\U00020000"):
+            continue
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            out.append(ch)
+    return out
+
+
+def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_ids=None) -> pd.DataFrame:
+    """Check every current name of a table against every rule.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``name_id, name, generic, category, parent_code, pinyin_key,
+        geometry`` (WKT or None) and ``former_names`` (list of dicts with
+        ``name``); only current names should be passed.
+    config : NamingConfig
+        Rules, severities and scopes.
+    only_ids : iterable of str, optional
+        Report only violations of these records (checking a new name against
+        its neighbours).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per violation, columns :data:`REPORT_COLUMNS`, errors first.
+    """
+    rows: list[dict] = []
+    cats = config.categories
+    on = [r for r in RULES if r not in config.disabled]
+    if df.empty:
+        return pd.DataFrame(columns=REPORT_COLUMNS)
+    d = df.reset_index(drop=True).copy()
+    d["name"] = d["name"].fillna("").astype(str)
+    d["parent_code"] = d["parent_code"].fillna("").astype(str)
+    d["group"] = d["category"].map(lambda c: cats[c].group if c in cats else f"?{c}")
+    d["scope"] = d["category"].map(lambda c: cats[c].scope if c in cats else "county")
+    d["skey"] = [scope_key(p, s) for p, s in zip(d["parent_code"], d["scope"])]
+    wanted = None if only_ids is None else set(only_ids)
+    # Plain lists: row-wise pandas access would dominate at a million names.
+    ids = d["name_id"].tolist()
+    names = d["name"].tolist()
+    cat_l = d["category"].tolist()
+    parents = d["parent_code"].tolist()
+    groups = d["group"].tolist()
+    skeys = d["skey"].tolist()
+    scopes = d["scope"].tolist()
+    keys = d["pinyin_key"].fillna("").tolist() if "pinyin_key" in d else [""] * len(d)
+
+    def add(i, rule, message, related=()):
+        if wanted is not None and ids[i] not in wanted:
+            return
+        rows.append({"rule": rule, "severity": config.severity_of(rule), "name_id": ids[i],
+                     "name": names[i], "category": cat_l[i], "parent_code": parents[i],
+                     "message": message, "related_ids": " ".join(related)})
+
+    for i in range(len(d)):
+        if wanted is not None and ids[i] not in wanted:
+            continue
+        name = names[i]
+        cat = cats.get(cat_l[i])
+        if "N060" in on and cat is None:
+            add(i, "N060", f"{name}: category {cat_l[i]!r} is not in the category table "
+                           f"(see `geoplan gaz categories`)")
+        if "N001" in on and len(name.strip()) < config.min_length:
+            add(i, "N001", f"{name or '(empty)'}: a standard name needs at least {config.min_length} characters")
+        if "N002" in on and len(name) > config.max_length:
+            add(i, "N002", f"{name}: {len(name)} characters, more than the limit of {config.max_length}")
+        if "N040" in on and _DIGIT_LATIN.search(name):
+            add(i, "N040", f"{name}: digits or Latin letters are not allowed in a standard name; "
+                           "write numbers in Chinese (e.g. 一, 二)")
+        if "N050" in on and not name.isascii():
+            rare = rare_characters(name, config.allowed_chars)
+            if rare:
+                hints = [f"{c}→{VARIANTS[c]}" if c in VARIANTS else c for c in rare]
+                add(i, "N050", f"{name}: rare or variant character(s) {' '.join(hints)}; check them against "
+                               "the 通用规范汉字表")
+        if "N030" in on and cat is not None and cat.generics:
+            if not any(name.endswith(g) and len(name) > len(g) for g in cat.generics):
+                add(i, "N030", f"{name}: the 通名 does not fit category {cat.code} {cat.name_zh}; a name of "
+                               f"this category ends in {'/'.join(cat.generics)}")
+
+    def scope_words(i):
+        return SCOPE_WORDS[scopes[i]] + (f" {skeys[i]}" if skeys[i] else "")
+
+    def clusters(key_of):
+        found: dict[tuple, list[int]] = {}
+        for i in range(len(d)):
+            k = key_of(i)
+            if k is not None:
+                found.setdefault(k, []).append(i)
+        return [idx for idx in found.values() if len(idx) > 1
+                and (wanted is None or any(ids[j] in wanted for j in idx))]
+
+    if "N010" in on:
+        for idx in clusters(lambda i: (groups[i], skeys[i], names[i]) if names[i] else None):
+            for i in idx:
+                others = [ids[j] for j in idx if j != i]
+                add(i, "N010", f"{names[i]}: the same standard name is used by {', '.join(others)} "
+                               f"within {scope_words(i)}", others)
+    if "N011" in on:
+        for idx in clusters(lambda i: (groups[i], skeys[i], keys[i]) if keys[i] else None):
+            for i in idx:
+                others = [j for j in idx if names[j] != names[i]]
+                if others:
+                    listed = ", ".join(f"{names[j]} ({ids[j]})" for j in others)
+                    add(i, "N011", f"{names[i]}: sounds the same ({keys[i]}) as {listed} "
+                                   f"within {scope_words(i)}", [ids[j] for j in others])
+    if "N020" in on and "geometry" in d:
+        geoms = d["geometry"].tolist()
+        for idx in clusters(lambda i: (groups[i], geoms[i]) if isinstance(geoms[i], str) and geoms[i] else None):
+            if len({names[j] for j in idx}) < 2:
+                continue  # same name and place: reported as a duplicate
+            for i in idx:
+                others = [ids[j] for j in idx if j != i]
+                add(i, "N020", f"{names[i]}: the same feature (identical geometry) also has the standard "
+                               f"name(s) {', '.join(names[j] for j in idx if j != i)}; one place, one "
+                               "standard name — keep one and record the others as former names", others)
+    if "N021" in on and "former_names" in d:
+        former: dict[tuple, list[int]] = {}
+        for j, fl in enumerate(d["former_names"].tolist()):
+            if isinstance(fl, list):
+                for f in fl:
+                    former.setdefault((groups[j], skeys[j], f.get("name")), []).append(j)
+        if former:
+            for i in range(len(d)):
+                hits = [j for j in former.get((groups[i], skeys[i], names[i]), ()) if j != i]
+                if hits:
+                    add(i, "N021", f"{names[i]}: is a former name of {', '.join(ids[j] for j in hits)} in the "
+                                   "same scope; reusing it confuses old records and maps", [ids[j] for j in hits])
+    out = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    if out.empty:
+        return out
+    out["_o"] = out["severity"].map({"error": 0, "warning": 1})
+    return out.sort_values(["_o", "rule", "parent_code", "name"]).drop(columns="_o").reset_index(drop=True)
+
+
+def validate_all(store, config: NamingConfig = DEFAULT_CONFIG, as_of: str | None = None) -> pd.DataFrame:
+    """Check every current name of a gazetteer against every rule at once.
+
+    Parameters
+    ----------
+    store : geoplan.gazetteer.Gazetteer
+        The gazetteer.
+    config : NamingConfig
+        Rules, severities and scopes.
+    as_of : str, optional
+        ISO date: check the names valid on that day instead of today's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The report: one row per violation, columns :data:`REPORT_COLUMNS`.
+    """
+    df = store.frame(as_of=as_of)
+    return check_frame(df, config)
+
+
+def summary(report: pd.DataFrame) -> pd.DataFrame:
+    """Count of violations per rule and severity, with the rule's description."""
+    if report.empty:
+        return pd.DataFrame(columns=["rule", "severity", "what", "count"])
+    s = report.groupby(["rule", "severity"]).size().rename("count").reset_index()
+    s.insert(2, "what", s["rule"].map(lambda r: RULES[r][1]))
+    return s

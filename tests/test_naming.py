@@ -1,0 +1,91 @@
+"""Naming rules on realistic records of 新昌县 (330624)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from geoplan import naming, romanize
+
+
+def rec(name_id, name, category, parent, geometry=None, former=()):
+    return {"name_id": name_id, "name": name, "category": category, "parent_code": parent,
+            "pinyin_key": romanize.pinyin_key(name), "geometry": geometry,
+            "former_names": [{"name": f} for f in former], "generic": None}
+
+
+def check(rows, config=naming.DEFAULT_CONFIG):
+    return naming.check_frame(pd.DataFrame(rows), config)
+
+
+def rules_of(report, name_id):
+    return set(report.loc[report["name_id"] == name_id, "rule"])
+
+
+def test_real_townships_of_xinchang_are_clean():
+    from geoplan.divisions import county_townships
+
+    t = county_townships("330624")
+    report = check([rec(c, n, "1120", "330624") for c, n in zip(t["code"], t["name"])])
+    assert report.empty
+
+
+def test_duplicate_scope_follows_category():
+    rows = [
+        rec("t1", "回山镇", "1120", "330624"), rec("t2", "回山镇", "1120", "330624"),   # same county: error
+        rec("t3", "回山镇", "1120", "330727"),                                            # other county: fine
+        rec("v1", "东山村", "1220", "330624104"), rec("v2", "东山村", "1220", "330624107"),  # other townships
+        rec("v3", "东山村", "1210", "330624104"),  # a community and a village in one township: same group
+    ]
+    r = check(rows)
+    dup = r[r["rule"] == "N010"]
+    assert set(dup["name_id"]) == {"t1", "t2", "v1", "v3"}
+    assert (dup["severity"] == "error").all()
+
+
+def test_homophones_in_same_township_warned():
+    rows = [rec("v1", "兴隆村", "1220", "330624104"), rec("v2", "星隆村", "1220", "330624104"),
+            rec("v3", "兴龙村", "1220", "330624107")]
+    r = check(rows)
+    hom = r[r["rule"] == "N011"]
+    assert set(hom["name_id"]) == {"v1", "v2"} and (hom["severity"] == "warning").all()
+    assert "xinglongcun" in hom.iloc[0]["message"]
+
+
+def test_generic_digits_rare_length():
+    rows = [rec("a", "回山", "1120", "330624"), rec("b", "第3村", "1220", "330624104"),
+            rec("c", "A区社区", "1210", "330624001"), rec("d", "高峯村", "1220", "330624104"),
+            rec("e", "下垟村", "1220", "330624104"), rec("f", "镇", "1120", "330624"),
+            rec("g", "新昌县羽林街道东门外社区居委会", "1210", "330624001")]
+    r = check(rows)
+    assert "N030" in rules_of(r, "a")
+    assert "N040" in rules_of(r, "b") and "N040" in rules_of(r, "c")
+    assert "N050" in rules_of(r, "d") and "峯→峰" in r[r["name_id"] == "d"]["message"].iloc[0]
+    assert rules_of(r, "e") == set()          # 垟 is common in Zhejiang names
+    assert {"N001", "N030"} <= rules_of(r, "f")
+    assert "N002" in rules_of(r, "g")
+
+
+def test_one_feature_one_name_and_former_names():
+    pt = "POINT (120.9 29.5)"
+    rows = [rec("a", "南岩村", "1220", "330624104", pt), rec("b", "南岩头村", "1220", "330624104", pt),
+            rec("c", "西坑村", "1220", "330624104", former=["上坑村"]), rec("d", "上坑村", "1220", "330624104")]
+    r = check(rows)
+    assert "N020" in rules_of(r, "a") and "N020" in rules_of(r, "b")
+    assert "N021" in rules_of(r, "d")
+
+
+def test_config_scope_and_severity(tmp_path):
+    cfg_file = tmp_path / "rules.json"
+    cfg_file.write_text(json.dumps({"scopes": {"1220": "county"}, "severity": {"N011": "error"},
+                                    "disabled": ["N050"]}), encoding="utf-8")
+    cfg = naming.NamingConfig.from_json(cfg_file)
+    rows = [rec("v1", "东山村", "1220", "330624104"), rec("v2", "东山村", "1220", "330624107"),
+            rec("v3", "高峯村", "1220", "330624104")]
+    r = check(rows, cfg)
+    assert set(r.loc[r["rule"] == "N010", "name_id"]) == {"v1", "v2"}
+    assert "N050" not in set(r["rule"])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"scopes": {"1220": "planet"}}', encoding="utf-8")
+    with pytest.raises(naming.GeoplanError, match="planet"):
+        naming.NamingConfig.from_json(bad)

@@ -1,0 +1,85 @@
+"""Romanisation of real place names against their official Hanyu Pinyin spellings."""
+
+import pandas as pd
+import pytest
+from pypinyin import lazy_pinyin
+
+from geoplan import romanize
+from geoplan.divisions import official_townships
+
+# Official romanised forms (road signs, maps, the places' own usage); the
+# polyphonic ones are those a general converter is known to get wrong.
+OFFICIAL = [
+    ("六安市", "Lu'an Shi"), ("乐亭县", "Laoting Xian"), ("厦门市", "Xiamen Shi"), ("丽水市", "Lishui Shi"),
+    ("台州市", "Taizhou Shi"), ("蚌埠市", "Bengbu Shi"), ("番禺区", "Panyu Qu"), ("铅山县", "Yanshan Xian"),
+    ("洪洞县", "Hongtong Xian"), ("单县", "Shan Xian"), ("涡阳县", "Guoyang Xian"), ("漯河市", "Luohe Shi"),
+    ("长治市", "Changzhi Shi"), ("朝阳区", "Chaoyang Qu"), ("郫都区", "Pidu Qu"), ("筠连县", "Junlian Xian"),
+    ("什邡市", "Shifang Shi"), ("繁峙县", "Fanshi Xian"), ("宕昌县", "Tanchang Xian"), ("泊头市", "Botou Shi"),
+    ("浚县", "Xun Xian"), ("乐清市", "Yueqing Shi"), ("天台县", "Tiantai Xian"), ("会稽山", "Kuaiji Shan"),
+    ("六合区", "Luhe Qu"), ("吴堡县", "Wubao Xian"), ("东阿县", "Dong'e Xian"), ("吕梁市", "Lüliang Shi"),
+    ("西安市", "Xi'an Shi"), ("新昌县", "Xinchang Xian"), ("磐安县", "Pan'an Xian"), ("儒岙镇", "Ru'ao Zhen"),
+    ("羽林街道", "Yulin Jiedao"), ("澄潭街道", "Chengtan Jiedao"), ("新渥街道", "Xinwo Jiedao"),
+    ("嵊州市", "Shengzhou Shi"), ("大栅栏街道", "Dashilan Jiedao"), ("莘庄镇", "Xinzhuang Zhen"),
+]
+
+
+@pytest.mark.parametrize("name, expected", OFFICIAL)
+def test_official_spellings(name, expected):
+    assert romanize.romanize(name) == expected
+
+
+def test_dictionary_fixes_what_pypinyin_gets_wrong():
+    wrong = [n for n, expected in OFFICIAL
+             if "".join(lazy_pinyin(n)) != expected.replace(" ", "").replace("'", "").lower().replace("ü", "v")]
+    # The dictionary is there because these are really mis-read without it.
+    assert {"洪洞县", "单县", "涡阳县", "漯河市", "长治市", "郫都区", "什邡市", "宕昌县"} <= set(wrong)
+
+
+def test_rules_separate_capitalise_and_apostrophe():
+    assert romanize.romanize("周口店", joined=True) == "Zhoukoudian"
+    assert romanize.romanize("建瓯市") == "Jian'ou Shi"
+    assert romanize.romanize("人民路") == "Renmin Lu"
+    assert romanize.split_name("新昌县") == ("新昌", "县")
+    assert romanize.split_name("南明街道") == ("南明", "街道")
+    assert romanize.split_name("儒岙") == ("儒岙", "")
+
+
+def test_keys_and_override():
+    assert romanize.pinyin_key("新昌县") == "xinchangxian"
+    assert romanize.initials("新昌县") == "xcx"
+    assert romanize.romanize("六安", override="liu an") == "Liu'an"
+    with pytest.raises(romanize.PronunciationError):
+        romanize.romanize("六安", override="lu")
+
+
+def test_fast_converter_matches_pypinyin_on_every_official_township():
+    """Outside the place-name dictionary, readings equal pypinyin's on all 41,352 township names."""
+    names = official_townships()["name"]
+    words = romanize.place_dictionary()
+    differ = []
+    for n in names:
+        ours = list(romanize.syllables(n))
+        ref = lazy_pinyin(n, v_to_u=False)
+        if ours != ref and not any(w in n for w in words):
+            differ.append(n)
+    assert differ == []
+    assert len(names) == 41352
+
+
+def test_dictionary_file_is_well_formed():
+    table = romanize.place_dictionary()
+    assert len(table) > 80
+    assert table["六安"] == ("lu", "an") and table["蚌埠"] == ("beng", "bu")
+
+
+def test_cli_romanizes_a_proposed_name_not_in_the_gazetteer(tmp_path):
+    """The committee checks a proposed name before adding it: no record (or no database) is needed."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "none.sqlite"
+    res = subprocess.run([sys.executable, "-m", "geoplan.cli", "gaz", "romanize", "六安市", "--db", str(db)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "六安市: Lu'an Shi"
+    assert not db.exists()
