@@ -721,6 +721,43 @@ def build_villages(polys, seats, kinds, tw, seat_tw, n_villages, code) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+# Same toneless pinyin, different character: the kind of pair the naming
+# rules exist to catch. No polyphonic characters, so the reading is certain.
+HOMOPHONE_CHARS = {"东": "冬", "西": "溪", "上": "尚", "下": "夏", "大": "达", "小": "晓", "新": "欣",
+                   "黄": "皇", "梅": "眉", "桃": "陶", "溪": "西", "前": "钱", "后": "厚", "高": "皋",
+                   "山": "杉", "石": "时", "竹": "珠", "青": "清", "金": "津", "杨": "阳"}
+
+
+def plant_homophone(villages: pd.DataFrame, tw: pd.DataFrame) -> str:
+    """Rename one 村 to a homophone of another 村 in the same township, in place.
+
+    Real gazetteers carry such legacy pairs (村 names from before the
+    place-name rules), and the sample gazetteer should give the naming-rule
+    check something to find. Deterministic: the first township, in code
+    order, with a 村 whose first character has a homophone.
+
+    Returns
+    -------
+    str
+        A description for the provenance table ('' if no pair could be made).
+    """
+    used = set(villages["name"])
+    for tcode in tw["code"]:
+        vill = villages[(villages["township_code"] == tcode) & (villages["kind"] == "村")]
+        if len(vill) < 2:
+            continue
+        for i in vill.index[:-1]:
+            name = villages.at[i, "name"]
+            twin = HOMOPHONE_CHARS.get(name[0], "") + name[1:]
+            if name[0] in HOMOPHONE_CHARS and twin not in used:
+                last = vill.index[-1]
+                old = villages.at[last, "name"]
+                villages.at[last, "name"] = twin
+                town = tw.set_index("code").at[tcode, "name"]
+                return f"homophone pair {name} / {twin} in {town} ({twin} was {old})"
+    return ""
+
+
 # ---------------------------------------------------------------------------
 # Roads
 # ---------------------------------------------------------------------------
@@ -1356,6 +1393,7 @@ def build_county(code: str, shared: Path, out: Path, zj=None, lines=None,
     polys, seats = build_townships(outline, seat_xy, tw, code)
     targets, t60 = township_targets(kinds, seat_tw, total, total60, code)
     villages = build_villages(polys, seats, kinds, tw, seat_tw, n_vill, code)
+    homophone = plant_homophone(villages, tw)
     grid, transform, owner = build_population(polys, seats, seat_tw, villages, targets, kinds, code, epsg)
     # Village population: cells go to the nearest village/community of their township.
     vpop = np.zeros(len(villages), dtype=np.int64)
@@ -1473,6 +1511,8 @@ def build_county(code: str, shared: Path, out: Path, zj=None, lines=None,
          "A/B pairs at road crossings, C/D/E at tri-points, Q singles every 2–4.5 km", line_seed),
         ("place_names", "names", "real for townships, illustrative for villages", "see townships/villages",
          "point at the township seat / village", SCRIPT),
+        ("place_names", "deliberate naming issue", "illustrative", "generated",
+         homophone or "none could be planted", SCRIPT),
         ("place_names", "category", "illustrative",
          "provisional codes; the GB/T 18521 code table could not be consulted",
          "; ".join(f"{v[0]} {v[1]}" for v in PLACE_CATEGORIES.values()), SCRIPT),
