@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -63,3 +64,54 @@ def test_missing_population_column():
                              crs=4549)
     with pytest.raises(GeoplanError, match="population"):
         township_access_table(towns, pts, pts.rename(columns={"cell_id": "facility_id"}), net)
+
+
+# ---------------------------------------------------------------- 2SFCA against PySAL access
+
+def _random_instance(seed, n_demand=60, n_supply=12):
+    rng = np.random.default_rng(seed)
+    d = rng.uniform(0, 30, (n_demand, 2))
+    s = rng.uniform(0, 30, (n_supply, 2))
+    dist = np.hypot(*(d[:, None, :] - s[None, :, :]).transpose(2, 0, 1))
+    o, t = np.meshgrid(np.arange(n_demand), np.arange(n_supply), indexing="ij")
+    costs = pd.DataFrame({"origin": [f"d{i}" for i in o.ravel()], "destination": [f"s{j}" for j in t.ravel()],
+                          "minutes": dist.ravel() * 2})
+    costs = costs.sample(frac=0.9, random_state=seed)  # some pairs unknown (unreachable)
+    demand = pd.Series(rng.integers(0, 500, n_demand).astype(float), index=[f"d{i}" for i in range(n_demand)])
+    supply = pd.Series(rng.integers(1, 80, n_supply).astype(float), index=[f"s{j}" for j in range(n_supply)])
+    return costs, demand, supply
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("enhanced", [False, True])
+def test_two_step_fca_matches_pysal_access(seed, enhanced):
+    access = pytest.importorskip("access")
+    from geoplan.access import step_weights, two_step_fca
+
+    costs, demand, supply = _random_instance(seed)
+    steps = {10: 1.0, 20: 0.68, 30: 0.22}
+    ours = two_step_fca(costs, demand, supply, 30, weight=step_weights(steps) if enhanced else None)
+    ref = access.Access(demand_df=demand.rename("pop").rename_axis("geoid").reset_index(), demand_index="geoid",
+                        demand_value="pop", supply_df=supply.rename("beds").rename_axis("geoid").reset_index(),
+                        supply_index="geoid", supply_value="beds",
+                        cost_df=costs, cost_origin="origin", cost_dest="destination", cost_name="minutes")
+    if enhanced:
+        theirs = ref.enhanced_two_stage_fca(max_cost=30, weight_fn=access.weights.step_fn(steps))
+    else:
+        theirs = ref.two_stage_fca(max_cost=30)
+    theirs = theirs.iloc[:, 0].reindex(demand.index).fillna(0.0)
+    assert np.allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-9, atol=1e-15)
+    assert (ours > 0).any()
+
+
+def test_two_step_fca_by_hand():
+    from geoplan.access import two_step_fca
+
+    # Facility A (10 beds) reaches d1 (100 people) and d2 (300); B (5 beds) reaches d2 only.
+    costs = pd.DataFrame({"origin": ["d1", "d2", "d2", "d3"], "destination": ["A", "A", "B", "B"],
+                          "minutes": [5, 10, 12, 45]})
+    got = two_step_fca(costs, pd.Series({"d1": 100.0, "d2": 300.0, "d3": 50.0}), pd.Series({"A": 10.0, "B": 5.0}),
+                       30)
+    assert got["d1"] == pytest.approx(10 / 400)
+    assert got["d2"] == pytest.approx(10 / 400 + 5 / 300)
+    assert got["d3"] == 0.0  # beyond the catchment
