@@ -204,9 +204,11 @@ def layers_cmd(kind):
 
 def _register_subcommands() -> None:
     from .gaz_cli import gaz
+    from .inspect_cli import inspect
     from .map_cli import map_group
 
     main.add_command(gaz)
+    main.add_command(inspect)
     main.add_command(map_group)
 
 

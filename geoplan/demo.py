@@ -17,13 +17,19 @@ from .access import township_access_table
 from .coverage import Evaluation, evaluate, road_travel
 from .crs import to_metric
 from .map_cli import demo_isochrones, write_demo_maps
+from .maps.print import write_atlas
 from .network import RoadNetwork
 from .plans import load_plan
 from .report import write_csv, write_xlsx
+from .forms import write_forms_xlsx
 from .gazetteer import seed_from_county
+from .inspection import InspectionResult, plan_for_county, route_legs
 from .naming import validate_all
 from .sample import DEFAULT_COUNTY, County, load_sample, sample_paths
 from .schema import SCHEMAS
+
+# The demo plans the joint inspection due on a fixed day, so its output does not change with the calendar.
+INSPECTION_DATE = "2026-11-23"
 
 FACILITY_KINDS = ["elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes"]
 
@@ -94,6 +100,7 @@ class DemoResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     evaluation: Evaluation | None = None
+    inspection: InspectionResult | None = None
 
 
 def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
@@ -151,10 +158,17 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     report.to_csv(path, index=False, encoding="utf-8-sig")
     result.files += [out / f"{data.code}_gazetteer.sqlite", path]
 
+    plan = plan_for_county(data, n_teams=2, time_limit=5, as_of=INSPECTION_DATE)
+    result.inspection = plan
+    result.files += [plan.save(out / f"{data.code}_inspection_plan.gpkg"),
+                     write_atlas(plan, out / f"{data.code}_inspection_atlas.pdf"),
+                     write_forms_xlsx(plan, out / f"{data.code}_inspection_forms.xlsx")]
+
     result.files += write_demo_maps(
         data, out, evaluation=result.evaluation,
         per_cell=access.attrs["per_cell"] if net is not None else None,
-        isochrones=demo_isochrones(data, net=net) if net is not None else None)
+        isochrones=demo_isochrones(data, net=net) if net is not None else None,
+        routes=route_legs(plan))
     return result
 
 

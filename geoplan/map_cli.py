@@ -193,7 +193,8 @@ def demo_isochrones(county, minutes=(15, 30), net=None) -> gpd.GeoDataFrame | No
 
 def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFrame | None = None,
                     gap_minutes: float = 15, basemap: str = "none", offline: bool = True,
-                    isochrones: gpd.GeoDataFrame | None = None) -> list[Path]:
+                    isochrones: gpd.GeoDataFrame | None = None,
+                    routes: gpd.GeoDataFrame | None = None) -> list[Path]:
     """Write the coverage, inspection and gazetteer maps of a county.
 
     Parameters
@@ -214,6 +215,8 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
         Inline Leaflet (default True).
     isochrones : GeoDataFrame, optional
         Default: :func:`demo_isochrones` (15 and 30 minutes to home-care centres).
+    routes : GeoDataFrame, optional
+        Inspection legs (:func:`geoplan.inspection.route_legs`) for the inspection map.
 
     Returns
     -------
@@ -229,7 +232,7 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
         save_map(coverage_map(county, evaluation, isochrones=isochrones, uncovered=uncovered,
                               gap_minutes=gap_minutes, basemap=basemap, offline=offline),
                  out / f"{county.code}_coverage.html"),
-        save_map(inspection_map(county["boundary_lines"], county["boundary_markers"], outline=county.outline,
+        save_map(inspection_map(county["boundary_lines"], county["boundary_markers"], routes, outline=county.outline,
                                 basemap=basemap, offline=offline, title=f"{name} 界线联合检查"),
                  out / f"{county.code}_inspection.html"),
         save_map(gazetteer_map(county["place_names"], outline=county.outline, basemap=basemap, offline=offline,

@@ -1,0 +1,201 @@
+"""Record forms (界桩检查记录表) as PDF and XLSX, and GPX files for handheld GPS.
+
+The XLSX has one row per marker to visit, in visit order, with the registered
+data on the left and the fields the two sides fill in on the right; it is
+also the format :func:`geoplan.inspection.import_results` reads back (as
+XLSX or saved as CSV). The PDF has one A4 page per marker for filling in by
+hand in the field. The GPX has, per team-day, the base and markers as
+waypoints, the visit order as a route and the road path as a track.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import GeoplanError
+from .schema import MARKER_CONDITIONS
+
+#: (column, Chinese header) of the record form, registered data first.
+FORM_COLUMNS = [
+    ("route_id", "组日"), ("date", "计划日期"), ("order", "顺序"), ("marker_id", "界桩编号"),
+    ("marker_type", "界桩类型"), ("line_code", "界线编号"), ("line_name", "界线名称"),
+    ("lon", "登记经度"), ("lat", "登记纬度"),
+    # filled in the field
+    ("condition", "界桩状况"), ("measured_lon", "实测经度"), ("measured_lat", "实测纬度"),
+    ("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰"), ("photos", "照片编号"),
+    ("inspected", "检查日期"), ("remarks", "备注"), ("signature_a", "甲方签字"), ("signature_b", "乙方签字"),
+]
+FILL_IN = ("condition", "measured_lon", "measured_lat", "reference_ok", "lettering_ok", "photos", "inspected",
+           "remarks", "signature_a", "signature_b")
+TYPE_NAMES = {"A": "同号双立(A)", "B": "同号双立(B)", "C": "同号三立(C)", "D": "同号三立(D)", "E": "同号三立(E)",
+              "Q": "单立(Q)"}
+
+
+class FormError(GeoplanError):
+    """A form or GPX file cannot be written."""
+
+
+def form_table(result) -> pd.DataFrame:
+    """The record-form rows of a plan: registered data plus empty fill-in columns."""
+    v = result.visits
+    lines = result.lines.set_index(result.lines["line_code"].astype(str))["name"].astype(str).to_dict()
+    out = pd.DataFrame({
+        "route_id": v["route_id"], "date": v["date"].astype(str), "order": v["order"],
+        "marker_id": v["marker_id"], "marker_type": v["marker_type"].map(TYPE_NAMES),
+        "line_code": v["line_code"], "line_name": v["line_code"].map(lines),
+        "lon": v["lon"].round(6), "lat": v["lat"].round(6),
+    })
+    for c in FILL_IN:
+        out[c] = ""
+    return out
+
+
+def write_forms_xlsx(result, path) -> Path:
+    """Write the record forms as one XLSX sheet (one row per marker) with drop-down lists.
+
+    Row 1 holds the Chinese headers, row 2 the column names that
+    :func:`geoplan.inspection.import_results` matches (either row works).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    df = form_table(result)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "检查记录"
+    ws.append([zh for _, zh in FORM_COLUMNS])
+    ws.append([en for en, _ in FORM_COLUMNS])
+    for row in df.itertuples(index=False):
+        ws.append(list(row))
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    for j, (name, _) in enumerate(FORM_COLUMNS, start=1):
+        ws.cell(1, j).font = Font(bold=True)
+        ws.cell(2, j).font = Font(color="808080", size=8)
+        ws.column_dimensions[ws.cell(1, j).column_letter].width = 14 if name not in ("line_name", "remarks") else 24
+        if name in FILL_IN:
+            ws.cell(1, j).fill = fill
+    n = len(df) + 2
+    col = {name: ws.cell(1, j).column_letter for j, (name, _) in enumerate(FORM_COLUMNS, start=1)}
+    cond = DataValidation(type="list", formula1='"' + ",".join(MARKER_CONDITIONS) + '"', allow_blank=True)
+    yesno = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
+    ws.add_data_validation(cond)
+    ws.add_data_validation(yesno)
+    cond.add(f"{col['condition']}3:{col['condition']}{n}")
+    for c in ("reference_ok", "lettering_ok"):
+        yesno.add(f"{col[c]}3:{col[c]}{n}")
+    ws.freeze_panes = "E3"
+    for r in ws.iter_rows(min_row=1, max_row=2):
+        for cell in r:
+            cell.alignment = Alignment(horizontal="center")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(p)
+    return p
+
+
+def write_forms_pdf(result, path) -> Path:
+    """Write one A4 record form page per marker, for filling in by hand."""
+    import matplotlib
+
+    from .maps.print import cjk_rc
+
+    with matplotlib.rc_context(cjk_rc()):
+        return _write_forms_pdf(result, path)
+
+
+def _write_forms_pdf(result, path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    df = form_table(result)
+    areas = result.areas
+    lines = result.lines.set_index(result.lines["line_code"].astype(str))
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with PdfPages(p) as pdf:
+        for row in df.itertuples(index=False):
+            fig = plt.figure(figsize=(8.27, 11.69))
+            fig.text(0.5, 0.94, "行政区域界线界桩联合检查记录表", ha="center", fontsize=18, fontweight="bold")
+            ln = lines.loc[row.line_code] if row.line_code in lines.index else None
+            sides = (f"{areas.get(str(ln['left_code']), ln['left_code'])} / {areas.get(str(ln['right_code']), ln['right_code'])}"
+                     if ln is not None else "")
+            cells = [
+                ["界桩编号", row.marker_id, "界桩类型", row.marker_type],
+                ["界线", f"{row.line_code} {row.line_name}", "双方", sides],
+                ["登记经度", f"{row.lon:.6f}", "登记纬度", f"{row.lat:.6f}"],
+                ["组日 / 顺序", f"{row.route_id} / {row.order}", "计划日期", row.date],
+                ["界桩状况", "□完好  □损坏  □移位  □丢失", "检查日期", ""],
+                ["实测经度", "", "实测纬度", ""],
+                ["方位物完好", "□是  □否", "字迹清晰", "□是  □否"],
+                ["方位物记录", "", "", ""],
+                ["照片编号", "", "", ""],
+                ["备注", "", "", ""],
+                ["甲方检查人签字", "", "乙方检查人签字", ""],
+            ]
+            ax = fig.add_axes([0.06, 0.12, 0.88, 0.78])
+            ax.axis("off")
+            t = ax.table(cellText=cells, loc="upper center", cellLoc="left", colWidths=[0.18, 0.34, 0.16, 0.32])
+            t.auto_set_font_size(False)
+            t.set_fontsize(10)
+            for (i, j), cell in t.get_celld().items():
+                cell.set_height(0.085 if i in (7, 9) else 0.06)
+                cell.set_linewidth(0.8)
+                if j in (0, 2):
+                    cell.set_facecolor("0.9")
+                    cell.get_text().set_fontweight("bold")
+            fig.text(0.06, 0.06, "说明: 移位界桩须填写实测坐标 (CGCS2000 经纬度); 照片编号写相机或手机的文件编号。"
+                                 "本表由双方各执一份。", fontsize=8, color="0.3")
+            pdf.savefig(fig)
+            plt.close(fig)
+    return p
+
+
+def write_gpx(result, folder) -> list[Path]:
+    """Write one GPX 1.1 file per team-day: waypoints, the route in visit order and the road track.
+
+    Returns the written paths.
+    """
+    ns = "http://www.topografix.com/GPX/1/1"
+    ET.register_namespace("", ns)
+    out = []
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bases = result.bases.set_index(result.bases["base_id"].astype(str))
+    for r in result.routes.itertuples():
+        gpx = ET.Element(f"{{{ns}}}gpx", version="1.1", creator="geoplan")
+        meta = ET.SubElement(gpx, f"{{{ns}}}metadata")
+        ET.SubElement(meta, f"{{{ns}}}name").text = f"{r.route_id} {r.team} {r.date}"
+        vis = result.visits[result.visits.route_id == r.route_id]
+        pts = []
+        if str(r.base_id) in bases.index:
+            g = bases.loc[str(r.base_id)].geometry
+            pts.append((g.x, g.y, str(r.base_name), "出发地"))
+        pts += [(v.lon, v.lat, v.marker_id, f"{v.order}. {v.marker_type} {v.arrival}") for v in vis.itertuples()]
+        for x, y, name, desc in pts:
+            w = ET.SubElement(gpx, f"{{{ns}}}wpt", lat=f"{y:.7f}", lon=f"{x:.7f}")
+            ET.SubElement(w, f"{{{ns}}}name").text = name
+            ET.SubElement(w, f"{{{ns}}}desc").text = desc
+        rte = ET.SubElement(gpx, f"{{{ns}}}rte")
+        ET.SubElement(rte, f"{{{ns}}}name").text = r.route_id
+        for x, y, name, _ in pts + pts[:1]:
+            p = ET.SubElement(rte, f"{{{ns}}}rtept", lat=f"{y:.7f}", lon=f"{x:.7f}")
+            ET.SubElement(p, f"{{{ns}}}name").text = name
+        leg = 1
+        trk = ET.SubElement(gpx, f"{{{ns}}}trk")
+        ET.SubElement(trk, f"{{{ns}}}name").text = f"{r.route_id} 道路路线"
+        seg = ET.SubElement(trk, f"{{{ns}}}trkseg")
+        while (r.route_id, leg) in result.paths:
+            for x, y in result.paths[(r.route_id, leg)]:
+                ET.SubElement(seg, f"{{{ns}}}trkpt", lat=f"{y:.7f}", lon=f"{x:.7f}")
+            leg += 1
+        path = folder / f"{r.route_id}.gpx"
+        ET.ElementTree(gpx).write(path, encoding="utf-8", xml_declaration=True)
+        out.append(path)
+    return out

@@ -1,0 +1,596 @@
+"""Vehicle routing on a travel-time matrix: PyVRP for the assignment, LKH-3 for the order.
+
+This module is pure: it knows nothing about markers or maps. It takes a
+square matrix of travel times between *locations* (depots first, then
+clients), a service time per client, the depots vehicles start and end at,
+how many vehicles each depot has and the longest route allowed, and returns
+routes. It is used by :mod:`geoplan.inspection` (team-days visiting boundary
+markers) and by ``scripts/bench/routing.py``.
+
+Three methods are offered:
+
+``"pyvrp"``
+    PyVRP's iterated local search alone.
+``"lkh"``
+    Route first, cluster second: one LKH-3 tour (through the ``elkai``
+    package) over all clients, cut optimally into duration-feasible routes
+    (Prins' split), each route's order then re-optimised by LKH-3.
+``"combined"`` (default)
+    The ``"lkh"`` solution is handed to PyVRP as its starting solution, PyVRP
+    improves the assignment of clients to routes for the rest of the time
+    limit, and LKH-3 (or an exact DP on short routes) polishes the order of
+    every route. PyVRP never returns a worse solution than the one it
+    started from and polishing only accepts improvements, so the result is
+    never worse than the ``"lkh"`` one; in the benchmark it is also better
+    than PyVRP alone.
+
+Matrices may be asymmetric (one-way roads): LKH-3 then solves an ATSP. All
+solvers work in integers: times are rounded to ``resolution`` (e.g. pass
+minutes with ``resolution=1/60`` to route in whole seconds).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import GeoplanError
+
+#: LKH-3 works on C ints; matrices are scaled down if they would overflow.
+_LKH_MAX_WEIGHT = 10_000_000
+#: Routes with at most this many clients are ordered exactly (Held–Karp DP).
+EXACT_MAX_CLIENTS = 9
+METHODS = ("combined", "pyvrp", "lkh")
+
+
+class RoutingError(GeoplanError):
+    """A routing problem cannot be solved as posed (bad matrix, too few vehicles)."""
+
+
+@dataclass
+class Route:
+    """One route: a vehicle leaves ``depot``, visits ``clients`` in order and returns.
+
+    Attributes
+    ----------
+    vehicle_type : int
+        Index into the ``depots`` / ``vehicles`` arguments of :func:`solve_vrp`.
+    depot : int
+        Location index of the depot (start and end).
+    clients : list of int
+        Client indices (0-based among clients, *not* location indices), in visit order.
+    travel : float
+        Travel time of the route, in the matrix's units.
+    service : float
+        Sum of the clients' service times.
+    """
+
+    vehicle_type: int
+    depot: int
+    clients: list[int]
+    travel: float
+    service: float
+
+    @property
+    def duration(self) -> float:
+        """Travel plus service time."""
+        return self.travel + self.service
+
+
+@dataclass
+class RoutingSolution:
+    """Routes found by :func:`solve_vrp`.
+
+    Attributes
+    ----------
+    routes : list of Route
+    method : str
+    runtime_s : float
+        Wall-clock seconds spent.
+    feasible : bool
+        Every client visited once, no route over ``max_duration`` and no
+        depot using more vehicles than it has.
+    stats : dict
+        Costs after each stage (``lkh_split``, ``pyvrp``, ``polished``),
+        for the benchmark.
+    """
+
+    routes: list[Route]
+    method: str
+    runtime_s: float
+    feasible: bool
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def travel(self) -> float:
+        """Total travel time of all routes."""
+        return float(sum(r.travel for r in self.routes))
+
+    @property
+    def n_routes(self) -> int:
+        return len(self.routes)
+
+
+# --------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------
+
+def tour_length(matrix, tour, closed: bool = True) -> float:
+    """Length of a tour (sequence of location indices) on ``matrix``."""
+    m = np.asarray(matrix)
+    t = list(tour)
+    if len(t) < 2:
+        return 0.0
+    legs = list(zip(t[:-1], t[1:]))
+    if closed:
+        legs.append((t[-1], t[0]))
+    return float(sum(m[a, b] for a, b in legs))
+
+
+def _check_matrix(matrix) -> np.ndarray:
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise RoutingError(f"The travel-time matrix must be square, got shape {m.shape}.")
+    if not np.isfinite(m).all():
+        raise RoutingError(
+            "The travel-time matrix has missing (NaN) or infinite entries: some places cannot be "
+            "reached from others. Leave unreachable places out before routing.")
+    if (m < 0).any():
+        raise RoutingError("The travel-time matrix has negative entries.")
+    return m
+
+
+def exact_tsp(matrix, start: int = 0) -> list[int]:
+    """Optimal closed tour by Held–Karp dynamic programming (for small instances).
+
+    Parameters
+    ----------
+    matrix : array-like, shape (n, n)
+        Travel times; may be asymmetric.
+    start : int
+        Location the tour starts (and ends) at.
+
+    Returns
+    -------
+    list of int
+        Location indices starting with ``start`` (the return leg is implied).
+    """
+    m = _check_matrix(matrix)
+    n = len(m)
+    if n <= 3:
+        rest = [i for i in range(n) if i != start]
+        best = min(itertools.permutations(rest), key=lambda p: tour_length(m, (start,) + p), default=())
+        return [start] + list(best)
+    if n > 16:
+        raise RoutingError(f"exact_tsp is for at most 16 locations, got {n}.")
+    others = [i for i in range(n) if i != start]
+    k = len(others)
+    sub = m[np.ix_(others, others)]
+    full = 1 << k
+    cost = np.full((full, k), np.inf)
+    parent = np.full((full, k), -1, dtype=np.int64)
+    for j in range(k):
+        cost[1 << j, j] = m[start, others[j]]
+    bits = 1 << np.arange(k)
+    for mask in range(1, full):
+        row = cost[mask]
+        if not np.isfinite(row).any():
+            continue
+        # extend every end j in the mask by every city l outside it
+        outside = np.flatnonzero((mask & bits) == 0)
+        if len(outside) == 0:
+            continue
+        cand = row[:, None] + sub[:, outside]          # (k ends, outside)
+        best_end = np.argmin(cand, axis=0)
+        best_val = cand[best_end, np.arange(len(outside))]
+        for l, j, v in zip(outside, best_end, best_val):
+            nm = mask | (1 << l)
+            if v < cost[nm, l]:
+                cost[nm, l] = v
+                parent[nm, l] = j
+    last = cost[full - 1] + m[others, start]
+    j = int(np.argmin(last))
+    mask = full - 1
+    order = []
+    while j >= 0:
+        order.append(others[j])
+        pj = parent[mask, j]
+        mask ^= 1 << j
+        j = int(pj)
+    return [start] + order[::-1]
+
+
+def _int_matrix(m: np.ndarray, resolution: float) -> np.ndarray:
+    return np.rint(m / resolution).astype(np.int64)
+
+
+def lkh_tour(matrix, *, time_limit: float | None = None, max_trials: int | None = None,
+             runs: int = 1, seed: int = 1) -> list[int]:
+    """A short closed tour by LKH-3 (through ``elkai``), starting at location 0.
+
+    Parameters
+    ----------
+    matrix : array-like of int, shape (n, n)
+        Integer weights; asymmetric matrices are solved as ATSP.
+    time_limit : float, optional
+        Seconds for LKH's search (its preprocessing comes on top).
+    max_trials : int, optional
+        Trials per run; LKH's default is ``n``. Fewer trials trade a little
+        quality for much less time on large instances.
+    runs : int
+        Independent runs; the best is kept.
+    seed : int
+        LKH's random seed.
+
+    Returns
+    -------
+    list of int
+        Location indices starting with 0 (return leg implied).
+    """
+    m = np.asarray(matrix)
+    n = len(m)
+    if n <= EXACT_MAX_CLIENTS + 1:
+        return exact_tsp(m, 0)
+    m = np.rint(m).astype(np.int64)
+    top = int(m.max()) if m.size else 0
+    if top > _LKH_MAX_WEIGHT:
+        # LKH sums weights in C ints; coarser weights lose a little precision only.
+        m = np.rint(m * (_LKH_MAX_WEIGHT / top)).astype(np.int64)
+    symmetric = bool((m == m.T).all())
+    params = f"PROBLEM_FILE = :stdin:\nRUNS = {int(runs)}\nSEED = {int(seed)}\n"
+    if max_trials is not None:
+        params += f"MAX_TRIALS = {max(1, int(max_trials))}\n"
+    if time_limit is not None:
+        params += f"TIME_LIMIT = {max(0.01, float(time_limit)):.3f}\n"
+    # The subgradient ascent is O(n²) per step on an explicit matrix and
+    # dominates the run time for n ≳ 500; its candidate sets help little more
+    # than plain alpha-nearness once trials are limited.
+    if n > 400 and time_limit is not None:
+        params += "INITIAL_PERIOD = 100\n"
+    rows = "\n".join(" ".join(map(str, r)) for r in m.tolist())
+    problem = (f"TYPE : {'TSP' if symmetric else 'ATSP'}\nDIMENSION : {n}\n"
+               "EDGE_WEIGHT_TYPE : EXPLICIT\nEDGE_WEIGHT_FORMAT : FULL_MATRIX\n"
+               f"EDGE_WEIGHT_SECTION\n{rows}\nEOF\n")
+    tour = [i - 1 for i in _elkai_solve(params, problem)]
+    k = tour.index(0)
+    return tour[k:] + tour[:k]
+
+
+def _elkai_solve(params: str, problem: str) -> list[int]:
+    # elkai's public DistanceMatrix.solve_tsp only takes RUNS; its extension
+    # function takes a full LKH parameter file, which is how TIME_LIMIT and
+    # MAX_TRIALS are passed. elkai>=2.0,<3 keeps this entry point.
+    try:
+        from elkai import _elkai
+    except ImportError as exc:  # pragma: no cover - dependency missing
+        raise RoutingError("LKH-3 is not available: install the 'elkai' package (pip install elkai).") from exc
+    return list(_elkai.solve_problem(params, problem))
+
+
+def order_route(matrix, depot: int, clients, *, time_limit: float | None = None) -> list[int]:
+    """Best order to visit ``clients`` from and back to ``depot`` (location indices).
+
+    Exact (Held–Karp) up to :data:`EXACT_MAX_CLIENTS` clients, LKH-3 above.
+    Returns the clients in visit order.
+    """
+    clients = list(clients)
+    if len(clients) <= 1:
+        return clients
+    idx = [depot] + clients
+    sub = np.asarray(matrix)[np.ix_(idx, idx)]
+    if len(clients) <= EXACT_MAX_CLIENTS:
+        tour = exact_tsp(sub, 0)
+    else:
+        tour = lkh_tour(sub, time_limit=time_limit, max_trials=max(50, 2 * len(idx)), runs=1)
+    return [idx[i] for i in tour[1:]]
+
+
+# --------------------------------------------------------------------------
+# Route first, cluster second
+# --------------------------------------------------------------------------
+
+def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
+               fixed_cost: float = 0.0) -> list[tuple[int, list[int]]]:
+    """Cut a giant tour into routes optimally (Prins' split, several depots).
+
+    Parameters
+    ----------
+    matrix : ndarray (n_loc, n_loc)
+    order : sequence of int
+        Client *location* indices in giant-tour order.
+    service : ndarray
+        Service time per location (0 for depots).
+    depots : sequence of int
+        Location indices of the depots; each segment goes to its cheapest depot.
+    max_duration : float
+        Longest route (travel + service).
+    fixed_cost : float
+        Cost added per route, so fewer routes are preferred.
+
+    Returns
+    -------
+    list of (depot, clients)
+        Routes in tour order; clients as location indices.
+
+    Raises
+    ------
+    RoutingError
+        If a single client cannot be served within ``max_duration`` from any depot.
+    """
+    m = np.asarray(matrix, dtype=float)
+    order = list(order)
+    n = len(order)
+    depots = np.asarray(list(depots))
+    if not math.isfinite(max_duration) and len(depots) == 1:
+        # no limit and one depot: by the triangle inequality one route is optimal
+        return [(int(depots[0]), order)] if order else []
+    # plain Python floats in the O(n·L) loop: numpy scalars would be ~10× slower
+    out_leg = m[np.ix_(depots, order)].T.tolist()   # depot → client, per client
+    in_leg = m[np.ix_(order, depots)].tolist()      # client → depot
+    step = [0.0] + [float(m[order[j - 1], order[j]]) for j in range(1, n)]
+    serv_of = [float(service[c]) for c in order]
+    nd = len(depots)
+    best = np.full(n + 1, np.inf)
+    best[0] = 0.0
+    pred = np.zeros(n + 1, dtype=np.int64)
+    pick = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        if not np.isfinite(best[i]):
+            continue
+        inner = 0.0
+        serv = 0.0
+        first = out_leg[i]
+        for j in range(i, n):
+            c = order[j]
+            if j > i:
+                inner += step[j]
+            serv += serv_of[j]
+            back = in_leg[j]
+            d = min(range(nd), key=lambda k: first[k] + back[k]) if nd > 1 else 0
+            dur = first[d] + back[d] + inner + serv
+            if dur > max_duration + 1e-9:
+                if j == i:
+                    raise RoutingError(
+                        f"Location {c} cannot be served within the route limit ({max_duration:g}) "
+                        "from any depot.")
+                break
+            val = best[i] + dur - serv + fixed_cost
+            if val < best[j + 1]:
+                best[j + 1], pred[j + 1], pick[j + 1] = val, i, depots[d]
+    routes = []
+    j = n
+    while j > 0:
+        i = int(pred[j])
+        routes.append((int(pick[j]), order[i:j]))
+        j = i
+    return routes[::-1]
+
+
+# --------------------------------------------------------------------------
+# The solver
+# --------------------------------------------------------------------------
+
+def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None = None,
+              fixed_cost: float = 0.0, time_limit: float = 10.0, method: str = "combined",
+              resolution: float = 1.0, seed: int = 0, progress=None) -> RoutingSolution:
+    """Routes from depots visiting every client once, each within ``max_duration``.
+
+    Parameters
+    ----------
+    matrix : array-like, shape (n_loc, n_loc)
+        Travel times between locations. Locations named in ``depots`` are
+        depots; every other location is a client (clients are numbered in
+        location order in the result).
+    service : array-like, shape (n_loc,)
+        Service time at each location (ignored at depots).
+    depots : sequence of int
+        Location index of each vehicle type's depot (start and end).
+    vehicles : sequence of int
+        Vehicles available at each entry of ``depots`` (e.g. team × days).
+    max_duration : float, optional
+        Longest route, travel plus service.
+    fixed_cost : float
+        Cost per route used, in the matrix's units; makes the solver prefer
+        fewer routes (team-days).
+    time_limit : float
+        Seconds for the whole solve.
+    method : {"combined", "pyvrp", "lkh"}
+        See the module docstring.
+    resolution : float
+        Integer unit the solvers round times to.
+    seed : int
+    progress : callable, optional
+        Called with a short stage name as each stage starts (for progress bars).
+
+    Returns
+    -------
+    RoutingSolution
+
+    Raises
+    ------
+    RoutingError
+        Bad inputs, a client that no depot can serve within ``max_duration``,
+        or no feasible solution found (too few vehicles).
+    """
+    t0 = time.perf_counter()
+    if method not in METHODS:
+        raise RoutingError(f"method must be one of {METHODS}, got {method!r}.")
+    m = _check_matrix(matrix)
+    n_loc = len(m)
+    service = np.asarray(service, dtype=float).copy()
+    if service.shape != (n_loc,):
+        raise RoutingError(f"service must have one value per location ({n_loc}), got {service.shape}.")
+    depots = [int(d) for d in depots]
+    vehicles = [int(v) for v in vehicles]
+    if not depots or len(depots) != len(vehicles):
+        raise RoutingError("Give one vehicle count per depot entry (at least one).")
+    if any(v < 1 for v in vehicles):
+        raise RoutingError("Every depot entry needs at least one vehicle.")
+    service[depots] = 0.0
+    clients = [i for i in range(n_loc) if i not in set(depots)]
+    limit = math.inf if max_duration is None else float(max_duration)
+    stats: dict = {}
+    say = progress or (lambda stage: None)
+    if not clients:
+        return RoutingSolution([], method, time.perf_counter() - t0, True, stats)
+
+    udep = sorted(set(depots))
+    single = np.array([[m[d, c] + service[c] + m[c, d] for d in udep] for c in clients]).min(axis=1)
+    if (single > limit + 1e-9).any():
+        bad = [clients[i] for i in np.flatnonzero(single > limit + 1e-9)]
+        raise RoutingError(
+            f"{len(bad)} client(s) (locations {bad[:10]}) cannot be served within the route limit "
+            f"({limit:g}) even alone from the nearest depot. Leave them out or raise the limit.")
+
+    deadline = t0 + time_limit
+    initial = None
+    # A giant tour pays off when routes are few and long (TSP-like); with many
+    # short routes PyVRP's own construction is as good and the time is better
+    # spent in its search.
+    few_routes = _routes_lower_bound(m, clients, service, udep, limit) <= 3
+    if method == "lkh" or (method == "combined" and few_routes):
+        say("LKH-3 giant tour")
+        budget = time_limit * (0.35 if method == "combined" else 0.8)
+        initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed)
+        stats["lkh_split"] = _cost(m, initial, fixed_cost)
+    routes: list[tuple[int, list[int]]]
+    if method == "lkh":
+        routes = initial
+    else:
+        say("PyVRP assignment")
+        remaining = max(0.2, (deadline - time.perf_counter()) * (0.9 if method == "combined" else 1.0))
+        routes = _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
+                        remaining, seed, initial)
+        stats["pyvrp"] = _cost(m, routes, fixed_cost)
+    if method in ("combined", "lkh"):
+        say("LKH-3 route order")
+        routes = _polish(m, routes, deadline)
+        stats["polished"] = _cost(m, routes, fixed_cost)
+
+    out = _assign_types(routes, depots, vehicles)
+    built = [Route(vt, d, [clients.index(c) for c in cl], tour_length(m, [d] + cl), float(service[cl].sum()))
+             for vt, d, cl in out]
+    visited = sorted(c for r in built for c in r.clients)
+    counts = {}
+    for vt, _, _ in out:
+        counts[vt] = counts.get(vt, 0) + 1
+    feasible = (visited == list(range(len(clients)))
+                and all(r.duration <= limit + 1e-6 for r in built)
+                and all(counts.get(i, 0) <= vehicles[i] for i in range(len(depots))))
+    if not feasible:
+        raise RoutingError(
+            f"No feasible plan found in {time_limit:g} s: {len(clients)} stops need more routes than "
+            f"the {sum(vehicles)} available within the limit of {limit:g} each. Allow more days or "
+            "teams, a longer working day, or a longer time limit.")
+    return RoutingSolution(built, method, time.perf_counter() - t0, feasible, stats)
+
+
+def _routes_lower_bound(m, clients, service, udep, limit) -> int:
+    """Fewest routes the clients could need: total service plus cheapest arrival legs over the limit."""
+    if not math.isfinite(limit):
+        return 1
+    arrive = m[:, clients].copy()
+    arrive[clients, np.arange(len(clients))] = np.inf
+    work = float(service[clients].sum() + arrive.min(axis=0).sum())
+    return max(1, math.ceil(work / limit))
+
+
+def _cost(m, routes, fixed_cost) -> float:
+    return float(sum(tour_length(m, [d] + list(cl)) + fixed_cost for d, cl in routes))
+
+
+def _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed):
+    """Giant LKH tour through the clients (and the depot, if only one), split into routes."""
+    nodes = ([udep[0]] if len(udep) == 1 else []) + clients
+    sub = _int_matrix(m[np.ix_(nodes, nodes)], resolution)
+    n = len(nodes)
+    trials = None if n <= 300 else max(50, int(60_000 / n))
+    tour = lkh_tour(sub, time_limit=max(0.05, budget * 0.5), max_trials=trials, seed=seed + 1)
+    order = [nodes[i] for i in tour]
+    if len(udep) == 1:
+        order = order[1:]
+    best = None
+    # The cut point of a closed giant tour matters; try a few rotations.
+    k = 3 if len(order) <= 300 else 2
+    rotations = sorted({i * len(order) // k for i in range(k)}) if len(order) > 2 and math.isfinite(limit) else [0]
+    for r in rotations:
+        rot = order[r:] + order[:r]
+        for seq in (rot, rot[::-1]):
+            routes = split_tour(m, seq, service, udep, limit, fixed_cost)
+            c = _cost(m, routes, fixed_cost)
+            if best is None or c < best[0]:
+                best = (c, routes)
+    return best[1]
+
+
+def _polish(m, routes, deadline):
+    out = []
+    for d, cl in routes:
+        left = max(0.05, deadline - time.perf_counter())
+        new = order_route(m, d, cl, time_limit=min(left, 0.5 + 0.01 * len(cl)))
+        if tour_length(m, [d] + new) < tour_length(m, [d] + list(cl)) - 1e-9:
+            cl = new
+        out.append((d, list(cl)))
+    return out
+
+
+def _assign_types(routes, depots, vehicles):
+    """Give each (depot, clients) route a vehicle type with that depot and a free vehicle."""
+    left = list(vehicles)
+    out = []
+    for d, cl in routes:
+        choices = [i for i, dep in enumerate(depots) if dep == d and left[i] > 0]
+        if not choices:
+            choices = [i for i, dep in enumerate(depots) if dep == d]
+        vt = choices[0]
+        left[vt] -= 1
+        out.append((vt, d, list(cl)))
+    return out
+
+
+def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution, seconds, seed, initial):
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    udep = sorted(set(depots))
+    loc_of = udep + clients  # PyVRP wants depots before clients
+    mi = _int_matrix(m[np.ix_(loc_of, loc_of)], resolution)
+    np.fill_diagonal(mi, 0)
+    pdepots = [pyvrp.Depot(location=i) for i in range(len(udep))]
+    pclients = [pyvrp.Client(location=len(udep) + k,
+                             service_duration=int(round(service[c] / resolution)))
+                for k, c in enumerate(clients)]
+    shift = np.iinfo(np.int64).max if not math.isfinite(limit) else int(math.floor(limit / resolution + 1e-9))
+    vtypes = [pyvrp.VehicleType(num_available=v, start_depot=udep.index(d), end_depot=udep.index(d),
+                                fixed_cost=int(round(fixed_cost / resolution)), shift_duration=shift)
+              for d, v in zip(depots, vehicles)]
+    locations = [pyvrp.Location(x=float(i), y=0.0) for i in range(len(loc_of))]
+    data = pyvrp.ProblemData(locations, pclients, pdepots, vtypes, [mi], [mi])
+    client_pos = {c: k for k, c in enumerate(clients)}
+    init = None
+    if initial is not None:
+        try:
+            assigned = _assign_types(initial, depots, vehicles)
+            counts = np.bincount([vt for vt, _, _ in assigned], minlength=len(depots))
+            if (counts <= np.asarray(vehicles)).all():
+                init = pyvrp.Solution(data, [
+                    pyvrp.Route(data, [pyvrp.Activity(pyvrp.ActivityType.CLIENT, client_pos[c]) for c in cl], vt)
+                    for vt, _, cl in assigned])
+        except (RuntimeError, ValueError, TypeError):
+            init = None  # a start PyVRP cannot take is only a lost head start
+    res = pyvrp.solve(data, MaxRuntime(seconds), seed=seed, collect_stats=False, display=False,
+                      initial_solution=init)
+    best = res.best
+    routes = []
+    for r in best.routes():
+        vt = r.vehicle_type()
+        cl = [clients[a.idx] for a in r.schedule() if a.type == pyvrp.ActivityType.CLIENT]
+        if cl:
+            routes.append((depots[vt], cl))
+    if not best.is_feasible() and initial is not None:
+        return initial
+    return routes
