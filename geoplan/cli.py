@@ -13,25 +13,11 @@ import click
 import pandas as pd
 
 from . import __version__
-from .errors import GeoplanError
+from .clickutil import ErrorGroup
+from .clickutil import table as _table
 
 
-class _Group(click.Group):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except GeoplanError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(1)
-
-
-def _table(df: pd.DataFrame) -> str:
-    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500,
-                           "display.unicode.east_asian_width", True):
-        return df.to_string(index=False)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="geoplan")
 def main():
     """geoplan: civil-affairs (民政) planning for a county.
@@ -68,6 +54,9 @@ def demo(county, out_dir):
         ev = result.evaluation
         click.echo(f"\nPlan: {ev.plan.name} — evaluated for {ev.year}")
         click.echo(_table(ev.summary[["rule_id", "title", "passed", "reason"]]))
+    if "siting" in result.tables:
+        click.echo("\nSiting proposal: 3 new home-care centres (MCLP, 60+ within 15 min by road):")
+        click.echo(_table(result.tables["siting"][["what", "site_id", "name", "reason"]]))
     if "naming_report" in result.tables:
         from .naming import summary
 

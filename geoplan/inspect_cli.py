@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from .clickutil import ErrorGroup
 from .errors import GeoplanError
 
 
@@ -25,7 +26,7 @@ def _stage_printer(bar):
     return say
 
 
-@click.group("inspect")
+@click.group("inspect", cls=ErrorGroup)
 def inspect():
     """Joint inspection of boundary markers (界线联合检查): plan, atlas, forms, import."""
 

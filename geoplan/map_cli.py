@@ -7,28 +7,17 @@ writes all three maps of a sample county for ``geoplan demo``.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 import geopandas as gpd
 import pandas as pd
 
-from .errors import DataFileError, GeoplanError
+from .clickutil import ErrorGroup
+from .errors import DataFileError
 from .maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
 
 __all__ = ["map_group", "write_demo_maps", "demo_isochrones"]
-
-
-class _MapGroup(click.Group):
-    """Prints a :class:`GeoplanError` as a message (exit 1), also when used on its own."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except GeoplanError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(1)
 
 
 def _read_vector(path: Path | None, what: str) -> gpd.GeoDataFrame | None:
@@ -91,7 +80,7 @@ def _done(path: Path) -> None:
     click.echo(f"Wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
 
 
-@click.group("map", cls=_MapGroup)
+@click.group("map", cls=ErrorGroup)
 def map_group():
     """Interactive HTML maps: coverage, inspection, gazetteer.
 
@@ -194,7 +183,8 @@ def demo_isochrones(county, minutes=(15, 30), net=None) -> gpd.GeoDataFrame | No
 def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFrame | None = None,
                     gap_minutes: float = 15, basemap: str = "none", offline: bool = True,
                     isochrones: gpd.GeoDataFrame | None = None,
-                    routes: gpd.GeoDataFrame | None = None) -> list[Path]:
+                    routes: gpd.GeoDataFrame | None = None,
+                    proposed_sites: gpd.GeoDataFrame | None = None) -> list[Path]:
     """Write the coverage, inspection and gazetteer maps of a county.
 
     Parameters
@@ -217,6 +207,8 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
         Default: :func:`demo_isochrones` (15 and 30 minutes to home-care centres).
     routes : GeoDataFrame, optional
         Inspection legs (:func:`geoplan.inspection.route_legs`) for the inspection map.
+    proposed_sites : GeoDataFrame, optional
+        New sites from siting, drawn on the coverage map.
 
     Returns
     -------
@@ -230,6 +222,7 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
     name = county.name or county.code
     files = [
         save_map(coverage_map(county, evaluation, isochrones=isochrones, uncovered=uncovered,
+                              proposed_sites=proposed_sites,
                               gap_minutes=gap_minutes, basemap=basemap, offline=offline),
                  out / f"{county.code}_coverage.html"),
         save_map(inspection_map(county["boundary_lines"], county["boundary_markers"], routes, outline=county.outline,

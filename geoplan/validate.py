@@ -9,7 +9,6 @@ file once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 import geopandas as gpd
