@@ -195,7 +195,7 @@ def test_snap_split_position_and_access_leg():
     p1 = s.loc["p1"]                                   # beyond the end: snaps to the end node
     assert p1.snapped and p1.fraction == 0 and p1.distance_to_road_m == approx(30, abs=1e-3)
     p2 = s.loc["p2"]
-    assert not p2.snapped and p2.distance_to_road_m == pytest.approx(2000, abs=50)
+    assert not p2.snapped and p2.distance_to_road_m == approx(2000, abs=1e-3)
     assert "no road within 500 m" in p2.reason and "nearest road about" in p2.reason
 
 
@@ -560,3 +560,143 @@ def test_snap_distance_is_exact(seed):
     # The snapped position lies on its edge at along_m from u.
     geoms = net.edges.geometry.to_numpy()[on["edge"].to_numpy()]
     np.testing.assert_allclose(shapely.line_locate_point(geoms, on.geometry.to_numpy()), on["along_m"], atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Snapping index and table helpers, against plain references
+# --------------------------------------------------------------------------
+
+def wiggly_roads(rng, n_roads=12, extent=3000.0):
+    """Curvy roads of many short segments, some sharing end points, plus a
+    few long straight ones: candidates for the nearest road are numerous."""
+    lines = []
+    for _ in range(n_roads):
+        start = rng.uniform(0, extent, 2)
+        steps = rng.normal(0, 1, (int(rng.integers(2, 60)), 2)) * rng.uniform(5, 120)
+        lines.append(np.vstack([start, start + np.cumsum(steps, axis=0)]))
+    lines.append(np.array([[0.0, 0.0], [extent, extent]]))
+    lines.append(np.array([[extent, 0.0], [0.0, extent]]))            # crosses the previous one
+    lines.append(lines[0][::-1][:3].copy())                              # overlaps road 0 at its end
+    return roads_frame([[tuple(p) for p in ln] for ln in lines])
+
+
+def exact_nearest(net, xy):
+    """Distance to and position along the nearest edge, by shapely, for points in the network CRS."""
+    pts = shapely.points(xy)
+    geoms = net.edges.geometry.to_numpy()
+    d = shapely.distance(pts[:, None], geoms[None, :])
+    return d.min(axis=1), d
+
+
+@pytest.mark.parametrize("k0, chunk", [(8, 16384), (1, 7), (2, 1000)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk):
+    from geoplan.network import _SnapIndex
+
+    # A small first k and small blocks send most points through the second
+    # (ball) round and through several threads.
+    monkeypatch.setattr(_SnapIndex, "K0", k0)
+    monkeypatch.setattr(_SnapIndex, "CHUNK", chunk)
+    rng = np.random.default_rng(seed)
+    net = RoadNetwork.from_roads(wiggly_roads(rng))
+    coords = shapely.get_coordinates(net.edges.geometry.to_numpy())
+    xy = np.vstack([
+        rng.uniform(-2000, 5000, (300, 2)) + [X0, Y0],                   # near and far from roads
+        coords[rng.integers(0, len(coords), 40)],                         # on vertices and segment ends
+        coords[rng.integers(0, len(coords), 20)] + rng.normal(0, 1e-3, (20, 2)),
+        [[X0 + 1500.0, Y0 + 1500.0]],                                     # where the two diagonals cross
+        [[X0 + 60_000.0, Y0 - 40_000.0]],                                 # very far away
+    ])
+    pts = gpd.GeoDataFrame({"pid": [f"p{i}" for i in range(len(xy))]}, geometry=shapely.points(xy), crs=GK)
+    max_d = 400.0
+    s = net.snap(pts, "pid", max_distance_m=max_d)
+    exact, all_d = exact_nearest(net, xy)
+    near = exact <= max_d
+    assert s["snapped"].to_numpy().tolist() == near.tolist()
+    np.testing.assert_allclose(s["distance_to_road_m"].to_numpy()[near], exact[near], rtol=0, atol=1e-9)
+    # The chosen edge is at that distance (ties: test_snap_tie_between_edges_picks_lowest_edge).
+    edge = s["edge"].to_numpy()[near]
+    np.testing.assert_allclose(all_d[np.flatnonzero(near), edge], exact[near], rtol=0, atol=1e-9)
+    on = s[s["snapped"]]
+    geoms = net.edges.geometry.to_numpy()[on["edge"].to_numpy()]
+    np.testing.assert_allclose(shapely.line_locate_point(geoms, on.geometry.to_numpy()), on["along_m"], atol=1e-6)
+    np.testing.assert_allclose(shapely.distance(on.geometry.to_numpy(), shapely.points(xy[near])),
+                               on["distance_to_road_m"], atol=1e-6)
+    # Points beyond max_distance: reported, not snapped, with the exact distance.
+    far = s[~s["snapped"]]
+    np.testing.assert_allclose(far["distance_to_road_m"].to_numpy(), exact[~near], rtol=0, atol=1e-9)
+    assert far["reason"].str.contains(f"no road within {max_d:g} m").all()
+    assert (far["edge"] == -1).all() and far["u"].eq(-1).all()
+
+
+def test_snap_tie_between_edges_picks_lowest_edge():
+    # A point beyond a junction is equally near to both edges ending there.
+    net = RoadNetwork.from_roads(roads_frame([[(0, 0), (1000, 0)], [(1000, 0), (1000, 1000)]]))
+    s = net.snap(points_frame([(1100, -100), (1100, -200)]), "pid")
+    assert (s["edge"] == 0).all() and (s["fraction"] == 1.0).all()
+    assert s.loc["p0", "distance_to_road_m"] == approx(math.hypot(100, 100), abs=1e-6)
+
+
+def test_min_per_pair_matches_lexsort_reference():
+    from geoplan.network import _min_per_pair
+
+    rng = np.random.default_rng(3)
+    n = 30
+    rows = rng.integers(0, n, 2000)
+    cols = rng.integers(0, n, 2000)
+    data = rng.integers(0, 5, 2000).astype(float)          # many equal weights: ties by input order
+    order = np.lexsort((data, cols, rows))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (rows[order][1:] != rows[order][:-1]) | (cols[order][1:] != cols[order][:-1])
+    np.testing.assert_array_equal(_min_per_pair(rows, cols, data, n), order[first])
+
+
+def test_component_table_matches_groupby_reference():
+    # 40 separate chains of varying length whose edges carry few or many
+    # distinct road IDs (a road cut at junctions gives several edges).
+    rng = np.random.default_rng(5)
+    xy, u, v, ids = [], [], [], []
+    for c in range(40):
+        k = int(rng.integers(1, 150))
+        base = len(xy)
+        xy += [(10_000.0 * c + 10 * i, 0.0) for i in range(k + 1)]
+        u += range(base, base + k)
+        v += range(base + 1, base + k + 1)
+        ids += [f"c{c}r{rng.integers(0, 1 + c % 9)}" for _ in range(k)]
+    xy = np.array(xy)
+    geoms = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
+    edges = gpd.GeoDataFrame({"u": u, "v": v, "road_id": ids, "road_class": "tertiary", "speed_kmh": 40.0,
+                              "oneway": False, "length_m": 10.0, "seconds": 0.9}, geometry=geoms, crs=GK)
+    net = RoadNetwork(xy, edges, edges.crs, DEFAULT_SPEEDS_KMH)
+    e = net.edges
+    g = e.groupby("component")
+    want = pd.DataFrame({
+        "n_edges": g.size(),
+        "length_km": g["length_m"].sum() / 1000.0,
+        "road_ids": g["road_id"].agg(lambda s: ", ".join(pd.unique(s)[:5]) + (" …" if s.nunique() > 5 else "")),
+    })
+    want["n_nodes"] = np.bincount(net.node_component)[want.index.to_numpy()]
+    want.index.name = "component"
+    want = want.reset_index()[["component", "n_nodes", "n_edges", "length_km", "road_ids"]]
+    got = net.connectivity_report()
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=False, rtol=1e-12)
+
+
+_ID_LABELS = [np.array(["F0", "F1", "F2"], dtype=object), np.array([3, 1, 2])]
+_STATUS = np.array(["ok", "unreachable", "not_snapped"])
+
+
+# Facility IDs may be missing (-1); status labels never are.
+@pytest.mark.parametrize("labels, codes", [(lab, c) for lab in _ID_LABELS
+                                           for c in ([0, 2, -1, 2], [1, 1], [-1, -1], [])]
+                         + [(_STATUS, c) for c in ([0, 2, 1, 2], [1, 1], [])])
+def test_take_labels_matches_pd_array(labels, codes):
+    from geoplan.network import _take_labels
+
+    codes = np.array(codes, dtype=np.int64)
+    got = _take_labels(labels, codes)
+    if labels.dtype.kind == "U":
+        want = pd.Series(labels[codes]).array if len(codes) else pd.Series(np.array([], dtype="U1")).array
+    else:
+        want = pd.array(np.where(codes >= 0, labels.astype(object)[np.clip(codes, 0, None)], None))
+    pd.testing.assert_series_equal(pd.Series(got), pd.Series(want))
