@@ -20,6 +20,7 @@ from .map_cli import demo_isochrones, write_demo_maps
 from .maps.print import write_atlas
 from .network import RoadNetwork
 from .plans import load_plan
+from .proposals import Proposal, propose_sites, with_sites
 from .report import write_csv, write_xlsx
 from .forms import write_forms_xlsx
 from .gazetteer import seed_from_county
@@ -92,6 +93,19 @@ def home_care_access(county: County, net: RoadNetwork, thresholds=(15, 30)) -> p
     return out.rename(columns={f"share_beyond_{t:g}min": f"pct_beyond_{t:g}min" for t in thresholds})
 
 
+def siting_table(proposal: Proposal, before: Evaluation, after: Evaluation) -> pd.DataFrame:
+    """The proposed sites with the reason each was chosen, and the plan's travel-time rules before and after."""
+    sites = pd.DataFrame(proposal.sites.drop(columns="geometry"))
+    sites.insert(0, "what", "proposed site")
+    b = before.summary.set_index("rule_id")
+    a = after.summary.set_index("rule_id")
+    rules = [r for r in b.index if b.loc[r, "kind"] == "travel_time"]
+    effect = pd.DataFrame({"what": "rule before → after", "site_id": rules,
+                           "name": [b.loc[r, "title"] for r in rules],
+                           "reason": [f"{b.loc[r, 'value']:.1%} → {a.loc[r, 'value']:.1%}" for r in rules]})
+    return pd.concat([sites, effect], ignore_index=True)
+
+
 @dataclass
 class DemoResult:
     """What the demo computed and where it wrote it."""
@@ -101,6 +115,7 @@ class DemoResult:
     files: list[Path] = field(default_factory=list)
     evaluation: Evaluation | None = None
     inspection: InspectionResult | None = None
+    proposal: Proposal | None = None
 
 
 def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
@@ -149,6 +164,19 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         result.files.append(write_xlsx(evaluation, out / f"{data.code}_plan_{year}.xlsx"))
         result.files += write_csv(evaluation, out, f"{data.code}_plan_{year}")
 
+    if net is not None and result.evaluation is not None:
+        care = data["elderly_care"]
+        existing = care[(care["kind"] == "居家养老服务中心") & (care["status"] == "运营")]
+        proposal = propose_sites(data, net, existing, minutes=15, n_new=3)
+        after = evaluate(result.evaluation.plan, with_sites(data.layers, "elderly_care", proposal.sites,
+                                                            kind="居家养老服务中心"),
+                         result.evaluation.year, travel=travel)
+        result.proposal = proposal
+        result.tables["siting"] = siting_table(proposal, result.evaluation, after)
+        path = out / f"{data.code}_siting_proposal.csv"
+        result.tables["siting"].to_csv(path, index=False, encoding="utf-8-sig")
+        result.files.append(path)
+
     gpkg, _ = sample_paths(data.code)
     store, _rejected = seed_from_county(out / f"{data.code}_gazetteer.sqlite", gpkg)
     report = validate_all(store)
@@ -168,6 +196,7 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         data, out, evaluation=result.evaluation,
         per_cell=access.attrs["per_cell"] if net is not None else None,
         isochrones=demo_isochrones(data, net=net) if net is not None else None,
+        proposed_sites=result.proposal.sites if result.proposal is not None else None,
         routes=route_legs(plan))
     return result
 
