@@ -195,10 +195,12 @@ def _register_subcommands() -> None:
     from .gaz_cli import gaz
     from .inspect_cli import inspect
     from .map_cli import map_group
+    from .site_cli import site
 
     main.add_command(gaz)
     main.add_command(inspect)
     main.add_command(map_group)
+    main.add_command(site)
 
 
 _register_subcommands()

@@ -22,7 +22,9 @@ import shapely
 from .coverage import CoverageError
 from .crs import STORAGE_CRS
 from .errors import GeoplanError
-from .siting import LSCP, MCLP, SitingResult
+from .siting import LSCP, MCLP, PMedian, SitingResult
+
+MODELS = ("lscp", "mclp", "pmedian")
 
 
 @dataclass
@@ -103,7 +105,7 @@ def candidate_sites(county) -> gpd.GeoDataFrame:
 
 def propose_sites(county, net, existing: gpd.GeoDataFrame, *, minutes: float = 15.0, n_new: int | None = 3,
                   population: str = "pop_60plus", candidates: gpd.GeoDataFrame | None = None,
-                  block_m: float = 500.0, time_limit: float | None = 60.0) -> Proposal:
+                  block_m: float = 500.0, time_limit: float | None = 60.0, model: str | None = None) -> Proposal:
     """Site new facilities next to the existing ones.
 
     Parameters
@@ -115,12 +117,15 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame, *, minutes: float = 1
     minutes : float
         Covered means within this many minutes by road (walk to the road included).
     n_new : int or None
-        Number of new sites (maximal covering, MCLP). ``None``: the fewest new
-        sites that cover every block any candidate can reach (LSCP).
+        Number of new sites (MCLP, p-median). ``None`` with LSCP: the fewest
+        new sites that cover every block any candidate can reach.
     population : str
         ``pop_60plus`` or ``population``; see :func:`demand_blocks`.
     candidates : GeoDataFrame, optional
         Default :func:`candidate_sites`.
+    model : {"mclp", "lscp", "pmedian"}, optional
+        Default: MCLP when ``n_new`` is given, else LSCP. p-median minimises
+        the population-weighted minutes to the nearest site (no cut-off).
 
     Returns
     -------
@@ -133,22 +138,35 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame, *, minutes: float = 1
                                  geometry=existing.geometry.to_crs(STORAGE_CRS).values, crs=STORAGE_CRS)
     sites = pd.concat([fixed_pts, cands], ignore_index=True)
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=STORAGE_CRS)
-    costs = net.cost_matrix(demand, sites, origin_id="block_id", destination_id="site_id", cutoff_min=minutes,
-                            wide=True)
+    model = model or ("lscp" if n_new is None else "mclp")
+    if model not in MODELS:
+        raise GeoplanError(f"model must be one of {', '.join(MODELS)}, got {model!r}.")
+    if model != "lscp" and n_new is None:
+        raise GeoplanError(f"The {model} model needs the number of new sites (n_new).")
+    costs = net.cost_matrix(demand, sites, origin_id="block_id", destination_id="site_id",
+                            cutoff_min=None if model == "pmedian" else minutes, wide=True)
     costs = costs.reindex(index=demand["block_id"], columns=sites["site_id"])
     fixed = sites["site_id"].isin(fixed_pts["site_id"]).to_numpy()
     weights = demand["population"].to_numpy()
-    if n_new is None:
+    if model == "lscp":
+        # Blocks no candidate reaches are reported by the result, not made a reason to fail.
         reachable = np.isfinite(costs.to_numpy(float)).any(axis=1)
-        model = LSCP.from_cost_matrix(costs.loc[reachable], minutes, fixed=fixed, unit=" min")
+        solver = LSCP.from_cost_matrix(costs.loc[reachable], minutes, fixed=fixed, unit=" min")
+    elif model == "mclp":
+        solver = MCLP.from_cost_matrix(costs, weights, minutes, n_new=n_new, fixed=fixed, unit=" min")
     else:
-        model = MCLP.from_cost_matrix(costs, weights, minutes, n_new=n_new, fixed=fixed, unit=" min")
-    result = model.solve(time_limit=time_limit)
+        reachable = np.isfinite(costs.to_numpy(float)).any(axis=1)
+        solver = PMedian.from_cost_matrix(costs.loc[reachable], weights[reachable], n_new=n_new, fixed=fixed,
+                                          unit=" min")
+    result = solver.solve(time_limit=time_limit)
     result.raise_if_infeasible()
     chosen = result.sites[result.sites["status"] == "new"].merge(sites, on="site_id", how="left")
     proposed = gpd.GeoDataFrame(
         chosen[["site_id", "name", "township_code", "population", "unique_population", "reason"]],
         geometry=chosen["geometry"].values, crs=STORAGE_CRS)
+    # Block populations are fractional (age shares); people are counted in whole persons.
+    for col in ("population", "unique_population"):
+        proposed[col] = proposed[col].round().astype("Int64")
     return Proposal(result, proposed, demand)
 
 

@@ -250,6 +250,11 @@ def cost_array(cost, demand_ids=None, site_ids=None, value: str | None = None):
     return arr, d_ids, s_ids
 
 
+def _num(x: float) -> str:
+    """A population or total for people to read: 2,536 rather than 2535.63 (small values keep 3 digits)."""
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.3g}"
+
+
 def _show(ids, limit: int = 20) -> str:
     ids = list(ids)
     text = ", ".join(str(i) for i in ids[:limit])
@@ -699,7 +704,7 @@ class LSCP(_Model):
         if total_q > total_cap * (1 + _REL_EPS):
             return self._empty_result(
                 "infeasible",
-                f"Total demand {total_q:g} exceeds the capacity of all candidate sites together ({total_cap:g}). "
+                f"Total demand {_num(total_q)} exceeds the capacity of all candidate sites together ({_num(total_cap)}). "
                 "Add candidates or raise capacities.")
         a = sp.coo_array(cover[act])
         pi, pj = a.row, a.col  # pair (local demand, site)
@@ -754,7 +759,7 @@ class LSCP(_Model):
                 if uniq_n[j]:
                     reasons[j] += f"; the only open site within reach of {uniq_n[j]} demand point(s)"
             elif uniq_n[j]:
-                reasons[j] = (f"covers {uniq_n[j]} demand point(s) (population {uniq_w[j]:g}) "
+                reasons[j] = (f"covers {uniq_n[j]} demand point(s) (population {_num(uniq_w[j])}) "
                               "no other selected site covers")
             elif self.capacity is not None:
                 reasons[j] = "needed for capacity: the other sites covering its demand are full"
@@ -892,16 +897,16 @@ class MCLP(_Model):
             if self.fixed[j]:
                 reasons[j] = "existing facility, kept open"
                 if uniq_w[j] > 0:
-                    reasons[j] += f"; the only open site covering population {uniq_w[j]:g}"
+                    reasons[j] += f"; the only open site covering population {_num(uniq_w[j])}"
             elif uniq_w[j] > 0:
-                reasons[j] = (f"adds population {uniq_w[j]:g} ({uniq_n[j]} demand point(s)) that no other "
+                reasons[j] = (f"adds population {_num(uniq_w[j])} ({uniq_n[j]} demand point(s)) that no other "
                               "selected site covers")
             else:
                 reasons[j] = "required to open exactly p sites; adds no population not already covered"
         total = float(self.weights.sum())
         share = objective / total if total > 0 else 1.0
         msg = (f"MCLP ({status}): {int(open_mask.sum())} open site(s) ({int((open_mask & ~self.fixed).sum())} new) "
-               f"cover population {objective:g} of {total:g} ({share:.1%}) within {self.service_radius:g}{self.unit}.")
+               f"cover population {_num(objective)} of {_num(total)} ({share:.1%}) within {self.service_radius:g}{self.unit}.")
         if len(bad):
             msg += f" {len(bad)} demand point(s) have no candidate within reach ({_show(self.demand_ids[bad], 10)})."
         self.result = SitingResult(self.name, status, objective,
@@ -983,8 +988,8 @@ class PMedian(_Model):
             top = np.sort(self.capacity)[::-1][: self.p].sum()
             need = self.weights.sum()
             if top < need * (1 - _REL_EPS):
-                return (f"Total demand {need:g} exceeds the capacity of the {self.p} largest candidate sites "
-                        f"({top:g}). Open more sites or raise capacities.")
+                return (f"Total demand {_num(need)} exceeds the capacity of the {self.p} largest candidate sites "
+                        f"({_num(top)}). Open more sites or raise capacities.")
             biggest = np.where(reach, self.capacity[None, :], -np.inf).max(axis=1)
             over = np.flatnonzero(self.weights > biggest * (1 + _REL_EPS))
             if len(over):
@@ -1064,7 +1069,7 @@ class PMedian(_Model):
                    "mip_gap": getattr(res, "mip_gap", None), "seconds": time.perf_counter() - t0}
         mean = objective / self.weights.sum() if self.weights.sum() > 0 else 0.0
         msg = (f"p-median ({status}): {int(open_mask.sum())} open site(s) ({int((open_mask & ~self.fixed).sum())} "
-               f"new); total weighted cost {objective:g}, mean {mean:.4g}{self.unit} per person.")
+               f"new); total weighted cost {_num(objective)}, mean {mean:.4g}{self.unit} per person.")
         self.result = SitingResult(self.name, status, objective,
                                    self._site_frame(open_mask, site_idx, reasons),
                                    self._assignment_frame(site_idx, has), msg, [], None, details)
@@ -1123,14 +1128,14 @@ class PMedian(_Model):
         for j in open_idx:
             mine = site_idx == j
             n_j, w_j = int(mine.sum()), float(self.weights[mine].sum())
-            text = f"serves {n_j} demand point(s), population {w_j:g}"
+            text = f"serves {n_j} demand point(s), population {_num(w_j)}"
             if not capacitated and len(open_idx) > 1 and n_j:
                 others = open_idx[open_idx != j]
                 fallback = self.cost[np.ix_(np.flatnonzero(mine), others)].min(axis=1)
                 rise = float((self.weights[mine] * (fallback - self.cost[mine, j])).sum())
                 if np.isfinite(rise):
                     share = rise / objective if objective > 0 else 0.0
-                    text += f"; without it the total weighted cost would rise by {rise:g} ({share:.1%})"
+                    text += f"; without it the total weighted cost would rise by {_num(rise)} ({share:.1%})"
                 else:
                     text += "; some of its demand can reach no other open site"
             reasons[j] = ("existing facility, kept open; " if self.fixed[j] else "") + text
