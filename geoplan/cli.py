@@ -130,7 +130,10 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
               help="Write the report: .xlsx (formatted, one sheet per rule group) or .csv.")
 @click.option("--travel/--no-travel", "travel_rules", default=True, show_default=True,
               help="Evaluate travel-time rules on the roads layer and population raster.")
-def coverage(plan_path, gpkg, population, year, out_path, travel_rules):
+@click.option("--raster-population", is_flag=True,
+              help="Take township populations from the raster (zonal sums with partial cells) "
+                   "instead of the townships layer's census columns.")
+def coverage(plan_path, gpkg, population, year, out_path, travel_rules, raster_population):
     """Evaluate a county plan's targets, township by township.
 
     \b
@@ -154,7 +157,10 @@ def coverage(plan_path, gpkg, population, year, out_path, travel_rules):
 
         travel = road_travel(RoadNetwork.from_roads(county["roads"], source=str(gpkg or "sample roads")),
                              county.population)
-    result = evaluate(plan, county.layers, year, travel=travel)
+    if raster_population and county.population is None:
+        raise click.UsageError("--raster-population needs a population raster (--population).")
+    result = evaluate(plan, county.layers, year, travel=travel,
+                      population=county.population if raster_population else None)
     click.echo(f"{plan.name} — {year}\n")
     click.echo(_table(result.summary[["rule_id", "title", "passed", "reason"]]))
     if out_path is not None:

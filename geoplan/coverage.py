@@ -215,8 +215,26 @@ def _passes(value, target, comparison: str):
     return bool(value >= target - 1e-12) if comparison == ">=" else bool(value <= target + 1e-12)
 
 
+def townships_from_raster(towns: gpd.GeoDataFrame, population) -> gpd.GeoDataFrame:
+    """Townships with ``population`` replaced by the raster's zonal sums (partial cells shared exactly).
+
+    ``pop_60plus`` keeps each township's share of people aged 60+ from the
+    layer, since the raster counts everybody. Values are rounded to whole
+    persons.
+    """
+    from .zonal import zonal_sum
+
+    sums = zonal_sum(towns, population, id_col="code")
+    new = towns["code"].map(sums).fillna(0.0).to_numpy(float)
+    share = (towns["pop_60plus"] / towns["population"].where(towns["population"] > 0)).astype(float).fillna(0.0)
+    out = towns.copy()
+    out["population"] = pd.array(np.round(new), dtype="Int64")
+    out["pop_60plus"] = pd.array(np.round(new * share.to_numpy()), dtype="Int64")
+    return out
+
+
 def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
-             travel: TravelEvaluator | None = None) -> Evaluation:
+             travel: TravelEvaluator | None = None, population=None) -> Evaluation:
     """Evaluate every rule of a plan for one year.
 
     Parameters
@@ -231,6 +249,9 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
     travel : callable, optional
         Evaluates ``travel_time`` rules (see :data:`TravelEvaluator`); without
         it those rules are reported as not evaluated, never as passed.
+    population : geoplan.io.PopulationRaster, optional
+        Take township populations from the raster by zonal sums
+        (:func:`townships_from_raster`) instead of the layer's columns.
 
     Returns
     -------
@@ -244,6 +265,9 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
     if "townships" not in layers:
         raise CoverageError("Evaluating a plan needs the 'townships' layer.")
     towns = layers["townships"]
+    if population is not None:
+        towns = townships_from_raster(towns, population)
+        layers = {**layers, "townships": towns}
     wrong_county = towns["county_code"].ne(plan.county).any()
     if wrong_county:
         raise CoverageError(

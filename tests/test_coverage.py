@@ -265,3 +265,23 @@ def test_road_travel_counts_people_within_minutes_by_hand(layers):
     got60 = road_travel(net, raster)(rule60, lyr).set_index("code")
     share = (towns.set_index("code")["pop_60plus"] / towns.set_index("code")["population"]).astype(float)
     assert np.allclose(got60["population_total"], got["population_total"] * share[got.index])
+
+
+def test_township_population_from_raster_zonal_sums():
+    from geoplan.coverage import townships_from_raster
+    from geoplan.sample import load_sample
+    from geoplan.zonal import zonal_sum
+
+    county = load_sample("330624")
+    towns = townships_from_raster(county["townships"], county.population)
+    sums = zonal_sum(county["townships"], county.population, id_col="code")
+    assert (towns.set_index("code")["population"] - sums.round()).abs().max() == 0
+    # cells cut by the county outline lose the part outside, so the total is a little below the raster's
+    assert 0.99 * county.population.total < towns["population"].sum() <= county.population.total
+    share_before = county["townships"]["pop_60plus"] / county["townships"]["population"]
+    share_after = towns["pop_60plus"] / towns["population"]
+    assert np.allclose(share_before, share_after, atol=1e-3)
+    plan = load_plan(ROOT / "plans" / "330624_2022.toml")
+    ev = evaluate(plan, county.layers, 2022, population=county.population)
+    rows = ev.townships[ev.townships["rule_id"] == "disability_home"].set_index("code")
+    assert (rows["population"] == towns.set_index("code")["population"]).all()
