@@ -75,7 +75,7 @@ def write_xlsx(evaluation: Evaluation, path) -> Path:
                     cell.font = Font(bold=True)
                     cell.fill = head_fill
                     header = str(cell.value)
-                    width = 40 if header in ("说明", "指标") else 12
+                    width = {"说明": 48, "指标": 30, "规则编号": 20, "规则类型": 18}.get(header, 11)
                     ws.column_dimensions[get_column_letter(col)].width = width
                 passed_col = list(table.columns).index("passed") + 1
                 value_col = list(table.columns).index("value") + 1
@@ -89,8 +89,16 @@ def write_xlsx(evaluation: Evaluation, path) -> Path:
                         c = ws.cell(row=row, column=col)
                         if isinstance(c.value, float):
                             c.number_format = "0.0%" if abs(c.value) <= 1.5 else "0.0"
-                    ws.cell(row=row, column=ncols).alignment = Alignment(wrap_text=True, vertical="top")
+                    for col in range(1, ncols + 1):
+                        ws.cell(row=row, column=col).alignment = Alignment(wrap_text=True, vertical="top")
                 ws.freeze_panes = "A4"
+                # Printed by the bureau: landscape A4, all columns on one page width, headers repeated.
+                ws.page_setup.orientation = "landscape"
+                ws.page_setup.paperSize = ws.PAPERSIZE_A4
+                ws.sheet_properties.pageSetUpPr.fitToPage = True
+                ws.page_setup.fitToWidth = 1
+                ws.page_setup.fitToHeight = 0
+                ws.print_title_rows = "3:3"
                 ws.auto_filter.ref = f"A3:{get_column_letter(ncols)}{ws.max_row}"
         os.replace(tmp, p)
     finally:
