@@ -52,6 +52,17 @@ JSON_COLUMNS = ("former_names", "sources")
 #: Columns a user may set directly (the rest are derived or managed by operations).
 EDITABLE = ("name", "specific", "generic", "category", "parent_code", "geometry", "pron_override",
             "valid_from", "valid_to", "origin", "meaning", "heritage_level", "heritage_year", "sources", "status")
+# Set forms for the per-row membership tests of bulk imports.
+_COLUMN_SET = frozenset(COLUMNS)
+_EDITABLE_SET = frozenset(EDITABLE)
+_JSON_POS = tuple((COLUMNS.index(c), c) for c in JSON_COLUMNS)
+# Reused encoders: json.dumps builds a new encoder for every call with
+# non-default options, which shows at tens of thousands of records.
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+_LIST_JSON = json.JSONEncoder(ensure_ascii=False)
+#: Secondary indexes of ``names``; a bulk import into a (nearly) empty
+#: table drops and rebuilds them inside its transaction.
+_NAMES_INDEXES = {"names_name": "name", "names_pinyin": "pinyin_key", "names_parent": "parent_code"}
 
 _DDL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -130,10 +141,10 @@ def check_geometry(value) -> str | None:
     RecordError
         If it is not valid WKT, not a point/line/polygon, or not longitude/latitude in China.
     """
-    import shapely
-
     if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
         return None
+    import shapely  # after the blank test: most imported rows have no geometry
+
     if isinstance(value, shapely.Geometry):
         geom = value
     else:
@@ -177,7 +188,7 @@ class _Txn:
 
 
 def _dump(rec: dict | None) -> str | None:
-    return None if rec is None else json.dumps(rec, ensure_ascii=False, sort_keys=True)
+    return None if rec is None else _RECORD_JSON.encode(rec)
 
 
 def _test_pause(point: str, count: int) -> None:
@@ -281,6 +292,58 @@ class Gazetteer:
             n += 1
         self.conn.execute("UPDATE meta SET value = ? WHERE key='next_id'", (str(n + 1),))
         return f"GZ{n:08d}"
+
+    def _new_ids(self, n: int, exclude=()) -> list[str]:
+        """``n`` fresh IDs, the same ones ``n`` calls of :meth:`_new_id` would give, with one query.
+
+        ``exclude`` holds IDs about to be written in the same transaction (an
+        import's explicit IDs): handing one of them out again would make the
+        second row overwrite the first. Must run inside the write
+        transaction, like :meth:`_new_id`.
+        """
+        if n == 0:
+            return []
+        start = int(self.conn.execute("SELECT value FROM meta WHERE key='next_id'").fetchone()[0])
+        # IDs at or after the counter that are already taken (imported with
+        # an explicit GZ… ID): one range scan of the primary key instead of a
+        # look-up per new ID. Below 10^7 every candidate ID sorts at or after
+        # the start; from there on a 9-digit ID can sort before an 8-digit
+        # one, so take every GZ ID.
+        low = f"GZ{start:08d}" if start < 10 ** 7 else "GZ"
+        taken = {r[0] for r in self.conn.execute("SELECT name_id FROM names WHERE name_id >= ? AND name_id < 'GZ:'",
+                                                 (low,))}
+        taken.update(exclude)
+        out, k = [], start
+        for _ in range(n):
+            while f"GZ{k:08d}" in taken:
+                k += 1
+            out.append(f"GZ{k:08d}")
+            k += 1
+        self.conn.execute("UPDATE meta SET value = ? WHERE key='next_id'", (str(k),))
+        return out
+
+    def _drop_indexes_for(self, n_rows: int) -> list[tuple[str, str]]:
+        """Drop the secondary indexes of ``names`` if writing ``n_rows`` is cheaper without them.
+
+        Inserting into an index in name order is random access; building it
+        afterwards is one sort. That only pays when the import is most of
+        the table. The drop runs in the caller's write transaction, so an
+        interrupted import rolls it back with the rows.
+
+        Returns
+        -------
+        list of (str, str)
+            The indexes dropped and their columns, for the caller to create
+            again before committing.
+        """
+        if n_rows < 10_000 or n_rows < 2 * self.count():
+            return []
+        present = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND "
+                                                   "tbl_name='names'")}
+        dropped = [(i, c) for i, c in _NAMES_INDEXES.items() if i in present]
+        for index, _ in dropped:
+            self.conn.execute(f"DROP INDEX {index}")
+        return dropped
 
     def count(self) -> int:
         """Number of records (current and retired)."""
@@ -459,8 +522,8 @@ class Gazetteer:
             bad geometry, bad heritage level/year or a pronunciation override
             that does not fit the name.
         """
-        rec = {c: None for c in COLUMNS}
-        rec.update({k: v for k, v in fields.items() if k in COLUMNS})
+        rec = dict.fromkeys(COLUMNS)
+        rec.update({k: v for k, v in fields.items() if k in _COLUMN_SET})
         rec["name"] = _clean(name)
         if not rec["name"]:
             raise RecordError("The standard name is empty. Give the name, e.g. 回山镇.")
@@ -797,7 +860,7 @@ class Gazetteer:
                     raise RecordError(f"ID {rid} appears more than once in the file")
                 old = existing.get(rid) if rid else None
                 base = dict(old) if old else {}
-                values = {k: v for k, v in row.items() if k in EDITABLE and not _blank(v)}
+                values = {k: v for k, v in row.items() if k in _EDITABLE_SET and not _blank(v)}
                 if "sources" in values and isinstance(values["sources"], str):
                     values["sources"] = [s.strip() for s in values["sources"].split(";") if s.strip()]
                 if "heritage_year" in values:
@@ -824,9 +887,10 @@ class Gazetteer:
             bad = report[report["severity"] == "error"] if not force else report.iloc[0:0]
             if not bad.empty:
                 why = (bad["rule"] + " " + bad["message"]).groupby(bad["name_id"]).agg(lambda m: "; ".join(m))
+                why = why.to_dict()  # a dict look-up per row, not a pandas one
                 keep = []
                 for label, old, rec in plan.items:
-                    if rec["name_id"] in why.index:
+                    if rec["name_id"] in why:
                         plan.rejected.append((label, {"name_id": rec["name_id"], "name": rec["name"]},
                                               "naming rule " + why[rec["name_id"]]))
                     else:
@@ -861,22 +925,28 @@ class Gazetteer:
                 for row in self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM names WHERE name_id IN "
                                              f"({', '.join('?' * len(chunk))})", chunk):
                     now[row[0]] = _dump(_decode(row))
+            new_ids = iter(self._new_ids(sum(1 for _, _, rec in plan.items if rec["name_id"].startswith("(")),
+                                         exclude=set(given)))
             names_rows, item_rows = [], []
             for label, old, rec in plan.items:
+                before = _dump(old)
                 if rec["name_id"].startswith("("):
-                    rec["name_id"] = self._new_id()
-                elif now.get(rec["name_id"]) != _dump(old):
+                    rec["name_id"] = next(new_ids)
+                elif now.get(rec["name_id"]) != before:
                     raise GazetteerError(f"{rec['name_id']} ({label}) was changed by someone else while the import "
                                          "was prepared; run the import again.")
                 names_rows.append(_encode(rec))
                 tx.seq += 1
-                item_rows.append((tx.change_id, tx.seq, rec["name_id"], _dump(old), _dump(rec)))
+                item_rows.append((tx.change_id, tx.seq, rec["name_id"], before, _dump(rec)))
+            rebuild = self._drop_indexes_for(len(names_rows))
             placeholders = ", ".join("?" * len(COLUMNS))
             for k in range(0, len(names_rows), 5000):
                 self.conn.executemany(f"INSERT OR REPLACE INTO names ({', '.join(COLUMNS)}) VALUES ({placeholders})",
                                       names_rows[k:k + 5000])
                 self.conn.executemany("INSERT INTO change_items VALUES (?,?,?,?,?)", item_rows[k:k + 5000])
                 _test_pause("import", k + len(names_rows[k:k + 5000]))
+            for index, column in rebuild:
+                self.conn.execute(f"CREATE INDEX {index} ON names({column})")
             return tx.change_id
 
 
@@ -975,7 +1045,7 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     for f in IMPORT_FIELDS:
         col = mapping.get(f, f if f in df.columns else None)
         if col is not None:
-            out[f] = df[col].map(lambda v: None if _blank(v) else (str(v).strip() if not isinstance(v, (list, dict)) else v))
+            out[f] = pd.Series([_cell(v) for v in df[col].tolist()], index=df.index, dtype=object)
     if "geometry" in df:
         out["geometry"] = df["geometry"]
     if category_from_code:
@@ -1160,11 +1230,7 @@ class SearchIndex:
         for i, fl in enumerate(former or []):
             for f in fl or ():
                 self.former.setdefault(f["name"], []).append(i)
-        postings: dict[str, list[int]] = {}
-        for i, name in enumerate(self.names):
-            for ch in set(name):
-                postings.setdefault(ch, []).append(i)
-        self.postings = {ch: np.asarray(v, dtype=np.int32) for ch, v in postings.items()}
+        self.postings = _postings(self.names.tolist())
 
     @classmethod
     def from_store(cls, store: Gazetteer) -> "SearchIndex":
@@ -1286,6 +1352,31 @@ class SearchIndex:
             hit([cand[k]], score * 0.8, "fuzzy")
 
 
+def _postings(names: list[str]) -> dict[str, np.ndarray]:
+    """Character → rows of the names containing it (each row once, ascending, int32).
+
+    One sort of (character, row) pairs instead of a Python loop over every
+    character of every name: at a million names that loop was most of the
+    time ``geoplan gaz search`` spends building its index.
+    """
+    if not names:
+        return {}
+    lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
+    # UTF-32 gives one fixed-width code per character (surrogatepass keeps
+    # lone surrogates, which a Python str may hold, one code each too).
+    codes = np.frombuffer("".join(names).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    rows = np.repeat(np.arange(len(names), dtype=np.int64), lengths)
+    pairs = np.sort((codes.astype(np.int64) << 32) | rows)
+    if not len(pairs):  # only empty names
+        return {}
+    # Sort and drop repeats by hand: np.unique hashes first, several times slower here.
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+    chars = pairs >> 32
+    rows = (pairs & 0xFFFFFFFF).astype(np.int32)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(chars)) + 1, [len(pairs)]))
+    return {chr(int(chars[a])): rows[a:b] for a, b in zip(starts[:-1], starts[1:])}
+
+
 # ---------------------------------------------------------------------- small helpers
 def _os_user() -> str:
     try:
@@ -1303,7 +1394,19 @@ def _blank(v) -> bool:
         or v is pd.NA or v is pd.NaT
 
 
+def _cell(v):
+    """An imported cell: None if blank, else stripped text (lists and dicts as they are)."""
+    if isinstance(v, str):  # the common case first: a plain list comprehension beats Series.map here
+        v = v.strip()
+        return v or None
+    if _blank(v):
+        return None
+    return v if isinstance(v, (list, dict)) else str(v).strip()
+
+
 def _clean(v) -> str:
+    if v is None:  # most optional fields of most rows: skip _blank's tests
+        return ""
     if isinstance(v, str):
         return " ".join(v.split())
     return "" if _blank(v) else " ".join(str(v).split())
@@ -1338,8 +1441,10 @@ def _former_start(rec: dict) -> str | None:
 
 
 def _encode(rec: dict) -> tuple:
-    return tuple((json.dumps(rec[c], ensure_ascii=False) if rec[c] else "[]") if c in JSON_COLUMNS else rec.get(c)
-                 for c in COLUMNS)
+    row = [rec.get(c) for c in COLUMNS]
+    for k, c in _JSON_POS:
+        row[k] = _LIST_JSON.encode(rec[c]) if rec[c] else "[]"
+    return tuple(row)
 
 
 def _decode(row) -> dict:

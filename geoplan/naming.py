@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import GeoplanError
@@ -246,98 +247,155 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
     -------
     pandas.DataFrame
         One row per violation, columns :data:`REPORT_COLUMNS`, errors first.
+
+    Notes
+    -----
+    The per-name rules run as column operations and the comparing rules
+    first pick, with a hash of the whole column, the few rows that share a
+    key with another row; only those are visited one by one. Within each
+    rule the violations come out in the order a row-by-row pass produces
+    them, and the final sort is stable, so the report does not depend on
+    how it was computed.
     """
-    rows: list[dict] = []
     cats = config.categories
     on = [r for r in RULES if r not in config.disabled]
     if df.empty:
         return pd.DataFrame(columns=REPORT_COLUMNS)
-    d = df.reset_index(drop=True).copy()
-    d["name"] = d["name"].fillna("").astype(str)
-    d["parent_code"] = d["parent_code"].fillna("").astype(str)
-    d["group"] = d["category"].map(lambda c: cats[c].group if c in cats else f"?{c}")
-    d["scope"] = d["category"].map(lambda c: cats[c].scope if c in cats else "county")
-    d["skey"] = [scope_key(p, s) for p, s in zip(d["parent_code"], d["scope"])]
-    wanted = None if only_ids is None else set(only_ids)
+    d = df.reset_index(drop=True)
+    n = len(d)
+    name_s = d["name"].fillna("").astype(str)
+    parent_s = d["parent_code"].fillna("").astype(str)
     # Plain lists: row-wise pandas access would dominate at a million names.
     ids = d["name_id"].tolist()
-    names = d["name"].tolist()
+    names = name_s.tolist()
     cat_l = d["category"].tolist()
-    parents = d["parent_code"].tolist()
-    groups = d["group"].tolist()
-    skeys = d["skey"].tolist()
-    scopes = d["scope"].tolist()
-    keys = d["pinyin_key"].fillna("").tolist() if "pinyin_key" in d else [""] * len(d)
+    parents = parent_s.tolist()
+    groups = [cats[c].group if c in cats else f"?{c}" for c in cat_l]
+    scopes = [cats[c].scope if c in cats else "county" for c in cat_l]
+    skeys = _scope_keys(parent_s, scopes)
+    keys = d["pinyin_key"].fillna("").tolist() if "pinyin_key" in d else [""] * n
+    wanted = None if only_ids is None else set(only_ids)
+    mine = np.ones(n, dtype=bool) if wanted is None else np.fromiter((i in wanted for i in ids), bool, n)
+    out = {c: [] for c in REPORT_COLUMNS}
 
-    def add(i, rule, message, related=()):
-        if wanted is not None and ids[i] not in wanted:
-            return
-        rows.append({"rule": rule, "severity": config.severity_of(rule), "name_id": ids[i],
-                     "name": names[i], "category": cat_l[i], "parent_code": parents[i],
-                     "message": message, "related_ids": " ".join(related)})
+    def emit(rule, idx, messages, related=None):
+        # ``idx`` is already restricted to the reported records.
+        sev = config.severity_of(rule)
+        for k, i in enumerate(idx):
+            out["rule"].append(rule)
+            out["severity"].append(sev)
+            out["name_id"].append(ids[i])
+            out["name"].append(names[i])
+            out["category"].append(cat_l[i])
+            out["parent_code"].append(parents[i])
+            out["message"].append(messages[k])
+            out["related_ids"].append("" if related is None else " ".join(related[k]))
 
-    for i in range(len(d)):
-        if wanted is not None and ids[i] not in wanted:
-            continue
-        name = names[i]
-        cat = cats.get(cat_l[i])
-        if "N060" in on and cat is None:
-            add(i, "N060", f"{name}: category {cat_l[i]!r} is not in the category table "
-                           f"(see `geoplan gaz categories`)")
-        if "N001" in on and len(name.strip()) < config.min_length:
-            add(i, "N001", f"{name or '(empty)'}: a standard name needs at least {config.min_length} characters")
-        if "N002" in on and len(name) > config.max_length:
-            add(i, "N002", f"{name}: {len(name)} characters, more than the limit of {config.max_length}")
-        if "N040" in on and _DIGIT_LATIN.search(name):
-            add(i, "N040", f"{name}: digits or Latin letters are not allowed in a standard name; "
-                           "write numbers in Chinese (e.g. 一, 二)")
-        if "N050" in on and not name.isascii():
-            rare = rare_characters(name, config.allowed_chars)
-            if rare:
-                hints = [f"{c}→{VARIANTS[c]}" if c in VARIANTS else c for c in rare]
-                add(i, "N050", f"{name}: rare or variant character(s) {' '.join(hints)}; check them against "
-                               "the 通用规范汉字表")
-        if "N030" in on and cat is not None and cat.generics:
-            if not any(name.endswith(g) and len(name) > len(g) for g in cat.generics):
-                add(i, "N030", f"{name}: the 通名 does not fit category {cat.code} {cat.name_zh}; a name of "
-                               f"this category ends in {'/'.join(cat.generics)}")
+    def rows_of(mask) -> list[int]:
+        return np.flatnonzero(mask & mine).tolist()
+
+    lengths = np.fromiter(map(len, names), dtype=np.int64, count=n)
+    if "N060" in on:
+        idx = rows_of(np.fromiter((c not in cats for c in cat_l), bool, n))
+        emit("N060", idx, [f"{names[i]}: category {cat_l[i]!r} is not in the category table "
+                           f"(see `geoplan gaz categories`)" for i in idx])
+    if "N001" in on:
+        # Python's strip, not the string backend's: their ideas of whitespace differ.
+        idx = rows_of(np.fromiter((len(x.strip()) < config.min_length for x in names), bool, n))
+        emit("N001", idx, [f"{names[i] or '(empty)'}: a standard name needs at least {config.min_length} "
+                           "characters" for i in idx])
+    if "N002" in on:
+        idx = rows_of(lengths > config.max_length)
+        emit("N002", idx, [f"{names[i]}: {len(names[i])} characters, more than the limit of {config.max_length}"
+                           for i in idx])
+    if "N040" in on:
+        idx = rows_of(np.fromiter((_DIGIT_LATIN.search(x) is not None for x in names), bool, n))
+        emit("N040", idx, [f"{names[i]}: digits or Latin letters are not allowed in a standard name; "
+                           "write numbers in Chinese (e.g. 一, 二)" for i in idx])
+    if "N050" in on:
+        rare_of = _rare_by_name({names[i] for i in np.flatnonzero(mine)}, config.allowed_chars)
+        idx = rows_of(np.fromiter((bool(rare_of.get(x)) for x in names), bool, n))
+        msgs = []
+        for i in idx:
+            hints = [f"{c}→{VARIANTS[c]}" if c in VARIANTS else c for c in rare_of[names[i]]]
+            msgs.append(f"{names[i]}: rare or variant character(s) {' '.join(hints)}; check them against "
+                        "the 通用规范汉字表")
+        emit("N050", idx, msgs)
+    if "N030" in on:
+        bad = np.zeros(n, dtype=bool)
+        cat_codes = pd.Series(cat_l, dtype=object)
+        for code, cat in cats.items():
+            if not cat.generics:
+                continue
+            rows = np.flatnonzero((cat_codes == code).to_numpy() & mine)
+            if not len(rows):
+                continue
+            sub = name_s.iloc[rows]
+            fits = np.zeros(len(rows), dtype=bool)
+            for g in cat.generics:
+                fits |= sub.str.endswith(g).to_numpy(dtype=bool) & (lengths[rows] > len(g))
+            bad[rows[~fits]] = True
+        idx = rows_of(bad)
+        msgs = []
+        for i in idx:
+            cat = cats[cat_l[i]]
+            msgs.append(f"{names[i]}: the 通名 does not fit category {cat.code} {cat.name_zh}; a name of "
+                        f"this category ends in {'/'.join(cat.generics)}")
+        emit("N030", idx, msgs)
 
     def scope_words(i):
         return SCOPE_WORDS[scopes[i]] + (f" {skeys[i]}" if skeys[i] else "")
 
-    def clusters(key_of):
+    def clusters(cols, valid):
+        # Hash the key columns once to find rows sharing a key with another
+        # row; only those are grouped in Python, in first-seen order.
+        rows = np.flatnonzero(valid)
+        if len(rows) < 2:
+            return []
+        frame = pd.DataFrame({k: pd.Series(col, dtype=object).iloc[rows].to_numpy() for k, col in enumerate(cols)})
+        rows = rows[frame.duplicated(keep=False).to_numpy()]
         found: dict[tuple, list[int]] = {}
-        for i in range(len(d)):
-            k = key_of(i)
-            if k is not None:
-                found.setdefault(k, []).append(i)
-        return [idx for idx in found.values() if len(idx) > 1
-                and (wanted is None or any(ids[j] in wanted for j in idx))]
+        for i in rows.tolist():
+            found.setdefault(tuple(col[i] for col in cols), []).append(i)
+        return [idx for idx in found.values() if len(idx) > 1 and (wanted is None or any(mine[j] for j in idx))]
 
     if "N010" in on:
-        for idx in clusters(lambda i: (groups[i], skeys[i], names[i]) if names[i] else None):
-            for i in idx:
-                others = [ids[j] for j in idx if j != i]
-                add(i, "N010", f"{names[i]}: the same standard name is used by {', '.join(others)} "
-                               f"within {scope_words(i)}", others)
+        idx, msgs, rel = [], [], []
+        for cl in clusters((groups, skeys, names), name_s.to_numpy(dtype=object) != ""):
+            for i in cl:
+                if mine[i]:
+                    others = [ids[j] for j in cl if j != i]
+                    idx.append(i)
+                    rel.append(others)
+                    msgs.append(f"{names[i]}: the same standard name is used by {', '.join(others)} "
+                                f"within {scope_words(i)}")
+        emit("N010", idx, msgs, rel)
     if "N011" in on:
-        for idx in clusters(lambda i: (groups[i], skeys[i], keys[i]) if keys[i] else None):
-            for i in idx:
-                others = [j for j in idx if names[j] != names[i]]
-                if others:
+        idx, msgs, rel = [], [], []
+        for cl in clusters((groups, skeys, keys), np.fromiter((bool(k) for k in keys), bool, n)):
+            for i in cl:
+                others = [j for j in cl if names[j] != names[i]]
+                if others and mine[i]:
                     listed = ", ".join(f"{names[j]} ({ids[j]})" for j in others)
-                    add(i, "N011", f"{names[i]}: sounds the same ({keys[i]}) as {listed} "
-                                   f"within {scope_words(i)}", [ids[j] for j in others])
+                    idx.append(i)
+                    rel.append([ids[j] for j in others])
+                    msgs.append(f"{names[i]}: sounds the same ({keys[i]}) as {listed} within {scope_words(i)}")
+        emit("N011", idx, msgs, rel)
     if "N020" in on and "geometry" in d:
         geoms = d["geometry"].tolist()
-        for idx in clusters(lambda i: (groups[i], geoms[i]) if isinstance(geoms[i], str) and geoms[i] else None):
-            if len({names[j] for j in idx}) < 2:
+        idx, msgs, rel = [], [], []
+        valid = np.fromiter((isinstance(g, str) and bool(g) for g in geoms), bool, n)
+        for cl in clusters((groups, geoms), valid):
+            if len({names[j] for j in cl}) < 2:
                 continue  # same name and place: reported as a duplicate
-            for i in idx:
-                others = [ids[j] for j in idx if j != i]
-                add(i, "N020", f"{names[i]}: the same feature (identical geometry) also has the standard "
-                               f"name(s) {', '.join(names[j] for j in idx if j != i)}; one place, one "
-                               "standard name — keep one and record the others as former names", others)
+            for i in cl:
+                if mine[i]:
+                    idx.append(i)
+                    rel.append([ids[j] for j in cl if j != i])
+                    msgs.append(f"{names[i]}: the same feature (identical geometry) also has the standard "
+                                f"name(s) {', '.join(names[j] for j in cl if j != i)}; one place, one "
+                                "standard name — keep one and record the others as former names")
+        emit("N020", idx, msgs, rel)
     if "N021" in on and "former_names" in d:
         former: dict[tuple, list[int]] = {}
         for j, fl in enumerate(d["former_names"].tolist()):
@@ -345,16 +403,42 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
                 for f in fl:
                     former.setdefault((groups[j], skeys[j], f.get("name")), []).append(j)
         if former:
-            for i in range(len(d)):
+            formers = {k[2] for k in former}
+            idx, msgs, rel = [], [], []
+            for i in rows_of(np.fromiter((x in formers for x in names), bool, n)):
                 hits = [j for j in former.get((groups[i], skeys[i], names[i]), ()) if j != i]
                 if hits:
-                    add(i, "N021", f"{names[i]}: is a former name of {', '.join(ids[j] for j in hits)} in the "
-                                   "same scope; reusing it confuses old records and maps", [ids[j] for j in hits])
-    out = pd.DataFrame(rows, columns=REPORT_COLUMNS)
-    if out.empty:
-        return out
-    out["_o"] = out["severity"].map({"error": 0, "warning": 1})
-    return out.sort_values(["_o", "rule", "parent_code", "name"]).drop(columns="_o").reset_index(drop=True)
+                    idx.append(i)
+                    rel.append([ids[j] for j in hits])
+                    msgs.append(f"{names[i]}: is a former name of {', '.join(ids[j] for j in hits)} in the "
+                                "same scope; reusing it confuses old records and maps")
+            emit("N021", idx, msgs, rel)
+    if not out["rule"]:
+        return pd.DataFrame([], columns=REPORT_COLUMNS)
+    report = pd.DataFrame(out, columns=REPORT_COLUMNS)
+    report["_o"] = report["severity"].map({"error": 0, "warning": 1})
+    # A stable sort: ties keep the order each rule found them in.
+    return report.sort_values(["_o", "rule", "parent_code", "name"]).drop(columns="_o").reset_index(drop=True)
+
+
+def _scope_keys(parents: pd.Series, scopes: list[str]) -> list[str]:
+    """:func:`scope_key` of every row, sliced per scope rather than per row."""
+    digits = np.array([SCOPE_DIGITS[s] for s in scopes], dtype=np.int64)
+    keys = np.full(len(parents), "", dtype=object)
+    for k in np.unique(digits):
+        if k:
+            rows = np.flatnonzero(digits == k)
+            keys[rows] = parents.iloc[rows].str.slice(0, int(k)).to_numpy(dtype=object)
+    return keys.tolist()
+
+
+def _rare_by_name(names, allowed: str) -> dict[str, list[str]]:
+    """:func:`rare_characters` of each distinct name, deciding each distinct character only once."""
+    chars = set("".join(names))
+    rare = {ch for ch in chars if rare_characters(ch, allowed)}
+    if not rare:
+        return {}
+    return {x: [ch for ch in x if ch in rare] for x in names if not rare.isdisjoint(x)}
 
 
 def validate_all(store, config: NamingConfig = DEFAULT_CONFIG, as_of: str | None = None) -> pd.DataFrame:

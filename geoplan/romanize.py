@@ -70,11 +70,6 @@ def place_dictionary() -> dict[str, tuple[str, ...]]:
     return table
 
 
-@lru_cache(maxsize=1)
-def _max_word_len() -> int:
-    return max(len(w) for w in place_dictionary())
-
-
 def parse_override(name: str, override: str) -> tuple[str, ...]:
     """Check and split a pronunciation override (``"lu an shi"``) for ``name``.
 
@@ -93,10 +88,27 @@ def parse_override(name: str, override: str) -> tuple[str, ...]:
     return sylls
 
 
+@lru_cache(maxsize=1)
+def _place_lengths() -> dict[str, tuple[int, ...]]:
+    """Lengths (longest first) of the place-dictionary words starting with each character."""
+    return _lengths_by_first(place_dictionary())
+
+
+def _lengths_by_first(words) -> dict[str, tuple[int, ...]]:
+    # Longest-match segmentation otherwise slices and looks up every length
+    # at every position; most characters start no word at all, so knowing
+    # the few lengths that can match makes a miss one dict look-up.
+    lengths: dict[str, set[int]] = {}
+    for w in words:
+        if len(w) > 1:
+            lengths.setdefault(w[0], set()).add(len(w))
+    return {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
+
+
 @lru_cache(maxsize=200_000)
 def _syllables_cached(name: str) -> tuple[str, ...]:
     words = place_dictionary()
-    longest = _max_word_len()
+    starts = _place_lengths()
     out: list[str] = []
     pending_start = 0
     i = 0
@@ -110,8 +122,8 @@ def _syllables_cached(name: str) -> tuple[str, ...]:
 
     while i < len(name):
         match = None
-        for size in range(min(longest, len(name) - i), 1, -1):
-            if name[i:i + size] in words:
+        for size in starts.get(name[i], ()):
+            if size <= len(name) - i and name[i:i + size] in words:
                 match = name[i:i + size]
                 break
         if match is None:
@@ -126,14 +138,14 @@ def _syllables_cached(name: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
-def _readings() -> tuple[dict[str, str], dict[str, tuple[str, ...]], int]:
-    """pypinyin's data, toneless: default reading per character, phrase readings, longest phrase."""
+def _readings() -> tuple[dict[str, str], dict[str, tuple[str, ...]], dict[str, tuple[int, ...]]]:
+    """pypinyin's data, toneless: default reading per character, phrase readings, phrase lengths by first character."""
     from pypinyin.phrases_dict import phrases_dict
     from pypinyin.pinyin_dict import pinyin_dict
 
     chars = {chr(code): _strip_tone(readings.split(",")[0]) for code, readings in pinyin_dict.items()}
     phrases = {w: tuple(_strip_tone(r[0]) for r in rs) for w, rs in phrases_dict.items() if len(rs) == len(w)}
-    return chars, phrases, max(len(w) for w in phrases)
+    return chars, phrases, _lengths_by_first(phrases)
 
 
 _TONE_TABLE = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")
@@ -147,12 +159,12 @@ def _pypinyin_run(run: str) -> list[str]:
     # Forward maximum matching over pypinyin's own phrase and character
     # tables, the way pypinyin segments, but without its per-call overhead
     # (five times faster on bulk imports; same readings, checked in tests).
-    chars, phrases, longest = _readings()
+    chars, phrases, starts = _readings()
     out: list[str] = []
-    i = 0
-    while i < len(run):
-        for size in range(min(longest, len(run) - i), 1, -1):
-            reading = phrases.get(run[i:i + size])
+    i, n = 0, len(run)
+    while i < n:
+        for size in starts.get(run[i], ()):
+            reading = phrases.get(run[i:i + size]) if size <= n - i else None
             if reading is not None:
                 out.extend(reading)
                 i += size
@@ -226,7 +238,10 @@ def split_name(name: str, generics=None) -> tuple[str, str]:
 def _word(sylls) -> str:
     text = ""
     for k, s in enumerate(sylls):
-        s = s.replace("v", "ü") if _SYLLABLE_OK.fullmatch(s) else s
+        # Only a syllable with a v can change; skipping the regex for the
+        # rest matters when an import spells tens of thousands of names.
+        if "v" in s and _SYLLABLE_OK.fullmatch(s):
+            s = s.replace("v", "ü")
         if k > 0 and s[:1] in ("a", "o", "e") and text and text[-1].isalpha():
             text += "'"
         text += s

@@ -275,3 +275,78 @@ def test_sigkill_mid_import_leaves_database_as_before(tmp_path):
     assert (s.count(), n_changes(s)) == before
     assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     s.add("沙溪镇", "1120", "330624")  # and it is writable again
+
+
+# ---------------------------------------------------------------- bulk import internals
+def test_import_ids_skip_taken_ones_like_single_adds(tmp_path):
+    """Rows without an ID get the next free GZ IDs, skipping IDs imported explicitly, as :meth:`add` would."""
+    s = gz.Gazetteer(tmp_path / "ids.sqlite", create=True)
+    s.add("东山村", "1220", "330624104", name_id="GZ00000001")
+    s.add("西山村", "1220", "330624104", name_id="GZ00000003")
+    df = pd.DataFrame({"name": ["南山村", "北山村", "中山村"], "category": ["1220"] * 3,
+                       "parent_code": ["330624104"] * 3}, dtype=object)
+    plan = s.plan_import(df, ["r1", "r2", "r3"], "x.csv")
+    s.apply_import(plan)
+    got = dict(s.conn.execute("SELECT name, name_id FROM names").fetchall())
+    assert [got[n] for n in ("南山村", "北山村", "中山村")] == ["GZ00000002", "GZ00000004", "GZ00000005"]
+    rec, _ = s.add("上山村", "1220", "330624104")
+    assert rec["name_id"] == "GZ00000006"
+
+
+def test_import_explicit_id_is_not_handed_out_again_in_the_same_import(tmp_path):
+    """A row with an explicit GZ ID and rows without one in one file: every row is kept, none overwritten."""
+    s = gz.Gazetteer(tmp_path / "ids2.sqlite", create=True)
+    df = pd.DataFrame({"name_id": [None, "GZ00000001", None], "name": ["南山村", "北山村", "中山村"],
+                       "category": ["1220"] * 3, "parent_code": ["330624104"] * 3}, dtype=object)
+    s.apply_import(s.plan_import(df, ["r1", "r2", "r3"], "x.csv"))
+    got = dict(s.conn.execute("SELECT name, name_id FROM names").fetchall())
+    assert len(got) == 3 and got["北山村"] == "GZ00000001"
+    assert len(set(got.values())) == 3
+
+
+def _indexes(s):
+    return {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")}
+
+
+def test_failed_bulk_import_keeps_rows_log_and_indexes(tmp_path, monkeypatch):
+    """A big import rebuilds the name indexes in its transaction; a failure half-way rolls all of it back."""
+    s = gz.Gazetteer(tmp_path / "b.sqlite", create=True)
+    s.add("回山镇", "1120", "330624")
+    before = (s.count(), n_changes(s), _indexes(s))
+    df = pd.DataFrame({"name": [f"{a}{b}{c}村" for a in "东南西北上下前后左右" for b in "大小新老金银石竹松柏"
+                                for c in "山水林田湖河溪岭坑塘"] * 12,
+                       "category": "1220"}, dtype=object)
+    df["parent_code"] = [f"330624{k // 1000 + 100:03d}" for k in range(len(df))]
+    assert len(df) == 12000
+
+    def fail(point, count):
+        if count == 10000:
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(gz, "_test_pause", fail)
+    plan = s.plan_import(df, [f"row {i}" for i in range(len(df))], "big.csv")
+    assert len(plan.items) == 12000
+    with pytest.raises(RuntimeError, match="disk full"):
+        s.apply_import(plan)
+    assert (s.count(), n_changes(s), _indexes(s)) == before
+    monkeypatch.setattr(gz, "_test_pause", lambda point, count: None)
+    plan = s.plan_import(df, [f"row {i}" for i in range(len(df))], "big.csv")
+    s.apply_import(plan)
+    assert s.count() == 12001 and _indexes(s) == before[2]
+    assert s.conn.execute("SELECT count(*) FROM change_items").fetchone()[0] == 12001
+    plan_again = s.plan_import(df, [f"row {i}" for i in range(len(df))], "big.csv")
+    assert len(plan_again.rejected) == 12000  # now every name is a duplicate of the stored one
+    assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_search_postings_match_a_plain_loop():
+    names = ["回山镇", "回回", "", "a𠀀b", "镇镇镇", "新昌县", "回山镇"]
+    want: dict = {}
+    for i, name in enumerate(names):
+        for ch in set(name):
+            want.setdefault(ch, []).append(i)
+    got = gz._postings(names)
+    assert set(got) == set(want)
+    for ch, rows in want.items():
+        assert got[ch].dtype == "int32" and got[ch].tolist() == rows
+    assert gz._postings([]) == {} and gz._postings(["", ""]) == {}

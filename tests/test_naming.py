@@ -89,3 +89,31 @@ def test_config_scope_and_severity(tmp_path):
     bad.write_text('{"scopes": {"1220": "planet"}}', encoding="utf-8")
     with pytest.raises(naming.GeoplanError, match="planet"):
         naming.NamingConfig.from_json(bad)
+
+
+def test_report_order_and_only_ids_are_those_of_a_row_by_row_pass():
+    """Ties after the sort keep the order a row-by-row pass finds them in: group by group, first seen first."""
+    p = "330624104"
+    rows = [rec("a", "东山村", "1220", p), rec("s1", "南岩", "1320", p), rec("x", "西坑村", "1220", p, former=["东山村"]),
+            rec("b", "东山村", "1320", p), rec("c", "东山村", "1320", p), rec("d", "东山村", "1210", p),
+            rec("e", "东山村", "9999", p), rec("f", "", "1220", p), rec("g", "", "1220", p)]
+    r = check(rows)
+    dup = r[r["rule"] == "N010"]
+    assert list(dup["name_id"]) == ["a", "d", "b", "c"]          # village group first (seen at row 0)
+    assert list(dup["related_ids"]) == ["d", "a", "c", "b"]
+    assert set(r.loc[r["rule"] == "N021", "name_id"]) == {"a", "d"}  # same group and township as 西坑村
+    assert set(r.loc[r["rule"] == "N001", "name_id"]) == {"f", "g"}  # empty names are short, not duplicates
+    assert "e" in set(r.loc[r["rule"] == "N060", "name_id"])
+    only = naming.check_frame(pd.DataFrame(rows), only_ids={"d", "c"})
+    assert set(only["name_id"]) == {"c", "d"}
+    assert only.loc[(only["rule"] == "N010") & (only["name_id"] == "d"), "related_ids"].item() == "a"
+    pd.testing.assert_frame_equal(only, r[r["name_id"].isin({"c", "d"})].reset_index(drop=True))
+
+
+def test_rare_characters_found_per_name_in_order():
+    rows = [rec("a", "峯龍峯村", "1220", "330624104"), rec("b", "下垟村", "1220", "330624104")]
+    r = check(rows)
+    rare = r[r["rule"] == "N050"]
+    assert list(rare["name_id"]) == ["a"]
+    assert "峯→峰 龍→龙 峯→峰" in rare["message"].item()
+    assert naming.rare_characters("峯龍峯村") == ["峯", "龍", "峯"]
