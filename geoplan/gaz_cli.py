@@ -19,18 +19,15 @@ import pandas as pd
 
 from . import gazetteer as gz
 from . import naming, romanize
-from .errors import GeoplanError
+from .clickutil import ErrorGroup
 
 
-class _GazGroup(click.Group):
-    """Turns geoplan errors (and a locked or damaged database) into a message and exit 1."""
+class _GazGroup(ErrorGroup):
+    """Also turns a locked or damaged database into a message and exit 1."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except GeoplanError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(1)
         except sqlite3.OperationalError as exc:
             click.echo(f"Error: the gazetteer database could not be written ({exc}). Another process may hold "
                        "it for a long time, or the disk is full or read-only; nothing was changed.", err=True)
