@@ -864,8 +864,10 @@ def coverage_map(county, evaluation=None, *, isochrones: gpd.GeoDataFrame | None
         d = b.prepare(uncovered)
         top = max(float(d["population"].max()), 1.0)
         feats = [_feature(r.geometry, {
-            "s": {"radius": round(1.5 + 5 * math.sqrt(float(r["population"]) / top), 1), "color": "#c62828",
-                  "weight": 0.5, "fillColor": "#ef5350", "fillOpacity": 0.55},
+            # Circle area proportional to people: blocks of a few scattered people stay specks, so the
+            # layer shows where the uncovered people are rather than painting the whole county red.
+            "s": {"radius": round(max(0.8, 8 * math.sqrt(float(r["population"]) / top)), 1), "color": "#c62828",
+                  "weight": 0.5, "fillColor": "#ef5350", "fillOpacity": 0.6},
             "t": f"未覆盖约 {_fmt(round(float(r['population'])))} 人",
         }) for _, r in d.iterrows()]
         when = f"{_fmt(gap_minutes)} 分钟" if gap_minutes is not None else "服务范围"
