@@ -152,7 +152,7 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         access = home_care_access(data, net)
         result.tables["home_care_access"] = access
         path = out / f"{data.code}_home_care_access.csv"
-        result.tables["home_care_access"].to_csv(path, index=False, encoding="utf-8-sig")
+        access.to_csv(path, index=False, encoding="utf-8-sig")
         result.files.append(path)
 
     plan_path = sample_plan(data.code)
@@ -186,18 +186,18 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     report.to_csv(path, index=False, encoding="utf-8-sig")
     result.files += [out / f"{data.code}_gazetteer.sqlite", path]
 
-    plan = plan_for_county(data, n_teams=2, time_limit=5, as_of=INSPECTION_DATE)
-    result.inspection = plan
-    result.files += [plan.save(out / f"{data.code}_inspection_plan.gpkg"),
-                     write_atlas(plan, out / f"{data.code}_inspection_atlas.pdf"),
-                     write_forms_xlsx(plan, out / f"{data.code}_inspection_forms.xlsx")]
+    inspection = plan_for_county(data, n_teams=2, time_limit=5, as_of=INSPECTION_DATE)
+    result.inspection = inspection
+    result.files += [inspection.save(out / f"{data.code}_inspection_plan.gpkg"),
+                     write_atlas(inspection, out / f"{data.code}_inspection_atlas.pdf"),
+                     write_forms_xlsx(inspection, out / f"{data.code}_inspection_forms.xlsx")]
 
     result.files += write_demo_maps(
         data, out, evaluation=result.evaluation,
         per_cell=access.attrs["per_cell"] if net is not None else None,
         isochrones=demo_isochrones(data, net=net) if net is not None else None,
         proposed_sites=result.proposal.sites if result.proposal is not None else None,
-        routes=route_legs(plan))
+        routes=route_legs(inspection))
     return result
 
 
