@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import naming, romanize
-from .errors import DataFileError, GeoplanError, Problem
+from .errors import DataFileError, GeoplanError
 
 ENV_VAR = "GEOPLAN_GAZETTEER"
 DEFAULT_PATH = "gazetteer.sqlite"
@@ -64,7 +64,7 @@ _LIST_JSON = json.JSONEncoder(ensure_ascii=False)
 #: table drops and rebuilds them inside its transaction.
 _NAMES_INDEXES = {"names_name": "name", "names_pinyin": "pinyin_key", "names_parent": "parent_code"}
 
-_DDL = f"""
+_DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS names (
     name_id TEXT PRIMARY KEY, name TEXT NOT NULL, specific TEXT, generic TEXT, category TEXT NOT NULL,
@@ -817,18 +817,10 @@ class Gazetteer:
                                           (name_id,)).fetchone()[0]
                 raise GazetteerError(f"Cannot revert change {change_id}: {name_id} has changed since "
                                      f"(change {later}). Revert the later change first.")
-            undo.append((name_id, after, before))
-        with self._change("revert", f"revert change {change_id} ({ch['summary']})", who, why,
-                          reverts=int(change_id)) as tx:
-            for name_id, now, restored in undo:
-                if _dump(self._row(name_id)) != _dump(now):
-                    raise GazetteerError(f"{name_id} was changed by someone else meanwhile; run the revert again.")
-                if restored is None:
-                    self.conn.execute("DELETE FROM names WHERE name_id = ?", (name_id,))
-                else:
-                    self._put(restored)
-                tx.log(name_id, now, restored)
-            return tx.change_id
+            undo.append((after, before))
+        # _update re-checks every record under the write lock, writes and logs, as for any other change.
+        return self._update("revert", f"revert change {change_id} ({ch['summary']})", undo, who, why,
+                            reverts=int(change_id))
 
     # ------------------------------------------------------------------ bulk
     def plan_import(self, df: pd.DataFrame, labels: list[str], file: str, *, date: str | None = None,

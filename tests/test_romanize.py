@@ -1,6 +1,5 @@
 """Romanisation of real place names against their official Hanyu Pinyin spellings."""
 
-import pandas as pd
 import pytest
 from pypinyin import lazy_pinyin
 
