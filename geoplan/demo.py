@@ -13,21 +13,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from .access import township_access_table
-from .coverage import Evaluation, evaluate, road_travel
-from .crs import to_metric
-from .map_cli import demo_isochrones, write_demo_maps
-from .maps.print import write_atlas
-from .network import RoadNetwork
-from .plans import load_plan
-from .proposals import Proposal, propose_sites, with_sites
-from .report import write_csv, write_xlsx
-from .forms import write_forms_xlsx
-from .gazetteer import seed_from_county
-from .inspection import InspectionResult, plan_for_county, route_legs
-from .naming import validate_all
-from .sample import DEFAULT_COUNTY, County, load_sample, sample_paths
-from .schema import SCHEMAS
+from geoplan.coverage.access import township_access_table
+from geoplan.coverage.evaluation import Evaluation, evaluate, road_travel
+from geoplan.layers.crs import to_metric
+from geoplan.cli.map import demo_isochrones, write_demo_maps
+from geoplan.maps.print import write_atlas
+from geoplan.network.graph import RoadNetwork
+from geoplan.coverage.plans import load_plan
+from geoplan.coverage.proposals import Proposal, propose_sites, with_sites
+from geoplan.coverage.report import write_csv, write_xlsx
+from geoplan.inspection.forms import write_forms_xlsx
+from geoplan.gazetteer.store import seed_from_county
+from geoplan.inspection.planning import InspectionResult, plan_for_county, route_legs
+from geoplan.gazetteer.naming import validate_all
+from geoplan.layers.sample import DEFAULT_COUNTY, County, load_sample, sample_paths
+from geoplan.layers.schema import SCHEMAS
 
 # The demo plans the joint inspection due on a fixed day, so its output does not change with the calendar.
 INSPECTION_DATE = "2026-11-23"

@@ -1,6 +1,6 @@
 """Package the official township list that geoplan validates codes against.
 
-Reads ``../shared/data/raw/divisions/`` (National Bureau of Statistics
+Reads ``data/raw/divisions/`` (National Bureau of Statistics
 division codes, cut-off 2022-10-31, as compiled by
 modood/Administrative-divisions-of-China, licence WTFPL) and writes
 ``geoplan/data/divisions_2022.csv.gz``: one row per township with its
@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def build(shared: Path, out: Path) -> pd.DataFrame:
     raw = shared / "raw" / "divisions"
     read = dict(dtype=str, keep_default_na=False, encoding="utf-8")
-    streets = pd.read_csv(raw / "streets.csv", **read)
-    areas = pd.read_csv(raw / "areas.csv", **read).rename(columns={"code": "areaCode", "name": "county_name"})
-    cities = pd.read_csv(raw / "cities.csv", **read).rename(columns={"code": "cityCode", "name": "city_name"})
-    provinces = pd.read_csv(raw / "provinces.csv", **read).rename(
+    streets = pd.read_csv(raw / "streets.csv.gz", **read)
+    areas = pd.read_csv(raw / "areas.csv.gz", **read).rename(columns={"code": "areaCode", "name": "county_name"})
+    cities = pd.read_csv(raw / "cities.csv.gz", **read).rename(columns={"code": "cityCode", "name": "city_name"})
+    provinces = pd.read_csv(raw / "provinces.csv.gz", **read).rename(
         columns={"code": "provinceCode", "name": "province_name"})
     table = (
         streets.merge(areas[["areaCode", "county_name"]], on="areaCode", how="left")
@@ -45,8 +45,8 @@ def build(shared: Path, out: Path) -> pd.DataFrame:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--out", type=Path, default=ROOT / "geoplan" / "data" / "divisions_2022.csv.gz")
     args = ap.parse_args()
-    t = build(args.shared, args.out)
+    t = build(args.data, args.out)
     print(f"wrote {len(t)} townships to {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")

@@ -2,12 +2,12 @@
 """Build geoplan's sample layers for a Zhejiang county.
 
 For each 6-digit county code this writes ``<out>/<code>.gpkg`` (every vector
-layer kind of :mod:`geoplan.schema` plus ``county``, ``neighbours`` and a
+layer kind of :mod:`geoplan.layers.schema` plus ``county``, ``neighbours`` and a
 non-spatial ``provenance`` table) and ``<out>/<code>_population.tif`` (a
 100 m population raster in the county's Gauss–Krüger zone).
 
 What is real: the county outline and its neighbours (DataV outlines in
-``shared/data/raw/boundaries``, converted from GCJ-02), the shared boundary
+``data/raw/boundaries``, converted from GCJ-02), the shared boundary
 lines computed from them, the official township names and codes, the county
 seat position, and the published census totals where SOURCES.md gives them.
 Everything else — township polygons, the population pattern, villages,
@@ -22,7 +22,7 @@ counties' samples agree exactly.
 
 Usage::
 
-    python scripts/build_sample_layers.py 330624 330727 --shared ../shared/data --out layers
+    python scripts/build_sample_layers.py 330624 330727 --shared data --out layers
     python scripts/build_sample_layers.py --docs          # rewrite layers/README.md only
 """
 
@@ -52,9 +52,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from geoplan.crs import STORAGE_EPSG, gcj02_to_cgcs2000, gk_zone_epsg  # noqa: E402
-from geoplan.divisions import EDITION, county_townships, township_kind  # noqa: E402
-from geoplan.schema import SCHEMAS  # noqa: E402
+from geoplan.layers.crs import STORAGE_EPSG, gcj02_to_cgcs2000, gk_zone_epsg  # noqa: E402
+from geoplan.layers.divisions import EDITION, county_townships, township_kind  # noqa: E402
+from geoplan.layers.schema import SCHEMAS  # noqa: E402
 
 SCRIPT = "scripts/build_sample_layers.py"
 DEFAULT_CODES = ("330624", "330727")
@@ -70,7 +70,7 @@ MIN_SHARED_M = 1000.0
 #: Published census figures (SOURCES.md). ``None`` for 60+ means unknown.
 PUBLISHED_POPULATION = {
     "330624": dict(population=419_036, pop60=109_091,
-                   source="新昌县第七次全国人口普查公报 (2020-11-01), via shared/data/SOURCES.md"),
+                   source="新昌县第七次全国人口普查公报 (2020-11-01), via data/SOURCES.md"),
 }
 #: Totals used where nothing is published; always labelled illustrative.
 ILLUSTRATIVE_POPULATION = {
@@ -78,7 +78,7 @@ ILLUSTRATIVE_POPULATION = {
 }
 #: Number of administrative villages (村, not counting 社区).
 PUBLISHED_VILLAGES = {
-    "330727": (236, "磐安县十四五规划: 行政村 371 → 236, via shared/data/SOURCES.md"),
+    "330727": (236, "磐安县十四五规划: 行政村 371 → 236, via data/SOURCES.md"),
 }
 ILLUSTRATIVE_VILLAGES = {"330624": 250}
 
@@ -131,13 +131,13 @@ def load_zhejiang(shared: Path) -> gpd.GeoDataFrame:
         ``adcode, name, prefecture, center_lon, center_lat, geometry`` with
         the seat (``center``) converted from GCJ-02 too, sorted by adcode.
     """
-    files = sorted((shared / "raw" / "boundaries").glob("33??00_full.geojson"))
-    files = [f for f in files if f.name != "330000_full.geojson"]
+    files = sorted((shared / "raw" / "boundaries").glob("33??00_full.geojson.gz"))
+    files = [f for f in files if not f.name.startswith("330000_")]
     if not files:
         raise SystemExit(f"No prefecture outline files in {shared / 'raw' / 'boundaries'}")
     frames = []
     for f in files:
-        g = gpd.read_file(f)
+        g = gpd.read_file(f"/vsigzip/{f}")
         g["adcode"] = g["adcode"].astype(str)
         g["prefecture"] = f.name[:6]
         frames.append(g[["adcode", "name", "center", "prefecture", "geometry"]])
@@ -1475,8 +1475,8 @@ def build_county(code: str, shared: Path, out: Path, zj=None, lines=None,
     line_seed = f"{SCRIPT}, seed numpy default_rng([line_code, stream])"
     gap_names = {g: tw.set_index("code").loc[c, "name"] + f" ({c})" for g, c in gaps.items()}
     prov = pd.DataFrame([
-        ("county", "outline", "real", "Aliyun DataV GeoAtlas via anzhou99/GeoJsons (shared/data/raw/boundaries)",
-         "GCJ-02 converted to CGCS2000 with geoplan.crs.gcj02_to_cgcs2000; generalised, not survey-grade", SCRIPT),
+        ("county", "outline", "real", "Aliyun DataV GeoAtlas via anzhou99/GeoJsons (data/raw/boundaries)",
+         "GCJ-02 converted to CGCS2000 with geoplan.layers.crs.gcj02_to_cgcs2000; generalised, not survey-grade", SCRIPT),
         ("county", "county seat (center property)", "real", "DataV 'center' property",
          "converted from GCJ-02; used as the seat of the county-seat 街道 and the street grid centre", SCRIPT),
         ("neighbours", "outlines", "real", "DataV outlines of all 11 prefectures", "converted from GCJ-02", SCRIPT),
@@ -1486,7 +1486,7 @@ def build_county(code: str, shared: Path, out: Path, zj=None, lines=None,
         ("boundary_lines", "line_code", "illustrative", "numbering rule of this script",
          "3001… over all adjacent Zhejiang county pairs sorted by adcode; level 市级 across prefectures", SCRIPT),
         ("townships", "code, name, kind", "real", f"NBS statistical division codes, edition {EDITION}",
-         "geoplan.divisions.county_townships", SCRIPT),
+         "geoplan.layers.divisions.county_townships", SCRIPT),
         ("townships", "geometry", "illustrative", "generated",
          "Voronoi grains grown from one seed per township (multi-source Dijkstra), clipped to the real outline",
          seed_note),
@@ -1556,7 +1556,7 @@ def build_county(code: str, shared: Path, out: Path, zj=None, lines=None,
 # ---------------------------------------------------------------------------
 
 def schema_markdown() -> str:
-    """Markdown tables of every layer kind in :data:`geoplan.schema.SCHEMAS`."""
+    """Markdown tables of every layer kind in :data:`geoplan.layers.schema.SCHEMAS`."""
     out = []
     for kind, s in SCHEMAS.items():
         out.append(f"### `{kind}` — {s.title_zh}\n")
@@ -1590,7 +1590,7 @@ def write_docs(out: Path) -> Path:
     lines = ["# Sample layers", "",
              f"Generated by `{SCRIPT}` (run `python {SCRIPT} --docs` to refresh this file). "
              "Do not edit the data by hand: rebuild with `python scripts/build_sample_layers.py "
-             "330624 330727 --shared ../shared/data --out layers`.", "",
+             "330624 330727 --shared data --out layers`.", "",
              "**Only the county outlines, the shared boundary lines computed from them, the official township "
              "names and codes, the county seat and the published census totals are real. Township polygons, "
              "the population pattern, villages, roads, facilities, boundary markers and place-name categories "
@@ -1675,7 +1675,7 @@ def main(argv=None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("codes", nargs="*", default=list(DEFAULT_CODES), help="6-digit county codes")
-    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--shared", type=Path, default=REPO / "data")
     ap.add_argument("--out", type=Path, default=REPO / "layers")
     ap.add_argument("--population", type=int, help="override the county's resident population")
     ap.add_argument("--pop60", type=int, help="override the county's population aged 60+")

@@ -1,4 +1,4 @@
-"""Tests of geoplan.access.township_access_table, checked by hand."""
+"""Tests of geoplan.coverage.access.township_access_table, checked by hand."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoplan.access import township_access_table
-from geoplan.network import RoadNetwork
+from geoplan.coverage.access import township_access_table
+from geoplan.network.graph import RoadNetwork
 
 X0, Y0 = 500_000.0, 3_250_000.0
 
@@ -86,7 +86,7 @@ def _random_instance(seed, n_demand=60, n_supply=12):
 @pytest.mark.parametrize("enhanced", [False, True])
 def test_two_step_fca_matches_pysal_access(seed, enhanced):
     access = pytest.importorskip("access")
-    from geoplan.access import step_weights, two_step_fca
+    from geoplan.coverage.access import step_weights, two_step_fca
 
     costs, demand, supply = _random_instance(seed)
     steps = {10: 1.0, 20: 0.68, 30: 0.22}
@@ -105,7 +105,7 @@ def test_two_step_fca_matches_pysal_access(seed, enhanced):
 
 
 def test_two_step_fca_by_hand():
-    from geoplan.access import two_step_fca
+    from geoplan.coverage.access import two_step_fca
 
     # Facility A (10 beds) reaches d1 (100 people) and d2 (300); B (5 beds) reaches d2 only.
     costs = pd.DataFrame({"origin": ["d1", "d2", "d2", "d3"], "destination": ["A", "A", "B", "B"],

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoplan.coverage import evaluate
+from geoplan.coverage.evaluation import evaluate
 from geoplan.maps.html import coverage_map, gazetteer_map, inspection_map, leaflet_assets, people_beyond, save_map
-from geoplan.plans import load_plan
-from geoplan.sample import load_sample
+from geoplan.coverage.plans import load_plan
+from geoplan.layers.sample import load_sample
 from test_html_maps import XSS, synthetic_isochrones, synthetic_per_cell, synthetic_routes
 
 ROOT = Path(__file__).resolve().parents[1]

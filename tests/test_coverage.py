@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoplan.coverage import CoverageError, evaluate, facilities_by_township
-from geoplan.plans import PlanError, load_plan, parse_plan
-from geoplan.validate import validate_frame
+from geoplan.coverage.evaluation import CoverageError, evaluate, facilities_by_township
+from geoplan.coverage.plans import PlanError, load_plan, parse_plan
+from geoplan.layers.validate import validate_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,7 +165,7 @@ def test_plan_file_errors(tmp_path):
 @pytest.mark.parametrize("county, plan_file, year", [("330624", "330624_2022.toml", 2022),
                                                        ("330727", "330727_2025.toml", 2025)])
 def test_sample_plans_find_the_gaps_an_independent_count_finds(county, plan_file, year):
-    from geoplan.sample import load_sample
+    from geoplan.layers.sample import load_sample
 
     data = load_sample(county)
     plan = load_plan(ROOT / "plans" / plan_file)
@@ -195,7 +195,7 @@ def test_sample_plans_find_the_gaps_an_independent_count_finds(county, plan_file
 def test_report_xlsx_and_csv(tmp_path, layers):
     import openpyxl
 
-    from geoplan.report import write_csv, write_xlsx
+    from geoplan.coverage.report import write_csv, write_xlsx
 
     plan = parse_plan(plan_doc({**HOME_CARE, "assign": "location", "group": "养老服务"},
                                {"id": "nb", "kind": "ratio", "layer": "elderly_care", "numerator": "nursing_beds",
@@ -233,9 +233,9 @@ def test_road_travel_counts_people_within_minutes_by_hand(layers):
     take x / 500 minutes at 30 km/h (500 m a minute).
     """
     from affine import Affine
-    from geoplan.coverage import road_travel
-    from geoplan.io import PopulationRaster
-    from geoplan.network import RoadNetwork
+    from geoplan.coverage.evaluation import road_travel
+    from geoplan.layers.io import PopulationRaster
+    from geoplan.network.graph import RoadNetwork
 
     towns = layers["townships"]
     m = towns.to_crs(4549)
@@ -268,9 +268,9 @@ def test_road_travel_counts_people_within_minutes_by_hand(layers):
 
 
 def test_township_population_from_raster_zonal_sums():
-    from geoplan.coverage import townships_from_raster
-    from geoplan.sample import load_sample
-    from geoplan.zonal import zonal_sum
+    from geoplan.coverage.evaluation import townships_from_raster
+    from geoplan.layers.sample import load_sample
+    from geoplan.coverage.zonal import zonal_sum
 
     county = load_sample("330624")
     towns = townships_from_raster(county["townships"], county.population)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS, Transformer
 
-from geoplan import crs
+from geoplan.layers import crs
 from geoplan.errors import CRSError
 
 # Published test vectors of the GCJ-02 algorithm (WGS84 lat, lon -> GCJ-02 lat, lon), the ones every

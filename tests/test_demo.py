@@ -6,12 +6,12 @@ import sys
 import pandas as pd
 import pytest
 
-from geoplan.sample import load_sample
+from geoplan.layers.sample import load_sample
 
 
 @pytest.mark.parametrize("county", ["330624", "330727"])
 def test_demo_cli_writes_its_outputs(tmp_path, county):
-    res = subprocess.run([sys.executable, "-m", "geoplan.cli", "demo", "--county", county, "--out", str(tmp_path)],
+    res = subprocess.run([sys.executable, "-m", "geoplan.cli.main", "demo", "--county", county, "--out", str(tmp_path)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     towns = pd.read_csv(tmp_path / f"{county}_townships.csv", encoding="utf-8-sig", dtype={"code": str})
@@ -27,7 +27,7 @@ def test_demo_cli_writes_its_outputs(tmp_path, county):
 
 def test_demo_unknown_county(tmp_path):
     out = tmp_path / "out"
-    res = subprocess.run([sys.executable, "-m", "geoplan.cli", "demo", "--county", "110101", "--out", str(out)],
+    res = subprocess.run([sys.executable, "-m", "geoplan.cli.main", "demo", "--county", "110101", "--out", str(out)],
                          capture_output=True, text=True)
     assert res.returncode == 1 and "No sample layers for county 110101" in res.stderr
     assert not out.exists()

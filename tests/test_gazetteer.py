@@ -1,6 +1,7 @@
 """Gazetteer store, history, import/export, CLI safety, concurrency and a real SIGKILL."""
 
 import json
+import gzip
 import os
 import signal
 import sqlite3
@@ -13,12 +14,21 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from geoplan import gazetteer as gz
-from geoplan import naming
-from geoplan.gaz_cli import gaz
+from geoplan.gazetteer import store as gz
+from geoplan.gazetteer import naming
+from geoplan.cli.gaz import gaz
 
-STREETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw" / "divisions" / "streets.csv"
 ROOT = Path(__file__).resolve().parents[1]
+# The official 2022 township list, shipped in the repository (data/SOURCES.md).
+STREETS_GZ = ROOT / "data" / "raw" / "divisions" / "streets.csv.gz"
+
+
+@pytest.fixture(scope="module")
+def STREETS(tmp_path_factory):
+    """The official list as the user's plain CSV file, as a committee clerk would import it."""
+    path = tmp_path_factory.mktemp("official") / "streets.csv"
+    path.write_bytes(gzip.decompress(STREETS_GZ.read_bytes()))
+    return path
 SAMPLE = ROOT / "layers" / "330624.gpkg"
 
 
@@ -119,7 +129,7 @@ def test_search_modes(tmp_path):
     assert naming.validate_all(s).columns.tolist() == naming.REPORT_COLUMNS
 
 
-def test_import_all_official_townships(tmp_path):
+def test_import_all_official_townships(tmp_path, STREETS):
     s = gz.Gazetteer(tmp_path / "cn.sqlite", create=True)
     t0 = time.perf_counter()
     df, labels = gz.read_import_table(STREETS, {"name_id": "code", "parent_code": "areaCode"},
@@ -222,7 +232,7 @@ def test_cli_workflow_json_and_dry_run(tmp_path):
 # ---------------------------------------------------------------- processes
 WRITER = """
 import sys
-from geoplan import gazetteer as gz
+from geoplan.gazetteer import store as gz
 s = gz.Gazetteer(sys.argv[1])
 chars = "东南西北上下前后左右大小新老金银石竹松柏"
 for i in range(int(sys.argv[3])):
@@ -237,7 +247,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(db), who, str(n)], env=env,
                               stderr=subprocess.PIPE) for who in ("甲", "乙")]
-    cli = subprocess.run([sys.executable, "-m", "geoplan.gaz_cli", "add", "丙村", "-c", "1220", "--parent",
+    cli = subprocess.run([sys.executable, "-m", "geoplan.cli.gaz", "add", "丙村", "-c", "1220", "--parent",
                           "330624104", "--db", str(db)], env=env, capture_output=True, text=True)
     for p in procs:
         assert p.wait(120) == 0, p.stderr.read().decode()
@@ -248,7 +258,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     assert s.conn.execute("SELECT count(DISTINCT name_id) FROM names").fetchone()[0] == 2 * n + 1
 
 
-def test_sigkill_mid_import_leaves_database_as_before(tmp_path):
+def test_sigkill_mid_import_leaves_database_as_before(tmp_path, STREETS):
     db = tmp_path / "k.sqlite"
     s = gz.Gazetteer(db, create=True)
     s.add("回山镇", "1120", "330624")
@@ -259,7 +269,7 @@ def test_sigkill_mid_import_leaves_database_as_before(tmp_path):
     marker = tmp_path / "paused"
     env = dict(os.environ, PYTHONPATH=str(ROOT), GEOPLAN_GAZ_PAUSE="import:5000",
                GEOPLAN_GAZ_PAUSE_MARKER=str(marker))
-    p = subprocess.Popen([sys.executable, "-m", "geoplan.gaz_cli", "import", str(part), "--map", "name_id=code",
+    p = subprocess.Popen([sys.executable, "-m", "geoplan.cli.gaz", "import", str(part), "--map", "name_id=code",
                           "--map", "parent_code=areaCode", "--category-from-code", "code", "--db", str(db)],
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120

@@ -12,13 +12,13 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geoplan.coverage import evaluate
-from geoplan.crs import to_metric, wgs84_to_gcj02_xy
-from geoplan.map_cli import map_group
+from geoplan.coverage.evaluation import evaluate
+from geoplan.layers.crs import to_metric, wgs84_to_gcj02_xy
+from geoplan.cli.map import map_group
 from geoplan.maps.html import (MapError, basemap_tiles, coverage_map, gazetteer_map, inspection_map,
                                leaflet_assets, people_beyond, save_map)
-from geoplan.plans import load_plan
-from geoplan.sample import load_sample
+from geoplan.coverage.plans import load_plan
+from geoplan.layers.sample import load_sample
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 

@@ -4,9 +4,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from geoplan import forms, inspection
+from geoplan.inspection import forms
+from geoplan.inspection import planning as inspection
 from geoplan.errors import ValidationError
-from geoplan.sample import load_sample
+from geoplan.layers.sample import load_sample
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from geoplan.errors import CRSError, DataFileError, EncodingError, GeoplanError, ValidationError
-from geoplan.io import read_layer, read_population, write_layer
+from geoplan.layers.io import read_layer, read_population, write_layer
 
 
 def snapshot(folder):
@@ -67,7 +67,7 @@ def test_csv_in_gbk_is_decoded(tmp_path, centres):
 
 
 def test_gcj02_csv_is_converted(tmp_path, centres):
-    from geoplan.crs import wgs84_to_gcj02_xy
+    from geoplan.layers.crs import wgs84_to_gcj02_xy
 
     gx, gy = wgs84_to_gcj02_xy(centres["lon"], centres["lat"])
     shifted = centres.assign(lon=gx, lat=gy)
@@ -318,7 +318,7 @@ def test_write_layer_is_atomic_and_keeps_other_layers(tmp_path, towns):
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "geoplan.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "geoplan.cli.main", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
 
 

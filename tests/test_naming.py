@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from geoplan import naming, romanize
+from geoplan.gazetteer import naming
+from geoplan.gazetteer import romanize
 
 
 def rec(name_id, name, category, parent, geometry=None, former=()):
@@ -23,7 +24,7 @@ def rules_of(report, name_id):
 
 
 def test_real_townships_of_xinchang_are_clean():
-    from geoplan.divisions import county_townships
+    from geoplan.layers.divisions import county_townships
 
     t = county_townships("330624")
     report = check([rec(c, n, "1120", "330624") for c, n in zip(t["code"], t["name"])])

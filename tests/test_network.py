@@ -1,4 +1,4 @@
-"""Tests of geoplan.network (and geoplan.osm).
+"""Tests of geoplan.network.graph (and geoplan.network.osm).
 
 Travel times are compared with networkx on a graph in which every snapped
 point is a node splitting its edge — the definition the engine must match —
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geoplan.errors import CRSError, GeoplanError, NetworkError, ValidationError
-from geoplan.network import DEFAULT_SPEEDS_KMH, RoadNetwork, resolve_speeds
+from geoplan.network.graph import DEFAULT_SPEEDS_KMH, RoadNetwork, resolve_speeds
 
 GK = "EPSG:4549"        # CGCS2000 GK zone at 120°E, the metric CRS the engine picks here
 X0, Y0 = 500_000.0, 3_250_000.0   # ≈ 120°E, 29.4°N (新昌县 area)
@@ -470,7 +470,7 @@ def osm_files(tmp_path):
 
 
 def test_read_osm_roads_tags(osm_files):
-    from geoplan.osm import parse_maxspeed, read_osm_roads
+    from geoplan.network.osm import parse_maxspeed, read_osm_roads
 
     for path in osm_files:
         roads = read_osm_roads(path).set_index("road_id")
@@ -500,7 +500,7 @@ def test_from_osm_routes(osm_files):
 
 def test_osm_missing_file():
     from geoplan.errors import DataFileError
-    from geoplan.osm import read_osm_roads
+    from geoplan.network.osm import read_osm_roads
 
     with pytest.raises(DataFileError, match="does not exist"):
         read_osm_roads("/nonexistent/county.osm.pbf")
@@ -513,7 +513,7 @@ def test_osm_missing_file():
 @pytest.fixture(scope="module")
 def sample():
     from geoplan.errors import DataFileError
-    from geoplan.sample import load_sample
+    from geoplan.layers.sample import load_sample
 
     try:
         county = load_sample("330624")
@@ -591,7 +591,7 @@ def exact_nearest(net, xy):
 @pytest.mark.parametrize("k0, chunk", [(8, 16384), (1, 7), (2, 1000)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk):
-    from geoplan.network import _SnapIndex
+    from geoplan.network.graph import _SnapIndex
 
     # A small first k and small blocks send most points through the second
     # (ball) round and through several threads.
@@ -638,7 +638,7 @@ def test_snap_tie_between_edges_picks_lowest_edge():
 
 
 def test_min_per_pair_matches_lexsort_reference():
-    from geoplan.network import _min_per_pair
+    from geoplan.network.graph import _min_per_pair
 
     rng = np.random.default_rng(3)
     n = 30
@@ -691,7 +691,7 @@ _STATUS = np.array(["ok", "unreachable", "not_snapped"])
                                            for c in ([0, 2, -1, 2], [1, 1], [-1, -1], [])]
                          + [(_STATUS, c) for c in ([0, 2, 1, 2], [1, 1], [])])
 def test_take_labels_matches_pd_array(labels, codes):
-    from geoplan.network import _take_labels
+    from geoplan.network.graph import _take_labels
 
     codes = np.array(codes, dtype=np.int64)
     got = _take_labels(labels, codes)

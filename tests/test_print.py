@@ -6,9 +6,10 @@ import subprocess
 
 import pytest
 
-from geoplan import forms, inspection
+from geoplan.inspection import forms
+from geoplan.inspection import planning as inspection
 from geoplan.maps.print import PrintError, cjk_font_path, write_atlas
-from geoplan.sample import load_sample
+from geoplan.layers.sample import load_sample
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoplan.network import RoadNetwork
-from geoplan.proposals import candidate_sites, demand_blocks, propose_sites, with_sites
-from geoplan.sample import load_sample
+from geoplan.network.graph import RoadNetwork
+from geoplan.coverage.proposals import candidate_sites, demand_blocks, propose_sites, with_sites
+from geoplan.layers.sample import load_sample
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_with_sites_adds_operating_facilities(setting):
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "geoplan.cli", "site", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "geoplan.cli.main", "site", *map(str, args)], capture_output=True,
                           text=True)
 
 

@@ -3,8 +3,8 @@
 import pytest
 from pypinyin import lazy_pinyin
 
-from geoplan import romanize
-from geoplan.divisions import official_townships
+from geoplan.gazetteer import romanize
+from geoplan.layers.divisions import official_townships
 
 # Official romanised forms (road signs, maps, the places' own usage); the
 # polyphonic ones are those a general converter is known to get wrong.
@@ -77,7 +77,7 @@ def test_cli_romanizes_a_proposed_name_not_in_the_gazetteer(tmp_path):
     import sys
 
     db = tmp_path / "none.sqlite"
-    res = subprocess.run([sys.executable, "-m", "geoplan.cli", "gaz", "romanize", "六安市", "--db", str(db)],
+    res = subprocess.run([sys.executable, "-m", "geoplan.cli.main", "gaz", "romanize", "六安市", "--db", str(db)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "六安市: Lu'an Shi"

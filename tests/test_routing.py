@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from geoplan import routing as R
+from geoplan.inspection import routing as R
 
 
 def _euclid(n, seed, scale=100.0):

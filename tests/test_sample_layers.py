@@ -1,7 +1,7 @@
 """Invariants of the shipped sample layers (layers/*.gpkg, layers/*_population.tif).
 
 Every check is computed from the files themselves (and from the raw data in
-shared/data where a published figure exists), so a broken generator fails
+data/ where a published figure exists), so a broken generator fails
 here. A fresh rebuild into a temporary directory must give the same data as
 the shipped files.
 """
@@ -26,11 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from geoplan.divisions import county_townships  # noqa: E402
-from geoplan.schema import MARKER_ID_RE, SCHEMAS  # noqa: E402
+from geoplan.layers.divisions import county_townships  # noqa: E402
+from geoplan.layers.schema import MARKER_ID_RE, SCHEMAS  # noqa: E402
 
 LAYERS = REPO / "layers"
-SHARED = REPO.parent / "shared" / "data"
+SHARED = REPO / "data"
 CODES = ["330624", "330727"]
 KINDS = ["townships", "villages", "roads", "elderly_care", "cemeteries", "social_work_stations",
          "disability_homes", "children_homes", "boundary_lines", "boundary_markers", "place_names"]
@@ -60,16 +60,11 @@ def metric(gdf):
 
 
 def sources_md() -> str:
-    p = SHARED / "SOURCES.md"
-    if not p.exists():
-        pytest.skip("shared/data/SOURCES.md not available")
-    return p.read_text(encoding="utf-8")
+    return (SHARED / "SOURCES.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
 def rebuilt(tmp_path_factory):
-    if not (SHARED / "raw" / "boundaries").exists():
-        pytest.skip("shared/data not available for a rebuild")
     out = tmp_path_factory.mktemp("layers")
     mod = _load_script()
     assert mod.main([*CODES, "--shared", str(SHARED), "--out", str(out), "--no-docs"]) == 0
@@ -99,8 +94,8 @@ def test_vector_layers_in_cgcs2000(code):
 @pytest.mark.parametrize("kind", KINDS)
 def test_schema_valid(code, kind):
     try:
-        from geoplan.io import read_layer
-    except ImportError:  # before geoplan.io existed: check columns only
+        from geoplan.layers.io import read_layer
+    except ImportError:  # before geoplan.layers.io existed: check columns only
         df = layer(code, kind)
         assert set(SCHEMAS[kind].required_columns) <= set(df.columns)
         return

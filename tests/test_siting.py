@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoplan.siting import (
+from geoplan.coverage.siting import (
     LSCP, MCLP, PMedian, InfeasibleSitingError, SitingError, combine_candidates, cost_array,
     grid_candidates, network_node_candidates, township_seat_candidates,
 )

@@ -11,8 +11,8 @@ from affine import Affine
 from pyproj import CRS
 
 from geoplan.errors import CRSError
-from geoplan.io import PopulationRaster
-from geoplan.zonal import ZonalError, areal_interpolate, coverage_fractions, zonal_stats, zonal_sum
+from geoplan.layers.io import PopulationRaster
+from geoplan.coverage.zonal import ZonalError, areal_interpolate, coverage_fractions, zonal_stats, zonal_sum
 
 GK = CRS.from_epsg(4549)
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
@@ -240,7 +240,7 @@ def test_areal_interpolation_to_a_partition_keeps_the_total(seed):
 @pytest.mark.skipif(not (LAYERS / "330624.gpkg").exists() or not (LAYERS / "330624_population.tif").exists(),
                     reason="sample layers not built")
 def test_sample_townships_share_the_raster_total():
-    from geoplan.io import read_population
+    from geoplan.layers.io import read_population
 
     raster = read_population(LAYERS / "330624_population.tif")
     towns = gpd.read_file(LAYERS / "330624.gpkg", layer="townships")

@@ -1,4 +1,4 @@
-"""``geoplan gaz``: the place-name committee's command line over :mod:`geoplan.gazetteer`.
+"""``geoplan gaz``: the place-name committee's command line over :mod:`geoplan.gazetteer.store`.
 
 Every command reads the gazetteer from ``--db`` / ``$GEOPLAN_GAZETTEER`` /
 ``./gazetteer.sqlite``, prints a readable table (``--json`` for scripts) and
@@ -17,9 +17,10 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from . import gazetteer as gz
-from . import naming, romanize
-from .clickutil import ErrorGroup
+from geoplan.gazetteer import store as gz
+from geoplan.gazetteer import naming
+from geoplan.gazetteer import romanize
+from geoplan.cli.util import ErrorGroup
 
 
 class _GazGroup(ErrorGroup):

@@ -1,6 +1,6 @@
 """``geoplan inspect``: plan boundary-marker inspections, print maps and forms, import results.
 
-Register with ``main.add_command(inspect)`` in :mod:`geoplan.cli`; errors
+Register with ``main.add_command(inspect)`` in :mod:`geoplan.cli.main`; errors
 are :class:`geoplan.errors.GeoplanError` subclasses, which the main group
 prints without a traceback.
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from .clickutil import ErrorGroup
-from .errors import GeoplanError
+from geoplan.cli.util import ErrorGroup
+from geoplan.errors import GeoplanError
 
 
 def _bar(label, total):
@@ -44,8 +44,8 @@ def inspect():
 @click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
 def plan_cmd(county, teams, hours, time_limit, as_of, start, lines, markers, all_markers, out):
     """Plan team-days; writes <county>_inspection_plan.gpkg/.xlsx."""
-    from .inspection import plan_for_county
-    from .sample import load_sample
+    from geoplan.inspection.planning import plan_for_county
+    from geoplan.layers.sample import load_sample
 
     c = load_sample(county)
     with _bar("planning", 8) as bar:
@@ -74,8 +74,8 @@ def plan_cmd(county, teams, hours, time_limit, as_of, start, lines, markers, all
 @click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape", show_default=True)
 def atlas_cmd(plan, out, paper, orientation):
     """Print the PDF atlas of a plan."""
-    from .inspection import InspectionResult
-    from .maps.print import write_atlas
+    from geoplan.inspection.planning import InspectionResult
+    from geoplan.maps.print import write_atlas
 
     result = InspectionResult.load(plan)
     pdf = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + "_atlas.pdf")
@@ -89,8 +89,8 @@ def atlas_cmd(plan, out, paper, orientation):
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Folder (default: next to the plan).")
 def forms_cmd(plan, out):
     """Write record forms (PDF + XLSX) and GPX files of a plan."""
-    from . import forms
-    from .inspection import InspectionResult
+    from geoplan.inspection import forms
+    from geoplan.inspection.planning import InspectionResult
 
     result = InspectionResult.load(plan)
     folder = Path(out) if out else Path(plan).parent
@@ -115,8 +115,8 @@ def import_cmd(plan, filled, replan, time_limit, out):
     """Import filled forms: update markers, list repairs, re-plan the rest."""
     import pandas as pd
 
-    from . import inspection
-    from .io import write_layer
+    from geoplan.inspection import planning as inspection
+    from geoplan.layers.io import write_layer
 
     result = inspection.InspectionResult.load(plan)
     imp = inspection.import_results(result, filled)

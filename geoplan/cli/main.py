@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from . import __version__
-from .clickutil import ErrorGroup
-from .clickutil import table as _table
+from geoplan import __version__
+from geoplan.cli.util import ErrorGroup
+from geoplan.cli.util import table as _table
 
 
 @click.group(cls=ErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +39,7 @@ def demo(county, out_dir):
     Example:
       geoplan demo --county 330727 --out /tmp/panan
     """
-    from .demo import run_demo
+    from geoplan.demo import run_demo
 
     result = run_demo(out_dir, county)
     c = result.county
@@ -58,7 +58,7 @@ def demo(county, out_dir):
         click.echo("\nSiting proposal: 3 new home-care centres (MCLP, 60+ within 15 min by road):")
         click.echo(_table(result.tables["siting"][["what", "site_id", "name", "reason"]]))
     if "naming_report" in result.tables:
-        from .naming import summary
+        from geoplan.gazetteer.naming import summary
 
         report = result.tables["naming_report"]
         click.echo(f"\nGazetteer: seeded from the sample layers; naming-rule check found {len(report)} issue(s)")
@@ -90,8 +90,8 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
       geoplan validate 养老设施.xlsx --kind elderly_care --gcj02 --out clean.gpkg
       geoplan validate layers/330624.gpkg
     """
-    from .io import list_layers, read_layer, write_layer
-    from .schema import SCHEMAS
+    from geoplan.layers.io import list_layers, read_layer, write_layer
+    from geoplan.layers.schema import SCHEMAS
 
     if kind is None:
         if path.suffix.lower() != ".gpkg":
@@ -141,10 +141,10 @@ def coverage(plan_path, gpkg, population, year, out_path, travel_rules, raster_p
       geoplan coverage --plan plans/330624_2022.toml --out 新昌2022.xlsx
       geoplan coverage --plan plans/330727_2025.toml --year 2025 --layers my.gpkg --population pop.tif
     """
-    from .coverage import evaluate
-    from .plans import load_plan
-    from .report import write_csv, write_xlsx
-    from .sample import load_county, load_sample
+    from geoplan.coverage.evaluation import evaluate
+    from geoplan.coverage.plans import load_plan
+    from geoplan.coverage.report import write_csv, write_xlsx
+    from geoplan.layers.sample import load_county, load_sample
 
     plan = load_plan(plan_path)
     county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
@@ -152,8 +152,8 @@ def coverage(plan_path, gpkg, population, year, out_path, travel_rules, raster_p
         year = plan.default_year()
     travel = None
     if travel_rules and "roads" in county.layers and county.population is not None:
-        from .coverage import road_travel
-        from .network import RoadNetwork
+        from geoplan.coverage.evaluation import road_travel
+        from geoplan.network.graph import RoadNetwork
 
         travel = road_travel(RoadNetwork.from_roads(county["roads"], source=str(gpkg or "sample roads")),
                              county.population)
@@ -181,7 +181,7 @@ def layers_cmd(kind):
     Example:
       geoplan layers boundary_markers
     """
-    from .schema import SCHEMAS, get_schema
+    from geoplan.layers.schema import SCHEMAS, get_schema
 
     if kind is None:
         rows = [{"kind": s.kind, "title": s.title_zh, "geometry": "/".join(s.geometry), "id": s.id_field}
@@ -198,10 +198,10 @@ def layers_cmd(kind):
 
 
 def _register_subcommands() -> None:
-    from .gaz_cli import gaz
-    from .inspect_cli import inspect
-    from .map_cli import map_group
-    from .site_cli import site
+    from geoplan.cli.gaz import gaz
+    from geoplan.cli.inspect import inspect
+    from geoplan.cli.map import map_group
+    from geoplan.cli.site import site
 
     main.add_command(gaz)
     main.add_command(inspect)

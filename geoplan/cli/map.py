@@ -13,9 +13,9 @@ import click
 import geopandas as gpd
 import pandas as pd
 
-from .clickutil import ErrorGroup
-from .errors import DataFileError
-from .maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
+from geoplan.cli.util import ErrorGroup
+from geoplan.errors import DataFileError
+from geoplan.maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
 
 __all__ = ["map_group", "write_demo_maps", "demo_isochrones"]
 
@@ -45,7 +45,7 @@ def _read_table(path: Path | None, what: str) -> pd.DataFrame | None:
 
 
 def _county(county: str, gpkg: Path | None, population: Path | None):
-    from .sample import load_county, load_sample
+    from geoplan.layers.sample import load_county, load_sample
 
     return load_sample(county) if gpkg is None else load_county(gpkg, population)
 
@@ -109,8 +109,8 @@ def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offl
       geoplan map coverage --plan plans/330624_2022.toml --out 覆盖.html --offline
       geoplan map coverage --plan plans/330624_2022.toml --isochrones iso.gpkg --basemap gaode --out 覆盖.html
     """
-    from .coverage import evaluate
-    from .plans import load_plan
+    from geoplan.coverage.evaluation import evaluate
+    from geoplan.coverage.plans import load_plan
 
     c = _county(county, gpkg, population)
     evaluation = None
@@ -167,7 +167,7 @@ def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, off
 
 def demo_isochrones(county, minutes=(15, 30), net=None) -> gpd.GeoDataFrame | None:
     """Road isochrones of a county's operating home-care centres (None without roads or centres)."""
-    from .network import RoadNetwork
+    from geoplan.network.graph import RoadNetwork
 
     if "roads" not in county.layers or "elderly_care" not in county.layers:
         return None
@@ -189,11 +189,11 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
 
     Parameters
     ----------
-    county : geoplan.sample.County
+    county : geoplan.layers.sample.County
     out_dir : str or Path
         Folder; files are ``<code>_coverage.html``, ``<code>_inspection.html``
         and ``<code>_gazetteer.html``.
-    evaluation : geoplan.coverage.Evaluation, optional
+    evaluation : geoplan.coverage.evaluation.Evaluation, optional
         Plan results to colour the townships by.
     per_cell : GeoDataFrame, optional
         Per-person routing result to the nearest home-care centre
@@ -206,7 +206,7 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
     isochrones : GeoDataFrame, optional
         Default: :func:`demo_isochrones` (15 and 30 minutes to home-care centres).
     routes : GeoDataFrame, optional
-        Inspection legs (:func:`geoplan.inspection.route_legs`) for the inspection map.
+        Inspection legs (:func:`geoplan.inspection.planning.route_legs`) for the inspection map.
     proposed_sites : GeoDataFrame, optional
         New sites from siting, drawn on the coverage map.
 

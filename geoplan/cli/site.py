@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from .clickutil import ErrorGroup, table
-from .errors import GeoplanError
-from .schema import SCHEMAS
+from geoplan.cli.util import ErrorGroup, table
+from geoplan.errors import GeoplanError
+from geoplan.layers.schema import SCHEMAS
 
 FACILITY_LAYERS = ["elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes"]
 
@@ -35,9 +35,9 @@ def _options(f):
 
 
 def _run(model, county, gpkg, population, facilities, kind, minutes, population_field, time_limit, out_path, n_new):
-    from .network import RoadNetwork
-    from .proposals import propose_sites
-    from .sample import load_county, load_sample
+    from geoplan.network.graph import RoadNetwork
+    from geoplan.coverage.proposals import propose_sites
+    from geoplan.layers.sample import load_county, load_sample
 
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".gpkg", ".geojson"):
         raise GeoplanError(f"--out must end in .csv, .gpkg or .geojson, not {out_path.suffix or 'nothing'}.")

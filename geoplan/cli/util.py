@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pandas as pd
 
-from .errors import GeoplanError
+from geoplan.errors import GeoplanError
 
 
 class ErrorGroup(click.Group):

@@ -3,8 +3,8 @@
 The question planners ask — "how many people live more than 15 / 30
 minutes by road from a home-care centre, township by township" — is
 answered from population cells (the centres of the 100 m population raster,
-:meth:`geoplan.io.PopulationRaster.cell_centres`) routed to their nearest
-facility with :meth:`geoplan.network.RoadNetwork.nearest_facility`.
+:meth:`geoplan.layers.io.PopulationRaster.cell_centres`) routed to their nearest
+facility with :meth:`geoplan.network.graph.RoadNetwork.nearest_facility`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import GeoplanError
-from .network import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
+from geoplan.errors import GeoplanError
+from geoplan.network.graph import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
 
 
 def township_access_table(townships, population_cells, facilities, net, thresholds=(15, 30), *,
@@ -33,13 +33,13 @@ def township_access_table(townships, population_cells, facilities, net, threshol
         Points with persons in ``population_col`` (e.g. raster cell centres).
     facilities : geopandas.GeoDataFrame
         Facility points (e.g. the ``elderly_care`` layer filtered to 居家养老服务中心).
-    net : geoplan.network.RoadNetwork
+    net : geoplan.network.graph.RoadNetwork
     thresholds : sequence of float
         Minutes; one ``share_beyond_<T>min`` column each.
     population_col, township_id, cell_id, facility_id : str
         Column names (``cell_id``/``facility_id`` None: use the index).
     direction, max_distance_m, access_speed_kmh
-        As in :meth:`~geoplan.network.RoadNetwork.nearest_facility`.
+        As in :meth:`~geoplan.network.graph.RoadNetwork.nearest_facility`.
 
     Returns
     -------
@@ -145,7 +145,7 @@ def two_step_fca(costs: pd.DataFrame, demand: pd.Series, supply: pd.Series, max_
     costs : DataFrame
         Long table of travel costs with ``origin`` (demand ID), ``destination``
         (facility ID) and ``cost`` columns, e.g. from
-        :meth:`geoplan.network.RoadNetwork.cost_matrix`. Missing pairs and
+        :meth:`geoplan.network.graph.RoadNetwork.cost_matrix`. Missing pairs and
         NaN costs (unreachable) are out of reach.
     demand : Series
         Persons per demand ID (index).

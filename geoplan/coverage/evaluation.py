@@ -1,10 +1,10 @@
 """Evaluate a county plan's targets against the layers.
 
-:func:`evaluate` turns a :class:`geoplan.plans.Plan` and a county's layers
+:func:`evaluate` turns a :class:`geoplan.coverage.plans.Plan` and a county's layers
 into two tables: one row per township and rule (value, target, pass/fail and
 the reason in words a planner reads), and one row per rule for the county.
 Reasons are in Chinese because they go into the bureau's own reports.
-Nothing here prints or draws; :mod:`geoplan.report` writes the tables out.
+Nothing here prints or draws; :mod:`geoplan.coverage.report` writes the tables out.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import GeoplanError
-from .plans import Plan, Rule
-from .schema import SCHEMAS
+from geoplan.errors import GeoplanError
+from geoplan.coverage.plans import Plan, Rule
+from geoplan.layers.schema import SCHEMAS
 
 TOWNSHIP_COLUMNS = ["rule_id", "group", "title", "code", "name", "population", "value", "target", "passed",
                     "reason"]
@@ -222,7 +222,7 @@ def townships_from_raster(towns: gpd.GeoDataFrame, population) -> gpd.GeoDataFra
     layer, since the raster counts everybody. Values are rounded to whole
     persons.
     """
-    from .zonal import zonal_sum
+    from geoplan.coverage.zonal import zonal_sum
 
     sums = zonal_sum(towns, population, id_col="code")
     new = towns["code"].map(sums).fillna(0.0).to_numpy(float)
@@ -240,16 +240,16 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
     Parameters
     ----------
     plan : Plan
-        From :func:`geoplan.plans.load_plan`.
+        From :func:`geoplan.coverage.plans.load_plan`.
     layers : mapping of str to GeoDataFrame
-        Validated layers by kind (a :class:`geoplan.sample.County`'s ``layers``);
+        Validated layers by kind (a :class:`geoplan.layers.sample.County`'s ``layers``);
         ``townships`` is required.
     year : int
         Year whose targets apply (the latest target year not after it).
     travel : callable, optional
         Evaluates ``travel_time`` rules (see :data:`TravelEvaluator`); without
         it those rules are reported as not evaluated, never as passed.
-    population : geoplan.io.PopulationRaster, optional
+    population : geoplan.layers.io.PopulationRaster, optional
         Take township populations from the raster by zonal sums
         (:func:`townships_from_raster`) instead of the layer's columns.
 
@@ -375,13 +375,13 @@ def road_travel(net, population, *, access_speed_kmh: float | None = None,
 
     Parameters
     ----------
-    net : geoplan.network.RoadNetwork
-    population : geoplan.io.PopulationRaster
+    net : geoplan.network.graph.RoadNetwork
+    population : geoplan.layers.io.PopulationRaster
     access_speed_kmh, max_distance_m : float, optional
-        Walking leg to the road; defaults of :mod:`geoplan.network`.
+        Walking leg to the road; defaults of :mod:`geoplan.network.graph`.
     """
-    from .access import township_access_table
-    from .network import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
+    from geoplan.coverage.access import township_access_table
+    from geoplan.network.graph import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
 
     cells = population.cell_centres()
     access = DEFAULT_ACCESS_SPEED_KMH if access_speed_kmh is None else access_speed_kmh
@@ -414,3 +414,7 @@ def road_travel(net, population, *, access_speed_kmh: float | None = None,
 
     travel.max_distance_m = max_d
     return travel
+
+
+#: The top-level name (``geoplan.evaluate_plan``) for :func:`evaluate`.
+evaluate_plan = evaluate

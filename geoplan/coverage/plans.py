@@ -30,8 +30,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import GeoplanError
-from .schema import SCHEMAS
+from geoplan.errors import GeoplanError
+from geoplan.layers.schema import SCHEMAS
 
 
 class PlanError(GeoplanError):

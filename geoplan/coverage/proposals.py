@@ -5,7 +5,7 @@ home-care centres cover the most people aged 60+ within 15 minutes by
 road?": demand is the population raster (in blocks, weighted by each
 township's share of the age group), candidates are the villages,
 communities and township seats, existing operating facilities stay open,
-and the maximal-covering model of :mod:`geoplan.siting` picks the sites.
+and the maximal-covering model of :mod:`geoplan.coverage.siting` picks the sites.
 :func:`with_sites` adds the proposal to the layers so the plan can be
 evaluated again (before/after).
 """
@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .coverage import CoverageError
-from .crs import STORAGE_CRS
-from .errors import GeoplanError
-from .siting import LSCP, MCLP, PMedian, SitingResult
+from geoplan.coverage.evaluation import CoverageError
+from geoplan.layers.crs import STORAGE_CRS
+from geoplan.errors import GeoplanError
+from geoplan.coverage.siting import LSCP, MCLP, PMedian, SitingResult
 
 MODELS = ("lscp", "mclp", "pmedian")
 
@@ -52,7 +52,7 @@ def demand_blocks(county, population: str = "pop_60plus", block_m: float = 500.0
 
     Parameters
     ----------
-    county : geoplan.sample.County
+    county : geoplan.layers.sample.County
         Needs the population raster and the townships.
     population : str
         ``population`` for everybody, or ``pop_60plus``: each cell's persons
@@ -110,8 +110,8 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame, *, minutes: float = 1
 
     Parameters
     ----------
-    county : geoplan.sample.County
-    net : geoplan.network.RoadNetwork
+    county : geoplan.layers.sample.County
+    net : geoplan.network.graph.RoadNetwork
     existing : GeoDataFrame
         Operating facilities of the kind (``facility_id``); they stay open.
     minutes : float

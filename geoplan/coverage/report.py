@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .coverage import Evaluation
+from geoplan.coverage.evaluation import Evaluation
 
 HEADERS = {
     "rule_id": "规则编号", "group": "类别", "title": "指标", "kind": "规则类型", "code": "乡镇代码",

@@ -14,7 +14,7 @@ Three classic location models, solved exactly with HiGHS through
 Existing facilities can be fixed open. Each model is built either from a
 cost matrix (:meth:`~LSCP.from_cost_matrix`: a NumPy array, a wide
 DataFrame keyed by IDs, or the long table of
-:meth:`geoplan.network.RoadNetwork.cost_matrix`) or from two GeoDataFrames
+:meth:`geoplan.network.graph.RoadNetwork.cost_matrix`) or from two GeoDataFrames
 with straight-line distances in metres (:meth:`~LSCP.from_geodataframes`).
 The class interface follows spopt's (``from_cost_matrix``,
 ``from_geodataframes``, ``solve``) and, for the same data, the models have
@@ -58,7 +58,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from .errors import GeoplanError
+from geoplan.errors import GeoplanError
 
 __all__ = [
     "SitingError", "InfeasibleSitingError", "SitingResult", "LSCP", "MCLP", "PMedian",
@@ -182,7 +182,7 @@ def cost_array(cost, demand_ids=None, site_ids=None, value: str | None = None):
         * long DataFrame with ``origin_id`` and ``destination_id`` columns
           and a value column (``minutes``, ``cost``, ``distance``,
           ``distance_m`` or ``value``), as returned by
-          :meth:`geoplan.network.RoadNetwork.cost_matrix`; missing pairs
+          :meth:`geoplan.network.graph.RoadNetwork.cost_matrix`; missing pairs
           are unreachable.
     demand_ids, site_ids : sequence, optional
         IDs in the order wanted. For a DataFrame they select and order rows
@@ -296,7 +296,7 @@ def euclidean_cost_matrix(demand, candidates, crs=None) -> np.ndarray:
     """Straight-line distances in metres, demand × candidates.
 
     Both layers are put in the same metric CRS (``crs`` or the Gauss–Krüger
-    zone of the demand layer, see :func:`geoplan.crs.to_metric`); polygons
+    zone of the demand layer, see :func:`geoplan.layers.crs.to_metric`); polygons
     are represented by their centroids.
 
     Parameters
@@ -313,7 +313,7 @@ def euclidean_cost_matrix(demand, candidates, crs=None) -> np.ndarray:
     """
     from scipy.spatial.distance import cdist
 
-    from . import crs as _crs
+    from geoplan.layers import crs as _crs
 
     d = _crs.to_metric(demand, crs)
     c = _crs.to_metric(candidates, d.crs)
@@ -1168,7 +1168,7 @@ def grid_candidates(area, spacing_m: float, crs=None, prefix: str = "G"):
     import geopandas as gpd
     import shapely
 
-    from . import crs as _crs
+    from geoplan.layers import crs as _crs
 
     if not spacing_m > 0:
         raise SitingError(f"Grid spacing must be > 0 metres, got {spacing_m!r}.")
@@ -1240,7 +1240,7 @@ def network_node_candidates(coords, crs, ids=None, min_spacing_m: float | None =
     import geopandas as gpd
     import shapely
 
-    from . import crs as _crs
+    from geoplan.layers import crs as _crs
 
     xy = np.asarray(coords, dtype=float)
     if xy.ndim != 2 or xy.shape[1] != 2:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import CRSError, GeoplanError
+from geoplan.errors import CRSError, GeoplanError
 
 __all__ = ["ZonalError", "zonal_sum", "zonal_stats", "coverage_fractions", "areal_interpolate"]
 
@@ -43,7 +43,7 @@ class ZonalError(GeoplanError):
 # --------------------------------------------------------------------------
 
 def _polygons_in_raster_crs(polygons, raster):
-    from . import crs as _crs
+    from geoplan.layers import crs as _crs
 
     if raster.crs is None:
         raise CRSError("The population raster has no CRS; cannot place polygons on it.")
@@ -187,7 +187,7 @@ def zonal_stats(polygons, raster, id_col: str | None = None) -> pd.DataFrame:
     polygons : geopandas.GeoDataFrame or GeoSeries
         Polygons or multipolygons in any CRS (reprojected to the raster's).
         Overlapping polygons are each counted in full.
-    raster : geoplan.io.PopulationRaster
+    raster : geoplan.layers.io.PopulationRaster
         Persons per cell (``data``, ``transform``, ``crs``); non-finite cells count as 0.
     id_col : str, optional
         Column holding the polygon IDs (default: the index).
@@ -207,7 +207,7 @@ def zonal_stats(polygons, raster, id_col: str | None = None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from geoplan.io import read_population  # doctest: +SKIP
+    >>> from geoplan.layers.io import read_population  # doctest: +SKIP
     >>> zonal_stats(towns, read_population("layers/330624_population.tif"), "code")  # doctest: +SKIP
     """
     ids = _ids(polygons, id_col)
@@ -234,7 +234,7 @@ def zonal_sum(polygons, raster, id_col: str | None = None) -> pd.Series:
     ----------
     polygons : geopandas.GeoDataFrame or GeoSeries
         Polygons in any CRS.
-    raster : geoplan.io.PopulationRaster
+    raster : geoplan.layers.io.PopulationRaster
         Persons per cell.
     id_col : str, optional
         ID column (default: the index).
@@ -254,7 +254,7 @@ def coverage_fractions(geometry, raster, crs=None):
     ----------
     geometry : shapely Polygon or MultiPolygon
         In the raster's CRS unless ``crs`` says otherwise.
-    raster : geoplan.io.PopulationRaster
+    raster : geoplan.layers.io.PopulationRaster
         Only its shape, ``transform`` and ``crs`` are used.
     crs : optional
         CRS of ``geometry``.
@@ -319,7 +319,7 @@ def areal_interpolate(source, values, target, target_id: str | None = None, crs=
     pandas.DataFrame
         One column per value, indexed by target ID.
     """
-    from . import crs as _crs
+    from geoplan.layers import crs as _crs
 
     if isinstance(values, str):
         table = source[[values]]

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import GeoplanError
+from geoplan.errors import GeoplanError
 
 
 @dataclass(frozen=True)
@@ -446,7 +446,7 @@ def validate_all(store, config: NamingConfig = DEFAULT_CONFIG, as_of: str | None
 
     Parameters
     ----------
-    store : geoplan.gazetteer.Gazetteer
+    store : geoplan.gazetteer.store.Gazetteer
         The gazetteer.
     config : NamingConfig
         Rules, severities and scopes.

@@ -26,7 +26,7 @@ from functools import lru_cache
 from importlib import resources
 
 
-from .errors import GeoplanError
+from geoplan.errors import GeoplanError
 
 #: 通名 recognised at the end of a name, longest first, to split 专名 from 通名
 #: when a record does not say. Ordered so that 街道 wins over 道, 水库 over 库 …

@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import naming, romanize
-from .errors import DataFileError, GeoplanError
+from geoplan.gazetteer import naming
+from geoplan.gazetteer import romanize
+from geoplan.errors import DataFileError, GeoplanError
 
 ENV_VAR = "GEOPLAN_GAZETTEER"
 DEFAULT_PATH = "gazetteer.sqlite"
@@ -990,7 +991,7 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
                       category_from_code: str | None = None):
     """Read a CSV, XLSX, GeoJSON or GeoPackage into gazetteer columns.
 
-    Uses :func:`geoplan.io.read_frame` (encoding detection, GCJ/CRS checks);
+    Uses :func:`geoplan.layers.io.read_frame` (encoding detection, GCJ/CRS checks);
     a CSV/XLSX without longitude/latitude columns is read as a plain table.
 
     Parameters
@@ -1014,7 +1015,7 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     DataFileError, EncodingError, GazetteerError
         Unreadable or wrongly encoded file, or a mapped column missing.
     """
-    from . import io as gio
+    from geoplan.layers import io as gio
 
     p = gio._check_file(path)
     mapping = dict(mapping or {})
@@ -1054,7 +1055,7 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
 
 
 def _has_coordinates(p: Path, layer, encoding) -> bool:
-    from . import io as gio
+    from geoplan.layers import io as gio
 
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         head = pd.read_excel(p, sheet_name=layer or 0, nrows=0, engine="openpyxl") if gio._excel_sheets(p) else None
@@ -1071,7 +1072,7 @@ def _has_coordinates(p: Path, layer, encoding) -> bool:
 
 
 def _read_plain_table(p: Path, layer, encoding):
-    from . import io as gio
+    from geoplan.layers import io as gio
 
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         sheets = gio._excel_sheets(p)
@@ -1157,7 +1158,7 @@ def seed_from_county(db_path, gpkg, *, who: str = "geoplan-seed", replace: bool 
     (Gazetteer, pandas.DataFrame)
         The open gazetteer and the rejected rows (normally empty).
     """
-    from . import io as gio
+    from geoplan.layers import io as gio
 
     db_path = Path(db_path)
     if replace:

@@ -2,7 +2,7 @@
 
 The XLSX has one row per marker to visit, in visit order, with the registered
 data on the left and the fields the two sides fill in on the right; it is
-also the format :func:`geoplan.inspection.import_results` reads back (as
+also the format :func:`geoplan.inspection.planning.import_results` reads back (as
 XLSX or saved as CSV). The PDF has one A4 page per marker for filling in by
 hand in the field. The GPX has, per team-day, the base and markers as
 waypoints, the visit order as a route and the road path as a track.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import GeoplanError
-from .schema import MARKER_CONDITIONS
+from geoplan.errors import GeoplanError
+from geoplan.layers.schema import MARKER_CONDITIONS
 
 #: (column, Chinese header) of the record form, registered data first.
 FORM_COLUMNS = [
@@ -57,7 +57,7 @@ def write_forms_xlsx(result, path) -> Path:
     """Write the record forms as one XLSX sheet (one row per marker) with drop-down lists.
 
     Row 1 holds the Chinese headers, row 2 the column names that
-    :func:`geoplan.inspection.import_results` matches (either row works).
+    :func:`geoplan.inspection.planning.import_results` matches (either row works).
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -101,7 +101,7 @@ def write_forms_pdf(result, path) -> Path:
     """Write one A4 record form page per marker, for filling in by hand."""
     import matplotlib
 
-    from .maps.print import cjk_rc
+    from geoplan.maps.print import cjk_rc
 
     with matplotlib.rc_context(cjk_rc()):
         return _write_forms_pdf(result, path)

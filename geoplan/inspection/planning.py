@@ -16,12 +16,12 @@ form. This module
   condition and inspection history, lists the markers needing repair and
   re-plans the rest.
 
-Travel times come from :class:`geoplan.network.RoadNetwork`: markers are
+Travel times come from :class:`geoplan.network.graph.RoadNetwork`: markers are
 snapped to the road network and driving minutes are computed between the
 snapped points; the walk from the road to the marker and back is part of the
 time at the stop, not of the drive. Markers standing together (an A/B pair
 either side of a road, a C/D/E triple at a tri-point) form one *stop*: one
-walk, the services of all its markers. Routing is :func:`geoplan.routing.solve_vrp`.
+walk, the services of all its markers. Routing is :func:`geoplan.inspection.routing.solve_vrp`.
 
 Markers are illustrative in the sample data (see ``layers/README.md``).
 """
@@ -40,10 +40,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .crs import metric_crs, to_storage
-from .errors import GeoplanError, Problem, ValidationError
-from .schema import MARKER_ID_RE
-from . import routing
+from geoplan.layers.crs import metric_crs, to_storage
+from geoplan.errors import GeoplanError, Problem, ValidationError
+from geoplan.layers.schema import MARKER_ID_RE
+from geoplan.inspection import routing
 
 #: Years between two regular joint inspections of a line.
 CYCLE_YEARS = 5
@@ -227,7 +227,7 @@ class InspectionResult:
 
         import pyogrio
 
-        from .io import write_layer
+        from geoplan.layers.io import write_layer
         vis = gpd.GeoDataFrame(self.visits.copy(), geometry=gpd.points_from_xy(self.visits["lon"], self.visits["lat"]),
                                crs="EPSG:4490")
         vis["date"] = vis["date"].astype(str)
@@ -386,10 +386,10 @@ class InspectionPlan:
             Skip Saturdays and Sundays when numbering dates.
         areas : dict, optional
             ``{division code: name}`` for map labels.
-        network : geoplan.network.RoadNetwork, optional
+        network : geoplan.network.graph.RoadNetwork, optional
             Reuse a network already built from ``roads``.
         """
-        from .network import RoadNetwork
+        from geoplan.network.graph import RoadNetwork
 
         if markers is None or len(markers) == 0:
             raise InspectionError("There are no boundary markers to plan for.")
@@ -458,7 +458,7 @@ class InspectionPlan:
         time_limit : float
             Seconds for the routing solver.
         method : {"combined", "pyvrp", "lkh"}
-            See :func:`geoplan.routing.solve_vrp`.
+            See :func:`geoplan.inspection.routing.solve_vrp`.
         seed : int
         progress : callable, optional
             Called with a stage name as each stage starts.
@@ -755,8 +755,8 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
 
     Parameters
     ----------
-    county : geoplan.sample.County
-        A loaded county (:func:`geoplan.sample.load_sample`).
+    county : geoplan.layers.sample.County
+        A loaded county (:func:`geoplan.layers.sample.load_sample`).
     n_teams : int
         Teams; bases are the bureau and township offices (:func:`county_bases`).
     time_limit : float
@@ -823,7 +823,7 @@ _NO = {"否", "n", "no", "false", "0", "×", "x", "损坏", "模糊"}
 
 def _read_form(path) -> tuple[pd.DataFrame, int]:
     from pathlib import Path
-    from .forms import FORM_COLUMNS
+    from geoplan.inspection.forms import FORM_COLUMNS
 
     p = Path(path)
     if not p.exists():
@@ -880,7 +880,7 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
     -------
     ImportedResults
     """
-    from .schema import BOUNDARY_MARKERS
+    from geoplan.layers.schema import BOUNDARY_MARKERS
 
     df, skip = _read_form(path)
     label = file_label or str(path)

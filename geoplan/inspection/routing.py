@@ -4,7 +4,7 @@ This module is pure: it knows nothing about markers or maps. It takes a
 square matrix of travel times between *locations* (depots first, then
 clients), a service time per client, the depots vehicles start and end at,
 how many vehicles each depot has and the longest route allowed, and returns
-routes. It is used by :mod:`geoplan.inspection` (team-days visiting boundary
+routes. It is used by :mod:`geoplan.inspection.planning` (team-days visiting boundary
 markers) and by ``scripts/bench/routing.py``.
 
 Three methods are offered:
@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import GeoplanError
+from geoplan.errors import GeoplanError
 
 #: LKH-3 works on C ints; matrices are scaled down if they would overflow.
 _LKH_MAX_WEIGHT = 10_000_000

@@ -23,7 +23,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError as _PyprojCRSError
 
-from .errors import CRSError
+from geoplan.errors import CRSError
 
 STORAGE_EPSG = 4490
 STORAGE_CRS = CRS.from_epsg(STORAGE_EPSG)

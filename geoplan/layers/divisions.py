@@ -13,7 +13,7 @@ from importlib import resources
 
 import pandas as pd
 
-from .errors import GeoplanError
+from geoplan.errors import GeoplanError
 
 EDITION = "2022-10-31"
 

@@ -2,7 +2,7 @@
 
 :func:`read_layer` opens a GeoPackage, GeoJSON, Shapefile, CSV or XLSX file,
 turns it into a GeoDataFrame and passes it through
-:func:`geoplan.validate.validate_frame`, so what comes back is always a
+:func:`geoplan.layers.validate.validate_frame`, so what comes back is always a
 schema-valid layer in CGCS2000 (EPSG:4490). Reading never writes anything:
 not a ``.cpg`` next to a Shapefile, not a cache.
 
@@ -31,9 +31,9 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from . import crs as _crs
-from .errors import CRSError, DataFileError, EncodingError, GeoplanError, Problem, ValidationError
-from .validate import validate_frame
+from geoplan.layers import crs as _crs
+from geoplan.errors import CRSError, DataFileError, EncodingError, GeoplanError, Problem, ValidationError
+from geoplan.layers.validate import validate_frame
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp"}
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
@@ -360,7 +360,7 @@ def read_layer(path, kind: str, *, layer: str | None = None, encoding: str | Non
         sidecar files), CSV or XLSX. CSV/XLSX need longitude and latitude
         columns (``lon``/``lng``/``longitude``/``经度`` and ``lat``/``latitude``/``纬度``).
     kind : str
-        Layer kind (see :mod:`geoplan.schema`): ``"townships"``, ``"roads"`` …
+        Layer kind (see :mod:`geoplan.layers.schema`): ``"townships"``, ``"roads"`` …
     layer : str, optional
         GeoPackage layer or XLSX sheet; by default the layer named like
         ``kind``, or the only one.

@@ -18,9 +18,9 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from .errors import DataFileError
-from .io import PopulationRaster, list_layers, read_layer, read_population
-from .schema import SCHEMAS
+from geoplan.errors import DataFileError
+from geoplan.layers.io import PopulationRaster, list_layers, read_layer, read_population
+from geoplan.layers.schema import SCHEMAS
 
 SAMPLE_COUNTIES = {"330624": "新昌县", "330727": "磐安县"}
 DEFAULT_COUNTY = "330624"
@@ -32,7 +32,7 @@ LOAD_ORDER = ["townships"] + [k for k in SCHEMAS if k != "townships"]
 def layers_dir() -> Path:
     """Folder holding the sample layers (``$GEOPLAN_LAYERS`` or ``<project>/layers``)."""
     env = os.environ.get("GEOPLAN_LAYERS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "layers"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "layers"
 
 
 def sample_paths(county: str = DEFAULT_COUNTY) -> tuple[Path, Path]:

@@ -3,7 +3,7 @@
 One :class:`LayerSchema` per layer kind says which columns a file must have,
 what type and range each holds, which values a category column allows (with
 the aliases planners actually type, Chinese or English), which geometry the
-features have and which column is the unique ID. :mod:`geoplan.validate`
+features have and which column is the unique ID. :mod:`geoplan.layers.validate`
 checks a table against it; ``layers/README.md`` documents the same schemas
 for people.
 
@@ -327,7 +327,7 @@ PLACE_NAMES = _register(LayerSchema(
 
 def get_schema(kind: str) -> LayerSchema:
     """Return the schema of a layer kind, with a helpful error for a typo."""
-    from .errors import GeoplanError
+    from geoplan.errors import GeoplanError
 
     try:
         return SCHEMAS[kind]

@@ -1,7 +1,7 @@
 """Check a table against its layer schema, collecting every problem.
 
 :func:`validate_frame` is the one gate every layer passes on its way into
-geoplan, whichever file format it came from (:mod:`geoplan.io` reads the file
+geoplan, whichever file format it came from (:mod:`geoplan.layers.io` reads the file
 and hands the table here). It never stops at the first fault: a planner gets
 the whole list — file, layer, row, column, value, what to do — and fixes the
 file once.
@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import crs as _crs
-from .divisions import official_townships
-from .errors import Problem, ValidationError
-from .schema import MARKER_ID_RE, Field, LayerSchema, get_schema
+from geoplan.layers import crs as _crs
+from geoplan.layers.divisions import official_townships
+from geoplan.errors import Problem, ValidationError
+from geoplan.layers.schema import MARKER_ID_RE, Field, LayerSchema, get_schema
 
 # Bounding box of China's territory with a margin; anything outside is not a
 # county layer of ours, and usually means swapped or projected coordinates.
@@ -331,7 +331,7 @@ def validate_frame(frame: pd.DataFrame, kind: str, *, source: str = "<data>", la
         The layer as read. Column names may differ in case or be the Chinese
         labels of the schema; they are renamed to the schema's names.
     kind : str
-        Layer kind, a key of :data:`geoplan.schema.SCHEMAS` (``"townships"``, ``"roads"`` …).
+        Layer kind, a key of :data:`geoplan.layers.schema.SCHEMAS` (``"townships"``, ``"roads"`` …).
     source, layer : str
         File path and layer name, for messages.
     row_labels : sequence of str, optional

@@ -11,7 +11,7 @@ Three map builders return a :class:`folium.Map`; :func:`save_map` writes it.
 
 Every map has a layer control, a legend, a scale bar, a search box over the
 names of its features, Chinese popups (column labels from
-:mod:`geoplan.schema`), a title and the data date.
+:mod:`geoplan.layers.schema`), a title and the data date.
 
 Design decisions
 ----------------
@@ -36,7 +36,7 @@ writes names with ``textContent``.
 are rounded to 5 decimals (about 1 m).
 
 *Datum.* Gaode/Amap tiles are drawn in GCJ-02; with a Gaode basemap every
-data layer is shifted by :func:`geoplan.crs.cgcs2000_to_gcj02` so features
+data layer is shifted by :func:`geoplan.layers.crs.cgcs2000_to_gcj02` so features
 sit on the right street. Tianditu and OpenStreetMap tiles are WGS84-based,
 which CGCS2000 matches to centimetres, so their layers are not shifted.
 """
@@ -64,9 +64,9 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from ..crs import STORAGE_CRS, cgcs2000_to_gcj02, metric_crs, require_crs
-from ..errors import GeoplanError
-from ..schema import SCHEMAS
+from geoplan.layers.crs import STORAGE_CRS, cgcs2000_to_gcj02, metric_crs, require_crs
+from geoplan.errors import GeoplanError
+from geoplan.layers.schema import SCHEMAS
 
 __all__ = [
     "BASEMAPS", "FACILITY_STYLES", "CONDITION_COLOURS", "DEFAULT_CATEGORY_LABELS",
@@ -683,10 +683,10 @@ def coverage_map(county, evaluation=None, *, isochrones: gpd.GeoDataFrame | None
 
     Parameters
     ----------
-    county : geoplan.sample.County
+    county : geoplan.layers.sample.County
         Validated layers (``townships`` required), outline and population raster.
-    evaluation : geoplan.coverage.Evaluation, optional
-        From :func:`geoplan.coverage.evaluate`. Each township-level rule
+    evaluation : geoplan.coverage.evaluation.Evaluation, optional
+        From :func:`geoplan.coverage.evaluation.evaluate`. Each township-level rule
         (``evaluation.townships``: ``rule_id``, ``title``, ``code``,
         ``value``, ``target``, ``passed``, ``reason``) becomes one overlay
         of townships coloured 达标 / 未达标 / 不要求; the first is shown. The
@@ -694,7 +694,7 @@ def coverage_map(county, evaluation=None, *, isochrones: gpd.GeoDataFrame | None
     isochrones : GeoDataFrame, optional
         Polygons with ``minutes`` (and optionally ``facility_id`` and
         ``kind``/``layer`` to split by facility kind), as from
-        :meth:`geoplan.network.RoadNetwork.isochrones`. Drawn dissolved per
+        :meth:`geoplan.network.graph.RoadNetwork.isochrones`. Drawn dissolved per
         kind and minutes.
     proposed_sites : GeoDataFrame, optional
         Points of proposed new sites (from siting). Every column is shown in
@@ -1048,7 +1048,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
 # --------------------------------------------------------------------------
 
 #: Labels of the sample's place-name categories. 1120 is the code used in
-#: geoplan.schema; 1110, 1210, 1220 are the sample's provisional codes
+#: geoplan.layers.schema; 1110, 1210, 1220 are the sample's provisional codes
 #: (layers/README.md). Pass ``category_labels`` for a full code table.
 DEFAULT_CATEGORY_LABELS: dict[str, str] = {
     "1110": "县级行政区域", "1120": "乡级行政区域（乡、镇、街道）",

@@ -1,6 +1,6 @@
 """Printed inspection atlas (界线联合检查作业图) as a multi-page PDF.
 
-:func:`write_atlas` draws an :class:`geoplan.inspection.InspectionResult`:
+:func:`write_atlas` draws an :class:`geoplan.inspection.planning.InspectionResult`:
 an overview page of all lines and the teams' areas, then one page per
 team-day with the route on the roads, the markers numbered in visit order,
 the boundary line, the names of the divisions on both sides, a scale bar, a
@@ -25,8 +25,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from ..crs import metric_crs
-from ..errors import GeoplanError
+from geoplan.layers.crs import metric_crs
+from geoplan.errors import GeoplanError
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 HATCHES = ["////", "\\\\\\\\", "xxx", "...", "ooo", "---", "+++", "|||"]
@@ -438,7 +438,7 @@ def _write_atlas(result, path, paper: str = "A4", orientation: str = "landscape"
 
     Parameters
     ----------
-    result : geoplan.inspection.InspectionResult
+    result : geoplan.inspection.planning.InspectionResult
     path : str or Path
         PDF to write (replaced atomically).
     paper : {"A4", "A3"}

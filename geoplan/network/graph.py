@@ -2,12 +2,12 @@
 cost matrices and isochrones.
 
 A :class:`RoadNetwork` is built from a ``roads`` layer (see
-:data:`geoplan.schema.ROADS`) or from an OpenStreetMap extract
+:data:`geoplan.layers.schema.ROADS`) or from an OpenStreetMap extract
 (:meth:`RoadNetwork.from_osm`). Lines are cut into graph edges wherever two
 roads share a vertex (and at every line end), which is how both OSM and
 properly digitised GIS layers express a junction; roads that merely cross
 without a shared vertex (bridges, tunnels) stay unconnected. Lengths are
-measured in the data's CGCS2000 Gauss–Krüger zone (:func:`geoplan.crs.to_metric`)
+measured in the data's CGCS2000 Gauss–Krüger zone (:func:`geoplan.layers.crs.to_metric`)
 and travel time per edge is ``length / speed``, the speed coming from the
 row's ``speed_kmh`` or, when that is empty, from the road class
 (:data:`DEFAULT_SPEEDS_KMH`, overridable).
@@ -50,9 +50,9 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from .crs import STORAGE_CRS, metric_crs, require_crs
-from .errors import GeoplanError, NetworkError, Problem, ValidationError
-from .schema import ROAD_CLASSES, ROADS
+from geoplan.layers.crs import STORAGE_CRS, metric_crs, require_crs
+from geoplan.errors import GeoplanError, NetworkError, Problem, ValidationError
+from geoplan.layers.schema import ROAD_CLASSES, ROADS
 
 #: Default travel speed (km/h) per road class, used where a road's
 #: ``speed_kmh`` is empty. They are typical *driving* speeds on rural county
@@ -131,7 +131,7 @@ def _row_label(i: int) -> str:
 
 def _validated_roads(gdf, source: str):
     """Roads checked against the schema (class aliases made canonical, EPSG:4490)."""
-    from .validate import validate_frame
+    from geoplan.layers.validate import validate_frame
 
     return validate_frame(gdf, "roads", source=source)
 
@@ -678,7 +678,7 @@ class RoadNetwork:
         Parameters
         ----------
         roads : geopandas.GeoDataFrame
-            The roads layer (:data:`geoplan.schema.ROADS`): ``road_id``,
+            The roads layer (:data:`geoplan.layers.schema.ROADS`): ``road_id``,
             ``road_class``, optional ``speed_kmh``, ``oneway``, ``name``;
             LineString/MultiLineString in any CRS pyproj knows (geoplan
             stores EPSG:4490).
@@ -775,11 +775,11 @@ class RoadNetwork:
                   **kwargs) -> "RoadNetwork":
         """Read a roads layer (GeoPackage, GeoJSON, Shapefile) and build the network.
 
-        Reading and schema checks are :func:`geoplan.io.read_layer`'s
+        Reading and schema checks are :func:`geoplan.layers.io.read_layer`'s
         (``layer`` defaults to the table named ``roads``, or the only one);
         other keyword arguments go to :meth:`from_roads`.
         """
-        from .io import read_layer
+        from geoplan.layers.io import read_layer
 
         roads = read_layer(path, "roads", layer=layer)
         return cls.from_roads(roads, speeds=speeds, source=str(path), **kwargs)
@@ -790,11 +790,11 @@ class RoadNetwork:
         """Build a network from an OpenStreetMap extract (.osm, .osm.pbf, .osm.bz2).
 
         Drivable ``highway=*`` ways are read with pyosmium and mapped to the
-        roads schema by :func:`geoplan.osm.read_osm_roads` (see there for
+        roads schema by :func:`geoplan.network.osm.read_osm_roads` (see there for
         the tag rules); the network is then built exactly as by
         :meth:`from_roads`.
         """
-        from .osm import read_osm_roads
+        from geoplan.network.osm import read_osm_roads
 
         roads = read_osm_roads(path, use_maxspeed=use_maxspeed)
         return cls.from_roads(roads, speeds=speeds, source=str(path), **kwargs)

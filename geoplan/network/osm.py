@@ -4,7 +4,7 @@ Extracts (``.osm``, ``.osm.pbf``, ``.osm.bz2``; e.g. a Geofabrik China or
 province download cut to the county with ``osmium extract``) are read with
 pyosmium, the reference OSM library, keeping node locations so that every
 way comes out as a line. The result is an ordinary ``roads`` layer in
-EPSG:4490 that :meth:`geoplan.network.RoadNetwork.from_roads` turns into a
+EPSG:4490 that :meth:`geoplan.network.graph.RoadNetwork.from_roads` turns into a
 network; OSM ways share node IDs at junctions, hence identical coordinates,
 which is exactly what the network builder joins on.
 
@@ -24,7 +24,7 @@ Tag rules
 - ``name:zh`` / ``name`` / ``ref`` give the name.
 
 OSM data are WGS84; CGCS2000 agrees with WGS84 to centimetres, so
-coordinates are labelled EPSG:4490 unchanged (see :mod:`geoplan.crs`).
+coordinates are labelled EPSG:4490 unchanged (see :mod:`geoplan.layers.crs`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from .crs import STORAGE_CRS
-from .errors import DataFileError
+from geoplan.layers.crs import STORAGE_CRS
+from geoplan.errors import DataFileError
 
 #: OSM ``highway`` value → roads-schema ``road_class``.
 OSM_HIGHWAY_CLASSES: dict[str, str] = {

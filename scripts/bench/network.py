@@ -1,4 +1,4 @@
-"""Benchmark of geoplan.network: nearest-facility travel time.
+"""Benchmark of geoplan.network.graph: nearest-facility travel time.
 
 Usage::
 
@@ -58,7 +58,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from geoplan.network import DEFAULT_SPEEDS_KMH, RoadNetwork  # noqa: E402
+from geoplan.network.graph import DEFAULT_SPEEDS_KMH, RoadNetwork  # noqa: E402
 
 
 class PeakRSS:
@@ -223,7 +223,7 @@ def result_table(index, seconds):
 
 
 def county_benchmark(county: str):
-    from geoplan.sample import load_sample
+    from geoplan.layers.sample import load_sample
 
     print(f"== Sample county {county}: nearest facility for every populated cell ({load()}) ==")
     c = load_sample(county)

@@ -10,7 +10,7 @@ Instances:
   base, 20–30 min service per stop, 8-hour days (50, 200, 1,000 stops); the
   best known cost is the best any method found.
 * The sample county 330624: every marker, 2 teams (PyVRP vs combined only;
-  the county matrix comes from the road network through geoplan.inspection).
+  the county matrix comes from the road network through geoplan.inspection.planning).
 
 Usage: python scripts/bench/routing.py [--time 10] [--quick]
 Prints one line per instance and method: cost, gap to the optimum / best
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from geoplan import routing as R
+from geoplan.inspection import routing as R
 
 
 def euclid(xy):
@@ -113,8 +113,8 @@ def run(name, m, service, vehicles, max_duration, fixed_cost, seconds, resolutio
 
 
 def county(seconds):
-    from geoplan.inspection import plan_for_county
-    from geoplan.sample import load_sample
+    from geoplan.inspection.planning import plan_for_county
+    from geoplan.layers.sample import load_sample
 
     c = load_sample("330624")
     print("county 330624, all markers, 2 teams (drive minutes incl. team-day count)")

@@ -1,4 +1,4 @@
-"""Benchmark: geoplan.siting (HiGHS via scipy) vs spopt (PuLP + CBC).
+"""Benchmark: geoplan.coverage.siting (HiGHS via scipy) vs spopt (PuLP + CBC).
 
 Usage::
 
@@ -33,7 +33,7 @@ from scipy.spatial.distance import cdist
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from geoplan.siting import LSCP, MCLP, PMedian  # noqa: E402
+from geoplan.coverage.siting import LSCP, MCLP, PMedian  # noqa: E402
 
 
 def instance(m, n, seed=0):

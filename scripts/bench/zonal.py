@@ -1,4 +1,4 @@
-"""Benchmark: geoplan.zonal vs exactextract (accuracy, time) and rasterstats (time).
+"""Benchmark: geoplan.coverage.zonal vs exactextract (accuracy, time) and rasterstats (time).
 
 Usage::
 
@@ -35,8 +35,8 @@ import shapely
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from geoplan.io import PopulationRaster, read_population  # noqa: E402
-from geoplan.zonal import zonal_sum  # noqa: E402
+from geoplan.layers.io import PopulationRaster, read_population  # noqa: E402
+from geoplan.coverage.zonal import zonal_sum  # noqa: E402
 
 
 def best_of(fn, repeat):
