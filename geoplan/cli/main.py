@@ -13,11 +13,12 @@ import click
 import pandas as pd
 
 from geoplan import __version__
-from geoplan.cli.util import ErrorGroup
+from geoplan.cli.util import ErrorGroup, lang_option
 from geoplan.cli.util import table as _table
 
 
 @click.group(cls=ErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@lang_option
 @click.version_option(__version__, prog_name="geoplan")
 def main():
     """geoplan: civil-affairs (民政) planning for a county.

@@ -2,25 +2,112 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
 import pandas as pd
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import LANGUAGES, _, set_language, use_for_click
 
 
-class ErrorGroup(click.Group):
+@contextmanager
+def _translated(cmd: click.Command):
+    """Show ``cmd``'s help and its options' help in the current language while formatting.
+
+    The texts stay English in the code (the catalog's message ids); they are
+    translated when a person reads them, after ``--lang`` has been seen.
+    """
+    saved = (cmd.help, cmd.short_help, [getattr(p, "help", None) for p in cmd.params])
+    cmd.help = _(cmd.help) if cmd.help else cmd.help
+    cmd.short_help = _(cmd.short_help) if cmd.short_help else cmd.short_help
+    for p in cmd.params:
+        if getattr(p, "help", None):
+            p.help = _(p.help)
+    try:
+        yield
+    finally:
+        cmd.help, cmd.short_help = saved[0], saved[1]
+        for p, text in zip(cmd.params, saved[2]):
+            if text is not None:
+                p.help = text
+
+
+class _HelpInLanguage:
+    """The ``--help`` option's own text in the language finally chosen.
+
+    click creates that option once, while parsing — before ``--lang`` has been
+    read — and translates its text then; it asks for the option again when it
+    formats the help page, so the text is translated again at that moment.
+    """
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = _("Show this message and exit.")
+        return opt
+
+
+class TranslatedCommand(_HelpInLanguage, click.Command):
+    """A click command whose help is shown in the user's language (:mod:`geoplan.i18n`)."""
+
+    def format_help(self, ctx, formatter):
+        with _translated(self):
+            super().format_help(ctx, formatter)
+
+
+class ErrorGroup(_HelpInLanguage, click.Group):
     """A click group that prints a :class:`GeoplanError` as a message and exits 1 — never a traceback.
 
     Every geoplan group uses it, so a sub-group invoked on its own (in tests,
-    or embedded elsewhere) behaves like ``geoplan`` itself.
+    or embedded elsewhere) behaves like ``geoplan`` itself. Its commands and
+    sub-groups show their help in the user's language.
     """
+
+    command_class = TranslatedCommand
+    group_class = type  # sub-groups made with @group.group() are ErrorGroups too
+
+    def main(self, *args, **kwargs):
+        use_for_click()  # click's own texts (Usage, Options, usage errors) in the same language
+        return super().main(*args, **kwargs)
+
+    def format_help(self, ctx, formatter):
+        with _translated(self):
+            super().format_help(ctx, formatter)
+
+    def format_commands(self, ctx, formatter):
+        # the one-line summaries in the command list, translated like the rest
+        subs = [self.get_command(ctx, name) for name in self.list_commands(ctx)]
+        saved = [(c, c.help, c.short_help) for c in subs if c is not None]
+        for c, h, s in saved:
+            c.help = _(h) if h else h
+            c.short_help = _(s) if s else s
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            for c, h, s in saved:
+                c.help, c.short_help = h, s
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except GeoplanError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(_("Error: {message}").format(message=exc), err=True)
             ctx.exit(1)
+
+
+def _choose_language(ctx, param, value):
+    if value:
+        set_language(value)
+        use_for_click()
+    return value
+
+
+#: ``--lang zh_CN|en``: the language of everything the command prints (default: Chinese,
+#: or ``GEOPLAN_LANG``, or an English ``LANG``).
+lang_option = click.option(
+    "--lang", type=click.Choice(LANGUAGES), is_eager=True, expose_value=False, callback=_choose_language,
+    help="Language of messages and outputs: zh_CN (default) or en. Also GEOPLAN_LANG.")
 
 
 def table(df: pd.DataFrame) -> str:
