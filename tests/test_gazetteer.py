@@ -174,7 +174,7 @@ def test_every_command_help_has_an_example():
         for sub, _ in subs:
             args = [name] + ([sub] if sub else []) + ["--help"]
             out = runner.invoke(gaz, args).output
-            assert "Example" in out, args
+            assert "示例" in out, args  # help is Chinese by default
 
 
 def test_cli_bad_input_is_clear_and_changes_nothing(tmp_path, store):
@@ -200,7 +200,7 @@ def test_cli_bad_input_is_clear_and_changes_nothing(tmp_path, store):
     for args in cases:
         res = CliRunner().invoke(gaz, [*args, "--db", str(db)])
         assert res.exit_code == 1, (args, res.output)
-        assert res.output.startswith("Error:") or "Error:" in res.output, (args, res.output)
+        assert res.output.startswith("错误：") or "错误：" in res.output, (args, res.output)  # Chinese by default
         assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit), args
     assert (store.count(), n_changes(store)) == before
     res = CliRunner().invoke(gaz, ["show", "回山镇", "--db", str(tmp_path / "nope.sqlite")])
