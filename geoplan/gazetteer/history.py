@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from geoplan.gazetteer import romanize
-from geoplan.gazetteer.records import GazetteerError, _diff, _dump, _load
+from geoplan.gazetteer.records import COLUMNS, GazetteerError, _diff, _dump, _load, local_time_text
 
 
 class HistoryMixin:
@@ -21,7 +21,7 @@ class HistoryMixin:
             (rec_id,)).fetchall()
         out = []
         for cid, at, who, op, summ, why, rev, before, after in rows:
-            out.append({"change": cid, "at": at, "who": who, "op": op, "summary": summ, "why": why or "",
+            out.append({"change": cid, "at": local_time_text(at), "who": who, "op": op, "summary": summ, "why": why or "",
                         "reverts": "" if rev is None else rev, "fields": _diff(_load(before), _load(after))})
         return pd.DataFrame(out, columns=["change", "at", "who", "op", "summary", "why", "reverts", "fields"])
 
@@ -41,7 +41,7 @@ class HistoryMixin:
         items = self.conn.execute("SELECT name_id, before, after FROM change_items WHERE change_id = ? "
                                   "ORDER BY seq", (int(change_id),)).fetchall()
         keys = ("change_id", "at", "who", "why", "op", "summary", "reverts")
-        return dict(zip(keys, row)) | {"items": [(i, _load(b), _load(a)) for i, b, a in items]}
+        return dict(zip(keys, row)) | {"items": [(i, _full(_load(b)), _full(_load(a))) for i, b, a in items]}
 
     def changes(self, limit: int = 50) -> pd.DataFrame:
         """The latest changes of the whole gazetteer, newest first."""
@@ -49,7 +49,9 @@ class HistoryMixin:
             "SELECT c.change_id, c.at, c.who, c.op, c.summary, c.why, count(i.seq) FROM changes c "
             "LEFT JOIN change_items i USING (change_id) GROUP BY c.change_id ORDER BY c.change_id DESC LIMIT ?",
             (limit,)).fetchall()
-        return pd.DataFrame(rows, columns=["change", "at", "who", "op", "summary", "why", "records"])
+        df = pd.DataFrame(rows, columns=["change", "at", "who", "op", "summary", "why", "records"])
+        df["at"] = [local_time_text(a) for a in df["at"]]
+        return df
 
     def revert(self, change_id: int, *, who=None, why=None) -> int:
         """Undo a change by writing a new change that restores every record it touched.
@@ -77,7 +79,34 @@ class HistoryMixin:
                             reverts=int(change_id))
 
 
-def _as_of_view(df: pd.DataFrame, day: str) -> pd.DataFrame:
+def _full(rec: dict | None) -> dict | None:
+    """A logged record with every current column (entries logged before a column existed lack it)."""
+    return None if rec is None else {**dict.fromkeys(COLUMNS), **rec}
+
+
+def _parents_on(conn, day: str) -> dict[str, str | None]:
+    """Records whose parent changed after ``day``: name ID → the parent it had on that day.
+
+    A move (or the revert of one) takes effect on the day it was recorded
+    (China time); the earliest parent change after ``day`` tells the parent
+    before it.
+    """
+    out: dict[str, str | None] = {}
+    rows = conn.execute(
+        "SELECT i.name_id, c.at, i.before, i.after FROM change_items i JOIN changes c USING (change_id) "
+        "WHERE c.op IN ('move', 'revert') AND i.before IS NOT NULL AND i.after IS NOT NULL ORDER BY c.change_id")
+    for name_id, at, before, after in rows:
+        if name_id in out or local_time_text(at)[:10] <= day:
+            continue
+        b, a = _load(before), _load(after)
+        if b.get("parent_code") != a.get("parent_code"):
+            out[name_id] = b.get("parent_code")
+    return out
+
+
+def _as_of_view(df: pd.DataFrame, day: str, store) -> pd.DataFrame:
+    """The names as they were on ``day``: each under the name and the parent it had then, 专名/通名 and
+    romanisation of that name."""
     names = []
     for name, fl in zip(df["name"], df["former_names"]):
         shown = name
@@ -91,8 +120,22 @@ def _as_of_view(df: pd.DataFrame, day: str) -> pd.DataFrame:
     df = df.copy()
     changed = [i for i, (a, b) in enumerate(zip(df["name"], names)) if a != b]
     df["name"] = names
+    cols = {c: df.columns.get_loc(c) for c in ("specific", "generic", "roman", "pinyin_key", "initials")}
     for i in changed:
-        df.iat[i, df.columns.get_loc("pinyin_key")] = romanize.pinyin_key(names[i])
-        df.iat[i, df.columns.get_loc("roman")] = romanize.romanize(names[i])
+        rec = {"name": names[i], "category": df.iat[i, df.columns.get_loc("category")], "specific": None,
+               "generic": None, "pron_override": None}
+        try:
+            rec = store._derive(rec)
+        except Exception:  # an old name the pronunciation rules cannot spell: keep the plain reading
+            rec.update(specific=None, generic=None, roman=romanize.romanize(names[i]),
+                       pinyin_key=romanize.pinyin_key(names[i]), initials="")
+        for c, k in cols.items():
+            df.iat[i, k] = rec.get(c)
+    moved = _parents_on(store.conn, day)
+    if moved:
+        k = df.columns.get_loc("parent_code")
+        for i, nid in enumerate(df["name_id"]):
+            if nid in moved:
+                df.iat[i, k] = moved[nid]
     df["status"] = "current"
     return df

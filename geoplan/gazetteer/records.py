@@ -15,7 +15,7 @@ from geoplan.errors import GeoplanError
 
 ENV_VAR = "GEOPLAN_GAZETTEER"
 DEFAULT_PATH = "gazetteer.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2 added the committee column (migrated on first writable open)
 BUSY_TIMEOUT_S = 60.0
 STATUSES = ("current", "retired")
 HERITAGE_LEVELS = ("国家级", "省级", "市级", "县级")
@@ -23,11 +23,12 @@ HERITAGE_LEVELS = ("国家级", "省级", "市级", "县级")
 #: Columns of the ``names`` table, in order.
 COLUMNS = ("name_id", "name", "specific", "generic", "category", "parent_code", "geometry", "roman",
            "pron_override", "status", "valid_from", "valid_to", "former_names", "origin", "meaning",
-           "heritage_level", "heritage_year", "sources", "pinyin_key", "initials")
+           "heritage_level", "heritage_year", "sources", "pinyin_key", "initials", "committee")
 JSON_COLUMNS = ("former_names", "sources")
 #: Columns a user may set directly (the rest are derived or managed by operations).
 EDITABLE = ("name", "specific", "generic", "category", "parent_code", "geometry", "pron_override",
-            "valid_from", "valid_to", "origin", "meaning", "heritage_level", "heritage_year", "sources", "status")
+            "valid_from", "valid_to", "origin", "meaning", "heritage_level", "heritage_year", "sources", "status",
+            "committee")
 # Set forms for the per-row membership tests of bulk imports.
 _COLUMN_SET = frozenset(COLUMNS)
 _EDITABLE_SET = frozenset(EDITABLE)
@@ -55,8 +56,37 @@ def default_path(db=None) -> Path:
     return Path(db or os.environ.get(ENV_VAR) or DEFAULT_PATH)
 
 
+#: China Standard Time (UTC+8, no daylight saving since 1991): the committee's clock for the change log.
+CHINA_TZ = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def now_text() -> str:
+    """The current moment as ISO 8601 in Asia/Shanghai time, e.g. ``2024-05-06T09:30:00+08:00``."""
+    return _dt.datetime.now(CHINA_TZ).isoformat(timespec="seconds")
+
+
+def local_time_text(stamp: str | None) -> str:
+    """A stored change-log time shown in Asia/Shanghai time (``2024-05-06 09:30``); older UTC entries converted.
+
+    Examples
+    --------
+    >>> local_time_text("2024-05-06T01:30:00+00:00")
+    '2024-05-06 09:30'
+    """
+    if not stamp:
+        return ""
+    try:
+        t = _dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    return t.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def today() -> str:
-    return _dt.date.today().isoformat()
+    """Today's date in China (the day a change takes effect by default)."""
+    return _dt.datetime.now(CHINA_TZ).date().isoformat()
 
 
 def check_date(value, what: str = "date") -> str | None:
@@ -178,6 +208,70 @@ def _check_heritage(rec: dict) -> None:
         raise RecordError("a heritage listing needs both a level and a year.")
 
 
+def village_category(code: str) -> str:
+    """Category of a village-level unit from its official 12-digit code (the NBS rules for the last 3 digits).
+
+    001–199 are 居民委员会 (communities, category 1210), 200–399 村民委员会
+    (administrative villages, 1220); 400 and above are 类似居委会/类似村委会
+    units of farms and development zones (1210 for 400–499, 1220 for 500+).
+
+    Examples
+    --------
+    >>> village_category("330624104201"), village_category("330624001001")
+    ('1220', '1210')
+    """
+    seg = str(code)[9:12]
+    if not seg.isdigit():
+        return "1220"
+    n = int(seg)
+    return "1210" if n < 200 or 400 <= n < 500 else "1220"
+
+
+def category_from_code(code) -> str | None:
+    """Category from an official division code: 9 digits → :func:`township_category`, 12 → :func:`village_category`."""
+    text = str(code or "").strip()
+    if text.isdigit() and len(text) == 9:
+        return township_category(text)
+    if text.isdigit() and len(text) == 12:
+        return village_category(text)
+    return None
+
+
+#: Committee suffixes of the statistical village-level names, longest first.
+COMMITTEE_SUFFIXES = ("村民委员会", "居民委员会", "村委会", "居委会")
+
+
+def split_committee(name: str) -> tuple[str, str | None]:
+    """Separate a committee name into the place name and the committee (organisation) name.
+
+    The statistical lists name the committee (对面山村委会, 多福巷社区居委会);
+    the place is 对面山村, 多福巷社区. A 村民委员会/村委会 keeps its 通名 村.
+
+    Returns
+    -------
+    (str, str or None)
+        The place name and the full committee name (None if ``name`` is not a committee name).
+
+    Examples
+    --------
+    >>> split_committee("对面山村委会")
+    ('对面山村', '对面山村委会')
+    >>> split_committee("沟口子村村民委员会")
+    ('沟口子村', '沟口子村村民委员会')
+    >>> split_committee("多福巷社区居委会")
+    ('多福巷社区', '多福巷社区居委会')
+    >>> split_committee("回山镇")
+    ('回山镇', None)
+    """
+    for suffix in COMMITTEE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            stem = name[: -len(suffix)]
+            if suffix.startswith("村") and not stem.endswith("村"):
+                stem += "村"
+            return stem, name
+    return name, None
+
+
 def _former_start(rec: dict) -> str | None:
     # Only the place's own earlier names mark when its current name began;
     # names it absorbed in a merge (or came from in a split) do not.
@@ -223,3 +317,52 @@ def _diff(before: dict | None, after: dict | None) -> str:
                 parts.append(f"{c}: {b if b not in (None, '') else '-'} → {a if a not in (None, '') else '-'}")
     return "; ".join(parts)
 
+
+
+def _official_codes() -> tuple[frozenset, frozenset, str]:
+    """The official township and county codes shipped with geoplan, and their edition."""
+    global _OFFICIAL
+    if _OFFICIAL is None:
+        from geoplan.layers import divisions
+
+        t = divisions.official_townships()
+        # 6-digit codes of counties, and of cities (3306 → 330600) and provinces (33 → 330000).
+        six = set(t["county_code"]) | {c + "00" for c in t["city_code"]} | {c + "0000" for c in t["province_code"]}
+        _OFFICIAL = (frozenset(t["code"]), frozenset(six), divisions.EDITION)
+    return _OFFICIAL
+
+
+_OFFICIAL = None
+
+
+def parent_problem(code: str | None, known=()) -> str | None:
+    """Why ``code`` cannot be a parent, or None if it can.
+
+    A parent is a division code in the official list shipped with geoplan
+    (6-digit county, 9-digit township, or a 12-digit village code whose
+    township is official), or the ID of a record in the gazetteer (``known``:
+    a container, or a callable answering for one ID) — a unit created after
+    the list's edition is added to the gazetteer first.
+
+    Examples
+    --------
+    >>> parent_problem("330624104") is None
+    True
+    >>> "330624999" in parent_problem("330624999")
+    True
+    """
+    if not code:
+        return None
+    if (known(code) if callable(known) else code in known):
+        return None
+    towns, counties, edition = _official_codes()
+    if len(code) == 6 and code in counties:
+        return None
+    if len(code) == 9 and code in towns:
+        return None
+    if len(code) == 12 and code[:9] in towns:
+        return None
+    level = {6: "县级（或地级、省级）", 9: "乡级（乡、镇、街道）", 12: "乡级（乡、镇、街道）"}.get(len(code), "")
+    where = code[:9] if len(code) == 12 else code
+    return (f"上级代码 {code} 不存在：{where} 不在国家统计局 {edition} 的{level}区划代码中，也不是本地名库中的记录。"
+            f"请核对代码（例如 330624104 为新昌县回山镇），或先把该上级单位加入地名库。")

@@ -11,6 +11,12 @@ import pandas as pd
 from geoplan.gazetteer.records import GazetteerError
 
 
+_INDEX_SQL = ("SELECT name_id, name, pinyin_key, initials, category, parent_code, status, former_names "
+              "FROM names")
+# Bumped when the index's layout changes, so an old cache file is rebuilt.
+_CACHE_FORMAT = "geoplan-search-1"
+
+
 class SearchIndex:
     """In-memory search over names: exact, prefix, pinyin, initials, former names, fuzzy.
 
@@ -34,7 +40,8 @@ class SearchIndex:
             order = np.argsort(arr.astype(str), kind="stable")
             self._sorted[key] = (arr[order].tolist(), order)
         self.former = {}
-        for i, fl in enumerate(former or []):
+        # ``former`` may be a pandas Series (the --as-of view): test for None, not truth.
+        for i, fl in enumerate([] if former is None else list(former)):
             for f in fl or ():
                 self.former.setdefault(f["name"], []).append(i)
         self.postings = _postings(self.names.tolist())
@@ -42,8 +49,64 @@ class SearchIndex:
     @classmethod
     def from_store(cls, store: "Gazetteer") -> "SearchIndex":
         """Index every record (current and retired) of a gazetteer."""
-        rows = store.conn.execute("SELECT name_id, name, pinyin_key, initials, category, parent_code, status, "
-                                  "former_names FROM names").fetchall()
+        return cls._from_rows(store.conn.execute(_INDEX_SQL).fetchall())
+
+    @classmethod
+    def cached(cls, store: "Gazetteer", cache_dir=None) -> "SearchIndex":
+        """The index of ``store``, loaded from a persistent cache if the database has not changed since.
+
+        The cache file is keyed by the database's id and change counter
+        (table ``meta``; every committed change increments the counter). The
+        counter and the names are read in one read transaction, so the index
+        always matches the counter it is stored under, even while other
+        processes write; a stale or damaged cache is rebuilt and replaced
+        atomically. An unwritable cache folder only costs the rebuild.
+
+        Parameters
+        ----------
+        cache_dir : str or Path, optional
+            Default ``$GEOPLAN_CACHE``, else ``$XDG_CACHE_HOME/geoplan``, else ``~/.cache/geoplan``.
+        """
+        import os
+        import pickle
+        from pathlib import Path
+
+        folder = Path(cache_dir or os.environ.get("GEOPLAN_CACHE")
+                      or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "geoplan")
+        store.conn.execute("BEGIN")  # one snapshot for the key and the rows
+        try:
+            key = store.version_key()
+            path = folder / f"search-{key[0] or 'nokey'}.pkl"
+            try:
+                st = path.stat()
+                if key[0] and (not hasattr(os, "getuid") or st.st_uid == os.getuid()):
+                    with open(path, "rb") as fh:
+                        stored_key = pickle.load(fh)
+                        if stored_key == (_CACHE_FORMAT,) + key:
+                            index = pickle.load(fh)
+                            index.cache_hit = True
+                            return index
+            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+                pass  # no cache yet, or a damaged one: rebuild
+            rows = store.conn.execute(_INDEX_SQL).fetchall()
+        finally:
+            store.conn.execute("COMMIT")
+        index = cls._from_rows(rows)
+        index.cache_hit = False
+        if key[0]:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+                with open(tmp, "wb") as fh:
+                    pickle.dump((_CACHE_FORMAT,) + key, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)  # readers see the old cache or the new one, never half
+            except OSError:
+                pass
+        return index
+
+    @classmethod
+    def _from_rows(cls, rows) -> "SearchIndex":
         if not rows:
             return cls([], [], [], [], [], [], [], [])
         cols = list(zip(*rows))
@@ -96,6 +159,20 @@ class SearchIndex:
         cap = max(limit * 50, 500)
         latin = q.isascii()
         if not latin:
+            # Same sound, other characters (会山 for 回山镇, 如岙 for 儒岙镇): the query's toneless
+            # pinyin against the names'. Scored below the real matches.
+            from geoplan.gazetteer import romanize
+
+            try:
+                qk = romanize.pinyin_key(q)
+            except Exception:  # characters without a reading: no same-sound matches
+                qk = ""
+            if qk and qk.isascii():
+                arr, order = self._sorted["pinyin"]
+                lo, hi = bisect.bisect_left(arr, qk), bisect.bisect_right(arr, qk)
+                hit(order[lo:hi], 86.0, "same sound")
+                for i in self._prefix("pinyin", qk, cap):
+                    hit([i], 82.0 - min(len(self.pinyin[i]) - len(qk), 20) * 0.5, "same sound prefix")
             arr, order = self._sorted["name"]
             lo = bisect.bisect_left(arr, q)
             hi = bisect.bisect_right(arr, q)

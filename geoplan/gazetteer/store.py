@@ -20,11 +20,11 @@ The default path is ``--db``, else the environment variable
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import sqlite3
 import time
+import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +36,9 @@ from geoplan.gazetteer import romanize
 from geoplan.gazetteer.history import HistoryMixin, _as_of_view
 from geoplan.gazetteer.records import (BUSY_TIMEOUT_S, COLUMNS, DEFAULT_PATH, EDITABLE, ENV_VAR,  # noqa: F401
                                        HERITAGE_LEVELS, JSON_COLUMNS, SCHEMA_VERSION, STATUSES, GazetteerError,
-                                       NameNotFoundError, RecordError, check_date, check_geometry, default_path,
-                                       today, township_category)
+                                       NameNotFoundError, RecordError, category_from_code, check_date, check_geometry,
+                                       default_path, now_text, parent_problem, split_committee, today,
+                                       township_category, village_category)
 from geoplan.gazetteer.records import (_COLUMN_SET, _EDITABLE_SET, _JSON_POS, _LIST_JSON, _RECORD_JSON,  # noqa: F401
                                        _blank, _cell, _check_heritage, _clean, _decode, _diff, _dump, _encode,
                                        _former_start, _load, _os_user, _year)
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS names (
     parent_code TEXT, geometry TEXT, roman TEXT, pron_override TEXT,
     status TEXT NOT NULL CHECK (status IN ('current', 'retired')), valid_from TEXT, valid_to TEXT,
     former_names TEXT NOT NULL DEFAULT '[]', origin TEXT, meaning TEXT, heritage_level TEXT,
-    heritage_year INTEGER, sources TEXT NOT NULL DEFAULT '[]', pinyin_key TEXT, initials TEXT);
+    heritage_year INTEGER, sources TEXT NOT NULL DEFAULT '[]', pinyin_key TEXT, initials TEXT, committee TEXT);
 CREATE INDEX IF NOT EXISTS names_name ON names(name);
 CREATE INDEX IF NOT EXISTS names_pinyin ON names(pinyin_key);
 CREATE INDEX IF NOT EXISTS names_parent ON names(parent_code);
@@ -100,6 +101,31 @@ def _test_pause(point: str, count: int) -> None:
         time.sleep(600)
 
 
+def _check_is_gazetteer(path: Path) -> None:
+    """Refuse ``path`` unless it is a geoplan gazetteer, reading it read-only (the file is never changed)."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head != b"SQLite format 3\x00":
+        raise GazetteerError(f"{path} 不是 geoplan 地名库（not a geoplan gazetteer：不是 SQLite 数据库文件），未作任何改动。"
+                             "请检查 --db 路径；新建地名库请给一个新文件名：geoplan gaz init --db 新文件.sqlite。")
+    uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            ok = {"meta", "names", "changes", "change_items"} <= tables and conn.execute(
+                "SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is not None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise GazetteerError(f"{path} 不是 geoplan 地名库（not a geoplan gazetteer：{exc}），未作任何改动。"
+                             "请检查 --db 路径。") from exc
+    if not ok:
+        what = "GeoPackage 图层文件" if "gpkg_contents" in tables else "别的 SQLite 数据库"
+        raise GazetteerError(f"{path} 是{what}，不是 geoplan 地名库（not a geoplan gazetteer），未作任何改动。"
+                             "请检查 --db 路径；新建地名库请给一个新文件名：geoplan gaz init --db 新文件.sqlite。")
+
+
 class Gazetteer(HistoryMixin, ImportMixin):
     """A place-name gazetteer in one SQLite file.
 
@@ -121,12 +147,21 @@ class Gazetteer(HistoryMixin, ImportMixin):
     def __init__(self, path=None, create: bool = False, config: naming.NamingConfig | None = None):
         self.path = default_path(path)
         self.config = config or naming.DEFAULT_CONFIG
+        if self.path.is_dir():
+            raise GazetteerError(f"{self.path} 是一个文件夹，不是地名库文件；请给出地名库文件的路径（--db）。")
         if not self.path.exists() and not create:
             raise GazetteerError(
                 f"No gazetteer at {self.path} (looked in {self.path.resolve().parent}). Create one with "
-                f"`geoplan gaz init --db {self.path}`, or point --db / ${ENV_VAR} at an existing one.")
-        if self.path.is_dir():
-            raise GazetteerError(f"{self.path} is a folder; give the path of the gazetteer file.")
+                f"`geoplan gaz init --db {self.path}`, or point --db / ${ENV_VAR} at an existing one."
+                f"（{self.path} 处没有地名库：用 geoplan gaz init --db {self.path} 新建。）")
+        # A file that is there already is first looked at read-only: a
+        # GeoPackage or any other user file given by mistake is refused
+        # without a byte of it changing (no WAL switch, no tables).
+        if self.path.exists() and self.path.stat().st_size > 0:
+            _check_is_gazetteer(self.path)
+        elif self.path.exists() and not create:
+            raise GazetteerError(f"{self.path} 是一个空文件，不是 geoplan 地名库（not a geoplan gazetteer），未作改动。"
+                                 f"新建地名库请用 geoplan gaz init --db {self.path}。")
         try:
             self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -139,12 +174,34 @@ class Gazetteer(HistoryMixin, ImportMixin):
                 with self._immediate():
                     self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
                     self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('next_id', '1')")
+            self._migrate()
             version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise GazetteerError(f"{self.path} is not a geoplan gazetteer ({exc}). Check the path; "
                                  "`geoplan gaz init` creates a new one.") from exc
         if version is None:
             raise GazetteerError(f"{self.path} is not a geoplan gazetteer. `geoplan gaz init` creates one.")
+
+    def _migrate(self) -> None:
+        """Bring an older gazetteer up to date (committee column, database id, change counter), once."""
+        cols = {r[1] for r in self.conn.execute("PRAGMA table_info(names)")}
+        keys = {r[0] for r in self.conn.execute("SELECT key FROM meta")}
+        if "committee" in cols and {"db_id", "change_counter"} <= keys:
+            return
+        with self._immediate():  # re-checked under the write lock: two processes may migrate at once
+            cols = {r[1] for r in self.conn.execute("PRAGMA table_info(names)")}
+            if "committee" not in cols:
+                self.conn.execute("ALTER TABLE names ADD COLUMN committee TEXT")
+            import uuid
+
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('db_id', ?)", (uuid.uuid4().hex,))
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('change_counter', '0')")
+            self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+
+    def version_key(self) -> tuple[str, int]:
+        """``(database id, change counter)``: changes with every committed change, the search index's key."""
+        rows = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('db_id', 'change_counter')"))
+        return rows.get("db_id", ""), int(rows.get("change_counter", 0))
 
     # ------------------------------------------------------------------ basics
     def close(self) -> None:
@@ -174,8 +231,9 @@ class Gazetteer(HistoryMixin, ImportMixin):
         with self._immediate():
             cur = self.conn.execute(
                 "INSERT INTO changes (at, who, why, op, summary, reverts) VALUES (?,?,?,?,?,?)",
-                (_dt.datetime.now().astimezone().isoformat(timespec="seconds"), who or _os_user(), why, op,
-                 summary, reverts))
+                (now_text(), who or _os_user(), why, op, summary, reverts))
+            # One more committed change: search indexes built before it are stale.
+            self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_counter'")
             yield _Txn(self.conn, cur.lastrowid)
 
     def _row(self, name_id: str) -> dict | None:
@@ -321,7 +379,7 @@ class Gazetteer(HistoryMixin, ImportMixin):
         for c in JSON_COLUMNS:
             df[c] = [json.loads(v) if v else [] for v in df[c]]
         if as_of is not None and not df.empty:
-            df = _as_of_view(df, as_of)
+            df = _as_of_view(df, as_of, self)
         return df
 
     # ------------------------------------------------------------------ checks
@@ -374,6 +432,32 @@ class Gazetteer(HistoryMixin, ImportMixin):
         return report
 
     # ------------------------------------------------------------------ operations
+    def _has_id(self, name_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM names WHERE name_id = ?", (name_id,)).fetchone() is not None
+
+    def _ancestors(self, code: str | None, limit: int = 50) -> list[str]:
+        """Parent codes above ``code`` through the gazetteer's own records (nearest first)."""
+        out = []
+        while code and len(out) < limit:
+            row = self.conn.execute("SELECT parent_code FROM names WHERE name_id = ?", (code,)).fetchone()
+            if row is None or not row[0] or row[0] in out:
+                break
+            out.append(row[0])
+            code = row[0]
+        return out
+
+    def _check_parent(self, rec: dict) -> None:
+        code = rec.get("parent_code")
+        if not code:
+            return
+        why = parent_problem(code, self._has_id)
+        if why:
+            raise RecordError(why)
+        nid = rec.get("name_id")
+        if nid and (code == nid or nid in self._ancestors(code)):
+            raise RecordError(f"{rec['name']}（{nid}）不能放在 {code} 之下：{code} 本身就在 {rec['name']} 之下，"
+                              "会形成上下级循环（A 属 B、B 又属 A）。请核对上级代码。")
+
     def make_record(self, name: str, category: str, parent_code: str | None = None, **fields) -> dict:
         """A complete, checked record from user values (no database change).
 
@@ -445,6 +529,8 @@ class Gazetteer(HistoryMixin, ImportMixin):
             Bad value, rule broken (unless ``force``), or the ID already exists.
         """
         rec = self.make_record(name, category, parent_code, **fields)
+        rec["name_id"] = _clean(name_id) or None
+        self._check_parent(rec)
         if name_id is not None:
             name_id = _clean(name_id)
             if not name_id:
@@ -626,6 +712,7 @@ class Gazetteer(HistoryMixin, ImportMixin):
         after["name_id"] = before["name_id"]
         if after["parent_code"] == before["parent_code"]:
             raise GazetteerError(f"{before['name']} is already under {new_parent}.")
+        self._check_parent(after)
         what = f"Moving {before['name']} to {new_parent}"
         report = self._enforce([after], what, force, exclude=[before["name_id"]])
         self._update("move", f"move {before['name']}: {before['parent_code']} → {after['parent_code']}",

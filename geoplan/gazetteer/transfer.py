@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +11,8 @@ from geoplan.gazetteer import naming
 from geoplan.errors import DataFileError, GeoplanError
 from geoplan.gazetteer.records import (COLUMNS, JSON_COLUMNS, _EDITABLE_SET, GazetteerError, RecordError, _blank,
                                        _cell, _clean, _decode, _diff, _dump, _encode, _former_start, _year,
-                                       check_date, today, township_category)
+                                       category_from_code, check_date, parent_problem, split_committee,
+                                       today, township_category)
 
 
 class ImportMixin:
@@ -59,7 +58,7 @@ class ImportMixin:
                 merged = {**base, **values}
                 rec = self.make_record(merged.get("name"), merged.get("category"), merged.get("parent_code"),
                                        **{k: v for k, v in merged.items() if k not in ("name", "category", "parent_code")})
-                rec["name_id"] = rid or f"(row {label})"
+                rec["name_id"] = rid or f"({label})"
             except GeoplanError as exc:
                 plan.rejected.append((label, row, str(exc)))
                 continue
@@ -69,6 +68,7 @@ class ImportMixin:
                 plan.unchanged += 1
                 continue
             plan.items.append((label, old, rec))
+        self._check_import_parents(plan)
         if plan.items:
             recs = [r for _, _, r in plan.items]
             report = self._check_bulk(recs)
@@ -86,6 +86,52 @@ class ImportMixin:
                 plan.items = keep
             plan.warnings = report[report["severity"] == "warning"].reset_index(drop=True)
         return plan
+
+    def _check_import_parents(self, plan: "ImportPlan") -> None:
+        """Reject rows whose parent is neither an official code nor a record, and rows in a parent cycle."""
+        if not plan.items:
+            return
+        in_file = {rec["name_id"]: rec.get("parent_code") for _, _, rec in plan.items
+                   if not rec["name_id"].startswith("(")}
+        db_parent: dict[str, object] = {}
+
+        def stored_parent(code):
+            # None: no such record; "": a record without a parent.
+            if code not in db_parent:
+                row = self.conn.execute("SELECT parent_code FROM names WHERE name_id = ?", (code,)).fetchone()
+                db_parent[code] = None if row is None else (row[0] or "")
+            return db_parent[code]
+
+        def known(code):
+            return code in in_file or stored_parent(code) is not None
+
+        def parent_of(code):
+            return in_file[code] if code in in_file else stored_parent(code)
+
+        keep = []
+        for label, old, rec in plan.items:
+            code = rec.get("parent_code")
+            why = None
+            if code and (old is None or old.get("parent_code") != code):
+                why = parent_problem(code, known)
+            nid = rec["name_id"]
+            if why is None and code and not nid.startswith("("):
+                seen, up = {nid}, code
+                for _ in range(60):
+                    if not up:
+                        break
+                    if up in seen:
+                        why = (f"上下级循环：{rec['name']}（{nid}）的上级 {code} 经由上级链又回到了 {up}"
+                               "（A 属 B、B 又属 A）。请核对上级代码。")
+                        break
+                    seen.add(up)
+                    up = parent_of(up) if (up in in_file or stored_parent(up)) else None
+            if why:
+                plan.rejected.append((label, {"name_id": None if nid.startswith("(") else nid, "name": rec["name"]},
+                                      why))
+            else:
+                keep.append((label, old, rec))
+        plan.items = keep
 
     def _check_bulk(self, recs: list[dict]) -> pd.DataFrame:
         ids = {r["name_id"] for r in recs}
@@ -180,27 +226,39 @@ class ImportPlan:
 
 # ---------------------------------------------------------------------- import/export helpers
 IMPORT_FIELDS = ("name_id", "name", "specific", "generic", "category", "parent_code", "pron_override",
-                 "valid_from", "valid_to", "origin", "meaning", "heritage_level", "heritage_year", "sources", "status")
+                 "valid_from", "valid_to", "origin", "meaning", "heritage_level", "heritage_year", "sources", "status",
+                 "committee")
 
 
 def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str | None = None,
                       encoding: str | None = None, category: str | None = None,
-                      category_from_code: str | None = None):
+                      category_from_code: str | None = None, gcj02: bool = False):
     """Read a CSV, XLSX, GeoJSON or GeoPackage into gazetteer columns.
 
-    Uses :func:`geoplan.layers.io.read_frame` (encoding detection, GCJ/CRS checks);
+    Uses :func:`geoplan.layers.io.read_frame` (encoding detection, CRS checks);
     a CSV/XLSX without longitude/latitude columns is read as a plain table.
+    The file is only read. Cells of a CSV that geoplan escaped against
+    formula injection (``'=…``) are read back as they were. A committee
+    name (对面山村委会, 多福巷社区居委会) is split into the place name
+    (对面山村) and the ``committee`` attribute.
 
     Parameters
     ----------
     mapping : dict, optional
         Gazetteer field → column of the file (``{"name_id": "code"}``); a
         column already named like a field needs no mapping.
+    layer : str, optional
+        GeoPackage layer or XLSX sheet (default: the first *visible* sheet;
+        a hidden sheet is refused).
     category : str, optional
         Category code for every row (when the file has no category column).
     category_from_code : str, optional
-        Column of 9-digit township codes to derive the category from
-        (:func:`township_category`).
+        Column of official codes to derive the category from: 9-digit
+        township codes (:func:`township_category`) and 12-digit village codes
+        (:func:`village_category`: 001–199 → 1210, 200–399 → 1220).
+    gcj02 : bool
+        Coordinates were picked on a Chinese web map (GCJ-02): convert them
+        to CGCS2000.
 
     Returns
     -------
@@ -210,19 +268,29 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     Raises
     ------
     DataFileError, EncodingError, GazetteerError
-        Unreadable or wrongly encoded file, or a mapped column missing.
+        Unreadable or wrongly encoded file, a hidden sheet, or a mapped column missing.
     """
     from geoplan.layers import io as gio
+    from geoplan.output import unescape_frame
 
     p = gio._check_file(path)
     mapping = dict(mapping or {})
     suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        layer = _pick_sheet(p, layer)
     if suffix in gio.TABLE_SUFFIXES and not _has_coordinates(p, layer, encoding):
         df, labels = _read_plain_table(p, layer, encoding)
+        if "geometry" in df.columns and gcj02:
+            df["geometry"] = _wkt_gcj02(df["geometry"])
     else:
-        gdf, labels, problems, _ = gio.read_frame(p, "place_names", layer=layer, encoding=encoding)
+        gdf, labels, problems, _ = gio.read_frame(p, "place_names", layer=layer, encoding=encoding,
+                                                  coords="gcj02" if gcj02 else "cgcs2000")
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         df["geometry"] = [None if g is None or g.is_empty else g.wkt for g in gdf.to_crs(4490).geometry]
+    if suffix == ".csv":
+        df = unescape_frame(df)
+    if df.empty:
+        raise GazetteerError(f"{p} 中没有数据行（只有表头或全是空行），未导入任何地名。请检查文件是否导出完整。")
     unknown = set(mapping) - set(IMPORT_FIELDS)
     if unknown:
         raise GazetteerError(f"Unknown gazetteer field(s) in the mapping: {', '.join(sorted(unknown))}. "
@@ -230,7 +298,7 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     missing = [c for c in mapping.values() if c not in df.columns]
     if missing:
         raise GazetteerError(f"{p} has no column {', '.join(repr(m) for m in missing)}; its columns are "
-                             f"{', '.join(map(str, df.columns))}.")
+                             f"{', '.join(map(str, df.columns))}.（文件中没有这些列）")
     out = pd.DataFrame(index=df.index)
     for f in IMPORT_FIELDS:
         col = mapping.get(f, f if f in df.columns else None)
@@ -241,21 +309,89 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     if category_from_code:
         if category_from_code not in df.columns:
             raise GazetteerError(f"{p} has no column {category_from_code!r} to derive categories from.")
-        out["category"] = df[category_from_code].astype(str).map(township_category)
+        derived = [category_from_code_(v) for v in df[category_from_code].tolist()]
+        out["category"] = pd.Series(derived, index=df.index, dtype=object)
+        if "category" in out and out["category"].isna().any():
+            out["category"] = out["category"].where(out["category"].notna(), category)
     elif category:
         out["category"] = out["category"].fillna(category) if "category" in out else category
     if "name" not in out:
         raise GazetteerError(f"{p} has no 'name' column; map one with --map name=COLUMN.")
     if "category" not in out:
         raise GazetteerError(f"{p} has no 'category' column; map one with --map category=COLUMN or give --category.")
+    # Statistical lists name the committee, not the place: 对面山村委会 is the committee of 对面山村.
+    names, committees = [], []
+    given = out["committee"].tolist() if "committee" in out else [None] * len(out)
+    for n, c in zip(out["name"].tolist(), given):
+        if isinstance(n, str):
+            place, committee = split_committee(n)
+            names.append(place)
+            committees.append(c or committee)
+        else:
+            names.append(n)
+            committees.append(c)
+    out["name"] = pd.Series(names, index=out.index, dtype=object)
+    if any(c is not None for c in committees):
+        out["committee"] = pd.Series(committees, index=out.index, dtype=object)
     return out.astype(object).where(out.notna(), None), labels
+
+
+category_from_code_ = category_from_code  # the module-level function; the parameter above shadows its name
+
+
+def _wkt_gcj02(values: pd.Series) -> pd.Series:
+    import geopandas as gpd
+    import shapely
+
+    from geoplan.layers import crs as _crs
+
+    geoms = []
+    for v in values.tolist():
+        try:
+            geoms.append(shapely.from_wkt(v) if isinstance(v, str) and v.strip() else None)
+        except Exception:  # malformed WKT is reported per row by check_geometry later
+            geoms.append(None)
+    gdf = gpd.GeoDataFrame(geometry=geoms, crs=4490)
+    conv = _crs.gcj02_to_cgcs2000(gdf).geometry
+    return pd.Series([values.iloc[i] if geoms[i] is None else conv.iloc[i].wkt for i in range(len(geoms))],
+                     index=values.index, dtype=object)
+
+
+def _pick_sheet(p: Path, layer: str | None) -> str:
+    """The sheet to import: ``layer`` if given and visible, else the first visible sheet."""
+    from openpyxl import load_workbook
+
+    from geoplan.layers import io as gio
+
+    try:
+        wb = load_workbook(p, read_only=True)
+    except Exception as exc:  # a damaged or disguised file: openpyxl raises several types
+        raise gio._unreadable(p, exc) from exc
+    try:
+        states = {ws.title: ws.sheet_state for ws in wb.worksheets}
+    finally:
+        wb.close()
+    visible = [t for t, st in states.items() if st == "visible"]
+    if layer is not None:
+        if layer not in states:
+            raise DataFileError(f"{p} 中没有名为“{layer}”的工作表（sheet）。它的工作表有：{'、'.join(states)}。")
+        if states[layer] != "visible":
+            raise GazetteerError(f"{p} 的工作表“{layer}”是隐藏的，未导入。隐藏表常是草稿或旧数据：若确要导入，"
+                                 "请在 Excel 中取消隐藏后再导入。")
+        return layer
+    if not visible:
+        raise GazetteerError(f"{p} 没有可见的工作表（全部隐藏），未导入。请在 Excel 中取消隐藏要导入的表。")
+    return visible[0]
 
 
 def _has_coordinates(p: Path, layer, encoding) -> bool:
     from geoplan.layers import io as gio
 
     if p.suffix.lower() in (".xlsx", ".xlsm"):
-        head = pd.read_excel(p, sheet_name=layer or 0, nrows=0, engine="openpyxl") if gio._excel_sheets(p) else None
+        try:
+            head = pd.read_excel(p, sheet_name=layer or 0, nrows=0, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises several types for a damaged file
+            raise gio._unreadable(p, exc) from exc
     else:
         import io as _stdio
 
@@ -272,10 +408,7 @@ def _read_plain_table(p: Path, layer, encoding):
     from geoplan.layers import io as gio
 
     if p.suffix.lower() in (".xlsx", ".xlsm"):
-        sheets = gio._excel_sheets(p)
-        sheet = layer or sheets[0]
-        if sheet not in sheets:
-            raise DataFileError(f"{p} has no sheet '{sheet}'. Its sheets are: {', '.join(sheets)}.")
+        sheet = layer or _pick_sheet(p, None)
         try:
             df = pd.read_excel(p, sheet_name=sheet, dtype=str, engine="openpyxl")
         except Exception as exc:
@@ -294,8 +427,31 @@ def _read_plain_table(p: Path, layer, encoding):
     return df, [f"row {i + 2}" for i in range(len(df))]
 
 
-def export(store: "Gazetteer", path, *, as_of: str | None = None, include_retired: bool = False) -> Path:
+def former_names_text(former: list) -> str:
+    """Former names as a person reads them: ``城南乡（至 2024-01-01）；大市聚镇（并入，至 2019-01-01）``."""
+    parts = []
+    for f in former or ():
+        span = "–".join(x for x in (f.get("from") or "", f.get("to") or "") if x) if f.get("from") else (
+            f"至 {f['to']}" if f.get("to") else "")
+        how = "并入" if f.get("merged_from") else "分出自" if f.get("split_from") else ""
+        detail = "，".join(x for x in (how, span) if x)
+        parts.append(f"{f.get('name')}（{detail}）" if detail else str(f.get("name")))
+    return "；".join(parts)
+
+
+def export(store: "Gazetteer", path, *, as_of: str | None = None, include_retired: bool = False,
+           overwrite: bool = False) -> Path:
     """Write the gazetteer to CSV, XLSX, GeoJSON or GeoPackage (chosen by extension), atomically.
+
+    Text is written as text: CSV cells that a spreadsheet would run as a
+    formula are escaped, XLSX cells are string cells (:mod:`geoplan.output`).
+    ``former_names`` is readable text, ``sources`` joined by ``; `` (as the
+    import reads them).
+
+    Parameters
+    ----------
+    overwrite : bool
+        Replace an existing file (else :class:`geoplan.output.OutputExistsError`).
 
     Returns
     -------
@@ -305,34 +461,25 @@ def export(store: "Gazetteer", path, *, as_of: str | None = None, include_retire
     import geopandas as gpd
     import shapely
 
+    from geoplan import output
+
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".geojson", ".json", ".gpkg"):
-        raise GazetteerError(f"Cannot export to '{suffix or 'no extension'}': use .csv, .xlsx, .geojson or .gpkg.")
+        raise GazetteerError(f"Cannot export to '{suffix or 'no extension'}': use .csv, .xlsx, .geojson or .gpkg."
+                             "（不支持的导出格式）")
+    output.check_target(p, overwrite=overwrite)  # before the work: refuse early, write nothing
     df = store.frame(as_of=as_of, include_retired=include_retired)
     df = df.drop(columns=["pinyin_key", "initials"])
-    for c in JSON_COLUMNS:
-        df[c] = [json.dumps(v, ensure_ascii=False) if v else "" for v in df[c]]
-    if not p.parent.exists():
-        raise GazetteerError(f"Folder {p.parent} does not exist.")
-    tmp = p.with_name(f".{p.stem}.tmp{os.getpid()}{p.suffix}")
-    try:
-        if suffix == ".csv":
-            df.to_csv(tmp, index=False, encoding="utf-8-sig")
-        elif suffix == ".xlsx":
-            df.to_excel(tmp, index=False, sheet_name="place_names")
-        else:
-            geoms = shapely.from_wkt(df.pop("geometry").to_numpy(dtype=object).astype(object))
-            gdf = gpd.GeoDataFrame(df.astype(object).where(df.notna(), None), geometry=geoms, crs="EPSG:4490")
-            if suffix == ".gpkg":
-                gdf.to_file(tmp, layer="place_names", driver="GPKG", geometry_type="Unknown")
-            else:
-                gdf.to_file(tmp, driver="GeoJSON")
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
+    df["former_names"] = [former_names_text(v) for v in df["former_names"]]
+    df["sources"] = ["; ".join(v) if v else "" for v in df["sources"]]
+    if suffix == ".csv":
+        return output.write_csv(df, p, overwrite=overwrite)
+    if suffix == ".xlsx":
+        return output.write_xlsx(df, p, overwrite=overwrite, sheet_name="place_names")
+    geoms = shapely.from_wkt(df.pop("geometry").to_numpy(dtype=object).astype(object))
+    gdf = gpd.GeoDataFrame(df.astype(object).where(df.notna(), None), geometry=geoms, crs="EPSG:4490")
+    return output.write_geo(gdf, p, layer="place_names", overwrite=overwrite)
 
 
 def seed_from_county(db_path, gpkg, *, who: str = "geoplan-seed", replace: bool = True) -> tuple["Gazetteer", pd.DataFrame]:
