@@ -245,7 +245,10 @@ def split_committee(name: str) -> tuple[str, str | None]:
     """Separate a committee name into the place name and the committee (organisation) name.
 
     The statistical lists name the committee (对面山村委会, 多福巷社区居委会);
-    the place is 对面山村, 多福巷社区. A 村民委员会/村委会 keeps its 通名 村.
+    the place is 对面山村, 多福巷社区. A 村民委员会/村委会 keeps its 通名 村;
+    a 居民委员会/居委会 whose name has no 通名 (大塘坑居委会) is the
+    community 大塘坑社区 — the 通名 社区 that 居委会 areas have carried since
+    the community reform; the committee's own name is kept verbatim.
 
     Returns
     -------
@@ -260,6 +263,8 @@ def split_committee(name: str) -> tuple[str, str | None]:
     ('沟口子村', '沟口子村村民委员会')
     >>> split_committee("多福巷社区居委会")
     ('多福巷社区', '多福巷社区居委会')
+    >>> split_committee("大塘坑居委会")
+    ('大塘坑社区', '大塘坑居委会')
     >>> split_committee("回山镇")
     ('回山镇', None)
     """
@@ -268,6 +273,8 @@ def split_committee(name: str) -> tuple[str, str | None]:
             stem = name[: -len(suffix)]
             if suffix.startswith("村") and not stem.endswith("村"):
                 stem += "村"
+            elif suffix.startswith("居") and not stem.endswith("社区"):
+                stem += "社区"
             return stem, name
     return name, None
 
