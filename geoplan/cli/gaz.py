@@ -24,18 +24,45 @@ from geoplan import output
 from geoplan.cli.util import ErrorGroup
 
 
+def _lead(exc) -> str:
+    """A Chinese first sentence for an error whose detail may be in English (messages shared with other groups)."""
+    from geoplan.errors import DataFileError, ValidationError
+
+    if isinstance(exc, output.OutputError):
+        return ""  # already Chinese
+    if isinstance(exc, DataFileError):
+        return "输入文件无法读取，未作任何改动。"
+    if isinstance(exc, ValidationError):
+        return "输入文件有错误，未作任何改动。"
+    if isinstance(exc, naming.NamingError):
+        return "违反地名命名规则，未作改动。"
+    if isinstance(exc, gz.NameNotFoundError):
+        return "地名库中没有这个地名或编号。"
+    if isinstance(exc, gz.RecordError):
+        return "字段值有误，未作改动。"
+    return "地名库未作改动。"
+
+
 class _GazGroup(ErrorGroup):
-    """Also turns a locked or damaged database into a message and exit 1."""
+    """Also turns a locked or damaged database into a message and exit 1; every message starts in Chinese."""
 
     def invoke(self, ctx):
+        from geoplan.errors import GeoplanError
+
         try:
-            return super().invoke(ctx)
+            return click.Group.invoke(self, ctx)
+        except GeoplanError as exc:
+            lead = _lead(exc)
+            text = str(exc)
+            click.echo(f"Error: {lead if lead and lead not in text else ''}{text}", err=True)
+            ctx.exit(1)
         except sqlite3.OperationalError as exc:
-            click.echo(f"Error: the gazetteer database could not be written ({exc}). Another process may hold "
-                       "it for a long time, or the disk is full or read-only; nothing was changed.", err=True)
+            click.echo(f"Error: 地名库无法写入，未作改动（{exc}）：可能另一程序长时间占用它，或磁盘已满、只读。"
+                       "the gazetteer database could not be written; nothing was changed.", err=True)
             ctx.exit(1)
         except sqlite3.DatabaseError as exc:
-            click.echo(f"Error: the gazetteer file is damaged or not a gazetteer ({exc}).", err=True)
+            click.echo(f"Error: 地名库文件已损坏或不是地名库（{exc}），未作改动。"
+                       "The gazetteer file is damaged or not a gazetteer.", err=True)
             ctx.exit(1)
 
 
@@ -61,7 +88,7 @@ def _out(obj, as_json: bool, text=None) -> None:
 
 
 def db_option(f):
-    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar=gz.ENV_VAR,
+    return click.option("--db", type=click.Path(path_type=Path), envvar=gz.ENV_VAR,
                         help=f"Gazetteer file (default ${gz.ENV_VAR} or ./{gz.DEFAULT_PATH}).")(f)
 
 
@@ -75,7 +102,7 @@ def who_options(f):
 
 
 def rules_option(f):
-    return click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+    return click.option("--rules", "rules_file", type=click.Path(path_type=Path),
                         help="JSON file overriding naming-rule scopes/severities (see `gaz rules`).")(f)
 
 
@@ -410,7 +437,7 @@ def revert(change_id, db, who, why, as_json):
 
 @gaz.command()
 @click.option("--as-of", help="Check the names valid on this day instead of today.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
               help="Also write the full report (CSV or XLSX).")
 @click.option("--errors-only", is_flag=True, help="Show errors, not warnings.")
 @click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
@@ -565,7 +592,7 @@ def heritage_remove(ref, db, who, why):
 @click.option("--overwrite", is_flag=True, help="Replace an existing --report file.")
 @click.option("--date", help="Effective date of renames in the file (default today).")
 @click.option("--dry-run", is_flag=True, help="Only report what would change.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
               help="Where to write the rejected rows (default: <file>_rejected.csv next to the input).")
 @click.option("--force", is_flag=True, help="Accept rows that break naming rules (bad values are still rejected).")
 @db_option
@@ -628,7 +655,7 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
 
 
 @gaz.command("export")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", help="Names valid on this day.")
 @click.option("--retired", is_flag=True, help="Include retired names.")
 @click.option("--overwrite", is_flag=True, help="Replace PATH if it exists (else refused; 已存在则拒绝).")

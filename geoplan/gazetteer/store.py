@@ -104,7 +104,17 @@ def _test_pause(point: str, count: int) -> None:
 def _check_is_gazetteer(path: Path) -> None:
     """Refuse ``path`` unless it is a geoplan gazetteer, reading it read-only (the file is never changed)."""
     with open(path, "rb") as fh:
-        head = fh.read(16)
+        header = fh.read(100)
+    head = header[:16]
+    if head == b"SQLite format 3\x00" and len(header) == 100:
+        # A file cut short (a copy or download that stopped): the header says how long it must be.
+        page = int.from_bytes(header[16:18], "big")
+        page = 65536 if page == 1 else page
+        pages = int.from_bytes(header[28:32], "big")
+        valid = header[24:28] == header[92:96]  # the in-header size is trustworthy
+        if valid and pages and Path(path).stat().st_size < page * pages:
+            raise GazetteerError(f"{path} 不完整（文件被截断：应有 {page * pages} 字节，只有 {Path(path).stat().st_size} 字节），"
+                                 "未作任何改动。请从备份恢复地名库。The gazetteer file is truncated.")
     if head != b"SQLite format 3\x00":
         raise GazetteerError(f"{path} 不是 geoplan 地名库（not a geoplan gazetteer：不是 SQLite 数据库文件），未作任何改动。"
                              "请检查 --db 路径；新建地名库请给一个新文件名：geoplan gaz init --db 新文件.sqlite。")
@@ -165,7 +175,8 @@ class Gazetteer(HistoryMixin, ImportMixin):
         try:
             self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
             if create:
                 # Every statement is IF NOT EXISTS, so a second init (or two

@@ -285,6 +285,10 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     else:
         gdf, labels, problems, _ = gio.read_frame(p, "place_names", layer=layer, encoding=encoding,
                                                   coords="gcj02" if gcj02 else "cgcs2000")
+        if problems:  # e.g. text in a coordinate column: never import such a row without its place
+            from geoplan.errors import ValidationError
+
+            raise ValidationError(problems)
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         df["geometry"] = [None if g is None or g.is_empty else g.wkt for g in gdf.to_crs(4490).geometry]
     if suffix == ".csv":
