@@ -319,7 +319,7 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
 
 
 def _xlsx_value(v):
-    if v is None:
+    if v is None or (isinstance(v, str) and v == ""):
         return None, None
     if isinstance(v, bool):
         return v, "b"

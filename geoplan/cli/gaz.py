@@ -52,9 +52,10 @@ class _GazGroup(ErrorGroup):
         try:
             return click.Group.invoke(self, ctx)
         except GeoplanError as exc:
-            lead = _lead(exc)
             text = str(exc)
-            click.echo(f"Error: {lead if lead and lead not in text else ''}{text}", err=True)
+            # A message that already says in Chinese what was (not) done needs no lead sentence.
+            said = any(w in text for w in ("未作", "未写", "未导入", "未能"))
+            click.echo(f"Error: {'' if said else _lead(exc)}{text}", err=True)
             ctx.exit(1)
         except sqlite3.OperationalError as exc:
             click.echo(f"Error: 地名库无法写入，未作改动（{exc}）：可能另一程序长时间占用它，或磁盘已满、只读。"

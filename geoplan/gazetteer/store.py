@@ -132,7 +132,7 @@ def _check_is_gazetteer(path: Path) -> None:
                              "请检查 --db 路径。") from exc
     if not ok:
         what = "GeoPackage 图层文件" if "gpkg_contents" in tables else "别的 SQLite 数据库"
-        raise GazetteerError(f"{path} 是{what}，不是 geoplan 地名库（not a geoplan gazetteer），未作任何改动。"
+        raise GazetteerError(f"{path} 是 {what}，不是 geoplan 地名库（not a geoplan gazetteer），未作任何改动。"
                              "请检查 --db 路径；新建地名库请给一个新文件名：geoplan gaz init --db 新文件.sqlite。")
 
 
