@@ -624,7 +624,8 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
     with _open(db, rules_file) as store:
         df, labels = gz.read_import_table(path, mapping, layer=layer, encoding=encoding, category=category,
                                           category_from_code=category_from_code, gcj02=gcj02)
-        plan = store.plan_import(df, labels, str(path), date=date, force=force)
+        with _progress(len(df), "检查") as tick:
+            plan = store.plan_import(df, labels, str(path), date=date, force=force, progress=tick)
         rejected = plan.rejected_frame()
         if not rejected.empty and report_path is None:
             # The default report never replaces a file: the next free name, said in the output.
@@ -712,6 +713,30 @@ def rules(as_json):
 
 PROVISIONAL_NOTE = ("注意：以下类别代码是 geoplan 的暂定编码（provisional），并非 GB/T 18521《地名分类与类别代码编制规则》"
                     "的正式代码；委员会确认正式代码后，可用 --rules 规则文件替换。")
+
+
+class _progress:
+    """A progress bar on the terminal for long imports (none when output goes to a file or a test)."""
+
+    def __init__(self, total: int, what: str):
+        self.bar = None
+        if total >= 20_000 and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=what, unit="行", file=sys.stderr, leave=False)
+        self.done = 0
+
+    def __enter__(self):
+        return self.tick
+
+    def tick(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n - self.done)
+            self.done = n
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _free_name(path: Path) -> Path:

@@ -19,13 +19,14 @@ class ImportMixin:
     """Bulk import of :class:`geoplan.gazetteer.store.Gazetteer`: :meth:`plan_import`, :meth:`apply_import`."""
 
     def plan_import(self, df: pd.DataFrame, labels: list[str], file: str, *, date: str | None = None,
-                    force: bool = False) -> "ImportPlan":
+                    force: bool = False, progress=None) -> "ImportPlan":
         """Work out what importing a table would do, without changing anything.
 
         ``df`` has the gazetteer's column names (already mapped). Rows with an
         existing ``name_id`` update that record (a new name becomes a rename);
         others are added. Rows with bad values or breaking a naming rule
-        (errors, unless ``force``) are rejected with the reason.
+        (errors, unless ``force``) are rejected with the reason. ``progress``,
+        if given, is called with the number of rows done every 5,000 rows.
         """
         date = check_date(date, "date") or today()
         existing = {}
@@ -40,7 +41,9 @@ class ImportMixin:
         plan = ImportPlan(file=file)
         seen: set[str] = set()
         rows = df.to_dict("records")
-        for label, row in zip(labels, rows):
+        for k, (label, row) in enumerate(zip(labels, rows)):
+            if progress is not None and k % 5000 == 0 and k:
+                progress(k)
             try:
                 rid = _clean(row.get("name_id")) or None
                 if rid is not None and rid in seen:
