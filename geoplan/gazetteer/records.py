@@ -37,7 +37,7 @@ _JSON_POS = tuple((COLUMNS.index(c), c) for c in JSON_COLUMNS)
 # non-default options, which shows at tens of thousands of records.
 _RECORD_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _LIST_JSON = json.JSONEncoder(ensure_ascii=False)
-#: Secondary indexes of ``names``; a bulk import into a (nearly) empty
+
 
 class GazetteerError(GeoplanError):
     """A gazetteer command cannot be carried out (unknown name, bad value, conflict); nothing was changed."""

@@ -24,7 +24,6 @@ import json
 import os
 import sqlite3
 import time
-import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,9 @@ import pandas as pd
 
 from geoplan.gazetteer import naming
 from geoplan.gazetteer import romanize
+from geoplan.gazetteer.checks import ChecksMixin
 from geoplan.gazetteer.history import HistoryMixin, _as_of_view
+from geoplan.gazetteer.schema import _DDL, _check_is_gazetteer
 from geoplan.gazetteer.records import (BUSY_TIMEOUT_S, COLUMNS, DEFAULT_PATH, EDITABLE, ENV_VAR,  # noqa: F401
                                        HERITAGE_LEVELS, JSON_COLUMNS, SCHEMA_VERSION, STATUSES, GazetteerError,
                                        NameNotFoundError, RecordError, category_from_code, check_date, check_geometry,
@@ -46,37 +47,9 @@ from geoplan.gazetteer.search import SearchIndex, _postings  # noqa: F401
 from geoplan.gazetteer.transfer import (IMPORT_FIELDS, ImportMixin, ImportPlan, export,  # noqa: F401
                                         read_import_table, seed_from_county)
 
+#: Secondary indexes of ``names``; a bulk import into a (nearly) empty
 #: table drops and rebuilds them inside its transaction.
 _NAMES_INDEXES = {"names_name": "name", "names_pinyin": "pinyin_key", "names_parent": "parent_code"}
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS names (
-    name_id TEXT PRIMARY KEY, name TEXT NOT NULL, specific TEXT, generic TEXT, category TEXT NOT NULL,
-    parent_code TEXT, geometry TEXT, roman TEXT, pron_override TEXT,
-    status TEXT NOT NULL CHECK (status IN ('current', 'retired')), valid_from TEXT, valid_to TEXT,
-    former_names TEXT NOT NULL DEFAULT '[]', origin TEXT, meaning TEXT, heritage_level TEXT,
-    heritage_year INTEGER, sources TEXT NOT NULL DEFAULT '[]', pinyin_key TEXT, initials TEXT, committee TEXT);
-CREATE INDEX IF NOT EXISTS names_name ON names(name);
-CREATE INDEX IF NOT EXISTS names_pinyin ON names(pinyin_key);
-CREATE INDEX IF NOT EXISTS names_parent ON names(parent_code);
-CREATE TABLE IF NOT EXISTS changes (
-    change_id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, why TEXT,
-    op TEXT NOT NULL, summary TEXT NOT NULL, reverts INTEGER REFERENCES changes(change_id));
-CREATE TABLE IF NOT EXISTS change_items (
-    change_id INTEGER NOT NULL REFERENCES changes(change_id), seq INTEGER NOT NULL, name_id TEXT NOT NULL,
-    before TEXT, after TEXT, PRIMARY KEY (change_id, seq));
-CREATE INDEX IF NOT EXISTS change_items_id ON change_items(name_id);
-CREATE TRIGGER IF NOT EXISTS changes_append_only_u BEFORE UPDATE ON changes
-    BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS changes_append_only_d BEFORE DELETE ON changes
-    BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS items_append_only_u BEFORE UPDATE ON change_items
-    BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS items_append_only_d BEFORE DELETE ON change_items
-    BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
-"""
-
 
 
 @dataclass
@@ -91,8 +64,6 @@ class _Txn:
                           (self.change_id, self.seq, name_id, _dump(before), _dump(after)))
 
 
-
-
 def _test_pause(point: str, count: int) -> None:
     """Stop here for a kill test: env GEOPLAN_GAZ_PAUSE=point:count, marker file in GEOPLAN_GAZ_PAUSE_MARKER."""
     spec = os.environ.get("GEOPLAN_GAZ_PAUSE")
@@ -101,42 +72,7 @@ def _test_pause(point: str, count: int) -> None:
         time.sleep(600)
 
 
-def _check_is_gazetteer(path: Path) -> None:
-    """Refuse ``path`` unless it is a geoplan gazetteer, reading it read-only (the file is never changed)."""
-    with open(path, "rb") as fh:
-        header = fh.read(100)
-    head = header[:16]
-    if head == b"SQLite format 3\x00" and len(header) == 100:
-        # A file cut short (a copy or download that stopped): the header says how long it must be.
-        page = int.from_bytes(header[16:18], "big")
-        page = 65536 if page == 1 else page
-        pages = int.from_bytes(header[28:32], "big")
-        valid = header[24:28] == header[92:96]  # the in-header size is trustworthy
-        if valid and pages and Path(path).stat().st_size < page * pages:
-            raise GazetteerError(f"{path} 不完整（文件被截断：应有 {page * pages} 字节，只有 {Path(path).stat().st_size} 字节），"
-                                 "未作任何改动。请从备份恢复地名库。The gazetteer file is truncated.")
-    if head != b"SQLite format 3\x00":
-        raise GazetteerError(f"{path} 不是 geoplan 地名库（not a geoplan gazetteer：不是 SQLite 数据库文件），未作任何改动。"
-                             "请检查 --db 路径；新建地名库请给一个新文件名：geoplan gaz init --db 新文件.sqlite。")
-    uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            ok = {"meta", "names", "changes", "change_items"} <= tables and conn.execute(
-                "SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is not None
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise GazetteerError(f"{path} 不是 geoplan 地名库（not a geoplan gazetteer：{exc}），未作任何改动。"
-                             "请检查 --db 路径。") from exc
-    if not ok:
-        what = "GeoPackage 图层文件" if "gpkg_contents" in tables else "别的 SQLite 数据库"
-        raise GazetteerError(f"{path} 是 {what}，不是 geoplan 地名库（not a geoplan gazetteer），未作任何改动。"
-                             "请检查 --db 路径；新建地名库请给一个新文件名：geoplan gaz init --db 新文件.sqlite。")
-
-
-class Gazetteer(HistoryMixin, ImportMixin):
+class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
     """A place-name gazetteer in one SQLite file.
 
     Parameters
@@ -393,82 +329,7 @@ class Gazetteer(HistoryMixin, ImportMixin):
             df = _as_of_view(df, as_of, self)
         return df
 
-    # ------------------------------------------------------------------ checks
-    def _neighbours(self, recs: list[dict], exclude=()) -> pd.DataFrame:
-        """Current names that rules compare ``recs`` with: same name, same pinyin, or same geometry."""
-        names = {r["name"] for r in recs} | {f["name"] for r in recs for f in r["former_names"]}
-        keys = {r["pinyin_key"] for r in recs}
-        geoms = {r["geometry"] for r in recs if r["geometry"]}
-        out = {}
-        for col, vals in (("name", names), ("pinyin_key", keys), ("geometry", geoms)):
-            vals = list(vals)
-            for k in range(0, len(vals), 500):
-                chunk = vals[k:k + 500]
-                for row in self.conn.execute(
-                        f"SELECT {', '.join(COLUMNS)} FROM names WHERE status='current' AND {col} IN "
-                        f"({', '.join('?' * len(chunk))})", chunk):
-                    rec = _decode(row)
-                    out[rec["name_id"]] = rec
-        # Names whose former names include one of ours (rule N021).
-        for n in list(names)[:200]:
-            for row in self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM names WHERE status='current' AND "
-                                         "former_names LIKE ?", (f'%"{n}"%',)):
-                rec = _decode(row)
-                out[rec["name_id"]] = rec
-        for i in exclude:
-            out.pop(i, None)
-        return pd.DataFrame(list(out.values()), columns=list(COLUMNS))
-
-    def check(self, recs: list[dict], exclude=()) -> pd.DataFrame:
-        """Naming-rule violations of new or changed records against the current gazetteer.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Violations of ``recs`` only (columns :data:`naming.REPORT_COLUMNS`).
-        """
-        current = [r for r in recs if r["status"] == "current"]
-        if not current:
-            return pd.DataFrame(columns=naming.REPORT_COLUMNS)
-        ids = {r["name_id"] for r in current}
-        others = self._neighbours(current, exclude=set(exclude) | ids)
-        table = pd.concat([others, pd.DataFrame(current, columns=list(COLUMNS))], ignore_index=True)
-        return naming.check_frame(table, self.config, only_ids=ids)
-
-    def _enforce(self, recs: list[dict], what: str, force: bool, exclude=()) -> pd.DataFrame:
-        report = self.check(recs, exclude=exclude)
-        errors = report[report["severity"] == "error"] if not report.empty else report
-        if not errors.empty and not force:
-            raise naming.NamingError(errors, what)
-        return report
-
     # ------------------------------------------------------------------ operations
-    def _has_id(self, name_id: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM names WHERE name_id = ?", (name_id,)).fetchone() is not None
-
-    def _ancestors(self, code: str | None, limit: int = 50) -> list[str]:
-        """Parent codes above ``code`` through the gazetteer's own records (nearest first)."""
-        out = []
-        while code and len(out) < limit:
-            row = self.conn.execute("SELECT parent_code FROM names WHERE name_id = ?", (code,)).fetchone()
-            if row is None or not row[0] or row[0] in out:
-                break
-            out.append(row[0])
-            code = row[0]
-        return out
-
-    def _check_parent(self, rec: dict) -> None:
-        code = rec.get("parent_code")
-        if not code:
-            return
-        why = parent_problem(code, self._has_id)
-        if why:
-            raise RecordError(why)
-        nid = rec.get("name_id")
-        if nid and (code == nid or nid in self._ancestors(code)):
-            raise RecordError(f"{rec['name']}（{nid}）不能放在 {code} 之下：{code} 本身就在 {rec['name']} 之下，"
-                              "会形成上下级循环（A 属 B、B 又属 A）。请核对上级代码。")
-
     def make_record(self, name: str, category: str, parent_code: str | None = None, **fields) -> dict:
         """A complete, checked record from user values (no database change).
 
