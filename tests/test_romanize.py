@@ -82,3 +82,23 @@ def test_cli_romanizes_a_proposed_name_not_in_the_gazetteer(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "六安市: Lu'an Shi"
     assert not db.exists()
+
+
+def test_pypinyin_data_layout_is_the_one_the_fast_path_reads():
+    """romanize reads pypinyin's data modules (not its API) for speed: fail loudly when a release changes them."""
+    from geoplan.gazetteer import romanize as r
+
+    r._readings.cache_clear()
+    data = r._readings()
+    assert data is not None, "pypinyin's data layout changed: check romanize._readings and pin pypinyin"
+    chars, phrases, _ = data
+    assert chars["昌"] == "chang" and len(chars) > 20000 and len(phrases) > 40000
+
+
+def test_public_api_fallback_gives_the_same_readings(monkeypatch):
+    from geoplan.gazetteer import romanize as r
+
+    names = ["新昌县", "回山镇", "儒岙镇", "长乐村", "重庆路"]
+    fast = [r._pypinyin_run(n) for n in names]
+    monkeypatch.setattr(r, "_readings", lambda: None)
+    assert [r._pypinyin_run(n) for n in names] == fast

@@ -20,21 +20,50 @@ import pandas as pd
 from geoplan.gazetteer import store as gz
 from geoplan.gazetteer import naming
 from geoplan.gazetteer import romanize
+from geoplan import output
 from geoplan.cli.util import ErrorGroup
 
 
+def _lead(exc) -> str:
+    """A Chinese first sentence for an error whose detail may be in English (messages shared with other groups)."""
+    from geoplan.errors import DataFileError, ValidationError
+
+    if isinstance(exc, output.OutputError):
+        return ""  # already Chinese
+    if isinstance(exc, DataFileError):
+        return "输入文件无法读取，未作任何改动。"
+    if isinstance(exc, ValidationError):
+        return "输入文件有错误，未作任何改动。"
+    if isinstance(exc, naming.NamingError):
+        return "违反地名命名规则，未作改动。"
+    if isinstance(exc, gz.NameNotFoundError):
+        return "地名库中没有这个地名或编号。"
+    if isinstance(exc, gz.RecordError):
+        return "字段值有误，未作改动。"
+    return "地名库未作改动。"
+
+
 class _GazGroup(ErrorGroup):
-    """Also turns a locked or damaged database into a message and exit 1."""
+    """Also turns a locked or damaged database into a message and exit 1; every message starts in Chinese."""
 
     def invoke(self, ctx):
+        from geoplan.errors import GeoplanError
+
         try:
-            return super().invoke(ctx)
+            return click.Group.invoke(self, ctx)
+        except GeoplanError as exc:
+            text = str(exc)
+            # A message that already says in Chinese what was (not) done needs no lead sentence.
+            said = any(w in text for w in ("未作", "未写", "未导入", "未能"))
+            click.echo(f"Error: {'' if said else _lead(exc)}{text}", err=True)
+            ctx.exit(1)
         except sqlite3.OperationalError as exc:
-            click.echo(f"Error: the gazetteer database could not be written ({exc}). Another process may hold "
-                       "it for a long time, or the disk is full or read-only; nothing was changed.", err=True)
+            click.echo(f"Error: 地名库无法写入，未作改动（{exc}）：可能另一程序长时间占用它，或磁盘已满、只读。"
+                       "the gazetteer database could not be written; nothing was changed.", err=True)
             ctx.exit(1)
         except sqlite3.DatabaseError as exc:
-            click.echo(f"Error: the gazetteer file is damaged or not a gazetteer ({exc}).", err=True)
+            click.echo(f"Error: 地名库文件已损坏或不是地名库（{exc}），未作改动。"
+                       "The gazetteer file is damaged or not a gazetteer.", err=True)
             ctx.exit(1)
 
 
@@ -60,7 +89,7 @@ def _out(obj, as_json: bool, text=None) -> None:
 
 
 def db_option(f):
-    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar=gz.ENV_VAR,
+    return click.option("--db", type=click.Path(path_type=Path), envvar=gz.ENV_VAR,
                         help=f"Gazetteer file (default ${gz.ENV_VAR} or ./{gz.DEFAULT_PATH}).")(f)
 
 
@@ -74,7 +103,7 @@ def who_options(f):
 
 
 def rules_option(f):
-    return click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+    return click.option("--rules", "rules_file", type=click.Path(path_type=Path),
                         help="JSON file overriding naming-rule scopes/severities (see `gaz rules`).")(f)
 
 
@@ -135,7 +164,7 @@ def init(db):
 
 @gaz.command()
 @click.argument("name")
-@click.option("--category", "-c", required=True, help="Category code, e.g. 1120 township, 1220 village (`gaz categories`).")
+@click.option("--category", "-c", required=True, help="Category code, e.g. 1120 township, 1220 village (`gaz categories`; provisional codes 暂定编码).")
 @click.option("--parent", "parent_code", help="Code of the administrative unit it lies in (6/9/12 digits).")
 @click.option("--id", "name_id", help="Stable ID (default: generated, GZ00000001 …).")
 @click.option("--specific", help="专名, if not what precedes the 通名.")
@@ -339,7 +368,8 @@ def search(query, category, parent, as_of, retired, limit, db, as_json):
                                    df["parent_code"], df["status"], df["former_names"])
             table = df
         else:
-            index = gz.SearchIndex.from_store(store)
+            # Kept on disk between calls and rebuilt only when the database changed.
+            index = gz.SearchIndex.cached(store)
             table = None
         hits = index.search(query, limit=limit, category=list(category) or None, parent=parent,
                             include_retired=retired)
@@ -408,26 +438,29 @@ def revert(change_id, db, who, why, as_json):
 
 @gaz.command()
 @click.option("--as-of", help="Check the names valid on this day instead of today.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
               help="Also write the full report (CSV or XLSX).")
 @click.option("--errors-only", is_flag=True, help="Show errors, not warnings.")
+@click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
 @db_option
 @rules_option
 @json_option
-def validate(as_of, out_path, errors_only, db, rules_file, as_json):
+def validate(as_of, out_path, errors_only, overwrite, db, rules_file, as_json):
     """Check every name of the gazetteer against the naming rules; exit 1 if any error.
 
     \b
     Example:
       geoplan gaz validate --out 地名规则检查.csv
     """
+    if out_path is not None:
+        output.check_target(out_path, overwrite=overwrite)  # refuse before the work
     with _open(db, rules_file) as store:
         report = naming.validate_all(store, store.config, as_of=as_of)
         n = store.count()
     if errors_only:
         report = report[report["severity"] == "error"]
     if out_path is not None:
-        _write_table(report, out_path)
+        output.write_table(report, out_path, overwrite=overwrite, sheet_name="地名规则检查")
     if as_json:
         _out(report, True)
     else:
@@ -554,18 +587,21 @@ def heritage_remove(ref, db, who, why):
 @click.option("--encoding", help="Text encoding of a CSV if detection fails (e.g. GBK).")
 @click.option("--category", help="Category code for rows without one.")
 @click.option("--category-from-code", metavar="COLUMN",
-              help="Derive the category from 9-digit township codes in COLUMN (001–399 → 1120, 400–599 → 1190).")
+              help="Derive the category from official codes in COLUMN: 9-digit townships (001–399 → 1120, "
+                   "400–599 → 1190), 12-digit villages (001–199 → 1210 社区, 200–399 → 1220 村).")
+@click.option("--gcj02", is_flag=True, help="Coordinates were picked on a Chinese web map (GCJ-02): convert to CGCS2000.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --report file.")
 @click.option("--date", help="Effective date of renames in the file (default today).")
 @click.option("--dry-run", is_flag=True, help="Only report what would change.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
               help="Where to write the rejected rows (default: <file>_rejected.csv next to the input).")
 @click.option("--force", is_flag=True, help="Accept rows that break naming rules (bad values are still rejected).")
 @db_option
 @rules_option
 @who_options
 @json_option
-def import_cmd(path, maps, layer, encoding, category, category_from_code, date, dry_run, report_path, force,
-               db, rules_file, who, why, as_json):
+def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02, overwrite, date, dry_run,
+               report_path, force, db, rules_file, who, why, as_json):
     """Import names from CSV, XLSX, GeoJSON or GeoPackage in one transaction.
 
     Rows with an existing ID update that record; others are added. Rows
@@ -583,20 +619,27 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, date, 
             raise click.UsageError(f"--map {m!r}: write FIELD=COLUMN, e.g. name_id=code.")
         k, v = m.split("=", 1)
         mapping[k.strip()] = v.strip()
+    if report_path is not None:
+        output.check_target(report_path, overwrite=overwrite)  # refuse before the work
     with _open(db, rules_file) as store:
         df, labels = gz.read_import_table(path, mapping, layer=layer, encoding=encoding, category=category,
-                                          category_from_code=category_from_code)
-        plan = store.plan_import(df, labels, str(path), date=date, force=force)
+                                          category_from_code=category_from_code, gcj02=gcj02)
+        with _progress(len(df), "检查") as tick:
+            plan = store.plan_import(df, labels, str(path), date=date, force=force, progress=tick)
+        rejected = plan.rejected_frame()
+        if not rejected.empty and report_path is None:
+            # The default report never replaces a file: the next free name, said in the output.
+            report_path = _free_name(path.with_name(f"{path.stem}_rejected.csv"))
+        if not rejected.empty:
+            # Written before the import commits: a report that cannot be written stops the import.
+            output.write_table(rejected, report_path, overwrite=overwrite, sheet_name="未导入的行")
         change = None if dry_run else store.apply_import(plan, who=who, why=why)
-    rejected = plan.rejected_frame()
-    if not rejected.empty:
-        report_path = report_path or path.with_name(f"{path.stem}_rejected.csv")
-        _write_table(rejected, report_path)
     summary = {"file": str(path), "dry_run": dry_run, "added": plan.added, "updated": plan.updated,
                "unchanged": plan.unchanged, "rejected": len(rejected), "warnings": len(plan.warnings),
                "change": change, "report": None if rejected.empty else str(report_path)}
     if as_json:
-        return _out(summary, True)
+        _out(summary, True)
+        return _import_exit(plan, rejected, report_path)
     verb = "Would add" if dry_run else "Added"
     click.echo(f"{verb} {plan.added}, {'would update' if dry_run else 'updated'} {plan.updated}, "
                f"unchanged {plan.unchanged}, rejected {len(rejected)} row(s)"
@@ -610,14 +653,16 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, date, 
         click.echo(_table(rejected.head(20)))
     if len(plan.warnings):
         click.echo(f"\n{len(plan.warnings)} naming-rule warning(s); `geoplan gaz validate` lists them.")
+    _import_exit(plan, rejected, report_path)
 
 
 @gaz.command("export")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", help="Names valid on this day.")
 @click.option("--retired", is_flag=True, help="Include retired names.")
+@click.option("--overwrite", is_flag=True, help="Replace PATH if it exists (else refused; 已存在则拒绝).")
 @db_option
-def export_cmd(path, as_of, retired, db):
+def export_cmd(path, as_of, retired, overwrite, db):
     """Export the gazetteer to CSV, XLSX, GeoJSON or GeoPackage (by extension).
 
     \b
@@ -625,7 +670,7 @@ def export_cmd(path, as_of, retired, db):
       geoplan gaz export 地名库.gpkg
     """
     with _open(db) as store:
-        out = gz.export(store, path, as_of=as_of, include_retired=retired)
+        out = gz.export(store, path, as_of=as_of, include_retired=retired, overwrite=overwrite)
     click.echo(f"Wrote {out}")
 
 
@@ -635,6 +680,10 @@ def export_cmd(path, as_of, retired, db):
 def categories(rules_file, as_json):
     """The category codes, their 通名 and the scope of the duplicate rules.
 
+    The codes are geoplan's PROVISIONAL list (暂定), not the codes of
+    GB/T 18521; `--rules FILE` replaces them when the committee confirms the
+    standard's codes.
+
     \b
     Example:
       geoplan gaz categories
@@ -642,7 +691,11 @@ def categories(rules_file, as_json):
     cfg = naming.NamingConfig.from_json(rules_file) if rules_file else naming.DEFAULT_CONFIG
     df = pd.DataFrame([{"code": c.code, "category": c.name_zh, "通名": "/".join(c.generics) or "(any)",
                         "unique within": c.scope, "group": c.group} for c in cfg.categories.values()])
-    _out(df, as_json)
+    if as_json:
+        return _out({"provisional": True, "note": PROVISIONAL_NOTE, "categories": json.loads(
+            df.to_json(orient="records", force_ascii=False))}, True)
+    click.echo(PROVISIONAL_NOTE + "\n")
+    _out(df, False)
 
 
 @gaz.command()
@@ -658,12 +711,50 @@ def rules(as_json):
     _out(df, as_json)
 
 
-def _write_table(df: pd.DataFrame, path: Path) -> None:
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        df.to_excel(path, index=False)
-    else:
-        df.to_csv(path, index=False, encoding="utf-8-sig")
+PROVISIONAL_NOTE = ("注意：以下类别代码是 geoplan 的暂定编码（provisional），并非 GB/T 18521《地名分类与类别代码编制规则》"
+                    "的正式代码；委员会确认正式代码后，可用 --rules 规则文件替换。")
+
+
+class _progress:
+    """A progress bar on the terminal for long imports (none when output goes to a file or a test)."""
+
+    def __init__(self, total: int, what: str):
+        self.bar = None
+        if total >= 20_000 and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=what, unit="行", file=sys.stderr, leave=False)
+        self.done = 0
+
+    def __enter__(self):
+        return self.tick
+
+    def tick(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n - self.done)
+            self.done = n
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _free_name(path: Path) -> Path:
+    """``path``, or ``stem-2.csv``, ``stem-3.csv`` … whichever does not exist yet."""
+    k = 2
+    out = path
+    while out.exists():
+        out = path.with_name(f"{path.stem}-{k}{path.suffix}")
+        k += 1
+    return out
+
+
+def _import_exit(plan, rejected: pd.DataFrame, report_path) -> None:
+    """Exit 1 when the import did none of what was asked: every row refused (or no row at all)."""
+    if not plan.items and plan.unchanged == 0:
+        click.echo(f"错误：没有导入任何地名——全部 {len(rejected)} 行都被拒绝（原因见 {report_path}）。"
+                   "地名库未作改动。", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,15 +1,21 @@
 """The place-name database (地名库): storage with every change kept in history, search,
 the naming rules and Hanyu Pinyin romanisation of place names.
+
+Modules: ``store`` (the database and its operations), ``records`` (columns, value
+checks, official codes), ``history`` (change log, revert, ``--as-of`` views),
+``transfer`` (bulk import, reading import tables, export), ``search`` (the search
+index), ``naming`` (rules), ``romanize`` (pinyin). ``store`` re-exports the public
+names of the others, so ``from geoplan.gazetteer.store import SearchIndex`` keeps working.
 """
 
 from geoplan._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "Gazetteer": "geoplan.gazetteer.store",
-    "SearchIndex": "geoplan.gazetteer.store",
-    "seed_from_county": "geoplan.gazetteer.store",
-    "read_import_table": "geoplan.gazetteer.store",
-    "export": "geoplan.gazetteer.store",
+    "SearchIndex": "geoplan.gazetteer.search",
+    "seed_from_county": "geoplan.gazetteer.transfer",
+    "read_import_table": "geoplan.gazetteer.transfer",
+    "export": "geoplan.gazetteer.transfer",
     "validate_all": "geoplan.gazetteer.naming",
     "check_frame": "geoplan.gazetteer.naming",
     "NamingConfig": "geoplan.gazetteer.naming",

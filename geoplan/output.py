@@ -1,0 +1,459 @@
+"""The one way geoplan writes a file a person will open.
+
+Every output goes through :func:`atomic_target` (or a writer built on it):
+
+* **Atomic**: the file is written to a temporary file in the same folder,
+  flushed to disk (``fsync``) and renamed into place, so an interrupted run
+  leaves either the old file or the new one, never half of one.
+* **No silent overwrite**: an existing file is replaced only with
+  ``overwrite=True`` (the command line's ``--overwrite``); otherwise
+  :class:`OutputExistsError` says so and nothing is written.
+* **Text stays text** (CSV/formula injection, OWASP): :func:`write_csv`
+  prefixes a single quote to any text cell that starts with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return (unless the cell is a number), and
+  :func:`write_xlsx` writes every text cell as a string cell, never a
+  formula. :func:`unescape_cell` / :func:`read_csv` undo the CSV prefix when
+  geoplan reads its own files back, so a round trip keeps every value.
+
+Examples
+--------
+>>> import pandas as pd, tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> df = pd.DataFrame({"name": ["回山镇", "=1+1"], "n": [3, -2]})
+>>> p = write_csv(df, folder / "a.csv")
+>>> p.read_text(encoding="utf-8-sig").splitlines()[2]
+"'=1+1,-2"
+>>> read_csv(p)["name"].tolist()
+['回山镇', '=1+1']
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import math
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from geoplan.errors import GeoplanError
+
+__all__ = ["OutputError", "OutputExistsError", "check_target", "atomic_target", "write_text", "write_bytes",
+           "write_csv", "write_xlsx", "write_geo", "escape_cell", "unescape_cell", "escape_frame",
+           "unescape_frame", "read_csv", "TRIGGERS"]
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+# Characters XML 1.0 cannot hold; openpyxl refuses them, so they are dropped from XLSX text.
+_XML_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
+
+
+class OutputError(GeoplanError):
+    """An output file cannot be written (folder missing or read-only, disk full, path is a folder); nothing was written."""
+
+
+class OutputExistsError(OutputError):
+    """The output file exists and ``overwrite`` was not given; the existing file is unchanged."""
+
+
+# ---------------------------------------------------------------------- formula injection
+def _needs_quote(text: str) -> bool:
+    # A leading quote followed by something that needs one is quoted too, so
+    # that escape/unescape are exact inverses for every string.
+    if not text:
+        return False
+    if text[0] == "'":
+        return _needs_quote(text[1:])
+    return text[0] in TRIGGERS and not _NUMBER.fullmatch(text)
+
+
+def escape_cell(value):
+    """A value safe to write into a CSV cell: text that a spreadsheet would run as a formula gets a ``'`` prefix.
+
+    Parameters
+    ----------
+    value : object
+        Any cell value; only strings are changed.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` for text starting with ``= + - @``, tab or carriage
+        return that is not a number; everything else unchanged.
+
+    Examples
+    --------
+    >>> escape_cell("=HYPERLINK(\\"http://x\\",\\"y\\")")
+    '\\'=HYPERLINK("http://x","y")'
+    >>> escape_cell("-12.5"), escape_cell("回山镇"), escape_cell(7)
+    ('-12.5', '回山镇', 7)
+    """
+    if isinstance(value, str) and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def unescape_cell(value):
+    """Undo :func:`escape_cell` (for CSV files geoplan wrote).
+
+    Examples
+    --------
+    >>> unescape_cell("'=1+1"), unescape_cell("'just a quote")
+    ('=1+1', "'just a quote")
+    """
+    if isinstance(value, str) and value[:1] == "'" and _needs_quote(value[1:]):
+        return value[1:]
+    return value
+
+
+def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with :func:`escape_cell` applied to every text cell and column name."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = [escape_cell(v) for v in out[c].tolist()]
+    out.columns = [escape_cell(str(c)) for c in out.columns]
+    return out
+
+
+def unescape_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with :func:`unescape_cell` applied to every text cell and column name."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = [unescape_cell(v) for v in out[c].tolist()]
+    out.columns = [unescape_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+# ---------------------------------------------------------------------- atomic writing
+def check_target(path, *, overwrite: bool = False) -> Path:
+    """Check that ``path`` may be written, before any work is done.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file.
+    overwrite : bool
+        Allow replacing an existing file.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    OutputExistsError
+        The file exists and ``overwrite`` is false.
+    OutputError
+        The path is a folder, its folder does not exist or is not writable.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise OutputError(f"{p} 是一个文件夹，不是文件：请给出输出文件的路径（例如 {p / '结果.csv'}）。未写任何文件。")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"输出文件夹 {parent} 不存在，未写任何文件。请先建好文件夹，或换一个输出路径。")
+    if not parent.is_dir():
+        raise OutputError(f"{parent} 是一个文件，不是文件夹，不能在其中写 {p.name}。请换一个输出路径。")
+    if p.exists() or p.is_symlink():
+        if not overwrite:
+            raise OutputExistsError(f"输出文件 {p} 已存在，未作任何改动。要替换它请加 --overwrite，或换一个文件名。")
+        if not os.access(p, os.W_OK):
+            raise OutputError(f"输出文件 {p} 是只读的，未作任何改动。请换一个文件名或先解除只读。")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"文件夹 {parent} 不可写（只读或没有权限），未写任何文件。请换一个可写的文件夹。")
+    return p
+
+
+def _os_error(p: Path, exc: OSError) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"磁盘已满，{p} 未能写完；原有文件（若有）未被改动。请腾出空间后重试。")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"无法写入 {p}（{exc.strerror}）：文件夹只读或没有权限，未写任何文件。请换一个可写的文件夹。")
+    return OutputError(f"无法写入 {p}（{exc.strerror or exc}），原有文件（若有）未被改动。")
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    except OSError:
+        return  # some platforms cannot open a folder; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_target(path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Write a file atomically: yields a temporary path in the same folder, renamed into place on success.
+
+    The temporary file sits in a private hidden folder next to the target,
+    so writers that add side files (GeoPackage journals) keep them there.
+    On success it is fsynced and moved onto ``path`` (without ``overwrite``
+    by a no-clobber hard link, so a file created meanwhile is not replaced
+    either); on any error the temporary folder is removed and ``path`` is
+    as it was.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file.
+    overwrite : bool
+        Replace an existing file.
+
+    Yields
+    ------
+    Path
+        Where to write (same name as ``path``, inside the temporary folder).
+
+    Raises
+    ------
+    OutputExistsError, OutputError
+        See :func:`check_target`; also a full disk or a read-only folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> with atomic_target(out) as tmp:
+    ...     _ = tmp.write_text("ok")
+    >>> out.read_text()
+    'ok'
+    """
+    p = check_target(path, overwrite=overwrite)
+    parent = p.parent if str(p.parent) else Path(".")
+    try:
+        tmpdir = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise _os_error(p, exc) from exc
+    tmp = tmpdir / p.name
+    try:
+        try:
+            yield tmp
+        except OSError as exc:
+            raise _os_error(p, exc) from exc
+        if not tmp.exists():
+            raise OutputError(f"{p} 未能生成（写出程序没有产生文件）。")
+        try:
+            _fsync_path(tmp)
+            if overwrite:
+                os.replace(tmp, p)
+            else:
+                try:
+                    os.link(tmp, p)  # fails if the file appeared meanwhile: never clobber
+                except FileExistsError:
+                    raise OutputExistsError(f"输出文件 {p} 在写出期间被创建，未作改动。要替换它请加 --overwrite。") \
+                        from None
+                except OSError:  # no hard links on this file system
+                    if p.exists():
+                        raise OutputExistsError(f"输出文件 {p} 已存在，未作任何改动。要替换它请加 --overwrite。") \
+                            from None
+                    os.replace(tmp, p)
+            _fsync_path(parent, directory=True)
+        except OSError as exc:
+            raise _os_error(p, exc) from exc
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def write_bytes(data: bytes, path, *, overwrite: bool = False) -> Path:
+    """Write bytes atomically (see :func:`atomic_target`). Returns the path."""
+    with atomic_target(path, overwrite=overwrite) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
+
+
+def write_text(text: str, path, *, overwrite: bool = False, encoding: str = "utf-8") -> Path:
+    """Write text atomically (HTML, JSON, GPX …; see :func:`atomic_target`). Returns the path."""
+    return write_bytes(text.encode(encoding), path, overwrite=overwrite)
+
+
+# ---------------------------------------------------------------------- tables
+def write_csv(df: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
+    """Write a table as CSV for Excel: UTF-8 with BOM, text cells safe from formula injection, atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; the index is not written.
+    path : str or Path
+        Output file.
+    overwrite : bool
+        Replace an existing file (else :class:`OutputExistsError`).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    check_target(path, overwrite=overwrite)
+    text = escape_frame(df).to_csv(index=False, lineterminator="\r\n")
+    return write_bytes(text.encode("utf-8-sig"), path, overwrite=overwrite)
+
+
+def read_csv(path, **kwargs) -> pd.DataFrame:
+    """Read a CSV geoplan wrote (UTF-8 with BOM), undoing the formula-injection prefix.
+
+    Extra keyword arguments go to :func:`pandas.read_csv` (default ``dtype=str``,
+    blanks as missing).
+    """
+    kwargs.setdefault("dtype", str)
+    kwargs.setdefault("keep_default_na", False)
+    kwargs.setdefault("na_values", [""])
+    kwargs.setdefault("encoding", "utf-8-sig")
+    return unescape_frame(pd.read_csv(path, **kwargs))
+
+
+def _xlsx_value(v):
+    if v is None or (isinstance(v, str) and v == ""):
+        return None, None
+    if isinstance(v, bool):
+        return v, "b"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+            return None, None
+        return v, "n"
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):  # numpy scalars
+        try:
+            return _xlsx_value(v.item())
+        except (ValueError, TypeError):
+            pass
+    if v is pd.NaT or v is pd.NA:
+        return None, None
+    if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
+        return v.isoformat(), "s"
+    return _XML_ILLEGAL.sub("", str(v)), "s"
+
+
+def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Sheet1",
+               widths: dict | None = None) -> Path:
+    """Write one or more tables to an XLSX workbook: text as string cells (never formulas), atomically.
+
+    Parameters
+    ----------
+    sheets : pandas.DataFrame or dict of str to DataFrame
+        A table, or sheet name → table (in order).
+    path : str or Path
+        Output file.
+    overwrite : bool
+        Replace an existing file (else :class:`OutputExistsError`).
+    sheet_name : str
+        Sheet name when ``sheets`` is a single table.
+    widths : dict, optional
+        Column header → width in characters (default: from the content, 8–60).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Notes
+    -----
+    Every text cell is written with ``data_type='s'``: a value such as
+    ``=HYPERLINK(...)`` is shown as that text, and Excel never evaluates it.
+    Numbers stay numbers. The header row is bold and frozen.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    check_target(path, overwrite=overwrite)  # before any work: a refusal leaves nothing half-built
+    if isinstance(sheets, pd.DataFrame):
+        sheets = {sheet_name: sheets}
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for name, df in sheets.items():
+        ws = wb.create_sheet(title=_XML_ILLEGAL.sub("", str(name))[:31] or "Sheet")
+        cols = [str(c) for c in df.columns]
+        for k, c in enumerate(cols, 1):
+            if widths and c in widths:
+                w = widths[c]
+            else:
+                sample = [c] + [str(v) for v in df.iloc[:200, k - 1].tolist() if v is not None]
+                w = max(8, min(60, max(sum(2 if ord(ch) > 0x2E7F else 1 for ch in s) for s in sample) + 2))
+            ws.column_dimensions[get_column_letter(k)].width = w
+        ws.freeze_panes = "A2"
+
+        def cell(v, font=None):
+            value, kind = _xlsx_value(v)
+            c = WriteOnlyCell(ws, value=None)
+            if value is not None:
+                c.value = value
+                c.data_type = kind  # set after the value: openpyxl would make "=…" a formula
+            if font is not None:
+                c.font = font
+            return c
+
+        ws.append([cell(c, bold) for c in cols])
+        for row in df.itertuples(index=False, name=None):
+            ws.append([cell(v) for v in row])
+    if not sheets:
+        wb.create_sheet("Sheet1")
+    with atomic_target(path, overwrite=overwrite) as tmp:
+        wb.save(tmp)
+    return Path(path)
+
+
+def write_geo(gdf, path, *, layer: str | None = None, overwrite: bool = False) -> Path:
+    """Write a GeoDataFrame as GeoPackage (``.gpkg``) or GeoJSON (``.geojson``/``.json``), atomically.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+    path : str or Path
+    layer : str, optional
+        GeoPackage layer name (default: the file's stem).
+    overwrite : bool
+        Replace an existing file (else :class:`OutputExistsError`).
+
+    Returns
+    -------
+    Path
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    with atomic_target(p, overwrite=overwrite) as tmp:
+        try:
+            if suffix == ".gpkg":
+                gdf.to_file(tmp, layer=layer or p.stem, driver="GPKG", geometry_type="Unknown")
+            elif suffix in (".geojson", ".json"):
+                gdf.to_file(tmp, driver="GeoJSON")
+            else:
+                raise OutputError(f"不能写成 '{suffix or '无扩展名'}' 格式：请用 .gpkg 或 .geojson。")
+        except (OSError, OutputError):
+            raise
+        except Exception as exc:  # GDAL reports a full disk as its own error type
+            if "No space" in str(exc):
+                raise _os_error(p, OSError(errno.ENOSPC, "No space left on device")) from exc
+            raise OutputError(f"无法写出 {p}（{exc}），未写任何文件。") from exc
+    return p
+
+
+def table_writer(path):
+    """The writer for a table file by its extension: :func:`write_xlsx` for ``.xlsx``, else :func:`write_csv`."""
+    return write_xlsx if Path(path).suffix.lower() == ".xlsx" else write_csv
+
+
+def write_table(df: pd.DataFrame, path, *, overwrite: bool = False, sheet_name: str = "Sheet1") -> Path:
+    """Write a table as XLSX (by extension) or CSV; see :func:`write_xlsx` and :func:`write_csv`."""
+    if Path(path).suffix.lower() == ".xlsx":
+        return write_xlsx(df, path, overwrite=overwrite, sheet_name=sheet_name)
+    return write_csv(df, path, overwrite=overwrite)
+
+
+__all__ += ["table_writer", "write_table"]
