@@ -21,6 +21,7 @@ from geoplan.gazetteer import store as gz
 from geoplan.gazetteer import naming
 from geoplan.gazetteer import romanize
 from geoplan import output
+from geoplan import i18n
 from geoplan.cli.util import ErrorGroup
 
 
@@ -43,6 +44,10 @@ def _lead(exc) -> str:
     return "地名库未作改动。"
 
 
+def _error(message: str) -> str:
+    return i18n._("Error: {message}").format(message=message)
+
+
 class _GazGroup(ErrorGroup):
     """Also turns a locked or damaged database into a message and exit 1; every message starts in Chinese."""
 
@@ -55,15 +60,15 @@ class _GazGroup(ErrorGroup):
             text = str(exc)
             # A message that already says in Chinese what was (not) done needs no lead sentence.
             said = any(w in text for w in ("未作", "未写", "未导入", "未能"))
-            click.echo(f"Error: {'' if said else _lead(exc)}{text}", err=True)
+            click.echo(_error(f"{'' if said else _lead(exc)}{text}"), err=True)
             ctx.exit(1)
         except sqlite3.OperationalError as exc:
-            click.echo(f"Error: 地名库无法写入，未作改动（{exc}）：可能另一程序长时间占用它，或磁盘已满、只读。"
-                       "the gazetteer database could not be written; nothing was changed.", err=True)
+            click.echo(_error(f"地名库无法写入，未作改动（{exc}）：可能另一程序长时间占用它，或磁盘已满、只读。"
+                              "the gazetteer database could not be written; nothing was changed."), err=True)
             ctx.exit(1)
         except sqlite3.DatabaseError as exc:
-            click.echo(f"Error: 地名库文件已损坏或不是地名库（{exc}），未作改动。"
-                       "The gazetteer file is damaged or not a gazetteer.", err=True)
+            click.echo(_error(f"地名库文件已损坏或不是地名库（{exc}），未作改动。"
+                              "The gazetteer file is damaged or not a gazetteer."), err=True)
             ctx.exit(1)
 
 
