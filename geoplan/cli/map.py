@@ -216,12 +216,13 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if isochrones is None:
+    if isochrones is None and per_cell is None:
         isochrones = demo_isochrones(county)
     uncovered = people_beyond(per_cell, gap_minutes) if per_cell is not None else None
     name = county.name or county.code
     files = [
-        save_map(coverage_map(county, evaluation, isochrones=isochrones, uncovered=uncovered,
+        save_map(coverage_map(county, evaluation, travel=per_cell,
+                              isochrones=isochrones if per_cell is None else None, uncovered=uncovered,
                               proposed_sites=proposed_sites,
                               gap_minutes=gap_minutes, basemap=basemap, offline=offline),
                  out / f"{county.code}_coverage.html"),
