@@ -98,7 +98,8 @@ def _classes(values: np.ndarray, n: int) -> np.ndarray:
 
 
 def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = None,
-                 travel_minutes: Sequence[float] = (15, 30), isochrones: gpd.GeoDataFrame | None = None,
+                 travel_minutes: Sequence[float] = (15, 30), travel_label: str = "最近设施",
+                 isochrones: gpd.GeoDataFrame | None = None,
                  proposed_sites: gpd.GeoDataFrame | None = None,
                  uncovered: gpd.GeoDataFrame | None = None, gap_minutes: float | None = None,
                  facility_kinds: Sequence[str] | None = None, population: bool = True,
@@ -131,6 +132,8 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         ``county.population``.
     travel_minutes : sequence of float
         Band limits of the travel-time areas.
+    travel_label : str
+        What the travel time is to, for the layer and legend (e.g. ``居家养老服务中心``).
     isochrones : GeoDataFrame, optional
         Older input: polygons with ``minutes`` (e.g. from
         :meth:`geoplan.network.graph.RoadNetwork.isochrones`), drawn
@@ -277,7 +280,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             feats.append(_feature(d.geometry.iloc[0], {
                 "s": {"color": colour, "weight": 2.2 if k == 0 else 1.6, "dashArray": dash, "fillColor": colour,
                       "fillOpacity": 0.07, "className": "gp-travel"},
-                "p": _popup(f"{_fmt(limit)} 分钟内可达最近设施", [
+                "p": _popup(f"{_fmt(limit)} 分钟内可达{travel_label}", [
                     ("人口", round(people)), ("说明", "步行至最近道路 + 驾车，与评估相同；每格 100 米")]),
                 "t": f"{_fmt(limit)} 分钟内：约 {_fmt(round(people))} 人"}))
             entries.append((_sw_line(colour, dash=bool(dash)), f"{_fmt(limit)} 分钟内可达（{_fmt(round(people))} 人）"))
@@ -286,7 +289,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             entries.append(("", "其余 " + "，".join(f"{r['band']} {_fmt(round(r['population']))} 人"
                                                   for _, r in beyond.iterrows())))
         group = b.layer("通行时间（步行至道路 + 驾车）", feats[::-1], show=True)
-        b.legend_section("到最近设施的通行时间", entries, groups=[group])
+        b.legend_section(f"到{travel_label}的通行时间", entries, groups=[group])
     elif isochrones is not None and len(isochrones):
         _draw_isochrones(b, isochrones)
 
