@@ -8,7 +8,9 @@ is a failure. Set ``GEOPLAN_SCREENSHOTS=DIR`` to keep a screenshot per map.
 
 import dataclasses
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +22,7 @@ from geoplan.coverage.evaluation import evaluate
 from geoplan.maps.html import coverage_map, gazetteer_map, inspection_map, leaflet_assets, people_beyond, save_map
 from geoplan.coverage.plans import load_plan
 from geoplan.layers.sample import load_sample
-from test_html_maps import XSS, synthetic_isochrones, synthetic_per_cell, synthetic_routes
+from test_html_maps import XSS, synthetic_per_cell, synthetic_routes
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("GEOPLAN_CHROMIUM", "/usr/bin/chromium")
@@ -60,7 +62,7 @@ def maps(tmp_path_factory):
     history = pd.DataFrame({"name_id": ["330624104", "330624104"], "year": [1950, 1992],
                             "event": ["设回山乡", "撤乡建镇"], "note": [XSS[1], ""]})
     return {
-        "coverage": save_map(coverage_map(c, evaluation, isochrones=synthetic_isochrones(county),
+        "coverage": save_map(coverage_map(c, evaluation, travel=synthetic_per_cell(county),
                                           uncovered=people_beyond(synthetic_per_cell(county), 15), gap_minutes=15,
                                           proposed_sites=sites, offline=True, data_date="2022-12-31"),
                              folder / "coverage.html"),
@@ -71,14 +73,17 @@ def maps(tmp_path_factory):
                                             hidden_categories=["1220"]), folder / "gazetteer.html"),
         "online": save_map(gazetteer_map(county["place_names"], basemap="none"), folder / "online.html"),
         "counts": {kind: len(county[kind]) for kind in ("elderly_care", "children_homes")},
+        "townships": sorted(county["townships"]["name"].replace({county["townships"]["name"].iloc[0]: XSS[0],
+                                                                  county["townships"]["name"].iloc[1]: XSS[4]})),
+        "indicators": evaluation.townships["rule_id"].nunique(),
     }
 
 
 class Page:
     """A page whose requests other than file:// are refused (or served locally), with its console recorded."""
 
-    def __init__(self, browser, path: Path, serve: dict | None = None):
-        self.page = browser.new_page(viewport={"width": 1200, "height": 760})
+    def __init__(self, browser, path: Path, serve: dict | None = None, size=(1200, 760)):
+        self.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
         self.errors, self.requests = [], []
         self.page.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
@@ -128,7 +133,7 @@ def test_offline_map_renders_with_network_blocked(browser, maps, name):
 def test_layer_control_lists_layers_and_toggles_them(browser, maps):
     page = Page(browser, maps["coverage"])
     labels = page.overlay_labels()
-    for expected in ["达标：每个乡镇(街道)建有居家养老服务中心", "养老服务设施", "儿童之家", "通行时间等时圈",
+    for expected in ["乡镇(街道)名称", "养老服务设施", "儿童之家", "通行时间（步行至道路 + 驾车）",
                      "缺口：未达标乡镇(街道)", "缺口：15 分钟外人口", "人口分布（每平方公里）", "拟新建站点（选址结果）"]:
         assert expected in labels, (expected, labels)
     icons = page.page.locator(".gp-sym")
@@ -195,4 +200,97 @@ def test_online_map_needs_only_leaflet(browser, maps):
     assert sorted(page.requests) == sorted(serve)
     assert page.errors == []
     assert any(label.startswith("县级行政区域") for label in page.overlay_labels())
+    page.page.close()
+
+
+SCREENS = [(1366, 768), (1920, 1080)]
+
+
+def _inside(box, w, h):
+    return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= w + 0.5 \
+        and box["y"] + box["height"] <= h + 0.5
+
+
+@pytest.mark.parametrize("size", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", ["coverage", "inspection", "gazetteer"])
+def test_controls_fit_the_screen(browser, maps, name, size):
+    """Title, legend, layer control and indicator choice are wholly on a laptop screen and a desktop one."""
+    w, h = size
+    page = Page(browser, maps[name], size=size)
+    p = page.page
+    for sel in (".gp-titlebox", ".gp-legend", ".leaflet-control-layers", ".leaflet-control-scale",
+                ".leaflet-control-attribution") + ((".gp-choice",) if name == "coverage" else ()):
+        assert p.locator(sel).count() == 1, sel
+        assert _inside(p.locator(sel).bounding_box(), w, h), (sel, p.locator(sel).bounding_box())
+    # the legend and the layer list are read without scrolling
+    for sel in (".gp-legend", ".leaflet-control-layers-list"):
+        assert p.evaluate(f"(e => e.scrollHeight <= e.clientHeight + 1)(document.querySelector('{sel}'))"), sel
+    # controls do not cover each other
+    boxes = [p.locator(s).bounding_box() for s in (".gp-titlebox", ".gp-legend", ".leaflet-control-layers")]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            assert a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"] \
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"], (a, b)
+    # metric scale only; a plain Leaflet credit (no flag) with the data sources
+    assert p.locator(".leaflet-control-scale-line").count() == 1
+    assert re.fullmatch(r"\d+ (k?m)", p.locator(".leaflet-control-scale-line").inner_text().strip())
+    attribution = p.locator(".leaflet-control-attribution")
+    assert attribution.inner_text().startswith("Leaflet") and attribution.locator("svg").count() == 0
+    assert page.errors == []
+    page.shoot(f"{name}_{w}x{h}")
+    page.page.close()
+
+
+@pytest.mark.parametrize("size", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_one_indicator_at_a_time_and_township_names(browser, maps, size):
+    page = Page(browser, maps["coverage"], size=size)
+    p = page.page
+    radios = p.locator(".gp-choice input[type=radio]")
+    assert radios.count() == maps["indicators"] >= 2
+    n_towns = len(maps["townships"])
+    headings = []
+    for k in [1, 0, radios.count() - 1]:
+        radios.nth(k).check()
+        assert [radios.nth(i).is_checked() for i in range(radios.count())].count(True) == 1
+        # exactly one indicator's township fills are drawn, all of the chosen one
+        assert p.locator("path.gp-ind").count() == n_towns
+        assert p.locator(f"path.gp-ind-{k}").count() == n_towns
+        # the legend shows that indicator only
+        shown = [t for t in p.locator(".gp-legend .gp-sec:visible h4").all_inner_texts() if t.startswith("指标：")]
+        assert len(shown) == 1
+        headings.append(shown[0])
+    assert len(set(headings)) == 3
+    # township names drawn on the map, inside the map
+    labels = p.locator(".gp-tl")
+    assert sorted(labels.all_inner_texts()) == maps["townships"]
+    assert p.evaluate("window.__xss") == 0
+    boxes = [labels.nth(i).bounding_box() for i in range(labels.count())]
+    assert sum(_inside(b, *size) for b in boxes) == n_towns
+    assert page.errors == []
+    page.page.close()
+
+
+def test_printing_gives_one_a4_page(browser, maps, tmp_path):
+    """The print stylesheet: one landscape A4 sheet with title, legend, scale and north arrow, no controls."""
+    page = Page(browser, maps["coverage"], size=(1366, 768))
+    p = page.page
+    p.emulate_media(media="print")
+    p.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    for sel in (".leaflet-control-layers", ".gp-choice", ".gp-search", ".leaflet-control-zoom"):
+        assert not p.locator(sel).is_visible(), sel
+    for sel in (".gp-titlebox", ".gp-legend", ".gp-north", ".leaflet-control-scale"):
+        assert p.locator(sel).is_visible(), sel
+    pdf = tmp_path / "print.pdf"
+    p.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert re.search(r"Pages:\s+1\n", info)
+    w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups())
+    assert (w, h) == (pytest.approx(841.9, abs=1), pytest.approx(595.3, abs=1))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "民政设施覆盖" in text and "图例" in text and "数据日期" in text
+    folder = os.environ.get("GEOPLAN_SCREENSHOTS")
+    if folder:
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(Path(folder) / "coverage_print")],
+                       check=True)
     page.page.close()

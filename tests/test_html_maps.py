@@ -101,7 +101,7 @@ def evaluation(county):
 def offline_coverage(county, evaluation, tmp_path_factory):
     sites = gpd.GeoDataFrame({"site_id": ["S1"], "name": ["拟建回山站"], "covered_population": [1200]},
                              geometry=[shapely.Point(121.0, 29.45)], crs=4490)
-    m = coverage_map(county, evaluation, isochrones=synthetic_isochrones(county), proposed_sites=sites,
+    m = coverage_map(county, evaluation, travel=synthetic_per_cell(county), proposed_sites=sites,
                      uncovered=people_beyond(synthetic_per_cell(county), 15), gap_minutes=15,
                      basemap="none", offline=True, data_date="2022-12-31")
     path = save_map(m, tmp_path_factory.mktemp("maps") / "coverage.html")
@@ -180,8 +180,8 @@ def test_coverage_map_layers_popups_and_legend(offline_coverage, evaluation, cou
     for title in rules:
         assert f"达标：{title}" in blocks
     for name in ["乡镇(街道)", "养老服务设施", "公墓及生态安葬设施", "社会工作站", "残疾人之家", "儿童之家",
-                 "通行时间等时圈", "缺口：未达标乡镇(街道)", "缺口：15 分钟外人口", "人口分布（每平方公里）",
-                 "拟新建站点（选址结果）"]:
+                 "通行时间（步行至道路 + 驾车）", "缺口：未达标乡镇(街道)", "缺口：15 分钟外人口",
+                 "人口分布（每平方公里）", "拟新建站点（选址结果）", "乡镇(街道)名称"]:
         assert name in blocks, name
     # each rule layer colours every township, and failures are those of the evaluation
     first = evaluation.townships[evaluation.townships["title"] == rules[0]]
@@ -203,9 +203,22 @@ def test_coverage_map_layers_popups_and_legend(offline_coverage, evaluation, cou
     people = sum(float(re.search(r"约 ([\d,]+) 人", f["properties"]["t"]).group(1).replace(",", ""))
                  for f in blocks["缺口：15 分钟外人口"]["features"])
     assert 0 < people <= float(np.nansum(county.population.data)) + 1
-    assert "数据日期：2022-12-31" in html.unescape(json.loads(re.search(r"'gp-titlebox', (\".*?\")\);", page).group(1)))
-    for legend_text in ("达标", "未达标", "不要求", "15 分钟内", "30 分钟内", "养老服务设施", "拟新建站点"):
+    title = html.unescape(json.loads(re.search(r"'gp-titlebox', (\".*?\"), true\);", page).group(1)))
+    assert "数据日期：2022-12-31" in title and f"规划：{evaluation.plan.name}" in title
+    for legend_text in ("达标", "未达标", "15 分钟内可达", "30 分钟内可达", "养老服务设施", "拟新建站点"):
         assert legend_text in page
+    # one indicator at a time: the rule layers are radio choices, not checkboxes of the layer control
+    choice = re.search(r"geoplan\.choice\(map_\w+, (\"[^\"]*\"), \[(.*?)\]\);", page)
+    assert choice and choice.group(2).count("feature_group_") == len(rules)
+    overlays = [json.loads(k) for k in re.findall(r'^\s*("[^"]*") : feature_group_', page, re.M)]
+    assert not [o for o in overlays if o.startswith("达标")] and "乡镇(街道)名称" in overlays
+    # township names written on the map, one label per township
+    names = [re.sub(r"<[^>]+>", "", html.unescape(blocks["乡镇(街道)名称"]["icons"][f["properties"]["ik"]]))
+             for f in blocks["乡镇(街道)名称"]["features"]]
+    assert sorted(names) == sorted(county["townships"]["name"])
+    # metric scale only, and a plain Leaflet credit with the data sources
+    assert "imperial: false" in page and "setPrefix('<a href=\"https://leafletjs.com\">Leaflet</a>')" in page
+    assert "数据来源" in page
 
 
 def test_inspection_map_routes_per_team_day(county):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from geoplan.cli.util import ErrorGroup
 from geoplan.errors import DataFileError
+from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
 
 __all__ = ["map_group", "write_demo_maps", "demo_isochrones"]
@@ -65,7 +66,7 @@ def _common(f):
                      help="Tianditu key for the tianditu-* basemaps (or set TIANDITU_KEY).")(f)
     f = click.option("--basemap", type=click.Choice(list(BASEMAPS)),
                      help="Basemap. Default: none with --offline, else osm. gaode* shifts the data to GCJ-02.")(f)
-    f = click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    f = click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
                      help="HTML file to write.")(f)
     f = click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Population GeoTIFF to go with --layers.")(f)
@@ -82,11 +83,45 @@ def _done(path: Path) -> None:
 
 @click.group("map", cls=ErrorGroup)
 def map_group():
-    """Interactive HTML maps: coverage, inspection, gazetteer.
+    """Maps: coverage (HTML and A4 static PNG/PDF), inspection, gazetteer.
 
-    Each map has a layer control, legend, scale bar, a search box over names
-    and popups in Chinese. Use --offline for a PC without internet.
+    Each HTML map has a layer control, legend, metric scale bar, a search box
+    over names and popups in Chinese, and prints on one A4 sheet. Use
+    --offline for a PC without internet.
     """
+
+
+def _need_out(out_path: Path | None) -> Path:
+    if out_path is None:
+        raise click.UsageError("Name the HTML file to write with --out FILE.html.")
+    return out_path
+
+
+def plan_travel(county, evaluation_plan, year):
+    """Evaluate a plan with road travel when the county has roads and people; also the per-cell result.
+
+    Returns ``(evaluation, per_cell, minutes, label)``; ``per_cell`` is the routing of every populated cell
+    to the facilities of the plan's first travel-time rule (None without roads, raster or such a rule).
+    """
+    from geoplan.coverage.access import township_access_table
+    from geoplan.coverage.evaluation import _filtered, evaluate, road_travel
+    from geoplan.network.graph import RoadNetwork
+
+    rules = [r for r in evaluation_plan.rules if r.kind == "travel_time"]
+    if not rules or "roads" not in county.layers or county.population is None:
+        return evaluate(evaluation_plan, county.layers, year), None, None, None
+    net = RoadNetwork.from_roads(county["roads"], source=f"{county.code} roads")
+    evaluation = evaluate(evaluation_plan, county.layers, year, travel=road_travel(net, county.population))
+    rule = rules[0]
+    minutes = float(rule.get("minutes"))
+    facilities = _filtered(county.layers, rule)
+    if not len(facilities):
+        return evaluation, None, None, None
+    table = township_access_table(county["townships"], county.population.cell_centres(), facilities, net,
+                                  thresholds=[minutes])
+    where = rule.get("where") or {}
+    label = "、".join(str(v) for vs in where.values() for v in (vs if isinstance(vs, list) else [vs]))
+    return evaluation, table.attrs["per_cell"], minutes, label or SCHEMAS[rule.get("layer")].title_zh
 
 
 @map_group.command("coverage")
@@ -94,35 +129,70 @@ def map_group():
 @click.option("--plan", "plan_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Plan (TOML) whose township results colour the map, e.g. plans/330624_2022.toml.")
 @click.option("--year", type=int, help="Year to evaluate. Default: the plan's latest target year.")
+@click.option("--travel/--no-travel", default=True, show_default=True,
+              help="Evaluate travel-time rules on the roads and draw the travel-time areas "
+                   "(needs roads and a population raster).")
 @click.option("--isochrones", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Isochrone polygons (GeoJSON/GPKG) with a 'minutes' column.")
+              help="Isochrone polygons (GeoJSON/GPKG) with a 'minutes' column, drawn when there is no travel result.")
 @click.option("--sites", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Proposed new sites (points, GeoJSON/GPKG).")
 @click.option("--uncovered", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="People not covered (points with 'population').")
+              help="People not covered (points with 'population'). Default: from the travel result.")
+@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write an A4 static map as PNG (300 dpi) for the written plan.")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write an A4 static map as PDF.")
+@click.option("--indicator", help="Rule ID of the indicator on the static map (default: the first).")
+@click.option("--each-indicator", is_flag=True,
+              help="One static map per indicator: FILE_<rule_id>.png/.pdf next to the named file.")
+@click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape", show_default=True,
+              help="Static map orientation.")
 def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date,
-                 plan_path, year, isochrones, sites, uncovered):
-    """Coverage of a plan: townships by result, facilities, gaps, isochrones, proposed sites.
+                 plan_path, year, travel, isochrones, sites, uncovered, png_path, pdf_path, indicator, each_indicator,
+                 orientation):
+    """Coverage of a plan, one indicator at a time: HTML map and/or A4 static maps.
 
     \b
     Examples:
       geoplan map coverage --plan plans/330624_2022.toml --out 覆盖.html --offline
-      geoplan map coverage --plan plans/330624_2022.toml --isochrones iso.gpkg --basemap gaode --out 覆盖.html
+      geoplan map coverage --plan plans/330624_2022.toml --pdf 覆盖.pdf --png 覆盖.png
+      geoplan map coverage --plan plans/330624_2022.toml --png 覆盖.png --each-indicator
     """
     from geoplan.coverage.evaluation import evaluate
     from geoplan.coverage.plans import load_plan
+    from geoplan.maps.static import coverage_static, coverage_static_all
 
+    if out_path is None and png_path is None and pdf_path is None:
+        raise click.UsageError("Name at least one output: --out FILE.html, --png FILE.png or --pdf FILE.pdf.")
+    for path, suffix in ((png_path, ".png"), (pdf_path, ".pdf")):
+        if path is not None and path.suffix.lower() != suffix:
+            raise click.UsageError(f"--{suffix[1:]} needs a file ending in {suffix}, got {path.name}.")
     c = _county(county, gpkg, population)
-    evaluation = None
+    evaluation = per_cell = minutes = label = None
     if plan_path is not None:
         plan = load_plan(plan_path)
-        evaluation = evaluate(plan, c.layers, year or plan.default_year())
-    m = coverage_map(c, evaluation, isochrones=_read_vector(isochrones, "isochrones"),
-                     proposed_sites=_read_vector(sites, "proposed sites"),
-                     uncovered=_read_vector(uncovered, "uncovered people"),
-                     basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
-                     title=title, data_date=data_date)
-    _done(save_map(m, out_path))
+        y = year or plan.default_year()
+        if travel:
+            evaluation, per_cell, minutes, label = plan_travel(c, plan, y)
+        else:
+            evaluation = evaluate(plan, c.layers, y)
+    people = _read_vector(uncovered, "uncovered people")
+    if people is None and per_cell is not None:
+        people = people_beyond(per_cell, minutes)
+    content = dict(travel=per_cell, travel_label=label or "最近设施", uncovered=people, gap_minutes=minutes,
+                   proposed_sites=_read_vector(sites, "proposed sites"), title=title, data_date=data_date)
+    if out_path is not None:
+        m = coverage_map(c, evaluation, isochrones=_read_vector(isochrones, "isochrones") if per_cell is None else None,
+                         basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline, **content)
+        _done(save_map(m, out_path))
+    for path in (png_path, pdf_path):
+        if path is None:
+            continue
+        if each_indicator:
+            for written in coverage_static_all(c, evaluation, path, orientation=orientation, **content):
+                _done(written)
+        else:
+            _done(coverage_static(c, evaluation, path, indicator=indicator, orientation=orientation, **content))
 
 
 @map_group.command("inspection")
@@ -136,6 +206,7 @@ def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, of
     Example:
       geoplan map inspection --routes routes.gpkg --out 界线检查.html --offline
     """
+    out_path = _need_out(out_path)
     c = _county(county, gpkg, population)
     m = inspection_map(c["boundary_lines"], c["boundary_markers"], _read_vector(routes, "routes"),
                        outline=c.outline, basemap=_basemap(basemap, offline), tianditu_key=tianditu_key,
@@ -154,6 +225,7 @@ def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, off
     Example:
       geoplan map gazetteer --history 地名沿革.csv --out 地名.html --offline
     """
+    out_path = _need_out(out_path)
     c = _county(county, gpkg, population)
     m = gazetteer_map(c["place_names"], _read_table(history, "name history"), outline=c.outline,
                       basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
@@ -216,12 +288,13 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if isochrones is None:
+    if isochrones is None and per_cell is None:
         isochrones = demo_isochrones(county)
     uncovered = people_beyond(per_cell, gap_minutes) if per_cell is not None else None
     name = county.name or county.code
     files = [
-        save_map(coverage_map(county, evaluation, isochrones=isochrones, uncovered=uncovered,
+        save_map(coverage_map(county, evaluation, travel=per_cell, travel_label="居家养老服务中心",
+                              isochrones=isochrones if per_cell is None else None, uncovered=uncovered,
                               proposed_sites=proposed_sites,
                               gap_minutes=gap_minutes, basemap=basemap, offline=offline),
                  out / f"{county.code}_coverage.html"),

@@ -17,16 +17,20 @@ installed by ``scripts/install_system_packages.sh``).
 
 from __future__ import annotations
 
-import math
+import re
 import subprocess
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geoplan.layers.crs import metric_crs
 from geoplan.errors import GeoplanError
+from geoplan.maps.atlas_parts import (LEGEND_ITEMS, _extent, _furniture, _inset, _legend, _line_names,
+                                      _scale_and_north, _table)
+from geoplan.maps.labels import LabelPlacer
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 HATCHES = ["////", "\\\\\\\\", "xxx", "...", "ooo", "---", "+++", "|||"]
@@ -141,6 +145,7 @@ def _draw_base(ax, ctx, extent, *, road_alpha=1.0, label_areas=True):
     if ctx.lines is not None:
         ctx.lines.plot(ax=ax, color="white", linewidth=3.2, zorder=3)
         ctx.lines.plot(ax=ax, color="black", linewidth=1.6, linestyle=(0, (6, 2, 1, 2)), zorder=3.1)
+    names = []
     if label_areas:
         frames = [f for f in (ctx.outline, ctx.neighbours) if f is not None]
         for f in frames:
@@ -149,144 +154,60 @@ def _draw_base(ax, ctx, extent, *, road_alpha=1.0, label_areas=True):
                 if part.is_empty or part.area < box.area * 0.02:
                     continue
                 p = part.representative_point()
-                ax.text(p.x, p.y, row["name"], fontsize=15, color="0.35", ha="center", va="center",
-                        zorder=1.5, fontweight="bold", alpha=0.9)
+                names.append(ax.text(p.x, p.y, row["name"], fontsize=15, color="0.35", ha="center", va="center",
+                                     zorder=1.5, fontweight="bold", alpha=0.9))
+    return names
 
 
-def _extent(xs, ys, aspect, pad=0.12, min_size=3000.0):
-    x0, x1, y0, y1 = float(np.min(xs)), float(np.max(xs)), float(np.min(ys)), float(np.max(ys))
-    w, h = max(x1 - x0, min_size), max(y1 - y0, min_size)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    w, h = w * (1 + 2 * pad), h * (1 + 2 * pad)
-    if w / h < aspect:
-        w = h * aspect
-    else:
-        h = w / aspect
-    return cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2
+def missed_markers(result) -> pd.DataFrame:
+    """Due markers the plan does not visit, each with its reason in Chinese.
+
+    Returns
+    -------
+    DataFrame
+        ``marker_id``, ``line_code``, ``reason``: the plan's unreachable
+        markers (reason from the planner) and any other due marker left
+        out of every team-day.
+    """
+    rows = []
+    m = result.markers.assign(marker_id=result.markers["marker_id"].astype(str)).set_index("marker_id")
+    unr = result.unreachable
+    for mid, reason in zip(unr.index.astype(str), unr["reason"].astype(str) if "reason" in unr else [""] * len(unr)):
+        rows.append((mid, reason))
+    visited = set(result.visits["marker_id"].astype(str))
+    if "due" in m.columns:
+        for mid in m.index[m["due"].fillna(False).astype(bool)]:
+            if mid not in visited and mid not in {r[0] for r in rows}:
+                rows.append((mid, "未排入计划：工作日时长或天数不足"))
+    out = pd.DataFrame(rows, columns=["marker_id", "reason"])
+    out["reason"] = out["reason"].map(_zh_reason)
+    out.insert(1, "line_code", out["marker_id"].map(m["line_code"].astype(str)).fillna("—"))
+    return out.sort_values(["line_code", "marker_id"], kind="stable").reset_index(drop=True)
 
 
-def _nice(x):
-    e = 10 ** math.floor(math.log10(x))
-    for m in (1, 2, 5, 10):
-        if m * e >= x:
-            return m * e
-    return 10 * e
+def _zh_reason(text: str) -> str:
+    """The Chinese parts of a planner reason ("离道路过远: 1.4 km; 需徒步专项安排 (too far …)")."""
+    text = re.sub(r"\s*\([^()]*\)", "", str(text))
+    parts = [x.strip() for x in re.split(r"[:;；：]", text) if x.strip()]
+    keep = [x for x in parts if re.search(r"[\u4e00-\u9fff]", x) or re.search(r"\d", x) and len(x) < 24]
+    return "，".join(keep) or str(text)
 
 
-def _furniture(ax, extent):
-    """Kilometre grid, scale bar and north arrow."""
-    x0, x1, y0, y1 = extent
-    step = _nice((x1 - x0) / 6)
-    xt = np.arange(math.ceil(x0 / step) * step, x1, step)
-    yt = np.arange(math.ceil(y0 / step) * step, y1, step)
-    ax.set_xticks(xt)
-    ax.set_yticks(yt)
-    fmt = (lambda v: f"{v / 1000:.0f}") if step >= 1000 else (lambda v: f"{v / 1000:.1f}")
-    ax.set_xticklabels([fmt(v) for v in xt], fontsize=6)
-    ax.set_yticklabels([fmt(v) for v in yt], fontsize=6, rotation=90, va="center")
-    ax.grid(True, color="0.6", linewidth=0.3, linestyle=":")
-    ax.tick_params(length=2, pad=1, top=True, right=True)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+def _missed_rows(result):
+    return [[r.marker_id, r.line_code, r.reason] for r in missed_markers(result).itertuples()]
 
 
-def _scale_and_north(fig, ax, extent, x, y):
-    """Scale bar and north arrow in figure coordinates at (x, y), outside the map."""
-    from matplotlib.patches import Rectangle
-
-    x0, x1 = extent[0], extent[1]
-    fig_w = ax.get_position().width  # map width as a fraction of the figure
-    length = _nice((x1 - x0) / 5)
-    frac = length / (x1 - x0) * fig_w
-    seg = frac / 4
-    for i in range(4):
-        fig.add_artist(Rectangle((x + i * seg, y), seg, 0.008, transform=fig.transFigure,
-                                 facecolor="black" if i % 2 == 0 else "white", edgecolor="black", linewidth=0.6))
-    lab = f"{length / 1000:g} 公里" if length >= 1000 else f"{length:g} 米"
-    fig.text(x, y + 0.012, "0", fontsize=7, ha="center")
-    fig.text(x + frac, y + 0.012, lab, fontsize=7, ha="center")
-    fig.text(x + frac / 2, y - 0.018, "比例尺", fontsize=7, ha="center")
-    nx_ = x + frac + 0.05
-    fig.add_artist(__import__("matplotlib.patches", fromlist=["FancyArrow"]).FancyArrow(
-        nx_, y - 0.01, 0, 0.04, width=0.004, head_width=0.014, head_length=0.018, color="black",
-        transform=fig.transFigure))
-    fig.text(nx_, y + 0.05, "北", fontsize=10, ha="center", fontweight="bold")
-
-
-def _inset(ax, ctx, extent):
-    if ctx.outline is not None:
-        ctx.outline.boundary.plot(ax=ax, color="0.3", linewidth=0.6)
-    if ctx.neighbours is not None:
-        ctx.neighbours.boundary.plot(ax=ax, color="0.7", linewidth=0.3)
-    if ctx.lines is not None:
-        ctx.lines.plot(ax=ax, color="black", linewidth=0.9, linestyle=(0, (4, 1.5, 1, 1.5)))
-    x0, x1, y0, y1 = extent
-    ax.add_patch(__import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
-        (x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", linewidth=1.6))
-    ref = ctx.outline if ctx.outline is not None else ctx.lines
-    bx0, by0, bx1, by1 = ref.total_bounds
-    bx0, by0, bx1, by1 = min(bx0, x0), min(by0, y0), max(bx1, x1), max(by1, y1)
-    pad = 0.05 * max(bx1 - bx0, by1 - by0)
-    ax.set_xlim(bx0 - pad, bx1 + pad)
-    ax.set_ylim(by0 - pad, by1 + pad)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title("位置示意", fontsize=7, pad=2)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-
-
-def _legend(ax, items):
-    from matplotlib.lines import Line2D
-
-    handles = []
-    for label, kw in items:
-        handles.append(Line2D([0], [0], label=label, **kw))
-    ax.legend(handles=handles, loc="upper left", fontsize=7, frameon=True, title="图例", title_fontsize=8,
-              borderaxespad=0.2, handlelength=3)
-    ax.axis("off")
-
-
-LEGEND_ITEMS = [
-    ("行政区域界线", dict(color="black", linewidth=1.6, linestyle=(0, (6, 2, 1, 2)))),
-    ("道路", dict(color="0.55", linewidth=1.0)),
-    ("当日路线", dict(color="black", linewidth=2.4)),
-    ("当日界桩 (按顺序编号)", dict(marker="o", markersize=9, markerfacecolor="white", markeredgecolor="black",
-                             linestyle="none")),
-    ("其他界桩", dict(marker="^", markersize=5, color="0.5", linestyle="none")),
-    ("出发地", dict(marker="s", markersize=7, color="black", linestyle="none")),
-]
-
-
-def _line_names(result, codes):
-    lines = result.lines.set_index(result.lines["line_code"].astype(str))
-    out = []
-    for c in codes:
-        if c in lines.index:
-            row = lines.loc[c]
-            left = result.areas.get(str(row["left_code"]), str(row["left_code"]))
-            right = result.areas.get(str(row["right_code"]), str(row["right_code"]))
-            out.append(f"{c} {row['name']}（{left} / {right}）")
-        else:
-            out.append(c)
-    return out
-
-
-def _overview_page(fig, ctx, result, paper_aspect):
+def _overview_page(fig, ctx, result, paper_aspect, missed_rows):
     r = result
-    ax = fig.add_axes([0.05, 0.08, 0.62, 0.80])
+    ax = fig.add_axes([0.04, 0.10, 0.63, 0.78])
     ref = ctx.lines.total_bounds if ctx.lines is not None else ctx.markers.total_bounds
     xs, ys = [ref[0], ref[2]], [ref[1], ref[3]]
     if ctx.bases is not None:
         xs += list(ctx.bases.geometry.x)
         ys += list(ctx.bases.geometry.y)
     fw, fh = fig.get_size_inches()
-    extent = _extent(xs, ys, (0.62 * fw) / (0.80 * fh), pad=0.05)
-    _draw_base(ax, ctx, extent, road_alpha=0.5)
+    extent = _extent(xs, ys, (0.63 * fw) / (0.78 * fh), pad=0.05)
+    area_names = _draw_base(ax, ctx, extent, road_alpha=0.5)
     teams = sorted(r.visits["team"].unique())
     from matplotlib.patches import Patch
     patches = []
@@ -301,52 +222,90 @@ def _overview_page(fig, ctx, result, paper_aspect):
     other = ctx.markers.drop(due.index)
     other.plot(ax=ax, marker="^", color="0.6", markersize=10, zorder=4)
     due.plot(ax=ax, marker="o", color="black", markersize=12, zorder=4)
+    missed_ids = {row[0] for row in missed_rows}
+    if missed_ids:
+        mm = ctx.markers[ctx.markers["marker_id"].astype(str).isin(missed_ids)]
+        ax.scatter(mm.geometry.x, mm.geometry.y, marker="x", s=45, color="black", linewidths=1.4, zorder=6)
     if ctx.bases is not None:
         ctx.bases.plot(ax=ax, marker="s", color="black", markersize=40, zorder=5)
+    _furniture(ax, extent)
+    _scale_and_north(fig, ax, extent, 0.70, 0.925, width=0.17, north_x=0.955)
+    placer = LabelPlacer(ax)
+    for artist in area_names:
+        placer.block_artist(artist)
+    if ctx.bases is not None:
         for _, b in ctx.bases.iterrows():
-            ax.annotate(b["name"], (b.geometry.x, b.geometry.y), xytext=(4, 4), textcoords="offset points",
-                        fontsize=7, zorder=6, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+            placer.block_point(b.geometry.x, b.geometry.y, 5)
     for _, ln in ctx.lines.iterrows():
         p = ln.geometry.interpolate(0.5, normalized=True)
-        ax.text(p.x, p.y, str(ln["line_code"]), fontsize=8, fontweight="bold", ha="center", va="center", zorder=6,
-                bbox=dict(boxstyle="square,pad=0.15", fc="white", ec="black", lw=0.5))
-    _furniture(ax, extent)
-    _scale_and_north(fig, ax, extent, 0.72, 0.50)
+        placer.place(str(ln["line_code"]), p.x, p.y, fontsize=8, fontweight="bold", zorder=7,
+                     bbox=dict(boxstyle="square,pad=0.15", fc="white", ec="black", lw=0.5))
+    if ctx.bases is not None:
+        for _, b in ctx.bases.iterrows():
+            placer.place(str(b["name"]), b.geometry.x, b.geometry.y, fontsize=7, zorder=7,
+                         bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+    for row in missed_rows:
+        hit = ctx.markers[ctx.markers["marker_id"].astype(str) == row[0]]
+        if len(hit):
+            placer.place(row[0], hit.geometry.x.iloc[0], hit.geometry.y.iloc[0], fontsize=6.5, zorder=7)
     title = f"{r.params.get('county_name', '')}行政区域界线联合检查 — 总图"
-    fig.text(0.05, 0.94, title, fontsize=16, fontweight="bold")
-    fig.text(0.05, 0.905, f"计划 {len(r.visits)} 个界桩，{len(r.routes)} 个组日，"
-             f"{r.routes['date'].min()} 至 {r.routes['date'].max()}；无法到达 {len(r.unreachable)} 个",
-             fontsize=9)
-    lax = fig.add_axes([0.70, 0.58, 0.28, 0.30])
+    fig.text(0.04, 0.955, title, fontsize=16, fontweight="bold", va="top")
+    unr = sum(1 for row in missed_rows if not row[2].startswith("未排入"))
+    fig.text(0.04, 0.905, f"计划 {len(r.visits)} 个界桩，{len(r.routes)} 个组日，"
+             f"{r.routes['date'].min()} 至 {r.routes['date'].max()}；无法到达 {unr} 个，"
+             f"未排入 {len(missed_rows) - unr} 个" + ("（编号与原因见右表，图中以 × 标出）" if missed_rows else ""),
+             fontsize=9, va="top")
+    lax = fig.add_axes([0.70, 0.64, 0.28, 0.24])
     from matplotlib.lines import Line2D
     handles = [Line2D([0], [0], label=l, **kw) for l, kw in LEGEND_ITEMS[:2]] + [
         Line2D([0], [0], marker="o", color="black", linestyle="none", markersize=5, label="待检界桩"),
         Line2D([0], [0], marker="^", color="0.6", linestyle="none", markersize=5, label="本次不检界桩"),
+        Line2D([0], [0], marker="x", color="black", linestyle="none", markersize=6, label="无法到达 / 未排入"),
         Line2D([0], [0], marker="s", color="black", linestyle="none", markersize=6, label="出发地")] + patches
-    lax.legend(handles=handles, loc="upper left", fontsize=7, title="图例", title_fontsize=8)
+    lax.legend(handles=handles, loc="upper left", fontsize=7, title="图例", title_fontsize=8, borderaxespad=0)
     lax.axis("off")
-    tax = fig.add_axes([0.70, 0.08, 0.28, 0.38])
-    tax.axis("off")
     rows = [[str(x.route_id), str(x.date), f"{x.n_markers}", f"{x.total_min:.0f}", str(x.lines)]
             for x in r.routes.itertuples()]
-    _table(tax, ["组日", "日期", "界桩", "分钟", "界线"], rows[:28], col_widths=[0.17, 0.25, 0.11, 0.12, 0.35])
+    top = 0.62
+    n_routes = min(len(rows), _ROWS_FIT)
+    tax = fig.add_axes([0.70, top - _ROW_H * (n_routes + 1), 0.28, _ROW_H * (n_routes + 1)])
+    tax.axis("off")
+    _table(tax, ["组日", "日期", "界桩", "分钟", "界线"], rows[:n_routes], col_widths=[0.17, 0.25, 0.11, 0.12, 0.35])
+    if len(rows) > n_routes:
+        fig.text(0.70, top - _ROW_H * (n_routes + 1) - 0.005, f"另 {len(rows) - n_routes} 个组日见各日作业图",
+                 fontsize=6.5, va="top")
     names = _line_names(r, sorted(r.lines["line_code"].astype(str)))
-    fig.text(0.05, 0.035, "界线: " + "；".join(names), fontsize=6, wrap=True)
-    fig.text(0.05, 0.015, "坐标网: CGCS2000 高斯-克吕格投影公里网 (单位 km)。界桩位置为示意数据。", fontsize=6, color="0.3")
+    fig.text(0.04, 0.07, "界线: " + "；".join(names), fontsize=6, va="top", wrap=True)
+    fig.text(0.04, 0.025, "坐标网: CGCS2000 高斯-克吕格投影公里网 (单位 km)。界桩位置为示意数据。", fontsize=6,
+             color="0.3", va="top")
+    return top - _ROW_H * (n_routes + 1) - 0.035
 
 
-def _table(ax, header, rows, col_widths, fontsize=7):
+#: Height of one table row (fraction of the page height at 7 pt) and the rows that fit a column.
+_ROW_H = 0.0235
+_ROWS_FIT = 22
+
+
+def _missed_table(fig, rows, top, bottom=0.10, x=0.70, width=0.28, heading="无法到达 / 未排入的界桩"):
+    """The missed markers as a table from ``top`` down to ``bottom``; returns the rows that did not fit."""
+    n = max(0, min(len(rows), int((top - bottom - 0.03) / _ROW_H) - 1))
     if not rows:
-        return
-    t = ax.table(cellText=rows, colLabels=header, loc="upper left", cellLoc="left", colWidths=col_widths)
-    t.auto_set_font_size(False)
-    t.set_fontsize(fontsize)
-    t.scale(1, 1.15)
-    for (i, _), cell in t.get_celld().items():
-        cell.set_linewidth(0.4)
-        if i == 0:
-            cell.set_facecolor("0.85")
-            cell.get_text().set_fontweight("bold")
+        return []
+    fig.text(x, top, f"{heading}（{len(rows)} 个）", fontsize=8, fontweight="bold", va="top")
+    if n:
+        tax = fig.add_axes([x, top - 0.025 - _ROW_H * (n + 1), width, _ROW_H * (n + 1)])
+        tax.axis("off")
+        _table(tax, ["界桩编号", "界线", "原因"], rows[:n], col_widths=[0.27, 0.15, 0.58], fontsize=6.5)
+    return rows[n:]
+
+
+def _missed_page(fig, result, rows):
+    """Continuation page: the missed markers that did not fit on the overview."""
+    fig.text(0.04, 0.955, "无法到达 / 未排入的界桩（续）", fontsize=14, fontweight="bold", va="top")
+    cols = [(0.04, 0.45), (0.52, 0.45)]
+    for x, w in cols:
+        rows = _missed_table(fig, rows, 0.90, bottom=0.05, x=x, width=w, heading="续表")
+    return rows
 
 
 def _day_page(fig, ctx, result, route):
@@ -363,7 +322,7 @@ def _day_page(fig, ctx, result, route):
     xs = list(vx) + ([p[:, 0].min() for p in paths] + [p[:, 0].max() for p in paths])
     ys = list(vy) + ([p[:, 1].min() for p in paths] + [p[:, 1].max() for p in paths])
     extent = _extent(xs, ys, (main[2] * fw) / (main[3] * fh), pad=0.06)
-    _draw_base(ax, ctx, extent)
+    area_names = _draw_base(ax, ctx, extent)
     others = ctx.markers[~ctx.markers["marker_id"].astype(str).isin(set(vis["marker_id"]))]
     others.plot(ax=ax, marker="^", color="0.5", markersize=12, zorder=4)
     for p in paths:
@@ -374,30 +333,34 @@ def _day_page(fig, ctx, result, route):
             a, b = p[max(k - 1, 0)], p[k]
             if np.hypot(*(b - a)) > 1:
                 ax.annotate("", xy=b, xytext=a, arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2), zorder=5.2)
-    if len(base):
-        ax.plot(base.geometry.x, base.geometry.y, marker="s", color="black", markersize=9, zorder=7)
-        ax.annotate(str(route.base_name), (base.geometry.x.iloc[0], base.geometry.y.iloc[0]), xytext=(6, -10),
-                    textcoords="offset points", fontsize=8, zorder=7,
-                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="black", lw=0.5))
-    # one numbered disc per stop; markers of a stop listed beside it
-    placed = []
+    _furniture(ax, extent)
+    if portrait:
+        _scale_and_north(fig, ax, extent, 0.05, 0.04, width=0.22)
+    else:
+        _scale_and_north(fig, ax, extent, 0.73, 0.52, width=0.17, north_x=0.955)
+    placer = LabelPlacer(ax)
+    for artist in area_names:
+        placer.block_artist(artist)
+    # one numbered disc per stop; the markers of a stop are listed beside it, placed clear of the rest
+    stops = []
     for s, g in vis.groupby("stop", sort=True):
         idx = np.flatnonzero(vis["stop"].to_numpy() == s)
         x, y = float(np.mean(vx[idx])), float(np.mean(vy[idx]))
         nums = f"{g['order'].min()}" if len(g) == 1 else f"{g['order'].min()}-{g['order'].max()}"
-        ax.plot(x, y, marker="o", markersize=16 if len(g) == 1 else 20, markerfacecolor="white",
-                markeredgecolor="black", markeredgewidth=1.3, zorder=8)
+        size = 16 if len(g) == 1 else 20
+        ax.plot(x, y, marker="o", markersize=size, markerfacecolor="white", markeredgecolor="black",
+                markeredgewidth=1.3, zorder=8)
         ax.text(x, y, nums, fontsize=7 if len(g) == 1 else 6, ha="center", va="center", zorder=9, fontweight="bold")
-        # push labels away from earlier ones so ids stay readable
-        dx, dy = 10, 8
-        for px, py in placed:
-            if abs(px - x) < (extent[1] - extent[0]) * 0.06 and abs(py - y) < (extent[3] - extent[2]) * 0.04:
-                dy -= 16
-        placed.append((x, y))
-        ax.annotate("\n".join(g["marker_id"]), (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=6.5,
-                    zorder=9, bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.85))
-    _furniture(ax, extent)
-    _scale_and_north(fig, ax, extent, *((0.05, 0.04) if portrait else (0.73, 0.52)))
+        placer.block_point(x, y, size / 2 + 0.7)
+        stops.append((x, y, "\n".join(g["marker_id"])))
+    if len(base):
+        bx, by = base.geometry.x.iloc[0], base.geometry.y.iloc[0]
+        ax.plot(bx, by, marker="s", color="black", markersize=9, zorder=7)
+        placer.block_point(bx, by, 5)
+        placer.place(str(route.base_name), bx, by, fontsize=8, zorder=7,
+                     bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="black", lw=0.5))
+    for x, y, text in stops:
+        placer.place(text, x, y, fontsize=6.5, zorder=9)
     codes = list(dict.fromkeys(vis["line_code"]))
     names = _line_names(r, codes)
     fig.text(0.04 if not portrait else 0.05, 0.95,
@@ -423,18 +386,92 @@ def _day_page(fig, ctx, result, route):
     _table(tax, ["序", "界桩编号", "到达", "步行", "完成✓"], rows[:30], col_widths=[0.1, 0.34, 0.2, 0.16, 0.2])
     fig.text(0.04, 0.015, "坐标网: CGCS2000 高斯-克吕格投影公里网 (km)。路线沿道路；步行为往返。界桩与道路为示意数据。",
              fontsize=6, color="0.3")
+    return placer
 
 
-def write_atlas(result, path, paper: str = "A4", orientation: str = "landscape", progress=None) -> Path:
+def _line_page(fig, ctx, result, code, missed):
+    """One boundary line: all its markers, who visits each (team-day and order), or why nobody does."""
+    r = result
+    line = ctx.lines[ctx.lines["line_code"].astype(str) == code]
+    marks = ctx.markers[ctx.markers["line_code"].astype(str) == code]
+    vis = r.visits.assign(marker_id=r.visits["marker_id"].astype(str)).set_index("marker_id")
+    why = {m: reason for m, _, reason in missed}
+    fw, fh = fig.get_size_inches()
+    main = [0.04, 0.07, 0.64, 0.80]
+    ax = fig.add_axes(main)
+    b = line.total_bounds if len(line) else marks.total_bounds
+    extent = _extent([b[0], b[2]], [b[1], b[3]], (main[2] * fw) / (main[3] * fh), pad=0.08)
+    area_names = _draw_base(ax, ctx, extent)
+    _furniture(ax, extent)
+    _scale_and_north(fig, ax, extent, 0.72, 0.69, width=0.17, north_x=0.955)
+    placer = LabelPlacer(ax)
+    for artist in area_names:
+        placer.block_artist(artist)
+    rows, labels = [], []
+    for _, m in marks.sort_values("marker_id").iterrows():
+        mid = str(m["marker_id"])
+        x, y = m.geometry.x, m.geometry.y
+        if mid in vis.index:
+            v = vis.loc[mid]
+            v = v.iloc[0] if isinstance(v, pd.DataFrame) else v
+            ax.plot(x, y, marker="o", markersize=7, markerfacecolor="white", markeredgecolor="black",
+                    markeredgewidth=1.2, zorder=8)
+            note = f"{v['route_id']} 第{v['order']}"
+            rows.append([mid, str(m.get("condition", "")), str(v["route_id"]), str(v["date"]), str(v["order"])])
+        elif mid in why:
+            ax.plot(x, y, marker="x", markersize=7, color="black", markeredgewidth=1.4, zorder=8)
+            note = "未检"
+            rows.append([mid, str(m.get("condition", "")), "—", "—", why[mid]])
+        else:
+            ax.plot(x, y, marker="^", markersize=4.5, color="0.5", zorder=7)
+            note = None
+            rows.append([mid, str(m.get("condition", "")), "本次不检", "", ""])
+        placer.block_point(x, y, 4.5)
+        if note is not None:
+            labels.append((f"{mid}\n{note}", x, y))
+    for text, x, y in labels:
+        placer.place(text, x, y, fontsize=6)
+    name = _line_names(r, [code])[0]
+    fig.text(0.04, 0.95, f"界线联合检查  界线图  {name}", fontsize=14, fontweight="bold")
+    n_vis = sum(1 for row in rows if row[2] not in ("—", "本次不检"))
+    fig.text(0.04, 0.915, f"界桩 {len(rows)} 个：本次检查 {n_vis} 个，无法到达或未排入 "
+             f"{sum(1 for row in rows if row[2] == '—')} 个", fontsize=8)
+    _legend(fig.add_axes([0.72, 0.76, 0.25, 0.14]), [
+        LEGEND_ITEMS[0], LEGEND_ITEMS[1],
+        ("本次检查 (标注组日与顺序)", dict(marker="o", markersize=7, markerfacecolor="white", markeredgecolor="black",
+                                   linestyle="none")),
+        ("无法到达 / 未排入", dict(marker="x", markersize=7, color="black", linestyle="none")),
+        ("本次不检", dict(marker="^", markersize=5, color="0.5", linestyle="none"))])
+    n = min(len(rows), int(0.58 / _ROW_H) - 1)
+    tax = fig.add_axes([0.72, 0.64 - _ROW_H * (n + 1), 0.26, _ROW_H * (n + 1)])
+    tax.axis("off")
+    _table(tax, ["界桩编号", "状况", "组日", "日期", "顺序/原因"], rows[:n],
+           col_widths=[0.25, 0.12, 0.17, 0.24, 0.22], fontsize=6)
+    if len(rows) > n:
+        fig.text(0.72, 0.64 - _ROW_H * (n + 1) - 0.005, f"另 {len(rows) - n} 个界桩见总图与各日作业图", fontsize=6.5,
+                 va="top")
+    fig.text(0.04, 0.015, "坐标网: CGCS2000 高斯-克吕格投影公里网 (km)。界桩与道路为示意数据。", fontsize=6, color="0.3")
+    return placer
+
+
+def write_atlas(result, path, paper: str = "A4", orientation: str = "landscape", progress=None,
+                per_line: bool = False) -> Path:
     """Write the inspection atlas PDF (see :func:`_write_atlas`), with Chinese fonts set for this call only."""
     import matplotlib
 
     with matplotlib.rc_context(cjk_rc()):
-        return _write_atlas(result, path, paper, orientation, progress)
+        return _write_atlas(result, path, paper, orientation, progress, per_line)
 
 
-def _write_atlas(result, path, paper: str = "A4", orientation: str = "landscape", progress=None) -> Path:
+def _write_atlas(result, path, paper: str = "A4", orientation: str = "landscape", progress=None,
+                 per_line: bool = False) -> Path:
     """Write the inspection atlas PDF: an overview page, then one page per team-day.
+
+    The overview names every due marker the plan leaves out, with its
+    reason (continued on further pages when many). Labels never overlap:
+    they are placed with :class:`geoplan.maps.labels.LabelPlacer`, moved
+    away with a leader line where needed. Scale bar and north arrow sit
+    inside the map frame.
 
     Parameters
     ----------
@@ -444,7 +481,11 @@ def _write_atlas(result, path, paper: str = "A4", orientation: str = "landscape"
     paper : {"A4", "A3"}
     orientation : {"landscape", "portrait"}
     progress : callable, optional
-        Called once per page with the page's route ID (or "overview").
+        Called once per page with the page's route ID (or "overview", or "line <code>").
+    per_line : bool
+        Also one page per boundary line with due markers (after the
+        overview): every marker of the line with its team-day and order,
+        or why it is not visited.
 
     Returns
     -------
@@ -465,23 +506,40 @@ def _write_atlas(result, path, paper: str = "A4", orientation: str = "landscape"
     if result.routes is None or len(result.routes) == 0:
         raise PrintError("The plan has no team-days to print.")
     ctx = _Ctx(result)
+    missed = _missed_rows(result)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
     say = progress or (lambda s: None)
+
+    def page(draw, *args):
+        fig = plt.figure(figsize=size)
+        try:
+            out = draw(fig, *args)
+            pdf.savefig(fig)
+        finally:
+            plt.close(fig)
+        return out
+
     try:
         with PdfPages(tmp) as pdf:
             say("overview")
-            fig = plt.figure(figsize=size)
-            _overview_page(fig, ctx, result, size[0] / size[1])
-            pdf.savefig(fig)
-            plt.close(fig)
+
+            def overview(fig):
+                top = _overview_page(fig, ctx, result, size[0] / size[1], missed)
+                return _missed_table(fig, missed, top)
+
+            rest = page(overview)
+            while rest:
+                rest = page(_missed_page, result, rest)
+            if per_line:
+                due_lines = sorted(set(result.visits["line_code"].astype(str)) | {row[1] for row in missed} - {"—"})
+                for code in due_lines:
+                    say(f"line {code}")
+                    page(_line_page, ctx, result, code, missed)
             for route in result.routes.itertuples():
                 say(route.route_id)
-                fig = plt.figure(figsize=size)
-                _day_page(fig, ctx, result, route)
-                pdf.savefig(fig)
-                plt.close(fig)
+                page(_day_page, ctx, result, route)
             info = pdf.infodict()
             info["Title"] = "界线联合检查作业图"
             info["Creator"] = "geoplan"

@@ -1,0 +1,156 @@
+"""What the coverage maps show, computed once for the HTML map and the static (print) map.
+
+The travel-time areas are the evaluation's own per-cell routing result
+(walk to the nearest road at the access speed, then drive on the road
+graph: :func:`geoplan.coverage.evaluation.road_travel`,
+:meth:`geoplan.network.graph.RoadNetwork.nearest_facility`), classed into
+bands and dissolved into polygons cell by cell. So a cell inside the
+"15 分钟内" area is exactly a cell the evaluation counted as within 15
+minutes, and the people outside it are the people the evaluation counted
+as not covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoplan.maps.common import MapError, _missing
+
+__all__ = ["travel_time_areas", "indicator_results", "Indicator", "default_sources", "TRAVEL_NO_ROUTE"]
+
+#: Band label of people with no road route (too far from any road, or no path).
+TRAVEL_NO_ROUTE = "无道路可达"
+
+PASS, FAIL, EXEMPT = "达标", "未达标", "不要求"
+
+
+def travel_time_areas(per_cell: gpd.GeoDataFrame, raster, minutes=(15, 30)) -> gpd.GeoDataFrame:
+    """Travel-time bands as polygons of the population raster's cells.
+
+    Parameters
+    ----------
+    per_cell : GeoDataFrame
+        Per-cell routing result at the raster's cell centres, with
+        ``population``, ``minutes`` and ``status`` (``ok`` when routed) —
+        ``township_access_table(...).attrs["per_cell"]``, the table the
+        evaluation's travel rule sums.
+    raster : geoplan.layers.io.PopulationRaster
+        The raster the cells come from (its grid gives the cell squares).
+    minutes : sequence of float
+        Band limits, ascending.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per band, in the raster's CRS: ``band`` (label such as
+        ``15 分钟内``, ``15–30 分钟``, ``30 分钟以上``, ``无道路可达``),
+        ``lo``/``hi`` minutes (NaN for no route), ``population`` and
+        ``cells``. Bands without cells are left out.
+
+    >>> # areas = travel_time_areas(access.attrs["per_cell"], county.population, (15, 30))
+    """
+    from rasterio import features
+    from rasterio.transform import rowcol
+
+    for col in ("minutes", "status", "population"):
+        if col not in per_cell.columns:
+            raise MapError(f"The per-cell travel result needs a {col!r} column (from township_access_table).")
+    limits = sorted(float(m) for m in minutes)
+    if not limits:
+        raise MapError("Give at least one travel-time limit in minutes.")
+    cells = per_cell.to_crs(raster.crs) if per_cell.crs is not None and per_cell.crs != raster.crs else per_cell
+    rows, cols = rowcol(raster.transform, cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy())
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    h, w = raster.data.shape
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    ok = cells["status"].eq("ok").to_numpy()
+    mins = cells["minutes"].to_numpy(float)
+    # Band k: limits[k-1] < minutes <= limits[k]; len(limits) = beyond the last; len+1 = no route.
+    band = np.where(ok & np.isfinite(mins), np.searchsorted(limits, mins, side="left"), len(limits) + 1)
+    grid = np.zeros((h, w), dtype=np.int32)
+    grid[rows[inside], cols[inside]] = band[inside] + 1
+    pop = cells["population"].to_numpy(float)
+    labels, los, his = [], [], []
+    for k in range(len(limits) + 2):
+        if k == 0:
+            labels.append(f"{limits[0]:g} 分钟内"), los.append(0.0), his.append(limits[0])
+        elif k < len(limits):
+            labels.append(f"{limits[k - 1]:g}–{limits[k]:g} 分钟"), los.append(limits[k - 1]), his.append(limits[k])
+        elif k == len(limits):
+            labels.append(f"{limits[-1]:g} 分钟以上"), los.append(limits[-1]), his.append(np.inf)
+        else:
+            labels.append(TRAVEL_NO_ROUTE), los.append(np.nan), his.append(np.nan)
+    from shapely.geometry import shape
+    from shapely import union_all
+
+    geoms: dict[int, list] = {}
+    for geom, value in features.shapes(grid, mask=grid > 0, transform=raster.transform, connectivity=4):
+        geoms.setdefault(int(value) - 1, []).append(shape(geom))
+    out = []
+    for k, label in enumerate(labels):
+        if k not in geoms:
+            continue
+        sel = band == k
+        out.append({"band": label, "lo": los[k], "hi": his[k], "population": float(pop[sel].sum()),
+                    "cells": int(sel.sum()), "geometry": union_all(geoms[k])})
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=raster.crs) if out else \
+        gpd.GeoDataFrame({"band": [], "lo": [], "hi": [], "population": [], "cells": []}, geometry=[], crs=raster.crs)
+
+
+@dataclass
+class Indicator:
+    """One township-level plan rule as the map shows it.
+
+    Attributes
+    ----------
+    rule_id, title : str
+    results : DataFrame
+        One row per township code (index): ``result`` (达标/未达标/不要求),
+        ``value``, ``target``, ``reason``.
+    """
+
+    rule_id: str
+    title: str
+    results: pd.DataFrame
+
+    @property
+    def n_fail(self) -> int:
+        return int((self.results["result"] == FAIL).sum())
+
+    @property
+    def label(self) -> str:
+        """Title with the number of failing townships, as offered in the indicator choice."""
+        return f"{self.title}（{self.n_fail} 个未达标）" if self.n_fail else f"{self.title}（全部达标）"
+
+
+def indicator_results(evaluation) -> list[Indicator]:
+    """Township results of each township-level rule of an evaluation, in plan order."""
+    if evaluation is None or not len(evaluation.townships):
+        return []
+    out = []
+    for rule_id, rows in evaluation.townships.groupby("rule_id", sort=False):
+        result = [EXEMPT if _missing(p) else (PASS if bool(p) else FAIL) for p in rows["passed"]]
+        res = pd.DataFrame({"result": result, "value": rows["value"].to_numpy(), "target": rows["target"].to_numpy(),
+                            "reason": rows["reason"].astype(str).to_numpy()}, index=rows["code"].astype(str))
+        out.append(Indicator(str(rule_id), str(rows["title"].iloc[0]), res))
+    return out
+
+
+def default_sources(county) -> str:
+    """A one-line source note from a county's provenance table (real sources named, the rest marked)."""
+    prov = getattr(county, "provenance", None)
+    if prov is None or not len(prov) or "status" not in prov.columns:
+        return "数据来源：用户提供的图层"
+    status = prov["status"].astype(str)
+    illustrative = status.str.contains("illustrative").any()
+    sources = " ".join(prov.loc[status.eq("real"), "source"].astype(str))
+    known = [("NBS", "区划代码：国家统计局"), ("DataV", "县界：阿里云 DataV"), ("人口普查", "人口总数：第七次全国人口普查公报")]
+    parts = [text for key, text in known if key in sources]
+    note = "数据来源：" + ("；".join(parts) if parts else "见图层说明")
+    if illustrative:
+        note += "。乡镇界线、人口分布、设施与道路为样例示意数据"
+    return note

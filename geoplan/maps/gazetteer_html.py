@@ -1,0 +1,111 @@
+"""The place-name (gazetteer) map."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from geoplan.maps.builder import _Builder
+from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _labels, _popup, _record_pairs,
+                                 _sw_dot)
+
+#: Labels of the sample's place-name categories. 1120 is the code used in
+#: geoplan.layers.schema; 1110, 1210, 1220 are the sample's provisional codes
+#: (layers/README.md). Pass ``category_labels`` for a full code table.
+DEFAULT_CATEGORY_LABELS: dict[str, str] = {
+    "1110": "县级行政区域", "1120": "乡级行政区域（乡、镇、街道）",
+    "1210": "社区（居民委员会）", "1220": "行政村（村民委员会）",
+}
+
+
+def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, *,
+                  category_labels: Mapping[str, str] | None = None, outline: gpd.GeoDataFrame | None = None,
+                  basemap: str | None = None, tianditu_key: str | None = None, offline: bool = False,
+                  title: str = "地名分布", data_date=None, simplify_m: float = 10.0,
+                  hidden_categories: Sequence[str] = (), label_max: int = 20) -> folium.Map:
+    """Map of standard place names by category, with each name's history in its popup.
+
+    Parameters
+    ----------
+    names : GeoDataFrame
+        Place names (schema ``place_names``: ``name_id``, ``name``,
+        ``category``, ``parent_code``; any geometry). Other columns
+        (``pinyin``, ``meaning`` …) are shown in the popup too.
+    history : DataFrame, optional
+        Rows ``name_id`` + any columns (e.g. ``year``, ``event``,
+        ``old_name``, ``new_name``, ``approved_by``, ``note``), shown as a
+        table in the popup of that name, in the given row order.
+    category_labels : mapping, optional
+        Category code → Chinese label, added to :data:`DEFAULT_CATEGORY_LABELS`;
+        a ``category_name`` column wins over both.
+    outline : GeoDataFrame, optional
+        Area outline for framing.
+    hidden_categories : sequence of str
+        Categories whose layer starts switched off (e.g. villages on a busy map).
+    label_max : int
+        Names of categories with at most this many features are written on
+        the map; larger ones show their name on hover.
+    basemap, tianditu_key, offline, title, data_date, simplify_m
+        As in :func:`coverage_map`.
+
+    Returns
+    -------
+    folium.Map
+    """
+    for col in ("name", "category"):
+        if col not in names.columns:
+            raise MapError(f"The place names need a {col!r} column.")
+    cats = dict(DEFAULT_CATEGORY_LABELS)
+    cats.update({str(k): str(v) for k, v in (category_labels or {}).items()})
+    frame = outline if outline is not None and len(outline) else names
+    b = _Builder(title, data_date, basemap, tianditu_key, offline, simplify_m, frame,
+                 search_placeholder="搜索地名…")
+    if outline is not None and len(outline):
+        o = b.prepare(outline)
+        b.layer("县界", [_feature(g, {"s": {"color": "#555", "weight": 2, "fill": False, "interactive": False}})
+                        for g in o.geometry])
+    hist_by_id: dict[str, pd.DataFrame] = {}
+    if history is not None and len(history):
+        if "name_id" not in history.columns:
+            raise MapError("The name history needs a 'name_id' column linking it to the place names.")
+        hist_by_id = {str(k): g.drop(columns="name_id") for k, g in history.groupby("name_id", sort=False)}
+    labels = _labels("place_names")
+    d = b.prepare(names)
+    d = d.assign(_cat=d["category"].astype(str))
+    entries = []
+    for i, (cat, part) in enumerate(sorted(d.groupby("_cat"), key=lambda kv: kv[0])):
+        colour = PALETTE[i % len(PALETTE)]
+        label = (str(part["category_name"].dropna().iloc[0]) if "category_name" in part.columns
+                 and part["category_name"].notna().any() else cats.get(cat, f"类别 {cat}"))
+        feats = []
+        for _, r in part.iterrows():
+            extra = ""
+            h = hist_by_id.get(str(r.get("name_id")))
+            if h is not None and len(h):
+                hl = [labels.get(c, str(c)) for c in h.columns]
+                extra = ("<h5>历史沿革</h5><table class=\"gp-hist\"><tr>"
+                         + "".join(f"<th>{html.escape(x)}</th>" for x in hl) + "</tr>"
+                         + "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>"
+                                   for row in h.itertuples(index=False)) + "</table>")
+            elif history is not None:
+                extra = "<h5>历史沿革</h5><div>无记录</div>"
+            props = {"p": _popup(r["name"], _record_pairs(r, labels) + [("类别名称", label)], extra),
+                     "t": _esc(r["name"]), "n": _fmt(r["name"])}
+            if len(part) <= label_max:
+                props["lb"] = 1
+            if r.geometry.geom_type in ("Point", "MultiPoint"):
+                props["s"] = {"radius": 5, "color": "#fff", "weight": 1, "fillColor": colour, "fillOpacity": 0.95}
+            else:
+                props["s"] = {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.15}
+            feats.append(_feature(r.geometry, props))
+        b.layer(f"{label}（{cat}）", feats, show=cat not in set(map(str, hidden_categories)),
+                search_label=label)
+        entries.append((_sw_dot(colour), f"{label}（{cat}，{len(part)} 处）"))
+    b.legend_section("地名类别", entries)
+    return b.finish()
+
+

@@ -1,0 +1,134 @@
+"""The boundary inspection map."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geoplan.maps.builder import _Builder
+from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _labels, _missing, _popup,
+                                 _record_pairs, _sw_dot, _sw_line)
+
+#: Marker colour per condition (schema ``boundary_markers.condition``).
+CONDITION_COLOURS: dict[str, str] = {"完好": "#2e7d32", "损坏": "#f9a825", "移位": "#8e24aa", "丢失": "#d32f2f"}
+_LEVEL_WEIGHTS = {"省级": 5, "市级": 4, "县级": 3, "乡级": 2}
+
+
+def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: gpd.GeoDataFrame | None = None,
+                   *, outline: gpd.GeoDataFrame | None = None, basemap: str | None = None,
+                   tianditu_key: str | None = None, offline: bool = False, title: str = "界线联合检查",
+                   data_date=None, simplify_m: float = 10.0) -> folium.Map:
+    """Map for boundary inspection: lines, markers by condition, team-day routes in visit order.
+
+    Parameters
+    ----------
+    lines : GeoDataFrame
+        Boundary lines (schema ``boundary_lines``: ``line_code``, ``name``, ``level`` …).
+    markers : GeoDataFrame
+        Boundary markers (schema ``boundary_markers``: ``marker_id``,
+        ``line_code``, ``condition`` …), coloured by ``condition``.
+    routes : GeoDataFrame, optional
+        LineStrings, one row per leg (or per whole route) with columns
+        ``team`` and ``day`` (one colour and one overlay per team-day) and
+        ``order`` (visit number of the stop at the end of the leg; default:
+        row order within the team-day). Optional ``stop`` (e.g. the marker
+        ID visited) and any other columns go into the popup.
+    outline : GeoDataFrame, optional
+        Area outline (county) for framing.
+    basemap, tianditu_key, offline, title, data_date, simplify_m
+        As in :func:`coverage_map`.
+
+    Returns
+    -------
+    folium.Map
+    """
+    for col in ("condition",):
+        if col not in markers.columns:
+            raise MapError(f"The boundary markers need a {col!r} column.")
+    frame = outline if outline is not None and len(outline) else (lines if len(lines) else markers)
+    if data_date is None and "last_inspected" in markers.columns and markers["last_inspected"].notna().any():
+        data_date = f"界桩上次检查 {_fmt(pd.to_datetime(markers['last_inspected']).max())}"
+    b = _Builder(title, data_date, basemap, tianditu_key, offline, simplify_m, frame,
+                 search_placeholder="搜索界线、界桩…")
+    if outline is not None and len(outline):
+        o = b.prepare(outline)
+        b.layer("县界", [_feature(g, {"s": {"color": "#999", "weight": 1.5, "fill": False, "dashArray": "4 3",
+                                            "interactive": False}}) for g in o.geometry])
+
+    llabels = _labels("boundary_lines")
+    d = b.prepare(lines)
+    feats = []
+    for _, r in d.iterrows():
+        nm = r.get("name", r.get("line_code", ""))
+        feats.append(_feature(r.geometry, {
+            "s": {"color": "#424242", "weight": _LEVEL_WEIGHTS.get(r.get("level"), 3), "opacity": 0.9},
+            "p": _popup(nm, _record_pairs(r, llabels)), "t": _esc(nm), "n": _fmt(nm)}))
+    b.layer("行政区域界线", feats)
+    b.legend_section("界线", [(_sw_line("#424242"), "行政区域界线（越粗级别越高）")])
+
+    mlabels = _labels("boundary_markers")
+    d = b.prepare(markers)
+    feats = []
+    for _, r in d.iterrows():
+        colour = CONDITION_COLOURS.get(r["condition"], "#607d8b")
+        mid = r.get("marker_id", "")
+        feats.append(_feature(r.geometry, {
+            "s": {"radius": 6, "color": "#fff", "weight": 1.5, "fillColor": colour, "fillOpacity": 1},
+            "p": _popup(f"界桩 {_fmt(mid)}", _record_pairs(r, mlabels)),
+            "t": f"{_esc(mid)}（{_esc(r['condition'])}）", "n": _fmt(mid)}))
+    b.layer("界桩", feats)
+    known = [c for c in CONDITION_COLOURS if c in set(markers["condition"].dropna())] or list(CONDITION_COLOURS)
+    other = sorted(set(markers["condition"].dropna().astype(str)) - set(CONDITION_COLOURS))
+    b.legend_section("界桩状况", [(_sw_dot(CONDITION_COLOURS[c]), c) for c in known]
+                     + [(_sw_dot("#607d8b"), c) for c in other])
+
+    if routes is not None and len(routes):
+        missing = [c for c in ("team", "day") if c not in routes.columns]
+        if missing:
+            raise MapError(f"The routes need the columns team and day; missing: {', '.join(missing)}.")
+        d = b.prepare(routes)
+        rlabels = _labels(None)
+        entries = []
+        for i, ((team, day), part) in enumerate(d.groupby(["team", "day"], sort=True)):
+            colour = PALETTE[i % len(PALETTE)]
+            if "order" in part.columns:
+                part = part.sort_values("order", kind="stable")
+                orders = part["order"].tolist()
+            else:
+                orders = list(range(1, len(part) + 1))
+            name = f"{_fmt(team)} · {_fmt(day)}"
+            feats = []
+            first = part.geometry.iloc[0]
+            if first.geom_type in ("LineString", "MultiLineString") and not first.is_empty:
+                start = shapely.get_point(shapely.line_merge(first) if first.geom_type == "MultiLineString"
+                                          else first, 0)
+                if start is not None and not start.is_empty:
+                    feats.append(_feature(start, {
+                        "i": f'<span class="gp-num" style="background:{colour}">起</span>', "iz": [22, 18],
+                        "zi": 500, "t": f"{_esc(name)} 出发点"}))
+            for (_, r), order in zip(part.iterrows(), orders):
+                pairs = _record_pairs(r, rlabels, skip=("order",)) + [("顺序", order)]
+                feats.append(_feature(r.geometry, {
+                    "s": {"color": colour, "weight": 4, "opacity": 0.85},
+                    "p": _popup(f"路线 {name} 第 {_fmt(order)} 段", pairs),
+                    "t": f"{_esc(name)} 第 {_esc(order)} 段"}))
+                end = shapely.get_point(shapely.line_merge(r.geometry) if r.geometry.geom_type == "MultiLineString"
+                                        else r.geometry, -1) if r.geometry.geom_type in ("LineString",
+                                                                                          "MultiLineString") else None
+                if end is None or end.is_empty:
+                    end = r.geometry.representative_point()
+                stop = r.get("stop", None)
+                feats.append(_feature(end, {
+                    "i": f'<span class="gp-num" style="background:{colour}">{_esc(order)}</span>', "iz": [22, 18],
+                    "zi": 500,
+                    "p": _popup(f"{name} 第 {_fmt(order)} 站", [("检查组", team), ("日期", day), ("顺序", order)]
+                                + ([("检查点", stop)] if not _missing(stop) else [])),
+                    "t": f"{_esc(name)} 第 {_esc(order)} 站" + (f"：{_esc(stop)}" if not _missing(stop) else "")}))
+            b.layer(f"路线 {name}", feats, search_label=f"路线 {name}")
+            entries.append((_sw_line(colour), f"{name}（{len(part)} 段，数字为到访顺序）"))
+        b.legend_section("检查路线（每组每天一色）", entries)
+    return b.finish()
+
+
