@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from geoplan.coverage.siting.base import (
     _MAX_PMEDIAN_ROUNDS, _REL_EPS, _binary_open, _Model, _num, _show, SitingError, SitingResult,
 )
-from geoplan.coverage.siting.solver import _run_milp
+from geoplan.coverage.siting.solver import _run_milp, pmedian_heuristic, pmedian_lagrangian_bound, relative_gap
 
 
 class PMedian(_Model):
@@ -121,30 +121,54 @@ class PMedian(_Model):
             cap_k = np.where(has, np.minimum(cap_k, first_fixed + 1), cap_k)
         k0 = self.initial_k or max(4, math.ceil(2.0 * n / max(self.p, 1)))
         k = np.minimum(cap_k, k0)
+        # A good plan and a lower bound before any MIP (uncapacitated): the
+        # MIP starts from the plan and is skipped when the gap is already small enough.
+        heur_open, heur_val, lower = None, np.inf, None
+        if not capacitated:
+            budget = 10.0 if time_limit is None else max(0.0, min(10.0, 0.2 * time_limit))
+            heur_open, heur_val = pmedian_heuristic(cost, self.weights[dem], self.p, self.fixed.copy(), budget)
+            lower = pmedian_lagrangian_bound(cost, self.weights[dem], self.p, self.fixed, heur_val,
+                                             seconds=2 * budget)
+        heur_seconds = time.perf_counter() - t0
         rounds = 0
         total_rows = total_cols = 0
-        while True:
-            rounds += 1
-            if rounds > _MAX_PMEDIAN_ROUNDS:
-                k = cap_k.copy()
-            res, status, x_open, assigned, dummy_used, size = self._solve_reduced(
-                dem, order, sorted_cost, k, cap_k, capacitated, time_limit, mip_gap)
-            total_rows, total_cols = size
-            if res is None or res.x is None:
-                details = {"rounds": rounds, "rows": total_rows, "columns": total_cols}
-                msg = (f"HiGHS found no plan ({status})." if status != "infeasible" else
-                       "The capacities cannot be arranged so that every demand point is served whole by one "
-                       "open site. Open more sites or raise capacities.")
-                return self._empty_result(status, msg, details=details)
-            if not dummy_used.any() or (k >= cap_k).all():
-                break
-            # Grow the candidate lists of the demand that fell outside them, at least far enough to reach
-            # the site the current plan would really send it to.
-            rows = np.flatnonzero(dummy_used)
-            open_sorted = x_open[order[rows]] & np.isfinite(sorted_cost[rows])
-            rank = np.where(open_sorted.any(axis=1), np.argmax(open_sorted, axis=1) + 1, cap_k[rows])
-            k[rows] = np.minimum(cap_k[rows], np.maximum(2 * k[rows], rank))
+        res, x_open, status = None, None, "optimal"
+        gap = relative_gap(heur_val, lower) if heur_open is not None else None
+        if gap is None or gap > mip_gap:
+            while True:
+                rounds += 1
+                if rounds > _MAX_PMEDIAN_ROUNDS:
+                    k = cap_k.copy()
+                remaining = None if time_limit is None else max(0.01, time_limit - (time.perf_counter() - t0))
+                res, status, x_open, assigned, dummy_used, size = self._solve_reduced(
+                    dem, order, sorted_cost, k, cap_k, capacitated, remaining, mip_gap, heur_open)
+                total_rows, total_cols = size
+                if res is not None and res.bound is not None:
+                    # The reduced model's bound is a bound of the full model (see the module notes).
+                    lower = res.bound if lower is None else max(lower, res.bound)
+                if res is None or res.x is None:
+                    if heur_open is not None:
+                        status = "time_limit"
+                        break
+                    details = {"rounds": rounds, "rows": total_rows, "columns": total_cols}
+                    msg = (f"HiGHS found no plan ({status})." if status != "infeasible" else
+                           "The capacities cannot be arranged so that every demand point is served whole by one "
+                           "open site. Open more sites or raise capacities.")
+                    return self._empty_result(status, msg, details=details)
+                if status != "optimal":
+                    status = "time_limit"
+                    break
+                if not dummy_used.any() or (k >= cap_k).all():
+                    break
+                # Grow the candidate lists of the demand that fell outside them, at least far enough to
+                # reach the site the current plan would really send it to.
+                rows = np.flatnonzero(dummy_used)
+                open_sorted = x_open[order[rows]] & np.isfinite(sorted_cost[rows])
+                rank = np.where(open_sorted.any(axis=1), np.argmax(open_sorted, axis=1) + 1, cap_k[rows])
+                k[rows] = np.minimum(cap_k[rows], np.maximum(2 * k[rows], rank))
         open_mask = x_open
+        if heur_open is not None and (x_open is None or _plan_cost(cost, self.weights[dem], x_open) > heur_val):
+            open_mask = heur_open
         if capacitated:
             site_idx = np.full(m, -1)
             site_idx[dem] = assigned
@@ -157,19 +181,29 @@ class PMedian(_Model):
             site_idx, _ = self._nearest_open(open_mask)
         has = site_idx >= 0
         objective = float((self.weights[has] * self.cost[np.flatnonzero(has), site_idx[has]]).sum())
+        if status == "optimal" and rounds and lower is not None:
+            lower = max(lower, min(objective, res.fun if res.fun is not None else objective))
+        gap = relative_gap(objective, lower)
+        if status != "optimal" and gap is not None and gap <= mip_gap:
+            status = "optimal"
         reasons = self._reasons(open_mask, site_idx, objective, capacitated)
         details = {"rounds": rounds, "rows": total_rows, "columns": total_cols,
                    "assignment_variables": int(k.sum()), "full_assignment_variables": int(reach.sum()),
-                   "mip_gap": getattr(res, "mip_gap", None), "seconds": time.perf_counter() - t0}
+                   "mip_gap": getattr(res, "mip_gap", None), "seconds": time.perf_counter() - t0,
+                   "heuristic_objective": None if heur_open is None else heur_val,
+                   "heuristic_seconds": heur_seconds, "bound": lower, "gap": gap}
         mean = objective / self.weights.sum() if self.weights.sum() > 0 else 0.0
         msg = (f"p-median ({status}): {int(open_mask.sum())} open site(s) ({int((open_mask & ~self.fixed).sum())} "
                f"new); total weighted cost {_num(objective)}, mean {mean:.4g}{self.unit} per person.")
+        if status != "optimal" and gap is not None:
+            msg += (f" Best plan found in the time allowed: at most {gap:.2%} above the least possible cost "
+                    f"(proven bound {_num(lower)}).")
         self.result = SitingResult(self.name, status, objective,
                                    self._site_frame(open_mask, site_idx, reasons),
                                    self._assignment_frame(site_idx, has), msg, [], None, details)
         return self.result
 
-    def _solve_reduced(self, dem, order, sorted_cost, k, cap_k, capacitated, time_limit, mip_gap):
+    def _solve_reduced(self, dem, order, sorted_cost, k, cap_k, capacitated, time_limit, mip_gap, start=None):
         """One solve with ``k[i]`` nearest candidates per demand point and a lower-bound dummy."""
         n = self.n_sites
         md = len(dem)
@@ -202,7 +236,18 @@ class PMedian(_Model):
                                  (np.concatenate([pair_site, np.arange(n)]), np.concatenate([xi, np.arange(n)]))),
                                 shape=(n, nv))
             rows.append((capa, -np.inf, 0.0))
-        res, status = _run_milp(c, integrality, lb, ub, rows, time_limit, mip_gap)
+        x0 = None
+        if start is not None:
+            # The starting plan in this model: each demand point to its nearest open site, through the
+            # "farther away" variable when that site is not among its k nearest.
+            open_sorted = start[order] & np.isfinite(sorted_cost)
+            rank = np.argmax(open_sorted, axis=1)
+            listed = rank < k
+            x0 = np.zeros(nv)
+            x0[:n] = start
+            x0[n + (np.cumsum(k) - k)[listed] + rank[listed]] = 1.0
+            x0[n + npair + np.searchsorted(dum_rows, np.flatnonzero(~listed))] = 1.0
+        res, status = _run_milp(c, integrality, lb, ub, rows, time_limit, mip_gap, x0=x0)
         size = (sum(r[0].shape[0] for r in rows), nv)
         if res.x is None:
             return res, status, None, None, None, size
@@ -235,3 +280,7 @@ class PMedian(_Model):
             reasons[j] = ("existing facility, kept open; " if self.fixed[j] else "") + text
         return reasons
 
+
+def _plan_cost(cost, w, open_mask) -> float:
+    """Weighted cost of serving every demand row from its nearest open site."""
+    return float((w * cost[:, open_mask].min(axis=1)).sum())
