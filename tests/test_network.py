@@ -165,6 +165,49 @@ def test_from_file_formats(tmp_path):
         assert net.edges["length_m"].sum() == approx(2000.0, abs=0.01)
 
 
+def test_from_file_validates_once(tmp_path, monkeypatch):
+    import geoplan.layers.validate as validate
+
+    calls = []
+    real = validate.validate_frame
+    counting = lambda *a, **k: calls.append(1) or real(*a, **k)  # noqa: E731
+    monkeypatch.setattr(validate, "validate_frame", counting)
+    import geoplan.layers.io as io
+
+    if hasattr(io, "validate_frame"):
+        monkeypatch.setattr(io, "validate_frame", counting)
+    roads = roads_frame([[(0, 0), (1000, 0)], [(1000, 0), (1000, 1000)]], speed=[30, None])
+    path = tmp_path / "roads.gpkg"
+    roads.to_crs(4490).to_file(path, layer="roads", engine="pyogrio")
+    net = RoadNetwork.from_file(path, speeds={"县道": 45}, node_precision_m=0.05)
+    assert len(calls) == 1
+    same = RoadNetwork.from_roads(roads, speeds={"县道": 45}, node_precision_m=0.05)
+    assert len(calls) == 2
+    assert net.edges["seconds"].to_numpy() == approx(same.edges["seconds"].to_numpy(), rel=1e-9)
+
+
+def test_same_network_from_metric_and_storage_crs():
+    # A layer already in the working zone is not reprojected twice; the
+    # graph must be the one built from the same roads stored in EPSG:4490.
+    lines = [[(0, 0), (500, 0), (1000, 0)], [(500, 0), (500, 700)], [(1000, 0), (1000, 900), (0, 900)]]
+    a = RoadNetwork.from_roads(roads_frame(lines))
+    b = RoadNetwork.from_roads(roads_frame(lines).to_crs(4490))
+    assert (a.edges[["u", "v"]].to_numpy() == b.edges[["u", "v"]].to_numpy()).all()
+    assert a.edges["length_m"].to_numpy() == approx(b.edges["length_m"].to_numpy(), abs=1e-6)
+    assert a.node_xy == approx(b.node_xy, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dense_codes_match_np_unique(seed):
+    from geoplan.network.build import _dense_codes
+
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, 50, 1000) * 10_000 + (rng.integers(-(2**40), 2**40) if seed else 0)
+    want = np.unique(key, return_inverse=True)[1].ravel()
+    assert (_dense_codes(key) == want).all()
+    assert len(_dense_codes(key[:0])) == 0
+
+
 def test_from_file_bad_row_names_the_file(tmp_path):
     roads = roads_frame([[(0, 0), (1000, 0)]], classes="freeway")
     path = tmp_path / "bad.gpkg"

@@ -68,6 +68,66 @@ def brute_pmedian(cost, w, p, fixed):
     return min((w * cost[:, s].min(axis=1)).sum() for s in subsets(cost.shape[1], fixed, p))
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_heuristics_and_bounds_bracket_the_brute_force_optimum(seed):
+    import scipy.sparse as sp
+
+    from geoplan.coverage.siting.solver import (
+        dominated_columns, mclp_heuristic, pmedian_heuristic, pmedian_lagrangian_bound,
+    )
+
+    rng, cost, w, fixed = instance(500 + seed, (10, 30), (5, 10))
+    n = cost.shape[1]
+    r = float(np.quantile(cost, 0.25))
+    p = int(rng.integers(1, 4))
+    cover = sp.csr_array((cost <= r).astype(float))
+    best = brute_mclp(cost, w, r, p, [])
+    chosen, value, bound = mclp_heuristic(cover, w, p, seconds=0.5)
+    assert chosen.sum() == p and value == w[(cost[:, chosen] <= r).any(axis=1)].sum()
+    assert value <= best + 1e-9 and bound >= best - 1e-6 * best
+
+    mask = np.zeros(n, dtype=bool)
+    mask[fixed] = True
+    p = len(fixed) + int(rng.integers(1, 3))
+    best = brute_pmedian(cost, w, p, fixed)
+    open_mask, value = pmedian_heuristic(cost, w, p, mask.copy(), seconds=0.5)
+    assert open_mask.sum() == p and open_mask[fixed].all()
+    assert value == pytest.approx((w * cost[:, open_mask].min(axis=1)).sum()) and value >= best - 1e-9
+    assert pmedian_lagrangian_bound(cost, w, p, mask, value, near=3) <= best * (1 + 1e-9)
+
+    # Dominated columns, against the definition.
+    a = cost <= r
+    want = np.array([any(((a[:, j] <= a[:, k]).all() and (a[:, k].sum() > a[:, j].sum() or k < j))
+                         for k in range(n) if k != j) for j in range(n)])
+    assert (dominated_columns(cover) == want).all()
+
+
+@pytest.mark.parametrize("model", ["mclp", "pmedian"])
+def test_time_limit_returns_a_plan_and_a_proven_gap(model):
+    # Too short to prove anything: the plan comes back with its gap, never nothing.
+    rng = np.random.default_rng(7)
+    d, s = rng.random((400, 2)), rng.random((80, 2))
+    cost = np.hypot(d[:, None, 0] - s[None, :, 0], d[:, None, 1] - s[None, :, 1])
+    w = rng.integers(1, 100, 400).astype(float)
+    if model == "mclp":
+        res = MCLP.from_cost_matrix(cost, w, 0.1, 8).solve(time_limit=0.05)
+    else:
+        res = PMedian.from_cost_matrix(cost, w, 8).solve(time_limit=0.05)
+    assert res.status in ("optimal", "time_limit") and res.objective is not None
+    assert len(res.selected) == 8
+    gap, bound = res.details["gap"], res.details["bound"]
+    assert gap is not None and gap >= 0
+    assert abs(bound - res.objective) == pytest.approx(gap * res.objective, rel=1e-6, abs=1e-9)
+    full = (MCLP.from_cost_matrix(cost, w, 0.1, 8) if model == "mclp" else PMedian.from_cost_matrix(cost, w, 8)).solve()
+    assert full.status == "optimal"
+    if model == "mclp":
+        assert res.objective <= full.objective + 1e-9 <= bound + 1e-6
+    else:
+        assert bound - 1e-6 <= full.objective <= res.objective + 1e-9
+    if res.status == "time_limit":
+        assert "%" in res.message
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_lscp_matches_brute_force(seed):
     rng, cost, w, fixed = instance(100 + seed, (5, 12), (3, 9))
