@@ -100,13 +100,8 @@ def evaluate_county(county: CountyInput):
     from geoplan.network import RoadNetwork
 
     plan = parse_plan(county.plan, county.plan_source)
+    _check_county_code(county)
     data = load_county(county.gpkg, county.population)
-    if "townships" not in data.layers:
-        raise GeoplanError(f"{county.gpkg} has no 'townships' layer; every county layer set needs one.")
-    found = sorted(set(data["townships"]["county_code"].astype(str)))
-    if found != [county.code]:
-        raise GeoplanError(f"{county.gpkg} is named for county {county.code}, but its townships are of county "
-                           f"{', '.join(found)}. Rename the file or put the right county's layers in it.")
     year = plan.default_year() if county.year is None else county.year
     travel = None
     # The same condition and calls as `geoplan coverage`, so results agree to the last digit.
@@ -114,6 +109,24 @@ def evaluate_county(county: CountyInput):
         travel = road_travel(RoadNetwork.from_roads(data["roads"], source=str(county.gpkg)), data.population)
     evaluation = evaluate(plan, data.layers, year, travel=travel)
     return data, evaluation, {k: len(v) for k, v in data.layers.items()}
+
+
+def _check_county_code(county: CountyInput) -> None:
+    """Fail fast on a layer set filed under the wrong code (one column read, before every layer is)."""
+    import pyogrio
+
+    from geoplan.layers.io import list_layers
+
+    if "townships" not in list_layers(county.gpkg):
+        raise GeoplanError(f"{county.gpkg} has no 'townships' layer; every county layer set needs one.")
+    try:
+        codes = pyogrio.read_dataframe(county.gpkg, layer="townships", columns=["county_code"], read_geometry=False)
+    except Exception:  # noqa: BLE001 — a broken layer is reported with all its problems by load_county
+        return
+    found = sorted(set(codes["county_code"].dropna().astype(str)))
+    if found and found != [county.code]:
+        raise GeoplanError(f"{county.gpkg} is named for county {county.code}, but its townships are of county "
+                           f"{', '.join(found)}. Rename the file or put the right county's layers in it.")
 
 
 def run_county(county: CountyInput) -> CountyResult:

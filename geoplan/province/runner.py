@@ -67,7 +67,7 @@ def _parse_memory(text) -> str | int | None:
 
 @contextmanager
 def dask_client(scheduler: str | None = None, *, workers: int | None = None, memory_limit=None,
-                processes: bool = True, dashboard: bool = True):
+                processes: bool = True, dashboard: bool = True, allowed_failures: int = 1):
     """A ``distributed.Client``: to ``scheduler`` if given, else to a new local cluster.
 
     Parameters
@@ -82,6 +82,11 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None, mem
         Local workers as processes (True) or threads of this process.
     dashboard : bool
         Serve the local dashboard on a free port.
+    allowed_failures : int
+        How often a local cluster reruns a task whose worker died before
+        reporting it failed. Dask's default is 3, but a county that blows the
+        memory limit kills every worker it lands on; one retry still covers a
+        worker lost to something else.
 
     Raises
     ------
@@ -93,6 +98,8 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None, mem
     except ImportError as exc:  # pragma: no cover - dask is a dependency
         raise ProvinceError("The province run needs Dask: pip install 'dask[distributed]'.") from exc
     import logging
+
+    import dask
 
     if scheduler:
         try:
@@ -106,9 +113,10 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None, mem
             client.close()
         return
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                           memory_limit=_parse_memory(memory_limit),
-                           dashboard_address=":0" if dashboard else None, silence_logs=logging.ERROR)
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
+                               memory_limit=_parse_memory(memory_limit),
+                               dashboard_address=":0" if dashboard else None, silence_logs=logging.ERROR)
     client = Client(cluster)
     try:
         yield client
