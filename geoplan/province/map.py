@@ -116,7 +116,7 @@ def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame
         pairs = [("县(市、区)", row["县(市、区)"] if row is not None else ""),
                  ("地市", row["地市"] if row is not None else ""),
                  ("乡镇代码", t.code), ("常住人口", t.population), ("60岁及以上人口", t.pop_60plus),
-                 (ind_title, label)]
+                 (ind_title, _shown(values.get(t.code), indicator, label))]
         feats.append(mh._feature(t.geometry, {
             "s": {"color": "#666", "weight": 0.6, "fillColor": colour, "fillOpacity": 0.7},
             "p": mh._popup(t.name, pairs, _rules_html(by_town.get(t.code))),
@@ -160,6 +160,15 @@ def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame
     return b.finish()
 
 
+def _shown(value, indicator: str, label: str) -> str:
+    """The township's own value with its class, e.g. 89.3%（80–90%）."""
+    if value is None or pd.isna(value) or indicator not in ("within", "beyond", "failed"):
+        return label
+    if indicator == "within":
+        return f"{value:.1f}%（{label}）"
+    return f"{value:,.0f}{' 人' if indicator == 'beyond' else ' 项'}"
+
+
 def _prefecture_outlines(counties_gdf: gpd.GeoDataFrame, county_table: pd.DataFrame):
     codes = county_table.set_index("县代码")["地市代码"]
     g = counties_gdf.assign(prefecture=counties_gdf["adcode"].astype(str).map(codes))
@@ -182,6 +191,6 @@ def _rules_html(rows: pd.DataFrame | None) -> str:
         goal = "" if pd.isna(r.目标值) else f"{mh._fmt(r.目标值)}{'%' if unit.startswith('%') else ''}"
         colour = {"达标": _PASS, "未达标": _FAIL}.get(r.是否达标, "#777")
         body.append(f'<tr><td title="{mh._esc(r.说明)}">{mh._esc(r.指标)}</td><td>{html.escape(shown)}</td>'
-                    f'<td>{html.escape(goal)}</td><td style="color:{colour}">{mh._esc(r.是否达标)}</td></tr>')
+                    f'<td>{html.escape(goal)}</td><td style="color:{colour};white-space:nowrap">{mh._esc(r.是否达标)}</td></tr>')
     return ('<h5>本县规划指标</h5><table class="gp-hist"><tr><th>指标</th><th>现状</th><th>目标</th><th>结果</th></tr>'
             + "".join(body) + "</table>")

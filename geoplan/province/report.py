@@ -314,6 +314,8 @@ def _number_format(header: str, unit) -> str | None:
         return "0.0"
     if header.endswith("(秒)"):
         return "0.0"
+    if "年份" in header:
+        return "0"  # a year, not a count: 2025, never 2,025
     return "#,##0"
 
 
