@@ -93,12 +93,13 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
     """
     from geoplan.layers.sample import layers_dir
     from geoplan.maps.html import save_map
-    from geoplan.province.county import TOWN_COLUMNS  # noqa: F401 — fail early if the package is broken
     from geoplan.province.inputs import SAMPLE_TEMPLATE, county_inputs, layer_sets, province_counties
     from geoplan.province.map import province_map
     from geoplan.province.report import check_free, output_paths, province_tables, write_csvs, write_xlsx
     from geoplan.province.runner import dask_client, run_province
 
+    paths = output_paths(out_dir, stem)
+    check_free(paths.values(), overwrite)  # before any work: a run that cannot write its report is not started
     folders = list(layer_dirs) or [layers_dir()]
     if sample:
         if not codes:
@@ -120,8 +121,6 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
         raise click.UsageError("Give the plans: --plans DIR (each county's own) and/or --plan-template FILE.")
     todo, skipped = county_inputs(folders, codes=codes or None, plans_dir=plans_dir, template=template,
                                   year=year, travel=travel)
-    paths = output_paths(out_dir, stem)
-    check_free(paths.values(), overwrite)
     if not todo:
         raise GeoplanError("No county can be run: " + "; ".join(f"{c}: {r}" for c, r in skipped[:5]))
     cache = None if no_cache else (cache_dir or out_dir / ".cache")
