@@ -182,7 +182,10 @@ def test_report_and_map_keep_data_text_as_text(first_run, tmp_path):
     assert cells and all(c.data_type == "s" for c in cells)
 
 
-def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path):
+def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path, monkeypatch):
+    # As in a geoplan without the sample builder (importing it fails): the command says so and runs
+    # the counties that have layers. With the builder, the missing counties are built first.
+    monkeypatch.setitem(sys.modules, "geoplan.layers.samplebuild", None)
     out = tmp_path / "浙江"
     # The samples' own plans and files are those of the Dask run above: its cache serves them.
     args = ["province", "--sample", "zhejiang", "--out", str(out), "--serial", "--cache", str(first_run[1])]
@@ -219,3 +222,26 @@ def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path):
     res = CliRunner().invoke(main, args + ["--overwrite"])
     assert "2 counties done (0 computed now, 2 from the cache)" in res.output
     assert {p: p.stat().st_mtime_ns for p in paths.values()} != before
+
+
+def test_sample_province_builds_missing_counties_first(first_run, tmp_path, monkeypatch):
+    """With a sample builder, missing counties are built under OUT/layers (never into layers/) and then run."""
+    import types
+
+    calls = []
+
+    def build_county(code, out, overwrite=False):
+        # Stand-in for geoplan.layers.samplebuild.build_county: 新昌县's files under the asked code.
+        calls.append((code, Path(out)))
+        _copy_county("330624", Path(out), code)
+
+    fake = types.ModuleType("geoplan.layers.samplebuild")
+    fake.build_county = build_county
+    monkeypatch.setitem(sys.modules, "geoplan.layers.samplebuild", fake)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["province", "330624", "330726", "--sample", "zhejiang", "--out", str(out),
+                                    "--serial", "--cache", str(first_run[1])])
+    assert calls == [("330726", out / "layers")]
+    assert not (layers_dir() / "330726.gpkg").exists()
+    # The stand-in's county fails its own check, which shows it was built and then run.
+    assert res.exit_code == 1 and "330726" in res.output and "townships are of county 330624" in res.output

@@ -13,13 +13,13 @@ from geoplan.errors import GeoplanError
 SAMPLE_PROVINCES = {"zhejiang": "33", "浙江": "33", "浙江省": "33", "33": "33"}
 
 
-def build_missing_samples(codes, folder: Path) -> list[str]:
-    """Build sample layer sets for ``codes`` into ``folder`` with the sample builder, if this geoplan has it.
+def build_missing_samples(codes, folder: Path, client=None) -> dict[str, str]:
+    """Build sample layer sets for ``codes`` into ``folder`` with the sample builder, as Dask tasks if a client is given.
 
     Returns
     -------
-    list of str
-        The codes built.
+    dict of str to str
+        Counties that could not be built, with the reason (they are then reported as not run).
 
     Raises
     ------
@@ -27,20 +27,30 @@ def build_missing_samples(codes, folder: Path) -> list[str]:
         When the builder (``geoplan.layers.samplebuild``) is not part of this geoplan.
     """
     try:
-        from geoplan.layers import samplebuild
+        from geoplan.layers.samplebuild import build_county
     except ImportError:
         raise GeoplanError(
-            f"{len(codes)} of the province's counties have no layers in {folder}, and this version of geoplan "
-            "cannot build sample layers (the sample builder, geoplan.layers.samplebuild, is not installed). "
-            "Run on the counties that have layers by giving their codes, or put each county's layers in the "
-            "folder as <code>.gpkg and <code>_population.tif."
+            f"{len(codes)} of the province's counties have no layers, and this version of geoplan cannot build "
+            "sample layers (the sample builder, geoplan.layers.samplebuild, is not installed). Run on the "
+            "counties that have layers by giving their codes, or put each county's layers in a folder as "
+            "<code>.gpkg and <code>_population.tif and give it with --layers."
         ) from None
-    build = getattr(samplebuild, "build_samples", None) or getattr(samplebuild, "build", None)
-    if build is None:
-        raise GeoplanError("geoplan.layers.samplebuild has no build function this command knows "
-                           "(build_samples or build); update geoplan.")
-    build(list(codes), Path(folder))
-    return list(codes)
+    folder.mkdir(parents=True, exist_ok=True)
+    failures: dict[str, str] = {}
+    if client is None:
+        for code in codes:
+            try:
+                build_county(code, folder)
+            except GeoplanError as exc:
+                failures[code] = f"样例图层生成失败：{exc}"
+        return failures
+    futures = client.map(build_county, list(codes), out=str(folder), key=[f"build-{c}" for c in codes])
+    for code, f in zip(codes, futures):
+        try:
+            f.result()
+        except Exception as exc:  # noqa: BLE001 — one county that cannot be built is reported, the others run
+            failures[code] = f"样例图层生成失败：{exc}"
+    return failures
 
 
 @click.command("province")
@@ -101,6 +111,7 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
     paths = output_paths(out_dir, stem)
     check_free(paths.values(), overwrite)  # before any work: a run that cannot write its report is not started
     folders = list(layer_dirs) or [layers_dir()]
+    missing: list[str] = []
     if sample:
         if not codes:
             codes = tuple(province_counties(SAMPLE_PROVINCES[sample]))
@@ -108,42 +119,59 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
             shipped = Path(__file__).resolve().parents[2] / "plans"
             plans_dir = shipped if shipped.is_dir() else None
         template = template or SAMPLE_TEMPLATE
+        built_dir = out_dir / "layers"  # built counties go under the output folder, never into the shipped layers/
+        if built_dir.is_dir() and built_dir not in folders:
+            folders.append(built_dir)
         have = layer_sets(folders)
         missing = [c for c in codes if c not in have]
-        if missing:
-            try:
-                build_missing_samples(missing, folders[0])
-                click.echo(f"Built sample layers of {len(missing)} counties in {folders[0]}.", err=True)
-            except GeoplanError as exc:
-                click.echo(f"Note: {exc}\nRunning the {len(codes) - len(missing)} counties that have layers; "
-                           "the others are listed as not run.", err=True)
+        try:
+            import geoplan.layers.samplebuild  # noqa: F401
+        except ImportError:
+            if missing:
+                click.echo(f"Note: {len(missing)} counties have no layers and this geoplan cannot build sample "
+                           f"layers (geoplan.layers.samplebuild is not installed). Running the "
+                           f"{len(codes) - len(missing)} counties that have layers; the others are listed as not "
+                           "run.", err=True)
+                missing = []
+        else:
+            if missing and built_dir not in folders:
+                folders.append(built_dir)
     if not codes and plans_dir is None and template is None:
         raise click.UsageError("Give the plans: --plans DIR (each county's own) and/or --plan-template FILE.")
-    todo, skipped = county_inputs(folders, codes=codes or None, plans_dir=plans_dir, template=template,
-                                  year=year, travel=travel)
-    if not todo:
-        raise GeoplanError("No county can be run: " + "; ".join(f"{c}: {r}" for c, r in skipped[:5]))
     cache = None if no_cache else (cache_dir or out_dir / ".cache")
 
     from tqdm import tqdm
 
-    bar = tqdm(total=len(todo), unit="县", desc="各县评估", file=sys.stderr, dynamic_ncols=True)
+    def evaluate_all(client):
+        build_failed = {}
+        if missing:
+            click.echo(f"Building the sample layers of {len(missing)} counties in {built_dir} …", err=True)
+            build_failed = build_missing_samples(missing, built_dir, client)
+        todo, skipped = county_inputs(folders, codes=codes or None, plans_dir=plans_dir, template=template,
+                                      year=year, travel=travel)
+        skipped = [(c, build_failed.get(c, r)) for c, r in skipped]
+        if not todo:
+            raise GeoplanError("No county can be run: " + "; ".join(f"{c}: {r}" for c, r in skipped[:5]))
+        bar = tqdm(total=len(todo), unit="县", desc="各县评估", file=sys.stderr, dynamic_ncols=True)
 
-    def progress(result, done, total):
-        bar.update(1)
-        bar.set_postfix_str(result.name, refresh=False)
-        if not result.ok:
-            bar.write(f"  失败 {result.name}: {result.reason.splitlines()[0][:200]}", file=sys.stderr)
+        def progress(result, done, total):
+            bar.update(1)
+            bar.set_postfix_str(result.name, refresh=False)
+            if not result.ok:
+                bar.write(f"  失败 {result.name}: {result.reason.splitlines()[0][:200]}", file=sys.stderr)
 
-    with bar:
-        if serial:
-            run = run_province(todo, cache_dir=cache, on_result=progress, skipped=skipped)
-        else:
-            with dask_client(scheduler, workers=workers, memory_limit=memory_limit) as client:
+        with bar:
+            if client is not None:
                 n = len(client.scheduler_info().get("workers", {}))
                 bar.write(f"Dask: {n} workers" + (f"; dashboard {client.dashboard_link}"
                                                   if client.dashboard_link else ""), file=sys.stderr)
-                run = run_province(todo, client=client, cache_dir=cache, on_result=progress, skipped=skipped)
+            return run_province(todo, client=client, cache_dir=cache, on_result=progress, skipped=skipped)
+
+    if serial:
+        run = evaluate_all(None)
+    else:
+        with dask_client(scheduler, workers=workers, memory_limit=memory_limit) as client:
+            run = evaluate_all(client)
 
     tables = province_tables(run.results, run.skipped)
     years = sorted({r.evaluation.year for r in run.ok})
