@@ -158,7 +158,8 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
             bar.update(1)
             bar.set_postfix_str(result.name, refresh=False)
             if not result.ok:
-                bar.write(f"  失败 {result.name}: {result.reason.splitlines()[0][:200]}", file=sys.stderr)
+                bar.write(f"  失败 {result.label} {result.name}: {result.reason.splitlines()[0][:200]}",
+                          file=sys.stderr)
 
         with bar:
             if client is not None:
@@ -191,15 +192,15 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
         from geoplan.province.report import publish
 
         written.append(publish(tmp, paths["map"], overwrite))
-    click.echo(f"{len(run.ok)} counties done ({len(run.computed)} computed now, "
+    click.echo(f"{len(run.ok)} {'county' if len(run.ok) == 1 else 'counties'} done ({len(run.computed)} computed now, "
                f"{len(run.ok) - len([r for r in run.ok if not r.cached])} from the cache) in {run.seconds:.1f} s.")
     click.echo("Wrote:")
     for p in written:
         click.echo(f"  {p}")
     bad = run.failed + [None] * len(run.skipped)
     if bad:
-        lines = [f"  {r.name}: {r.reason.splitlines()[0][:300]}" for r in run.failed]
+        lines = [f"  {r.label} {r.name}: {r.reason.splitlines()[0][:300]}" for r in run.failed]
         lines += [f"  {c}: {reason}" for c, reason in run.skipped[:10]]
-        raise GeoplanError(f"{len(bad)} counties did not finish (listed in the report's 未完成 sheet):\n"
+        raise GeoplanError(f"{len(bad)} {'county' if len(bad) == 1 else 'counties'} did not finish (listed in the report's 未完成 sheet):\n"
                            + "\n".join(lines[:20]) + "\nFix them and run the same command again with --overwrite: "
                            "only these counties are computed.")

@@ -25,7 +25,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoplan.errors import GeoplanError
-from geoplan.province.inputs import CountyInput
+from geoplan.province.inputs import CountyInput, county_name
 
 #: Township columns kept for the province map and tables.
 TOWN_COLUMNS = ["code", "name", "kind", "county_code", "population", "pop_60plus"]
@@ -150,7 +150,8 @@ def run_county(county: CountyInput) -> CountyResult:
     (True, '磐安县', 14)
     """
     start = time.perf_counter()
-    result = CountyResult(county.code, county.name, county.key, ok=False, stage="图层校验", worker=_worker_name())
+    result = CountyResult(county.code, county.name, county.key, ok=False, stage="图层校验",
+                          name=county_name(county.code), worker=_worker_name())
     try:
         data, evaluation, counts = evaluate_county(county)
     except GeoplanError as exc:
@@ -166,7 +167,7 @@ def run_county(county: CountyInput) -> CountyResult:
         towns = data["townships"]
         keep = [c for c in TOWN_COLUMNS if c in towns.columns]
         result.ok, result.stage = True, "完成"
-        result.name = data.name
+        result.name = data.name or result.name
         result.evaluation = evaluation
         result.townships = towns[keep + [towns.geometry.name]].reset_index(drop=True)
         result.outline = data.outline
@@ -226,7 +227,8 @@ def store_cached(cache_dir, county: CountyInput, result: CountyResult) -> Path |
 
 def failed(county: CountyInput, reason: str, stage: str = "") -> CountyResult:
     """A failed result made outside the task (worker lost, task cancelled)."""
-    return CountyResult(county.code, county.name, county.key, ok=False, reason=reason, stage=stage)
+    return CountyResult(county.code, county.name, county.key, ok=False, reason=reason, stage=stage,
+                        name=county_name(county.code))
 
 
 def township_frame(results) -> gpd.GeoDataFrame:

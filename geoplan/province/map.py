@@ -153,8 +153,9 @@ def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame
         b.layer("地市界", feats, show=True)
     failed = [r for r in results if not r.ok]
     if failed:
-        b.legend_section("未完成的县（见报告“未完成”表）",
-                         [("", f"{r.name or r.code}：{r.reason[:40]}") for r in failed[:8]])
+        names = [f"{r.code} {r.name}".strip() for r in failed]
+        b.legend_section(f"未完成的县 {len(failed)} 个（不在图上；原因见报告“未完成”表）",
+                         [("", "、".join(names[:12]) + (" 等" if len(names) > 12 else ""))])
     b.legend_section("边界", [(mh._sw_line("#000"), "地市界"), (mh._sw_line("#222"), "县界"),
                               (mh._sw_line("#666"), "乡镇(街道)界")])
     return b.finish()
