@@ -10,7 +10,7 @@ import click
 from geoplan.errors import GeoplanError
 
 #: Province names accepted by ``--sample`` → 2-digit province code.
-SAMPLE_PROVINCES = {"zhejiang": "33", "浙江": "33", "浙江省": "33", "33": "33"}
+SAMPLE_PROVINCES = {"zhejiang": "33"}
 
 
 def build_missing_samples(codes, folder: Path, client=None) -> dict[str, str]:
@@ -68,7 +68,7 @@ def build_missing_samples(codes, folder: Path, client=None) -> dict[str, str]:
 @click.option("--year", type=int, help="Year to evaluate (default: each plan's own year).")
 @click.option("--travel/--no-travel", default=True, show_default=True, help="Evaluate travel-time rules.")
 @click.option("--indicator", default="failed", show_default=True,
-              help="Colour townships on the map by: failed (number of failing rules), within (%% of people "
+              help="Colour townships on the map by: failed (number of failing rules), within (% of people "
                    "within the travel-time limit), beyond (people beyond it), or a rule id (e.g. home_care_centre).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("province"),
               show_default=True, help="Folder for the report and the map.")
@@ -108,6 +108,14 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
     from geoplan.province.report import check_free, output_paths, province_tables, write_csvs, write_xlsx
     from geoplan.province.runner import dask_client, run_province
 
+    if memory_limit not in (None, "", "auto"):
+        from dask.utils import parse_bytes
+
+        try:
+            parse_bytes(memory_limit)
+        except (ValueError, TypeError):
+            raise click.BadParameter(f"{memory_limit!r} is not an amount of memory; write e.g. 4GB or 1500MB.",
+                                     param_hint="--memory-limit") from None
     paths = output_paths(out_dir, stem)
     check_free(paths.values(), overwrite)  # before any work: a run that cannot write its report is not started
     folders = list(layer_dirs) or [layers_dir()]
