@@ -208,6 +208,7 @@ def _register_subcommands() -> None:
     main.add_command(inspect)
     main.add_command(map_group)
     main.add_command(site)
+    from geoplan.cli.province import province; main.add_command(province)  # noqa: E702
 
 
 _register_subcommands()
