@@ -175,17 +175,20 @@ def build_index(county_code: str, townships: gpd.GeoDataFrame | None = None,
         lay = pd.DataFrame({"code": lay["code"].astype(str), "name": lay["name"].astype(str),
                             "township_code": lay["township_code"].astype(str),
                             "point": list(lay.geometry.to_numpy()), "source": "村点图层"})
-        # A layer point gives its position to the official village of the same code, or
-        # else of the same name in the same township.
-        key_code = dict(zip(lay["code"], lay["point"]))
-        key_name = {(tc, village_core(n)[0]): p for tc, n, p in zip(lay["township_code"], lay["name"], lay["point"])}
-        v["point"] = [key_code.get(c) or key_name.get((tc, village_core(n)[0]))
-                      for c, n, tc in zip(v["code"], v["name"], v["township_code"])]
-        known = set(v["code"]) | {(tc, village_core(n)[0]) for n, tc in zip(v["name"], v["township_code"])}
-        extra = lay[[c not in known and (tc, village_core(n)[0]) not in known
-                     for c, n, tc in zip(lay["code"], lay["name"], lay["township_code"])]]
+        # A layer point gives its position to the official village of the same code and name,
+        # or else of the same name in the same township; other layer points are local names.
+        core = [village_core(n)[0] for n in lay["name"]]
+        key_code = {(c, k): p for c, k, p in zip(lay["code"], core, lay["point"])}
+        key_name = {(tc, k): p for tc, k, p in zip(lay["township_code"], core, lay["point"])}
+        off_core = [village_core(n)[0] for n in v["name"]]
+        v["point"] = [key_code.get((c, k)) or key_name.get((tc, k))
+                      for c, k, tc in zip(v["code"], off_core, v["township_code"])]
+        used = set(zip(v["code"], off_core)) | set(zip(v["township_code"], off_core))
+        extra = lay[[(c, k) not in used and (tc, k) not in used
+                     for c, k, tc in zip(lay["code"], core, lay["township_code"])]]
         v = pd.concat([v, extra], ignore_index=True)
     v["alias"] = [[] for _ in range(len(v))]
+    v["core"] = [village_core(n)[0] for n in v["name"]]
     if aliases is not None and len(aliases):
         for alias, code in zip(aliases["alias"].astype(str), aliases["code"].astype(str)):
             target = t if len(code) == 9 else v
@@ -195,8 +198,9 @@ def build_index(county_code: str, townships: gpd.GeoDataFrame | None = None,
     short_county = county_name[:-1] if county_name[-1] in "县市区" and len(county_name) > 2 else county_name
     prefixes = tuple(sorted({prov, prov.rstrip("省"), city, city.rstrip("市"), county_name, short_county},
                             key=len, reverse=True))
-    return AddressIndex(county_code, county_name, t.reset_index(drop=True), v.reset_index(drop=True),
-                        prefixes, ())
+    v = v.reset_index(drop=True)
+    v["variants"] = [_village_variants(n) + [(a, False) for a in al] for n, al in zip(v["name"], v["alias"])]
+    return AddressIndex(county_code, county_name, t.reset_index(drop=True), v, prefixes, ())
 
 
 def _find_township(addr: str, index: AddressIndex) -> tuple[list[int], int]:
@@ -227,8 +231,7 @@ def _find_township(addr: str, index: AddressIndex) -> tuple[list[int], int]:
 def _find_villages(text: str, cand: pd.DataFrame) -> list[int]:
     """Row positions in ``cand`` of the villages named at the start of ``text`` (longest match)."""
     hits: dict[int, int] = {}
-    for pos, (name, aliases) in enumerate(zip(cand["name"], cand["alias"])):
-        variants = _village_variants(name) + [(a, False) for a in aliases]
+    for pos, variants in enumerate(cand["variants"]):
         for form, needs_follower in variants:
             if text.startswith(form) and (not needs_follower or _VILLAGE_FOLLOWERS.match(text[len(form):])):
                 hits[pos] = max(hits.get(pos, 0), len(form))
@@ -248,10 +251,16 @@ def _strip_prefixes(addr: str, index: AddressIndex) -> tuple[str, str | None]:
             if p and addr.startswith(p):
                 addr = addr[len(p):]
                 changed = True
-    m = re.match(r"^(.{1,6}?(县|市|区))", addr)
-    if m and not addr.startswith(tuple(index.townships["name"])):
-        return addr, f"地址写的是“{m.group(1)}”，不在{index.county_name}"
+                break
     return addr, None
+
+
+def _foreign_county(addr: str, index: AddressIndex) -> str | None:
+    """Why the address is outside the county, if it starts with another county's name."""
+    m = re.match(r"^(\w{1,4}?(县|市|区))", addr)
+    if m and not m.group(1).endswith(("社区", "园区", "小区", "街区", "景区", "开发区")):
+        return f"地址写的是“{m.group(1)}”，不在{index.county_name}"
+    return None
 
 
 def match_addresses(addresses, index: AddressIndex) -> gpd.GeoDataFrame:
@@ -292,11 +301,12 @@ def match_addresses(addresses, index: AddressIndex) -> gpd.GeoDataFrame:
         if not addr:
             rec["note"] = "地址为空"
             continue
-        rest, foreign = _strip_prefixes(addr, index)
+        rest, _ = _strip_prefixes(addr, index)
+        towns, end = _find_township(rest, index)
+        foreign = None if towns else _foreign_county(rest, index)
         if foreign:
             rec["note"] = foreign
             continue
-        towns, end = _find_township(rest, index)
         if len(towns) > 1:
             rec["note"] = "乡镇名有歧义：" + "、".join(t["name"].iloc[towns])
             continue
@@ -348,8 +358,8 @@ def match_addresses(addresses, index: AddressIndex) -> gpd.GeoDataFrame:
 def _search_anywhere(text: str, cand: pd.DataFrame) -> list[int]:
     """Villages named anywhere in ``text`` (only full names with 村/社区, longest first)."""
     hits: dict[int, int] = {}
-    for pos, (name, aliases) in enumerate(zip(cand["name"], cand["alias"])):
-        for form, needs_follower in _village_variants(name) + [(a, False) for a in aliases]:
+    for pos, variants in enumerate(cand["variants"]):
+        for form, needs_follower in variants:
             if needs_follower or len(form) < 3:
                 continue
             if form in text:

@@ -1,0 +1,665 @@
+"""A county workspace built from the files a bureau really has.
+
+:func:`build_workspace` takes a township boundary file (often a GBK Shapefile
+without ``.cpg`` in a Gauss–Krüger zone with the zone number in the false
+easting), facility lists (XLSX/CSV with coordinates — CGCS2000, WGS84 or
+GCJ-02 from a web map — or with only an address), a census table of resident
+and 60+ population per township, a road file (OpenStreetMap extract or any
+vector file) and optionally village points and a population raster, and
+writes one folder::
+
+    <out>/<county>.gpkg                 every layer, EPSG:4490, plus ``county`` and ``provenance``
+    <out>/<county>_population.tif       residents per 100 m cell (dasymetric, see dasymetric.py)
+    <out>/<county>_population_60plus.tif
+    <out>/manifest.json                 what came from where and when, with the CRS used and the method
+    <out>/地址匹配报告.xlsx              every address, its level and point (when a list had addresses)
+
+The names follow the sample layout, so ``load_workspace(out)`` (and
+``GEOPLAN_LAYERS=<out>`` with ``--county <code>``) gives a :class:`County`.
+
+Every file is read with :mod:`geoplan.layers.io` and checked with
+:func:`geoplan.layers.validate.validate_frame`; township codes are checked
+against the official list (by code, or by name within the county). Every
+problem of every file is collected and raised together as one
+:class:`WorkspaceError`; nothing is written then. Outputs are written to
+temporary files in the same folder and renamed. Re-running on an existing
+workspace re-reads what is given, keeps what is not, and rewrites only the
+layers whose inputs changed (the manifest keeps a SHA-256 of each input).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geoplan.errors import GeoplanError, Problem, ValidationError
+from geoplan.layers import crs as _crs
+from geoplan.layers.divisions import EDITION, county_townships, township_kind
+from geoplan.layers.io import read_frame, read_population
+from geoplan.layers.validate import validate_frame
+from geoplan.layers.wsread import (OSM_SUFFIXES, FacilitySpec, fix_crs, read_census, read_table_raw,
+                                   table_has_coords)
+from geoplan.layers.schema import SCHEMAS
+
+MANIFEST = "manifest.json"
+ADDRESS_REPORT = "地址匹配报告.xlsx"
+FACILITY_KINDS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
+ADDRESS_NAMES = ("address", "地址", "详细地址", "设施地址", "所在地址", "住址")
+
+
+class WorkspaceError(ValidationError):
+    """Problems found in the workspace's input files; every one is listed, nothing was written."""
+
+    MAX_SHOWN = 1000
+
+
+@dataclass
+class WorkspaceResult:
+    """What :func:`build_workspace` wrote."""
+
+    folder: Path
+    gpkg: Path
+    manifest: dict
+    written: list[str]
+    kept: list[str]
+    addresses: pd.DataFrame | None = None
+    population_method: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fingerprint(path) -> dict:
+    p = Path(path)
+    parts = [p] + ([p.with_suffix(s) for s in (".dbf", ".shx", ".prj", ".cpg") if p.with_suffix(s).exists()]
+                   if p.suffix.lower() == ".shp" else [])
+    h = hashlib.sha256("".join(_sha256(q) for q in parts).encode()).hexdigest() if len(parts) > 1 else _sha256(p)
+    st = p.stat()
+    return {"path": str(p.resolve()), "sha256": h, "bytes": sum(q.stat().st_size for q in parts),
+            "modified": datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat(timespec="seconds")}
+
+
+def _as_problems(exc: GeoplanError, path) -> list[Problem]:
+    if isinstance(exc, ValidationError):
+        return list(exc.problems)
+    return [Problem(str(path), None, None, None, None, str(exc))]
+
+
+# --------------------------------------------------------------------------
+# Townships
+# --------------------------------------------------------------------------
+
+_CODE_NAMES = ("code", "乡镇代码", "代码", "区划代码", "行政区划代码", "xzqdm", "xzqhdm", "dm", "adcode")
+_NAME_NAMES = ("name", "名称", "乡镇名称", "乡镇", "乡镇(街道)", "乡镇（街道）", "乡镇街道", "xzqmc", "mc")
+
+
+def _pick(columns, names) -> str | None:
+    low = {str(c).strip().lower(): c for c in columns}
+    for n in names:
+        if n.lower() in low:
+            return low[n.lower()]
+    return None
+
+
+def match_official_townships(frame: pd.DataFrame, county: str, source: str, labels,
+                             code_col: str | None, name_col: str | None) -> tuple[np.ndarray, list[Problem]]:
+    """Official 9-digit code of each row, by code or (without codes) by name within the county.
+
+    Returns the codes (None where unmatched) and the problems found.
+    """
+    off = county_townships(county)
+    names = dict(zip(off["code"], off["name"]))
+    county_name = off["county_name"].iloc[0]
+    problems: list[Problem] = []
+    codes = np.full(len(frame), None, dtype=object)
+    hint_list = "、".join(f"{c} {n}" for c, n in names.items())
+    for i in range(len(frame)):
+        if code_col is not None:
+            raw = frame[code_col].iloc[i]
+            val = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
+            val = val[:-2] if val.endswith(".0") else val
+            val = val[:9] if len(val) == 12 and val.endswith("000") else val
+            if val in names:
+                codes[i] = val
+                continue
+            msg = ("代码为空" if not val else
+                   f"不是{county_name}({county})的官方乡镇代码（国家统计局 {EDITION} 版）"
+                   + ("，而是其他县的代码" if len(val) == 9 and val.isdigit() and not val.startswith(county) else ""))
+            problems.append(Problem(source, None, labels[i], code_col, val or None, msg,
+                                    f"改为本县乡镇代码之一：{hint_list}"))
+        else:
+            raw = str(frame[name_col].iloc[i]).strip() if name_col else ""
+            hit = [c for c, n in names.items() if raw and (raw == n or raw == n.rstrip("镇乡") or
+                                                         raw + "街道" == n or raw.replace("街办", "街道") == n)]
+            if len(hit) == 1:
+                codes[i] = hit[0]
+                continue
+            problems.append(Problem(source, None, labels[i], name_col, raw or None,
+                                    f"乡镇名称在{county_name}的官方名录中找不到",
+                                    f"改为官方名称之一，或在文件中加一列乡镇代码：{hint_list}"))
+    return codes, problems
+
+
+def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs=None,
+                   legacy_accuracy_m: float | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """Read a bureau's township boundary file into a valid ``townships`` layer.
+
+    Codes are checked against the official list (by name within the county when the
+    file has no codes); names, kinds and the county code are taken from the official
+    list; population comes from ``census`` (see :func:`geoplan.layers.wsread.read_census`)
+    or, without it, from the file's own ``population``/``pop_60plus`` columns.
+    Rows with the same code (a township drawn in several parts) are merged.
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        The layer in EPSG:4490 and what was done (CRS used, notes), for the manifest.
+    """
+    src = str(path)
+    gdf, labels, note = fix_crs(path, "townships", crs=crs, legacy_accuracy_m=legacy_accuracy_m)
+    code_col = _pick(gdf.columns, _CODE_NAMES)
+    name_col = _pick(gdf.columns, _NAME_NAMES)
+    if code_col is None and name_col is None:
+        raise WorkspaceError([Problem(src, None, None, None, None,
+                                      "既没有乡镇代码列也没有乡镇名称列",
+                                      "加一列“乡镇代码”（9位）或“名称”（官方乡镇名称）")])
+    codes, problems = match_official_townships(gdf, county, src, labels, code_col, name_col)
+    off = county_townships(county).set_index("code")
+    present = set(c for c in codes if c)
+    missing = [c for c in off.index if c not in present]
+    if missing:
+        problems.append(Problem(src, None, None, code_col or name_col, None,
+                                "缺少这些官方乡镇：" + "、".join(f"{c} {off.loc[c, 'name']}" for c in missing),
+                                "乡镇界文件应覆盖全县所有乡镇(街道)；补齐后重新导入"))
+    if problems:
+        raise WorkspaceError(problems)
+    gdf = gdf.assign(code=codes)
+    dissolved = gdf[["code", "geometry"]].dissolve(by="code", as_index=False)
+    if len(dissolved) < len(gdf):
+        note["notes"].append(f"{len(gdf) - len(dissolved)} 个多余要素按乡镇代码合并")
+    out = dissolved.assign(name=dissolved["code"].map(off["name"]),
+                           kind=dissolved["code"].map(lambda c: township_kind(off.loc[c, "name"])),
+                           county_code=county)
+    if census is not None:
+        out = out.merge(census[["code", "population", "pop_60plus"]], on="code", how="left")
+        note["population_from"] = census.attrs.get("source", "census")
+    else:
+        pop_col = _pick(gdf.columns, ("population", "常住人口"))
+        old_col = _pick(gdf.columns, ("pop_60plus", "60岁及以上人口"))
+        if pop_col is None or old_col is None:
+            raise WorkspaceError([Problem(src, None, None, None, None,
+                                          "乡镇界文件没有人口列，也没有给出普查人口表",
+                                          "用 --population 给出第七次人口普查乡镇人口表（常住人口、60岁及以上人口）")])
+        firsts = gdf.groupby("code")[[pop_col, old_col]].first()
+        out["population"] = out["code"].map(firsts[pop_col])
+        out["pop_60plus"] = out["code"].map(firsts[old_col])
+    out = out[["code", "name", "kind", "county_code", "population", "pop_60plus", "geometry"]]
+    valid = validate_frame(out, "townships", source=src, row_labels=[f"乡镇 {c}" for c in out["code"]],
+                           check_official=False)
+    return valid, note
+
+
+# --------------------------------------------------------------------------
+# Facilities, roads, villages
+# --------------------------------------------------------------------------
+
+def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None, *,
+                    legacy_accuracy_m: float | None = None):
+    """Read one facility file (coordinates or addresses) into a valid layer of ``spec.kind``.
+
+    Returns ``(layer, note, matches)``; ``matches`` is the address table (or None).
+    Rows whose address cannot be placed are left out of the layer and listed in ``matches``.
+    """
+    from geoplan.layers import addresses as _addr
+
+    src = str(spec.path)
+    codes = set(townships["code"])
+    note = {"kind": spec.kind, "coords": spec.coords, "notes": []}
+    suffix = Path(spec.path).suffix.lower()
+    if suffix in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raw, labels = read_table_raw(spec.path)
+        if not table_has_coords(raw):
+            addr_col = _pick(raw.columns, ADDRESS_NAMES)
+            if addr_col is None:
+                raise WorkspaceError([Problem(src, None, None, None, None,
+                                              "表中既没有经纬度列，也没有地址列",
+                                              "加“经度”“纬度”两列，或一列“地址”（如 新昌县儒岙镇某某村12号）")])
+            if index is None:
+                index = _addr.build_index(townships["county_code"].iloc[0], townships)
+            m = _addr.match_addresses(raw[addr_col], index)
+            m.insert(0, "row", labels)
+            m.insert(0, "file", src)
+            name_col = _pick(raw.columns, ("name", "名称"))
+            m.insert(2, "name", raw[name_col].astype(str).to_numpy() if name_col else "")
+            placed = m.geometry.notna().to_numpy()
+            frame = raw.drop(columns=[addr_col]).iloc[placed].reset_index(drop=True)
+            tc = _pick(frame.columns, ("township_code", "所属乡镇(街道)代码", "乡镇代码"))
+            if tc is None:
+                frame["township_code"] = m["township_code"].to_numpy()[placed]
+            frame["location_level"] = m["level"].to_numpy()[placed]
+            frame["location_source"] = m["point_source"].to_numpy()[placed]
+            frame["address"] = raw[addr_col].to_numpy()[placed]
+            gdf = gpd.GeoDataFrame(frame, geometry=list(m.geometry.to_numpy()[placed]), crs=_crs.STORAGE_CRS)
+            note["addresses"] = {r.level: int(r.count) for r in _addr.match_summary(m).itertuples()}
+            valid = validate_frame(gdf, spec.kind, source=src, row_labels=list(np.asarray(labels)[placed]),
+                                   townships=codes, check_official=False)
+            return valid, note, m
+        gdf, labels, problems, layer = read_frame(spec.path, spec.kind, coords=spec.coords or "cgcs2000")
+        if spec.coords == "gcj02":
+            note["notes"].append("GCJ-02 坐标已转换为 CGCS2000")
+    else:
+        gdf, labels, crs_note = fix_crs(spec.path, spec.kind, legacy_accuracy_m=legacy_accuracy_m,
+                                        gcj02=spec.coords == "gcj02")
+        note.update(crs_note)
+        problems, layer = [], None
+    tc = _pick(gdf.columns, ("township_code", "township_c", "所属乡镇(街道)代码"))
+    if tc is None and len(gdf):
+        joined = gpd.sjoin(gdf[["geometry"]].to_crs(_crs.STORAGE_CRS), townships[["code", "geometry"]],
+                           how="left", predicate="within")
+        gdf = gdf.assign(township_code=joined.groupby(level=0)["code"].first().reindex(gdf.index).to_numpy())
+        note["notes"].append("所属乡镇代码按坐标所在乡镇界补齐")
+    valid = validate_frame(gdf, spec.kind, source=src, layer=layer, row_labels=labels, townships=codes,
+                           check_official=False, extra_problems=problems)
+    return valid, note, None
+
+
+def read_roads(path, outline: gpd.GeoDataFrame, margin_m: float = 5000.0, *,
+               legacy_accuracy_m: float | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """Roads from an OSM extract or a vector file, clipped to the county plus ``margin_m``."""
+    from geoplan.network.osm import read_osm_roads
+
+    src = str(path)
+    name = Path(path).name.lower()
+    if name.endswith(OSM_SUFFIXES):
+        roads, labels, note = read_osm_roads(path), None, {"crs_used": "EPSG:4326 (OSM, 视同 CGCS2000)", "notes": []}
+    else:
+        roads, labels, note = fix_crs(path, "roads", legacy_accuracy_m=legacy_accuracy_m)
+    n_in = len(roads)
+    metric = _crs.metric_crs(outline)
+    area = shapely.buffer(outline.to_crs(metric).union_all(), margin_m)
+    rm = roads.to_crs(metric)
+    keep = shapely.intersects(rm.geometry.to_numpy(), area)
+    clipped = rm[keep].copy()
+    clipped.geometry = shapely.intersection(clipped.geometry.to_numpy(), area)
+    clipped = clipped[~clipped.geometry.is_empty & clipped.geom_type.isin(["LineString", "MultiLineString"])]
+    if clipped.empty:
+        raise WorkspaceError([Problem(src, None, None, None, None,
+                                      f"文件中没有位于本县及周边 {margin_m / 1000:g} 公里范围内的道路",
+                                      "检查道路文件是否覆盖本县，坐标系是否正确")])
+    note["notes"].append(f"按县界外扩 {margin_m / 1000:g} 公里裁剪：{n_in} 条中保留 {len(clipped)} 条")
+    note["margin_m"] = margin_m
+    out = clipped.to_crs(_crs.STORAGE_CRS)
+    rows = labels and [labels[i] for i in np.flatnonzero(keep)]
+    return validate_frame(out.reset_index(drop=True), "roads", source=src,
+                          row_labels=rows or None), note
+
+
+def read_villages(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m=None):
+    """Village points, checked against the workspace's township codes."""
+    gdf, labels, note = fix_crs(path, "villages", legacy_accuracy_m=legacy_accuracy_m)
+    return validate_frame(gdf, "villages", source=str(path), row_labels=labels,
+                          townships=set(townships["code"]), check_official=False), note
+
+
+# --------------------------------------------------------------------------
+# The workspace
+# --------------------------------------------------------------------------
+
+def workspace_paths(folder, county: str) -> dict[str, Path]:
+    f = Path(folder)
+    return {"gpkg": f / f"{county}.gpkg", "population": f / f"{county}_population.tif",
+            "pop_60plus": f / f"{county}_population_60plus.tif", "manifest": f / MANIFEST,
+            "report": f / ADDRESS_REPORT}
+
+
+def read_manifest(folder) -> dict | None:
+    p = Path(folder) / MANIFEST
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise GeoplanError(f"{p} 无法读取（{exc}）：工作区清单已损坏。请换一个输出文件夹重新生成工作区。") from exc
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def build_workspace(county: str, out, *, townships=None, facilities=(), roads=None, census=None,
+                    villages=None, population_raster=None, townships_crs=None,
+                    legacy_accuracy_m: float | None = None, road_margin_m: float = 5000.0) -> WorkspaceResult:
+    """Build or update a county workspace from a bureau's own files.
+
+    Parameters
+    ----------
+    county : str
+        6-digit official county code, e.g. ``"330624"``.
+    out : str or Path
+        Workspace folder. If it already holds a workspace of the same county, files
+        not given now are kept and only layers whose inputs changed are rewritten.
+    townships : path
+        Township boundaries (Shapefile, GeoPackage, GeoJSON), any CRS in the module notes.
+    facilities : iterable of FacilitySpec or ``"FILE:KIND[:COORDS]"``
+        Facility lists; several files of one kind are combined.
+    roads : path
+        OSM extract (``.osm``, ``.osm.pbf``, ``.osm.bz2``) or a roads vector file.
+    census : path
+        Census table per township (resident, 60+); CSV (UTF-8 or GBK) or XLSX.
+    villages : path, optional
+        Village points (``villages`` layer): village-level addresses and settlement weights.
+    population_raster : path, optional
+        WorldPop / GHS-POP / other persons-per-cell raster, rescaled to the census.
+    townships_crs : optional
+        CRS of the township file when it has none and the numbers do not tell.
+    legacy_accuracy_m : float, optional
+        Accept Xian 1980 / Beijing 1954 files, converted approximately, at this stated accuracy.
+    road_margin_m : float
+        Roads are kept within the county plus this margin.
+
+    Returns
+    -------
+    WorkspaceResult
+
+    Raises
+    ------
+    WorkspaceError
+        Every problem of every file; nothing is written.
+    """
+    from geoplan.layers import addresses as _addr
+    from geoplan.layers.dasymetric import METHOD_TEXT, spread_population, write_population_raster
+    from geoplan.layers.wsread import parse_facility_spec, read_census
+
+    county = str(county)
+    official = county_townships(county)
+    county_name = official["county_name"].iloc[0]
+    folder = Path(out)
+    paths = workspace_paths(folder, county)
+    old = read_manifest(folder)
+    if old is not None and old.get("county") != county:
+        raise GeoplanError(f"{folder} 已是{old.get('county_name')}({old.get('county')})的工作区，"
+                           f"不能再放{county_name}({county})。请换一个输出文件夹。")
+    old_inputs = (old or {}).get("inputs", {})
+    specs = [s if isinstance(s, FacilitySpec) else parse_facility_spec(s) for s in facilities]
+    problems: list[Problem] = []
+    inputs: dict[str, dict] = {}
+
+    def fp(role, path, **opts):
+        try:
+            inputs[role] = {**_fingerprint(path), "options": {k: v for k, v in opts.items() if v is not None},
+                            "read_at": _now()}
+        except OSError as exc:
+            problems.append(Problem(str(path), None, None, None, None, f"文件无法打开：{exc}", "检查路径和文件名"))
+
+    def attempt(path, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GeoplanError as exc:
+            problems.extend(_as_problems(exc, path))
+            return None
+
+    # Census and townships first: every other layer is checked against them.
+    census_df = None
+    if census is not None:
+        fp("census", census)
+        census_df = attempt(census, read_census, census, county)
+    towns, notes = None, {}
+    if townships is not None:
+        fp("townships", townships, crs=townships_crs and str(townships_crs))
+        got = attempt(townships, read_townships, townships, county, census_df, crs=townships_crs,
+                      legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            towns, notes["townships"] = got
+    elif paths["gpkg"].exists() and "townships" in pyogrio.list_layers(paths["gpkg"])[:, 0]:
+        from geoplan.layers.io import read_layer
+
+        towns = read_layer(paths["gpkg"], "townships", layer="townships")
+        inputs["townships"] = old_inputs.get("townships", {})
+        if census_df is not None:
+            towns = towns.drop(columns=["population", "pop_60plus"]).merge(census_df, on="code", how="left")
+        elif "census" in old_inputs:
+            inputs["census"] = old_inputs["census"]
+    else:
+        problems.append(Problem("(未给出)", None, None, None, None, "缺少乡镇界文件",
+                                "用 --townships 给出乡镇(街道)界线文件（Shapefile、GeoPackage 或 GeoJSON）"))
+    if towns is None:
+        raise WorkspaceError(problems, summary=f"工作区未生成：发现 {len(problems)} 个问题，没有写入任何文件")
+
+    village_layer = None
+    if villages is not None:
+        fp("villages", villages)
+        got = attempt(villages, read_villages, villages, towns, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            village_layer, notes["villages"] = got
+    index = _addr.build_index(county, towns, village_layer)
+
+    fac_layers: dict[str, list] = {}
+    matches = []
+    for i, spec in enumerate(specs):
+        role = f"facilities:{spec.kind}:{i}:{spec.path.name}"
+        fp(role, spec.path, kind=spec.kind, coords=spec.coords)
+        got = attempt(spec.path, read_facilities, spec, towns, index, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            layer, notes[role], m = got
+            fac_layers.setdefault(spec.kind, []).append(layer)
+            if m is not None:
+                matches.append(m)
+    facility_frames = {}
+    for kind, frames in fac_layers.items():
+        combined = pd.concat(frames, ignore_index=True)
+        dup = combined[SCHEMAS[kind].id_field].duplicated(keep="first")
+        for v in combined.loc[dup, SCHEMAS[kind].id_field]:
+            problems.append(Problem("、".join(str(s.path) for s in specs if s.kind == kind), None, None,
+                                    SCHEMAS[kind].id_field, str(v), "编号在几个文件中重复", "每个设施的编号要唯一"))
+        facility_frames[kind] = gpd.GeoDataFrame(combined, geometry="geometry", crs=_crs.STORAGE_CRS)
+
+    road_layer = None
+    if roads is not None:
+        fp("roads", roads, margin_m=road_margin_m)
+        got = attempt(roads, read_roads, roads, towns, road_margin_m, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            road_layer, notes["roads"] = got
+    user_raster = None
+    if population_raster is not None:
+        fp("population_raster", population_raster)
+        user_raster = attempt(population_raster, read_population, population_raster)
+    if problems:
+        raise WorkspaceError(problems, summary=(f"工作区未生成：{len({p.file for p in problems})} 个文件中发现 "
+                                                f"{len(problems)} 个问题，没有写入任何文件"))
+
+    # ---- decide what changes ---------------------------------------------
+    for role, entry in old_inputs.items():
+        if role.startswith("facilities:") and role not in inputs and not any(
+                r.startswith(f"facilities:{role.split(':')[1]}:") for r in inputs):
+            inputs[role] = entry
+        elif not role.startswith("facilities:") and role not in inputs:
+            inputs[role] = entry
+    sig = lambda *roles: hashlib.sha256(json.dumps(  # noqa: E731
+        [[r, inputs.get(r, {}).get("sha256"), inputs.get(r, {}).get("options")] for r in sorted(roles)]
+    ).encode()).hexdigest()
+    base = ("townships", "census")
+    new_layers: dict[str, tuple[gpd.GeoDataFrame | None, str]] = {}
+    if townships is not None or census is not None:
+        new_layers["townships"] = (towns, sig(*base))
+        outline = towns.dissolve().assign(adcode=county, name=county_name)[["adcode", "name", "geometry"]]
+        new_layers["county"] = (outline, sig(*base))
+    if village_layer is not None:
+        new_layers["villages"] = (village_layer, sig(*base, "villages"))
+    for kind, frame in facility_frames.items():
+        roles = [r for r in inputs if r.startswith(f"facilities:{kind}:")]
+        new_layers[kind] = (frame, sig(*base, "villages", *roles))
+    if road_layer is not None:
+        new_layers["roads"] = (road_layer, sig(*base, "roads"))
+    old_layers = (old or {}).get("layers", {})
+    to_write = {k: v for k, v in new_layers.items() if old_layers.get(k, {}).get("signature") != v[1]
+                or not paths["gpkg"].exists()}
+    pop_sig = sig(*base, "villages", "roads", "population_raster")
+    pop_changed = old is None or old.get("population", {}).get("signature") != pop_sig \
+        or not paths["population"].exists()
+
+    population = None
+    if pop_changed:
+        if village_layer is None and paths["gpkg"].exists() and "villages" in old_layers:
+            village_layer = gpd.read_file(paths["gpkg"], layer="villages", engine="pyogrio")
+        if road_layer is None and paths["gpkg"].exists() and "roads" in old_layers:
+            road_layer = gpd.read_file(paths["gpkg"], layer="roads", engine="pyogrio")
+        population = spread_population(towns, villages=village_layer, roads=road_layer, raster=user_raster,
+                                       source=str(paths["population"]))
+
+    # ---- write (temp files in the folder, then rename) --------------------
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = _now()
+    layers_meta = dict(old_layers)
+    for name, (frame, s) in to_write.items():
+        sources = [r for r in inputs if r in ("townships", "census") or r == name or r.startswith(f"facilities:{name}:")]
+        layers_meta[name] = {"signature": s, "written_at": stamp, "features": int(len(frame)),
+                             "sources": sources, "notes": [n for r in sources for n in notes.get(r, {}).get("notes", [])]}
+    manifest = {
+        "county": county, "county_name": county_name, "created_at": (old or {}).get("created_at", stamp),
+        "updated_at": stamp, "geoplan": _version(), "storage_crs": "EPSG:4490 (CGCS2000)",
+        "official_divisions": f"国家统计局统计用区划代码 {EDITION}",
+        "inputs": inputs, "read_notes": notes, "layers": layers_meta,
+        "population": (old or {}).get("population", {}),
+    }
+    if population is not None:
+        manifest["population"] = {
+            "signature": pop_sig, "written_at": stamp, "method": METHOD_TEXT,
+            "by_township": population.townships.to_dict("records"),
+            "files": [paths["population"].name, paths["pop_60plus"].name], "cell_m": 100,
+            "crs": population.population.crs.name,
+        }
+    if matches:
+        allm = pd.concat(matches, ignore_index=True)
+        manifest["addresses"] = {"report": paths["report"].name,
+                                 "summary": _addr.match_summary(allm).to_dict("records")}
+    _write_all(paths, to_write, population, manifest, matches)
+    kept = [k for k in new_layers if k not in to_write]
+    return WorkspaceResult(folder, paths["gpkg"], manifest, sorted(to_write), kept,
+                           pd.concat(matches, ignore_index=True) if matches else None,
+                           population.townships if population is not None else None)
+
+
+def _version() -> str:
+    from geoplan import __version__
+
+    return __version__
+
+
+def _provenance(manifest: dict) -> pd.DataFrame:
+    rows = []
+    for name, meta in manifest["layers"].items():
+        srcs = [manifest["inputs"].get(r, {}).get("path", r) for r in meta.get("sources", [])]
+        rows.append({"layer": name, "part": "all", "status": "bureau data", "source": "; ".join(srcs),
+                     "method": "; ".join(meta.get("notes", [])) or "read and validated",
+                     "generated_by": f"geoplan workspace {meta.get('written_at')}"})
+    if manifest.get("population"):
+        rows.append({"layer": "population raster", "part": "all", "status": "modelled",
+                     "source": "census table", "method": manifest["population"].get("method", ""),
+                     "generated_by": "geoplan.layers.dasymetric"})
+    return pd.DataFrame(rows)
+
+
+def _write_all(paths, to_write, population, manifest, matches) -> None:
+    from geoplan.layers.dasymetric import METHOD_TEXT, write_population_raster
+
+    pid = os.getpid()
+    tmp_gpkg = paths["gpkg"].with_name(f".{paths['gpkg'].stem}.{pid}.tmp.gpkg")
+    tmp_manifest = paths["manifest"].with_name(f".manifest.{pid}.tmp.json")
+    try:
+        if paths["gpkg"].exists():
+            tmp_gpkg.write_bytes(paths["gpkg"].read_bytes())
+        for name, (frame, _s) in to_write.items():
+            pyogrio.write_dataframe(_crs.to_storage(frame), tmp_gpkg, layer=name, driver="GPKG")
+        pyogrio.write_dataframe(_provenance(manifest), tmp_gpkg, layer="provenance", driver="GPKG")
+        tmp_manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        if population is not None:
+            write_population_raster(population.population, paths["population"], METHOD_TEXT)
+            write_population_raster(population.pop_60plus, paths["pop_60plus"], METHOD_TEXT)
+        if matches:
+            write_address_report(pd.concat(matches, ignore_index=True), paths["report"])
+        os.replace(tmp_gpkg, paths["gpkg"])
+        os.replace(tmp_manifest, paths["manifest"])
+    finally:
+        for t in (tmp_gpkg, tmp_manifest):
+            if t.exists():
+                t.unlink()
+
+
+def write_address_report(matches: pd.DataFrame, path) -> Path:
+    """Every address with its level and point, unplaced rows first, as an XLSX to fix and re-import."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    from geoplan.layers.addresses import LEVEL_NONE, LEVEL_TOWNSHIP
+
+    p = Path(path)
+    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp.xlsx")
+    order = {LEVEL_NONE: 0, LEVEL_TOWNSHIP: 1}
+    m = matches.assign(_o=matches["level"].map(lambda v: order.get(v, 2))).sort_values("_o", kind="stable")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "地址匹配"
+    head = ["文件", "行", "名称", "地址", "匹配级别", "乡镇(街道)代码", "乡镇(街道)", "村(社区)代码", "村(社区)",
+            "坐标来源", "经度", "纬度", "说明"]
+    ws.append(head)
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    fills = {LEVEL_NONE: PatternFill("solid", fgColor="F4CCCC"), LEVEL_TOWNSHIP: PatternFill("solid", fgColor="FFF2CC")}
+    for r in m.itertuples():
+        g = r.geometry
+        vals = [r.file, r.row, r.name, r.address, r.level, r.township_code, r.township_name, r.village_code,
+                r.village_name, r.point_source, None if g is None else round(g.x, 6),
+                None if g is None else round(g.y, 6), r.note]
+        ws.append([None if (v is None or (isinstance(v, float) and np.isnan(v))) else v for v in vals])
+        for c in ws[ws.max_row]:
+            # Text from the bureau's file never becomes a formula.
+            if isinstance(c.value, str):
+                c.data_type = "s"
+            if r.level in fills:
+                c.fill = fills[r.level]
+    for col, width in zip("ABCDEFGHIJKLM", (18, 8, 22, 36, 10, 14, 10, 15, 14, 30, 11, 11, 48)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:M{ws.max_row}"
+    try:
+        wb.save(tmp)
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
+
+
+def load_workspace(folder):
+    """The workspace's layers and population as a :class:`geoplan.layers.sample.County`.
+
+    Raises
+    ------
+    GeoplanError
+        If the folder holds no workspace.
+    """
+    from geoplan.layers.sample import load_county
+
+    m = read_manifest(folder)
+    if m is None:
+        raise GeoplanError(f"{folder} 中没有工作区清单 {MANIFEST}：请先运行 geoplan workspace init。")
+    paths = workspace_paths(folder, m["county"])
+    c = load_county(paths["gpkg"], paths["population"] if paths["population"].exists() else None)
+    c.name = c.name or m.get("county_name", "")
+    return c
