@@ -207,6 +207,7 @@ def _register_subcommands() -> None:
     main.add_command(inspect)
     main.add_command(map_group)
     main.add_command(site)
+    from geoplan.cli.workspace import workspace; main.add_command(workspace)  # noqa: E702
 
 
 _register_subcommands()

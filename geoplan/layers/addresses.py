@@ -176,11 +176,12 @@ def build_index(county_code: str, townships: gpd.GeoDataFrame | None = None,
                             "township_code": lay["township_code"].astype(str),
                             "point": list(lay.geometry.to_numpy()), "source": "村点图层"})
         # A layer point gives its position to the official village of the same code and name,
-        # or else of the same name in the same township; other layer points are local names.
-        core = [village_core(n)[0] for n in lay["name"]]
+        # or else of the same name and kind (村/社区) in the same township; other layer points
+        # are local names of their own.
+        core = [village_core(n) for n in lay["name"]]
         key_code = {(c, k): p for c, k, p in zip(lay["code"], core, lay["point"])}
         key_name = {(tc, k): p for tc, k, p in zip(lay["township_code"], core, lay["point"])}
-        off_core = [village_core(n)[0] for n in v["name"]]
+        off_core = [village_core(n) for n in v["name"]]
         v["point"] = [key_code.get((c, k)) or key_name.get((tc, k))
                       for c, k, tc in zip(v["code"], off_core, v["township_code"])]
         used = set(zip(v["code"], off_core)) | set(zip(v["township_code"], off_core))
