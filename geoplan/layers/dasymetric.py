@@ -12,7 +12,8 @@ township as source zone and the 100 m cell as target:
    source cells, i.e. the density shape) and used as the weight;
 2. **settlements** — otherwise, where the township has village or
    settlement points, each point spreads its weight (its ``population``
-   where known, else 1) over a Gaussian kernel (σ = 300 m, cut at 900 m);
+   where known, else 1) over a Gaussian kernel (σ = 300 m, cut at 900 m)
+   within its own township;
 3. **road-adjacent land** — otherwise cells within 250 m of a road;
 4. **uniform** — otherwise every cell of the township alike.
 
@@ -110,8 +111,9 @@ def _cell_centres(transform, shape):
     return xs, ys
 
 
-def _kernel_weights(points_m: gpd.GeoDataFrame, weights: np.ndarray, transform, shape) -> np.ndarray:
-    """Sum of Gaussian kernels of the points on the grid."""
+def _kernel_weights(points_m: gpd.GeoDataFrame, weights: np.ndarray, transform, shape,
+                    zones: np.ndarray) -> np.ndarray:
+    """Sum of Gaussian kernels of the points on the grid, each kept inside its own township."""
     out = np.zeros(shape)
     cell = transform.a
     r = int(np.ceil(KERNEL_CUTOFF_M / cell))
@@ -120,13 +122,16 @@ def _kernel_weights(points_m: gpd.GeoDataFrame, weights: np.ndarray, transform, 
         col, row = ~transform * (x, y)
         c0, r0 = int(np.floor(col)), int(np.floor(row))
         rs, cs = np.arange(max(r0 - r, 0), min(r0 + r + 1, shape[0])), np.arange(max(c0 - r, 0), min(c0 + r + 1, shape[1]))
-        if len(rs) == 0 or len(cs) == 0:
+        if len(rs) == 0 or len(cs) == 0 or not (0 <= r0 < shape[0] and 0 <= c0 < shape[1]):
             continue
+        own = zones[r0, c0]
+        if own < 0:
+            continue  # a settlement outside the county weighs nothing in it
         cx = transform.c + (cs + 0.5) * cell
         cy = transform.f + (rs + 0.5) * transform.e
         d2 = (cx[None, :] - x) ** 2 + (cy[:, None] - y) ** 2
         k = np.exp(-d2 / (2 * KERNEL_SIGMA_M ** 2)) * (d2 <= KERNEL_CUTOFF_M ** 2)
-        out[np.ix_(rs, cs)] += w * k
+        out[np.ix_(rs, cs)] += w * k * (zones[np.ix_(rs, cs)] == own)
     return out
 
 
@@ -244,7 +249,7 @@ def spread_population(townships: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame
         w = (pd.to_numeric(vm["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
              if "population" in vm.columns else np.ones(len(vm)))
         w = np.where(w > 0, w, 1.0)
-        candidates.append((METHOD_SETTLEMENTS, _kernel_weights(vm, w, transform, shape)))
+        candidates.append((METHOD_SETTLEMENTS, _kernel_weights(vm, w, transform, shape, zones)))
     if roads is not None and len(roads):
         candidates.append((METHOD_ROADS, _road_weights(roads.to_crs(crs), transform, shape)))
     candidates.append((METHOD_UNIFORM, np.ones(shape)))
@@ -272,7 +277,7 @@ def spread_population(townships: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame
                             table)
 
 
-def write_population_raster(raster: PopulationRaster, path, description: str = "") -> None:
+def write_population_raster(raster: PopulationRaster, path, description: str = ""):
     """Write persons per cell as a single-band GeoTIFF, atomically (temp file + rename)."""
     import os
     from pathlib import Path
@@ -293,3 +298,4 @@ def write_population_raster(raster: PopulationRaster, path, description: str = "
     finally:
         if tmp.exists():
             tmp.unlink()
+    return p
