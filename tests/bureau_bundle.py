@@ -51,8 +51,8 @@ def write_osm_xml(roads, path: Path) -> None:
         tags = {"highway": r.road_class}
         if isinstance(r.name, str) and r.name:
             tags["name"] = r.name
-        if bool(r.oneway):
-            tags["oneway"] = "yes"
+        # Explicit both ways: OSM implies one-way for motorways without the tag.
+        tags["oneway"] = "yes" if bool(r.oneway) else "no"
         if pd.notna(r.speed_kmh):
             tags["maxspeed"] = f"{r.speed_kmh:g}"
         lines += [f"<tag k={quoteattr(k)} v={quoteattr(str(v))}/>" for k, v in tags.items()]

@@ -157,7 +157,8 @@ def match_official_townships(frame: pd.DataFrame, county: str, source: str, labe
 
 
 def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs=None,
-                   legacy_accuracy_m: float | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+                   legacy_accuracy_m: float | None = None, census_failed: bool = False
+                   ) -> tuple[gpd.GeoDataFrame, dict]:
     """Read a bureau's township boundary file into a valid ``townships`` layer.
 
     Codes are checked against the official list (by name within the county when the
@@ -196,7 +197,10 @@ def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs
     out = dissolved.assign(name=dissolved["code"].map(off["name"]),
                            kind=dissolved["code"].map(lambda c: township_kind(off.loc[c, "name"])),
                            county_code=county)
-    if census is not None:
+    if census_failed:
+        # The census table's own problems are reported; check the boundaries all the same.
+        out = out.assign(population=0, pop_60plus=0)
+    elif census is not None:
         out = out.merge(census[["code", "population", "pop_60plus"]], on="code", how="left")
         note["population_from"] = census.attrs.get("source", "census")
     else:
@@ -423,7 +427,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
     if townships is not None:
         fp("townships", townships, crs=townships_crs and str(townships_crs))
         got = attempt(townships, read_townships, townships, county, census_df, crs=townships_crs,
-                      legacy_accuracy_m=legacy_accuracy_m)
+                      legacy_accuracy_m=legacy_accuracy_m, census_failed=census is not None and census_df is None)
         if got is not None:
             towns, notes["townships"] = got
     elif paths["gpkg"].exists() and "townships" in pyogrio.list_layers(paths["gpkg"])[:, 0]:

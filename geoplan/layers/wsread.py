@@ -92,10 +92,16 @@ def _prefixed_crs(base: CRS | None, zone: int, six_degree: bool) -> CRS:
     """The Gauss–Krüger CRS of ``zone`` with the zone number in the false easting."""
     if base is None or legacy_datum(base) is None:
         return CRS.from_epsg((4491 + zone - 13) if six_degree else (4513 + zone - 25))
-    d = base.to_dict()
-    d["x_0"] = zone * 1_000_000 + 500_000
-    d["lon_0"] = zone * 6 - 3 if six_degree else zone * 3
-    return CRS.from_dict(d)
+    # Same datum and projection, only the false easting (and central meridian) changed.
+    d = base.to_json_dict()
+    for par in d["conversion"]["parameters"]:
+        if par["name"] == "False easting":
+            par["value"] = zone * 1_000_000 + 500_000
+        elif par["name"] == "Longitude of natural origin":
+            par["value"] = zone * 6 - 3 if six_degree else zone * 3
+    d["name"] = f"{base.name} (zone {zone} prefix in false easting)"
+    d.pop("id", None)
+    return CRS.from_json_dict(d)
 
 
 def detect_crs(bounds, declared: CRS | None, source: str) -> tuple[CRS, list[str]]:
