@@ -124,6 +124,9 @@ def build_bundle(folder: Path, county: str = "330624") -> dict:
     table = pd.DataFrame(ch.drop(columns=["geometry", "township_code", "village_code"]))
     table = table.rename(columns={f.name: f.label_zh for f in schema.fields})
     table["地址"] = addrs
+    # Half the road-only rows also have a name without their village (so only the township is known).
+    generic = [i for i, st in enumerate(styles) if st == 5][::2]
+    table.loc[generic, "名称"] = [f"儿童之家第{i}号" for i in generic]
     # Rows no matcher should place: another county, no address, no place name at all.
     extra = table.iloc[:3].copy()
     extra[table.columns[0]] = ["EXTRA1", "EXTRA2", "EXTRA3"]

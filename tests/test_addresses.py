@@ -66,6 +66,13 @@ def test_accuracy_on_the_bureau_addresses(county, index):
     assert vil[~road_only].all()
     assert summary.loc[LEVEL_VILLAGE, "share"] == pytest.approx((~road_only).mean())
     assert summary.loc[LEVEL_NONE, "count"] == 0
+    # With the facilities' names (竹畈村儿童之家), the road-only rows find their village too,
+    # in the township the address gives, and say where the village name came from.
+    mn = match_addresses(addrs, index, names=ch["name"])
+    assert (mn["level"] == LEVEL_VILLAGE).all()
+    assert (mn["village_code"].to_numpy() == ch["village_code"].to_numpy()).all()
+    assert mn["note"][road_only].str.contains("取自设施名称").all() and (mn["note"][~road_only] == "").all()
+    print("with facility names: all %d at village level" % len(mn))
 
 
 def test_official_names_committee_suffixes_and_short_forms():

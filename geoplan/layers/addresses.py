@@ -264,7 +264,7 @@ def _foreign_county(addr: str, index: AddressIndex) -> str | None:
     return None
 
 
-def match_addresses(addresses, index: AddressIndex) -> gpd.GeoDataFrame:
+def match_addresses(addresses, index: AddressIndex, names=None) -> gpd.GeoDataFrame:
     """Match addresses to official townships and villages and give each a point.
 
     Parameters
@@ -273,6 +273,10 @@ def match_addresses(addresses, index: AddressIndex) -> gpd.GeoDataFrame:
         The addresses, one per facility.
     index : AddressIndex
         From :func:`build_index`.
+    names : sequence of str, optional
+        The facilities' names (``竹畈村儿童之家``). When the address gives the township
+        but no village, a village of *that* township named in the facility's name is
+        used, and the note says so. Names never decide the township.
 
     Returns
     -------
@@ -293,8 +297,10 @@ def match_addresses(addresses, index: AddressIndex) -> gpd.GeoDataFrame:
     t, v = index.townships, index.villages
     by_town = {code: v[v["township_code"] == code] for code in t["code"]}
     rows = []
-    for raw in addrs:
+    names = list(names) if names is not None else [None] * len(addrs)
+    for raw, fname in zip(addrs, names):
         addr = normalise(raw)
+        from_name = ""
         rec = dict(address="" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw),
                    level=LEVEL_NONE, township_code=None, township_name=None, village_code=None,
                    village_name=None, point_source="无", note="", geometry=None)
@@ -318,6 +324,10 @@ def match_addresses(addresses, index: AddressIndex) -> gpd.GeoDataFrame:
             if not vi:
                 # The village may be written before a road name etc.; search any position.
                 vi = _search_anywhere(rest[end:], cand)
+            if not vi and fname:
+                nm = normalise(fname)
+                vi = _find_villages(nm, cand) or _search_anywhere(nm, cand)
+                from_name = f"村(社区)名取自设施名称“{fname}”" if vi else ""
         else:
             cand = v
             vi = _find_villages(rest, cand) or _search_anywhere(rest, cand)
@@ -335,7 +345,8 @@ def match_addresses(addresses, index: AddressIndex) -> gpd.GeoDataFrame:
             row = cand.iloc[vi[0]]
             rec["village_code"], rec["village_name"] = row["code"], row["name"]
             if row["point"] is not None:
-                rec.update(level=LEVEL_VILLAGE, geometry=row["point"], point_source=f"村(社区)点（{row['source']}）")
+                rec.update(level=LEVEL_VILLAGE, geometry=row["point"], point_source=f"村(社区)点（{row['source']}）",
+                           note=from_name)
                 continue
             rec["note"] = f"已识别{row['name']}，但该村(社区)没有坐标，放在乡镇代表点"
         elif vi:

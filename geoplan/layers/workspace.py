@@ -246,10 +246,10 @@ def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None,
                                               "加“经度”“纬度”两列，或一列“地址”（如 新昌县儒岙镇某某村12号）")])
             if index is None:
                 index = _addr.build_index(townships["county_code"].iloc[0], townships)
-            m = _addr.match_addresses(raw[addr_col], index)
+            name_col = _pick(raw.columns, ("name", "名称"))
+            m = _addr.match_addresses(raw[addr_col], index, raw[name_col] if name_col else None)
             m.insert(0, "row", labels)
             m.insert(0, "file", src)
-            name_col = _pick(raw.columns, ("name", "名称"))
             m.insert(2, "name", raw[name_col].astype(str).to_numpy() if name_col else "")
             placed = m.geometry.notna().to_numpy()
             frame = raw.drop(columns=[addr_col]).iloc[placed].reset_index(drop=True)
