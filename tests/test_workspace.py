@@ -255,3 +255,35 @@ def test_cli_init_show_and_error(bundle, tmp_path):
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert "儒岙县" in res.output and "人口.csv" in res.output and not (tmp_path / "x").exists()
     assert shapely is not None
+
+
+def test_roads_clipped_to_county_margin_and_user_raster_rescaled(bundle, tmp_path):
+    import geopandas as gpd
+
+    from bureau_bundle import write_osm_xml
+
+    sample = bundle["county"]
+    roads = sample["roads"].copy()
+    outline = sample["townships"].to_crs(4549).union_all()
+    cx, cy = outline.centroid.x, outline.centroid.y
+    east = outline.bounds[2]
+    extra = gpd.GeoDataFrame(
+        {"road_id": ["far", "across"], "name": ["远处", "出县"], "road_class": ["primary", "secondary"],
+         "speed_kmh": [np.nan, np.nan], "oneway": [False, False]},
+        geometry=[shapely.LineString([(east + 40_000, cy), (east + 45_000, cy)]),
+                  shapely.LineString([(cx, cy), (east + 20_000, cy)])], crs=4549).to_crs(4490)
+    osm = tmp_path / "roads.osm"
+    write_osm_xml(pd.concat([roads, extra], ignore_index=True), osm)
+    r = build_workspace("330624", tmp_path / "ws", townships=bundle["townships"], census=bundle["census"],
+                        roads=osm, population_raster=Path(sample.population.source), road_margin_m=3000)
+    got = load_workspace(tmp_path / "ws")["roads"]
+    assert len(got) == len(roads) + 1 and "远处" not in set(got["name"])
+    across = got[got["name"] == "出县"].to_crs(4549).geometry.iloc[0]
+    # Cut at the county plus 3 km: it ends 3 km beyond the outline.
+    assert across.distance(outline) == pytest.approx(0.0) and shapely.Point(across.coords[-1]).distance(outline) \
+        == pytest.approx(3000, abs=50)
+    assert "保留 %d 条" % (len(roads) + 1) in " ".join(r.manifest["read_notes"]["roads"]["notes"])
+    methods = {row["method"] for row in r.manifest["population"]["by_township"]}
+    assert methods == {"用户人口栅格按普查数重新标定"}
+    county = load_workspace(tmp_path / "ws")
+    assert county.population.total == 419036
