@@ -138,3 +138,18 @@ def test_report_never_writes_formulas(tmp_path, county):
     assert ws.cell(2, 3).data_type == "s"
     assert ws.cell(2, 5).value == LEVEL_NONE  # unplaced rows first
     assert not shapely.is_empty(m.geometry[1])
+
+
+def test_gazetteer_places_and_former_names(county, tmp_path):
+    from geoplan.gazetteer.store import Gazetteer
+    from geoplan.layers.addresses import gazetteer_reference
+
+    with Gazetteer(tmp_path / "gaz.db", create=True) as g:
+        rec, _ = g.add("枫树村", "1220", "330624110", geometry="POINT (120.85 29.30)", force=True)
+        g.rename(rec["name_id"], "枫林村", date="2021-01-01", force=True)
+        places, aliases = gazetteer_reference(g, "330624")
+    assert list(places["name"]) == ["枫林村"] and list(aliases["alias"]) == ["枫树村"]
+    idx = build_index("330624", county["townships"], places, aliases=aliases)
+    m = match_addresses(["儒岙镇枫树村8号", "新昌县儒岙镇枫林村"], idx)
+    assert (m["level"] == LEVEL_VILLAGE).all() and (m["village_name"] == "枫林村").all()
+    assert m.geometry.iloc[0].equals(shapely.Point(120.85, 29.30))

@@ -37,6 +37,8 @@ def _options(f):
                      help="人口栅格（WorldPop、GHS-POP 等，任意坐标系），按普查数重新标定。"),
         click.option("--villages", type=click.Path(dir_okay=False, path_type=Path),
                      help="村(社区)点图层，用于地址定位到村和人口分配。"),
+        click.option("--gazetteer", type=click.Path(dir_okay=False, path_type=Path),
+                     help="地名库（geoplan gaz 的数据库）：用其中村(社区)点和曾用名定位地址。"),
         click.option("--townships-crs", default=None,
                      help="乡镇界文件没有 .prj 且无法从坐标判断时的坐标系，如 EPSG:4549。"),
         click.option("--legacy-datum-accuracy", type=float, default=None, metavar="米",
@@ -49,13 +51,13 @@ def _options(f):
     return f
 
 
-def _run(county, out, townships, facilities, roads, census, population_raster, villages, townships_crs,
-         legacy_datum_accuracy, road_margin):
+def _run(county, out, townships, facilities, roads, census, population_raster, villages, gazetteer,
+         townships_crs, legacy_datum_accuracy, road_margin):
     from geoplan.layers.workspace import build_workspace
 
     result = build_workspace(
         county, out, townships=townships, facilities=facilities, roads=roads, census=census,
-        villages=villages, population_raster=population_raster, townships_crs=townships_crs,
+        villages=villages, population_raster=population_raster, gazetteer=gazetteer, townships_crs=townships_crs,
         legacy_accuracy_m=legacy_datum_accuracy, road_margin_m=road_margin * 1000.0)
     m = result.manifest
     click.echo(f"工作区：{m['county_name']}（{m['county']}） → {result.folder}")

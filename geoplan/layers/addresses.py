@@ -187,6 +187,11 @@ def build_index(county_code: str, townships: gpd.GeoDataFrame | None = None,
         used = set(zip(v["code"], off_core)) | set(zip(v["township_code"], off_core))
         extra = lay[[(c, k) not in used and (tc, k) not in used
                      for c, k, tc in zip(lay["code"], core, lay["township_code"])]]
+        # A layer code merged into an official village: aliases given for it follow it.
+        official_of = {(tc, k): c for c, k, tc in zip(v["code"], off_core, v["township_code"])}
+        merged = {c: official_of.get((tc, k)) for c, k, tc in zip(lay["code"], core, lay["township_code"])}
+        if aliases is not None and len(aliases):
+            aliases = aliases.assign(code=[merged.get(c) or c for c in aliases["code"].astype(str)])
         v = pd.concat([v, extra], ignore_index=True)
     v["alias"] = [[] for _ in range(len(v))]
     v["core"] = [village_core(n)[0] for n in v["name"]]
@@ -397,3 +402,42 @@ def match_summary(matched: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"level": levels,
                          "count": [int(counts.get(lv, 0)) for lv in levels],
                          "share": [float(counts.get(lv, 0)) / n if n else 0.0 for lv in levels]})
+
+
+def gazetteer_reference(store, county_code: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Places and former names of a county from the committee's gazetteer, for :func:`build_index`.
+
+    Parameters
+    ----------
+    store : geoplan.gazetteer.store.Gazetteer
+        An open gazetteer.
+    county_code : str
+        Only records whose parent code is in this county.
+
+    Returns
+    -------
+    (GeoDataFrame, DataFrame)
+        Village-level places with a point (``code`` = the gazetteer's ``name_id``,
+        ``name``, ``township_code``) and aliases (``alias``, ``code``): every former
+        name, of townships and villages alike (current names of township records too).
+    """
+    df = store.frame(parent=str(county_code))
+    places, aliases = [], []
+    for r in df.itertuples():
+        parent = str(r.parent_code or "")
+        former = [f["name"] if isinstance(f, dict) else str(f) for f in (r.former_names or [])]
+        if len(parent) == 6 and str(r.category).startswith("112"):
+            # A township record: its former names point to the official township of the same name.
+            off = county_townships(county_code)
+            hit = off.loc[off["name"] == r.name, "code"]
+            aliases += [{"alias": f, "code": hit.iloc[0]} for f in former if len(hit)]
+            continue
+        if len(parent) != 9 or not r.geometry:
+            continue
+        g = shapely.from_wkt(r.geometry)
+        places.append({"code": r.name_id, "name": r.name, "township_code": parent,
+                       "geometry": g if g.geom_type == "Point" else shapely.point_on_surface(g)})
+        aliases += [{"alias": f, "code": r.name_id} for f in former]
+    gdf = gpd.GeoDataFrame(pd.DataFrame(places, columns=["code", "name", "township_code", "geometry"]),
+                           geometry="geometry", crs=STORAGE_CRS)
+    return gdf, pd.DataFrame(aliases, columns=["alias", "code"])

@@ -347,7 +347,7 @@ def _now() -> str:
 
 
 def build_workspace(county: str, out, *, townships=None, facilities=(), roads=None, census=None,
-                    villages=None, population_raster=None, townships_crs=None,
+                    villages=None, population_raster=None, gazetteer=None, townships_crs=None,
                     legacy_accuracy_m: float | None = None, road_margin_m: float = 5000.0) -> WorkspaceResult:
     """Build or update a county workspace from a bureau's own files.
 
@@ -370,6 +370,9 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         Village points (``villages`` layer): village-level addresses and settlement weights.
     population_raster : path, optional
         WorldPop / GHS-POP / other persons-per-cell raster, rescaled to the census.
+    gazetteer : path, optional
+        The place-name committee's gazetteer: its village places (with points) and
+        former names are used to place addresses.
     townships_crs : optional
         CRS of the township file when it has none and the numbers do not tell.
     legacy_accuracy_m : float, optional
@@ -451,7 +454,22 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         got = attempt(villages, read_villages, villages, towns, legacy_accuracy_m=legacy_accuracy_m)
         if got is not None:
             village_layer, notes["villages"] = got
-    index = _addr.build_index(county, towns, village_layer)
+    ref_places, ref_aliases = village_layer, None
+    if gazetteer is not None:
+        fp("gazetteer", gazetteer)
+
+        def _gaz():
+            from geoplan.gazetteer.store import Gazetteer
+
+            with Gazetteer(gazetteer) as store:
+                return _addr.gazetteer_reference(store, county)
+
+        got = attempt(gazetteer, _gaz)
+        if got is not None:
+            places, ref_aliases = got
+            ref_places = places if village_layer is None else pd.concat(
+                [village_layer[["code", "name", "township_code", "geometry"]], places], ignore_index=True)
+    index = _addr.build_index(county, towns, ref_places, aliases=ref_aliases)
 
     fac_layers: dict[str, list] = {}
     matches = []
@@ -507,7 +525,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         new_layers["villages"] = (village_layer, sig(*base, "villages"))
     for kind, frame in facility_frames.items():
         roles = [r for r in inputs if r.startswith(f"facilities:{kind}:")]
-        new_layers[kind] = (frame, sig(*base, "villages", *roles))
+        new_layers[kind] = (frame, sig(*base, "villages", "gazetteer", *roles))
     if road_layer is not None:
         new_layers["roads"] = (road_layer, sig(*base, "roads"))
     old_layers = (old or {}).get("layers", {})
