@@ -1,4 +1,4 @@
-"""Reading a bureau's own files for the workspace: CRS detection, census tables, raw tables.
+"""Reading a bureau's own files for the workspace: CRS, census table, townships, facilities, roads.
 
 Coordinate systems seen in Chinese county files, and what :func:`fix_crs` does:
 
@@ -31,12 +31,25 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS, Transformer
 
+import shapely
+
 from geoplan.errors import CRSError, DataFileError, GeoplanError, Problem, ValidationError
 from geoplan.layers import crs as _crs
+from geoplan.layers.divisions import EDITION, county_townships, township_kind
 from geoplan.layers.io import LAT_NAMES, LON_NAMES, _check_file, _decode_text_file, read_frame
+from geoplan.layers.validate import validate_frame
 
 OSM_SUFFIXES = (".osm", ".osm.pbf", ".pbf", ".osm.bz2")
+FACILITY_KINDS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
+ADDRESS_NAMES = ("address", "地址", "详细地址", "设施地址", "所在地址", "住址")
+
 COORD_OPTIONS = ("gcj02", "wgs84", "cgcs2000")
+
+
+class WorkspaceError(ValidationError):
+    """Problems found in the workspace's input files; every one is listed, nothing was written."""
+
+    MAX_SHOWN = 1000
 
 
 @dataclass(frozen=True)
@@ -254,8 +267,6 @@ def read_census(path, county: str) -> pd.DataFrame:
     within the county. A title row above the header is skipped. Every faulty row
     is reported (file, row, column, what to do) in one :class:`ValidationError`.
     """
-    from geoplan.layers.workspace import _pick, match_official_townships
-
     src = str(path)
     df, labels = read_table_raw(path)
     offset = 0
@@ -314,7 +325,224 @@ def read_census(path, county: str) -> pd.DataFrame:
 
 
 def county_townships_codes(county: str) -> list[str]:
-    from geoplan.layers.divisions import county_townships
-
     return list(county_townships(county)["code"])
 
+
+# --------------------------------------------------------------------------
+# Townships
+# --------------------------------------------------------------------------
+
+_CODE_NAMES = ("code", "乡镇代码", "代码", "区划代码", "行政区划代码", "xzqdm", "xzqhdm", "dm", "adcode")
+_NAME_NAMES = ("name", "名称", "乡镇名称", "乡镇", "乡镇(街道)", "乡镇（街道）", "乡镇街道", "xzqmc", "mc")
+
+
+def _pick(columns, names) -> str | None:
+    low = {str(c).strip().lower(): c for c in columns}
+    for n in names:
+        if n.lower() in low:
+            return low[n.lower()]
+    return None
+
+
+def match_official_townships(frame: pd.DataFrame, county: str, source: str, labels,
+                             code_col: str | None, name_col: str | None) -> tuple[np.ndarray, list[Problem]]:
+    """Official 9-digit code of each row, by code or (without codes) by name within the county.
+
+    Returns the codes (None where unmatched) and the problems found.
+    """
+    off = county_townships(county)
+    names = dict(zip(off["code"], off["name"]))
+    county_name = off["county_name"].iloc[0]
+    problems: list[Problem] = []
+    codes = np.full(len(frame), None, dtype=object)
+    hint_list = "、".join(f"{c} {n}" for c, n in names.items())
+    for i in range(len(frame)):
+        if code_col is not None:
+            raw = frame[code_col].iloc[i]
+            val = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
+            val = val[:-2] if val.endswith(".0") else val
+            val = val[:9] if len(val) == 12 and val.endswith("000") else val
+            if val in names:
+                codes[i] = val
+                continue
+            msg = ("代码为空" if not val else
+                   f"不是{county_name}({county})的官方乡镇代码（国家统计局 {EDITION} 版）"
+                   + ("，而是其他县的代码" if len(val) == 9 and val.isdigit() and not val.startswith(county) else ""))
+            problems.append(Problem(source, None, labels[i], code_col, val or None, msg,
+                                    f"改为本县乡镇代码之一：{hint_list}"))
+        else:
+            raw = str(frame[name_col].iloc[i]).strip() if name_col else ""
+            hit = [c for c, n in names.items() if raw and (raw == n or raw == n.rstrip("镇乡") or
+                                                         raw + "街道" == n or raw.replace("街办", "街道") == n)]
+            if len(hit) == 1:
+                codes[i] = hit[0]
+                continue
+            problems.append(Problem(source, None, labels[i], name_col, raw or None,
+                                    f"乡镇名称在{county_name}的官方名录中找不到",
+                                    f"改为官方名称之一，或在文件中加一列乡镇代码：{hint_list}"))
+    return codes, problems
+
+
+def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs=None,
+                   legacy_accuracy_m: float | None = None, census_failed: bool = False
+                   ) -> tuple[gpd.GeoDataFrame, dict]:
+    """Read a bureau's township boundary file into a valid ``townships`` layer.
+
+    Codes are checked against the official list (by name within the county when the
+    file has no codes); names, kinds and the county code are taken from the official
+    list; population comes from ``census`` (see :func:`geoplan.layers.wsread.read_census`)
+    or, without it, from the file's own ``population``/``pop_60plus`` columns.
+    Rows with the same code (a township drawn in several parts) are merged.
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        The layer in EPSG:4490 and what was done (CRS used, notes), for the manifest.
+    """
+    src = str(path)
+    gdf, labels, note = fix_crs(path, "townships", crs=crs, legacy_accuracy_m=legacy_accuracy_m)
+    code_col = _pick(gdf.columns, _CODE_NAMES)
+    name_col = _pick(gdf.columns, _NAME_NAMES)
+    if code_col is None and name_col is None:
+        raise WorkspaceError([Problem(src, None, None, None, None,
+                                      "既没有乡镇代码列也没有乡镇名称列",
+                                      "加一列“乡镇代码”（9位）或“名称”（官方乡镇名称）")])
+    codes, problems = match_official_townships(gdf, county, src, labels, code_col, name_col)
+    off = county_townships(county).set_index("code")
+    present = set(c for c in codes if c)
+    missing = [c for c in off.index if c not in present]
+    if missing:
+        problems.append(Problem(src, None, None, code_col or name_col, None,
+                                "缺少这些官方乡镇：" + "、".join(f"{c} {off.loc[c, 'name']}" for c in missing),
+                                "乡镇界文件应覆盖全县所有乡镇(街道)；补齐后重新导入"))
+    if problems:
+        raise WorkspaceError(problems)
+    gdf = gdf.assign(code=codes)
+    dissolved = gdf[["code", "geometry"]].dissolve(by="code", as_index=False)
+    if len(dissolved) < len(gdf):
+        note["notes"].append(f"{len(gdf) - len(dissolved)} 个多余要素按乡镇代码合并")
+    out = dissolved.assign(name=dissolved["code"].map(off["name"]),
+                           kind=dissolved["code"].map(lambda c: township_kind(off.loc[c, "name"])),
+                           county_code=county)
+    if census_failed:
+        # The census table's own problems are reported; check the boundaries all the same.
+        out = out.assign(population=0, pop_60plus=0)
+    elif census is not None:
+        out = out.merge(census[["code", "population", "pop_60plus"]], on="code", how="left")
+        note["population_from"] = census.attrs.get("source", "census")
+    else:
+        pop_col = _pick(gdf.columns, ("population", "常住人口"))
+        old_col = _pick(gdf.columns, ("pop_60plus", "60岁及以上人口"))
+        if pop_col is None or old_col is None:
+            raise WorkspaceError([Problem(src, None, None, None, None,
+                                          "乡镇界文件没有人口列，也没有给出普查人口表",
+                                          "用 --population 给出第七次人口普查乡镇人口表（常住人口、60岁及以上人口）")])
+        firsts = gdf.groupby("code")[[pop_col, old_col]].first()
+        out["population"] = out["code"].map(firsts[pop_col])
+        out["pop_60plus"] = out["code"].map(firsts[old_col])
+    out = out[["code", "name", "kind", "county_code", "population", "pop_60plus", "geometry"]]
+    valid = validate_frame(out, "townships", source=src, row_labels=[f"乡镇 {c}" for c in out["code"]],
+                           check_official=False)
+    return valid, note
+
+
+# --------------------------------------------------------------------------
+# Facilities, roads, villages
+# --------------------------------------------------------------------------
+
+def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None, *,
+                    legacy_accuracy_m: float | None = None):
+    """Read one facility file (coordinates or addresses) into a valid layer of ``spec.kind``.
+
+    Returns ``(layer, note, matches)``; ``matches`` is the address table (or None).
+    Rows whose address cannot be placed are left out of the layer and listed in ``matches``.
+    """
+    from geoplan.layers import addresses as _addr
+
+    src = str(spec.path)
+    codes = set(townships["code"])
+    note = {"kind": spec.kind, "coords": spec.coords, "notes": []}
+    suffix = Path(spec.path).suffix.lower()
+    if suffix in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raw, labels = read_table_raw(spec.path)
+        if not table_has_coords(raw):
+            addr_col = _pick(raw.columns, ADDRESS_NAMES)
+            if addr_col is None:
+                raise WorkspaceError([Problem(src, None, None, None, None,
+                                              "表中既没有经纬度列，也没有地址列",
+                                              "加“经度”“纬度”两列，或一列“地址”（如 新昌县儒岙镇某某村12号）")])
+            if index is None:
+                index = _addr.build_index(townships["county_code"].iloc[0], townships)
+            name_col = _pick(raw.columns, ("name", "名称"))
+            m = _addr.match_addresses(raw[addr_col], index, raw[name_col] if name_col else None)
+            m.insert(0, "row", labels)
+            m.insert(0, "file", src)
+            m.insert(2, "name", raw[name_col].astype(str).to_numpy() if name_col else "")
+            placed = m.geometry.notna().to_numpy()
+            frame = raw.drop(columns=[addr_col]).iloc[placed].reset_index(drop=True)
+            tc = _pick(frame.columns, ("township_code", "所属乡镇(街道)代码", "乡镇代码"))
+            if tc is None:
+                frame["township_code"] = m["township_code"].to_numpy()[placed]
+            frame["location_level"] = m["level"].to_numpy()[placed]
+            frame["location_source"] = m["point_source"].to_numpy()[placed]
+            frame["address"] = raw[addr_col].to_numpy()[placed]
+            gdf = gpd.GeoDataFrame(frame, geometry=list(m.geometry.to_numpy()[placed]), crs=_crs.STORAGE_CRS)
+            note["addresses"] = {r.level: int(r.count) for r in _addr.match_summary(m).itertuples()}
+            valid = validate_frame(gdf, spec.kind, source=src, row_labels=list(np.asarray(labels)[placed]),
+                                   townships=codes, check_official=False)
+            return valid, note, m
+        gdf, labels, problems, layer = read_frame(spec.path, spec.kind, coords=spec.coords or "cgcs2000")
+        if spec.coords == "gcj02":
+            note["notes"].append("GCJ-02 坐标已转换为 CGCS2000")
+    else:
+        gdf, labels, crs_note = fix_crs(spec.path, spec.kind, legacy_accuracy_m=legacy_accuracy_m,
+                                        gcj02=spec.coords == "gcj02")
+        note.update(crs_note)
+        problems, layer = [], None
+    tc = _pick(gdf.columns, ("township_code", "township_c", "所属乡镇(街道)代码"))
+    if tc is None and len(gdf):
+        joined = gpd.sjoin(gdf[["geometry"]].to_crs(_crs.STORAGE_CRS), townships[["code", "geometry"]],
+                           how="left", predicate="within")
+        gdf = gdf.assign(township_code=joined.groupby(level=0)["code"].first().reindex(gdf.index).to_numpy())
+        note["notes"].append("所属乡镇代码按坐标所在乡镇界补齐")
+    valid = validate_frame(gdf, spec.kind, source=src, layer=layer, row_labels=labels, townships=codes,
+                           check_official=False, extra_problems=problems)
+    return valid, note, None
+
+
+def read_roads(path, outline: gpd.GeoDataFrame, margin_m: float = 5000.0, *,
+               legacy_accuracy_m: float | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """Roads from an OSM extract or a vector file, clipped to the county plus ``margin_m``."""
+    from geoplan.network.osm import read_osm_roads
+
+    src = str(path)
+    name = Path(path).name.lower()
+    if name.endswith(OSM_SUFFIXES):
+        roads, labels, note = read_osm_roads(path), None, {"crs_used": "EPSG:4326 (OSM, 视同 CGCS2000)", "notes": []}
+    else:
+        roads, labels, note = fix_crs(path, "roads", legacy_accuracy_m=legacy_accuracy_m)
+    n_in = len(roads)
+    metric = _crs.metric_crs(outline)
+    area = shapely.buffer(outline.to_crs(metric).union_all(), margin_m)
+    rm = roads.to_crs(metric)
+    keep = shapely.intersects(rm.geometry.to_numpy(), area)
+    clipped = rm[keep].copy()
+    clipped.geometry = shapely.intersection(clipped.geometry.to_numpy(), area)
+    clipped = clipped[~clipped.geometry.is_empty & clipped.geom_type.isin(["LineString", "MultiLineString"])]
+    if clipped.empty:
+        raise WorkspaceError([Problem(src, None, None, None, None,
+                                      f"文件中没有位于本县及周边 {margin_m / 1000:g} 公里范围内的道路",
+                                      "检查道路文件是否覆盖本县，坐标系是否正确")])
+    note["notes"].append(f"按县界外扩 {margin_m / 1000:g} 公里裁剪：{n_in} 条中保留 {len(clipped)} 条")
+    note["margin_m"] = margin_m
+    out = clipped.to_crs(_crs.STORAGE_CRS)
+    rows = labels and [labels[i] for i in np.flatnonzero(keep)]
+    return validate_frame(out.reset_index(drop=True), "roads", source=src,
+                          row_labels=rows or None), note
+
+
+def read_villages(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m=None):
+    """Village points, checked against the workspace's township codes."""
+    gdf, labels, note = fix_crs(path, "villages", legacy_accuracy_m=legacy_accuracy_m)
+    return validate_frame(gdf, "villages", source=str(path), row_labels=labels,
+                          townships=set(townships["code"]), check_official=False), note
