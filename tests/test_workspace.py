@@ -286,3 +286,12 @@ def test_roads_clipped_to_county_margin_and_user_raster_rescaled(bundle, tmp_pat
     assert methods == {"用户人口栅格按普查数重新标定"}
     county = load_workspace(tmp_path / "ws")
     assert county.population.total == 419036
+
+
+def test_never_overwrites_a_users_file(bundle, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "330624.gpkg").write_bytes(b"the user's own file")
+    with pytest.raises(GeoplanError, match="不是 geoplan 工作区"):
+        build_workspace("330624", folder, townships=bundle["townships"], census=bundle["census"])
+    assert (folder / "330624.gpkg").read_bytes() == b"the user's own file"

@@ -173,6 +173,11 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
     if old is not None and old.get("county") != county:
         raise GeoplanError(f"{folder} 已是{old.get('county_name')}({old.get('county')})的工作区，"
                            f"不能再放{county_name}({county})。请换一个输出文件夹。")
+    if old is None:
+        theirs = [p.name for k, p in paths.items() if k != "manifest" and p.exists()]
+        if theirs:
+            raise GeoplanError(f"{folder} 里已有 {'、'.join(theirs)}，但不是 geoplan 工作区（没有 {MANIFEST}）。"
+                               "为免覆盖你的文件，请换一个新的输出文件夹。")
     old_inputs = (old or {}).get("inputs", {})
     specs = [s if isinstance(s, FacilitySpec) else parse_facility_spec(s) for s in facilities]
     problems: list[Problem] = []

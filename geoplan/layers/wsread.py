@@ -311,8 +311,8 @@ def read_census(path, county: str) -> pd.DataFrame:
                                     f"同一乡镇出现两次（另见{seen[c]}）", "删去重复行"))
         elif c:
             seen[c] = labels[i]
-    off = county_townships_codes(county)
-    missing = [c for c in off if c not in seen]
+    off = county_townships(county)
+    missing = [f"{c} {n}" for c, n in zip(off["code"], off["name"]) if c not in seen]
     if missing:
         problems.append(Problem(src, None, None, cols["code"] or cols["name"], None,
                                 "普查表缺少这些乡镇：" + "、".join(missing), "补齐全县每个乡镇(街道)的人口"))
@@ -322,10 +322,6 @@ def read_census(path, county: str) -> pd.DataFrame:
                         "pop_60plus": nums["pop_60plus"].astype("int64")})
     out.attrs["source"] = src
     return out
-
-
-def county_townships_codes(county: str) -> list[str]:
-    return list(county_townships(county)["code"])
 
 
 # --------------------------------------------------------------------------
