@@ -1,0 +1,463 @@
+"""A county workspace built from the files a bureau really has.
+
+:func:`build_workspace` takes a township boundary file (often a GBK Shapefile
+without ``.cpg`` in a Gauss–Krüger zone with the zone number in the false
+easting), facility lists (XLSX/CSV with coordinates — CGCS2000, WGS84 or
+GCJ-02 from a web map — or with only an address), a census table of resident
+and 60+ population per township, a road file (OpenStreetMap extract or any
+vector file) and optionally village points and a population raster, and
+writes one folder::
+
+    <out>/<county>.gpkg                 every layer, EPSG:4490, plus ``county`` and ``provenance``
+    <out>/<county>_population.tif       residents per 100 m cell (dasymetric, see dasymetric.py)
+    <out>/<county>_population_60plus.tif
+    <out>/manifest.json                 what came from where and when, with the CRS used and the method
+    <out>/地址匹配报告.xlsx              every address, its level and point (when a list had addresses)
+
+The names follow the sample layout, so ``load_workspace(out)`` (and
+``GEOPLAN_LAYERS=<out>`` with ``--county <code>``) gives a :class:`County`.
+
+Every file is read with :mod:`geoplan.layers.io` and checked with
+:func:`geoplan.layers.validate.validate_frame`; township codes are checked
+against the official list (by code, or by name within the county). Every
+problem of every file is collected and raised together as one
+:class:`WorkspaceError`; nothing is written then. Outputs are written to
+temporary files in the same folder and renamed. Re-running on an existing
+workspace re-reads what is given, keeps what is not, and rewrites only the
+layers whose inputs changed (the manifest keeps a SHA-256 of each input).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from geoplan.errors import GeoplanError, Problem, ValidationError
+from geoplan.layers import crs as _crs
+from geoplan.layers.divisions import EDITION, county_townships
+from geoplan.layers.io import read_population
+from geoplan.layers.wsread import (ADDRESS_NAMES, FACILITY_KINDS, FacilitySpec, WorkspaceError,  # noqa: F401
+                                   match_official_townships, read_facilities, read_roads, read_townships,
+                                   read_villages)
+from geoplan.layers.schema import SCHEMAS
+
+MANIFEST = "manifest.json"
+ADDRESS_REPORT = "地址匹配报告.xlsx"
+
+
+@dataclass
+class WorkspaceResult:
+    """What :func:`build_workspace` wrote."""
+
+    folder: Path
+    gpkg: Path
+    manifest: dict
+    written: list[str]
+    kept: list[str]
+    addresses: pd.DataFrame | None = None
+    population_method: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fingerprint(path) -> dict:
+    p = Path(path)
+    parts = [p] + ([p.with_suffix(s) for s in (".dbf", ".shx", ".prj", ".cpg") if p.with_suffix(s).exists()]
+                   if p.suffix.lower() == ".shp" else [])
+    h = hashlib.sha256("".join(_sha256(q) for q in parts).encode()).hexdigest() if len(parts) > 1 else _sha256(p)
+    st = p.stat()
+    return {"path": str(p.resolve()), "sha256": h, "bytes": sum(q.stat().st_size for q in parts),
+            "modified": datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat(timespec="seconds")}
+
+
+def _as_problems(exc: GeoplanError, path) -> list[Problem]:
+    if isinstance(exc, ValidationError):
+        return list(exc.problems)
+    return [Problem(str(path), None, None, None, None, str(exc))]
+
+
+# --------------------------------------------------------------------------
+# The workspace
+# --------------------------------------------------------------------------
+
+def workspace_paths(folder, county: str) -> dict[str, Path]:
+    f = Path(folder)
+    return {"gpkg": f / f"{county}.gpkg", "population": f / f"{county}_population.tif",
+            "pop_60plus": f / f"{county}_population_60plus.tif", "manifest": f / MANIFEST,
+            "report": f / ADDRESS_REPORT}
+
+
+def read_manifest(folder) -> dict | None:
+    p = Path(folder) / MANIFEST
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise GeoplanError(f"{p} 无法读取（{exc}）：工作区清单已损坏。请换一个输出文件夹重新生成工作区。") from exc
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def build_workspace(county: str, out, *, townships=None, facilities=(), roads=None, census=None,
+                    villages=None, population_raster=None, gazetteer=None, townships_crs=None,
+                    legacy_accuracy_m: float | None = None, road_margin_m: float = 5000.0) -> WorkspaceResult:
+    """Build or update a county workspace from a bureau's own files.
+
+    Parameters
+    ----------
+    county : str
+        6-digit official county code, e.g. ``"330624"``.
+    out : str or Path
+        Workspace folder. If it already holds a workspace of the same county, files
+        not given now are kept and only layers whose inputs changed are rewritten.
+    townships : path
+        Township boundaries (Shapefile, GeoPackage, GeoJSON), any CRS in the module notes.
+    facilities : iterable of FacilitySpec or ``"FILE:KIND[:COORDS]"``
+        Facility lists; several files of one kind are combined.
+    roads : path
+        OSM extract (``.osm``, ``.osm.pbf``, ``.osm.bz2``) or a roads vector file.
+    census : path
+        Census table per township (resident, 60+); CSV (UTF-8 or GBK) or XLSX.
+    villages : path, optional
+        Village points (``villages`` layer): village-level addresses and settlement weights.
+    population_raster : path, optional
+        WorldPop / GHS-POP / other persons-per-cell raster, rescaled to the census.
+    gazetteer : path, optional
+        The place-name committee's gazetteer: its village places (with points) and
+        former names are used to place addresses.
+    townships_crs : optional
+        CRS of the township file when it has none and the numbers do not tell.
+    legacy_accuracy_m : float, optional
+        Accept Xian 1980 / Beijing 1954 files, converted approximately, at this stated accuracy.
+    road_margin_m : float
+        Roads are kept within the county plus this margin.
+
+    Returns
+    -------
+    WorkspaceResult
+
+    Raises
+    ------
+    WorkspaceError
+        Every problem of every file; nothing is written.
+    """
+    from geoplan.layers import addresses as _addr
+    from geoplan.layers.dasymetric import METHOD_TEXT, spread_population
+    from geoplan.layers.wsread import parse_facility_spec, read_census
+
+    county = str(county)
+    official = county_townships(county)
+    county_name = official["county_name"].iloc[0]
+    folder = Path(out)
+    paths = workspace_paths(folder, county)
+    old = read_manifest(folder)
+    if old is not None and old.get("county") != county:
+        raise GeoplanError(f"{folder} 已是{old.get('county_name')}({old.get('county')})的工作区，"
+                           f"不能再放{county_name}({county})。请换一个输出文件夹。")
+    if old is None:
+        theirs = [p.name for k, p in paths.items() if k != "manifest" and p.exists()]
+        if theirs:
+            raise GeoplanError(f"{folder} 里已有 {'、'.join(theirs)}，但不是 geoplan 工作区（没有 {MANIFEST}）。"
+                               "为免覆盖你的文件，请换一个新的输出文件夹。")
+    old_inputs = (old or {}).get("inputs", {})
+    specs = [s if isinstance(s, FacilitySpec) else parse_facility_spec(s) for s in facilities]
+    problems: list[Problem] = []
+    inputs: dict[str, dict] = {}
+
+    def fp(role, path, **opts):
+        try:
+            inputs[role] = {**_fingerprint(path), "options": {k: v for k, v in opts.items() if v is not None},
+                            "read_at": _now()}
+        except OSError as exc:
+            problems.append(Problem(str(path), None, None, None, None, f"文件无法打开：{exc}", "检查路径和文件名"))
+
+    def attempt(path, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GeoplanError as exc:
+            problems.extend(_as_problems(exc, path))
+            return None
+
+    # Census and townships first: every other layer is checked against them.
+    census_df = None
+    if census is not None:
+        fp("census", census)
+        census_df = attempt(census, read_census, census, county)
+    towns, notes = None, {}
+    if townships is not None:
+        fp("townships", townships, crs=townships_crs and str(townships_crs))
+        got = attempt(townships, read_townships, townships, county, census_df, crs=townships_crs,
+                      legacy_accuracy_m=legacy_accuracy_m, census_failed=census is not None and census_df is None)
+        if got is not None:
+            towns, notes["townships"] = got
+    elif paths["gpkg"].exists() and "townships" in pyogrio.list_layers(paths["gpkg"])[:, 0]:
+        from geoplan.layers.io import read_layer
+
+        towns = read_layer(paths["gpkg"], "townships", layer="townships")
+        inputs["townships"] = old_inputs.get("townships", {})
+        if census_df is not None:
+            towns = towns.drop(columns=["population", "pop_60plus"]).merge(census_df, on="code", how="left")
+        elif "census" in old_inputs:
+            inputs["census"] = old_inputs["census"]
+    else:
+        problems.append(Problem("(未给出)", None, None, None, None, "缺少乡镇界文件",
+                                "用 --townships 给出乡镇(街道)界线文件（Shapefile、GeoPackage 或 GeoJSON）"))
+    if towns is None:
+        raise WorkspaceError(problems, summary=f"工作区未生成：发现 {len(problems)} 个问题，没有写入任何文件")
+
+    village_layer = None
+    if villages is not None:
+        fp("villages", villages)
+        got = attempt(villages, read_villages, villages, towns, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            village_layer, notes["villages"] = got
+    ref_places, ref_aliases = village_layer, None
+    if gazetteer is not None:
+        fp("gazetteer", gazetteer)
+
+        def _gaz():
+            from geoplan.gazetteer.store import Gazetteer
+
+            with Gazetteer(gazetteer) as store:
+                return _addr.gazetteer_reference(store, county)
+
+        got = attempt(gazetteer, _gaz)
+        if got is not None:
+            places, ref_aliases = got
+            ref_places = places if village_layer is None else pd.concat(
+                [village_layer[["code", "name", "township_code", "geometry"]], places], ignore_index=True)
+    index = _addr.build_index(county, towns, ref_places, aliases=ref_aliases)
+
+    fac_layers: dict[str, list] = {}
+    matches = []
+    for i, spec in enumerate(specs):
+        role = f"facilities:{spec.kind}:{i}:{spec.path.name}"
+        fp(role, spec.path, kind=spec.kind, coords=spec.coords)
+        got = attempt(spec.path, read_facilities, spec, towns, index, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            layer, notes[role], m = got
+            fac_layers.setdefault(spec.kind, []).append(layer)
+            if m is not None:
+                matches.append(m)
+    facility_frames = {}
+    for kind, frames in fac_layers.items():
+        combined = pd.concat(frames, ignore_index=True)
+        dup = combined[SCHEMAS[kind].id_field].duplicated(keep="first")
+        for v in combined.loc[dup, SCHEMAS[kind].id_field]:
+            problems.append(Problem("、".join(str(s.path) for s in specs if s.kind == kind), None, None,
+                                    SCHEMAS[kind].id_field, str(v), "编号在几个文件中重复", "每个设施的编号要唯一"))
+        facility_frames[kind] = gpd.GeoDataFrame(combined, geometry="geometry", crs=_crs.STORAGE_CRS)
+
+    road_layer = None
+    if roads is not None:
+        fp("roads", roads, margin_m=road_margin_m)
+        got = attempt(roads, read_roads, roads, towns, road_margin_m, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            road_layer, notes["roads"] = got
+    user_raster = None
+    if population_raster is not None:
+        fp("population_raster", population_raster)
+        user_raster = attempt(population_raster, read_population, population_raster)
+    if problems:
+        raise WorkspaceError(problems, summary=(f"工作区未生成：{len({p.file for p in problems})} 个文件中发现 "
+                                                f"{len(problems)} 个问题，没有写入任何文件"))
+
+    # ---- decide what changes ---------------------------------------------
+    for role, entry in old_inputs.items():
+        if role.startswith("facilities:") and role not in inputs and not any(
+                r.startswith(f"facilities:{role.split(':')[1]}:") for r in inputs):
+            inputs[role] = entry
+        elif not role.startswith("facilities:") and role not in inputs:
+            inputs[role] = entry
+    sig = lambda *roles: hashlib.sha256(json.dumps(  # noqa: E731
+        [[r, inputs.get(r, {}).get("sha256"), inputs.get(r, {}).get("options")] for r in sorted(roles)]
+    ).encode()).hexdigest()
+    base = ("townships", "census")
+    new_layers: dict[str, tuple[gpd.GeoDataFrame | None, str]] = {}
+    if townships is not None or census is not None:
+        new_layers["townships"] = (towns, sig(*base))
+        outline = towns.dissolve().assign(adcode=county, name=county_name)[["adcode", "name", "geometry"]]
+        new_layers["county"] = (outline, sig(*base))
+    if village_layer is not None:
+        new_layers["villages"] = (village_layer, sig(*base, "villages"))
+    for kind, frame in facility_frames.items():
+        roles = [r for r in inputs if r.startswith(f"facilities:{kind}:")]
+        new_layers[kind] = (frame, sig(*base, "villages", "gazetteer", *roles))
+    if road_layer is not None:
+        new_layers["roads"] = (road_layer, sig(*base, "roads"))
+    old_layers = (old or {}).get("layers", {})
+    to_write = {k: v for k, v in new_layers.items() if old_layers.get(k, {}).get("signature") != v[1]
+                or not paths["gpkg"].exists()}
+    pop_sig = sig(*base, "villages", "roads", "population_raster")
+    pop_changed = old is None or old.get("population", {}).get("signature") != pop_sig \
+        or not paths["population"].exists()
+
+    population = None
+    if pop_changed:
+        if village_layer is None and paths["gpkg"].exists() and "villages" in old_layers:
+            village_layer = gpd.read_file(paths["gpkg"], layer="villages", engine="pyogrio")
+        if road_layer is None and paths["gpkg"].exists() and "roads" in old_layers:
+            road_layer = gpd.read_file(paths["gpkg"], layer="roads", engine="pyogrio")
+        population = spread_population(towns, villages=village_layer, roads=road_layer, raster=user_raster,
+                                       source=str(paths["population"]))
+
+    # ---- write (temp files in the folder, then rename) --------------------
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = _now()
+    layers_meta = dict(old_layers)
+    for name, (frame, s) in to_write.items():
+        sources = [r for r in inputs if r in ("townships", "census") or r == name or r.startswith(f"facilities:{name}:")]
+        layers_meta[name] = {"signature": s, "written_at": stamp, "features": int(len(frame)),
+                             "sources": sources, "notes": [n for r in sources for n in notes.get(r, {}).get("notes", [])]}
+    manifest = {
+        "county": county, "county_name": county_name, "created_at": (old or {}).get("created_at", stamp),
+        "updated_at": stamp, "geoplan": _version(), "storage_crs": "EPSG:4490 (CGCS2000)",
+        "official_divisions": f"国家统计局统计用区划代码 {EDITION}",
+        "inputs": inputs, "read_notes": notes, "layers": layers_meta,
+        "population": (old or {}).get("population", {}),
+    }
+    if population is not None:
+        manifest["population"] = {
+            "signature": pop_sig, "written_at": stamp, "method": METHOD_TEXT,
+            "by_township": population.townships.to_dict("records"),
+            "files": [paths["population"].name, paths["pop_60plus"].name], "cell_m": 100,
+            "crs": population.population.crs.name,
+        }
+    if matches:
+        allm = pd.concat(matches, ignore_index=True)
+        manifest["addresses"] = {"report": paths["report"].name,
+                                 "summary": _addr.match_summary(allm).to_dict("records")}
+    _write_all(paths, to_write, population, manifest, matches)
+    kept = [k for k in new_layers if k not in to_write]
+    return WorkspaceResult(folder, paths["gpkg"], manifest, sorted(to_write), kept,
+                           pd.concat(matches, ignore_index=True) if matches else None,
+                           population.townships if population is not None else None)
+
+
+def _version() -> str:
+    from geoplan import __version__
+
+    return __version__
+
+
+def _provenance(manifest: dict) -> pd.DataFrame:
+    rows = []
+    for name, meta in manifest["layers"].items():
+        srcs = [manifest["inputs"].get(r, {}).get("path", r) for r in meta.get("sources", [])]
+        rows.append({"layer": name, "part": "all", "status": "bureau data", "source": "; ".join(srcs),
+                     "method": "; ".join(meta.get("notes", [])) or "read and validated",
+                     "generated_by": f"geoplan workspace {meta.get('written_at')}"})
+    if manifest.get("population"):
+        rows.append({"layer": "population raster", "part": "all", "status": "modelled",
+                     "source": "census table", "method": manifest["population"].get("method", ""),
+                     "generated_by": "geoplan.layers.dasymetric"})
+    return pd.DataFrame(rows)
+
+
+def _write_all(paths, to_write, population, manifest, matches) -> None:
+    from geoplan.layers.dasymetric import METHOD_TEXT, write_population_raster
+
+    pid = os.getpid()
+    tmp_gpkg = paths["gpkg"].with_name(f".{paths['gpkg'].stem}.{pid}.tmp.gpkg")
+    tmp_manifest = paths["manifest"].with_name(f".manifest.{pid}.tmp.json")
+    try:
+        if paths["gpkg"].exists():
+            tmp_gpkg.write_bytes(paths["gpkg"].read_bytes())
+        for name, (frame, _s) in to_write.items():
+            pyogrio.write_dataframe(_crs.to_storage(frame), tmp_gpkg, layer=name, driver="GPKG")
+        pyogrio.write_dataframe(_provenance(manifest), tmp_gpkg, layer="provenance", driver="GPKG")
+        tmp_manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        if population is not None:
+            write_population_raster(population.population, paths["population"], METHOD_TEXT)
+            write_population_raster(population.pop_60plus, paths["pop_60plus"], METHOD_TEXT)
+        if matches:
+            write_address_report(pd.concat(matches, ignore_index=True), paths["report"])
+        os.replace(tmp_gpkg, paths["gpkg"])
+        os.replace(tmp_manifest, paths["manifest"])
+    finally:
+        for t in (tmp_gpkg, tmp_manifest):
+            if t.exists():
+                t.unlink()
+
+
+def write_address_report(matches: pd.DataFrame, path) -> Path:
+    """Every address with its level and point, unplaced rows first, as an XLSX to fix and re-import."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    from geoplan.layers.addresses import LEVEL_NONE, LEVEL_TOWNSHIP
+
+    p = Path(path)
+    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp.xlsx")
+    order = {LEVEL_NONE: 0, LEVEL_TOWNSHIP: 1}
+    m = matches.assign(_o=matches["level"].map(lambda v: order.get(v, 2))).sort_values("_o", kind="stable")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "地址匹配"
+    head = ["文件", "行", "名称", "地址", "匹配级别", "乡镇(街道)代码", "乡镇(街道)", "村(社区)代码", "村(社区)",
+            "坐标来源", "经度", "纬度", "说明"]
+    ws.append(head)
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    fills = {LEVEL_NONE: PatternFill("solid", fgColor="F4CCCC"), LEVEL_TOWNSHIP: PatternFill("solid", fgColor="FFF2CC")}
+    for r in m.itertuples():
+        g = r.geometry
+        vals = [r.file, r.row, r.name, r.address, r.level, r.township_code, r.township_name, r.village_code,
+                r.village_name, r.point_source, None if g is None else round(g.x, 6),
+                None if g is None else round(g.y, 6), r.note]
+        ws.append([None if (v is None or (isinstance(v, float) and np.isnan(v))) else v for v in vals])
+        for c in ws[ws.max_row]:
+            # Text from the bureau's file never becomes a formula.
+            if isinstance(c.value, str):
+                c.data_type = "s"
+            if r.level in fills:
+                c.fill = fills[r.level]
+    for col, width in zip("ABCDEFGHIJKLM", (18, 8, 22, 36, 10, 14, 10, 15, 14, 30, 11, 11, 48)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:M{ws.max_row}"
+    try:
+        wb.save(tmp)
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
+
+
+def load_workspace(folder):
+    """The workspace's layers and population as a :class:`geoplan.layers.sample.County`.
+
+    Raises
+    ------
+    GeoplanError
+        If the folder holds no workspace.
+    """
+    from geoplan.layers.sample import load_county
+
+    m = read_manifest(folder)
+    if m is None:
+        raise GeoplanError(f"{folder} 中没有工作区清单 {MANIFEST}：请先运行 geoplan workspace init。")
+    paths = workspace_paths(folder, m["county"])
+    c = load_county(paths["gpkg"], paths["population"] if paths["population"].exists() else None)
+    c.name = c.name or m.get("county_name", "")
+    return c

@@ -1,0 +1,544 @@
+"""Reading a bureau's own files for the workspace: CRS, census table, townships, facilities, roads.
+
+Coordinate systems seen in Chinese county files, and what :func:`fix_crs` does:
+
+* CGCS2000 longitude/latitude (EPSG:4490), WGS84 (EPSG:4326): used as they are
+  (the two agree to centimetres).
+* CGCS2000 3-degree Gauss–Krüger with the zone number in the false easting
+  (EPSG:4513–4533, x ≈ 40 500 000 for zone 40) or without it (EPSG:4534–4554,
+  x ≈ 500 000), and the 6-degree zones (EPSG:4491–4501): taken from the
+  ``.prj``; when the ``.prj`` says "no prefix" but the x values carry one (a
+  common export mistake) — or there is no ``.prj`` at all — the zone is read
+  from the coordinates' magnitude (40 xxx xxx → zone 40 → EPSG:4528).
+* GCJ-02 (web maps): only when the user says so (``FILE:KIND:gcj02``); it has
+  no EPSG code and cannot be recognised from the numbers.
+* Xian 1980 and Beijing 1954: named as such and refused, because no public
+  transformation to CGCS2000 is accurate for a county (the local seven-parameter
+  set is held by the natural-resources bureau). With ``legacy_accuracy_m`` the
+  user accepts pyproj's best available transformation at the accuracy they
+  state; the manifest records both.
+"""
+
+from __future__ import annotations
+
+import io as _stdio
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from pyproj import CRS, Transformer
+
+import shapely
+
+from geoplan.errors import CRSError, DataFileError, GeoplanError, Problem, ValidationError
+from geoplan.layers import crs as _crs
+from geoplan.layers.divisions import EDITION, county_townships, township_kind
+from geoplan.layers.io import LAT_NAMES, LON_NAMES, _check_file, _decode_text_file, read_frame
+from geoplan.layers.validate import validate_frame
+
+OSM_SUFFIXES = (".osm", ".osm.pbf", ".pbf", ".osm.bz2")
+FACILITY_KINDS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
+ADDRESS_NAMES = ("address", "地址", "详细地址", "设施地址", "所在地址", "住址")
+
+COORD_OPTIONS = ("gcj02", "wgs84", "cgcs2000")
+
+
+class WorkspaceError(ValidationError):
+    """Problems found in the workspace's input files; every one is listed, nothing was written."""
+
+    MAX_SHOWN = 1000
+
+
+@dataclass(frozen=True)
+class FacilitySpec:
+    """One ``--facilities FILE:KIND[:gcj02|wgs84|cgcs2000]`` argument."""
+
+    path: Path
+    kind: str
+    coords: str | None = None
+
+
+def parse_facility_spec(text: str) -> FacilitySpec:
+    """Parse ``FILE:KIND`` or ``FILE:KIND:COORDS`` (split from the right, so ``C:\\`` paths work).
+
+    >>> parse_facility_spec("养老设施.xlsx:elderly_care:gcj02")
+    FacilitySpec(path=PosixPath('养老设施.xlsx'), kind='elderly_care', coords='gcj02')
+    """
+    from geoplan.layers.schema import SCHEMAS
+
+    parts = str(text).rsplit(":", 2)
+    coords = None
+    if len(parts) == 3 and parts[2].lower() in COORD_OPTIONS:
+        coords = parts[2].lower()
+        parts = parts[:2]
+    elif len(parts) == 3:
+        parts = [parts[0] + ":" + parts[1], parts[2]]
+    if len(parts) != 2 or not parts[0] or parts[1] not in SCHEMAS:
+        kinds = "elderly_care、cemeteries、social_work_stations、disability_homes、children_homes"
+        raise GeoplanError(
+            f"设施参数“{text}”的格式不对：应为 文件:类型[:坐标系]，例如 养老设施.xlsx:elderly_care:gcj02。"
+            f"类型可选：{kinds}；坐标系可选 gcj02（网络地图拾取）、wgs84、cgcs2000（默认）。"
+        )
+    return FacilitySpec(Path(parts[0]), parts[1], coords)
+
+
+# --------------------------------------------------------------------------
+# CRS
+# --------------------------------------------------------------------------
+
+def legacy_datum(crs: CRS | None) -> str | None:
+    """``"西安1980"`` / ``"北京1954"`` if the CRS is on one of the old national datums."""
+    if crs is None:
+        return None
+    name = ((crs.datum.name if crs.datum else "") + " " + crs.name).lower().replace("'", "")
+    if "xian" in name or "xi an" in name or "1980 xian" in name:
+        return "西安1980"
+    if "beijing" in name and "1954" in name:
+        return "北京1954"
+    return None
+
+
+def _prefixed_crs(base: CRS | None, zone: int, six_degree: bool) -> CRS:
+    """The Gauss–Krüger CRS of ``zone`` with the zone number in the false easting."""
+    if base is None or legacy_datum(base) is None:
+        return CRS.from_epsg((4491 + zone - 13) if six_degree else (4513 + zone - 25))
+    # Same datum and projection, only the false easting (and central meridian) changed.
+    d = base.to_json_dict()
+    for par in d["conversion"]["parameters"]:
+        if par["name"] == "False easting":
+            par["value"] = zone * 1_000_000 + 500_000
+        elif par["name"] == "Longitude of natural origin":
+            par["value"] = zone * 6 - 3 if six_degree else zone * 3
+    d["name"] = f"{base.name} (zone {zone} prefix in false easting)"
+    d.pop("id", None)
+    return CRS.from_json_dict(d)
+
+
+def detect_crs(bounds, declared: CRS | None, source: str) -> tuple[CRS, list[str]]:
+    """The CRS the coordinates are really in, from the declared one and their magnitude.
+
+    Parameters
+    ----------
+    bounds : (xmin, ymin, xmax, ymax)
+    declared : pyproj.CRS or None
+        What the file says (``.prj``), if anything.
+    source : str
+        File name for messages.
+
+    Returns
+    -------
+    (pyproj.CRS, list of str)
+        The CRS and notes in Chinese on what was decided.
+
+    Raises
+    ------
+    CRSError
+        When the coordinates fit no CRS geoplan can decide on alone.
+
+    Examples
+    --------
+    >>> detect_crs((40_480_000, 3_250_000, 40_520_000, 3_290_000), CRS.from_epsg(4549), "x.shp")[0].to_epsg()
+    4528
+    """
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    notes: list[str] = []
+    if not np.all(np.isfinite([x0, y0, x1, y1])):
+        raise CRSError(f"{source}：没有有效坐标（要素为空）。请在 GIS 中检查后重新导出。")
+    lonlat = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
+    prefixed = x0 >= 1_000_000 and int(x0 // 1_000_000) == int(x1 // 1_000_000)
+    zone = int(x0 // 1_000_000)
+    if declared is not None and declared.is_geographic:
+        if not lonlat:
+            raise CRSError(f"{source}：.prj 写的是经纬度（{declared.name}），但坐标数值（x≈{x0:.0f}）是投影坐标。"
+                           "请改正 .prj，或用 --crs 指明真实坐标系（如 EPSG:4528）。")
+        return declared, notes
+    if declared is not None and declared.is_projected:
+        fe = float(declared.to_dict().get("x_0", 500000) or 0)
+        if fe < 1_000_000 and prefixed and 13 <= zone <= 45:
+            six = zone <= 23
+            fixed = _prefixed_crs(declared, zone, six)
+            cm = zone * 6 - 3 if six else zone * 3
+            lon0 = declared.to_dict().get("lon_0")
+            if lon0 is not None and abs(float(lon0) - cm) > 1e-6:
+                raise CRSError(f"{source}：.prj 的中央经线是 {lon0}°，坐标的带号前缀却是第 {zone} 带（中央经线 {cm}°），"
+                               "两者矛盾。请在 GIS 中核对后用 --crs 指明。")
+            notes.append(f".prj 为不带带号的 {declared.name}，但坐标带有带号前缀 {zone}，按 {fixed.name} 读取")
+            return fixed, notes
+        return declared, notes
+    # No CRS in the file: decide from the numbers.
+    if lonlat:
+        notes.append("文件没有坐标系（.prj），坐标为经纬度，按 CGCS2000（EPSG:4490）读取；若是 GCJ-02 请加 :gcj02")
+        return _crs.STORAGE_CRS, notes
+    if prefixed and 1_000_000 <= y0 <= 6_500_000 and (25 <= zone <= 45 or 13 <= zone <= 23):
+        fixed = _prefixed_crs(None, zone, zone <= 23)
+        notes.append(f"文件没有坐标系（.prj），按坐标的带号前缀 {zone} 判断为 {fixed.name}（EPSG:{fixed.to_epsg()}）；"
+                     "若实为西安1980或北京1954坐标，请用 --crs 说明")
+        return fixed, notes
+    raise CRSError(f"{source}：文件没有坐标系（.prj），坐标（x≈{x0:.0f}, y≈{y0:.0f}）不带带号前缀，无法判断属于哪个"
+                   "高斯–克吕格投影带。请补上 .prj，或用 --crs 指明，例如 EPSG:4549（CGCS2000 3度带 中央经线120°E）。")
+
+
+def fix_crs(path, kind: str, *, crs=None, legacy_accuracy_m: float | None = None, gcj02: bool = False):
+    """Read a vector file with the CRS its coordinates are really in, converted to EPSG:4490.
+
+    Returns ``(gdf, row_labels, note)`` where ``note`` says which CRS was used and how
+    (``crs_declared``, ``crs_used``, ``notes``, and for Xian 1980 / Beijing 1954 the
+    ``transformation`` and the accuracy the user accepted).
+    """
+    p = _check_file(path)
+    src = str(path)
+    try:
+        info = pyogrio.read_info(p)
+    except Exception as exc:  # a damaged file: let read_frame report it
+        read_frame(p, kind)
+        raise DataFileError(f"{src}：无法读取（{exc}）。请重新导出。") from exc
+    declared = CRS.from_user_input(info["crs"]) if info.get("crs") else None
+    if crs is not None:
+        real, notes = CRS.from_user_input(crs), [f"按用户指定的 {crs} 读取"]
+    elif gcj02:
+        real, notes = _crs.STORAGE_CRS, ["GCJ-02 坐标已转换为 CGCS2000"]
+    else:
+        bounds = info.get("total_bounds")
+        if bounds is None:
+            bounds = pyogrio.read_bounds(p)[1]
+            bounds = (bounds[0].min(), bounds[1].min(), bounds[2].max(), bounds[3].max())
+        real, notes = detect_crs(bounds, declared, src)
+    note = {"crs_declared": declared.name if declared else None, "crs_used": real.name, "notes": notes}
+    legacy = legacy_datum(real)
+    if legacy and legacy_accuracy_m is None:
+        raise CRSError(
+            f"{src}：坐标系是{legacy}（{real.name}）。{legacy}与 CGCS2000 之间没有公开的精确换算参数，"
+            "两者在本地相差可达数十米到一百多米，geoplan 不会静默换算。请在 GIS 中用自然资源局提供的本地七参数"
+            "转为 CGCS2000 后重新导入；或者确认可以接受近似换算，加上 --legacy-datum-accuracy 米数"
+            "（例如 100），换算方法和你声明的精度会记在工作区清单里。"
+        )
+    gdf, labels, problems, _layer = read_frame(p, kind, crs=None if gcj02 else real, coords="gcj02" if gcj02 else "cgcs2000")
+    if problems:
+        raise ValidationError(problems)
+    if legacy:
+        tr = Transformer.from_crs(real, _crs.STORAGE_CRS, always_xy=True)
+        note["transformation"] = tr.description
+        note["accuracy_stated_m"] = float(legacy_accuracy_m)
+        note["notes"].append(f"{legacy}按 pyproj 的“{tr.description}”近似换算为 CGCS2000，"
+                             f"用户声明可接受精度 {legacy_accuracy_m:g} 米")
+    return _crs.to_storage(gdf), labels, note
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+
+def read_table_raw(path) -> tuple[pd.DataFrame, list[str]]:
+    """A CSV (UTF-8 or GBK) or XLSX table as strings, with Excel-style row labels."""
+    p = _check_file(path)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            df = pd.read_excel(p, dtype=object, engine="openpyxl")
+        except Exception as exc:
+            raise DataFileError(f"{p}：无法作为 Excel 文件读取（{exc}）。请在 Excel 中另存为 .xlsx 后重试。") from exc
+    elif p.suffix.lower() == ".xls":
+        raise DataFileError(f"{p} 是旧版 Excel 97–2003 (.xls) 文件：请在 Excel 中另存为 .xlsx。")
+    else:
+        text, _enc = _decode_text_file(p, None)
+        df = pd.read_csv(_stdio.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    df = df.dropna(how="all").reset_index(drop=True)
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, [f"第 {i + 2} 行" for i in range(len(df))]
+
+
+def table_has_coords(df: pd.DataFrame) -> bool:
+    low = {c.lower() for c in df.columns}
+    return any(n in low for n in LON_NAMES) and any(n in low for n in LAT_NAMES)
+
+
+_CENSUS_CODE = ("code", "乡镇代码", "代码", "区划代码", "行政区划代码")
+_CENSUS_NAME = ("name", "乡镇", "乡镇(街道)", "乡镇（街道）", "乡镇街道", "名称", "地区", "单位")
+_CENSUS_POP = ("population", "常住人口", "常住人口(人)", "常住人口（人）", "总人口", "人口")
+_CENSUS_OLD = ("pop_60plus", "60岁及以上", "60岁及以上人口", "60岁以上人口", "60周岁及以上人口", "60岁及以上(人)")
+
+
+def read_census(path, county: str) -> pd.DataFrame:
+    """A census table per township (CSV in UTF-8 or GBK, or XLSX) → ``code, population, pop_60plus``.
+
+    Townships are recognised by code or, without a code column, by official name
+    within the county. A title row above the header is skipped. Every faulty row
+    is reported (file, row, column, what to do) in one :class:`ValidationError`.
+    """
+    src = str(path)
+    df, labels = read_table_raw(path)
+    offset = 0
+    for _ in range(3):
+        cols = {"code": _pick(df.columns, _CENSUS_CODE), "name": _pick(df.columns, _CENSUS_NAME),
+                "pop": _pick(df.columns, _CENSUS_POP), "old": _pick(df.columns, _CENSUS_OLD)}
+        if (cols["pop"] and cols["old"] and (cols["code"] or cols["name"])) or len(df) == 0:
+            break
+        # A title row above the header: the next row is the header.
+        header = [str(v).strip() for v in df.iloc[0]]
+        df = df.iloc[1:].reset_index(drop=True).set_axis(header, axis=1)
+        offset += 1
+    labels = [f"第 {i + 2 + offset} 行" for i in range(len(df))]
+    if not (cols["pop"] and cols["old"] and (cols["code"] or cols["name"])):
+        raise ValidationError([Problem(src, None, None, None, None,
+                                       "普查表缺少必要的列：需要乡镇代码或乡镇名称、常住人口、60岁及以上人口",
+                                       "表头写成 乡镇代码（或 乡镇）、常住人口、60岁及以上人口")])
+    # Total rows (合计/全县) are not townships.
+    namecol = cols["name"]
+    keep = np.ones(len(df), bool)
+    if namecol:
+        keep = ~df[namecol].astype(str).str.strip().isin(["合计", "总计", "全县", "全市", "小计"])
+    df, labels = df[keep].reset_index(drop=True), [lab for lab, k in zip(labels, keep) if k]
+    codes, problems = match_official_townships(df, county, src, labels, cols["code"], cols["name"])
+    nums = {}
+    for key, col in (("population", cols["pop"]), ("pop_60plus", cols["old"])):
+        text = df[col].map(lambda v: str(v).replace(",", "").replace("，", "").strip(), na_action="ignore")
+        num = pd.to_numeric(text, errors="coerce")
+        bad = num.isna() | (num < 0) | (num != num.round())
+        for i in np.flatnonzero(bad.to_numpy()):
+            problems.append(Problem(src, None, labels[i], col, None if pd.isna(df[col].iloc[i]) else str(df[col].iloc[i]),
+                                    "人数不是非负整数", "填写整数人数，不要写“万人”或小数"))
+        nums[key] = num
+    over = (nums["pop_60plus"] > nums["population"]).to_numpy()
+    for i in np.flatnonzero(over):
+        problems.append(Problem(src, None, labels[i], cols["old"], str(df[cols["old"]].iloc[i]),
+                                "60岁及以上人口大于常住人口", "核对这两列是否填反"))
+    seen: dict[str, str] = {}
+    for i, c in enumerate(codes):
+        if c and c in seen:
+            problems.append(Problem(src, None, labels[i], cols["code"] or cols["name"], c,
+                                    f"同一乡镇出现两次（另见{seen[c]}）", "删去重复行"))
+        elif c:
+            seen[c] = labels[i]
+    off = county_townships(county)
+    missing = [f"{c} {n}" for c, n in zip(off["code"], off["name"]) if c not in seen]
+    if missing:
+        problems.append(Problem(src, None, None, cols["code"] or cols["name"], None,
+                                "普查表缺少这些乡镇：" + "、".join(missing), "补齐全县每个乡镇(街道)的人口"))
+    if problems:
+        raise ValidationError(problems)
+    out = pd.DataFrame({"code": codes, "population": nums["population"].astype("int64"),
+                        "pop_60plus": nums["pop_60plus"].astype("int64")})
+    out.attrs["source"] = src
+    return out
+
+
+# --------------------------------------------------------------------------
+# Townships
+# --------------------------------------------------------------------------
+
+_CODE_NAMES = ("code", "乡镇代码", "代码", "区划代码", "行政区划代码", "xzqdm", "xzqhdm", "dm", "adcode")
+_NAME_NAMES = ("name", "名称", "乡镇名称", "乡镇", "乡镇(街道)", "乡镇（街道）", "乡镇街道", "xzqmc", "mc")
+
+
+def _pick(columns, names) -> str | None:
+    low = {str(c).strip().lower(): c for c in columns}
+    for n in names:
+        if n.lower() in low:
+            return low[n.lower()]
+    return None
+
+
+def match_official_townships(frame: pd.DataFrame, county: str, source: str, labels,
+                             code_col: str | None, name_col: str | None) -> tuple[np.ndarray, list[Problem]]:
+    """Official 9-digit code of each row, by code or (without codes) by name within the county.
+
+    Returns the codes (None where unmatched) and the problems found.
+    """
+    off = county_townships(county)
+    names = dict(zip(off["code"], off["name"]))
+    county_name = off["county_name"].iloc[0]
+    problems: list[Problem] = []
+    codes = np.full(len(frame), None, dtype=object)
+    hint_list = "、".join(f"{c} {n}" for c, n in names.items())
+    for i in range(len(frame)):
+        if code_col is not None:
+            raw = frame[code_col].iloc[i]
+            val = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
+            val = val[:-2] if val.endswith(".0") else val
+            val = val[:9] if len(val) == 12 and val.endswith("000") else val
+            if val in names:
+                codes[i] = val
+                continue
+            msg = ("代码为空" if not val else
+                   f"不是{county_name}({county})的官方乡镇代码（国家统计局 {EDITION} 版）"
+                   + ("，而是其他县的代码" if len(val) == 9 and val.isdigit() and not val.startswith(county) else ""))
+            problems.append(Problem(source, None, labels[i], code_col, val or None, msg,
+                                    f"改为本县乡镇代码之一：{hint_list}"))
+        else:
+            raw = str(frame[name_col].iloc[i]).strip() if name_col else ""
+            hit = [c for c, n in names.items() if raw and (raw == n or raw == n.rstrip("镇乡") or
+                                                         raw + "街道" == n or raw.replace("街办", "街道") == n)]
+            if len(hit) == 1:
+                codes[i] = hit[0]
+                continue
+            problems.append(Problem(source, None, labels[i], name_col, raw or None,
+                                    f"乡镇名称在{county_name}的官方名录中找不到",
+                                    f"改为官方名称之一，或在文件中加一列乡镇代码：{hint_list}"))
+    return codes, problems
+
+
+def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs=None,
+                   legacy_accuracy_m: float | None = None, census_failed: bool = False
+                   ) -> tuple[gpd.GeoDataFrame, dict]:
+    """Read a bureau's township boundary file into a valid ``townships`` layer.
+
+    Codes are checked against the official list (by name within the county when the
+    file has no codes); names, kinds and the county code are taken from the official
+    list; population comes from ``census`` (see :func:`geoplan.layers.wsread.read_census`)
+    or, without it, from the file's own ``population``/``pop_60plus`` columns.
+    Rows with the same code (a township drawn in several parts) are merged.
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        The layer in EPSG:4490 and what was done (CRS used, notes), for the manifest.
+    """
+    src = str(path)
+    gdf, labels, note = fix_crs(path, "townships", crs=crs, legacy_accuracy_m=legacy_accuracy_m)
+    code_col = _pick(gdf.columns, _CODE_NAMES)
+    name_col = _pick(gdf.columns, _NAME_NAMES)
+    if code_col is None and name_col is None:
+        raise WorkspaceError([Problem(src, None, None, None, None,
+                                      "既没有乡镇代码列也没有乡镇名称列",
+                                      "加一列“乡镇代码”（9位）或“名称”（官方乡镇名称）")])
+    codes, problems = match_official_townships(gdf, county, src, labels, code_col, name_col)
+    off = county_townships(county).set_index("code")
+    present = set(c for c in codes if c)
+    missing = [c for c in off.index if c not in present]
+    if missing:
+        problems.append(Problem(src, None, None, code_col or name_col, None,
+                                "缺少这些官方乡镇：" + "、".join(f"{c} {off.loc[c, 'name']}" for c in missing),
+                                "乡镇界文件应覆盖全县所有乡镇(街道)；补齐后重新导入"))
+    if problems:
+        raise WorkspaceError(problems)
+    gdf = gdf.assign(code=codes)
+    dissolved = gdf[["code", "geometry"]].dissolve(by="code", as_index=False)
+    if len(dissolved) < len(gdf):
+        note["notes"].append(f"{len(gdf) - len(dissolved)} 个多余要素按乡镇代码合并")
+    out = dissolved.assign(name=dissolved["code"].map(off["name"]),
+                           kind=dissolved["code"].map(lambda c: township_kind(off.loc[c, "name"])),
+                           county_code=county)
+    if census_failed:
+        # The census table's own problems are reported; check the boundaries all the same.
+        out = out.assign(population=0, pop_60plus=0)
+    elif census is not None:
+        out = out.merge(census[["code", "population", "pop_60plus"]], on="code", how="left")
+        note["population_from"] = census.attrs.get("source", "census")
+    else:
+        pop_col = _pick(gdf.columns, ("population", "常住人口"))
+        old_col = _pick(gdf.columns, ("pop_60plus", "60岁及以上人口"))
+        if pop_col is None or old_col is None:
+            raise WorkspaceError([Problem(src, None, None, None, None,
+                                          "乡镇界文件没有人口列，也没有给出普查人口表",
+                                          "用 --population 给出第七次人口普查乡镇人口表（常住人口、60岁及以上人口）")])
+        firsts = gdf.groupby("code")[[pop_col, old_col]].first()
+        out["population"] = out["code"].map(firsts[pop_col])
+        out["pop_60plus"] = out["code"].map(firsts[old_col])
+    out = out[["code", "name", "kind", "county_code", "population", "pop_60plus", "geometry"]]
+    valid = validate_frame(out, "townships", source=src, row_labels=[f"乡镇 {c}" for c in out["code"]],
+                           check_official=False)
+    return valid, note
+
+
+# --------------------------------------------------------------------------
+# Facilities, roads, villages
+# --------------------------------------------------------------------------
+
+def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None, *,
+                    legacy_accuracy_m: float | None = None):
+    """Read one facility file (coordinates or addresses) into a valid layer of ``spec.kind``.
+
+    Returns ``(layer, note, matches)``; ``matches`` is the address table (or None).
+    Rows whose address cannot be placed are left out of the layer and listed in ``matches``.
+    """
+    from geoplan.layers import addresses as _addr
+
+    src = str(spec.path)
+    codes = set(townships["code"])
+    note = {"kind": spec.kind, "coords": spec.coords, "notes": []}
+    suffix = Path(spec.path).suffix.lower()
+    if suffix in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raw, labels = read_table_raw(spec.path)
+        if not table_has_coords(raw):
+            addr_col = _pick(raw.columns, ADDRESS_NAMES)
+            if addr_col is None:
+                raise WorkspaceError([Problem(src, None, None, None, None,
+                                              "表中既没有经纬度列，也没有地址列",
+                                              "加“经度”“纬度”两列，或一列“地址”（如 新昌县儒岙镇某某村12号）")])
+            if index is None:
+                index = _addr.build_index(townships["county_code"].iloc[0], townships)
+            name_col = _pick(raw.columns, ("name", "名称"))
+            m = _addr.match_addresses(raw[addr_col], index, raw[name_col] if name_col else None)
+            m.insert(0, "row", labels)
+            m.insert(0, "file", src)
+            m.insert(2, "name", raw[name_col].astype(str).to_numpy() if name_col else "")
+            placed = m.geometry.notna().to_numpy()
+            frame = raw.drop(columns=[addr_col]).iloc[placed].reset_index(drop=True)
+            tc = _pick(frame.columns, ("township_code", "所属乡镇(街道)代码", "乡镇代码"))
+            if tc is None:
+                frame["township_code"] = m["township_code"].to_numpy()[placed]
+            frame["location_level"] = m["level"].to_numpy()[placed]
+            frame["location_source"] = m["point_source"].to_numpy()[placed]
+            frame["address"] = raw[addr_col].to_numpy()[placed]
+            gdf = gpd.GeoDataFrame(frame, geometry=list(m.geometry.to_numpy()[placed]), crs=_crs.STORAGE_CRS)
+            note["addresses"] = {r.level: int(r.count) for r in _addr.match_summary(m).itertuples()}
+            valid = validate_frame(gdf, spec.kind, source=src, row_labels=list(np.asarray(labels)[placed]),
+                                   townships=codes, check_official=False)
+            return valid, note, m
+        gdf, labels, problems, layer = read_frame(spec.path, spec.kind, coords=spec.coords or "cgcs2000")
+        if spec.coords == "gcj02":
+            note["notes"].append("GCJ-02 坐标已转换为 CGCS2000")
+    else:
+        gdf, labels, crs_note = fix_crs(spec.path, spec.kind, legacy_accuracy_m=legacy_accuracy_m,
+                                        gcj02=spec.coords == "gcj02")
+        note.update(crs_note)
+        problems, layer = [], None
+    tc = _pick(gdf.columns, ("township_code", "township_c", "所属乡镇(街道)代码"))
+    if tc is None and len(gdf):
+        joined = gpd.sjoin(gdf[["geometry"]].to_crs(_crs.STORAGE_CRS), townships[["code", "geometry"]],
+                           how="left", predicate="within")
+        gdf = gdf.assign(township_code=joined.groupby(level=0)["code"].first().reindex(gdf.index).to_numpy())
+        note["notes"].append("所属乡镇代码按坐标所在乡镇界补齐")
+    valid = validate_frame(gdf, spec.kind, source=src, layer=layer, row_labels=labels, townships=codes,
+                           check_official=False, extra_problems=problems)
+    return valid, note, None
+
+
+def read_roads(path, outline: gpd.GeoDataFrame, margin_m: float = 5000.0, *,
+               legacy_accuracy_m: float | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """Roads from an OSM extract or a vector file, clipped to the county plus ``margin_m``."""
+    from geoplan.network.osm import read_osm_roads
+
+    src = str(path)
+    name = Path(path).name.lower()
+    if name.endswith(OSM_SUFFIXES):
+        roads, labels, note = read_osm_roads(path), None, {"crs_used": "EPSG:4326 (OSM, 视同 CGCS2000)", "notes": []}
+    else:
+        roads, labels, note = fix_crs(path, "roads", legacy_accuracy_m=legacy_accuracy_m)
+    n_in = len(roads)
+    metric = _crs.metric_crs(outline)
+    area = shapely.buffer(outline.to_crs(metric).union_all(), margin_m)
+    rm = roads.to_crs(metric)
+    keep = shapely.intersects(rm.geometry.to_numpy(), area)
+    clipped = rm[keep].copy()
+    clipped.geometry = shapely.intersection(clipped.geometry.to_numpy(), area)
+    clipped = clipped[~clipped.geometry.is_empty & clipped.geom_type.isin(["LineString", "MultiLineString"])]
+    if clipped.empty:
+        raise WorkspaceError([Problem(src, None, None, None, None,
+                                      f"文件中没有位于本县及周边 {margin_m / 1000:g} 公里范围内的道路",
+                                      "检查道路文件是否覆盖本县，坐标系是否正确")])
+    note["notes"].append(f"按县界外扩 {margin_m / 1000:g} 公里裁剪：{n_in} 条中保留 {len(clipped)} 条")
+    note["margin_m"] = margin_m
+    out = clipped.to_crs(_crs.STORAGE_CRS)
+    rows = labels and [labels[i] for i in np.flatnonzero(keep)]
+    return validate_frame(out.reset_index(drop=True), "roads", source=src,
+                          row_labels=rows or None), note
+
+
+def read_villages(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m=None):
+    """Village points, checked against the workspace's township codes."""
+    gdf, labels, note = fix_crs(path, "villages", legacy_accuracy_m=legacy_accuracy_m)
+    return validate_frame(gdf, "villages", source=str(path), row_labels=labels,
+                          townships=set(townships["code"]), check_official=False), note

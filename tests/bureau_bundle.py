@@ -1,0 +1,158 @@
+"""Build, from a sample county, the files a bureau really holds (used by the workspace tests).
+
+* 乡镇界.shp — GBK attributes without ``.cpg``, coordinates in the CGCS2000
+  3-degree Gauss–Krüger zone 40 *with* the zone number in the false easting,
+  while the ``.prj`` (as often exported) declares the zone without prefix;
+  only code ``XZQDM`` and name ``XZQMC`` columns, no population.
+* 养老设施.xlsx — Chinese headers, GCJ-02 longitude/latitude from a web map.
+* 儿童之家.xlsx — no coordinates, only an address built from the facility's
+  township and village names, written the ways people write them.
+* 七普乡镇人口.csv — GBK, a title row, township names (no codes), a 合计 row.
+* 道路.osm — OpenStreetMap XML of the roads (shared nodes at junctions).
+* 村点.geojson — village points.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geoplan.layers import crs as _crs
+from geoplan.layers.sample import load_sample
+from geoplan.layers.schema import SCHEMAS
+
+
+def write_osm_xml(roads, path: Path) -> None:
+    """Roads as OSM XML: one node per distinct vertex (junctions shared), one way per road."""
+    coords = {}
+    ways = []
+    for r in roads.itertuples():
+        geom = r.geometry
+        parts = list(geom.geoms) if geom.geom_type == "MultiLineString" else [geom]
+        for k, part in enumerate(parts):
+            ids = []
+            for x, y in part.coords:
+                key = (round(x, 7), round(y, 7))
+                if key not in coords:
+                    coords[key] = len(coords) + 1
+                ids.append(coords[key])
+            ways.append((r, ids, k))
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="geoplan-test">']
+    for (x, y), nid in coords.items():
+        lines.append(f'<node id="{nid}" version="1" lat="{y:.7f}" lon="{x:.7f}"/>')
+    for wid, (r, ids, _k) in enumerate(ways, start=1):
+        lines.append(f'<way id="{wid}" version="1">')
+        lines += [f'<nd ref="{n}"/>' for n in ids]
+        tags = {"highway": r.road_class}
+        if isinstance(r.name, str) and r.name:
+            tags["name"] = r.name
+        # Explicit both ways: OSM implies one-way for motorways without the tag.
+        tags["oneway"] = "yes" if bool(r.oneway) else "no"
+        if pd.notna(r.speed_kmh):
+            tags["maxspeed"] = f"{r.speed_kmh:g}"
+        lines += [f"<tag k={quoteattr(k)} v={quoteattr(str(v))}/>" for k, v in tags.items()]
+        lines.append("</way>")
+    lines.append("</osm>")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def addresses_for(children, villages, towns, county_name: str) -> tuple[list[str], list[str]]:
+    """An address per children's home from its township and village names, in varied styles.
+
+    Returns the addresses and the style of each (for the tests' bookkeeping).
+    """
+    vname = dict(zip(villages["code"], villages["name"]))
+    tname = dict(zip(towns["code"], towns["name"]))
+    out, styles = [], []
+    for i, r in enumerate(children.itertuples()):
+        t = tname[r.township_code]
+        v = vname.get(r.village_code, "")
+        short_t = t[:-2] if t.endswith("街道") else t[:-1]
+        style = i % 7
+        if not v:
+            style = 5
+        if style == 0:
+            a = f"{county_name}{t}{v}{i % 40 + 1}号"
+        elif style == 1:
+            a = f"浙江省绍兴市{county_name}{t}{v}"
+        elif style == 2:
+            a = f"{t}{v}委会" if v.endswith("村") else f"{t}{v}居委会"
+        elif style == 3:
+            a = f"{short_t}{v}{i % 9 + 1}组"
+        elif style == 4:
+            a = f"{county_name} {t} {v}（{v}文化礼堂）"
+        elif style == 5:
+            a = f"{county_name}{t}人民路{i}号"
+        else:
+            a = f"{t}{v}"
+        out.append(a)
+        styles.append(style)
+    return out, styles
+
+
+def build_bundle(folder: Path, county: str = "330624") -> dict:
+    """Write the bundle; returns the paths and the sample county it was made from."""
+    folder.mkdir(parents=True, exist_ok=True)
+    c = load_sample(county)
+    towns = c["townships"]
+
+    # Township boundaries: zone-prefixed coordinates, a .prj that forgets the prefix, GBK, no .cpg.
+    shp = folder / "乡镇界.shp"
+    t = towns[["code", "name", "geometry"]].rename(columns={"code": "XZQDM", "name": "XZQMC"}).to_crs(4528)
+    pyogrio.write_dataframe(t, shp, encoding="GBK")
+    shp.with_suffix(".cpg").unlink(missing_ok=True)
+    shp.with_suffix(".prj").write_text(_crs.CRS.from_epsg(4549).to_wkt("WKT1_ESRI"))
+
+    # Elderly care with Chinese headers, GCJ-02 coordinates.
+    ec = c["elderly_care"]
+    schema = SCHEMAS["elderly_care"]
+    x, y = _crs.wgs84_to_gcj02_xy(ec.geometry.x.to_numpy(), ec.geometry.y.to_numpy())
+    table = pd.DataFrame(ec.drop(columns="geometry")).rename(columns={f.name: f.label_zh for f in schema.fields})
+    table["经度"], table["纬度"] = x, y
+    elderly = folder / "养老设施.xlsx"
+    table.to_excel(elderly, index=False)
+
+    # Children's homes: address only, no township code.
+    ch = c["children_homes"]
+    addrs, styles = addresses_for(ch, c["villages"], towns, c.name)
+    schema = SCHEMAS["children_homes"]
+    table = pd.DataFrame(ch.drop(columns=["geometry", "township_code", "village_code"]))
+    table = table.rename(columns={f.name: f.label_zh for f in schema.fields})
+    table["地址"] = addrs
+    # Half the road-only rows also have a name without their village (so only the township is known).
+    generic = [i for i, st in enumerate(styles) if st == 5][::2]
+    table.loc[generic, "名称"] = [f"儿童之家第{i}号" for i in generic]
+    # Rows no matcher should place: another county, no address, no place name at all.
+    extra = table.iloc[:3].copy()
+    extra[table.columns[0]] = ["EXTRA1", "EXTRA2", "EXTRA3"]
+    extra["地址"] = ["嵊州市甘霖镇东王村", None, "人民路8号"]
+    table = pd.concat([table, extra], ignore_index=True)
+    children = folder / "儿童之家.xlsx"
+    table.to_excel(children, index=False)
+
+    # Census: GBK CSV, title row, names only, a total row.
+    census = folder / "七普乡镇人口.csv"
+    rows = [f"{c.name}第七次全国人口普查乡镇(街道)人口,,", "乡镇(街道),常住人口,60岁及以上人口"]
+    # Excel writes 91,627 with a thousands separator, quoted.
+    rows += [f'{r.name},"{r.population:,}",{r.pop_60plus}' for r in towns.itertuples()]
+    rows.append(f"合计,{int(towns.population.sum())},{int(towns.pop_60plus.sum())}")
+    census.write_bytes(("\r\n".join(rows) + "\r\n").encode("gbk"))
+
+    roads = folder / "道路.osm"
+    write_osm_xml(c["roads"], roads)
+    villages = folder / "村点.geojson"
+    pyogrio.write_dataframe(c["villages"], villages, driver="GeoJSON")
+    return {"county": c, "townships": shp, "elderly_care": elderly, "children_homes": children,
+            "census": census, "roads": roads, "villages": villages, "styles": styles, "addresses": addrs}
+
+
+def first_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b))) if len(a) else 0.0
+
+
+__all__ = ["build_bundle", "write_osm_xml", "addresses_for", "shapely"]

@@ -1,0 +1,297 @@
+"""A county workspace from the files a bureau holds, checked against the county built directly."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from geoplan.errors import CRSError, GeoplanError
+from geoplan.layers import crs as _crs
+from geoplan.layers.workspace import WorkspaceError, build_workspace, load_workspace, read_manifest
+from geoplan.layers.wsread import detect_crs, parse_facility_spec
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bureau_bundle import build_bundle  # noqa: E402
+
+
+def _facilities(b):
+    return [f"{b['elderly_care']}:elderly_care:gcj02", f"{b['children_homes']}:children_homes"]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return build_bundle(tmp_path_factory.mktemp("bureau"))
+
+
+@pytest.fixture(scope="module")
+def ws(bundle, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ws") / "新昌工作区"
+    result = build_workspace("330624", out, townships=bundle["townships"], facilities=_facilities(bundle),
+                             roads=bundle["roads"], census=bundle["census"], villages=bundle["villages"])
+    return result
+
+
+def metric(gdf):
+    return gdf.to_crs(4549)
+
+
+def test_layers_equal_the_county_built_directly(bundle, ws):
+    sample = bundle["county"]
+    county = load_workspace(ws.folder)
+    assert county.code == "330624" and county.name == "新昌县"
+    t, st = county["townships"].set_index("code"), sample["townships"].set_index("code")
+    assert list(t.index) == list(st.index)
+    assert (t[["name", "kind", "county_code", "population", "pop_60plus"]]
+            == st[["name", "kind", "county_code", "population", "pop_60plus"]]).all().all()
+    # Zone-prefixed Gauss–Krüger and back: the polygons agree to well under a square metre.
+    a, b = metric(t).geometry, metric(st).geometry
+    assert (a.symmetric_difference(b).area < 1.0).all()
+    # GCJ-02 from a web map → CGCS2000: the same points to a centimetre.
+    e, se = county["elderly_care"].set_index("facility_id"), sample["elderly_care"].set_index("facility_id")
+    assert list(e.index) == list(se.index)
+    assert metric(e).distance(metric(se)).max() < 0.01
+    cols = ["name", "kind", "township_code", "status", "beds", "nursing_beds"]
+    pd.testing.assert_frame_equal(pd.DataFrame(e[cols]), pd.DataFrame(se[cols]), check_dtype=False)
+    # OSM XML roads: same count, lengths to a few centimetres, classes and one-way flags.
+    r, sr = county["roads"], sample["roads"]
+    assert len(r) == len(sr)
+    assert abs(metric(r).length.sum() - metric(sr).length.sum()) < 0.05 * len(r)
+    assert r["road_class"].value_counts().to_dict() == sr["road_class"].value_counts().to_dict()
+    assert int(r["oneway"].sum()) == int(sr["oneway"].astype(bool).sum())
+    # Address-only list: every placed home in its own township; three unplaceable rows left out.
+    ch, sch = county["children_homes"].set_index("facility_id"), sample["children_homes"].set_index("facility_id")
+    assert set(ch.index) == set(sch.index)
+    assert (ch["township_code"] == sch.loc[ch.index, "township_code"]).all()
+    assert set(ch["location_level"]) == {"村(社区)", "乡镇(街道)"}
+    assert county.population is not None and county.population.total == 419036
+
+
+def test_travel_times_equal_the_county_built_directly(bundle, ws):
+    from geoplan.network.graph import RoadNetwork
+
+    sample, county = bundle["county"], load_workspace(ws.folder)
+    answers = []
+    for c in (sample, county):
+        net = RoadNetwork.from_roads(c["roads"])
+        fac = c["elderly_care"]
+        fac = fac[fac["status"] == "运营"].set_index("facility_id")
+        answers.append(net.nearest_facility(c["villages"].set_index("code"), fac))
+    a, b = answers
+    assert (a["facility_id"] == b["facility_id"]).all()
+    np.testing.assert_allclose(a["minutes"], b["minutes"], atol=0.02)
+
+
+def test_manifest_says_what_came_from_where(bundle, ws):
+    m = read_manifest(ws.folder)
+    assert m["county"] == "330624" and set(m["layers"]) >= {"townships", "county", "roads", "villages",
+                                                              "elderly_care", "children_homes"}
+    t = m["inputs"]["townships"]
+    assert t["path"] == str(bundle["townships"].resolve()) and len(t["sha256"]) == 64
+    notes = " ".join(m["read_notes"]["townships"]["notes"])
+    assert "带号前缀 40" in notes and "zone 40" in m["read_notes"]["townships"]["crs_used"]
+    assert "dasymetric" in m["population"]["method"]
+    assert sum(r["population"] for r in m["population"]["by_township"]) == 419036
+    summary = {r["level"]: r["count"] for r in m["addresses"]["summary"]}
+    # Road-only addresses: the village comes from the facility's name where it has one (11),
+    # else the home stays at township level (11); three rows cannot be placed.
+    assert summary == {"村(社区)": 147, "乡镇(街道)": 11, "未匹配": 3}
+    prov = pyogrio.read_dataframe(ws.gpkg, layer="provenance", read_geometry=False)
+    assert "population raster" in set(prov["layer"])
+    assert not [p for p in ws.folder.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_rerun_with_a_changed_file_replaces_that_layer_only(bundle, ws, tmp_path):
+    out = tmp_path / "ws"
+    shutil.copytree(ws.folder, out)
+    before = read_manifest(out)
+    changed = tmp_path / "养老设施.xlsx"
+    table = pd.read_excel(bundle["elderly_care"])
+    table.iloc[:-1].to_excel(changed, index=False)
+    r = build_workspace("330624", out, townships=bundle["townships"], census=bundle["census"],
+                        facilities=[f"{changed}:elderly_care:gcj02", f"{bundle['children_homes']}:children_homes"],
+                        roads=bundle["roads"], villages=bundle["villages"])
+    assert r.written == ["elderly_care"]
+    after = read_manifest(out)
+    for k in ("townships", "roads", "children_homes", "villages"):
+        assert after["layers"][k] == before["layers"][k]
+    assert after["layers"]["elderly_care"]["features"] == 23
+    assert after["population"]["written_at"] == before["population"]["written_at"]
+    # `update` with only the new file keeps everything else.
+    changed2 = tmp_path / "养老设施2.xlsx"
+    table.iloc[:-2].to_excel(changed2, index=False)
+    r2 = build_workspace("330624", out, facilities=[f"{changed2}:elderly_care:gcj02"])
+    assert r2.written == ["elderly_care"]
+    c = load_workspace(out)
+    assert len(c["elderly_care"]) == 22 and len(c["children_homes"]) == 158 and len(c["roads"]) == 449
+
+
+def test_every_problem_of_every_file_at_once_and_nothing_written(bundle, tmp_path):
+    import geopandas as gpd
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    # Townships: one code from another county.
+    t = gpd.read_file(bundle["townships"], encoding="gbk")
+    t.loc[3, "XZQDM"] = "330727104"
+    pyogrio.write_dataframe(t, bad / "乡镇界.shp", encoding="GBK")
+    (bad / "乡镇界.cpg").unlink(missing_ok=True)
+    # Census: an unknown township name and a non-number.
+    text = bundle["census"].read_bytes().decode("gbk").replace("回山镇", "回山乡").replace("7688", "约七千")
+    (bad / "人口.csv").write_bytes(text.encode("gbk"))
+    # Facilities: an empty longitude.
+    table = pd.read_excel(bundle["elderly_care"])
+    table.loc[4, "经度"] = None
+    table.to_excel(bad / "养老.xlsx", index=False)
+    out = tmp_path / "out"
+    with pytest.raises(WorkspaceError) as err:
+        build_workspace("330624", out, townships=bad / "乡镇界.shp", census=bad / "人口.csv",
+                        facilities=[f"{bad / '养老.xlsx'}:elderly_care:gcj02"], roads=bundle["roads"])
+    files = {Path(p.file).name for p in err.value.problems}
+    assert {"乡镇界.shp", "人口.csv"} <= files
+    text = str(err.value)
+    assert "没有写入任何文件" in text and "330727104" in text and "回山乡" in text and "约七千" in text
+    # The census CSV has a title row and a header: 镜岭镇, the 8th township, is line 10.
+    assert "人口.csv, 第 10 行, column '60岁及以上人口'" in text
+    assert not out.exists()
+
+
+def test_facility_problems_are_reported_with_township_problems(bundle, tmp_path):
+    table = pd.read_excel(bundle["elderly_care"])
+    table.loc[4, "经度"] = None
+    table["所属乡镇(街道)代码"] = table["所属乡镇(街道)代码"].astype(str)
+    table.loc[6, "所属乡镇(街道)代码"] = "330624999"
+    p = tmp_path / "养老.xlsx"
+    table.to_excel(p, index=False)
+    text = bundle["census"].read_bytes().decode("gbk").replace("7688", "x")
+    (tmp_path / "人口.csv").write_bytes(text.encode("gbk"))
+    with pytest.raises(WorkspaceError) as err:
+        build_workspace("330624", tmp_path / "out", townships=bundle["townships"], census=tmp_path / "人口.csv",
+                        facilities=[f"{p}:elderly_care:gcj02"])
+    # The census fault stops the townships, so facilities are not checked twice — but the
+    # census and the facility file's own faults are both listed when townships can be read.
+    assert any("人口.csv" in pr.file for pr in err.value.problems)
+    with pytest.raises(WorkspaceError) as err2:
+        build_workspace("330624", tmp_path / "out", townships=bundle["townships"], census=bundle["census"],
+                        facilities=[f"{p}:elderly_care:gcj02"])
+    rows = {(pr.row, pr.column) for pr in err2.value.problems}
+    assert ("row 6", "经度") in rows and any(r == "row 8" for r, _ in rows)
+    assert not (tmp_path / "out").exists()
+
+
+def test_crs_detection_from_coordinate_magnitudes():
+    b = (40_480_000, 3_250_000, 40_520_000, 3_290_000)
+    assert detect_crs(b, None, "x.shp")[0].to_epsg() == 4528
+    assert detect_crs(b, _crs.CRS.from_epsg(4549), "x.shp")[0].to_epsg() == 4528
+    assert detect_crs((20_300_000, 3e6, 20_400_000, 3.1e6), None, "x")[0].to_epsg() == 4498  # 6° zone 20
+    assert detect_crs((120.7, 29.3, 121.1, 29.6), None, "x")[0].to_epsg() == 4490
+    assert detect_crs((480_000, 3.25e6, 520_000, 3.29e6), _crs.CRS.from_epsg(4549), "x")[0].to_epsg() == 4549
+    with pytest.raises(CRSError, match="--crs"):
+        detect_crs((480_000, 3.25e6, 520_000, 3.29e6), None, "x.shp")
+    with pytest.raises(CRSError, match="中央经线"):
+        detect_crs(b, _crs.CRS.from_epsg(4546), "x.shp")  # .prj CM 111°E, prefix says zone 40
+
+
+def test_shapefile_without_prj_and_legacy_datums(bundle, tmp_path):
+    import geopandas as gpd
+
+    t = gpd.read_file(bundle["townships"], encoding="gbk")
+    noprj = tmp_path / "noprj.shp"
+    pyogrio.write_dataframe(t.set_crs(None, allow_override=True), noprj, encoding="GBK")
+    for part in (".prj", ".cpg"):
+        noprj.with_suffix(part).unlink(missing_ok=True)
+    r = build_workspace("330624", tmp_path / "a", townships=noprj, census=bundle["census"])
+    assert "EPSG:4528" in " ".join(r.manifest["read_notes"]["townships"]["notes"])
+    # Xian 1980 Gauss–Krüger (CM 120°E) with zone prefix in the numbers.
+    xian = tmp_path / "xian.shp"
+    pyogrio.write_dataframe(t.set_crs(2385, allow_override=True), xian, encoding="GBK")
+    with pytest.raises(WorkspaceError, match="西安1980") as err:
+        build_workspace("330624", tmp_path / "b", townships=xian, census=bundle["census"])
+    assert "--legacy-datum-accuracy" in str(err.value) and not (tmp_path / "b").exists()
+    r = build_workspace("330624", tmp_path / "b", townships=xian, census=bundle["census"], legacy_accuracy_m=150)
+    note = r.manifest["read_notes"]["townships"]
+    assert note["accuracy_stated_m"] == 150 and note["transformation"]
+    assert "西安1980" in " ".join(note["notes"])
+
+
+def test_other_county_workspace_is_not_overwritten(ws):
+    with pytest.raises(GeoplanError, match="新昌县"):
+        build_workspace("330727", ws.folder)
+
+
+def test_facility_spec():
+    s = parse_facility_spec(r"C:\data\养老.xlsx:elderly_care")
+    assert s.kind == "elderly_care" and str(s.path).endswith("养老.xlsx") and s.coords is None
+    with pytest.raises(GeoplanError, match="文件:类型"):
+        parse_facility_spec("养老.xlsx:nursing")
+
+
+def test_cli_init_show_and_error(bundle, tmp_path):
+    from geoplan.cli.main import main
+
+    out = tmp_path / "工作区"
+    args = ["workspace", "init", "330624", "--townships", str(bundle["townships"]),
+            "--facilities", f"{bundle['children_homes']}:children_homes",
+            "--roads", str(bundle["roads"]), "--population", str(bundle["census"]),
+            "--villages", str(bundle["villages"]), "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "地址定位：村(社区) 147 条" in res.output and "带号前缀 40" in res.output
+    res = CliRunner().invoke(main, ["workspace", "show", str(out)])
+    assert res.exit_code == 0 and "children_homes" in res.output
+    bad = tmp_path / "人口.csv"
+    bad.write_bytes(bundle["census"].read_bytes().decode("gbk").replace("儒岙镇", "儒岙县").encode("gbk"))
+    res = CliRunner().invoke(main, args[:-1] + [str(tmp_path / "x")] if False else
+                             ["workspace", "init", "330624", "--townships", str(bundle["townships"]),
+                              "--population", str(bad), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "儒岙县" in res.output and "人口.csv" in res.output and not (tmp_path / "x").exists()
+    assert shapely is not None
+
+
+def test_roads_clipped_to_county_margin_and_user_raster_rescaled(bundle, tmp_path):
+    import geopandas as gpd
+
+    from bureau_bundle import write_osm_xml
+
+    sample = bundle["county"]
+    roads = sample["roads"].copy()
+    outline = sample["townships"].to_crs(4549).union_all()
+    cx, cy = outline.centroid.x, outline.centroid.y
+    east = outline.bounds[2]
+    extra = gpd.GeoDataFrame(
+        {"road_id": ["far", "across"], "name": ["远处", "出县"], "road_class": ["primary", "secondary"],
+         "speed_kmh": [np.nan, np.nan], "oneway": [False, False]},
+        geometry=[shapely.LineString([(east + 40_000, cy), (east + 45_000, cy)]),
+                  shapely.LineString([(cx, cy), (east + 20_000, cy)])], crs=4549).to_crs(4490)
+    osm = tmp_path / "roads.osm"
+    write_osm_xml(pd.concat([roads, extra], ignore_index=True), osm)
+    r = build_workspace("330624", tmp_path / "ws", townships=bundle["townships"], census=bundle["census"],
+                        roads=osm, population_raster=Path(sample.population.source), road_margin_m=3000)
+    got = load_workspace(tmp_path / "ws")["roads"]
+    assert len(got) == len(roads) + 1 and "远处" not in set(got["name"])
+    across = got[got["name"] == "出县"].to_crs(4549).geometry.iloc[0]
+    # Cut at the county plus 3 km: it ends 3 km beyond the outline.
+    assert across.distance(outline) == pytest.approx(0.0) and shapely.Point(across.coords[-1]).distance(outline) \
+        == pytest.approx(3000, abs=50)
+    assert "保留 %d 条" % (len(roads) + 1) in " ".join(r.manifest["read_notes"]["roads"]["notes"])
+    methods = {row["method"] for row in r.manifest["population"]["by_township"]}
+    assert methods == {"用户人口栅格按普查数重新标定"}
+    county = load_workspace(tmp_path / "ws")
+    assert county.population.total == 419036
+
+
+def test_never_overwrites_a_users_file(bundle, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "330624.gpkg").write_bytes(b"the user's own file")
+    with pytest.raises(GeoplanError, match="不是 geoplan 工作区"):
+        build_workspace("330624", folder, townships=bundle["townships"], census=bundle["census"])
+    assert (folder / "330624.gpkg").read_bytes() == b"the user's own file"
