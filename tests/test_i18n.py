@@ -84,3 +84,25 @@ def test_project_errors_are_prefixed_in_the_language():
     assert zh.returncode == 1 and zh.stderr.startswith("错误：") and "Traceback" not in zh.stderr
     en = _cli("--lang", "en", "demo", "--county", "110101", "--out", "/nonexistent-geoplan-test")
     assert en.returncode == 1 and en.stderr.startswith("Error: ")
+
+
+def test_every_command_shows_its_help_in_chinese():
+    """Each command of the tree (groups, sub-commands, stand-alone commands) translates its help."""
+    from click.testing import CliRunner
+
+    from geoplan.cli.main import main
+
+    def walk(cmd, path):
+        yield cmd, path
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            yield from walk(sub, [*path, name])
+
+    i18n.set_language("zh_CN")
+    try:
+        for cmd, path in walk(main, []):
+            out = CliRunner().invoke(main, [*path, "--help"]).output
+            first = (cmd.help or "").strip().splitlines()[0]
+            assert "用法" in out and i18n._(cmd.help).strip().splitlines()[0] in out, path
+            assert first not in out or first == i18n._(cmd.help).strip().splitlines()[0], path
+    finally:
+        i18n.set_language(None)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from geoplan.cli.util import TranslatedCommand
 from geoplan.errors import GeoplanError
 
 #: Province names accepted by ``--sample`` → 2-digit province code.
@@ -53,7 +54,7 @@ def build_missing_samples(codes, folder: Path, client=None) -> dict[str, str]:
     return failures
 
 
-@click.command("province")
+@click.command("province", cls=TranslatedCommand)
 @click.argument("codes", nargs=-1)
 @click.option("--layers", "layer_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder of county layer sets (<code>.gpkg, <code>_population.tif), as layers/; repeatable. "

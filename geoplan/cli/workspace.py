@@ -12,10 +12,10 @@ from geoplan.cli.util import table as _table
 
 @click.group("workspace", cls=ErrorGroup)
 def workspace():
-    """县工作区：把本县自己的文件（乡镇界、设施表、普查人口、道路）整理成一个工作区。
+    """County workspace: the county's own files (township boundaries, facility tables, census, roads) in one folder.
 
     \b
-    例：
+    Example:
       geoplan workspace init 330624 --townships 乡镇界.shp \\
           --facilities 养老设施.xlsx:elderly_care:gcj02 --facilities 儿童之家.xlsx:children_homes \\
           --roads zhejiang.osm.pbf --population 七普乡镇人口.csv --out 新昌工作区
@@ -26,25 +26,25 @@ def workspace():
 def _options(f):
     opts = [
         click.option("--townships", type=click.Path(dir_okay=False, path_type=Path),
-                     help="乡镇(街道)界线：Shapefile / GeoPackage / GeoJSON（任意坐标系，见说明）。"),
+                     help="Township (乡镇/街道) boundaries: Shapefile, GeoPackage or GeoJSON (any CRS, see the notes)."),
         click.option("--facilities", multiple=True, metavar="FILE:KIND[:gcj02|wgs84|cgcs2000]",
-                     help="设施表，可重复；KIND 如 elderly_care；网络地图拾取的坐标加 :gcj02；只有地址的表按地址定位。"),
+                     help="Facility table, repeatable; KIND e.g. elderly_care; add :gcj02 for coordinates picked on a web map; a table with addresses only is placed by address."),
         click.option("--roads", type=click.Path(dir_okay=False, path_type=Path),
-                     help="道路：OpenStreetMap 文件（.osm / .osm.pbf / .osm.bz2）或道路图层。"),
+                     help="Roads: an OpenStreetMap file (.osm / .osm.pbf / .osm.bz2) or a roads layer."),
         click.option("--population", "census", type=click.Path(dir_okay=False, path_type=Path),
-                     help="第七次人口普查乡镇人口表（CSV 或 XLSX：乡镇、常住人口、60岁及以上人口）。"),
+                     help="7th-census population table per township (CSV or XLSX: township, resident population, aged 60+)."),
         click.option("--population-raster", type=click.Path(dir_okay=False, path_type=Path),
-                     help="人口栅格（WorldPop、GHS-POP 等，任意坐标系），按普查数重新标定。"),
+                     help="Population raster (WorldPop, GHS-POP …, any CRS), rescaled to the census totals."),
         click.option("--villages", type=click.Path(dir_okay=False, path_type=Path),
-                     help="村(社区)点图层，用于地址定位到村和人口分配。"),
+                     help="Village (村/社区) points, for placing addresses at village level and for spreading the population."),
         click.option("--gazetteer", type=click.Path(dir_okay=False, path_type=Path),
-                     help="地名库（geoplan gaz 的数据库）：用其中村(社区)点和曾用名定位地址。"),
+                     help="Gazetteer (geoplan gaz's database): its village points and former names help place addresses."),
         click.option("--townships-crs", default=None,
-                     help="乡镇界文件没有 .prj 且无法从坐标判断时的坐标系，如 EPSG:4549。"),
-        click.option("--legacy-datum-accuracy", type=float, default=None, metavar="米",
-                     help="接受西安1980/北京1954坐标的近似换算，并声明可接受的精度（米）。"),
+                     help="CRS of the township file when it has no .prj and the coordinates do not tell, e.g. EPSG:4549."),
+        click.option("--legacy-datum-accuracy", type=float, default=None, metavar="METRES",
+                     help="Accept an approximate conversion of Xian 1980 / Beijing 1954 coordinates, stating the accuracy you accept (metres)."),
         click.option("--road-margin", type=float, default=5.0, show_default=True,
-                     help="道路按县界外扩的公里数裁剪。"),
+                     help="Clip the roads to the county outline plus this many kilometres."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -84,12 +84,12 @@ def _run(county, out, townships, facilities, roads, census, population_raster, v
 @workspace.command("init")
 @click.argument("county")
 @_options
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="工作区文件夹。")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Workspace folder.")
 def init(county, out, **kw):
-    """用本县文件建立工作区（文件夹里已有同县工作区时只替换变化的图层）。
+    """Build a workspace from the county's files (an existing one of the same county: only changed layers replaced).
 
-    COUNTY 是6位县级区划代码，如 330624（新昌县）。所有文件的所有问题一次列出，
-    有问题时不写入任何文件。
+    COUNTY is the 6-digit county code, e.g. 330624 (新昌县). Every problem of
+    every file is listed at once; when there is any, nothing is written.
     """
     _run(county, out, **kw)
 
@@ -98,7 +98,7 @@ def init(county, out, **kw):
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @_options
 def update(folder, **kw):
-    """用新文件更新已有工作区：只读给出的文件，只替换它们的图层。"""
+    """Update a workspace with new files: only the files given are read and only their layers replaced."""
     from geoplan.layers.workspace import read_manifest
 
     m = read_manifest(folder)
@@ -110,7 +110,7 @@ def update(folder, **kw):
 @workspace.command("show")
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
 def show(folder):
-    """列出工作区的图层、来源文件和时间。"""
+    """List the workspace's layers, their source files and when they were read."""
     import pandas as pd
 
     from geoplan.layers.workspace import read_manifest
