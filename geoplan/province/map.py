@@ -32,9 +32,13 @@ _PASS, _FAIL, _NONE = "#43a047", "#e53935", "#bdbdbd"
 
 def _maps():
     # The shared builder and its escaping helpers; one place for the look and the safety of every map.
-    from geoplan.maps import html as maps_html
+    from types import SimpleNamespace
 
-    return maps_html
+    from geoplan.maps import builder, common
+
+    return SimpleNamespace(_Builder=builder._Builder, _feature=common._feature, _popup=common._popup,
+                           _esc=common._esc, _sw_fill=common._sw_fill, _sw_line=common._sw_line,
+                           _fmt=common._fmt)
 
 
 def _town_values(towns_table: pd.DataFrame, town_rules: pd.DataFrame, indicator: str):
