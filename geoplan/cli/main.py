@@ -57,8 +57,10 @@ def demo(county, out_dir):
         click.echo(f"\nPlan: {ev.plan.name} — {ev.year} 年目标，评估日 {ev.as_of.isoformat()}")
         click.echo(_table(console_summary(ev)))
     if "siting" in result.tables:
-        click.echo("\nSiting proposal: 3 new home-care centres (MCLP, 60+ within 15 min by road):")
-        click.echo(_table(result.tables["siting"][["what", "site_id", "name", "reason"]]))
+        p = result.proposal
+        click.echo(f"\n选址建议：{p.rule.title}（规则 {p.minutes:g} 分钟；MCLP，现有和规划中的设施保留）")
+        click.echo(_table(result.tables["siting"][["what", "name", "reason"]].rename(
+            columns={"what": "类别", "name": "名称", "reason": "说明"})))
     if "naming_report" in result.tables:
         from geoplan.gazetteer.naming import summary
 
