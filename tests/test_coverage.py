@@ -357,6 +357,6 @@ def test_sample_plans_find_the_gaps_an_independent_count_finds(county, plan_file
                 expected.append(t["code"])
         assert sorted(ev.gaps(rule.id)) == sorted(expected), rule.id
         checked += 1
-    assert checked >= 2
+    assert checked >= 1
     # the sample data is built with deliberate gaps, so the plan must find some
     assert len(ev.failures()) > 0 and ev.summary["status"].eq("未达标").any()

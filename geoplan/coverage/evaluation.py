@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoplan.coverage.access import _travel_reason, _unreached_text, road_travel  # noqa: F401  (road_travel: public here too)
 from geoplan.coverage.plans import COVERAGE_KINDS, Plan, PlanError, Rule
 from geoplan.errors import GeoplanError
 from geoplan.layers.schema import SCHEMAS
@@ -628,80 +629,6 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
                       summary_df["status"].map({PASS: True, FAIL: False}).astype("boolean"))
     villages = pd.concat(village_rows, ignore_index=True) if village_rows else pd.DataFrame()
     return Evaluation(plan, year, townships, summary_df, as_of=as_of, villages=villages)
-
-
-def _unreached_text(row, travel) -> str:
-    """Who has no route, in words: off the road network, or on a piece of it cut off from every facility."""
-    text = ""
-    off = row.get("off_network", 0) if hasattr(row, "get") else getattr(row, "off_network", 0)
-    cut = row.get("unreachable", 0) if hasattr(row, "get") else getattr(row, "unreachable", 0)
-    if pd.notna(off) and off >= 0.5:
-        limit = getattr(travel, "max_distance_m", None)
-        text += f"；{off:,.0f} 人距道路超过 {limit:,.0f} 米" if limit else f"；{off:,.0f} 人不在道路网络附近"
-    if pd.notna(cut) and cut >= 0.5:
-        text += f"；{cut:,.0f} 人所在道路与设施不连通"
-    return text
-
-
-def _travel_reason(row, rule: Rule, travel=None) -> str:
-    if pd.isna(row.population_total):
-        return "无人口数据"
-    share = row.population_within / row.population_total if row.population_total else float("nan")
-    text = (f"{rule.get('minutes'):g} 分钟内 {row.population_within:,.0f} / {row.population_total:,.0f} 人"
-            + (f"，占 {share:.1%}" if share == share else ""))
-    return text + _unreached_text(row._asdict(), travel)
-
-
-def road_travel(net, population, *, access_speed_kmh: float | None = None,
-                max_distance_m: float | None = None) -> TravelEvaluator:
-    """A travel-time evaluator for :func:`evaluate` on a road network and a population raster.
-
-    Every populated raster cell is routed to its nearest facility of the
-    rule's kind. For rules on people aged 60+ (``population = "pop_60plus"``)
-    a cell's persons are scaled by its township's share of people aged 60+,
-    since the raster counts everybody.
-
-    Parameters
-    ----------
-    net : geoplan.network.graph.RoadNetwork
-    population : geoplan.layers.io.PopulationRaster
-    access_speed_kmh, max_distance_m : float, optional
-        Walking leg to the road; defaults of :mod:`geoplan.network.graph`.
-    """
-    from geoplan.coverage.access import township_access_table
-    from geoplan.network.graph import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
-
-    cells = population.cell_centres()
-    access = DEFAULT_ACCESS_SPEED_KMH if access_speed_kmh is None else access_speed_kmh
-    max_d = DEFAULT_MAX_SNAP_DISTANCE_M if max_distance_m is None else max_distance_m
-
-    def travel(rule: Rule, layers) -> pd.DataFrame:
-        towns = layers["townships"]
-        minutes = float(rule.get("minutes"))
-        facilities = _filtered(layers, rule)
-        if facilities.empty:
-            raise CoverageError(f"Rule {rule.id!r}: there is no {_describe(rule)} at all to travel to.")
-        table = township_access_table(towns, cells, facilities, net, thresholds=[minutes],
-                                      access_speed_kmh=access, max_distance_m=max_d)
-        per_cell = table.attrs["per_cell"]
-        per_cell = per_cell[per_cell["code"].notna()]
-        within = per_cell["population"].where(per_cell["status"].eq("ok") & (per_cell["minutes"] <= minutes), 0.0)
-        unreachable = per_cell["population"].where(per_cell["status"].eq("unreachable"), 0.0)
-        off_network = per_cell["population"].where(per_cell["status"].eq("not_snapped"), 0.0)
-        out = pd.DataFrame({"code": per_cell["code"], "population_total": per_cell["population"],
-                            "population_within": within, "unreachable": unreachable,
-                            "off_network": off_network})
-        out = out.groupby("code", as_index=False).sum()
-        column = rule.get("population", "population")
-        if column != "population":
-            share = (towns.set_index("code")[column] / towns.set_index("code")["population"]).astype(float)
-            factor = out["code"].map(share).fillna(0.0).to_numpy()
-            for col in ("population_total", "population_within", "unreachable", "off_network"):
-                out[col] = out[col] * factor
-        return out
-
-    travel.max_distance_m = max_d
-    return travel
 
 
 #: The top-level name (``geoplan.evaluate_plan``) for :func:`evaluate`.
