@@ -118,9 +118,22 @@ def for_people(evaluation: Evaluation, table: str = "summary") -> pd.DataFrame:
 
 
 def console_summary(evaluation: Evaluation) -> pd.DataFrame:
-    """The summary as the console shows it: indicator, target, value and unit, outcome, reason."""
-    df = for_people(evaluation, "summary")
-    return df[["指标", "基期值", "目标值", "现状值", "单位", "是否达标", "说明"]]
+    """The summary as the console shows it: indicator, baseline (year), target and value with their unit,
+    outcome and reason."""
+    s = _summary_rows(evaluation)
+
+    def with_unit(value, unit):
+        text = format_value(value, unit)
+        return text if not text or unit in ("", "%") or isinstance(value, str) else f"{text} {unit}"
+
+    return pd.DataFrame({
+        "指标": s["title"],
+        "基期": [(f"{with_unit(b, u)}（{y}）" if y != "" else with_unit(b, u))
+                 for b, u, y in zip(s["baseline"], s["unit"], s["baseline_year"])],
+        "目标": [with_unit(t, u) for t, u in zip(s["target"], s["unit"])],
+        "现状": [with_unit(v, u) for v, u in zip(s["value"], s["unit"])],
+        "是否达标": s["status"], "说明": s["reason"],
+    }).map(_safe_text)
 
 
 def _atomic(path: Path, write) -> Path:
