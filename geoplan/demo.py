@@ -105,7 +105,7 @@ def siting_table(proposal: Proposal, current: Evaluation | None = None) -> pd.Da
         steps.append(("评估日现状", row["value"]))
     steps += [("现有和规划中设施建成后" if len(proposal.planned_fixed) else "现有设施", proposal.coverage_before),
               (f"再建 {len(proposal.sites)} 处拟建点后", proposal.coverage_after)]
-    effect = pd.DataFrame({"what": "覆盖率", "site_id": rule.id, "name": rule.title,
+    effect = pd.DataFrame({"what": "覆盖率", "site_id": "", "name": rule.title,
                            "reason": [f"{label}：{value:.1%}" for label, value in steps]})
     return pd.concat([sites, effect], ignore_index=True)
 

@@ -360,3 +360,10 @@ def test_sample_plans_find_the_gaps_an_independent_count_finds(county, plan_file
     assert checked >= 1
     # the sample data is built with deliberate gaps, so the plan must find some
     assert len(ev.failures()) > 0 and ev.summary["status"].eq("未达标").any()
+
+
+def test_status_alias_evaluates_like_the_canonical_value(layers):
+    canonical = evaluate(parse_plan(plan_doc({**HOME_CARE, "status": "运营"})), layers, 2022)
+    alias = evaluate(parse_plan(plan_doc({**HOME_CARE, "status": "operating"})), layers, 2022)
+    assert alias.townships["status"].tolist() == canonical.townships["status"].tolist()
+    assert alias.summary.loc[0, "value"] == 3
