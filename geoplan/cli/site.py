@@ -88,7 +88,7 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
     click.echo("")
     shown = pd.DataFrame(proposal.sites.drop(columns=["geometry", "reason"])).rename(columns={
         "site_id": "候选点编号", "name": "名称", "township_code": "乡镇代码", "township": "乡镇(街道)",
-        "new_people": "新增覆盖人数"})
+        "new_people": "以此为最近的人数" if model == "pmedian" else "新增覆盖人数"})
     click.echo(table(shown))
     if out_path is not None:
         suffix = out_path.suffix.lower()

@@ -194,6 +194,33 @@ def _reasons(county, demand, chosen_ids, site_ids, costs, fixed, minutes, who, t
     return out
 
 
+def _median_reasons(county, demand, chosen_ids, site_ids, costs, fixed, who, thing) -> dict[str, tuple[float, str]]:
+    """Per new p-median site: the people for whom it becomes the nearest, and their minutes before and after."""
+    t = np.nan_to_num(costs, nan=np.inf)
+    col = {s: j for j, s in enumerate(site_ids)}
+    before = t[:, fixed].min(axis=1) if fixed.any() else np.full(len(t), np.inf)
+    open_cols = np.flatnonzero(fixed).tolist() + [col[s] for s in chosen_ids]
+    nearest = np.asarray(open_cols)[np.argmin(t[:, open_cols], axis=1)]
+    w = demand["population"].to_numpy()
+    towns = dict(zip(county["townships"]["code"], county["townships"]["name"]))
+    out = {}
+    for sid in chosen_ids:
+        mine = (nearest == col[sid]) & np.isfinite(t[:, col[sid]])
+        people = float(w[mine].sum())
+        if people < 0.5:
+            out[sid] = (0.0, f"没有人因此离{thing}更近")
+            continue
+        after = float((w[mine] * t[mine, col[sid]]).sum() / people)
+        finite = mine & np.isfinite(before)
+        was = float((w[finite] * before[finite]).sum() / w[finite].sum()) if finite.any() else float("nan")
+        where = "、".join(towns.get(c, c) for c in pd.Series(demand["township_code"].to_numpy()[mine]).value_counts()
+                         .index[:3])
+        text = (f"{people:,.0f} 名{who}的最近{thing}变为此处（主要在{where}），平均路程 "
+                + (f"{was:.1f} → {after:.1f} 分钟" if was == was else f"{after:.1f} 分钟（原先无路可达）"))
+        out[sid] = (people, text)
+    return out
+
+
 def propose_sites(county, net, existing: gpd.GeoDataFrame | None = None, *, rule=None, minutes: float | None = None,
                   n_new: int | None = 3, population: str | None = None, planned: gpd.GeoDataFrame | None = None,
                   include_planned: bool = True, near_minutes: float = 5.0, as_of=None,
@@ -298,6 +325,9 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame | None = None, *, rule
     thing = _describe(rule).replace("运营中的", "")
     reasons = _reasons(county, demand.set_index(demand.index), new_ids, list(sites["site_id"]),
                        costs.to_numpy(float), fixed, minutes, who, thing)
+    if model == "pmedian":
+        reasons.update(_median_reasons(county, demand, new_ids, list(sites["site_id"]), costs.to_numpy(float),
+                                       fixed, who, thing))
     # A site that brings nobody new within reach (a forced pick) is not proposed.
     new_ids = [s for s in new_ids if reasons[s][0] >= 0.5 or model == "pmedian"]
     chosen = sites[sites["site_id"].isin(new_ids)].copy()
