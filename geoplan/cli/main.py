@@ -177,7 +177,9 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
         raise click.UsageError("--raster-population needs a population raster (--population).")
     result = evaluate(plan, county.layers, year, as_of=as_of, travel=travel,
                       population=county.population if raster_population else None)
-    click.echo(f"{plan.name} — {year} 年目标，评估日 {result.as_of.isoformat()}\n")
+    counts = result.summary["status"].value_counts()
+    click.echo(f"{plan.name} — {year} 年目标，评估日 {result.as_of.isoformat()}")
+    click.echo("；".join(f"{s} {int(counts.get(s, 0))} 项" for s in ("达标", "未达标", "不要求", "无法评估")) + "\n")
     click.echo(_table(console_summary(result)))
     if out_path is not None:
         if out_path.suffix.lower() == ".csv":

@@ -550,6 +550,11 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
                 value = k / n if n else None
                 status = NOT_REQUIRED if not rule.required_in(year) else _status(value, 1.0, ">=")
                 reason = f"{k}/{n} 个村(社区)有{_describe(rule)}"
+                layer_rows = layers[rule.get("layer")]
+                uncoded = int((_where_mask(layer_rows, rule) & in_service(layer_rows, as_of)
+                               & layer_rows["village_code"].isna().to_numpy()).sum())
+                if uncoded:
+                    reason += f"；另有 {uncoded} 处没有填村(社区)代码（village_code），未计入"
                 if failing:
                     reason += f"；{len(failing)} 个乡镇(街道)未全覆盖：{'、'.join(failing)}"
                 add(rule, value, 1.0, "%", status, reason)
