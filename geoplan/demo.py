@@ -20,7 +20,7 @@ from geoplan.cli.map import demo_isochrones, write_demo_maps
 from geoplan.maps.print import write_atlas
 from geoplan.network.graph import RoadNetwork
 from geoplan.coverage.plans import load_plan
-from geoplan.coverage.proposals import Proposal, propose_sites, with_sites
+from geoplan.coverage.proposals import Proposal, propose_sites
 from geoplan.coverage.report import write_csv, write_xlsx
 from geoplan.inspection.forms import write_forms_xlsx
 from geoplan.gazetteer.store import seed_from_county
@@ -93,16 +93,20 @@ def home_care_access(county: County, net: RoadNetwork, thresholds=(15, 30)) -> p
     return out.rename(columns={f"share_beyond_{t:g}min": f"pct_beyond_{t:g}min" for t in thresholds})
 
 
-def siting_table(proposal: Proposal, before: Evaluation, after: Evaluation) -> pd.DataFrame:
-    """The proposed sites with the reason each was chosen, and the plan's travel-time rules before and after."""
+def siting_table(proposal: Proposal, current: Evaluation | None = None) -> pd.DataFrame:
+    """The proposed sites with the reason each was chosen, and the rule's coverage now, with the planned
+    facilities built, and with the proposed sites (the last two as the re-evaluation computes them)."""
     sites = pd.DataFrame(proposal.sites.drop(columns="geometry"))
-    sites.insert(0, "what", "proposed site")
-    b = before.summary.set_index("rule_id")
-    a = after.summary.set_index("rule_id")
-    rules = [r for r in b.index if b.loc[r, "kind"] == "travel_time"]
-    effect = pd.DataFrame({"what": "rule before → after", "site_id": rules,
-                           "name": [b.loc[r, "title"] for r in rules],
-                           "reason": [f"{b.loc[r, 'value']:.1%} → {a.loc[r, 'value']:.1%}" for r in rules]})
+    sites.insert(0, "what", "拟建点")
+    rule = proposal.rule
+    steps = []
+    if current is not None:
+        row = current.summary.set_index("rule_id").loc[rule.id]
+        steps.append(("评估日现状", row["value"]))
+    steps += [("现有和规划中设施建成后" if len(proposal.planned_fixed) else "现有设施", proposal.coverage_before),
+              (f"再建 {len(proposal.sites)} 处拟建点后", proposal.coverage_after)]
+    effect = pd.DataFrame({"what": "覆盖率", "site_id": "", "name": rule.title,
+                           "reason": [f"{label}：{value:.1%}" for label, value in steps]})
     return pd.concat([sites, effect], ignore_index=True)
 
 
@@ -116,6 +120,7 @@ class DemoResult:
     evaluation: Evaluation | None = None
     inspection: InspectionResult | None = None
     proposal: Proposal | None = None
+    access_evaluation: Evaluation | None = None
 
 
 def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
@@ -164,17 +169,22 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         result.files.append(write_xlsx(evaluation, out / f"{data.code}_plan_{year}.xlsx"))
         result.files += write_csv(evaluation, out, f"{data.code}_plan_{year}")
 
-    if net is not None and result.evaluation is not None:
-        care = data["elderly_care"]
-        existing = care[(care["kind"] == "居家养老服务中心") & (care["status"] == "运营")]
-        proposal = propose_sites(data, net, existing, minutes=15, n_new=3)
-        after = evaluate(result.evaluation.plan, with_sites(data.layers, "elderly_care", proposal.sites,
-                                                            kind="居家养老服务中心"),
-                         result.evaluation.year, travel=travel)
+    access_path = sample_access_plan(data.code)
+    if net is not None and access_path is not None:
+        # The service circle (minutes, population group) is the bureau's working target, not the document's:
+        # the siting answers that rule, and its coverage figures are the rule's own evaluation.
+        access_plan = load_plan(access_path)
+        current = evaluate(access_plan, data.layers, travel=travel)
+        result.access_evaluation = current
+        result.files.append(write_xlsx(current, out / f"{data.code}_service_circle_{current.year}.xlsx"))
+        proposal = propose_sites(data, net, rule=access_plan.rules[0], n_new=3, travel=travel)
         result.proposal = proposal
-        result.tables["siting"] = siting_table(proposal, result.evaluation, after)
+        result.tables["siting"] = siting_table(proposal, current)
         path = out / f"{data.code}_siting_proposal.csv"
-        result.tables["siting"].to_csv(path, index=False, encoding="utf-8-sig")
+        result.tables["siting"].rename(columns={"what": "类别", "site_id": "编号", "name": "名称",
+                                                "township_code": "乡镇代码", "township": "乡镇(街道)",
+                                                "new_people": "新增覆盖人数", "reason": "说明"}).to_csv(
+            path, index=False, encoding="utf-8-sig")
         result.files.append(path)
 
     gpkg, _ = sample_paths(data.code)
@@ -199,6 +209,13 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         proposed_sites=result.proposal.sites if result.proposal is not None else None,
         routes=route_legs(inspection))
     return result
+
+
+def sample_access_plan(county: str) -> Path | None:
+    """The bundled service-circle plan of a sample county (``plans/local/<code>_*.toml``), if any."""
+    folder = Path(__file__).resolve().parents[1] / "plans" / "local"
+    found = sorted(folder.glob(f"{county}_*.toml"))
+    return found[0] if found else None
 
 
 def sample_plan(county: str) -> Path | None:

@@ -1220,7 +1220,8 @@ def build_facilities(tw, kinds, polys, seats, seat_tw, villages, pops, gaps, cod
             if kinds[k] == "街道" and len(vs):
                 v = vs.iloc[int(rng.integers(len(vs)))]
                 q = near_village(v)
-                elderly.append(dict(name=f"{v['name']}居家养老服务中心", kind="居家养老服务中心",
+                # A community-level day-care point (村级照料中心): not a township 居家养老服务中心.
+                elderly.append(dict(name=f"{v['name']}居家养老服务照料中心", kind="居家养老服务照料中心",
                                     township_code=c, status="运营", opened=opened("运营"), beds=None,
                                     nursing_beds=None, dementia_beds=None, x=q[0], y=q[1]))
         # Care institutions: a county welfare centre, township 敬老院, a few private homes.
@@ -1307,6 +1308,10 @@ def build_facilities(tw, kinds, polys, seats, seat_tw, villages, pops, gaps, cod
     el["beds"] = pd.array([int(b) if i else None for b, i in zip(el["beds"].fillna(0), inst)], dtype="Int64")
     el["dementia_beds"] = pd.array([int(d) if i and pd.notna(d) else None
                                     for d, i in zip(el["dementia_beds"], inst)], dtype="Int64")
+    # Ownership of institutions: the county welfare centre and township 敬老院 are public (公办),
+    # the 颐养院 private (民办); 新昌's dementia-bed target is about public institutions only.
+    el["ownership"] = [("民办" if str(n).endswith("颐养院") else "公办") if i else None
+                       for n, i in zip(el["name"], inst)]
     out = {}
     for kind, rows, pfx in (("elderly_care", el, "YL"), ("cemeteries", pd.DataFrame(cem), "GM"),
                             ("social_work_stations", pd.DataFrame(sws), "SG"),
@@ -1437,7 +1442,7 @@ def build_county(code: str, shared: Path, out: Path, zj=None, lines=None,
                                        crs=epsg).to_crs(STORAGE_EPSG)
     layers["roads"]["speed_kmh"] = layers["roads"]["speed_kmh"].astype(float)
     fcols = {
-        "elderly_care": ["facility_id", "name", "kind", "township_code", "status", "opened", "beds",
+        "elderly_care": ["facility_id", "name", "kind", "township_code", "status", "opened", "ownership", "beds",
                          "nursing_beds", "dementia_beds"],
         "cemeteries": ["facility_id", "name", "kind", "township_code", "status", "opened", "capacity",
                        "eco_burial"],

@@ -53,11 +53,15 @@ def demo(county, out_dir):
         click.echo(_table(result.tables["home_care_access"]))
     if result.evaluation is not None:
         ev = result.evaluation
-        click.echo(f"\nPlan: {ev.plan.name} — evaluated for {ev.year}")
-        click.echo(_table(ev.summary[["rule_id", "title", "passed", "reason"]]))
+        from geoplan.coverage.report import console_summary
+
+        click.echo(f"\nPlan: {ev.plan.name} — {ev.year} 年目标，评估日 {ev.as_of.isoformat()}")
+        click.echo(_table(console_summary(ev)))
     if "siting" in result.tables:
-        click.echo("\nSiting proposal: 3 new home-care centres (MCLP, 60+ within 15 min by road):")
-        click.echo(_table(result.tables["siting"][["what", "site_id", "name", "reason"]]))
+        p = result.proposal
+        click.echo(f"\n选址建议：{p.rule.title}（规则 {p.minutes:g} 分钟；MCLP，现有和规划中的设施保留）")
+        click.echo(_table(result.tables["siting"][["what", "name", "reason"]].rename(
+            columns={"what": "类别", "name": "名称", "reason": "说明"})))
     if "naming_report" in result.tables:
         from geoplan.gazetteer.naming import summary
 
@@ -126,7 +130,9 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
 @click.option("--layers", "gpkg", type=click.Path(path_type=Path),
               help="County GeoPackage with layers named by kind. Default: the sample of the plan's county.")
 @click.option("--population", type=click.Path(path_type=Path), help="Population GeoTIFF (for travel-time rules).")
-@click.option("--year", type=int, help="Year to evaluate. Default: the plan's latest target year.")
+@click.option("--year", type=int, help="Year whose targets apply. Default: the year of --as-of, else the plan's year.")
+@click.option("--as-of", "as_of", help="Evaluation date, e.g. 2022-12-31 (default: the end of the target year). "
+                                       "Facilities opened later or closed by then do not count.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report: .xlsx (formatted, one sheet per rule group) or .csv.")
 @click.option("--travel/--no-travel", "travel_rules", default=True, show_default=True,
@@ -134,25 +140,35 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
 @click.option("--raster-population", is_flag=True,
               help="Take township populations from the raster (zonal sums with partial cells) "
                    "instead of the townships layer's census columns.")
-def coverage(plan_path, gpkg, population, year, out_path, travel_rules, raster_population):
-    """Evaluate a county plan's targets, township by township.
+def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, raster_population):
+    """Evaluate a county plan's targets as of a date, township by township.
 
     \b
     Examples:
       geoplan coverage --plan plans/330624_2022.toml --out 新昌2022.xlsx
-      geoplan coverage --plan plans/330727_2025.toml --year 2025 --layers my.gpkg --population pop.tif
+      geoplan coverage --plan plans/330727_2025.toml --year 2022
+      geoplan coverage --plan plans/330727_2025.toml --as-of 2023-06-30 --layers my.gpkg --population pop.tif
     """
+    import datetime as dt
+
     from geoplan.coverage.evaluation import evaluate
-    from geoplan.coverage.plans import load_plan
-    from geoplan.coverage.report import write_csv, write_xlsx
+    from geoplan.coverage.plans import PlanError, load_plan
+    from geoplan.coverage.report import console_summary, write_csv, write_xlsx
     from geoplan.layers.sample import load_county, load_sample
 
     plan = load_plan(plan_path)
+    if as_of is not None:
+        try:
+            as_of = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise PlanError(f"--as-of {as_of!r} 不是日期，请写成 2022-12-31 这样的格式。") from None
+    year = plan.check_year(year if year is not None else (as_of.year if as_of else plan.default_year()))
+    if out_path is not None and out_path.suffix.lower() not in (".xlsx", ".csv"):
+        raise click.UsageError(f"--out must end in .xlsx or .csv, not {out_path.suffix or 'nothing'}.")
     county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
-    if year is None:
-        year = plan.default_year()
     travel = None
-    if travel_rules and "roads" in county.layers and county.population is not None:
+    if travel_rules and "roads" in county.layers and county.population is not None \
+            and any(r.kind == "travel_time" for r in plan.rules):
         from geoplan.coverage.evaluation import road_travel
         from geoplan.network.graph import RoadNetwork
 
@@ -160,15 +176,17 @@ def coverage(plan_path, gpkg, population, year, out_path, travel_rules, raster_p
                              county.population)
     if raster_population and county.population is None:
         raise click.UsageError("--raster-population needs a population raster (--population).")
-    result = evaluate(plan, county.layers, year, travel=travel,
+    result = evaluate(plan, county.layers, year, as_of=as_of, travel=travel,
                       population=county.population if raster_population else None)
-    click.echo(f"{plan.name} — {year}\n")
-    click.echo(_table(result.summary[["rule_id", "title", "passed", "reason"]]))
+    counts = result.summary["status"].value_counts()
+    click.echo(f"{plan.name} — {year} 年目标，评估日 {result.as_of.isoformat()}")
+    click.echo("；".join(f"{s} {int(counts.get(s, 0))} 项" for s in ("达标", "未达标", "不要求", "无法评估")) + "\n")
+    click.echo(_table(console_summary(result)))
     if out_path is not None:
         if out_path.suffix.lower() == ".csv":
             paths = write_csv(result, out_path.parent, out_path.stem)
         else:
-            paths = [write_xlsx(result, out_path.with_suffix(".xlsx"))]
+            paths = [write_xlsx(result, out_path)]
         for p in paths:
             click.echo(f"Wrote {p}")
 

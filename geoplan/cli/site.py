@@ -19,10 +19,17 @@ def _options(f):
                      help="Write the proposed sites: .csv, .gpkg or .geojson.")(f)
     f = click.option("--time-limit", default=120.0, show_default=True, type=float,
                      help="Seconds for the solver; the best plan found by then is reported as such.")(f)
-    f = click.option("--population-field", default="pop_60plus", show_default=True,
-                     type=click.Choice(["pop_60plus", "population"]), help="Whose travel counts.")(f)
-    f = click.option("--minutes", default=15.0, show_default=True, type=float,
-                     help="Covered means within this many minutes by road (walk to the road included).")(f)
+    f = click.option("--population-field", type=click.Choice(["pop_60plus", "population"]),
+                     help="Whose travel counts. Default: the plan rule's, else pop_60plus.")(f)
+    f = click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+                     help="Covered means within this many minutes by road (walk to the road included). "
+                          "Default: the plan rule's, else 15.")(f)
+    f = click.option("--without-planned", is_flag=True,
+                     help="Leave planned (规划) facilities out instead of treating them as built.")(f)
+    f = click.option("--rule", "rule_id", help="ID of the plan's travel-time rule (default: its only one).")(f)
+    f = click.option("--plan", "plan_path", type=click.Path(path_type=Path),
+                     help="Plan file whose travel-time rule sets the minutes, population and facilities, "
+                          "e.g. plans/local/330624_15min.toml.")(f)
     f = click.option("--kind", help="Only facilities of this kind (e.g. 居家养老服务中心) stay open as existing.")(f)
     f = click.option("--facilities", default="elderly_care", show_default=True, type=click.Choice(FACILITY_LAYERS),
                      help="Facility layer whose operating sites stay open.")(f)
@@ -34,34 +41,60 @@ def _options(f):
     return f
 
 
-def _run(model, county, gpkg, population, facilities, kind, minutes, population_field, time_limit, out_path, n_new):
-    from geoplan.network.graph import RoadNetwork
+def _run(model, county, gpkg, population, facilities, kind, minutes, population_field, time_limit, out_path, n_new,
+         plan_path, rule_id, without_planned):
+    from geoplan.coverage.plans import load_plan, parse_plan
     from geoplan.coverage.proposals import propose_sites
     from geoplan.layers.sample import load_county, load_sample
+    from geoplan.network.graph import RoadNetwork
 
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".gpkg", ".geojson"):
         raise GeoplanError(f"--out must end in .csv, .gpkg or .geojson, not {out_path.suffix or 'nothing'}.")
+    if plan_path is not None:
+        plan = load_plan(plan_path)
+        travel_rules = [r for r in plan.rules if r.kind == "travel_time"]
+        if rule_id is not None:
+            rule = plan.rule(rule_id)
+        elif len(travel_rules) == 1:
+            rule = travel_rules[0]
+        else:
+            raise GeoplanError(f"{plan_path} 有 {len(travel_rules)} 条通行时间规则；请用 --rule 指定其一："
+                               + "、".join(r.id for r in travel_rules))
+        if rule.kind != "travel_time":
+            raise GeoplanError(f"规则 {rule.id}（{rule.title}）不是通行时间规则，不能用于选址。")
+        county = plan.county
+    else:
+        where = {}
+        if kind is not None:
+            schema = SCHEMAS[facilities]
+            if "kind" not in {f.name for f in schema.fields}:
+                raise GeoplanError(f"图层 {facilities}（{schema.title_zh}）没有类型列；请去掉 --kind。")
+            field = schema.field("kind")
+            wanted = field.canonical(kind)
+            if wanted is None:
+                raise GeoplanError(f"--kind {kind!r} 不是{schema.title_zh}的类型；可用的类型："
+                                   + "、".join(field.choices) + "。")
+            where = {"where": {"kind": wanted}}
+        rule = parse_plan({"plan": {"county": county, "name": "选址"}, "rule": [{
+            "id": "site", "kind": "travel_time", "layer": facilities, "minutes": minutes or 15.0,
+            "population": population_field or "pop_60plus", "target": 1, **where}]}).rules[0]
     c = load_sample(county) if gpkg is None else load_county(gpkg, population)
-    fac = c[facilities]
-    keep = fac["status"] == "运营"
-    if kind is not None:
-        if "kind" not in fac.columns:
-            raise GeoplanError(f"The {facilities} layer has no kinds; leave out --kind.")
-        wanted = SCHEMAS[facilities].field("kind").canonical(kind) or kind
-        keep &= fac["kind"] == wanted
     net = RoadNetwork.from_roads(c["roads"])
     with click.progressbar(length=1, label=f"{model.upper()} on road travel times") as bar:
-        proposal = propose_sites(c, net, fac[keep], minutes=minutes, n_new=n_new, population=population_field,
-                                 time_limit=time_limit, model=model)
+        proposal = propose_sites(c, net, rule=rule, minutes=minutes, n_new=n_new, population=population_field,
+                                 include_planned=not without_planned, time_limit=time_limit, model=model)
         bar.update(1)
-    click.echo(proposal.result.summary())
+    click.echo(proposal.summary())
     click.echo("")
-    click.echo(table(pd.DataFrame(proposal.sites.drop(columns="geometry"))))
+    shown = pd.DataFrame(proposal.sites.drop(columns=["geometry", "reason"])).rename(columns={
+        "site_id": "候选点编号", "name": "名称", "township_code": "乡镇代码", "township": "乡镇(街道)",
+        "new_people": "以此为最近的人数" if model == "pmedian" else "新增覆盖人数"})
+    click.echo(table(shown))
     if out_path is not None:
         suffix = out_path.suffix.lower()
         if suffix == ".csv":
             out = pd.DataFrame(proposal.sites.drop(columns="geometry"))
-            out["lon"], out["lat"] = proposal.sites.geometry.x, proposal.sites.geometry.y
+            out["lon"], out["lat"] = proposal.sites.geometry.x.round(6), proposal.sites.geometry.y.round(6)
             out.to_csv(out_path, index=False, encoding="utf-8-sig")
         else:
             proposal.sites.to_file(out_path, engine="pyogrio")
@@ -72,8 +105,10 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
 def site():
     """Propose new facility sites (LSCP, MCLP, p-median) on road travel times.
 
-    Existing operating facilities stay open; candidates are the villages,
-    communities and township seats; demand is the population raster.
+    Existing operating and planned facilities stay open (--without-planned
+    leaves the planned ones out); candidates are the villages, communities and
+    township seats; demand is the population raster. With --plan, the
+    travel-time limit, population group and facilities come from the plan's rule.
     """
 
 
@@ -97,6 +132,7 @@ def mclp_cmd(n_new, **kw):
 
     \b
     Example:
+      geoplan site mclp --new 3 --plan plans/local/330624_15min.toml --out new.gpkg
       geoplan site mclp --new 3 --kind 居家养老服务中心 --minutes 15 --out new.gpkg
     """
     _run("mclp", n_new=n_new, **kw)

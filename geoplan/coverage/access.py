@@ -13,8 +13,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from typing import TYPE_CHECKING
+
 from geoplan.errors import GeoplanError
 from geoplan.network.graph import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
+
+if TYPE_CHECKING:
+    from geoplan.coverage.evaluation import TravelEvaluator
+    from geoplan.coverage.plans import Rule
 
 
 def township_access_table(townships, population_cells, facilities, net, thresholds=(15, 30), *,
@@ -183,3 +189,78 @@ def two_step_fca(costs: pd.DataFrame, demand: pd.Series, supply: pd.Series, max_
     reached = W.T @ pop
     ratio = np.divide(supply.to_numpy(dtype=float), reached, out=np.zeros(len(s_index)), where=reached > 0)
     return pd.Series(W @ ratio, index=d_index, name="access")
+
+
+# ----------------------------------------------------------------------------- plan travel-time rules
+
+def _unreached_text(row, travel) -> str:
+    """Who has no route, in words: off the road network, or on a piece of it cut off from every facility."""
+    text = ""
+    off = row.get("off_network", 0) if hasattr(row, "get") else getattr(row, "off_network", 0)
+    cut = row.get("unreachable", 0) if hasattr(row, "get") else getattr(row, "unreachable", 0)
+    if pd.notna(off) and off >= 0.5:
+        limit = getattr(travel, "max_distance_m", None)
+        text += f"；{off:,.0f} 人距道路超过 {limit:,.0f} 米" if limit else f"；{off:,.0f} 人不在道路网络附近"
+    if pd.notna(cut) and cut >= 0.5:
+        text += f"；{cut:,.0f} 人所在道路与设施不连通"
+    return text
+
+
+def _travel_reason(row, rule: Rule, travel=None) -> str:
+    if pd.isna(row.population_total):
+        return "无人口数据"
+    share = row.population_within / row.population_total if row.population_total else float("nan")
+    text = (f"{rule.get('minutes'):g} 分钟内 {row.population_within:,.0f} / {row.population_total:,.0f} 人"
+            + (f"，占 {share:.1%}" if share == share else ""))
+    return text + _unreached_text(row._asdict(), travel)
+
+
+def road_travel(net, population, *, access_speed_kmh: float | None = None,
+                max_distance_m: float | None = None) -> TravelEvaluator:
+    """A travel-time evaluator for :func:`evaluate` on a road network and a population raster.
+
+    Every populated raster cell is routed to its nearest facility of the
+    rule's kind. For rules on people aged 60+ (``population = "pop_60plus"``)
+    a cell's persons are scaled by its township's share of people aged 60+,
+    since the raster counts everybody.
+
+    Parameters
+    ----------
+    net : geoplan.network.graph.RoadNetwork
+    population : geoplan.layers.io.PopulationRaster
+    access_speed_kmh, max_distance_m : float, optional
+        Walking leg to the road; defaults of :mod:`geoplan.network.graph`.
+    """
+    from geoplan.coverage.evaluation import CoverageError, _describe, _filtered
+
+    cells = population.cell_centres()
+    access = DEFAULT_ACCESS_SPEED_KMH if access_speed_kmh is None else access_speed_kmh
+    max_d = DEFAULT_MAX_SNAP_DISTANCE_M if max_distance_m is None else max_distance_m
+
+    def travel(rule: Rule, layers) -> pd.DataFrame:
+        towns = layers["townships"]
+        minutes = float(rule.get("minutes"))
+        facilities = _filtered(layers, rule)
+        if facilities.empty:
+            raise CoverageError(f"规则 {rule.id!r}：没有任何{_describe(rule)}可以前往。")
+        table = township_access_table(towns, cells, facilities, net, thresholds=[minutes],
+                                      access_speed_kmh=access, max_distance_m=max_d)
+        per_cell = table.attrs["per_cell"]
+        per_cell = per_cell[per_cell["code"].notna()]
+        within = per_cell["population"].where(per_cell["status"].eq("ok") & (per_cell["minutes"] <= minutes), 0.0)
+        unreachable = per_cell["population"].where(per_cell["status"].eq("unreachable"), 0.0)
+        off_network = per_cell["population"].where(per_cell["status"].eq("not_snapped"), 0.0)
+        out = pd.DataFrame({"code": per_cell["code"], "population_total": per_cell["population"],
+                            "population_within": within, "unreachable": unreachable,
+                            "off_network": off_network})
+        out = out.groupby("code", as_index=False).sum()
+        column = rule.get("population", "population")
+        if column != "population":
+            share = (towns.set_index("code")[column] / towns.set_index("code")["population"]).astype(float)
+            factor = out["code"].map(share).fillna(0.0).to_numpy()
+            for col in ("population_total", "population_within", "unreachable", "off_network"):
+                out[col] = out[col] * factor
+        return out
+
+    travel.max_distance_m = max_d
+    return travel

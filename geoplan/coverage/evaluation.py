@@ -1,32 +1,56 @@
-"""Evaluate a county plan's targets against the layers.
+"""Evaluate a county plan's targets against the layers, as of a date.
 
 :func:`evaluate` turns a :class:`geoplan.coverage.plans.Plan` and a county's layers
-into two tables: one row per township and rule (value, target, pass/fail and
-the reason in words a planner reads), and one row per rule for the county.
-Reasons are in Chinese because they go into the bureau's own reports.
-Nothing here prints or draws; :mod:`geoplan.coverage.report` writes the tables out.
+into two tables: one row per township and rule (value, target, status and
+the reason in words a planner reads), and one row per target for the county
+(with the document's baseline, the target and the value side by side, and
+the targets the data cannot check). A facility counts only if it had opened
+by the evaluation date and had not closed; a statistic is taken for the
+evaluated year only. Reasons are Chinese and name the facilities, because
+they go into the bureau's own reports. Nothing here prints or draws;
+:mod:`geoplan.coverage.report` writes the tables out.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoplan.coverage.access import _travel_reason, _unreached_text, road_travel  # noqa: F401  (road_travel: public here too)
+from geoplan.coverage.plans import COVERAGE_KINDS, Plan, PlanError, Rule
 from geoplan.errors import GeoplanError
-from geoplan.coverage.plans import Plan, Rule
 from geoplan.layers.schema import SCHEMAS
 
-TOWNSHIP_COLUMNS = ["rule_id", "group", "title", "code", "name", "population", "value", "target", "passed",
-                    "reason"]
-SUMMARY_COLUMNS = ["rule_id", "group", "title", "kind", "value", "target", "passed", "reason"]
+#: the four outcomes of a target, everywhere a person reads them
+PASS, FAIL, NOT_REQUIRED, UNKNOWN = "达标", "未达标", "不要求", "无法评估"
+STATUSES = (PASS, FAIL, NOT_REQUIRED, UNKNOWN)
 
-#: signature of the travel-time evaluator: (rule, layers, year) -> per-township DataFrame with columns
-#: code, population_total, population_within (people within the rule's minutes), unreachable.
+TOWNSHIP_COLUMNS = ["rule_id", "group", "title", "code", "name", "population", "value", "target", "unit",
+                    "passed", "status", "reason"]
+SUMMARY_COLUMNS = ["rule_id", "group", "title", "kind", "section", "baseline", "baseline_year", "target",
+                   "value", "unit", "passed", "status", "reason"]
+FACILITY_LAYERS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
+
+#: signature of the travel-time evaluator: (rule, layers) -> per-township DataFrame with columns
+#: code, population_total, population_within (people within the rule's minutes), unreachable, off_network.
+#: The layers it is given hold only the facilities in service on the evaluation date.
 TravelEvaluator = Callable[[Rule, Mapping[str, gpd.GeoDataFrame]], pd.DataFrame]
+
+#: how a facility misses a ``where`` condition, in words (column, wanted value) -> phrase
+_MISS_PHRASES = {
+    ("standardised", True): "未达规范化标准",
+    ("eco_burial", True): "不是节地生态安葬点",
+    ("ownership", "公办"): "不是公办",
+    ("ownership", "民办"): "不是民办",
+}
+#: qualifiers of what a rule counts, in words
+_QUALIFIERS = {("standardised", True): "规范化", ("eco_burial", True): "提供节地生态安葬的", ("ownership", "公办"): "公办",
+               ("ownership", "民办"): "民办"}
 
 
 class CoverageError(GeoplanError):
@@ -41,21 +65,30 @@ class Evaluation:
     ----------
     plan : Plan
     year : int
+        Year whose targets apply.
+    as_of : datetime.date
+        Evaluation date: facilities opened after it, or closed by it, do not count.
     townships : DataFrame
         One row per (rule, township) for township-level rules.
     summary : DataFrame
-        One row per rule, county level: share of townships passing, or the county value.
+        One row per target: the county value, the document's baseline and
+        target, the status and the reason; the targets the data cannot check
+        come last with status 无法评估.
+    villages : DataFrame
+        One row per (rule, village) for village-level rules.
     """
 
     plan: Plan
     year: int
     townships: pd.DataFrame
     summary: pd.DataFrame
+    as_of: dt.date | None = None
+    villages: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def failures(self) -> pd.DataFrame:
         """Township rows that fail, with the reason."""
         t = self.townships
-        return t[t["passed"].eq(False)].reset_index(drop=True)
+        return t[t["status"].eq(FAIL)].reset_index(drop=True)
 
     def gaps(self, rule_id: str) -> list[str]:
         """Codes of the townships failing one rule."""
@@ -63,43 +96,116 @@ class Evaluation:
         return f.loc[f["rule_id"] == rule_id, "code"].tolist()
 
 
-def _layer(layers: Mapping[str, gpd.GeoDataFrame], rule: Rule) -> gpd.GeoDataFrame:
-    name = rule.get("layer")
+def _layer(layers: Mapping[str, gpd.GeoDataFrame], rule: Rule, name: str | None = None) -> gpd.GeoDataFrame:
+    name = name or rule.get("layer")
     if name not in layers:
         raise CoverageError(
-            f"Rule {rule.id!r} ({rule.title}) needs the '{name}' layer, which was not given. "
-            f"Layers given: {', '.join(layers) or 'none'}."
+            f"规则 {rule.id!r}（{rule.title}）需要图层 '{name}'（{SCHEMAS[name].title_zh}），但没有提供。"
+            f"已有图层：{', '.join(layers) or '无'}。"
         )
     return layers[name]
 
 
-def _filtered(layers, rule: Rule) -> gpd.GeoDataFrame:
-    """Features of the rule's layer that pass its ``where`` filter and status (default 运营)."""
-    gdf = _layer(layers, rule)
-    schema = SCHEMAS[rule.get("layer")]
+def _match(gdf: pd.DataFrame, alt: dict) -> np.ndarray:
     mask = np.ones(len(gdf), dtype=bool)
-    for col, wanted in (rule.get("where") or {}).items():
+    for col, wanted in alt.items():
         values = wanted if isinstance(wanted, list) else [wanted]
-        f = schema.field(col)
-        if f.dtype == "enum":
-            values = [f.canonical(str(v)) or str(v) for v in values]
+        if col not in gdf.columns:
+            raise CoverageError(f"图层缺少列 '{col}'，无法按 {col} = {wanted!r} 筛选。")
         mask &= gdf[col].isin(values).fillna(False).to_numpy(dtype=bool)
-    status = rule.get("status", "运营")
-    if status != "any" and "status" in gdf.columns:
-        mask &= (gdf["status"] == status).fillna(False).to_numpy(dtype=bool)
+    return mask
+
+
+def _where_mask(gdf: pd.DataFrame, rule: Rule) -> np.ndarray:
+    mask = np.zeros(len(gdf), dtype=bool)
+    for alt in rule.where_any:
+        mask |= _match(gdf, alt)
+    return mask
+
+
+def in_service(gdf: pd.DataFrame, as_of: dt.date | None) -> np.ndarray:
+    """Which facilities were operating on ``as_of``: status 运营, opened by then, not closed by then.
+
+    A facility whose opening year is unknown counts as open (the layer says it operates).
+    """
+    ok = np.ones(len(gdf), dtype=bool)
+    if "status" in gdf.columns:
+        ok &= (gdf["status"] == "运营").fillna(False).to_numpy(dtype=bool)
+    if as_of is not None:
+        if "opened" in gdf.columns:
+            ok &= ~(gdf["opened"] > as_of.year).fillna(False).to_numpy(dtype=bool)
+        if "closed" in gdf.columns:
+            ok &= ~(gdf["closed"] <= as_of.year).fillna(False).to_numpy(dtype=bool)
+    return ok
+
+
+def _filtered(layers, rule: Rule, as_of: dt.date | None = None) -> gpd.GeoDataFrame:
+    """Features of the rule's layer that pass its ``where`` filter and, unless ``status = "any"``,
+    were in service on ``as_of`` (``status = "规划"``: the planned ones)."""
+    gdf = _layer(layers, rule)
+    mask = _where_mask(gdf, rule)
+    status = rule.get("status") or "运营"
+    if status == "运营":
+        mask &= in_service(gdf, as_of)
+    elif status == "规划" and "status" in gdf.columns:
+        mask &= (gdf["status"] == "规划").fillna(False).to_numpy(dtype=bool)
     return gdf[mask]
+
+
+def _alt_text(alt: dict, layer: str) -> str:
+    kinds = alt.get("kind")
+    thing = "、".join(kinds if isinstance(kinds, list) else [kinds]) if kinds else SCHEMAS[layer].title_zh
+    quals = "".join(q for (col, v), q in _QUALIFIERS.items() if alt.get(col) == v)
+    return quals + thing
 
 
 def _describe(rule: Rule) -> str:
     """What the rule counts, in Chinese: e.g. 运营中的居家养老服务中心."""
-    where = rule.get("where") or {}
-    kinds = where.get("kind")
-    if kinds:
-        thing = "或".join(kinds if isinstance(kinds, list) else [kinds])
-    else:
-        thing = SCHEMAS[rule.get("layer")].title_zh
-    status = rule.get("status", "运营")
+    thing = "或".join(dict.fromkeys(_alt_text(a, rule.get("layer")) for a in rule.where_any))
+    status = rule.get("status") or "运营"
     return ("运营中的" if status == "运营" else "规划中的" if status == "规划" else "") + thing
+
+
+def _names(rows: pd.DataFrame, limit: int = 6) -> str:
+    names = [str(n) for n in rows["name"]]
+    text = "、".join(names[:limit])
+    return text + (f" 等 {len(names)} 处" if len(names) > limit else "")
+
+
+def _miss_phrase(row: pd.Series, rule: Rule) -> str | None:
+    """Why a facility of the right kind does not count under the rule's ``where``, or None if the kind differs."""
+    best = None
+    for alt in rule.where_any:
+        kinds = alt.get("kind")
+        if kinds is not None and row.get("kind") not in (kinds if isinstance(kinds, list) else [kinds]):
+            continue
+        fails = []
+        for col, wanted in alt.items():
+            if col == "kind":
+                continue
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if row.get(col) not in values:
+                v = values[0]
+                fails.append(_MISS_PHRASES.get((col, v)) or
+                             f"{SCHEMAS[rule.get('layer')].field(col).label_zh}不是{'或'.join(map(str, values))}")
+        if best is None or len(fails) < len(best):
+            best = fails
+    return "、".join(best) if best else None
+
+
+def _state_notes(rows: pd.DataFrame, as_of: dt.date | None) -> list[str]:
+    """Why facilities that match the rule still do not count on the evaluation date."""
+    notes = []
+    for _, r in rows.iterrows():
+        status, opened = r.get("status"), r.get("opened")
+        closed = r.get("closed") if "closed" in r else None
+        if status == "规划":
+            notes.append(f"{r['name']}尚在规划中" + (f"（计划 {int(opened)} 年建成）" if pd.notna(opened) else ""))
+        elif as_of is not None and pd.notna(opened) and opened > as_of.year:
+            notes.append(f"{r['name']} {int(opened)} 年建成，评估日 {as_of.isoformat()} 时尚未建成")
+        elif as_of is not None and closed is not None and pd.notna(closed) and closed <= as_of.year:
+            notes.append(f"{r['name']}已于 {int(closed)} 年撤销")
+    return notes
 
 
 def facilities_by_township(towns: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
@@ -136,77 +242,148 @@ def facilities_by_township(towns: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
     return pd.Series([grouped.get(c, []) for c in towns["code"]], index=towns["code"].to_numpy())
 
 
-def _count_rule(rule: Rule, towns, layers, year: int) -> pd.DataFrame:
-    """full_coverage and population_threshold: per township, count facilities."""
+def _count_rule(rule: Rule, towns, layers, year: int, as_of: dt.date | None) -> pd.DataFrame:
+    """full_coverage and population_threshold: per township, count facilities in service on ``as_of``."""
     assign = rule.get("assign", "either")
-    serving = facilities_by_township(towns, _filtered(layers, rule), assign)
-    planned_rule = Rule(rule.id, rule.kind, rule.title, rule.group, {**rule.spec, "status": "规划"})
-    planned = (facilities_by_township(towns, _filtered(layers, planned_rule), assign)
-               if rule.get("status", "运营") == "运营" else None)
-    names = dict(zip(_layer(layers, rule)["facility_id"].astype(str), _layer(layers, rule)["name"]))
+    gdf = _layer(layers, rule)
+    counted = gdf[_where_mask(gdf, rule) & in_service(gdf, as_of)]
+    serving = facilities_by_township(towns, counted, assign)
+    everything = facilities_by_township(towns, gdf, assign)
+    by_id = gdf.assign(_fid=gdf["facility_id"].astype(str)).set_index("_fid", drop=False)
+    matches = pd.Series(_where_mask(gdf, rule), index=by_id.index)
     need = int(rule.get("min_count", 1))
     thing = _describe(rule)
     pop_col = rule.get("population", "population")
     threshold = rule.get("threshold")
+    required_year = rule.required_in(year)
     rows = []
     for _, t in towns.iterrows():
         ids = serving[t["code"]]
-        pop = t[pop_col]
-        target = need if rule.target_for(year) is None else rule.target_for(year)
-        if threshold is not None and not (pd.notna(pop) and pop >= threshold):
-            passed, reason = pd.NA, f"不要求：人口 {int(pop):,} 不足 {int(threshold):,}"
-        elif len(ids) >= target:
-            passed, reason = True, f"有 {len(ids)} 处{thing}（{'、'.join(ids)}）"
+        pop = t[pop_col] if pop_col in t else pd.NA
+        here = by_id.loc[everything[t["code"]]] if everything[t["code"]] else by_id.iloc[:0]
+        named = _names(by_id.loc[ids]) if ids else ""
+        if not required_year:
+            status, reason = NOT_REQUIRED, f"{rule.get('from_year')} 年起才要求"
+        elif threshold is not None and pd.isna(pop):
+            status, reason = UNKNOWN, "缺少人口数据，无法判断是否要求"
+        elif threshold is not None and pop < threshold:
+            status, reason = NOT_REQUIRED, f"不要求：人口 {int(pop):,} 人，不足 {int(threshold):,} 人"
+        elif len(ids) >= need:
+            status, reason = PASS, f"有{thing} {len(ids)} 处（{named}）"
         else:
-            passed = False
-            reason = f"{thing}仅 {len(ids)} 处，需 {int(target)} 处" if ids else f"没有{thing}"
+            status = FAIL
+            parts = [f"{thing}仅 {len(ids)} 处（{named}），需 {need} 处" if ids else f"没有{thing}"]
             if threshold is not None:
-                reason += f"（人口 {int(pop):,} ≥ {int(threshold):,}）"
-            if planned is not None and planned[t["code"]]:
-                reason += f"；规划中：{'、'.join(names.get(i, i) for i in planned[t['code']])}"
-        rows.append((t["code"], t["name"], pop, len(ids), target, passed, reason))
-    out = pd.DataFrame(rows, columns=["code", "name", "population", "value", "target", "passed", "reason"])
+                parts[0] += f"（人口 {int(pop):,} 人 ≥ {int(threshold):,} 人）"
+            misses: dict[tuple[str, str], list[str]] = {}
+            for fid, r in here.iterrows():
+                if matches.get(fid, False):
+                    continue
+                phrase = _miss_phrase(r, rule)
+                if phrase:
+                    label = str(r["kind"]) if "kind" in r and pd.notna(r.get("kind")) else SCHEMAS[rule.get("layer")].title_zh
+                    misses.setdefault((label, phrase), []).append(str(r["name"]))
+            for (label, phrase), names in misses.items():
+                parts.append(f"有{label} {len(names)} 处（{'、'.join(names)}），但{phrase}")
+            not_yet = here[matches.reindex(here.index).fillna(False).to_numpy(dtype=bool)]
+            not_yet = not_yet[~not_yet["facility_id"].astype(str).isin(ids)]
+            parts += _state_notes(not_yet, as_of)
+            reason = "；".join(parts)
+        rows.append((t["code"], t["name"], pop, len(ids), need, status, reason))
+    out = pd.DataFrame(rows, columns=["code", "name", "population", "value", "target", "status", "reason"])
+    out["unit"] = "处"
     return out
 
 
-def _ratio(rule: Rule, layers, plan: Plan, year: int, towns) -> tuple[float | None, str, pd.DataFrame | None]:
+def _village_rule(rule: Rule, layers, year: int, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """village_coverage: every village and community has a facility (by the facility's village_code)."""
+    villages = _layer(layers, rule, "villages")
+    towns = layers["townships"]
+    gdf = _layer(layers, rule)
+    counted = gdf[_where_mask(gdf, rule) & in_service(gdf, as_of)]
+    matching = gdf[_where_mask(gdf, rule) & ~in_service(gdf, as_of)]
+    have = counted.groupby("village_code")["name"].agg(lambda s: "、".join(map(str, s)))
+    later = matching.groupby("village_code")["name"].agg(lambda s: "、".join(map(str, s)))
+    v = pd.DataFrame({"rule_id": rule.id, "code": villages["code"].astype(str), "name": villages["name"],
+                      "township_code": villages["township_code"].astype(str)})
+    v["facilities"] = v["code"].map(have).fillna("")
+    v["covered"] = v["facilities"].ne("")
+    thing = _describe(rule)
+    v["note"] = [("" if c else (f"{later[code]}在评估日未运营（规划中、尚未建成或已撤销）" if code in later.index
+                               else f"没有{thing}"))
+                 for code, c in zip(v["code"], v["covered"])]
+    required = rule.required_in(year)
+    rows = []
+    for _, t in towns.iterrows():
+        mine = v[v["township_code"] == t["code"]]
+        n, k = len(mine), int(mine["covered"].sum())
+        if not required:
+            status, reason = NOT_REQUIRED, f"{rule.get('from_year')} 年起才要求"
+        elif n == 0:
+            status, reason = NOT_REQUIRED, "村(社区)图层中没有该乡镇(街道)的村(社区)"
+        else:
+            missing = mine.loc[~mine["covered"], "name"].astype(str).tolist()
+            status = PASS if not missing else FAIL
+            reason = f"{k}/{n} 个村(社区)有{thing}"
+            if missing:
+                reason += f"；缺：{'、'.join(missing[:8])}" + (f" 等 {len(missing)} 个" if len(missing) > 8 else "")
+        rows.append((t["code"], t["name"], t["population"], (k / n) if n else None, 1.0, status, reason))
+    out = pd.DataFrame(rows, columns=["code", "name", "population", "value", "target", "status", "reason"])
+    out["unit"] = "%"
+    return out, v
+
+
+def _stat_label(plan: Plan, name: str) -> str:
+    return plan.statistic_label(name)
+
+
+def _missing_stat(plan: Plan, names: list[str], year: int) -> str:
+    parts = []
+    for name in names:
+        have = sorted(plan.statistics.get(name, {}))
+        parts.append(f"{_stat_label(plan, name)}" + (f"（已有 {'、'.join(map(str, have))} 年数据）" if have else ""))
+    return f"缺少 {year} 年统计：{'；'.join(parts)}；请在规划文件 [statistics] 中填入 {year} 年的数字"
+
+
+def _ratio(rule: Rule, layers, plan: Plan, year: int, as_of) -> tuple[float | None, str]:
     if "layer" in rule.spec:
-        gdf = _filtered(layers, rule)
+        gdf = _filtered(layers, rule, as_of)
+        schema = SCHEMAS[rule.get("layer")]
         num_col, den_col = rule.get("numerator"), rule.get("denominator")
         num, den = gdf[num_col].fillna(0).sum(), gdf[den_col].fillna(0).sum()
-        per_town = None
-        if rule.get("scope") == "township":
-            g = gdf.groupby("township_code")[[num_col, den_col]].sum()
-            per_town = g
+        label_n, label_d = schema.field(num_col).label_zh, schema.field(den_col).label_zh
+        what = f"{_describe(rule)} {len(gdf)} 处"
         if den == 0:
-            return None, f"{den_col} 合计为 0，无法计算比例", per_town
-        return float(num / den), f"{num_col} {int(num):,} / {den_col} {int(den):,}", per_town
+            return None, f"{what}，{label_d}合计为 0，无法计算比例"
+        return float(num / den), f"{what}：{label_n} {int(num):,} / {label_d} {int(den):,}"
     n = plan.statistic(rule.get("numerator"), year)
     d = plan.statistic(rule.get("denominator"), year)
     if n is None or d is None:
         missing = [s for s, v in ((rule.get("numerator"), n), (rule.get("denominator"), d)) if v is None]
-        return None, f"缺少 {year} 年及以前的统计数据：{'、'.join(missing)}", None
-    if d[0] == 0:
-        return None, f"{rule.get('denominator')} 为 0", None
-    return n[0] / d[0], f"{rule.get('numerator')} {n[0]:,.0f}（{n[1]}）/ {rule.get('denominator')} {d[0]:,.0f}（{d[1]}）", None
+        return None, _missing_stat(plan, missing, year)
+    if d == 0:
+        return None, f"{_stat_label(plan, rule.get('denominator'))} {year} 年为 0，无法计算比例"
+    return n / d, (f"{_stat_label(plan, rule.get('numerator'))} {n:,.0f} / "
+                   f"{_stat_label(plan, rule.get('denominator'))} {d:,.0f}（{year} 年）")
 
 
-def _per_population(rule: Rule, layers, plan: Plan, year: int, towns) -> tuple[float | None, str]:
+def _per_population(rule: Rule, layers, plan: Plan, year: int, towns, as_of) -> tuple[float | None, str]:
     pop_col = rule.get("population", "population")
     people = float(towns[pop_col].sum())
     per = float(rule.get("per", 10000))
     if "statistic" in rule.spec:
-        stat = plan.statistic(rule.get("statistic"), year)
-        if stat is None:
-            return None, f"缺少 {year} 年及以前的统计数据：{rule.get('statistic')}"
-        count, label = stat[0], f"{rule.get('statistic')} {stat[0]:,.0f}（{stat[1]}）"
+        count = plan.statistic(rule.get("statistic"), year)
+        if count is None:
+            return None, _missing_stat(plan, [rule.get("statistic")], year)
+        label = f"{_stat_label(plan, rule.get('statistic'))} {count:,.0f}（{year} 年）"
     else:
-        count = float(len(_filtered(layers, rule)))
+        count = float(len(_filtered(layers, rule, as_of)))
         label = f"{_describe(rule)} {count:,.0f} 处"
-    who = "60岁及以上人口" if pop_col == "pop_60plus" else "常住人口"
+    who = "60 岁及以上人口" if pop_col == "pop_60plus" else "常住人口"
     if people == 0:
         return None, f"{who}为 0"
-    return count / people * per, f"{label} / {who} {people:,.0f} × {per:,.0f}"
+    per_text = "万" if per == 10000 else f"{per:,.0f} "
+    return count / people * per, f"{label} ÷ {who} {people:,.0f} 人 × {per_text}"
 
 
 def _passes(value, target, comparison: str):
@@ -214,6 +391,36 @@ def _passes(value, target, comparison: str):
         return pd.NA
     return bool(value >= target - 1e-12) if comparison == ">=" else bool(value <= target + 1e-12)
 
+
+def _status(value, target, comparison: str) -> str:
+    if target is None:
+        return NOT_REQUIRED
+    if value is None or pd.isna(value):
+        return UNKNOWN
+    return PASS if _passes(value, target, comparison) else FAIL
+
+
+def _fmt(value, unit: str) -> str:
+    """A value as a person reads it: shares as %, per-10,000 with one decimal, counts and money whole."""
+    if value is None or pd.isna(value):
+        return "—"
+    if unit == "%":
+        return f"{value:.1%}"
+    if "万" in unit:
+        return f"{value:.1f}"
+    if float(value).is_integer() or unit in ("元/年", "元", "处", "个", "人"):
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def _with_target(text: str, value, target, unit: str, comparison: str, year: int) -> str:
+    if target is None:
+        return f"{text}；{year} 年无目标"
+    if value is None or pd.isna(value):
+        return text
+    op = "不低于" if comparison == ">=" else "不高于"
+    shown_unit = "" if unit == "%" else f" {unit}"
+    return f"{_fmt(value, unit)}{shown_unit}（{text}）；目标{op} {_fmt(target, unit)}{shown_unit}"
 
 def townships_from_raster(towns: gpd.GeoDataFrame, population) -> gpd.GeoDataFrame:
     """Townships with ``population`` replaced by the raster's zonal sums (partial cells shared exactly).
@@ -233,9 +440,26 @@ def townships_from_raster(towns: gpd.GeoDataFrame, population) -> gpd.GeoDataFra
     return out
 
 
-def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
-             travel: TravelEvaluator | None = None, population=None) -> Evaluation:
-    """Evaluate every rule of a plan for one year.
+def _baseline(rule: Rule):
+    if not rule.baseline:
+        return None, None
+    y = min(rule.baseline)
+    return rule.baseline[y], (y or None)
+
+
+def as_of_layers(layers: Mapping[str, gpd.GeoDataFrame], as_of: dt.date | None) -> dict:
+    """The layers with only the facilities in service on ``as_of`` (planned, not yet opened and closed ones dropped)."""
+    out = dict(layers)
+    for name in FACILITY_LAYERS:
+        if name in out:
+            out[name] = out[name][in_service(out[name], as_of)]
+    return out
+
+
+def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | None = None, *,
+             as_of: dt.date | str | None = None, travel: TravelEvaluator | None = None,
+             population=None) -> Evaluation:
+    """Evaluate every target of a plan as of a date.
 
     Parameters
     ----------
@@ -244,11 +468,16 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
     layers : mapping of str to GeoDataFrame
         Validated layers by kind (a :class:`geoplan.layers.sample.County`'s ``layers``);
         ``townships`` is required.
-    year : int
-        Year whose targets apply (the latest target year not after it).
+    year : int, optional
+        Year whose targets and statistics apply (the latest target year not
+        after it). Default: the year of ``as_of``, else the plan's year.
+        Must lie within the plan's span.
+    as_of : date or "YYYY-MM-DD", optional
+        Evaluation date; default the end of ``year``. A facility counts only
+        if it opened in or before that year and had not closed.
     travel : callable, optional
         Evaluates ``travel_time`` rules (see :data:`TravelEvaluator`); without
-        it those rules are reported as not evaluated, never as passed.
+        it those rules are reported as 无法评估, never as passed.
     population : geoplan.layers.io.PopulationRaster, optional
         Take township populations from the raster by zonal sums
         (:func:`townships_from_raster`) instead of the layer's columns.
@@ -261,55 +490,124 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
     ------
     CoverageError
         If a rule needs a layer that is not given.
+    PlanError
+        If the year is outside the plan's span or the date is not a date.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import load_sample
+    >>> from geoplan.coverage.plans import load_plan
+    >>> ev = evaluate(load_plan("plans/330624_2022.toml"), load_sample("330624").layers)  # doctest: +SKIP
+    >>> ev.as_of  # doctest: +SKIP
+    datetime.date(2022, 12, 31)
     """
+    if isinstance(as_of, str):
+        try:
+            as_of = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise PlanError(f"评估日期 {as_of!r} 不是日期，请写成 2022-12-31 这样的格式。") from None
+    if year is None:
+        year = as_of.year if as_of is not None else plan.default_year()
+    year = plan.check_year(year)
+    if as_of is None:
+        as_of = dt.date(year, 12, 31)
     if "townships" not in layers:
-        raise CoverageError("Evaluating a plan needs the 'townships' layer.")
+        raise CoverageError("评估规划需要乡镇(街道)图层 'townships'。")
     towns = layers["townships"]
     if population is not None:
         towns = townships_from_raster(towns, population)
         layers = {**layers, "townships": towns}
-    wrong_county = towns["county_code"].ne(plan.county).any()
-    if wrong_county:
+    if towns["county_code"].ne(plan.county).any():
         raise CoverageError(
-            f"The plan {plan.name!r} is for county {plan.county}, but the townships layer is of "
-            f"{', '.join(sorted(towns['county_code'].unique()))}. Use the plan of that county."
+            f"规划 {plan.name!r} 属于县 {plan.county}，但乡镇图层属于 "
+            f"{', '.join(sorted(towns['county_code'].unique()))}；请使用该县的规划文件。"
         )
-    town_rows, summary = [], []
+    served = as_of_layers(layers, as_of)
+    town_rows, summary, village_rows = [], [], []
+
+    def add(rule, value, target, unit, status, reason):
+        base, base_year = _baseline(rule)
+        summary.append((rule.id, rule.group, rule.title, rule.kind_zh, rule.get("section", ""), base, base_year,
+                        target, value, unit, status, reason))
+
     for rule in plan.rules:
         target = rule.target_for(year)
-        if rule.kind in ("full_coverage", "population_threshold"):
-            per = _count_rule(rule, towns, layers, year)
+        if rule.kind in COVERAGE_KINDS:
+            if rule.kind == "village_coverage":
+                per, villages = _village_rule(rule, layers, year, as_of)
+                village_rows.append(villages)
+            else:
+                per = _count_rule(rule, towns, layers, year, as_of)
             per.insert(0, "rule_id", rule.id)
             per.insert(1, "group", rule.group)
             per.insert(2, "title", rule.title)
             town_rows.append(per)
-            required = per[per["passed"].notna()]
-            ok = int(required["passed"].sum())
-            failing = required.loc[~required["passed"].astype(bool), "name"].tolist()
-            reason = (f"{ok}/{len(required)} 个乡镇(街道)达标"
-                      + (f"；未达标：{'、'.join(failing)}" if failing else ""))
-            summary.append((rule.id, rule.group, rule.title, rule.kind, ok / len(required) if len(required) else None,
-                            1.0, not failing, reason))
+            required = per[per["status"].isin([PASS, FAIL])]
+            ok = int(required["status"].eq(PASS).sum())
+            failing = required.loc[required["status"].eq(FAIL), "name"].tolist()
+            if rule.kind == "village_coverage":
+                k, n = int(villages["covered"].sum()), len(villages)
+                value = k / n if n else None
+                status = NOT_REQUIRED if not rule.required_in(year) else _status(value, 1.0, ">=")
+                reason = f"{k}/{n} 个村(社区)有{_describe(rule)}"
+                layer_rows = layers[rule.get("layer")]
+                uncoded = int((_where_mask(layer_rows, rule) & in_service(layer_rows, as_of)
+                               & layer_rows["village_code"].isna().to_numpy()).sum())
+                if uncoded:
+                    reason += f"；另有 {uncoded} 处没有填村(社区)代码（village_code），未计入"
+                if failing:
+                    reason += f"；{len(failing)} 个乡镇(街道)未全覆盖：{'、'.join(failing)}"
+                add(rule, value, 1.0, "%", status, reason)
+                continue
+            if per["status"].eq(UNKNOWN).any():
+                status = UNKNOWN
+            elif not len(required):
+                status = NOT_REQUIRED
+            else:
+                status = PASS if not failing else FAIL
+            reason = (f"{ok}/{len(required)} 个要求的乡镇(街道)达标" if len(required) else
+                      str(per["reason"].iloc[0]) if len(per) else "")
+            if failing:
+                reason += f"；未达标：{'、'.join(failing)}"
+            if status == NOT_REQUIRED:
+                add(rule, None, None, "个乡镇(街道)", status, reason)
+            else:
+                add(rule, ok, len(required), "个乡镇(街道)", status, reason)
         elif rule.kind == "ratio":
-            value, how, _ = _ratio(rule, layers, plan, year, towns)
-            summary.append((rule.id, rule.group, rule.title, rule.kind, value, target,
-                            _passes(value, target, rule.comparison), _ratio_reason(value, target, how)))
+            value, how = _ratio(rule, served if "layer" in rule.spec else layers, plan, year, None)
+            add(rule, value, target, "%", _status(value, target, rule.comparison),
+                _with_target(how, value, target, "%", rule.comparison, year))
         elif rule.kind == "per_population":
-            value, how = _per_population(rule, layers, plan, year, towns)
-            summary.append((rule.id, rule.group, rule.title, rule.kind, value, target,
-                            _passes(value, target, rule.comparison), _value_reason(value, target, how)))
+            value, how = _per_population(rule, served, plan, year, towns, None)
+            add(rule, value, target, rule.unit, _status(value, target, rule.comparison),
+                _with_target(how, value, target, rule.unit, rule.comparison, year))
+        elif rule.kind == "statistic":
+            value = plan.statistic(rule.get("statistic"), year)
+            how = (_missing_stat(plan, [rule.get("statistic")], year) if value is None
+                   else f"{_stat_label(plan, rule.get('statistic'))}，{year} 年统计")
+            add(rule, value, target, rule.unit, _status(value, target, rule.comparison),
+                _with_target(how, value, target, rule.unit, rule.comparison, year))
+        elif rule.kind == "layer_count":
+            gdf = served.get(rule.get("layer"))
+            if gdf is None:
+                _layer(layers, rule)
+            n = int(_where_mask(gdf, rule).sum())
+            how = f"{SCHEMAS[rule.get('layer')].title_zh}图层中 {n:,} 个"
+            add(rule, float(n), target, rule.unit, _status(float(n), target, rule.comparison),
+                _with_target(how, float(n), target, rule.unit, rule.comparison, year))
         elif rule.kind == "travel_time":
             if travel is None:
-                summary.append((rule.id, rule.group, rule.title, rule.kind, None, target, pd.NA,
-                                "未评估：需要道路网络（travel 参数）"))
+                add(rule, None, target, "%", UNKNOWN, "无法评估：需要道路网络和人口栅格")
                 continue
-            per = travel(rule, layers)
+            if _filtered(served, rule).empty:
+                raise CoverageError(f"规则 {rule.id!r}：评估日 {as_of} 没有任何{_describe(rule)}可以前往。")
+            per = travel(rule, served)
             merged = towns[["code", "name"]].merge(per, on="code", how="left")
             share = merged["population_within"] / merged["population_total"]
             rows = pd.DataFrame({
                 "code": merged["code"], "name": merged["name"], "population": merged["population_total"],
-                "value": share, "target": target,
-                "passed": [_passes(v, target, rule.comparison) for v in share],
+                "value": share, "target": target, "unit": "%",
+                "status": [_status(v, target, rule.comparison) for v in share],
                 "reason": [_travel_reason(r, rule, travel) for r in merged.itertuples()],
             })
             rows.insert(0, "rule_id", rule.id)
@@ -317,103 +615,25 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int, *,
             rows.insert(2, "title", rule.title)
             town_rows.append(rows)
             total = merged["population_total"].sum()
-            value = float(merged["population_within"].sum() / total) if total else None
-            reason = (f"{rule.get('minutes')} 分钟内人口 {merged['population_within'].sum():,.0f} / {total:,.0f}"
-                      + _unreached_text(merged.sum(numeric_only=True), travel))
-            summary.append((rule.id, rule.group, rule.title, rule.kind, value, target,
-                            _passes(value, target, rule.comparison), reason))
+            within = merged["population_within"].sum()
+            value = float(within / total) if total else None
+            who = "60 岁及以上人口" if rule.get("population") == "pop_60plus" else "人口"
+            how = (f"{who} {within:,.0f} / {total:,.0f} 人在 {rule.get('minutes'):g} 分钟内"
+                   + _unreached_text(merged.sum(numeric_only=True), travel))
+            add(rule, value, target, "%", _status(value, target, rule.comparison),
+                _with_target(how, value, target, "%", rule.comparison, year))
+    for ne in plan.not_evaluated:
+        summary.append((ne.id, ne.group, ne.title, "不能用现有数据评估", ne.section, None, None, ne.target or None,
+                        None, "", UNKNOWN, f"未评估：需要{ne.needs}"))
     townships = (pd.concat(town_rows, ignore_index=True) if town_rows
-                 else pd.DataFrame(columns=TOWNSHIP_COLUMNS))[TOWNSHIP_COLUMNS]
-    townships["passed"] = townships["passed"].astype("boolean")
-    summary_df = pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
-    summary_df["passed"] = summary_df["passed"].astype("boolean")
-    return Evaluation(plan, year, townships, summary_df)
-
-
-def _ratio_reason(value, target, how: str) -> str:
-    if value is None:
-        return how
-    text = f"{value:.1%}（{how}）"
-    return text + (f"，目标 {target:.0%}" if target is not None else "，本年度无目标")
-
-
-def _value_reason(value, target, how: str) -> str:
-    if value is None:
-        return how
-    text = f"{value:.1f}（{how}）"
-    return text + (f"，目标 {target:g}" if target is not None else "，本年度无目标")
-
-
-def _unreached_text(row, travel) -> str:
-    """Who has no route, in words: off the road network, or on a piece of it cut off from every facility."""
-    text = ""
-    off = row.get("off_network", 0) if hasattr(row, "get") else getattr(row, "off_network", 0)
-    cut = row.get("unreachable", 0) if hasattr(row, "get") else getattr(row, "unreachable", 0)
-    if pd.notna(off) and off >= 0.5:
-        limit = getattr(travel, "max_distance_m", None)
-        text += f"；{off:,.0f} 人距道路超过 {limit:,.0f} 米" if limit else f"；{off:,.0f} 人不在道路网络附近"
-    if pd.notna(cut) and cut >= 0.5:
-        text += f"；{cut:,.0f} 人所在道路与设施不连通"
-    return text
-
-
-def _travel_reason(row, rule: Rule, travel=None) -> str:
-    if pd.isna(row.population_total):
-        return "无人口数据"
-    text = f"{rule.get('minutes')} 分钟内 {row.population_within:,.0f} / {row.population_total:,.0f} 人"
-    return text + _unreached_text(row._asdict(), travel)
-
-
-def road_travel(net, population, *, access_speed_kmh: float | None = None,
-                max_distance_m: float | None = None) -> TravelEvaluator:
-    """A travel-time evaluator for :func:`evaluate` on a road network and a population raster.
-
-    Every populated raster cell is routed to its nearest facility of the
-    rule's kind. For rules on people aged 60+ (``population = "pop_60plus"``)
-    a cell's persons are scaled by its township's share of people aged 60+,
-    since the raster counts everybody.
-
-    Parameters
-    ----------
-    net : geoplan.network.graph.RoadNetwork
-    population : geoplan.layers.io.PopulationRaster
-    access_speed_kmh, max_distance_m : float, optional
-        Walking leg to the road; defaults of :mod:`geoplan.network.graph`.
-    """
-    from geoplan.coverage.access import township_access_table
-    from geoplan.network.graph import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
-
-    cells = population.cell_centres()
-    access = DEFAULT_ACCESS_SPEED_KMH if access_speed_kmh is None else access_speed_kmh
-    max_d = DEFAULT_MAX_SNAP_DISTANCE_M if max_distance_m is None else max_distance_m
-
-    def travel(rule: Rule, layers) -> pd.DataFrame:
-        towns = layers["townships"]
-        minutes = float(rule.get("minutes"))
-        facilities = _filtered(layers, rule)
-        if facilities.empty:
-            raise CoverageError(f"Rule {rule.id!r}: there is no {_describe(rule)} at all to travel to.")
-        table = township_access_table(towns, cells, facilities, net, thresholds=[minutes],
-                                      access_speed_kmh=access, max_distance_m=max_d)
-        per_cell = table.attrs["per_cell"]
-        per_cell = per_cell[per_cell["code"].notna()]
-        within = per_cell["population"].where(per_cell["status"].eq("ok") & (per_cell["minutes"] <= minutes), 0.0)
-        unreachable = per_cell["population"].where(per_cell["status"].eq("unreachable"), 0.0)
-        off_network = per_cell["population"].where(per_cell["status"].eq("not_snapped"), 0.0)
-        out = pd.DataFrame({"code": per_cell["code"], "population_total": per_cell["population"],
-                            "population_within": within, "unreachable": unreachable,
-                            "off_network": off_network})
-        out = out.groupby("code", as_index=False).sum()
-        column = rule.get("population", "population")
-        if column != "population":
-            share = (towns.set_index("code")[column] / towns.set_index("code")["population"]).astype(float)
-            factor = out["code"].map(share).fillna(0.0).to_numpy()
-            for col in ("population_total", "population_within", "unreachable", "off_network"):
-                out[col] = out[col] * factor
-        return out
-
-    travel.max_distance_m = max_d
-    return travel
+                 else pd.DataFrame(columns=TOWNSHIP_COLUMNS))
+    townships["passed"] = townships["status"].map({PASS: True, FAIL: False}).astype("boolean")
+    townships = townships[TOWNSHIP_COLUMNS]
+    summary_df = pd.DataFrame(summary, columns=[c for c in SUMMARY_COLUMNS if c != "passed"])
+    summary_df.insert(SUMMARY_COLUMNS.index("passed"), "passed",
+                      summary_df["status"].map({PASS: True, FAIL: False}).astype("boolean"))
+    villages = pd.concat(village_rows, ignore_index=True) if village_rows else pd.DataFrame()
+    return Evaluation(plan, year, townships, summary_df, as_of=as_of, villages=villages)
 
 
 #: The top-level name (``geoplan.evaluate_plan``) for :func:`evaluate`.

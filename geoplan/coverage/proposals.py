@@ -1,13 +1,17 @@
-"""Proposing new facility sites for a county: the glue between layers, roads and siting models.
+"""Proposing new facility sites for a county: the glue between a plan rule, roads and siting models.
 
 :func:`propose_sites` answers the planner's question "where would ``n`` new
-home-care centres cover the most people aged 60+ within 15 minutes by
-road?": demand is the population raster (in blocks, weighted by each
-township's share of the age group), candidates are the villages,
-communities and township seats, existing operating facilities stay open,
-and the maximal-covering model of :mod:`geoplan.coverage.siting` picks the sites.
-:func:`with_sites` adds the proposal to the layers so the plan can be
-evaluated again (before/after).
+home-care centres bring the most people aged 60+ within the plan's minutes by
+road?". The travel-time limit, the population group and the facilities come
+from the plan's ``travel_time`` rule; demand is the population raster (in
+blocks, weighted by each township's share of the age group); candidates are
+the villages, communities and township seats; existing and planned
+facilities are fixed (an option leaves the planned ones out) and candidates a
+fixed facility already reaches within a few minutes are not proposed. The
+maximal-covering model of :mod:`geoplan.coverage.siting` picks the sites; the
+coverage the proposal reports is computed by the same evaluator as the plan's
+re-evaluation, so the two figures are the same number. Reasons are Chinese
+and name the villages and townships a site brings within reach.
 """
 
 from __future__ import annotations
@@ -40,11 +44,39 @@ class Proposal:
         ``township_code``, the population they cover and the reason.
     demand : GeoDataFrame
         The demand blocks used (points with ``population``).
+    rule : Rule
+        The travel-time rule answered (minutes, population group, facilities).
+    coverage_before, coverage_after : float
+        Share of the rule's population within its minutes with the fixed
+        facilities (existing and, unless left out, planned), and with the
+        proposed sites added: computed by the plan's own evaluator, so
+        :func:`geoplan.coverage.evaluation.evaluate` on ``layers_after`` gives
+        the same figure.
+    layers_before, layers_after : dict
+        The layers those figures are computed on.
     """
 
     result: SitingResult
     sites: gpd.GeoDataFrame
     demand: gpd.GeoDataFrame
+    rule: object = None
+    minutes: float | None = None
+    population: str | None = None
+    planned_fixed: gpd.GeoDataFrame | None = None
+    coverage_before: float | None = None
+    coverage_after: float | None = None
+    layers_before: dict | None = None
+    layers_after: dict | None = None
+
+    def summary(self) -> str:
+        """A few Chinese lines: the rule answered, the coverage before and after, and each site with its reason."""
+        who = "60 岁及以上老人" if self.population == "pop_60plus" else "居民"
+        lines = [f"{who} {self.minutes:g} 分钟内可达的比例：{self.coverage_before:.1%} → {self.coverage_after:.1%}"
+                 f"（现有{'和规划中' if self.planned_fixed is not None and len(self.planned_fixed) else ''}的设施保留，"
+                 f"新增 {len(self.sites)} 处）"]
+        for r in self.sites.itertuples():
+            lines.append(f"  {r.name}（{r.township}）：{r.reason}")
+        return "\n".join(lines)
 
 
 def demand_blocks(county, population: str = "pop_60plus", block_m: float = 500.0) -> gpd.GeoDataFrame:
@@ -103,46 +135,174 @@ def candidate_sites(county) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
 
 
-def propose_sites(county, net, existing: gpd.GeoDataFrame, *, minutes: float = 15.0, n_new: int | None = 3,
-                  population: str = "pop_60plus", candidates: gpd.GeoDataFrame | None = None,
-                  block_m: float = 500.0, time_limit: float | None = 60.0, model: str | None = None) -> Proposal:
-    """Site new facilities next to the existing ones.
+def rule_facilities(county, rule, as_of=None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The rule's facilities in service on ``as_of`` and the planned ones (status 规划) of the same kind."""
+    from geoplan.coverage.evaluation import _where_mask, in_service
+
+    layer = county[rule.get("layer")]
+    match = _where_mask(layer, rule)
+    planned = match & (layer["status"] == "规划").fillna(False).to_numpy(dtype=bool)
+    return layer[match & in_service(layer, as_of)], layer[planned]
+
+
+def _site_frame(facilities: gpd.GeoDataFrame, prefix: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"site_id": prefix + facilities["facility_id"].astype(str), "name": facilities["name"],
+                             "township_code": facilities["township_code"]},
+                            geometry=facilities.geometry.to_crs(STORAGE_CRS).values, crs=STORAGE_CRS)
+
+
+def _covered(costs: np.ndarray, minutes: float) -> np.ndarray:
+    return np.nan_to_num(costs, nan=np.inf) <= minutes + 1e-9
+
+
+def _reasons(county, demand, chosen_ids, site_ids, costs, fixed, minutes, who, thing) -> dict[str, tuple[float, str]]:
+    """Per new site: the people only it brings within ``minutes``, and the villages and townships they live in."""
+    cov = _covered(costs, minutes)
+    col = {s: j for j, s in enumerate(site_ids)}
+    already = cov[:, fixed].any(axis=1)
+    towns = dict(zip(county["townships"]["code"], county["townships"]["name"]))
+    village_of = None
+    if "villages" in county.layers:
+        v = county["villages"].to_crs(demand.crs)
+        near = gpd.sjoin_nearest(demand[["block_id", demand.geometry.name]], v[["name", v.geometry.name]],
+                                 how="left")
+        village_of = near[~near.index.duplicated()]["name"].reindex(demand.index)
+    out = {}
+    for sid in chosen_ids:
+        others = [col[o] for o in chosen_ids if o != sid]
+        by_others = cov[:, others].any(axis=1) if others else np.zeros(len(cov), dtype=bool)
+        mine = cov[:, col[sid]] & ~already & ~by_others
+        people = float(demand["population"].to_numpy()[mine].sum())
+        if people < 0.5:
+            out[sid] = (people, "")
+            continue
+        blocks = demand[mine].assign(_w=demand["population"].to_numpy()[mine])
+        parts = []
+        for code, g in blocks.groupby("township_code"):
+            names = []
+            if village_of is not None:
+                by_v = g.assign(_v=village_of.loc[g.index]).groupby("_v")["_w"].sum().sort_values(ascending=False)
+                names = [n for n in by_v.index[:4]]
+                more = len(by_v) - len(names)
+            part = towns.get(code, code) + (f"：{'、'.join(names)}" + (f" 等 {len(by_v)} 个村(社区)" if more > 0 else "")
+                                            if names else "")
+            parts.append((g["_w"].sum(), part))
+        parts.sort(reverse=True)
+        text = (f"新增 {people:,.0f} 名{who}在 {minutes:g} 分钟内可达（他们现在 {minutes:g} 分钟内到不了任何现有或"
+                f"规划中的{thing}），主要在" + "；".join(p for _, p in parts))
+        out[sid] = (people, text)
+    return out
+
+
+def _median_reasons(county, demand, chosen_ids, site_ids, costs, fixed, who, thing) -> dict[str, tuple[float, str]]:
+    """Per new p-median site: the people for whom it becomes the nearest, and their minutes before and after."""
+    t = np.nan_to_num(costs, nan=np.inf)
+    col = {s: j for j, s in enumerate(site_ids)}
+    before = t[:, fixed].min(axis=1) if fixed.any() else np.full(len(t), np.inf)
+    open_cols = np.flatnonzero(fixed).tolist() + [col[s] for s in chosen_ids]
+    nearest = np.asarray(open_cols)[np.argmin(t[:, open_cols], axis=1)]
+    w = demand["population"].to_numpy()
+    towns = dict(zip(county["townships"]["code"], county["townships"]["name"]))
+    out = {}
+    for sid in chosen_ids:
+        mine = (nearest == col[sid]) & np.isfinite(t[:, col[sid]])
+        people = float(w[mine].sum())
+        if people < 0.5:
+            out[sid] = (0.0, f"没有人因此离{thing}更近")
+            continue
+        after = float((w[mine] * t[mine, col[sid]]).sum() / people)
+        finite = mine & np.isfinite(before)
+        was = float((w[finite] * before[finite]).sum() / w[finite].sum()) if finite.any() else float("nan")
+        where = "、".join(towns.get(c, c) for c in pd.Series(demand["township_code"].to_numpy()[mine]).value_counts()
+                         .index[:3])
+        text = (f"{people:,.0f} 名{who}的最近{thing}变为此处（主要在{where}），平均路程 "
+                + (f"{was:.1f} → {after:.1f} 分钟" if was == was else f"{after:.1f} 分钟（原先无路可达）"))
+        out[sid] = (people, text)
+    return out
+
+
+def propose_sites(county, net, existing: gpd.GeoDataFrame | None = None, *, rule=None, minutes: float | None = None,
+                  n_new: int | None = 3, population: str | None = None, planned: gpd.GeoDataFrame | None = None,
+                  include_planned: bool = True, near_minutes: float = 5.0, as_of=None,
+                  candidates: gpd.GeoDataFrame | None = None, block_m: float = 500.0,
+                  time_limit: float | None = 60.0, model: str | None = None, travel=None) -> Proposal:
+    """Site new facilities next to the existing and planned ones.
 
     Parameters
     ----------
     county : geoplan.layers.sample.County
     net : geoplan.network.graph.RoadNetwork
-    existing : GeoDataFrame
-        Operating facilities of the kind (``facility_id``); they stay open.
-    minutes : float
-        Covered means within this many minutes by road (walk to the road included).
+    existing : GeoDataFrame, optional
+        Operating facilities (``facility_id``); they stay open. Default: the
+        ``rule``'s facilities in service on ``as_of``.
+    rule : geoplan.coverage.plans.Rule, optional
+        A ``travel_time`` rule of the plan: its ``minutes``, ``population`` and
+        facilities are used, so the proposal answers the plan's own question.
+    minutes : float, optional
+        Covered means within this many minutes by road (walk to the road
+        included). Default: the rule's, else 15.
     n_new : int or None
         Number of new sites (MCLP, p-median). ``None`` with LSCP: the fewest
         new sites that cover every block any candidate can reach.
-    population : str
-        ``pop_60plus`` or ``population``; see :func:`demand_blocks`.
+    population : str, optional
+        ``pop_60plus`` or ``population``; default the rule's, else ``pop_60plus``.
+    planned : GeoDataFrame, optional
+        Planned facilities (status 规划); default the rule's planned ones.
+    include_planned : bool
+        Treat planned facilities as fixed (built); ``False`` leaves them out.
+    near_minutes : float
+        Candidates a fixed facility reaches within this many minutes are not proposed.
     candidates : GeoDataFrame, optional
         Default :func:`candidate_sites`.
     model : {"mclp", "lscp", "pmedian"}, optional
-        Default: MCLP when ``n_new`` is given, else LSCP. p-median minimises
-        the population-weighted minutes to the nearest site (no cut-off).
+        Default: MCLP when ``n_new`` is given, else LSCP.
+    travel : callable, optional
+        The plan's travel evaluator (:func:`geoplan.coverage.evaluation.road_travel`);
+        default one on ``net`` and the county's raster. Used for the reported coverage.
 
     Returns
     -------
     Proposal
     """
+    from geoplan.coverage.evaluation import _describe, road_travel
+    from geoplan.coverage.plans import parse_plan
+
+    if rule is not None:
+        if rule.kind != "travel_time":
+            raise GeoplanError(f"规则 {rule.id}（{rule.title}）不是通行时间规则；选址需要 kind = \"travel_time\" 的规则。")
+        minutes = float(rule.get("minutes")) if minutes is None else minutes
+        population = population or rule.get("population", "population")
+        own_existing, own_planned = rule_facilities(county, rule, as_of)
+        existing = own_existing if existing is None else existing
+        planned = own_planned if planned is None else planned
+    minutes = 15.0 if minutes is None else float(minutes)
+    population = population or "pop_60plus"
+    if existing is None:
+        raise GeoplanError("请给出现有设施（existing）或规划中的通行时间规则（rule）。")
+    if rule is None:
+        kinds = sorted(existing["kind"].dropna().unique()) if "kind" in existing else []
+        layer = next((k for k, g in county.layers.items() if len(existing) and set(existing["facility_id"]) <=
+                      set(g.get("facility_id", pd.Series(dtype=str)))), "elderly_care")
+        rule = parse_plan({"plan": {"county": county.code, "name": "选址"}, "rule": [{
+            "id": "site", "kind": "travel_time", "layer": layer, "minutes": minutes, "population": population,
+            "target": 1, **({"where": {"kind": kinds}} if kinds else {})}]}).rules[0]
+    if planned is None or not include_planned:
+        planned = existing.iloc[:0]
     demand = demand_blocks(county, population, block_m)
     cands = candidate_sites(county) if candidates is None else candidates
-    fixed_pts = gpd.GeoDataFrame({"site_id": "E" + existing["facility_id"].astype(str), "name": existing["name"],
-                                  "township_code": existing["township_code"]},
-                                 geometry=existing.geometry.to_crs(STORAGE_CRS).values, crs=STORAGE_CRS)
-    sites = pd.concat([fixed_pts, cands], ignore_index=True)
-    sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=STORAGE_CRS)
+    fixed_pts = pd.concat([_site_frame(existing, "E"), _site_frame(planned, "G")], ignore_index=True)
     model = model or ("lscp" if n_new is None else "mclp")
     if model not in MODELS:
         raise GeoplanError(f"model must be one of {', '.join(MODELS)}, got {model!r}.")
     if model != "lscp" and n_new is None:
         raise GeoplanError(f"The {model} model needs the number of new sites (n_new).")
+    # Candidates a fixed facility already reaches within a few minutes would duplicate it.
+    if len(fixed_pts) and len(cands) and near_minutes > 0:
+        near = net.cost_matrix(fixed_pts, cands, origin_id="site_id", destination_id="site_id",
+                               cutoff_min=near_minutes, wide=True)
+        close = near.columns[(near.to_numpy(float) <= near_minutes).any(axis=0)]
+        cands = cands[~cands["site_id"].isin(close)]
+    sites = gpd.GeoDataFrame(pd.concat([fixed_pts, cands], ignore_index=True), geometry="geometry", crs=STORAGE_CRS)
     costs = net.cost_matrix(demand, sites, origin_id="block_id", destination_id="site_id",
                             cutoff_min=None if model == "pmedian" else minutes, wide=True)
     costs = costs.reindex(index=demand["block_id"], columns=sites["site_id"])
@@ -160,14 +320,62 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame, *, minutes: float = 1
                                           unit=" min")
     result = solver.solve(time_limit=time_limit)
     result.raise_if_infeasible()
-    chosen = result.sites[result.sites["status"] == "new"].merge(sites, on="site_id", how="left")
-    proposed = gpd.GeoDataFrame(
-        chosen[["site_id", "name", "township_code", "population", "unique_population", "reason"]],
-        geometry=chosen["geometry"].values, crs=STORAGE_CRS)
-    # Block populations are fractional (age shares); people are counted in whole persons.
-    for col in ("population", "unique_population"):
-        proposed[col] = proposed[col].round().astype("Int64")
-    return Proposal(result, proposed, demand)
+    new_ids = result.sites.loc[result.sites["status"] == "new", "site_id"].tolist()
+    who = " 60 岁及以上老人" if population == "pop_60plus" else "居民"
+    thing = _describe(rule).replace("运营中的", "")
+    reasons = _reasons(county, demand.set_index(demand.index), new_ids, list(sites["site_id"]),
+                       costs.to_numpy(float), fixed, minutes, who, thing)
+    if model == "pmedian":
+        reasons.update(_median_reasons(county, demand, new_ids, list(sites["site_id"]), costs.to_numpy(float),
+                                       fixed, who, thing))
+    # A site that brings nobody new within reach (a forced pick) is not proposed.
+    new_ids = [s for s in new_ids if reasons[s][0] >= 0.5 or model == "pmedian"]
+    chosen = sites[sites["site_id"].isin(new_ids)].copy()
+    towns = dict(zip(county["townships"]["code"], county["townships"]["name"]))
+    chosen["township"] = chosen["township_code"].map(towns)
+    chosen["new_people"] = [round(reasons.get(s, (0.0, ""))[0]) for s in chosen["site_id"]]
+    chosen["reason"] = [reasons.get(s, (0.0, ""))[1] for s in chosen["site_id"]]
+    proposed = gpd.GeoDataFrame(chosen[["site_id", "name", "township_code", "township", "new_people", "reason"]],
+                                geometry=chosen.geometry.values, crs=STORAGE_CRS)
+    proposed["new_people"] = proposed["new_people"].astype("Int64")
+    proposal = Proposal(result, proposed.reset_index(drop=True), demand)
+    proposal.rule, proposal.minutes, proposal.population = rule, minutes, population
+    proposal.planned_fixed = planned
+    # One definition of covered: the plan's evaluator on the layers before and after.
+    travel = travel if travel is not None else road_travel(net, county.population)
+    layer = rule.get("layer")
+    kind = None
+    if isinstance((rule.where_any[0] or {}).get("kind"), str):
+        kind = rule.where_any[0]["kind"]
+    elif isinstance((rule.where_any[0] or {}).get("kind"), list) and len(rule.where_any[0]["kind"]) == 1:
+        kind = rule.where_any[0]["kind"][0]
+    base_layers = {**county.layers, layer: _with_fixed(county[layer], existing, planned)}
+    proposal.layers_before = base_layers
+    proposal.layers_after = with_sites(base_layers, layer, proposal.sites, kind=kind)
+    proposal.coverage_before = _coverage(rule, base_layers, travel)
+    proposal.coverage_after = _coverage(rule, proposal.layers_after, travel)
+    return proposal
+
+
+def _with_fixed(layer: gpd.GeoDataFrame, existing, planned) -> gpd.GeoDataFrame:
+    """The facility layer in which the fixed facilities (existing and planned) operate and nothing else of the rule."""
+    keep = layer["facility_id"].isin(existing["facility_id"]) | layer["facility_id"].isin(planned["facility_id"])
+    out = layer[keep].copy()
+    out["status"] = "运营"
+    if "opened" in out:
+        out["opened"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    if "closed" in out:
+        out["closed"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    return out
+
+
+def _coverage(rule, layers, travel) -> float:
+    """Share of the rule's population within its minutes, exactly as :func:`evaluate` computes it."""
+    from geoplan.coverage.evaluation import as_of_layers
+
+    per = travel(rule, as_of_layers(layers, None))
+    total = per["population_total"].sum()
+    return float(per["population_within"].sum() / total) if total else float("nan")
 
 
 def with_sites(layers: dict, layer: str, proposed: gpd.GeoDataFrame, kind: str | None = None,

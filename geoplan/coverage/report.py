@@ -1,9 +1,14 @@
-"""Writing plan evaluations for people: CSV and a formatted XLSX workbook.
+"""Writing plan evaluations for people: console tables, CSV and a formatted XLSX workbook.
 
-The workbook has a summary sheet (one row per rule, county level) and one
-sheet per rule group (养老服务, 殡葬服务 …) with the township rows; failing
-rows are shaded so they stand out when printed in grey too, and a bureau
-clerk can filter by column. Column headers are Chinese.
+Every number is shown as what it is: counts as whole numbers, shares as
+percentages with one decimal, per-10,000 indicators with one decimal, money
+in whole yuan, each beside its target and unit. Outcomes are 达标 / 未达标 /
+不要求 / 无法评估; headers, rule titles and kinds are Chinese. The workbook has
+a summary sheet (one row per target of the document, with its baseline,
+target, value and the section it comes from), one sheet per rule group with
+the township rows, and one sheet of villages for village-level rules; failing
+rows are shaded so they stand out when printed in grey too. The CSV files
+hold the same cells rounded as the workbook shows them.
 """
 
 from __future__ import annotations
@@ -13,32 +18,203 @@ from pathlib import Path
 
 import pandas as pd
 
-from geoplan.coverage.evaluation import Evaluation
+from geoplan.coverage.evaluation import FAIL, Evaluation, UNKNOWN
 
-HEADERS = {
-    "rule_id": "规则编号", "group": "类别", "title": "指标", "kind": "规则类型", "code": "乡镇代码",
-    "name": "乡镇(街道)", "population": "人口", "value": "现状值", "target": "目标值", "passed": "是否达标",
-    "reason": "说明",
+SUMMARY_HEADERS = {
+    "group": "类别", "title": "指标", "section": "依据（文件章节）", "kind": "规则类型", "baseline_year": "基期年份",
+    "baseline": "基期值", "target": "目标值", "value": "现状值", "unit": "单位", "status": "是否达标", "reason": "说明",
 }
-_PASS_TEXT = {True: "达标", False: "未达标"}
+TOWNSHIP_HEADERS = {
+    "title": "指标", "code": "乡镇代码", "name": "乡镇(街道)", "population": "人口", "value": "现状值",
+    "target": "目标值", "unit": "单位", "status": "是否达标", "reason": "说明",
+}
+VILLAGE_HEADERS = {
+    "title": "指标", "township": "乡镇(街道)", "code": "村(社区)代码", "name": "村(社区)", "status": "是否达标",
+    "facilities": "设施", "note": "说明",
+}
+_WIDTHS = {"说明": 60, "指标": 30, "依据（文件章节）": 22, "规则类型": 14, "类别": 10, "乡镇(街道)": 11,
+           "村(社区)": 12, "设施": 30, "单位": 12, "目标值": 12}
+_FORMULA_START = ("=", "+", "-", "@")
 
 
-def _for_people(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    out["passed"] = [("不适用" if pd.isna(v) else _PASS_TEXT[bool(v)]) for v in out["passed"]]
-    return out.rename(columns=HEADERS)
+def number_format(unit: str) -> str:
+    """The Excel number format for a value in ``unit``: shares as %, per-10,000 with one decimal, else whole."""
+    if unit == "%":
+        return "0.0%"
+    if "万" in str(unit):
+        return "0.0"
+    return "#,##0"
+
+
+def format_value(value, unit: str) -> str:
+    """A value as the workbook shows it (without thousands separators, for CSV and the console)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, str):
+        return value
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    if "万" in str(unit):
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def _safe_text(value):
+    """Text from data never becomes a formula: a leading = + - @ is quoted."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _summary_rows(evaluation: Evaluation) -> pd.DataFrame:
+    s = evaluation.summary
+    out = pd.DataFrame({
+        "group": s["group"], "title": s["title"], "section": s["section"], "kind": s["kind"],
+        "baseline_year": [("" if pd.isna(y) else int(y)) for y in s["baseline_year"]],
+        "baseline": s["baseline"], "target": s["target"], "value": s["value"], "unit": s["unit"],
+        "status": s["status"], "reason": s["reason"],
+    })
+    return out
+
+
+def _township_rows(evaluation: Evaluation) -> pd.DataFrame:
+    t = evaluation.townships
+    return pd.DataFrame({"group": t["group"], "title": t["title"], "code": t["code"], "name": t["name"],
+                         "population": t["population"], "value": t["value"], "target": t["target"],
+                         "unit": t["unit"], "status": t["status"], "reason": t["reason"]})
+
+
+def _village_rows(evaluation: Evaluation) -> pd.DataFrame:
+    v = evaluation.villages
+    if v is None or not len(v):
+        return pd.DataFrame(columns=list(VILLAGE_HEADERS))
+    titles = {r.id: r.title for r in evaluation.plan.rules}
+    towns = dict(zip(evaluation.townships["code"], evaluation.townships["name"]))
+    return pd.DataFrame({"title": v["rule_id"].map(titles), "township": v["township_code"].map(towns),
+                         "code": v["code"], "name": v["name"],
+                         "status": v["covered"].map({True: "达标", False: FAIL}),
+                         "facilities": v["facilities"], "note": v["note"]})
+
+
+def for_people(evaluation: Evaluation, table: str = "summary") -> pd.DataFrame:
+    """A table of the evaluation as text cells, rounded as in the workbook, with Chinese headers.
+
+    ``table`` is ``summary``, ``townships`` or ``villages``.
+    """
+    if table == "summary":
+        df, headers = _summary_rows(evaluation), SUMMARY_HEADERS
+    elif table == "townships":
+        df, headers = _township_rows(evaluation), TOWNSHIP_HEADERS
+    else:
+        df, headers = _village_rows(evaluation), VILLAGE_HEADERS
+    df = df.copy()
+    for col in ("baseline", "target", "value"):
+        if col in df:
+            df[col] = [format_value(v, u) for v, u in zip(df[col], df["unit"])]
+    if "population" in df:
+        df["population"] = [format_value(v, "人") for v in df["population"]]
+    df = df[[c for c in headers if c in df.columns]].rename(columns=headers)
+    return df.map(_safe_text)
+
+
+def console_summary(evaluation: Evaluation) -> pd.DataFrame:
+    """The summary as the console shows it: indicator, baseline (year), target and value with their unit,
+    outcome and reason."""
+    s = _summary_rows(evaluation)
+
+    def with_unit(value, unit):
+        text = format_value(value, unit)
+        return text if not text or unit in ("", "%") or isinstance(value, str) else f"{text} {unit}"
+
+    return pd.DataFrame({
+        "指标": s["title"],
+        "基期": [(f"{with_unit(b, u)}（{y}）" if y != "" else with_unit(b, u))
+                 for b, u, y in zip(s["baseline"], s["unit"], s["baseline_year"])],
+        "目标": [with_unit(t, u) for t, u in zip(s["target"], s["unit"])],
+        "现状": [with_unit(v, u) for v, u in zip(s["value"], s["unit"])],
+        "是否达标": s["status"], "说明": s["reason"],
+    }).map(_safe_text)
+
+
+def _atomic(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
 
 
 def write_csv(evaluation: Evaluation, out_dir, stem: str) -> list[Path]:
-    """Write ``<stem>_summary.csv`` and ``<stem>_townships.csv`` (UTF-8 with BOM for Excel)."""
+    """Write ``<stem>_summary.csv`` and ``<stem>_townships.csv`` (and ``_villages.csv`` for village rules).
+
+    UTF-8 with BOM so that Excel on a Chinese Windows PC opens them; cells are
+    rounded as the workbook shows them (``50.3%``, ``12.3``, ``11000``).
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, table in (("summary", evaluation.summary), ("townships", evaluation.townships)):
-        path = out / f"{stem}_{name}.csv"
-        _for_people(table).to_csv(path, index=False, encoding="utf-8-sig")
-        paths.append(path)
+    tables = ["summary", "townships"] + (["villages"] if len(evaluation.villages) else [])
+    for name in tables:
+        df = for_people(evaluation, name)
+        paths.append(_atomic(out / f"{stem}_{name}.csv",
+                             lambda tmp, df=df: df.to_csv(tmp, index=False, encoding="utf-8-sig")))
     return paths
+
+
+def _sheet(wb, name: str, title: str, subtitle: str, df: pd.DataFrame, headers: dict, unit_col: str | None):
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(name[:31])
+    ws["A1"] = title
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = subtitle
+    ws["A2"].font = Font(size=9, color="555555")
+    cols = [c for c in headers if c in df.columns]
+    fail_fill = PatternFill("solid", fgColor="F4CCCC")
+    unknown_fill = PatternFill("solid", fgColor="EDEDED")
+    head_fill = PatternFill("solid", fgColor="D9D9D9")
+    for j, col in enumerate(cols, start=1):
+        c = ws.cell(row=3, column=j, value=headers[col])
+        c.font, c.fill = Font(bold=True), head_fill
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(j)].width = _WIDTHS.get(headers[col], 11)
+    for i, row in enumerate(df[cols].itertuples(index=False), start=4):
+        unit = getattr(row, unit_col) if unit_col else ""
+        for j, (col, value) in enumerate(zip(cols, row), start=1):
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                value = None
+            elif hasattr(value, "item"):
+                value = value.item()
+            c = ws.cell(row=i, column=j)
+            if isinstance(value, str):
+                c.value = value
+                c.data_type = "s"  # never a formula, whatever the text starts with
+            else:
+                c.value = value
+                if col in ("baseline", "target", "value"):
+                    c.number_format = number_format(unit)
+                elif col == "population":
+                    c.number_format = "#,##0"
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+        status = getattr(row, "status", None)
+        if status in (FAIL, UNKNOWN):
+            for j in range(1, len(cols) + 1):
+                ws.cell(row=i, column=j).fill = fail_fill if status == FAIL else unknown_fill
+            ws.cell(row=i, column=cols.index("status") + 1).font = Font(bold=True)
+    ws.freeze_panes = "A4"
+    # Printed by the bureau: landscape A4, all columns on one page width, headers repeated.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "3:3"
+    ws.auto_filter.ref = f"A3:{get_column_letter(len(cols))}{max(ws.max_row, 3)}"
+    return ws
 
 
 def write_xlsx(evaluation: Evaluation, path) -> Path:
@@ -51,57 +227,25 @@ def write_xlsx(evaluation: Evaluation, path) -> Path:
         Target ``.xlsx``; written to a temporary file first and renamed, so
         an interrupted run never leaves a broken workbook.
     """
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl import Workbook
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp.xlsx")
-    sheets = {"总表": evaluation.summary}
-    for group, rows in evaluation.townships.groupby("group", sort=False):
-        sheets[str(group)[:31]] = rows
-    fail_fill = PatternFill("solid", fgColor="F4CCCC")
-    head_fill = PatternFill("solid", fgColor="D9D9D9")
-    try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            for name, table in sheets.items():
-                _for_people(table).to_excel(xl, sheet_name=name, index=False, startrow=2)
-                ws = xl.sheets[name]
-                ws["A1"] = f"{evaluation.plan.name} — {evaluation.year} 年评估（{name}）"
-                ws["A1"].font = Font(bold=True, size=13)
-                ncols = table.shape[1]
-                for col in range(1, ncols + 1):
-                    cell = ws.cell(row=3, column=col)
-                    cell.font = Font(bold=True)
-                    cell.fill = head_fill
-                    header = str(cell.value)
-                    width = {"说明": 48, "指标": 30, "规则编号": 20, "规则类型": 18}.get(header, 11)
-                    ws.column_dimensions[get_column_letter(col)].width = width
-                passed_col = list(table.columns).index("passed") + 1
-                value_col = list(table.columns).index("value") + 1
-                target_col = list(table.columns).index("target") + 1
-                for row in range(4, ws.max_row + 1):
-                    if ws.cell(row=row, column=passed_col).value == "未达标":
-                        for col in range(1, ncols + 1):
-                            ws.cell(row=row, column=col).fill = fail_fill
-                        ws.cell(row=row, column=passed_col).font = Font(bold=True)
-                    for col in (value_col, target_col):
-                        c = ws.cell(row=row, column=col)
-                        if isinstance(c.value, float):
-                            c.number_format = "0.0%" if abs(c.value) <= 1.5 else "0.0"
-                    for col in range(1, ncols + 1):
-                        ws.cell(row=row, column=col).alignment = Alignment(wrap_text=True, vertical="top")
-                ws.freeze_panes = "A4"
-                # Printed by the bureau: landscape A4, all columns on one page width, headers repeated.
-                ws.page_setup.orientation = "landscape"
-                ws.page_setup.paperSize = ws.PAPERSIZE_A4
-                ws.sheet_properties.pageSetUpPr.fitToPage = True
-                ws.page_setup.fitToWidth = 1
-                ws.page_setup.fitToHeight = 0
-                ws.print_title_rows = "3:3"
-                ws.auto_filter.ref = f"A3:{get_column_letter(ncols)}{ws.max_row}"
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
+    plan = evaluation.plan
+    as_of = evaluation.as_of.isoformat() if evaluation.as_of else f"{evaluation.year}-12-31"
+    subtitle = (f"评估日 {as_of}（此后建成或已撤销的设施不计入）；依据：{plan.source or plan.name}。"
+                "是否达标：达标 / 未达标 / 不要求 / 无法评估（缺数据）。")
+
+    def write(tmp):
+        wb = Workbook()
+        wb.remove(wb.active)
+        _sheet(wb, "总表", f"{plan.name} — {evaluation.year} 年目标评估", subtitle,
+               _summary_rows(evaluation), SUMMARY_HEADERS, "unit")
+        towns = _township_rows(evaluation)
+        for group, rows in towns.groupby("group", sort=False):
+            _sheet(wb, str(group), f"{plan.name} — {group}（分乡镇(街道)）", subtitle, rows, TOWNSHIP_HEADERS, "unit")
+        villages = _village_rows(evaluation)
+        if len(villages):
+            _sheet(wb, "村(社区)明细", f"{plan.name} — 村(社区)明细", subtitle, villages, VILLAGE_HEADERS, None)
+        wb.save(tmp)
+
+    return _atomic(p, write)

@@ -105,6 +105,8 @@ def _facility_fields(kind_field: Field | None = None, extra: tuple[Field, ...] =
               choices=STATUS, aliases=STATUS_ALIASES),
         Field("opened", "year", "建成年份", "Year it opened or is planned to open.", nullable=True,
               required=False, **YEAR),
+        Field("closed", "year", "撤销年份", "Year it closed or was merged (empty while it operates); a plan "
+              "evaluated after that year does not count it.", nullable=True, required=False, **YEAR),
     ]
     return tuple(base) + extra
 
@@ -162,11 +164,18 @@ ELDERLY_CARE = _register(LayerSchema(
     id_field="facility_id",
     township_code_fields=("township_code",),
     fields=_facility_fields(
-        Field("kind", "enum", "类型", "居家养老服务中心 or 养老机构.",
-              choices=("居家养老服务中心", "养老机构"),
+        Field("kind", "enum", "类型",
+              "居家养老服务中心 (township level), 居家养老服务照料中心 (village/community level) or 养老机构.",
+              choices=("居家养老服务中心", "居家养老服务照料中心", "养老机构"),
               aliases={"home_care_centre": "居家养老服务中心", "home care centre": "居家养老服务中心",
+                       "乡镇居家养老服务中心": "居家养老服务中心",
+                       "照料中心": "居家养老服务照料中心", "村级照料中心": "居家养老服务照料中心",
+                       "居家养老照料中心": "居家养老服务照料中心", "day_care_point": "居家养老服务照料中心",
                        "institution": "养老机构", "nursing_home": "养老机构"}),
         (
+            Field("ownership", "enum", "举办性质", "公办 (run by government) or 民办 (private); for 养老机构.",
+                  choices=("公办", "民办"), aliases={"public": "公办", "private": "民办", "公建民营": "公办"},
+                  nullable=True, required=False),
             Field("beds", "int", "床位数", "Beds (养老机构; 0 or empty for day centres).", min=0,
                   nullable=True),
             Field("nursing_beds", "int", "护理型床位数", "Nursing-care beds, part of beds.", min=0,
