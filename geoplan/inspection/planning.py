@@ -274,21 +274,27 @@ class InspectionPlan:
         # team: cap every team near an even share of the work first, and only
         # if that proves too tight let the days grow.
         even = math.ceil(math.ceil(total / self.workday_min) / n_teams) + 1
-        tries = [self.max_days] if self.max_days else [even, 2 * even + 2]
+        days = self.max_days or even
         team_vt = [team_base_ids.index(b) for b in self.teams]
         say("routing")
         if len(stop_tab):
-            for k, days in enumerate(tries):
+            for attempt in range(3):
                 try:
                     sol = routing.solve_vrp(mat, svc, team_vt, [days] * n_teams, max_duration=self.workday_min,
                                             fixed_cost=self.workday_min / 4, time_limit=time_limit,
                                             method=method, resolution=1 / 60, seed=seed, progress=progress)
                     break
                 except routing.RoutingError as exc:
-                    if k == len(tries) - 1:
+                    needed = getattr(exc, "routes_needed", None)
+                    if self.max_days or needed is None or attempt == 2:
                         raise InspectionError(
                             f"{exc} ({len(stop_tab)} stops, {n_teams} team(s), {days} day(s) each, "
                             f"{self.workday_min / 60:g} h a day)") from exc
+                    # the plan found needs more team-days than the even share: give every
+                    # team enough days for the busiest base and plan again
+                    busiest = max(exc.routes_by_depot.values(), default=needed)
+                    per_base = {b: self.teams.count(b) for b in team_base_ids}
+                    days = max(days + 1, max(math.ceil(busiest / per_base[b]) for b in team_base_ids) + 1)
             routes_raw = sol.routes
             stats = dict(sol.stats, runtime_s=sol.runtime_s, method=sol.method)
         else:

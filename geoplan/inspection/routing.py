@@ -414,7 +414,9 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     ------
     RoutingError
         Bad inputs, a client that no depot can serve within ``max_duration``,
-        or no feasible solution found (too few vehicles).
+        or more routes needed than the vehicles allow (``routes_needed`` on
+        the exception says how many the plan found needs). A time limit
+        never causes an error: the best feasible plan found is returned.
     """
     t0 = time.perf_counter()
     if method not in METHODS:
@@ -447,14 +449,17 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
             f"({limit:g}) even alone from the nearest depot. Leave them out or raise the limit.")
 
     deadline = t0 + time_limit
-    initial = None
-    # A giant tour pays off when routes are few and long (TSP-like); with many
-    # short routes PyVRP's own construction is as good and the time is better
-    # spent in its search.
+    # The LKH split is always computed for "lkh" and "combined": it is a
+    # feasible plan in a fraction of the time (one giant tour, cut optimally),
+    # PyVRP starts from it, and it is the answer if PyVRP finds nothing
+    # better within the limit. A giant tour is nearly the whole answer when
+    # routes are few and long (TSP-like); with many short routes it is only a
+    # start, so it gets less of the time.
     few_routes = _routes_lower_bound(m, clients, service, udep, limit) <= 3
-    if method == "lkh" or (method == "combined" and few_routes):
+    initial = None
+    if method in ("lkh", "combined"):
         say("LKH-3 giant tour")
-        budget = time_limit * (0.35 if method == "combined" else 0.8)
+        budget = time_limit * (0.8 if method == "lkh" else 0.35 if few_routes else 0.12)
         initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed)
         stats["lkh_split"] = _cost(m, initial, fixed_cost)
     routes: list[tuple[int, list[int]]]
@@ -465,7 +470,18 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
         remaining = max(0.2, (deadline - time.perf_counter()) * (0.9 if method == "combined" else 1.0))
         routes = _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
                         remaining, seed, initial)
-        stats["pyvrp"] = _cost(m, routes, fixed_cost)
+        if routes is None:
+            # PyVRP found no feasible plan in its time: fall back on the split,
+            # computed now if it was not the start
+            if initial is None:
+                say("LKH-3 giant tour")
+                initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution,
+                                       max(0.5, 0.1 * time_limit), seed)
+                stats["lkh_split"] = _cost(m, initial, fixed_cost)
+            routes = initial
+            stats["pyvrp"] = None
+        else:
+            stats["pyvrp"] = _cost(m, routes, fixed_cost)
     if method in ("combined", "lkh"):
         say("LKH-3 route order")
         routes = _polish(m, routes, deadline)
@@ -478,14 +494,22 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     counts = {}
     for vt, _, _ in out:
         counts[vt] = counts.get(vt, 0) + 1
+    over = {i: counts.get(i, 0) - vehicles[i] for i in range(len(depots)) if counts.get(i, 0) > vehicles[i]}
     feasible = (visited == list(range(len(clients)))
-                and all(r.duration <= limit + 1e-6 for r in built)
-                and all(counts.get(i, 0) <= vehicles[i] for i in range(len(depots))))
+                and all(r.duration <= limit + 1e-6 for r in built) and not over)
+    if not feasible and not over:  # pragma: no cover - would be a bug in the solvers' glue
+        raise RoutingError("The routing produced an invalid plan (a stop missed or a route over the limit); "
+                           "please report this with the input.")
     if not feasible:
-        raise RoutingError(
-            f"No feasible plan found in {time_limit:g} s: {len(clients)} stops need more routes than "
-            f"the {sum(vehicles)} available within the limit of {limit:g} each. Allow more days or "
-            "teams, a longer working day, or a longer time limit.")
+        # Every route of the plan is within the limit (the split guarantees
+        # it), so the only way to get here is a plan needing more routes at
+        # some depot than it has vehicles: say how many it needs.
+        exc = RoutingError(
+            f"{len(clients)} stops need {len(built)} routes within the limit of {limit:g} each, but only "
+            f"{sum(vehicles)} are available. Allow more days or teams, or a longer working day.")
+        exc.routes_needed = len(built)
+        exc.routes_by_depot = {d: sum(1 for _, dd, _ in out if dd == d) for d in udep}
+        raise exc
     return RoutingSolution(built, method, time.perf_counter() - t0, feasible, stats)
 
 
@@ -558,11 +582,12 @@ def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
 
     udep = sorted(set(depots))
     loc_of = udep + clients  # PyVRP wants depots before clients
-    mi = _int_matrix(m[np.ix_(loc_of, loc_of)], resolution)
+    # rounded up, so a plan within the shift in PyVRP's integers is within it in real minutes
+    mi = np.ceil(m[np.ix_(loc_of, loc_of)] / resolution - 1e-9).astype(np.int64)
     np.fill_diagonal(mi, 0)
     pdepots = [pyvrp.Depot(location=i) for i in range(len(udep))]
     pclients = [pyvrp.Client(location=len(udep) + k,
-                             service_duration=int(round(service[c] / resolution)))
+                             service_duration=int(math.ceil(service[c] / resolution - 1e-9)))
                 for k, c in enumerate(clients)]
     shift = np.iinfo(np.int64).max if not math.isfinite(limit) else int(math.floor(limit / resolution + 1e-9))
     vtypes = [pyvrp.VehicleType(num_available=v, start_depot=udep.index(d), end_depot=udep.index(d),
@@ -591,6 +616,6 @@ def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
         cl = [clients[a.idx] for a in r.schedule() if a.type == pyvrp.ActivityType.CLIENT]
         if cl:
             routes.append((depots[vt], cl))
-    if not best.is_feasible() and initial is not None:
+    if not best.is_feasible():
         return initial
     return routes
