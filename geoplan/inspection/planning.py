@@ -212,7 +212,7 @@ class InspectionPlan:
         unreachable = []
         for r in stops.itertuples():
             if not r.snapped:
-                unreachable.append((r.marker_id, f"离道路过远: {r.reason}; 需徒步专项安排 (too far from a road)"))
+                unreachable.append((r.marker_id, f"离最近道路超过{self.max_walk_m / 1000:g}公里，需徒步专项安排"))
         ok = stops[stops["snapped"]].copy()
 
         # one routing node per stop: the marker of the stop nearest the road stands for it
@@ -254,8 +254,8 @@ class InspectionPlan:
                            + mat[nb:, b]) <= self.workday_min
             drop = ~(reach & day_ok)
             for i in np.flatnonzero(drop):
-                why = ("道路不连通: no road connection to any team base" if not reach[i] else
-                       "单程往返超过一个工作日: cannot be done within one working day from any base")
+                why = ("道路不连通：从任何出发地都无法驾车到达" if not reach[i] else
+                       "往返一次超过一个工作日：需就近住宿或专项安排")
                 for mid in stop_tab["members"].iloc[i]:
                     unreachable.append((mid, why))
             keep = np.flatnonzero(~drop)
@@ -481,8 +481,14 @@ def county_bases(county, n_teams: int = 2) -> gpd.GeoDataFrame:
 def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of=None,
                     due_lines=None, due_markers_list=None, workday_hours: float = WORKDAY_HOURS,
                     start_date=None, all_markers: bool = False, method: str = "combined",
-                    seed: int = 0, progress=None, **kwargs) -> InspectionResult:
-    """Plan the inspection of a county's boundary markers (the demo's entry point).
+                    seed: int = 0, progress=None, year: int | None = None, by_marker: bool = False,
+                    **kwargs) -> InspectionResult:
+    """Plan a county's joint inspection campaign, line by line (the demo's entry point).
+
+    By default the campaign covers the lines the five-year programme
+    (:func:`geoplan.inspection.programme.line_programme`) puts in ``year``
+    (default: the year of ``start_date`` or ``as_of``), every marker of each,
+    so a line is inspected whole in one campaign.
 
     Parameters
     ----------
@@ -492,24 +498,44 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
         Teams; bases are the bureau and township offices (:func:`county_bases`).
     time_limit : float
         Seconds for the routing solver.
-    as_of, due_lines, due_markers_list
-        Which markers are due (:func:`due_markers`).
+    as_of : date-like, optional
+        Planning date (default today).
+    due_lines : list of str, optional
+        Inspect these whole lines instead of the programme's.
+    due_markers_list : list of str, optional
+        Inspect exactly these markers (after a landslide, road works).
     all_markers : bool
-        Inspect every marker on every line (a full joint inspection).
+        Inspect every marker on every line.
+    year : int, optional
+        Programme year whose lines to inspect.
+    by_marker : bool
+        The old rule: markers whose own last inspection is five years old.
     workday_hours, start_date, method, seed, progress, **kwargs
-        Passed to :meth:`InspectionPlan.from_layers` / :meth:`InspectionPlan.solve`.
+        Passed to :meth:`InspectionPlan.from_layers` / :meth:`InspectionPlan.solve`
+        (e.g. ``blackout=["2026-10-12"]``).
 
     Returns
     -------
     InspectionResult
+        ``routes`` also has ``lead`` (牵头方), ``partners`` (对方),
+        ``meet_at``/``meet_time`` and ``partner_drive_min``
+        (:func:`geoplan.inspection.parties.add_parties`); ``params["programme_year"]``
+        and ``params["lines"]`` say which lines and who leads each.
     """
+    from geoplan.inspection.parties import add_parties, division_names
+    from geoplan.inspection.programme import line_programme, lines_of_year
+
     lines = county["boundary_lines"]
+    areas = division_names(county)
+    when = pd.Timestamp(start_date if start_date is not None else as_of if as_of is not None
+                        else _dt.date.today())
+    programme = None
     if all_markers:
         due_lines = list(lines["line_code"].astype(str))
-    areas = {}
-    for frame in (county.outline, county.neighbours):
-        if frame is not None:
-            areas.update(dict(zip(frame["adcode"].astype(str), frame["name"].astype(str))))
+    elif due_lines is None and due_markers_list is None and not by_marker:
+        programme = line_programme(lines, county["boundary_markers"], county_code=str(county.code),
+                                   start_year=int(year or when.year), areas=areas, workday_hours=workday_hours)
+        due_lines = lines_of_year(programme, int(year or when.year))
     plan = InspectionPlan.from_layers(
         county["boundary_markers"], lines, county["roads"], county_bases(county, n_teams), teams=n_teams,
         workday_hours=workday_hours, as_of=as_of, due_lines=due_lines, due_markers_list=due_markers_list,
@@ -517,6 +543,9 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
     result = plan.solve(time_limit=time_limit, method=method, seed=seed, progress=progress)
     result.params["county"] = county.code
     result.params["county_name"] = county.name
+    result.params["programme_year"] = int(year or when.year) if programme is not None else None
+    result.params["due_lines"] = list(due_lines) if due_lines is not None else None
+    add_parties(result, county, programme)
     return result
 
 

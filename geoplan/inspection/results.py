@@ -12,8 +12,17 @@ import pandas as pd
 from geoplan.errors import Problem, ValidationError
 from geoplan.layers.crs import metric_crs
 from geoplan.layers.schema import MARKER_ID_RE
-from geoplan.inspection.selection import WORKDAY_HOURS, InspectionError
+from geoplan.inspection.selection import MOVED_TOLERANCE_M, WORKDAY_HOURS, InspectionError
 from geoplan.inspection.result import InspectionResult
+
+#: What a condition calls for (处理意见): 维护 / 重建 / 补设 / 复位.
+ACTIONS = ("维护", "重建", "补设", "复位")
+_ACTION_OF = {"损坏": "维护", "丢失": "补设", "移位": "复位", "字迹不清": "维护", "被掩埋": "维护"}
+_WORK_OF = {"损坏": "维护（修补桩体）", "丢失": "补设界桩", "字迹不清": "维护（重新描字）",
+            "被掩埋": "维护（清理掩埋物，露出桩体）"}
+HISTORY_COLUMNS = ["marker_id", "line_code", "campaign", "inspected", "condition", "displacement_m",
+                   "measured_lon", "measured_lat", "reference_ok", "lettering_ok", "action", "photos", "remarks"]
+
 
 @dataclass
 class ImportedResults:
@@ -24,11 +33,14 @@ class ImportedResults:
     markers : geopandas.GeoDataFrame
         The markers layer with ``condition`` and ``last_inspected`` updated.
     history : pandas.DataFrame
-        One row per inspected marker: ``marker_id``, ``inspected``,
-        ``condition``, ``displacement_m`` (moved markers), ``reference_ok``,
-        ``lettering_ok``, ``photos``, ``remarks``.
+        The per-marker history (:data:`HISTORY_COLUMNS`): earlier campaigns
+        passed in plus one row per marker inspected in this campaign
+        (``campaign``); a marker reported again in the same campaign
+        replaces its row, so importing the same file twice changes nothing.
     repairs : pandas.DataFrame
-        Markers needing repair work, with ``work`` saying what.
+        Work orders of this campaign: ``marker_id``, ``line_code``,
+        ``condition``, ``displacement_m``, ``action`` (维护/重建/补设/复位)
+        and ``work`` (in Chinese, e.g. "复位（位移 29.1 米）").
     remaining : list of str
         Planned markers with no filled form yet (to re-plan).
     """
@@ -83,7 +95,9 @@ def _read_form(path) -> tuple[pd.DataFrame, int]:
     return df.reset_index(drop=True), skip
 
 
-def import_results(result: InspectionResult, path, *, file_label: str | None = None) -> ImportedResults:
+def import_results(result: InspectionResult, path, *, file_label: str | None = None,
+                   previous_markers=None, previous_history: pd.DataFrame | None = None,
+                   gpx=None) -> ImportedResults:
     """Read filled record forms (XLSX or CSV) and work out what they change.
 
     Nothing is changed if any row is bad: every problem (unknown marker ID,
@@ -97,6 +111,12 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
         The plan the forms belong to (its markers are the register).
     path : str or Path
         The filled form (``write_forms_xlsx`` output, or the same columns as CSV).
+    previous_markers, previous_history : optional
+        The marker layer and history after earlier imports (default: the
+        plan's markers, no history); this import is applied on top.
+    gpx : str or Path, optional
+        Handheld GPS waypoints named by marker ID: their positions fill the
+        measured coordinates a form leaves empty.
 
     Returns
     -------
@@ -106,10 +126,11 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
 
     df, skip = _read_form(path)
     label = file_label or str(path)
+    waypoints = read_gpx_waypoints(gpx) if gpx is not None else {}
     problems: list[Problem] = []
     if "marker_id" not in df:
-        raise ValidationError([Problem(label, None, None, "marker_id", None, "no 界桩编号 / marker_id column",
-                                       "use the form written by `geoplan inspect forms`")])
+        raise ValidationError([Problem(label, None, None, "界桩编号", None, "表中没有“界桩编号”列",
+                                       "请使用 `geoplan inspect forms` 生成的记录表")])
     cond_field = BOUNDARY_MARKERS.field("condition")
     register = result.markers.set_index(result.markers["marker_id"].astype(str))
     metric = metric_crs(result.markers)
@@ -117,90 +138,157 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
     seen = {}
     rows = []
     for i, r in filled.iterrows():
-        where = f"row {i + skip + 1}"
+        where = f"第{i + skip + 1}行"
         mid = str(r["marker_id"]).strip()
         if not MARKER_ID_RE.fullmatch(mid):
-            problems.append(Problem(label, None, where, "marker_id", mid, "not a marker ID",
-                                    "4-digit line + 3-digit number + A–E/Q, e.g. 3138001A"))
+            problems.append(Problem(label, None, where, "界桩编号", mid, "不是界桩编号",
+                                    "4位界线编号+3位序号+A–E或Q，如 3138001A"))
             continue
         if mid not in register.index:
-            problems.append(Problem(label, None, where, "marker_id", mid, "marker not in the register",
-                                    "check the number against the printed map"))
+            problems.append(Problem(label, None, where, "界桩编号", mid, "界桩登记中没有此编号",
+                                    "请对照图件核对编号"))
             continue
         if mid in seen:
-            problems.append(Problem(label, None, where, "marker_id", mid, f"reported twice (also {seen[mid]})",
-                                    "keep one row per marker"))
+            problems.append(Problem(label, None, where, "界桩编号", mid, f"重复填报（另见{seen[mid]}）",
+                                    "每个界桩只填一行"))
             continue
         seen[mid] = where
         cond = cond_field.canonical(str(r["condition"]))
         if cond is None:
-            problems.append(Problem(label, None, where, "condition", str(r["condition"]),
-                                    "condition must be 完好, 损坏, 移位 or 丢失", "pick from the drop-down list"))
+            problems.append(Problem(label, None, where, "界桩状况", str(r["condition"]),
+                                    "界桩状况须为" + "、".join(cond_field.choices), "请从下拉列表中选择"))
             continue
         date_txt = str(r.get("inspected", "")).strip()
         inspected = pd.to_datetime(date_txt, errors="coerce") if date_txt else pd.NaT
         if date_txt and pd.isna(inspected):
-            problems.append(Problem(label, None, where, "inspected", date_txt, "not a date", "write e.g. 2025-03-03"))
+            problems.append(Problem(label, None, where, "检查日期", date_txt, "不是日期", "请写成 2026-10-08"))
             continue
         bools = {}
-        for col in ("reference_ok", "lettering_ok"):
+        for col, zh in (("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰")):
             v = str(r.get(col, "")).strip().lower()
             bools[col] = True if v in _YES else False if v in _NO else None
             if v and bools[col] is None:
-                problems.append(Problem(label, None, where, col, v, "answer 是 or 否", ""))
+                problems.append(Problem(label, None, where, zh, v, "请填“是”或“否”", ""))
+        action = str(r.get("action", "")).strip()
+        if action in ("无", "-", "—"):
+            action = ""
+        if action and action not in ACTIONS:
+            problems.append(Problem(label, None, where, "处理意见", action, "处理意见须为" + "、".join(ACTIONS) + "或空",
+                                    "请从下拉列表中选择"))
+            continue
         disp = np.nan
-        if cond == "移位":
+        lon_txt, lat_txt = str(r.get("measured_lon", "")).strip(), str(r.get("measured_lat", "")).strip()
+        if not lon_txt and not lat_txt and mid in waypoints:
+            lon_txt, lat_txt = (f"{x:.7f}" for x in waypoints[mid])
+        lon = lat = np.nan
+        if lon_txt or lat_txt or cond == "移位":
             try:
-                lon, lat = float(r.get("measured_lon", "")), float(r.get("measured_lat", ""))
+                lon, lat = float(lon_txt), float(lat_txt)
                 if not (70 <= lon <= 140 and 0 <= lat <= 60):
                     raise ValueError
             except (TypeError, ValueError):
-                problems.append(Problem(label, None, where, "measured_lon",
-                                        f"{r.get('measured_lon', '')}, {r.get('measured_lat', '')}",
-                                        "a moved (移位) marker needs its measured position",
-                                        "fill in 实测经度/实测纬度 in decimal degrees (CGCS2000)"))
+                problems.append(Problem(label, None, where, "实测经度",
+                                        f"{lon_txt}, {lat_txt}",
+                                        "移位界桩须填实测坐标" if cond == "移位" else "实测坐标不是经纬度",
+                                        "实测经度/实测纬度填十进制度（CGCS2000），或导入手持GPS航点"))
                 continue
             reg = gpd.GeoSeries([register.loc[mid].geometry], crs=result.markers.crs).to_crs(metric).iloc[0]
             now = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs="EPSG:4490").to_crs(metric).iloc[0]
             disp = float(reg.distance(now))
         rows.append(dict(marker_id=mid, inspected=inspected, condition=cond, displacement_m=disp,
-                         reference_ok=bools["reference_ok"], lettering_ok=bools["lettering_ok"],
+                         measured_lon=lon, measured_lat=lat,
+                         reference_ok=bools["reference_ok"], lettering_ok=bools["lettering_ok"], action=action,
                          photos=str(r.get("photos", "")), remarks=str(r.get("remarks", ""))))
     if problems:
-        raise ValidationError(problems, summary=f"{len(problems)} problem(s) in the record forms {label}; "
-                                                "nothing was imported")
+        raise ValidationError(problems, summary=f"记录表 {label} 有 {len(problems)} 处问题，未导入任何数据")
     if not rows:
-        raise ValidationError([Problem(label, None, None, "condition", None, "no filled-in row (界桩状况 empty everywhere)",
-                                       "fill in the forms first")])
-    history = pd.DataFrame(rows)
+        raise ValidationError([Problem(label, None, None, "界桩状况", None, "没有填写任何一行（界桩状况均为空）",
+                                       "请先填写记录表")])
+    campaign = campaign_id(result)
+    new = pd.DataFrame(rows)
     default_date = pd.Timestamp(_dt.date.today())
-    history["inspected"] = history["inspected"].fillna(default_date)
-    markers = result.markers.copy()
+    new["inspected"] = new["inspected"].fillna(default_date)
+    new["campaign"] = campaign
+    new["line_code"] = new["marker_id"].str[:4]
+    new["displacement_m"] = new["displacement_m"].round(1)
+    new = new[HISTORY_COLUMNS]
+    old = previous_history if previous_history is not None else pd.DataFrame(columns=HISTORY_COLUMNS)
+    old = old[HISTORY_COLUMNS] if len(old) else pd.DataFrame(columns=HISTORY_COLUMNS)
+    keep = ~(old["campaign"].astype(str).eq(campaign) & old["marker_id"].astype(str).isin(new["marker_id"]))
+    history = pd.concat([old[keep], new], ignore_index=True) if len(old) else new.copy()
+    history["inspected"] = pd.to_datetime(history["inspected"])
+    history = history.sort_values(["marker_id", "inspected", "campaign"], kind="stable").reset_index(drop=True)
+    base = previous_markers if previous_markers is not None else result.markers
+    markers = base.copy()
     ids = markers["marker_id"].astype(str)
-    upd = history.set_index("marker_id")
+    upd = new.set_index("marker_id")
     hit = ids.isin(upd.index).to_numpy()
     markers.loc[hit, "condition"] = ids[hit].map(upd["condition"]).to_numpy()
     markers["last_inspected"] = pd.to_datetime(markers["last_inspected"])
     markers.loc[hit, "last_inspected"] = ids[hit].map(upd["inspected"]).to_numpy()
-    work = []
-    for h in history.itertuples():
-        jobs = []
-        if h.condition == "丢失":
-            jobs.append("补设界桩 (replace)")
-        elif h.condition == "移位":
-            jobs.append(f"复位 (reset; moved {h.displacement_m:.1f} m)")
-        elif h.condition == "损坏":
-            jobs.append("维修 (repair)")
-        if h.lettering_ok is False and h.condition != "丢失":
-            jobs.append("重新描字 (repaint lettering)")
-        if h.reference_ok is False and h.condition != "丢失":
-            jobs.append("重测方位物 (re-survey reference objects)")
-        if jobs:
-            work.append(dict(marker_id=h.marker_id, condition=h.condition, displacement_m=h.displacement_m,
-                             work="; ".join(jobs)))
-    repairs = pd.DataFrame(work, columns=["marker_id", "condition", "displacement_m", "work"])
-    remaining = [m for m in result.visits["marker_id"] if m not in set(history["marker_id"])]
+    repairs = work_orders(new)
+    done = set(history.loc[history["campaign"].astype(str) == campaign, "marker_id"].astype(str))
+    remaining = [m for m in result.visits["marker_id"] if m not in done]
     return ImportedResults(markers, history, repairs, remaining)
+
+
+def read_gpx_waypoints(path) -> dict:
+    """``{marker ID: (lon, lat)}`` of the waypoints in a GPX file whose name is a marker ID."""
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        root = ET.parse(p).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise InspectionError(f"无法读取GPS航点文件 {p}（{exc}）。请导出为 GPX 1.1。") from exc
+    out = {}
+    for w in root.iter():
+        if not str(w.tag).endswith("wpt"):
+            continue
+        name = next((c.text for c in w if str(c.tag).endswith("name")), None)
+        if name and MARKER_ID_RE.fullmatch(name.strip()):
+            out[name.strip()] = (float(w.get("lon")), float(w.get("lat")))
+    return out
+
+
+def campaign_id(result: InspectionResult) -> str:
+    """Name of the campaign a plan belongs to: county, lines or year, and first day."""
+    p = result.params
+    when = str(p.get("start_date", ""))
+    what = f"{p['programme_year']}年度" if p.get("programme_year") else "专项"
+    return f"{p.get('county', '')}-{what}-{when}"
+
+
+def work_orders(history: pd.DataFrame) -> pd.DataFrame:
+    """Repair work orders (维护/重建/补设/复位) from inspected markers, in Chinese.
+
+    A moved marker within :data:`MOVED_TOLERANCE_M` of its registered
+    position is within survey error: it gets a position check, not a reset.
+    """
+    work = []
+    for h in history.itertuples(index=False):
+        jobs = []
+        action = str(getattr(h, "action", "") or "")
+        if h.condition == "移位":
+            if pd.notna(h.displacement_m) and h.displacement_m > MOVED_TOLERANCE_M:
+                jobs.append(f"复位（位移 {h.displacement_m:.1f} 米）")
+                action = action or "复位"
+            else:
+                jobs.append(f"复核位置（位移 {h.displacement_m:.1f} 米，在测量误差内）")
+        elif h.condition in _WORK_OF:
+            jobs.append("重建界桩" if action == "重建" else _WORK_OF[h.condition])
+            action = action or _ACTION_OF[h.condition]
+        if h.lettering_ok is False and h.condition not in ("丢失", "字迹不清"):
+            jobs.append("重新描字")
+            action = action or "维护"
+        if h.reference_ok is False and h.condition != "丢失":
+            jobs.append("重测方位物")
+            action = action or "维护"
+        if jobs:
+            work.append(dict(marker_id=h.marker_id, line_code=str(h.marker_id)[:4], condition=h.condition,
+                             displacement_m=h.displacement_m, action=action, work="；".join(jobs)))
+    return pd.DataFrame(work, columns=["marker_id", "line_code", "condition", "displacement_m", "action", "work"])
 
 
 def replan(result: InspectionResult, imported: ImportedResults, *, time_limit: float = 10.0,
@@ -219,3 +307,43 @@ def replan(result: InspectionResult, imported: ImportedResults, *, time_limit: f
     new = plan.solve(time_limit=time_limit, progress=progress)
     new.params.update({k: v for k, v in p.items() if k in ("county", "county_name")})
     return new
+
+
+def save_results(imported: ImportedResults, path):
+    """Write the updated markers and the per-marker history to one GeoPackage (atomically).
+
+    Layers ``boundary_markers`` and ``marker_history``; read back with
+    :func:`load_results` for the next import.
+    """
+    import pyogrio
+
+    from geoplan.inspection.xlsx import atomic_path
+    from geoplan.layers.io import write_layer
+
+    m = imported.markers.copy()
+    m["last_inspected"] = pd.to_datetime(m["last_inspected"]).dt.strftime("%Y-%m-%d")
+    h = imported.history.copy()
+    h["inspected"] = pd.to_datetime(h["inspected"]).dt.strftime("%Y-%m-%d")
+    for c in ("reference_ok", "lettering_ok"):
+        h[c] = h[c].map(lambda v: "是" if v is True else "否" if v is False else "")
+    for c in ("action", "photos", "remarks", "campaign", "marker_id", "line_code", "condition"):
+        h[c] = h[c].fillna("").astype(str)
+    with atomic_path(path) as tmp:
+        write_layer(m, tmp, "boundary_markers")
+        pyogrio.write_dataframe(h, tmp, layer="marker_history", driver="GPKG")
+    return path
+
+
+def load_results(path):
+    """``(markers, history)`` from a file written by :func:`save_results`."""
+    import pyogrio
+
+    markers = gpd.read_file(path, layer="boundary_markers", engine="pyogrio")
+    markers["last_inspected"] = pd.to_datetime(markers["last_inspected"])
+    h = pyogrio.read_dataframe(path, layer="marker_history", read_geometry=False)
+    h["inspected"] = pd.to_datetime(h["inspected"])
+    for c in ("reference_ok", "lettering_ok"):
+        h[c] = h[c].map(lambda v: True if v == "是" else False if v == "否" else None).astype(object)
+    for c in ("action", "photos", "remarks"):
+        h[c] = h[c].fillna("").astype(str)
+    return markers, h[HISTORY_COLUMNS]

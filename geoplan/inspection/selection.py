@@ -92,7 +92,7 @@ def due_markers(markers: gpd.GeoDataFrame, as_of=None, cycle_years: int = CYCLE_
     df["next_due"] = last + pd.DateOffset(years=cycle_years)
     never = last.isna()
     cycle_due = never | (df["next_due"] <= as_of)
-    reason = np.where(never, "从未检查 (never inspected)",
+    reason = np.where(never, "从未检查",
                       [f"上次检查 {d:%Y-%m-%d}，已满{cycle_years}年" if ok else "" for d, ok in
                        zip(last.fillna(as_of), cycle_due)])
     due = cycle_due.to_numpy().copy()
@@ -102,7 +102,7 @@ def due_markers(markers: gpd.GeoDataFrame, as_of=None, cycle_years: int = CYCLE_
         if unknown:
             raise InspectionError(f"Unknown marker IDs: {', '.join(unknown[:10])}. Check the list against the markers layer.")
         due = df.index.isin(wanted)
-        reason = np.where(due, "指定检查 (listed)", "")
+        reason = np.where(due, "指定检查", "")
     elif lines is not None:
         wanted = [str(x) for x in lines]
         unknown = sorted(set(wanted) - set(df["line_code"]))
@@ -110,7 +110,7 @@ def due_markers(markers: gpd.GeoDataFrame, as_of=None, cycle_years: int = CYCLE_
             raise InspectionError(f"No markers on line(s) {', '.join(unknown)}; the lines with markers are "
                                   f"{', '.join(sorted(set(df['line_code'])))}.")
         on = df["line_code"].isin(wanted).to_numpy()
-        reason = np.where(on, "指定界线 (line listed)", "")
+        reason = np.where(on, "指定界线", "")
         due = on
     df["due"] = due
     df["reason"] = np.where(due, reason, "")
