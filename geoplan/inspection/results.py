@@ -263,8 +263,8 @@ def campaign_id(result: InspectionResult) -> str:
 def work_orders(history: pd.DataFrame) -> pd.DataFrame:
     """Repair work orders (维护/重建/补设/复位) from inspected markers, in Chinese.
 
-    A moved marker within :data:`MOVED_TOLERANCE_M` of its registered
-    position is within survey error: it gets a position check, not a reset.
+    A marker reported 移位 but measured within :data:`MOVED_TOLERANCE_M` of
+    its registered position is within survey error: no work order.
     """
     work = []
     for h in history.itertuples(index=False):
@@ -274,8 +274,7 @@ def work_orders(history: pd.DataFrame) -> pd.DataFrame:
             if pd.notna(h.displacement_m) and h.displacement_m > MOVED_TOLERANCE_M:
                 jobs.append(f"复位（位移 {h.displacement_m:.1f} 米）")
                 action = action or "复位"
-            else:
-                jobs.append(f"复核位置（位移 {h.displacement_m:.1f} 米，在测量误差内）")
+            # else: within survey error, the marker stands where it is registered
         elif h.condition in _WORK_OF:
             jobs.append("重建界桩" if action == "重建" else _WORK_OF[h.condition])
             action = action or _ACTION_OF[h.condition]
