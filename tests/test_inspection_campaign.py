@@ -202,3 +202,23 @@ def test_gpx_waypoints_give_the_measured_position(campaign, tmp_path):
     imp = inspection.import_results(res, tmp_path / "f.csv", gpx=gpx)
     # 0.0002° of latitude is about 22.2 m
     assert imp.history.set_index("marker_id").loc[mid, "displacement_m"] == pytest.approx(22.2, abs=0.3)
+
+
+def test_share_package_for_the_neighbour(campaign, tmp_path):
+    import zipfile
+
+    from geoplan.inspection.share import for_partner, partner_codes, write_share_package
+
+    _, res = campaign
+    codes = partner_codes(res)
+    neighbour = next(c for c in codes if len(c) == 6)
+    part = for_partner(res, neighbour)
+    lines = {lc for lc, v in res.params["lines"].items() if neighbour in v["partners"]}
+    # every marker of the neighbour's lines is in its package, with whole team-days
+    assert set(res.visits.loc[res.visits["line_code"].isin(lines), "marker_id"]) <= set(part.visits["marker_id"])
+    assert set(part.routes["route_id"]) == set(part.visits["route_id"])
+    z = write_share_package(res, neighbour, tmp_path / "share.zip", atlas=False)
+    names = zipfile.ZipFile(z).namelist()
+    assert len(names) == 3 and all(codes[neighbour] in n for n in names)
+    with pytest.raises(inspection.InspectionError):
+        for_partner(res, "999999")

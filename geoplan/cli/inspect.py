@@ -117,7 +117,7 @@ def atlas_cmd(plan, out, paper, orientation):
     pdf = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + "_atlas.pdf")
     with _bar("pages", len(result.routes) + 1) as bar:
         write_atlas(result, pdf, paper=paper, orientation=orientation, progress=lambda s: bar.update(1))
-    click.echo(f"wrote {pdf}")
+    click.echo(f"已写出 {pdf}")
 
 
 @inspect.command("forms")
@@ -138,7 +138,23 @@ def forms_cmd(plan, out):
         bar.update(1)
         g = forms.write_gpx(result, folder / f"{stem}_gpx")
         bar.update(1)
-    click.echo(f"wrote {x}, {p} and {len(g)} GPX file(s) in {folder / (stem + '_gpx')}")
+    click.echo(f"已写出 {x}、{p}，以及 {len(g)} 个 GPX 文件（{folder / (stem + '_gpx')}）")
+
+
+@inspect.command("share")
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--partner", required=True, help="Code of the other side (neighbour county or township).")
+@click.option("--out", default=None, help="Zip path (default: next to the plan).")
+def share_cmd(plan, partner, out):
+    """Share package for the other side: its team-days, meeting points, forms and atlas (zip)."""
+    from geoplan.inspection.planning import InspectionResult
+    from geoplan.inspection.share import partner_codes, write_share_package
+
+    result = InspectionResult.load(plan)
+    name = partner_codes(result).get(partner, partner)
+    z = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + f"_share_{partner}.zip")
+    write_share_package(result, partner, z)
+    click.echo(f"已写出 {z}（{name}）")
 
 
 @inspect.command("import")

@@ -31,6 +31,7 @@ ROUTE_HEADERS = {
     "n_markers": "界桩数", "drive_min": "驾车（分钟）", "walk_min": "步行（分钟）", "service_min": "检查（分钟）",
     "total_min": "全天（分钟）", "start": "出发", "end": "返回", "lead": "牵头方", "partners": "对方",
     "meet_at": "会合界桩", "meet_time": "会合时间", "partner_drive_min": "对方车程估算（分钟）",
+    "partner_leave": "对方最迟出发",
 }
 VISIT_HEADERS = {
     "route_id": "组日编号", "date": "日期", "order": "顺序", "stop": "停靠点", "marker_id": "界桩编号",
@@ -71,6 +72,9 @@ def plan_tables(result) -> dict[str, pd.DataFrame]:
         if c not in routes:
             routes[c] = ""
     routes["lines"] = routes["lines"].astype(str).str.replace(",", "、")
+    from geoplan.inspection.parties import partner_departure
+    routes["partner_leave"] = [partner_departure(t, d) for t, d in zip(routes["meet_time"], routes["partner_drive_min"])]
+    routes["partner_drive_min"] = pd.to_numeric(routes["partner_drive_min"], errors="coerce").round(0).astype("Int64")
     visits = result.visits.copy()
     for c in ("drive_min", "walk_min", "service_min"):
         visits[c] = visits[c].round(0).astype(int)
