@@ -141,3 +141,22 @@ def test_time_limit_returns_a_feasible_plan_not_an_error(method):
     assert sol.feasible
     assert sorted(c for r in sol.routes for c in r.clients) == list(range(300))
     assert all(r.duration <= 480 + 1e-6 for r in sol.routes)
+
+
+@pytest.mark.parametrize("method", ["combined", "lkh"])
+def test_cost_matrix_steers_routes_and_durations_hold(method):
+    # clients of two "lines" interleaved in space; changing line is expensive in the
+    # cost matrix only, so no route mixes them, and every route still fits the limit
+    rng = np.random.default_rng(5)
+    xy = rng.random((41, 2)) * 40.0
+    m = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    label = np.concatenate([[-1], np.arange(40) % 2])
+    cost = m + 1000.0 * ((label[:, None] != label[None, :]) & (label[:, None] >= 0) & (label[None, :] >= 0))
+    service = np.concatenate([[0], np.full(40, 10.0)])
+    sol = R.solve_vrp(m, service, [0], [20], max_duration=300, fixed_cost=50, time_limit=1.0, method=method,
+                      cost_matrix=cost)
+    assert sol.feasible
+    for r in sol.routes:
+        assert len({label[c + 1] for c in r.clients}) == 1
+        assert r.duration <= 300 + 1e-6
+        assert r.travel == pytest.approx(R.tour_length(m, [0] + [c + 1 for c in r.clients]))

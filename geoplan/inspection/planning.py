@@ -48,6 +48,9 @@ from geoplan.inspection.selection import (  # noqa: F401  (public names kept her
 from geoplan.inspection.result import InspectionResult, route_legs  # noqa: F401
 from geoplan.inspection.workdays import parse_blackout, unknown_years, working_days
 
+#: Objective penalty (minutes) for moving from one line's markers to another's within a day.
+LINE_CHANGE_MIN = 60.0
+
 # --------------------------------------------------------------------------
 # The plan
 # --------------------------------------------------------------------------
@@ -268,6 +271,13 @@ class InspectionPlan:
 
         svc = np.concatenate([np.zeros(nb), stop_tab["walk_min"].to_numpy() + stop_tab["service_min"].to_numpy()]) \
             if len(stop_tab) else np.zeros(nb)
+        # A team-day is a joint day with the other side of one line: changing to
+        # another line means another partner, so it costs extra in the
+        # objective (not in the clock), and days keep to one line where they can.
+        cost = mat.copy()
+        if len(stop_tab) and LINE_CHANGE_MIN > 0:
+            line_of = np.array([str(m[0])[:4] for m in stop_tab["members"]])
+            cost[nb:, nb:] += LINE_CHANGE_MIN * (line_of[:, None] != line_of[None, :])
         n_teams = len(self.teams)
         total = svc.sum() + (mat[:, nb:].min(axis=0).sum() if len(stop_tab) else 0)
         # Teams work in parallel, so the campaign lasts as long as the busiest
@@ -282,7 +292,8 @@ class InspectionPlan:
                 try:
                     sol = routing.solve_vrp(mat, svc, team_vt, [days] * n_teams, max_duration=self.workday_min,
                                             fixed_cost=self.workday_min / 4, time_limit=time_limit,
-                                            method=method, resolution=1 / 60, seed=seed, progress=progress)
+                                            method=method, resolution=1 / 60, seed=seed, progress=progress,
+                                            cost_matrix=cost)
                     break
                 except routing.RoutingError as exc:
                     needed = getattr(exc, "routes_needed", None)

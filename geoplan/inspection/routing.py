@@ -294,7 +294,7 @@ def order_route(matrix, depot: int, clients, *, time_limit: float | None = None)
 # --------------------------------------------------------------------------
 
 def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
-               fixed_cost: float = 0.0) -> list[tuple[int, list[int]]]:
+               fixed_cost: float = 0.0, cost=None) -> list[tuple[int, list[int]]]:
     """Cut a giant tour into routes optimally (Prins' split, several depots).
 
     Parameters
@@ -310,6 +310,9 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
         Longest route (travel + service).
     fixed_cost : float
         Cost added per route, so fewer routes are preferred.
+    cost : ndarray (n_loc, n_loc), optional
+        What a leg costs, if not its travel time (``matrix`` still bounds
+        the duration).
 
     Returns
     -------
@@ -325,13 +328,17 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
     order = list(order)
     n = len(order)
     depots = np.asarray(list(depots))
-    if not math.isfinite(max_duration) and len(depots) == 1:
+    if not math.isfinite(max_duration) and len(depots) == 1 and cost is None:
         # no limit and one depot: by the triangle inequality one route is optimal
         return [(int(depots[0]), order)] if order else []
+    c_m = m if cost is None else np.asarray(cost, dtype=float)
     # plain Python floats in the O(n·L) loop: numpy scalars would be ~10× slower
     out_leg = m[np.ix_(depots, order)].T.tolist()   # depot → client, per client
     in_leg = m[np.ix_(order, depots)].tolist()      # client → depot
     step = [0.0] + [float(m[order[j - 1], order[j]]) for j in range(1, n)]
+    c_out = c_m[np.ix_(depots, order)].T.tolist()
+    c_in = c_m[np.ix_(order, depots)].tolist()
+    c_step = [0.0] + [float(c_m[order[j - 1], order[j]]) for j in range(1, n)]
     serv_of = [float(service[c]) for c in order]
     nd = len(depots)
     best = np.full(n + 1, np.inf)
@@ -342,15 +349,19 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
         if not np.isfinite(best[i]):
             continue
         inner = 0.0
+        c_inner = 0.0
         serv = 0.0
         first = out_leg[i]
+        c_first = c_out[i]
         for j in range(i, n):
             c = order[j]
             if j > i:
                 inner += step[j]
+                c_inner += c_step[j]
             serv += serv_of[j]
             back = in_leg[j]
-            d = min(range(nd), key=lambda k: first[k] + back[k]) if nd > 1 else 0
+            c_back = c_in[j]
+            d = min(range(nd), key=lambda k: c_first[k] + c_back[k]) if nd > 1 else 0
             dur = first[d] + back[d] + inner + serv
             if dur > max_duration + 1e-9:
                 if j == i:
@@ -358,7 +369,7 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
                         f"Location {c} cannot be served within the route limit ({max_duration:g}) "
                         "from any depot.")
                 break
-            val = best[i] + dur - serv + fixed_cost
+            val = best[i] + c_first[d] + c_back[d] + c_inner + fixed_cost
             if val < best[j + 1]:
                 best[j + 1], pred[j + 1], pick[j + 1] = val, i, depots[d]
     routes = []
@@ -376,7 +387,7 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
 
 def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None = None,
               fixed_cost: float = 0.0, time_limit: float = 10.0, method: str = "combined",
-              resolution: float = 1.0, seed: int = 0, progress=None) -> RoutingSolution:
+              resolution: float = 1.0, seed: int = 0, progress=None, cost_matrix=None) -> RoutingSolution:
     """Routes from depots visiting every client once, each within ``max_duration``.
 
     Parameters
@@ -405,6 +416,10 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     seed : int
     progress : callable, optional
         Called with a short stage name as each stage starts (for progress bars).
+    cost_matrix : array-like, shape (n_loc, n_loc), optional
+        What the solvers minimise, if not the travel time (e.g. travel time
+        plus a penalty for changing lines); ``matrix`` still bounds every
+        route's duration and gives :attr:`Route.travel`.
 
     Returns
     -------
@@ -423,6 +438,9 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
         raise RoutingError(f"method must be one of {METHODS}, got {method!r}.")
     m = _check_matrix(matrix)
     n_loc = len(m)
+    cm = m if cost_matrix is None else _check_matrix(cost_matrix)
+    if cm.shape != m.shape:
+        raise RoutingError(f"cost_matrix must have the shape of matrix {m.shape}, got {cm.shape}.")
     service = np.asarray(service, dtype=float).copy()
     if service.shape != (n_loc,):
         raise RoutingError(f"service must have one value per location ({n_loc}), got {service.shape}.")
@@ -460,8 +478,8 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     if method in ("lkh", "combined"):
         say("LKH-3 giant tour")
         budget = time_limit * (0.8 if method == "lkh" else 0.35 if few_routes else 0.12)
-        initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed)
-        stats["lkh_split"] = _cost(m, initial, fixed_cost)
+        initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed, cm)
+        stats["lkh_split"] = _cost(cm, initial, fixed_cost)
     routes: list[tuple[int, list[int]]]
     if method == "lkh":
         routes = initial
@@ -469,23 +487,23 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
         say("PyVRP assignment")
         remaining = max(0.2, (deadline - time.perf_counter()) * (0.9 if method == "combined" else 1.0))
         routes = _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
-                        remaining, seed, initial)
+                        remaining, seed, initial, cm)
         if routes is None:
             # PyVRP found no feasible plan in its time: fall back on the split,
             # computed now if it was not the start
             if initial is None:
                 say("LKH-3 giant tour")
                 initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution,
-                                       max(0.5, 0.1 * time_limit), seed)
-                stats["lkh_split"] = _cost(m, initial, fixed_cost)
+                                       max(0.5, 0.1 * time_limit), seed, cm)
+                stats["lkh_split"] = _cost(cm, initial, fixed_cost)
             routes = initial
             stats["pyvrp"] = None
         else:
-            stats["pyvrp"] = _cost(m, routes, fixed_cost)
+            stats["pyvrp"] = _cost(cm, routes, fixed_cost)
     if method in ("combined", "lkh"):
         say("LKH-3 route order")
-        routes = _polish(m, routes, deadline)
-        stats["polished"] = _cost(m, routes, fixed_cost)
+        routes = _polish(m, routes, deadline, cm, service, limit)
+        stats["polished"] = _cost(cm, routes, fixed_cost)
 
     out = _assign_types(routes, depots, vehicles)
     built = [Route(vt, d, [clients.index(c) for c in cl], tour_length(m, [d] + cl), float(service[cl].sum()))
@@ -527,10 +545,11 @@ def _cost(m, routes, fixed_cost) -> float:
     return float(sum(tour_length(m, [d] + list(cl)) + fixed_cost for d, cl in routes))
 
 
-def _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed):
+def _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed, cm=None):
     """Giant LKH tour through the clients (and the depot, if only one), split into routes."""
     nodes = ([udep[0]] if len(udep) == 1 else []) + clients
-    sub = _int_matrix(m[np.ix_(nodes, nodes)], resolution)
+    cm = m if cm is None else cm
+    sub = _int_matrix(cm[np.ix_(nodes, nodes)], resolution)
     n = len(nodes)
     trials = None if n <= 300 else max(50, int(60_000 / n))
     tour = lkh_tour(sub, time_limit=max(0.05, budget * 0.5), max_trials=trials, seed=seed + 1)
@@ -544,19 +563,24 @@ def _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budge
     for r in rotations:
         rot = order[r:] + order[:r]
         for seq in (rot, rot[::-1]):
-            routes = split_tour(m, seq, service, udep, limit, fixed_cost)
-            c = _cost(m, routes, fixed_cost)
+            routes = split_tour(m, seq, service, udep, limit, fixed_cost, cost=None if cm is m else cm)
+            c = _cost(cm, routes, fixed_cost)
             if best is None or c < best[0]:
                 best = (c, routes)
     return best[1]
 
 
-def _polish(m, routes, deadline):
+def _polish(m, routes, deadline, cm=None, service=None, limit=math.inf):
+    cm = m if cm is None else cm
     out = []
     for d, cl in routes:
         left = max(0.05, deadline - time.perf_counter())
-        new = order_route(m, d, cl, time_limit=min(left, 0.5 + 0.01 * len(cl)))
-        if tour_length(m, [d] + new) < tour_length(m, [d] + list(cl)) - 1e-9:
+        new = order_route(cm, d, cl, time_limit=min(left, 0.5 + 0.01 * len(cl)))
+        better = tour_length(cm, [d] + new) < tour_length(cm, [d] + list(cl)) - 1e-9
+        # a cheaper order under a cost matrix may take longer: keep it only within the limit
+        fits = cm is m or tour_length(m, [d] + new) + (float(service[new].sum()) if service is not None else 0.0) \
+            <= limit + 1e-9
+        if better and fits:
             cl = new
         out.append((d, list(cl)))
     return out
@@ -576,7 +600,7 @@ def _assign_types(routes, depots, vehicles):
     return out
 
 
-def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution, seconds, seed, initial):
+def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution, seconds, seed, initial, cm=None):
     import pyvrp
     from pyvrp.stop import MaxRuntime
 
@@ -585,6 +609,9 @@ def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
     # rounded up, so a plan within the shift in PyVRP's integers is within it in real minutes
     mi = np.ceil(m[np.ix_(loc_of, loc_of)] / resolution - 1e-9).astype(np.int64)
     np.fill_diagonal(mi, 0)
+    ci = mi if cm is None or cm is m else _int_matrix(cm[np.ix_(loc_of, loc_of)], resolution)
+    if ci is not mi:
+        np.fill_diagonal(ci, 0)
     pdepots = [pyvrp.Depot(location=i) for i in range(len(udep))]
     pclients = [pyvrp.Client(location=len(udep) + k,
                              service_duration=int(math.ceil(service[c] / resolution - 1e-9)))
@@ -594,7 +621,7 @@ def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
                                 fixed_cost=int(round(fixed_cost / resolution)), shift_duration=shift)
               for d, v in zip(depots, vehicles)]
     locations = [pyvrp.Location(x=float(i), y=0.0) for i in range(len(loc_of))]
-    data = pyvrp.ProblemData(locations, pclients, pdepots, vtypes, [mi], [mi])
+    data = pyvrp.ProblemData(locations, pclients, pdepots, vtypes, [ci], [mi])
     client_pos = {c: k for k, c in enumerate(clients)}
     init = None
     if initial is not None:
