@@ -222,3 +222,16 @@ def test_share_package_for_the_neighbour(campaign, tmp_path):
     assert len(names) == 3 and all(codes[neighbour] in n for n in names)
     with pytest.raises(inspection.InspectionError):
         for_partner(res, "999999")
+
+
+def test_second_sample_campaign_visits_every_marker_of_its_lines():
+    c = load_sample("330727")
+    res = inspection.plan_for_county(c, 2, time_limit=1, start_date="2027-03-01")
+    prog = line_programme(c["boundary_lines"], c["boundary_markers"], county_code="330727", start_year=2027)
+    due = set(prog.loc[prog["year"] == 2027, "line_code"])
+    m = c["boundary_markers"]
+    assert set(res.visits["marker_id"]) | set(res.unreachable.index) == set(m.loc[m["line_code"].isin(due),
+                                                                                  "marker_id"])
+    # 2027's holidays are not published yet: weekdays, and the plan says so
+    assert res.routes["date"].map(lambda d: d.weekday() < 5).all()
+    assert res.params["calendar_unknown_years"] == [2027]
