@@ -235,3 +235,22 @@ def test_second_sample_campaign_visits_every_marker_of_its_lines():
     # 2027's holidays are not published yet: weekdays, and the plan says so
     assert res.routes["date"].map(lambda d: d.weekday() < 5).all()
     assert res.params["calendar_unknown_years"] == [2027]
+
+
+def test_replanned_days_complete_the_same_campaign(campaign, tmp_path):
+    _, res = campaign
+    first = inspection.import_results(res, _fill(res, tmp_path, n=20))
+    new = inspection.replan(res, first, time_limit=1, start_date="2026-10-12")
+    assert sorted(new.visits["marker_id"]) == sorted(first.remaining)
+    t = forms.form_table(new)
+    t["condition"] = "完好"
+    t["inspected"] = "2026-10-13"
+    t.to_csv(tmp_path / "rest.csv", index=False, encoding="utf-8-sig")
+    second = inspection.import_results(new, tmp_path / "rest.csv", previous_markers=first.markers,
+                                       previous_history=first.history)
+    assert second.remaining == []
+    rep = campaign_report(res, second)
+    # every planned marker of the campaign is now inspected, and the counts add up
+    assert rep.meta["n_inspected"] == len(res.visits) == rep.by_condition["count"].sum()
+    assert rep.by_condition.set_index("condition").loc["完好", "count"] == (second.history["condition"] == "完好").sum()
+    assert (rep.lines["inspected"] == rep.lines["planned"]).all()

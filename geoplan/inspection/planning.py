@@ -557,6 +557,8 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
     result.params["programme_year"] = int(year or when.year) if programme is not None else None
     result.params["due_lines"] = list(due_lines) if due_lines is not None else None
     add_parties(result, county, programme)
+    from geoplan.inspection.results import campaign_id
+    result.params["campaign"] = campaign_id(result)
     return result
 
 

@@ -200,15 +200,21 @@ class CampaignReport:
 
 
 def campaign_report(result, imported) -> CampaignReport:
-    """Count what the imported forms say, per condition, repair kind and line."""
-    from geoplan.inspection.results import campaign_id
+    """Count what the imported forms of ``result``'s campaign say, per condition, repair kind and line.
+
+    Every count is taken from ``imported.history`` rows of this campaign
+    (all imports so far), so the report agrees with the results whatever
+    order the forms came in.
+    """
+    from geoplan.inspection.results import campaign_id, work_orders
 
     campaign = campaign_id(result)
     h = imported.history
     rec = h[h["campaign"].astype(str) == campaign].copy()
     by_cond = pd.DataFrame({"condition": list(MARKER_CONDITIONS),
                             "count": [int((rec["condition"] == c).sum()) for c in MARKER_CONDITIONS]})
-    rep = imported.repairs
+    # the whole campaign's work orders, whichever import brought each form
+    rep = work_orders(rec)
     kinds = ["维护", "重建", "补设", "复位"]
     by_action = pd.DataFrame({"action": kinds, "count": [int((rep["action"] == k).sum()) for k in kinds]})
     disp = pd.to_numeric(rec["displacement_m"], errors="coerce")

@@ -255,6 +255,8 @@ def read_gpx_waypoints(path) -> dict:
 def campaign_id(result: InspectionResult) -> str:
     """Name of the campaign a plan belongs to: county, lines or year, and first day."""
     p = result.params
+    if p.get("campaign"):
+        return str(p["campaign"])
     when = str(p.get("start_date", ""))
     what = f"{p['programme_year']}年度" if p.get("programme_year") else "专项"
     return f"{p.get('county', '')}-{what}-{when}"
@@ -292,9 +294,13 @@ def work_orders(history: pd.DataFrame) -> pd.DataFrame:
 
 def replan(result: InspectionResult, imported: ImportedResults, *, time_limit: float = 10.0,
            start_date=None, progress=None, network=None) -> InspectionResult:
-    """Plan the markers of ``result`` that no imported form covers."""
+    """Plan the markers of ``result`` that no imported form covers (same teams, hours, blackout dates).
+
+    The new plan keeps the campaign's lines and who leads them, so forms and
+    reports of the re-planned days belong to the same campaign.
+    """
     if not imported.remaining:
-        raise InspectionError("Every planned marker has a filled form; nothing to re-plan.")
+        raise InspectionError("所有计划界桩都已填表，无需重新安排。")
     from geoplan.inspection.planning import InspectionPlan
 
     p = result.params
@@ -302,9 +308,11 @@ def replan(result: InspectionResult, imported: ImportedResults, *, time_limit: f
         imported.markers, result.lines, result.roads, result.bases, teams=list(p.get("teams", [])) or None,
         workday_hours=p.get("workday_min", WORKDAY_HOURS * 60) / 60, due_markers_list=imported.remaining,
         start_date=start_date, areas=result.areas, neighbours=result.neighbours, outline=result.outline,
-        service_minutes=p.get("service_minutes"), network=network)
+        service_minutes=p.get("service_minutes"), network=network, blackout=p.get("blackout") or None)
     new = plan.solve(time_limit=time_limit, progress=progress)
-    new.params.update({k: v for k, v in p.items() if k in ("county", "county_name")})
+    new.params.update({k: v for k, v in p.items() if k in ("county", "county_name", "programme_year", "lines")})
+    # the re-planned days belong to the same campaign: their forms add to its history and report
+    new.params["campaign"] = campaign_id(result)
     return new
 
 

@@ -38,8 +38,12 @@ def for_partner(result, code: str):
     paths = {k: v for k, v in result.paths.items() if k[0] in set(routes["route_id"])}
     params = dict(result.params, lines={lc: info[lc] for lc in info if lc in mine or lc in set(vis["line_code"])},
                   share_for=str(code))
+    markers = result.markers.copy()
+    if "due" in markers:
+        # the partner's maps mark as due only what its team-days visit or cannot reach
+        markers["due"] = markers["marker_id"].astype(str).isin(set(vis["marker_id"]) | set(unr.index.astype(str)))
     return dataclasses.replace(result, visits=vis.reset_index(drop=True), routes=routes.reset_index(drop=True),
-                               unreachable=unr, paths=paths, params=params)
+                               unreachable=unr, paths=paths, params=params, markers=markers)
 
 
 def write_share_package(result, code: str, path, *, atlas: bool = True) -> Path:
