@@ -536,8 +536,12 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
     from geoplan.inspection.parties import add_parties, division_names
     from geoplan.inspection.programme import line_programme, lines_of_year
 
+    from geoplan.inspection.workdays import parse_date
+
     lines = county["boundary_lines"]
     areas = division_names(county)
+    start_date = parse_date(start_date, "开始日期")
+    as_of = parse_date(as_of, "计划基准日期")
     when = pd.Timestamp(start_date if start_date is not None else as_of if as_of is not None
                         else _dt.date.today())
     programme = None

@@ -65,7 +65,7 @@ def line_workload(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *,
     out["work_min"] = service + STOP_OVERHEAD_MIN * out["n_stops"] + out["length_km"] / ALONG_LINE_KMH * 60.0
     usable = workday_hours * 60.0 - BASE_DRIVE_MIN
     if usable <= 0:
-        raise InspectionError(f"A working day of {workday_hours:g} h leaves no time at the markers.")
+        raise InspectionError(f"每天工作 {workday_hours:g} 小时，扣除往返车程后没有检查时间。")
     out["team_days"] = np.where(out["n_markers"] > 0, np.ceil(out["work_min"] / usable), 0).astype(int)
     return out[["n_markers", "n_stops", "length_km", "work_min", "team_days"]]
 
@@ -130,9 +130,9 @@ def line_programme(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, county
     from scipy.sparse import lil_matrix
 
     if lines is None or len(lines) == 0:
-        raise InspectionError("The county has no boundary lines to programme.")
+        raise InspectionError("本县界线图层中没有界线，无法编制五年计划。")
     if years < 1:
-        raise InspectionError(f"The programme needs at least one year, got {years}.")
+        raise InspectionError(f"计划年数至少为 1，而不是 {years}。")
     areas = dict(areas or {})
     codes = lines["line_code"].astype(str).to_numpy()
     work = line_workload(lines, markers, workday_hours=workday_hours).reindex(codes)
@@ -213,8 +213,9 @@ def lines_of_year(programme: pd.DataFrame, year: int) -> list[str]:
     """Line codes the programme puts in ``year``."""
     got = programme.loc[programme["year"] == int(year), "line_code"].astype(str).tolist()
     if not got:
-        raise InspectionError(f"The programme has no line in {year}; its years are "
-                              f"{', '.join(map(str, sorted(programme['year'].unique())))}.")
+        raise InspectionError(f"五年计划中 {year} 年没有安排界线；计划年度为 "
+                              f"{'、'.join(map(str, sorted(programme['year'].unique())))}。"
+                              "可用 --line 指定界线。")
     return got
 
 

@@ -17,6 +17,16 @@ import pandas as pd
 from geoplan.inspection.selection import InspectionError
 
 
+def parse_date(value, what: str = "日期"):
+    """A date from ``YYYY-MM-DD`` (or a date), or an :class:`InspectionError` naming ``what``."""
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError) as exc:
+        raise InspectionError(f"{what} {value!r} 不是日期；请写成 2026-10-08。") from exc
+
+
 def parse_blackout(values: Iterable[str] | None) -> set[_dt.date]:
     """Blackout dates from ``YYYY-MM-DD`` or ``YYYY-MM-DD..YYYY-MM-DD`` items (comma-separated allowed).
 
