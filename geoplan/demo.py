@@ -196,9 +196,20 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     report.to_csv(path, index=False, encoding="utf-8-sig")
     result.files += [out / f"{data.code}_gazetteer.sqlite", path]
 
+    # the five-year programme of whole lines, then this year's campaign (its lines, both sides)
+    from geoplan.inspection.parties import division_names
+    from geoplan.inspection.programme import line_programme
+    from geoplan.inspection.report import write_plan_xlsx, write_programme_xlsx
+
+    start_year = pd.Timestamp(INSPECTION_DATE).year
+    programme = line_programme(data["boundary_lines"], data["boundary_markers"], county_code=data.code,
+                               start_year=start_year, areas=division_names(data))
+    result.tables["inspection_programme"] = programme
     inspection = plan_for_county(data, n_teams=2, time_limit=5, as_of=INSPECTION_DATE)
     result.inspection = inspection
-    result.files += [inspection.save(out / f"{data.code}_inspection_plan.gpkg"),
+    result.files += [write_programme_xlsx(programme, out / f"{data.code}_inspection_programme.xlsx"),
+                     inspection.save(out / f"{data.code}_inspection_plan.gpkg"),
+                     write_plan_xlsx(inspection, out / f"{data.code}_inspection_plan.xlsx"),
                      write_atlas(inspection, out / f"{data.code}_inspection_atlas.pdf"),
                      write_forms_xlsx(inspection, out / f"{data.code}_inspection_forms.xlsx")]
 

@@ -261,6 +261,52 @@ def compute_shared_lines(zj: gpd.GeoDataFrame) -> list[SharedLine]:
     return lines
 
 
+def line_history(ln: SharedLine) -> tuple[int, str, dt.date]:
+    """Last joint inspection of a line: year, leading side (牵头方) and the campaign's first day.
+
+    Lines are inspected whole, every five years, the lead alternating
+    between the two sides; most sample lines were last inspected 2021–2025
+    (due 2026–2030), a few in 2019–2020 (overdue).
+    """
+    rng = rng_for(ln.code, S_LINE + 200)
+    year = int(rng.choice([2019, 2020, 2021, 2022, 2023, 2024, 2025], p=[0.05, 0.1, 0.17, 0.17, 0.17, 0.17, 0.17]))
+    lead = ln.left if rng.random() < 0.5 else ln.right
+    first = dt.date(year, 3, 1) + dt.timedelta(days=int(rng.integers(0, 240)))
+    return year, lead, first
+
+
+def township_lines(polys, tw: pd.DataFrame, code: str, epsg: int, zj: gpd.GeoDataFrame) -> list[SharedLine]:
+    """Township boundary lines (乡级界线) inside the county, in EPSG:4549.
+
+    One line per pair of adjacent townships: their shared boundary, merged.
+    Codes are 4000 + 60 × (the county's position among the Zhejiang
+    adcodes) + k, so they never clash with the county lines (3001…) nor
+    between counties. Tri-points inside the county get no C/D/E triple here.
+    """
+    base = 4000 + 60 * sorted(zj["adcode"]).index(code)
+    out: list[SharedLine] = []
+    n = len(polys)
+    tree = shapely.STRtree(polys)
+    for i in range(n):
+        for j in sorted(int(x) for x in tree.query(polys[i], predicate="intersects") if x > i):
+            seg = shapely.intersection(shapely.boundary(polys[i]), shapely.boundary(polys[j]))
+            parts = [p for p in shapely.get_parts(seg) if p.geom_type in ("LineString", "MultiLineString")]
+            if not parts:
+                continue
+            merged = shapely.line_merge(shapely.union_all(parts))
+            pieces = [p for p in shapely.get_parts(merged) if p.length >= 300.0]
+            if sum(p.length for p in pieces) < MIN_SHARED_M:
+                continue
+            pieces.sort(key=lambda p: (-p.length, p.coords[0]))
+            geom = pieces[0] if len(pieces) == 1 else shapely.MultiLineString(pieces)
+            if epsg != LINE_EPSG:
+                geom = gpd.GeoSeries([geom], crs=epsg).to_crs(LINE_EPSG).iloc[0]
+            a, b = str(tw["code"].iloc[i]), str(tw["code"].iloc[j])
+            out.append(SharedLine(code=f"{base + len(out) + 1:04d}", left=a, right=b,
+                                  name=f"{tw['name'].iloc[i]}—{tw['name'].iloc[j]}线", level="乡级", geom=geom))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Boundary markers and road crossings (derived from the line only)
 # ---------------------------------------------------------------------------
@@ -302,20 +348,30 @@ def line_markers(ln: SharedLine) -> list[dict]:
 
     A/B pairs stand 4 m either side of the line where roads cross it and at
     some other places; C/D/E triples stand 6 m from a tri-point; the rest are
-    singles (Q). Spacing is 2–4.5 km.
+    singles (Q). Spacing is 2–4.5 km (1.5–3.5 km on township lines, which
+    have no pairs at road crossings and no triples). ``last_inspected`` is a
+    day of the line's last campaign (:func:`line_history`).
     """
     rng = rng_for(ln.code, S_LINE + 100)
     crossings = [shapely.Point(x, y) for x, y, _ in line_crossings(ln)]
     markers: list[dict] = []
     seq = 0
 
+    _, _, first_day = line_history(ln)
+
     def attrs() -> dict:
-        day = dt.date(2015, 1, 1) + dt.timedelta(days=int(rng.integers(0, 8 * 365)))
+        # the whole line was inspected in one campaign of a few weeks; a few
+        # markers set since then were never inspected
+        day = first_day + dt.timedelta(days=int(rng.integers(0, 25)))
         return dict(last_inspected=None if rng.random() < 0.03 else day.isoformat(),
                     material=str(rng.choice(["花岗岩", "混凝土", "花岗岩", "花岗岩", "钢筋混凝土"])))
 
     def condition() -> str:
-        return str(rng.choice(["完好", "损坏", "移位", "丢失"], p=[0.8, 0.09, 0.06, 0.05]))
+        return str(rng.choice(["完好", "损坏", "移位", "丢失", "字迹不清", "被掩埋"],
+                              p=[0.76, 0.07, 0.05, 0.04, 0.05, 0.03]))
+
+    township = ln.level == "乡级"
+    gap = (1500, 3500) if township else (2000, 4500)
 
     for part in shapely.get_parts(ln.geom):
         length = part.length
@@ -324,10 +380,13 @@ def line_markers(ln: SharedLine) -> list[dict]:
         if tuple(start) in ln.tripoints:
             stops.append((0.0, "T"))
         d = float(rng.uniform(400, 1500))
+        if township and d >= length - 400:
+            d = length / 2  # a short township line still has one marker
+            stops.append((d, "Q"))
         while d < length - 400:
             stops.append((d, "P" if rng.random() < 0.2 else "Q"))
-            d += float(rng.uniform(2000, 4500))
-        for c in crossings:
+            d += float(rng.uniform(*gap))
+        for c in ([] if township else crossings):
             if shapely.distance(c, part) < 1.0:
                 dc = float(shapely.line_locate_point(part, c))
                 stops = [s for s in stops if s[1] == "T" or abs(s[0] - dc) > 600]
@@ -1455,12 +1514,16 @@ def build_county(code: str, shared: Path, out: Path, zj=None, lines=None,
         if "staff" in cols:
             df["staff"] = pd.array(df["staff"], dtype="Int64")
         layers[kind] = _points_gdf(df, epsg, cols)
+    all_lines = my_lines + township_lines(polys, tw, code, epsg, zj)
+    history = [line_history(ln) for ln in all_lines]
     layers["boundary_lines"] = gpd.GeoDataFrame(dict(
-        line_code=[ln.code for ln in my_lines], name=[ln.name for ln in my_lines],
-        left_code=[ln.left for ln in my_lines], right_code=[ln.right for ln in my_lines],
-        level=[ln.level for ln in my_lines]), geometry=[ln.geom for ln in my_lines],
+        line_code=[ln.code for ln in all_lines], name=[ln.name for ln in all_lines],
+        left_code=[ln.left for ln in all_lines], right_code=[ln.right for ln in all_lines],
+        level=[ln.level for ln in all_lines],
+        last_inspected_year=np.asarray([h[0] for h in history], dtype=np.int64),
+        lead_code=[h[1] for h in history]), geometry=[ln.geom for ln in all_lines],
         crs=LINE_EPSG).to_crs(STORAGE_EPSG)
-    mk = pd.DataFrame([m for ln in my_lines for m in line_markers(ln)])
+    mk = pd.DataFrame([m for ln in all_lines for m in line_markers(ln)])
     layers["boundary_markers"] = _points_gdf(mk, LINE_EPSG, ["marker_id", "line_code", "condition",
                                                              "last_inspected", "material"])
     # Place names: county, townships at their seats, villages and communities.
@@ -1490,6 +1553,10 @@ def build_county(code: str, shared: Path, out: Path, zj=None, lines=None,
          "generalised, not the legal boundary", SCRIPT),
         ("boundary_lines", "line_code", "illustrative", "numbering rule of this script",
          "3001… over all adjacent Zhejiang county pairs sorted by adcode; level 市级 across prefectures", SCRIPT),
+        ("boundary_lines", "乡级 lines", "illustrative", "shared edges of the illustrative townships",
+         "one line per adjacent township pair; codes 4000 + 60 × county position + k", SCRIPT),
+        ("boundary_lines", "last_inspected_year, lead_code", "illustrative", "generated",
+         "whole line inspected in one campaign, 2019–2025; lead side drawn at random", line_seed),
         ("townships", "code, name, kind", "real", f"NBS statistical division codes, edition {EDITION}",
          "geoplan.layers.divisions.county_townships", SCRIPT),
         ("townships", "geometry", "illustrative", "generated",

@@ -54,7 +54,8 @@ def test_plan_constraints(result, county):
         last_leg = max(k[1] for k in result.paths if k[0] == r.route_id)
         end = result.paths[(r.route_id, last_leg)][-1]
         assert first == pytest.approx(end)
-    assert result.routes["date"].map(lambda d: d.weekday() < 5).all()
+    import chinese_calendar
+    assert result.routes["date"].map(chinese_calendar.is_workday).all()
 
 
 def test_pairs_share_a_stop(result):
@@ -69,7 +70,7 @@ def test_unreachable_markers_reported(county):
     res = inspection.plan_for_county(county, 1, time_limit=1, as_of="2025-03-01", due_lines=["3068"],
                                      max_walk_m=300)
     assert len(res.unreachable) > 0
-    assert res.unreachable["reason"].str.contains("too far").all()
+    assert res.unreachable["reason"].str.contains("离最近道路超过0.3公里").all()
     assert not set(res.unreachable.index) & set(res.visits["marker_id"])
 
 
@@ -86,8 +87,10 @@ def _fill(result, tmp_path, rows, name="filled.xlsx"):
     src = forms.write_forms_xlsx(result, tmp_path / "forms.xlsx")
     wb = openpyxl.load_workbook(src)
     ws = wb.active
-    col = {c.value: c.column for c in ws[2]}
-    for k, values in enumerate(rows, start=3):
+    zh = dict(forms.FORM_COLUMNS)
+    col = {c.value: c.column for c in ws[1]}
+    col = {en: col[zh[en]] for en in zh}
+    for k, values in enumerate(rows, start=2):
         for key, val in values.items():
             ws.cell(k, col[key]).value = val
     out = tmp_path / name
@@ -109,6 +112,11 @@ def test_import_updates_and_lists_repairs(result, tmp_path):
     # 0.001° of longitude at 29.4°N is about 97 m
     assert h.loc[moved.marker_id, "displacement_m"] == pytest.approx(97, abs=3)
     assert set(imp.repairs["marker_id"]) == {moved.marker_id, v.iloc[2].marker_id}
+    work = imp.repairs.set_index("marker_id")
+    d = h.loc[moved.marker_id, "displacement_m"]
+    assert work.loc[moved.marker_id, "work"] == f"复位（位移 {d:.1f} 米）"
+    assert work.loc[moved.marker_id, "action"] == "复位"
+    assert work.loc[v.iloc[2].marker_id, "action"] == "补设"
     mk = imp.markers.set_index("marker_id")
     assert mk.loc[moved.marker_id, "condition"] == "移位"
     assert pd.Timestamp(mk.loc[moved.marker_id, "last_inspected"]) == pd.Timestamp("2025-03-03")
@@ -127,8 +135,8 @@ def test_bad_form_changes_nothing(result, tmp_path):
     with pytest.raises(ValidationError) as err:
         inspection.import_results(result, path)
     cols = err.value.columns()
-    assert {"marker_id", "condition", "measured_lon"} <= cols
-    assert "row 3" in str(err.value)
+    assert {"界桩编号", "界桩状况", "实测经度"} <= cols
+    assert "第3行" in str(err.value)
     pd.testing.assert_frame_equal(result.markers, before)
 
 

@@ -115,9 +115,48 @@ def test_client_beyond_limit_and_too_few_vehicles():
     m = _euclid(12, 2)
     with pytest.raises(R.RoutingError, match="even alone"):
         R.solve_vrp(m, np.full(12, 500.0), [0], [5], max_duration=100, time_limit=0.5)
-    with pytest.raises(R.RoutingError, match="No feasible plan"):
+    with pytest.raises(R.RoutingError, match="need [0-9]+ routes") as err:
         R.solve_vrp(m, np.full(12, 30.0), [0], [1], max_duration=200, time_limit=0.5, method="pyvrp")
+    assert err.value.routes_needed >= 2
+    # with as many vehicles as the error asked for, the same problem solves
+    ok = R.solve_vrp(m, np.full(12, 30.0), [0], [err.value.routes_needed], max_duration=200, time_limit=0.5,
+                     method="pyvrp")
+    assert ok.feasible and ok.n_routes <= err.value.routes_needed
     bad = m.copy()
     bad[1, 2] = np.nan
     with pytest.raises(R.RoutingError, match="NaN"):
         R.solve_vrp(bad, np.zeros(12), [0], [1])
+
+
+@pytest.mark.parametrize("method", ["combined", "pyvrp"])
+def test_time_limit_returns_a_feasible_plan_not_an_error(method):
+    # many short routes and a time limit far too short for PyVRP to find a
+    # feasible plan alone: the LKH split must be returned instead of an error
+    rng = np.random.default_rng(3)
+    xy = rng.random((301, 2)) * 60.0
+    m = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * 1.3 / 40 * 60
+    service = np.concatenate([[0], rng.uniform(20, 30, 300)])
+    sol = R.solve_vrp(m, service, [0], [150], max_duration=480, fixed_cost=120, time_limit=0.3,
+                      method=method, resolution=1 / 60)
+    assert sol.feasible
+    assert sorted(c for r in sol.routes for c in r.clients) == list(range(300))
+    assert all(r.duration <= 480 + 1e-6 for r in sol.routes)
+
+
+@pytest.mark.parametrize("method", ["combined", "lkh"])
+def test_cost_matrix_steers_routes_and_durations_hold(method):
+    # clients of two "lines" interleaved in space; changing line is expensive in the
+    # cost matrix only, so no route mixes them, and every route still fits the limit
+    rng = np.random.default_rng(5)
+    xy = rng.random((41, 2)) * 40.0
+    m = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    label = np.concatenate([[-1], np.arange(40) % 2])
+    cost = m + 1000.0 * ((label[:, None] != label[None, :]) & (label[:, None] >= 0) & (label[None, :] >= 0))
+    service = np.concatenate([[0], np.full(40, 10.0)])
+    sol = R.solve_vrp(m, service, [0], [20], max_duration=300, fixed_cost=50, time_limit=1.0, method=method,
+                      cost_matrix=cost)
+    assert sol.feasible
+    for r in sol.routes:
+        assert len({label[c + 1] for c in r.clients}) == 1
+        assert r.duration <= 300 + 1e-6
+        assert r.travel == pytest.approx(R.tour_length(m, [0] + [c + 1 for c in r.clients]))

@@ -31,6 +31,33 @@ def inspect():
     """Joint inspection of boundary markers (界线联合检查): plan, atlas, forms, import."""
 
 
+@inspect.command("programme")
+@click.option("--county", default="330624", show_default=True, help="Sample county code.")
+@click.option("--start-year", default=None, type=int, help="First year (default: this year).")
+@click.option("--years", default=5, show_default=True, type=click.IntRange(1, 10))
+@click.option("--hours", default=8.0, show_default=True, type=float, help="Working day in hours.")
+@click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
+def programme_cmd(county, start_year, years, hours, out):
+    """Five-year programme: every line of the county in one year, even team-days per year."""
+    import datetime as dt
+
+    from geoplan.inspection.parties import division_names
+    from geoplan.inspection.programme import line_programme, programme_summary
+    from geoplan.inspection.report import write_programme_xlsx
+    from geoplan.layers.sample import load_sample
+
+    c = load_sample(county)
+    start = start_year or dt.date.today().year
+    prog = line_programme(c["boundary_lines"], c["boundary_markers"], county_code=c.code, start_year=start,
+                          years=years, areas=division_names(c), workday_hours=hours)
+    outdir = Path(out)
+    xlsx = write_programme_xlsx(prog, outdir / f"{county}_inspection_programme.xlsx",
+                                title=f"{c.name or county}界线联合检查计划（{start}—{start + years - 1}年）")
+    for r in programme_summary(prog).itertuples():
+        click.echo(f"{r.year}年：界线 {r.lines} 条，界桩 {r.markers} 个，估算 {r.team_days} 组日")
+    click.echo(f"已写出 {xlsx}")
+
+
 @inspect.command("plan")
 @click.option("--county", default="330624", show_default=True, help="Sample county code.")
 @click.option("--teams", default=2, show_default=True, type=click.IntRange(1, 50))
@@ -38,13 +65,19 @@ def inspect():
 @click.option("--time-limit", default=10.0, show_default=True, type=float, help="Solver seconds.")
 @click.option("--as-of", default=None, help="Planning date (YYYY-MM-DD), default today.")
 @click.option("--start", default=None, help="First working day (YYYY-MM-DD).")
+@click.option("--year", default=None, type=int, help="Programme year whose lines to inspect (default: the start's).")
 @click.option("--line", "lines", multiple=True, help="Inspect these whole lines (repeatable).")
 @click.option("--marker", "markers", multiple=True, help="Inspect exactly these markers (repeatable).")
 @click.option("--all", "all_markers", is_flag=True, help="Inspect every marker of every line.")
+@click.option("--by-marker", is_flag=True, help="Markers whose own last inspection is 5 years old (old rule).")
+@click.option("--blackout", multiple=True,
+              help="Days off besides public holidays: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (repeatable).")
 @click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
-def plan_cmd(county, teams, hours, time_limit, as_of, start, lines, markers, all_markers, out):
-    """Plan team-days; writes <county>_inspection_plan.gpkg/.xlsx."""
+def plan_cmd(county, teams, hours, time_limit, as_of, start, year, lines, markers, all_markers, by_marker,
+             blackout, out):
+    """Plan a campaign's team-days on working days; writes <county>_inspection_plan.gpkg/.xlsx."""
     from geoplan.inspection.planning import plan_for_county
+    from geoplan.inspection.report import write_plan_xlsx
     from geoplan.layers.sample import load_sample
 
     c = load_sample(county)
@@ -52,19 +85,22 @@ def plan_cmd(county, teams, hours, time_limit, as_of, start, lines, markers, all
         result = plan_for_county(c, teams, time_limit=time_limit, as_of=as_of, start_date=start,
                                  workday_hours=hours, due_lines=list(lines) or None,
                                  due_markers_list=list(markers) or None, all_markers=all_markers,
+                                 year=year, by_marker=by_marker, blackout=list(blackout),
                                  progress=_stage_printer(bar))
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
-    gpkg = outdir / f"{county}_inspection_plan.gpkg"
-    result.save(gpkg)
-    xlsx = outdir / f"{county}_inspection_plan.xlsx"
-    import pandas as pd
-    with pd.ExcelWriter(xlsx, engine="openpyxl") as w:
-        result.routes.to_excel(w, sheet_name="组日", index=False)
-        result.visits.to_excel(w, sheet_name="访问顺序", index=False)
-        result.unreachable.reset_index().to_excel(w, sheet_name="无法到达", index=False)
-    click.echo(result.summary())
-    click.echo(f"wrote {gpkg} and {xlsx}")
+    gpkg = result.save(outdir / f"{county}_inspection_plan.gpkg")
+    xlsx = write_plan_xlsx(result, outdir / f"{county}_inspection_plan.xlsx")
+    r = result.routes
+    click.echo(f"界桩 {len(result.visits)} 个，{len(r)} 个组日（{r['team'].nunique() if len(r) else 0} 个组），"
+               f"{r['date'].min() if len(r) else ''} 至 {r['date'].max() if len(r) else ''}；"
+               f"最长一天 {r['total_min'].max() if len(r) else 0:.0f} 分钟；无法到达 {len(result.unreachable)} 个")
+    for mid, why in result.unreachable["reason"].items():
+        click.echo(f"  无法到达 {mid}：{why}")
+    if result.params.get("calendar_unknown_years"):
+        click.echo("注意：节假日表尚未包含 " + "、".join(map(str, result.params["calendar_unknown_years"]))
+                   + " 年，按周一至周五排班，请在国务院公布放假安排后核对。")
+    click.echo(f"已写出 {gpkg} 和 {xlsx}")
 
 
 @inspect.command("atlas")
@@ -81,7 +117,7 @@ def atlas_cmd(plan, out, paper, orientation):
     pdf = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + "_atlas.pdf")
     with _bar("pages", len(result.routes) + 1) as bar:
         write_atlas(result, pdf, paper=paper, orientation=orientation, progress=lambda s: bar.update(1))
-    click.echo(f"wrote {pdf}")
+    click.echo(f"已写出 {pdf}")
 
 
 @inspect.command("forms")
@@ -102,41 +138,64 @@ def forms_cmd(plan, out):
         bar.update(1)
         g = forms.write_gpx(result, folder / f"{stem}_gpx")
         bar.update(1)
-    click.echo(f"wrote {x}, {p} and {len(g)} GPX file(s) in {folder / (stem + '_gpx')}")
+    click.echo(f"已写出 {x}、{p}，以及 {len(g)} 个 GPX 文件（{folder / (stem + '_gpx')}）")
+
+
+@inspect.command("share")
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--partner", required=True, help="Code of the other side (neighbour county or township).")
+@click.option("--out", default=None, help="Zip path (default: next to the plan).")
+def share_cmd(plan, partner, out):
+    """Share package for the other side: its team-days, meeting points, forms and atlas (zip)."""
+    from geoplan.inspection.planning import InspectionResult
+    from geoplan.inspection.share import partner_codes, write_share_package
+
+    result = InspectionResult.load(plan)
+    name = partner_codes(result).get(partner, partner)
+    z = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + f"_share_{partner}.zip")
+    write_share_package(result, partner, z)
+    click.echo(f"已写出 {z}（{name}）")
 
 
 @inspect.command("import")
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.argument("filled", type=click.Path(dir_okay=False))
+@click.option("--gpx", default=None, type=click.Path(dir_okay=False), help="Handheld GPS waypoints named by marker ID.")
 @click.option("--replan/--no-replan", default=True, show_default=True, help="Re-plan markers without a form.")
 @click.option("--time-limit", default=10.0, show_default=True, type=float)
 @click.option("--out", default=None, type=click.Path(file_okay=False))
-def import_cmd(plan, filled, replan, time_limit, out):
-    """Import filled forms: update markers, list repairs, re-plan the rest."""
-    import pandas as pd
+def import_cmd(plan, filled, gpx, replan, time_limit, out):
+    """Import filled forms: update markers and their history, work orders, report, re-plan the rest.
 
+    The updated markers and the per-marker history accumulate in
+    <stem>_results.gpkg next to the plan; importing the same form again
+    changes nothing.
+    """
     from geoplan.inspection import planning as inspection
-    from geoplan.layers.io import write_layer
+    from geoplan.inspection.report import (campaign_report, write_report_pdf, write_report_xlsx,
+                                           write_results_xlsx)
+    from geoplan.inspection.results import load_results, save_results
 
     result = inspection.InspectionResult.load(plan)
-    imp = inspection.import_results(result, filled)
     folder = Path(out) if out else Path(plan).parent
     folder.mkdir(parents=True, exist_ok=True)
     stem = Path(plan).stem.replace("_plan", "")
-    markers_out = folder / f"{stem}_markers_updated.gpkg"
-    write_layer(imp.markers, markers_out, "boundary_markers")
-    with pd.ExcelWriter(folder / f"{stem}_results.xlsx", engine="openpyxl") as w:
-        imp.history.to_excel(w, sheet_name="检查记录", index=False)
-        imp.repairs.to_excel(w, sheet_name="需维护界桩", index=False)
-    click.echo(f"{len(imp.history)} marker(s) imported, {len(imp.repairs)} need repair, "
-               f"{len(imp.remaining)} still to inspect; wrote {markers_out}")
+    store = folder / f"{stem}_results.gpkg"
+    prev_markers, prev_history = load_results(store) if store.exists() else (None, None)
+    imp = inspection.import_results(result, filled, gpx=gpx, previous_markers=prev_markers,
+                                    previous_history=prev_history)
+    save_results(imp, store)
+    xlsx = write_results_xlsx(imp, folder / f"{stem}_results.xlsx")
+    rep = campaign_report(result, imp)
+    rx = write_report_xlsx(rep, folder / f"{stem}_report.xlsx")
+    rp = write_report_pdf(rep, folder / f"{stem}_report.pdf")
+    click.echo(f"已导入 {rep.meta['n_inspected']} 个界桩，{len(imp.repairs)} 个需维护，"
+               f"{len(imp.remaining)} 个尚未检查；已写出 {store}、{xlsx}、{rx}、{rp}")
     if replan and imp.remaining:
         with _bar("re-planning", 8) as bar:
             new = inspection.replan(result, imp, time_limit=time_limit, progress=_stage_printer(bar))
-        new_path = folder / f"{stem}_replan.gpkg"
-        new.save(new_path)
-        click.echo(new.summary())
-        click.echo(f"wrote {new_path}")
+        new_path = new.save(folder / f"{stem}_replan.gpkg")
+        click.echo(f"其余界桩已重新安排：{len(new.visits)} 个，{len(new.routes)} 个组日；已写出 {new_path}")
 
 
 __all__ = ["inspect", "GeoplanError"]

@@ -25,11 +25,13 @@ FORM_COLUMNS = [
     ("lon", "登记经度"), ("lat", "登记纬度"),
     # filled in the field
     ("condition", "界桩状况"), ("measured_lon", "实测经度"), ("measured_lat", "实测纬度"),
-    ("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰"), ("photos", "照片编号"),
+    ("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰"), ("action", "处理意见"), ("photos", "照片编号"),
     ("inspected", "检查日期"), ("remarks", "备注"), ("signature_a", "甲方签字"), ("signature_b", "乙方签字"),
 ]
-FILL_IN = ("condition", "measured_lon", "measured_lat", "reference_ok", "lettering_ok", "photos", "inspected",
-           "remarks", "signature_a", "signature_b")
+FILL_IN = ("condition", "measured_lon", "measured_lat", "reference_ok", "lettering_ok", "action", "photos",
+           "inspected", "remarks", "signature_a", "signature_b")
+#: 处理意见 choices on the form (无 = nothing to do).
+ACTION_CHOICES = ("无", "维护", "重建", "补设", "复位")
 TYPE_NAMES = {"A": "同号双立(A)", "B": "同号双立(B)", "C": "同号三立(C)", "D": "同号三立(D)", "E": "同号三立(E)",
               "Q": "单立(Q)"}
 
@@ -56,45 +58,44 @@ def form_table(result) -> pd.DataFrame:
 def write_forms_xlsx(result, path) -> Path:
     """Write the record forms as one XLSX sheet (one row per marker) with drop-down lists.
 
-    Row 1 holds the Chinese headers, row 2 the column names that
-    :func:`geoplan.inspection.planning.import_results` matches (either row works).
+    Row 1 holds the Chinese headers (the only header row; it is what
+    :func:`geoplan.inspection.results.import_results` matches). The sheet
+    prints on landscape A4 fitted to one page width with the header row on
+    every page; the columns the teams fill in are shaded.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
+
+    from geoplan.inspection.xlsx import save_atomic, write_table
 
     df = form_table(result)
     wb = Workbook()
     ws = wb.active
     ws.title = "检查记录"
-    ws.append([zh for _, zh in FORM_COLUMNS])
-    ws.append([en for en, _ in FORM_COLUMNS])
-    for row in df.itertuples(index=False):
-        ws.append(list(row))
+    write_table(ws, df, dict(FORM_COLUMNS), number_formats={"lon": "0.000000", "lat": "0.000000"})
     fill = PatternFill("solid", fgColor="FFF2CC")
+    widths = {"condition": 10, "measured_lon": 12, "measured_lat": 12, "photos": 12, "inspected": 11,
+              "remarks": 20, "signature_a": 10, "signature_b": 10}
     for j, (name, _) in enumerate(FORM_COLUMNS, start=1):
-        ws.cell(1, j).font = Font(bold=True)
-        ws.cell(2, j).font = Font(color="808080", size=8)
-        ws.column_dimensions[ws.cell(1, j).column_letter].width = 14 if name not in ("line_name", "remarks") else 24
+        letter = ws.cell(1, j).column_letter
         if name in FILL_IN:
             ws.cell(1, j).fill = fill
-    n = len(df) + 2
+            # empty fill-in columns still need room for handwriting
+            ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width, widths.get(name, 9))
+    n = len(df) + 1
     col = {name: ws.cell(1, j).column_letter for j, (name, _) in enumerate(FORM_COLUMNS, start=1)}
     cond = DataValidation(type="list", formula1='"' + ",".join(MARKER_CONDITIONS) + '"', allow_blank=True)
     yesno = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
-    ws.add_data_validation(cond)
-    ws.add_data_validation(yesno)
-    cond.add(f"{col['condition']}3:{col['condition']}{n}")
+    act = DataValidation(type="list", formula1='"' + ",".join(ACTION_CHOICES) + '"', allow_blank=True)
+    for dv in (cond, yesno, act):
+        ws.add_data_validation(dv)
+    cond.add(f"{col['condition']}2:{col['condition']}{n}")
+    act.add(f"{col['action']}2:{col['action']}{n}")
     for c in ("reference_ok", "lettering_ok"):
-        yesno.add(f"{col[c]}3:{col[c]}{n}")
-    ws.freeze_panes = "E3"
-    for r in ws.iter_rows(min_row=1, max_row=2):
-        for cell in r:
-            cell.alignment = Alignment(horizontal="center")
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(p)
-    return p
+        yesno.add(f"{col[c]}2:{col[c]}{n}")
+    ws.freeze_panes = "E2"
+    return save_atomic(wb, path)
 
 
 def write_forms_pdf(result, path) -> Path:
@@ -117,12 +118,12 @@ def _write_forms_pdf(result, path) -> Path:
     df = form_table(result)
     areas = result.areas
     lines = result.lines.set_index(result.lines["line_code"].astype(str))
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with PdfPages(p) as pdf:
+    from geoplan.inspection.xlsx import atomic_path
+
+    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
         for row in df.itertuples(index=False):
             fig = plt.figure(figsize=(8.27, 11.69))
-            fig.text(0.5, 0.94, "行政区域界线界桩联合检查记录表", ha="center", fontsize=18, fontweight="bold")
+            fig.text(0.5, 0.94, "界桩登记表（联合检查记录）", ha="center", fontsize=18, fontweight="bold")
             ln = lines.loc[row.line_code] if row.line_code in lines.index else None
             sides = (f"{areas.get(str(ln['left_code']), ln['left_code'])} / {areas.get(str(ln['right_code']), ln['right_code'])}"
                      if ln is not None else "")
@@ -131,9 +132,10 @@ def _write_forms_pdf(result, path) -> Path:
                 ["界线", f"{row.line_code} {row.line_name}", "双方", sides],
                 ["登记经度", f"{row.lon:.6f}", "登记纬度", f"{row.lat:.6f}"],
                 ["组日 / 顺序", f"{row.route_id} / {row.order}", "计划日期", row.date],
-                ["界桩状况", "□完好  □损坏  □移位  □丢失", "检查日期", ""],
+                ["界桩状况", "□完好 □损坏 □移位 □丢失\n□字迹不清 □被掩埋", "检查日期", ""],
                 ["实测经度", "", "实测纬度", ""],
                 ["方位物完好", "□是  □否", "字迹清晰", "□是  □否"],
+                ["处理意见", "□无 □维护 □重建 □补设 □复位", "位移（米）", ""],
                 ["方位物记录", "", "", ""],
                 ["照片编号", "", "", ""],
                 ["备注", "", "", ""],
@@ -145,7 +147,7 @@ def _write_forms_pdf(result, path) -> Path:
             t.auto_set_font_size(False)
             t.set_fontsize(10)
             for (i, j), cell in t.get_celld().items():
-                cell.set_height(0.085 if i in (7, 9) else 0.06)
+                cell.set_height(0.085 if i in (8, 10) else 0.06)
                 cell.set_linewidth(0.8)
                 if j in (0, 2):
                     cell.set_facecolor("0.9")
@@ -154,7 +156,7 @@ def _write_forms_pdf(result, path) -> Path:
                                  "本表由双方各执一份。", fontsize=8, color="0.3")
             pdf.savefig(fig)
             plt.close(fig)
-    return p
+    return Path(path)
 
 
 def write_gpx(result, folder) -> list[Path]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -41,287 +41,15 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geoplan.layers.crs import metric_crs, to_storage
-from geoplan.errors import GeoplanError, Problem, ValidationError
-from geoplan.layers.schema import MARKER_ID_RE
 from geoplan.inspection import routing
+from geoplan.inspection.selection import (  # noqa: F401  (public names kept here)
+    CYCLE_YEARS, DAY_START, MARKER_TYPES, MAX_WALK_M, MOVED_TOLERANCE_M, NEEDS_REPAIR, SERVICE_MINUTES,
+    STOP_RADIUS_M, WALK_SPEED_KMH, WORKDAY_HOURS, InspectionError, due_markers, marker_type)
+from geoplan.inspection.result import InspectionResult, route_legs  # noqa: F401
+from geoplan.inspection.workdays import parse_blackout, unknown_years, working_days
 
-#: Years between two regular joint inspections of a line.
-CYCLE_YEARS = 5
-#: Minutes at a marker by its type letter: checking, cleaning, photographing,
-#: measuring the reference objects and filling in the form. A single (Q)
-#: marker takes longer because its reference objects are farther apart.
-SERVICE_MINUTES = {"A": 15.0, "B": 15.0, "C": 15.0, "D": 15.0, "E": 15.0, "Q": 20.0}
-MARKER_TYPES = {"A": "同号双立", "B": "同号双立", "C": "同号三立", "D": "同号三立", "E": "同号三立",
-                "Q": "单立"}
-#: Walking speed on hill paths between the parked car and the marker.
-WALK_SPEED_KMH = 3.0
-#: Markers farther than this from every road are left out and reported.
-MAX_WALK_M = 3000.0
-#: Markers closer than this to each other are visited in one stop.
-STOP_RADIUS_M = 60.0
-WORKDAY_HOURS = 8.0
-DAY_START = _dt.time(8, 0)
-#: Conditions that need repair work after an inspection.
-NEEDS_REPAIR = ("损坏", "移位", "丢失")
-#: A marker reported as moved but measured closer than this to its
-#: registered position is within survey error; the form still says 移位.
-MOVED_TOLERANCE_M = 1.0
-
-
-class InspectionError(GeoplanError):
-    """An inspection plan cannot be made as asked (no markers, no base, bad arguments)."""
-
-
-# --------------------------------------------------------------------------
-# Which markers are due
-# --------------------------------------------------------------------------
-
-def marker_type(marker_id: str) -> str:
-    """Type letter (A–E, Q) of a marker ID such as ``3301001A``."""
-    m = MARKER_ID_RE.fullmatch(str(marker_id))
-    if not m:
-        raise InspectionError(f"{marker_id!r} is not a marker ID (4-digit line + 3-digit number + A–E/Q).")
-    return m.group(3)
-
-
-def due_markers(markers: gpd.GeoDataFrame, as_of=None, cycle_years: int = CYCLE_YEARS,
-                lines=None, marker_ids=None) -> pd.DataFrame:
-    """Which markers are due for inspection, and why.
-
-    Parameters
-    ----------
-    markers : geopandas.GeoDataFrame
-        ``boundary_markers`` layer.
-    as_of : date-like, optional
-        Planning date (default today).
-    cycle_years : int
-        A marker is due when its last inspection is this many years old, or
-        it was never inspected.
-    lines : iterable of str, optional
-        Inspect these whole lines (e.g. after road works), due or not.
-    marker_ids : iterable of str, optional
-        Inspect exactly these markers (e.g. after a landslide); overrides the cycle.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``marker_id``: ``line_code``, ``last_inspected``,
-        ``next_due`` (date), ``due`` (bool) and ``reason``.
-
-    Raises
-    ------
-    InspectionError
-        Unknown line codes or marker IDs.
-    """
-    as_of = pd.Timestamp(as_of if as_of is not None else _dt.date.today()).normalize()
-    df = pd.DataFrame({
-        "line_code": markers["line_code"].astype(str).to_numpy(),
-        "last_inspected": pd.to_datetime(markers["last_inspected"]).to_numpy(),
-    }, index=pd.Index(markers["marker_id"].astype(str), name="marker_id"))
-    last = pd.to_datetime(df["last_inspected"])
-    df["next_due"] = last + pd.DateOffset(years=cycle_years)
-    never = last.isna()
-    cycle_due = never | (df["next_due"] <= as_of)
-    reason = np.where(never, "从未检查 (never inspected)",
-                      [f"上次检查 {d:%Y-%m-%d}，已满{cycle_years}年" if ok else "" for d, ok in
-                       zip(last.fillna(as_of), cycle_due)])
-    due = cycle_due.to_numpy().copy()
-    if marker_ids is not None:
-        wanted = [str(m) for m in marker_ids]
-        unknown = sorted(set(wanted) - set(df.index))
-        if unknown:
-            raise InspectionError(f"Unknown marker IDs: {', '.join(unknown[:10])}. Check the list against the markers layer.")
-        due = df.index.isin(wanted)
-        reason = np.where(due, "指定检查 (listed)", "")
-    elif lines is not None:
-        wanted = [str(x) for x in lines]
-        unknown = sorted(set(wanted) - set(df["line_code"]))
-        if unknown:
-            raise InspectionError(f"No markers on line(s) {', '.join(unknown)}; the lines with markers are "
-                                  f"{', '.join(sorted(set(df['line_code'])))}.")
-        on = df["line_code"].isin(wanted).to_numpy()
-        reason = np.where(on, "指定界线 (line listed)", "")
-        due = on
-    df["due"] = due
-    df["reason"] = np.where(due, reason, "")
-    return df
-
-
-# --------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------
-
-@dataclass
-class InspectionResult:
-    """A solved inspection plan with everything printed maps and forms need.
-
-    Attributes
-    ----------
-    visits : pandas.DataFrame
-        One row per visited marker in visit order: ``route_id``, ``team``,
-        ``base_id``, ``day`` (1-based per team), ``date``, ``order`` (1-based
-        within the route), ``stop`` (1-based within the route), ``marker_id``,
-        ``marker_type``, ``line_code``, ``lon``, ``lat``, ``arrival``
-        (HH:MM), ``drive_min`` (to this stop; 0 for the second marker of a
-        stop), ``walk_min`` (road → marker → road, charged once per stop),
-        ``service_min``, ``departure``.
-    routes : pandas.DataFrame
-        One row per team-day: ``route_id``, ``team``, ``base_id``,
-        ``base_name``, ``day``, ``date``, ``lines``, ``n_markers``,
-        ``drive_min``, ``walk_min``, ``service_min``, ``total_min``,
-        ``start``, ``end``.
-    unreachable : pandas.DataFrame
-        Due markers left out, with ``reason``.
-    markers, lines, roads, bases : geopandas.GeoDataFrame
-        The layers in EPSG:4490 (``markers`` with ``due`` and snapping columns).
-    areas : dict
-        ``{code: name}`` of the divisions on either side of the lines.
-    params : dict
-        Parameters of the plan (teams, hours, time limit, dates, solver stats).
-    """
-
-    visits: pd.DataFrame
-    routes: pd.DataFrame
-    unreachable: pd.DataFrame
-    markers: gpd.GeoDataFrame
-    lines: gpd.GeoDataFrame
-    roads: gpd.GeoDataFrame | None
-    bases: gpd.GeoDataFrame
-    areas: dict = field(default_factory=dict)
-    neighbours: gpd.GeoDataFrame | None = None
-    outline: gpd.GeoDataFrame | None = None
-    params: dict = field(default_factory=dict)
-    #: road path per leg (route_id, stop) → list of (lon, lat), for maps and GPX
-    paths: dict = field(default_factory=dict)
-
-    def summary(self) -> str:
-        """One paragraph for the command line."""
-        r = self.routes
-        return (f"{len(self.visits)} markers in {len(r)} team-days by {r['team'].nunique() if len(r) else 0} "
-                f"team(s); drive {r['drive_min'].sum():.0f} min, walk {r['walk_min'].sum():.0f} min, "
-                f"service {r['service_min'].sum():.0f} min; longest day {r['total_min'].max() if len(r) else 0:.0f} "
-                f"of {self.params.get('workday_min', 0):.0f} min; {len(self.unreachable)} unreachable.")
-
-    def save(self, path):
-        """Write the plan to a GeoPackage (``inspect atlas/forms/import`` read it back); returns the path.
-
-        The file is built under a temporary name and renamed over ``path``
-        when complete, so a failed save leaves an existing plan untouched.
-        """
-        import os
-        from pathlib import Path
-
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.{os.getpid()}.plan.gpkg")
-        tmp.unlink(missing_ok=True)
-        try:
-            self._write_gpkg(tmp)
-            os.replace(tmp, p)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return p
-
-    def _write_gpkg(self, p) -> None:
-        import json
-
-        import pyogrio
-
-        from geoplan.layers.io import write_layer
-        vis = gpd.GeoDataFrame(self.visits.copy(), geometry=gpd.points_from_xy(self.visits["lon"], self.visits["lat"]),
-                               crs="EPSG:4490")
-        vis["date"] = vis["date"].astype(str)
-        write_layer(vis, p, "plan_visits")
-        write_layer(gpd.GeoDataFrame(self.routes.assign(date=self.routes["date"].astype(str)), geometry=_route_lines(self),
-                                     crs="EPSG:4490"), p, "plan_routes")
-        for name, gdf in (("markers", self.markers), ("boundary_lines", self.lines), ("roads", self.roads),
-                          ("bases", self.bases), ("neighbours", self.neighbours), ("county", self.outline)):
-            if gdf is not None and len(gdf):
-                g = gdf.copy()
-                for c in g.columns:
-                    if c != g.geometry.name and (pd.api.types.is_datetime64_any_dtype(g[c]) or g[c].dtype == object):
-                        g[c] = g[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
-                                        or v is pd.NaT else str(v)[:10] if isinstance(v, (pd.Timestamp, _dt.date)) else v)
-                write_layer(g, p, name)
-        meta = pd.DataFrame({"key": ["params", "areas", "unreachable", "paths"],
-                             "value": [json.dumps(self.params, ensure_ascii=False, default=str),
-                                       json.dumps(self.areas, ensure_ascii=False),
-                                       self.unreachable.reset_index().to_json(force_ascii=False),
-                                       json.dumps({f"{k[0]}|{k[1]}": v for k, v in self.paths.items()})]})
-        pyogrio.write_dataframe(meta, p, layer="plan_meta", driver="GPKG")
-
-    @classmethod
-    def load(cls, path) -> "InspectionResult":
-        """Read a plan written by :meth:`save`."""
-        import io as _io
-        import json
-        from pathlib import Path
-        import pyogrio
-
-        p = Path(path)
-        if not p.exists():
-            raise InspectionError(f"Plan file not found: {p}. Make one with `geoplan inspect plan`.")
-        try:
-            names = set(pyogrio.list_layers(p)[:, 0])
-        except Exception as exc:
-            raise InspectionError(f"{p} is not a plan GeoPackage ({exc}).") from exc
-        if not {"plan_visits", "plan_routes", "plan_meta"} <= names:
-            raise InspectionError(f"{p} is not a plan written by `geoplan inspect plan` (no plan_* tables).")
-
-        def rd(name):
-            return gpd.read_file(p, layer=name, engine="pyogrio") if name in names else None
-
-        vis = pd.DataFrame(rd("plan_visits").drop(columns="geometry"))
-        routes = pd.DataFrame(rd("plan_routes").drop(columns="geometry"))
-        for df in (vis, routes):
-            df["date"] = pd.to_datetime(df["date"]).dt.date
-        meta = pyogrio.read_dataframe(p, layer="plan_meta", read_geometry=False).set_index("key")["value"]
-        unreachable = pd.read_json(_io.StringIO(meta["unreachable"]), dtype={"marker_id": str})
-        if "marker_id" in unreachable:
-            unreachable = unreachable.set_index("marker_id")
-        markers = rd("markers")
-        if "last_inspected" in markers:
-            markers["last_inspected"] = pd.to_datetime(markers["last_inspected"])
-        paths = {tuple((k.split("|")[0], int(k.split("|")[1]))): v for k, v in json.loads(meta["paths"]).items()}
-        return cls(vis, routes, unreachable, markers, rd("boundary_lines"), rd("roads"), rd("bases"),
-                   json.loads(meta["areas"]), rd("neighbours"), rd("county"), json.loads(meta["params"]), paths)
-
-
-def route_legs(result: InspectionResult) -> gpd.GeoDataFrame:
-    """The drive of every team-day as one road line per leg, for maps.
-
-    Returns
-    -------
-    GeoDataFrame
-        ``route_id``, ``team``, ``day`` (date), ``order`` (the stop the leg
-        arrives at; the last leg, back to base, has ``stop`` '返回'),
-        ``stop`` (marker IDs visited there), EPSG:4490.
-    """
-    rows = []
-    for r in result.routes.itertuples(index=False):
-        visits = result.visits[result.visits["route_id"] == r.route_id]
-        stops = visits.groupby("stop")["marker_id"].agg(lambda s: "、".join(map(str, s)))
-        last = int(visits["stop"].max()) + 1 if len(visits) else 1
-        for stop in range(1, last + 1):
-            coords = result.paths.get((r.route_id, stop), [])
-            if len(coords) < 2:
-                continue
-            rows.append({"route_id": r.route_id, "team": str(r.team), "day": str(r.date), "order": stop,
-                         "stop": stops.get(stop, "返回"), "geometry": shapely.LineString(coords)})
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4490") if rows else \
-        gpd.GeoDataFrame({"route_id": [], "team": [], "day": [], "order": [], "stop": []}, geometry=[],
-                         crs="EPSG:4490")
-
-
-def _route_lines(result: InspectionResult):
-    geoms = []
-    for _, r in result.routes.iterrows():
-        coords = []
-        for stop in range(1, int(result.visits.loc[result.visits.route_id == r.route_id, "stop"].max()) + 2):
-            coords += result.paths.get((r.route_id, stop), [])
-        geoms.append(shapely.LineString(coords) if len(coords) >= 2 else None)
-    return geoms
-
+#: Objective penalty (minutes) for moving from one line's markers to another's within a day.
+LINE_CHANGE_MIN = 60.0
 
 # --------------------------------------------------------------------------
 # The plan
@@ -351,6 +79,7 @@ class InspectionPlan:
     outline: gpd.GeoDataFrame | None = None
     network: object = None
     due: pd.DataFrame | None = None
+    blackout: frozenset = frozenset()
 
     @classmethod
     def from_layers(cls, markers, lines, roads, bases, *, teams=None, workday_hours: float = WORKDAY_HOURS,
@@ -358,7 +87,7 @@ class InspectionPlan:
                     max_walk_m: float = MAX_WALK_M, as_of=None, cycle_years: int = CYCLE_YEARS,
                     due_lines=None, due_markers_list=None, start_date=None, max_days: int | None = None,
                     workdays_only: bool = True, areas: dict | None = None, neighbours=None, outline=None,
-                    network=None) -> "InspectionPlan":
+                    network=None, blackout=None) -> "InspectionPlan":
         """Set up a plan from layers.
 
         Parameters
@@ -383,7 +112,11 @@ class InspectionPlan:
         max_days : int, optional
             Most days any team may work (default: as many as needed).
         workdays_only : bool
-            Skip Saturdays and Sundays when numbering dates.
+            Field days on official working days only: no weekend or public
+            holiday, but the weekends worked in exchange (调休) count
+            (:mod:`geoplan.inspection.workdays`).
+        blackout : iterable of str or date, optional
+            The user's own days off (``YYYY-MM-DD`` or ``A..B`` ranges).
         areas : dict, optional
             ``{division code: name}`` for map labels.
         network : geoplan.network.graph.RoadNetwork, optional
@@ -423,7 +156,8 @@ class InspectionPlan:
                    bases=to_storage(bases), teams=team_bases, workday_min=workday_hours * 60.0,
                    service_minutes=svc, walk_speed_kmh=walk_speed_kmh, max_walk_m=max_walk_m,
                    start_date=start, max_days=max_days, workdays_only=workdays_only,
-                   areas=dict(areas or {}), neighbours=neighbours, outline=outline, network=net, due=due)
+                   areas=dict(areas or {}), neighbours=neighbours, outline=outline, network=net, due=due,
+                   blackout=frozenset(parse_blackout([str(x) for x in (blackout or ())])))
 
     # -- stops ---------------------------------------------------------------
 
@@ -481,7 +215,7 @@ class InspectionPlan:
         unreachable = []
         for r in stops.itertuples():
             if not r.snapped:
-                unreachable.append((r.marker_id, f"离道路过远: {r.reason}; 需徒步专项安排 (too far from a road)"))
+                unreachable.append((r.marker_id, f"离最近道路超过{self.max_walk_m / 1000:g}公里，需徒步专项安排"))
         ok = stops[stops["snapped"]].copy()
 
         # one routing node per stop: the marker of the stop nearest the road stands for it
@@ -523,8 +257,8 @@ class InspectionPlan:
                            + mat[nb:, b]) <= self.workday_min
             drop = ~(reach & day_ok)
             for i in np.flatnonzero(drop):
-                why = ("道路不连通: no road connection to any team base" if not reach[i] else
-                       "单程往返超过一个工作日: cannot be done within one working day from any base")
+                why = ("道路不连通：从任何出发地都无法驾车到达" if not reach[i] else
+                       "往返一次超过一个工作日：需就近住宿或专项安排")
                 for mid in stop_tab["members"].iloc[i]:
                     unreachable.append((mid, why))
             keep = np.flatnonzero(~drop)
@@ -537,27 +271,41 @@ class InspectionPlan:
 
         svc = np.concatenate([np.zeros(nb), stop_tab["walk_min"].to_numpy() + stop_tab["service_min"].to_numpy()]) \
             if len(stop_tab) else np.zeros(nb)
+        # A team-day is a joint day with the other side of one line: changing to
+        # another line means another partner, so it costs extra in the
+        # objective (not in the clock), and days keep to one line where they can.
+        cost = mat.copy()
+        if len(stop_tab) and LINE_CHANGE_MIN > 0:
+            line_of = np.array([str(m[0])[:4] for m in stop_tab["members"]])
+            cost[nb:, nb:] += LINE_CHANGE_MIN * (line_of[:, None] != line_of[None, :])
         n_teams = len(self.teams)
         total = svc.sum() + (mat[:, nb:].min(axis=0).sum() if len(stop_tab) else 0)
         # Teams work in parallel, so the campaign lasts as long as the busiest
         # team: cap every team near an even share of the work first, and only
         # if that proves too tight let the days grow.
         even = math.ceil(math.ceil(total / self.workday_min) / n_teams) + 1
-        tries = [self.max_days] if self.max_days else [even, 2 * even + 2]
+        days = self.max_days or even
         team_vt = [team_base_ids.index(b) for b in self.teams]
         say("routing")
         if len(stop_tab):
-            for k, days in enumerate(tries):
+            for attempt in range(3):
                 try:
                     sol = routing.solve_vrp(mat, svc, team_vt, [days] * n_teams, max_duration=self.workday_min,
                                             fixed_cost=self.workday_min / 4, time_limit=time_limit,
-                                            method=method, resolution=1 / 60, seed=seed, progress=progress)
+                                            method=method, resolution=1 / 60, seed=seed, progress=progress,
+                                            cost_matrix=cost)
                     break
                 except routing.RoutingError as exc:
-                    if k == len(tries) - 1:
+                    needed = getattr(exc, "routes_needed", None)
+                    if self.max_days or needed is None or attempt == 2:
                         raise InspectionError(
                             f"{exc} ({len(stop_tab)} stops, {n_teams} team(s), {days} day(s) each, "
                             f"{self.workday_min / 60:g} h a day)") from exc
+                    # the plan found needs more team-days than the even share: give every
+                    # team enough days for the busiest base and plan again
+                    busiest = max(exc.routes_by_depot.values(), default=needed)
+                    per_base = {b: self.teams.count(b) for b in team_base_ids}
+                    days = max(days + 1, max(math.ceil(busiest / per_base[b]) for b in team_base_ids) + 1)
             routes_raw = sol.routes
             stats = dict(sol.stats, runtime_s=sol.runtime_s, method=sol.method)
         else:
@@ -591,7 +339,8 @@ class InspectionPlan:
                 t = min(teams, key=lambda x: (load[x], x))
                 load[t] += 1
                 assigned.append((t, load[t], r))
-        dates = _workdays(self.start_date, max([d for _, d, _ in assigned], default=0), self.workdays_only)
+        dates = working_days(self.start_date, max([d for _, d, _ in assigned], default=0),
+                             workdays_only=self.workdays_only, blackout=self.blackout)
         vis_rows, route_rows = [], []
         sequences = {}
         for t, day, r in sorted(assigned, key=lambda x: (x[0], x[1])):
@@ -649,7 +398,9 @@ class InspectionPlan:
         markers["due"] = markers["marker_id"].astype(str).map(self.due["due"]).fillna(False).astype(bool)
         params = dict(workday_min=self.workday_min, teams=list(self.teams), start_date=str(self.start_date),
                       walk_speed_kmh=self.walk_speed_kmh, max_walk_m=self.max_walk_m,
-                      service_minutes=self.service_minutes, _sequences=sequences)
+                      service_minutes=self.service_minutes, _sequences=sequences,
+                      blackout=sorted(str(d) for d in self.blackout),
+                      calendar_unknown_years=unknown_years(dates) if self.workdays_only else [])
         return InspectionResult(visits, routes_df, unr, markers, self.lines, self.roads, self.bases,
                                 self.areas, self.neighbours, self.outline, params)
 
@@ -697,15 +448,6 @@ def _clock(minutes: float) -> str:
     return f"{t:%H:%M}"
 
 
-def _workdays(start: _dt.date, n: int, workdays_only: bool) -> list[_dt.date]:
-    out, d = [], start
-    while len(out) < n:
-        if not workdays_only or d.weekday() < 5:
-            out.append(d)
-        d += _dt.timedelta(days=1)
-    return out
-
-
 # --------------------------------------------------------------------------
 # A county in one call
 # --------------------------------------------------------------------------
@@ -750,8 +492,14 @@ def county_bases(county, n_teams: int = 2) -> gpd.GeoDataFrame:
 def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of=None,
                     due_lines=None, due_markers_list=None, workday_hours: float = WORKDAY_HOURS,
                     start_date=None, all_markers: bool = False, method: str = "combined",
-                    seed: int = 0, progress=None, **kwargs) -> InspectionResult:
-    """Plan the inspection of a county's boundary markers (the demo's entry point).
+                    seed: int = 0, progress=None, year: int | None = None, by_marker: bool = False,
+                    **kwargs) -> InspectionResult:
+    """Plan a county's joint inspection campaign, line by line (the demo's entry point).
+
+    By default the campaign covers the lines the five-year programme
+    (:func:`geoplan.inspection.programme.line_programme`) puts in ``year``
+    (default: the year of ``start_date`` or ``as_of``), every marker of each,
+    so a line is inspected whole in one campaign.
 
     Parameters
     ----------
@@ -761,24 +509,48 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
         Teams; bases are the bureau and township offices (:func:`county_bases`).
     time_limit : float
         Seconds for the routing solver.
-    as_of, due_lines, due_markers_list
-        Which markers are due (:func:`due_markers`).
+    as_of : date-like, optional
+        Planning date (default today).
+    due_lines : list of str, optional
+        Inspect these whole lines instead of the programme's.
+    due_markers_list : list of str, optional
+        Inspect exactly these markers (after a landslide, road works).
     all_markers : bool
-        Inspect every marker on every line (a full joint inspection).
+        Inspect every marker on every line.
+    year : int, optional
+        Programme year whose lines to inspect.
+    by_marker : bool
+        The old rule: markers whose own last inspection is five years old.
     workday_hours, start_date, method, seed, progress, **kwargs
-        Passed to :meth:`InspectionPlan.from_layers` / :meth:`InspectionPlan.solve`.
+        Passed to :meth:`InspectionPlan.from_layers` / :meth:`InspectionPlan.solve`
+        (e.g. ``blackout=["2026-10-12"]``).
 
     Returns
     -------
     InspectionResult
+        ``routes`` also has ``lead`` (牵头方), ``partners`` (对方),
+        ``meet_at``/``meet_time`` and ``partner_drive_min``
+        (:func:`geoplan.inspection.parties.add_parties`); ``params["programme_year"]``
+        and ``params["lines"]`` say which lines and who leads each.
     """
+    from geoplan.inspection.parties import add_parties, division_names
+    from geoplan.inspection.programme import line_programme, lines_of_year
+
+    from geoplan.inspection.workdays import parse_date
+
     lines = county["boundary_lines"]
+    areas = division_names(county)
+    start_date = parse_date(start_date, "开始日期")
+    as_of = parse_date(as_of, "计划基准日期")
+    when = pd.Timestamp(start_date if start_date is not None else as_of if as_of is not None
+                        else _dt.date.today())
+    programme = None
     if all_markers:
         due_lines = list(lines["line_code"].astype(str))
-    areas = {}
-    for frame in (county.outline, county.neighbours):
-        if frame is not None:
-            areas.update(dict(zip(frame["adcode"].astype(str), frame["name"].astype(str))))
+    elif due_lines is None and due_markers_list is None and not by_marker:
+        programme = line_programme(lines, county["boundary_markers"], county_code=str(county.code),
+                                   start_year=int(year or when.year), areas=areas, workday_hours=workday_hours)
+        due_lines = lines_of_year(programme, int(year or when.year))
     plan = InspectionPlan.from_layers(
         county["boundary_markers"], lines, county["roads"], county_bases(county, n_teams), teams=n_teams,
         workday_hours=workday_hours, as_of=as_of, due_lines=due_lines, due_markers_list=due_markers_list,
@@ -786,212 +558,14 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
     result = plan.solve(time_limit=time_limit, method=method, seed=seed, progress=progress)
     result.params["county"] = county.code
     result.params["county_name"] = county.name
+    result.params["programme_year"] = int(year or when.year) if programme is not None else None
+    result.params["due_lines"] = list(due_lines) if due_lines is not None else None
+    add_parties(result, county, programme)
+    from geoplan.inspection.results import campaign_id
+    result.params["campaign"] = campaign_id(result)
     return result
 
 
-# --------------------------------------------------------------------------
-# Results back from the field
-# --------------------------------------------------------------------------
 
-@dataclass
-class ImportedResults:
-    """What a batch of filled record forms changes.
-
-    Attributes
-    ----------
-    markers : geopandas.GeoDataFrame
-        The markers layer with ``condition`` and ``last_inspected`` updated.
-    history : pandas.DataFrame
-        One row per inspected marker: ``marker_id``, ``inspected``,
-        ``condition``, ``displacement_m`` (moved markers), ``reference_ok``,
-        ``lettering_ok``, ``photos``, ``remarks``.
-    repairs : pandas.DataFrame
-        Markers needing repair work, with ``work`` saying what.
-    remaining : list of str
-        Planned markers with no filled form yet (to re-plan).
-    """
-
-    markers: gpd.GeoDataFrame
-    history: pd.DataFrame
-    repairs: pd.DataFrame
-    remaining: list
-
-
-_YES = {"是", "y", "yes", "true", "1", "√", "✓", "完好", "清晰"}
-_NO = {"否", "n", "no", "false", "0", "×", "x", "损坏", "模糊"}
-
-
-def _read_form(path) -> tuple[pd.DataFrame, int]:
-    from pathlib import Path
-    from geoplan.inspection.forms import FORM_COLUMNS
-
-    p = Path(path)
-    if not p.exists():
-        raise InspectionError(f"Form file not found: {p}.")
-    try:
-        if p.suffix.lower() in (".xlsx", ".xlsm"):
-            raw = pd.read_excel(p, dtype=str, header=None, engine="openpyxl")
-        elif p.suffix.lower() in (".csv", ".txt"):
-            data = p.read_bytes()
-            for enc in ("utf-8-sig", "gb18030"):
-                try:
-                    text = data.decode(enc)
-                    break
-                except UnicodeDecodeError:
-                    continue
-            else:
-                raise InspectionError(f"{p} is neither UTF-8 nor GBK text; save it as CSV UTF-8.")
-            import io as _io
-            raw = pd.read_csv(_io.StringIO(text), dtype=str, header=None, keep_default_na=False)
-        else:
-            raise InspectionError(f"{p}: record forms are read from .xlsx or .csv files.")
-    except InspectionError:
-        raise
-    except Exception as exc:
-        raise InspectionError(f"{p} cannot be read as a record form ({type(exc).__name__}: {exc}).") from exc
-    names = {zh: en for en, zh in FORM_COLUMNS} | {en: en for en, _ in FORM_COLUMNS}
-    header = [names.get(str(c).strip(), str(c).strip()) for c in raw.iloc[0]]
-    skip = 1
-    # the form's second row repeats the headers as column names
-    if len(raw) > 1 and all(str(v).strip() in names for v in raw.iloc[1] if str(v).strip() not in ("", "nan")):
-        skip = 2
-    df = raw.iloc[skip:].copy()
-    df.columns = header
-    df = df.replace({"nan": ""}).fillna("")
-    return df.reset_index(drop=True), skip
-
-
-def import_results(result: InspectionResult, path, *, file_label: str | None = None) -> ImportedResults:
-    """Read filled record forms (XLSX or CSV) and work out what they change.
-
-    Nothing is changed if any row is bad: every problem (unknown marker ID,
-    condition not one of 完好/损坏/移位/丢失, missing or impossible measured
-    coordinates for a moved marker, a bad date, a marker reported twice) is
-    collected and raised as one :class:`geoplan.errors.ValidationError`.
-
-    Parameters
-    ----------
-    result : InspectionResult
-        The plan the forms belong to (its markers are the register).
-    path : str or Path
-        The filled form (``write_forms_xlsx`` output, or the same columns as CSV).
-
-    Returns
-    -------
-    ImportedResults
-    """
-    from geoplan.layers.schema import BOUNDARY_MARKERS
-
-    df, skip = _read_form(path)
-    label = file_label or str(path)
-    problems: list[Problem] = []
-    if "marker_id" not in df:
-        raise ValidationError([Problem(label, None, None, "marker_id", None, "no 界桩编号 / marker_id column",
-                                       "use the form written by `geoplan inspect forms`")])
-    cond_field = BOUNDARY_MARKERS.field("condition")
-    register = result.markers.set_index(result.markers["marker_id"].astype(str))
-    metric = metric_crs(result.markers)
-    filled = df[df.get("condition", pd.Series("", index=df.index)).astype(str).str.strip() != ""]
-    seen = {}
-    rows = []
-    for i, r in filled.iterrows():
-        where = f"row {i + skip + 1}"
-        mid = str(r["marker_id"]).strip()
-        if not MARKER_ID_RE.fullmatch(mid):
-            problems.append(Problem(label, None, where, "marker_id", mid, "not a marker ID",
-                                    "4-digit line + 3-digit number + A–E/Q, e.g. 3138001A"))
-            continue
-        if mid not in register.index:
-            problems.append(Problem(label, None, where, "marker_id", mid, "marker not in the register",
-                                    "check the number against the printed map"))
-            continue
-        if mid in seen:
-            problems.append(Problem(label, None, where, "marker_id", mid, f"reported twice (also {seen[mid]})",
-                                    "keep one row per marker"))
-            continue
-        seen[mid] = where
-        cond = cond_field.canonical(str(r["condition"]))
-        if cond is None:
-            problems.append(Problem(label, None, where, "condition", str(r["condition"]),
-                                    "condition must be 完好, 损坏, 移位 or 丢失", "pick from the drop-down list"))
-            continue
-        date_txt = str(r.get("inspected", "")).strip()
-        inspected = pd.to_datetime(date_txt, errors="coerce") if date_txt else pd.NaT
-        if date_txt and pd.isna(inspected):
-            problems.append(Problem(label, None, where, "inspected", date_txt, "not a date", "write e.g. 2025-03-03"))
-            continue
-        bools = {}
-        for col in ("reference_ok", "lettering_ok"):
-            v = str(r.get(col, "")).strip().lower()
-            bools[col] = True if v in _YES else False if v in _NO else None
-            if v and bools[col] is None:
-                problems.append(Problem(label, None, where, col, v, "answer 是 or 否", ""))
-        disp = np.nan
-        if cond == "移位":
-            try:
-                lon, lat = float(r.get("measured_lon", "")), float(r.get("measured_lat", ""))
-                if not (70 <= lon <= 140 and 0 <= lat <= 60):
-                    raise ValueError
-            except (TypeError, ValueError):
-                problems.append(Problem(label, None, where, "measured_lon",
-                                        f"{r.get('measured_lon', '')}, {r.get('measured_lat', '')}",
-                                        "a moved (移位) marker needs its measured position",
-                                        "fill in 实测经度/实测纬度 in decimal degrees (CGCS2000)"))
-                continue
-            reg = gpd.GeoSeries([register.loc[mid].geometry], crs=result.markers.crs).to_crs(metric).iloc[0]
-            now = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs="EPSG:4490").to_crs(metric).iloc[0]
-            disp = float(reg.distance(now))
-        rows.append(dict(marker_id=mid, inspected=inspected, condition=cond, displacement_m=disp,
-                         reference_ok=bools["reference_ok"], lettering_ok=bools["lettering_ok"],
-                         photos=str(r.get("photos", "")), remarks=str(r.get("remarks", ""))))
-    if problems:
-        raise ValidationError(problems, summary=f"{len(problems)} problem(s) in the record forms {label}; "
-                                                "nothing was imported")
-    if not rows:
-        raise ValidationError([Problem(label, None, None, "condition", None, "no filled-in row (界桩状况 empty everywhere)",
-                                       "fill in the forms first")])
-    history = pd.DataFrame(rows)
-    default_date = pd.Timestamp(_dt.date.today())
-    history["inspected"] = history["inspected"].fillna(default_date)
-    markers = result.markers.copy()
-    ids = markers["marker_id"].astype(str)
-    upd = history.set_index("marker_id")
-    hit = ids.isin(upd.index).to_numpy()
-    markers.loc[hit, "condition"] = ids[hit].map(upd["condition"]).to_numpy()
-    markers["last_inspected"] = pd.to_datetime(markers["last_inspected"])
-    markers.loc[hit, "last_inspected"] = ids[hit].map(upd["inspected"]).to_numpy()
-    work = []
-    for h in history.itertuples():
-        jobs = []
-        if h.condition == "丢失":
-            jobs.append("补设界桩 (replace)")
-        elif h.condition == "移位":
-            jobs.append(f"复位 (reset; moved {h.displacement_m:.1f} m)")
-        elif h.condition == "损坏":
-            jobs.append("维修 (repair)")
-        if h.lettering_ok is False and h.condition != "丢失":
-            jobs.append("重新描字 (repaint lettering)")
-        if h.reference_ok is False and h.condition != "丢失":
-            jobs.append("重测方位物 (re-survey reference objects)")
-        if jobs:
-            work.append(dict(marker_id=h.marker_id, condition=h.condition, displacement_m=h.displacement_m,
-                             work="; ".join(jobs)))
-    repairs = pd.DataFrame(work, columns=["marker_id", "condition", "displacement_m", "work"])
-    remaining = [m for m in result.visits["marker_id"] if m not in set(history["marker_id"])]
-    return ImportedResults(markers, history, repairs, remaining)
-
-
-def replan(result: InspectionResult, imported: ImportedResults, *, time_limit: float = 10.0,
-           start_date=None, progress=None, network=None) -> InspectionResult:
-    """Plan the markers of ``result`` that no imported form covers."""
-    if not imported.remaining:
-        raise InspectionError("Every planned marker has a filled form; nothing to re-plan.")
-    p = result.params
-    plan = InspectionPlan.from_layers(
-        imported.markers, result.lines, result.roads, result.bases, teams=list(p.get("teams", [])) or None,
-        workday_hours=p.get("workday_min", WORKDAY_HOURS * 60) / 60, due_markers_list=imported.remaining,
-        start_date=start_date, areas=result.areas, neighbours=result.neighbours, outline=result.outline,
-        service_minutes=p.get("service_minutes"), network=network)
-    new = plan.solve(time_limit=time_limit, progress=progress)
-    new.params.update({k: v for k, v in p.items() if k in ("county", "county_name")})
-    return new
+# Results back from the field live in geoplan.inspection.results; kept importable from here.
+from geoplan.inspection.results import ImportedResults, import_results, replan  # noqa: E402,F401

@@ -31,24 +31,17 @@ minutes with ``resolution=1/60`` to route in whole seconds).
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from geoplan.errors import GeoplanError
+from geoplan.inspection.tours import (  # noqa: F401  (public names kept importable from here)
+    EXACT_MAX_CLIENTS, RoutingError, _check_matrix, _elkai_solve, _int_matrix, exact_tsp, lkh_tour,
+    order_route, tour_length)
 
-#: LKH-3 works on C ints; matrices are scaled down if they would overflow.
-_LKH_MAX_WEIGHT = 10_000_000
-#: Routes with at most this many clients are ordered exactly (Held–Karp DP).
-EXACT_MAX_CLIENTS = 9
 METHODS = ("combined", "pyvrp", "lkh")
-
-
-class RoutingError(GeoplanError):
-    """A routing problem cannot be solved as posed (bad matrix, too few vehicles)."""
 
 
 @dataclass
@@ -116,185 +109,11 @@ class RoutingSolution:
 
 
 # --------------------------------------------------------------------------
-# Small helpers
-# --------------------------------------------------------------------------
-
-def tour_length(matrix, tour, closed: bool = True) -> float:
-    """Length of a tour (sequence of location indices) on ``matrix``."""
-    m = np.asarray(matrix)
-    t = list(tour)
-    if len(t) < 2:
-        return 0.0
-    legs = list(zip(t[:-1], t[1:]))
-    if closed:
-        legs.append((t[-1], t[0]))
-    return float(sum(m[a, b] for a, b in legs))
-
-
-def _check_matrix(matrix) -> np.ndarray:
-    m = np.asarray(matrix, dtype=float)
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise RoutingError(f"The travel-time matrix must be square, got shape {m.shape}.")
-    if not np.isfinite(m).all():
-        raise RoutingError(
-            "The travel-time matrix has missing (NaN) or infinite entries: some places cannot be "
-            "reached from others. Leave unreachable places out before routing.")
-    if (m < 0).any():
-        raise RoutingError("The travel-time matrix has negative entries.")
-    return m
-
-
-def exact_tsp(matrix, start: int = 0) -> list[int]:
-    """Optimal closed tour by Held–Karp dynamic programming (for small instances).
-
-    Parameters
-    ----------
-    matrix : array-like, shape (n, n)
-        Travel times; may be asymmetric.
-    start : int
-        Location the tour starts (and ends) at.
-
-    Returns
-    -------
-    list of int
-        Location indices starting with ``start`` (the return leg is implied).
-    """
-    m = _check_matrix(matrix)
-    n = len(m)
-    if n <= 3:
-        rest = [i for i in range(n) if i != start]
-        best = min(itertools.permutations(rest), key=lambda p: tour_length(m, (start,) + p), default=())
-        return [start] + list(best)
-    if n > 16:
-        raise RoutingError(f"exact_tsp is for at most 16 locations, got {n}.")
-    others = [i for i in range(n) if i != start]
-    k = len(others)
-    sub = m[np.ix_(others, others)]
-    full = 1 << k
-    cost = np.full((full, k), np.inf)
-    parent = np.full((full, k), -1, dtype=np.int64)
-    for j in range(k):
-        cost[1 << j, j] = m[start, others[j]]
-    bits = 1 << np.arange(k)
-    for mask in range(1, full):
-        row = cost[mask]
-        if not np.isfinite(row).any():
-            continue
-        # extend every end j in the mask by every city l outside it
-        outside = np.flatnonzero((mask & bits) == 0)
-        if len(outside) == 0:
-            continue
-        cand = row[:, None] + sub[:, outside]          # (k ends, outside)
-        best_end = np.argmin(cand, axis=0)
-        best_val = cand[best_end, np.arange(len(outside))]
-        for l, j, v in zip(outside, best_end, best_val):
-            nm = mask | (1 << l)
-            if v < cost[nm, l]:
-                cost[nm, l] = v
-                parent[nm, l] = j
-    last = cost[full - 1] + m[others, start]
-    j = int(np.argmin(last))
-    mask = full - 1
-    order = []
-    while j >= 0:
-        order.append(others[j])
-        pj = parent[mask, j]
-        mask ^= 1 << j
-        j = int(pj)
-    return [start] + order[::-1]
-
-
-def _int_matrix(m: np.ndarray, resolution: float) -> np.ndarray:
-    return np.rint(m / resolution).astype(np.int64)
-
-
-def lkh_tour(matrix, *, time_limit: float | None = None, max_trials: int | None = None,
-             runs: int = 1, seed: int = 1) -> list[int]:
-    """A short closed tour by LKH-3 (through ``elkai``), starting at location 0.
-
-    Parameters
-    ----------
-    matrix : array-like of int, shape (n, n)
-        Integer weights; asymmetric matrices are solved as ATSP.
-    time_limit : float, optional
-        Seconds for LKH's search (its preprocessing comes on top).
-    max_trials : int, optional
-        Trials per run; LKH's default is ``n``. Fewer trials trade a little
-        quality for much less time on large instances.
-    runs : int
-        Independent runs; the best is kept.
-    seed : int
-        LKH's random seed.
-
-    Returns
-    -------
-    list of int
-        Location indices starting with 0 (return leg implied).
-    """
-    m = np.asarray(matrix)
-    n = len(m)
-    if n <= EXACT_MAX_CLIENTS + 1:
-        return exact_tsp(m, 0)
-    m = np.rint(m).astype(np.int64)
-    top = int(m.max()) if m.size else 0
-    if top > _LKH_MAX_WEIGHT:
-        # LKH sums weights in C ints; coarser weights lose a little precision only.
-        m = np.rint(m * (_LKH_MAX_WEIGHT / top)).astype(np.int64)
-    symmetric = bool((m == m.T).all())
-    params = f"PROBLEM_FILE = :stdin:\nRUNS = {int(runs)}\nSEED = {int(seed)}\n"
-    if max_trials is not None:
-        params += f"MAX_TRIALS = {max(1, int(max_trials))}\n"
-    if time_limit is not None:
-        params += f"TIME_LIMIT = {max(0.01, float(time_limit)):.3f}\n"
-    # The subgradient ascent is O(n²) per step on an explicit matrix and
-    # dominates the run time for n ≳ 500; its candidate sets help little more
-    # than plain alpha-nearness once trials are limited.
-    if n > 400 and time_limit is not None:
-        params += "INITIAL_PERIOD = 100\n"
-    rows = "\n".join(" ".join(map(str, r)) for r in m.tolist())
-    problem = (f"TYPE : {'TSP' if symmetric else 'ATSP'}\nDIMENSION : {n}\n"
-               "EDGE_WEIGHT_TYPE : EXPLICIT\nEDGE_WEIGHT_FORMAT : FULL_MATRIX\n"
-               f"EDGE_WEIGHT_SECTION\n{rows}\nEOF\n")
-    tour = [i - 1 for i in _elkai_solve(params, problem)]
-    k = tour.index(0)
-    return tour[k:] + tour[:k]
-
-
-def _elkai_solve(params: str, problem: str) -> list[int]:
-    # elkai's public DistanceMatrix.solve_tsp only takes RUNS; its extension
-    # function takes a full LKH parameter file, which is how TIME_LIMIT and
-    # MAX_TRIALS are passed. elkai>=2.0,<3 keeps this entry point.
-    try:
-        from elkai import _elkai
-    except ImportError as exc:  # pragma: no cover - dependency missing
-        raise RoutingError("LKH-3 is not available: install the 'elkai' package (pip install elkai).") from exc
-    return list(_elkai.solve_problem(params, problem))
-
-
-def order_route(matrix, depot: int, clients, *, time_limit: float | None = None) -> list[int]:
-    """Best order to visit ``clients`` from and back to ``depot`` (location indices).
-
-    Exact (Held–Karp) up to :data:`EXACT_MAX_CLIENTS` clients, LKH-3 above.
-    Returns the clients in visit order.
-    """
-    clients = list(clients)
-    if len(clients) <= 1:
-        return clients
-    idx = [depot] + clients
-    sub = np.asarray(matrix)[np.ix_(idx, idx)]
-    if len(clients) <= EXACT_MAX_CLIENTS:
-        tour = exact_tsp(sub, 0)
-    else:
-        tour = lkh_tour(sub, time_limit=time_limit, max_trials=max(50, 2 * len(idx)), runs=1)
-    return [idx[i] for i in tour[1:]]
-
-
-# --------------------------------------------------------------------------
 # Route first, cluster second
 # --------------------------------------------------------------------------
 
 def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
-               fixed_cost: float = 0.0) -> list[tuple[int, list[int]]]:
+               fixed_cost: float = 0.0, cost=None) -> list[tuple[int, list[int]]]:
     """Cut a giant tour into routes optimally (Prins' split, several depots).
 
     Parameters
@@ -310,6 +129,9 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
         Longest route (travel + service).
     fixed_cost : float
         Cost added per route, so fewer routes are preferred.
+    cost : ndarray (n_loc, n_loc), optional
+        What a leg costs, if not its travel time (``matrix`` still bounds
+        the duration).
 
     Returns
     -------
@@ -325,13 +147,17 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
     order = list(order)
     n = len(order)
     depots = np.asarray(list(depots))
-    if not math.isfinite(max_duration) and len(depots) == 1:
+    if not math.isfinite(max_duration) and len(depots) == 1 and cost is None:
         # no limit and one depot: by the triangle inequality one route is optimal
         return [(int(depots[0]), order)] if order else []
+    c_m = m if cost is None else np.asarray(cost, dtype=float)
     # plain Python floats in the O(n·L) loop: numpy scalars would be ~10× slower
     out_leg = m[np.ix_(depots, order)].T.tolist()   # depot → client, per client
     in_leg = m[np.ix_(order, depots)].tolist()      # client → depot
     step = [0.0] + [float(m[order[j - 1], order[j]]) for j in range(1, n)]
+    c_out = c_m[np.ix_(depots, order)].T.tolist()
+    c_in = c_m[np.ix_(order, depots)].tolist()
+    c_step = [0.0] + [float(c_m[order[j - 1], order[j]]) for j in range(1, n)]
     serv_of = [float(service[c]) for c in order]
     nd = len(depots)
     best = np.full(n + 1, np.inf)
@@ -342,15 +168,19 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
         if not np.isfinite(best[i]):
             continue
         inner = 0.0
+        c_inner = 0.0
         serv = 0.0
         first = out_leg[i]
+        c_first = c_out[i]
         for j in range(i, n):
             c = order[j]
             if j > i:
                 inner += step[j]
+                c_inner += c_step[j]
             serv += serv_of[j]
             back = in_leg[j]
-            d = min(range(nd), key=lambda k: first[k] + back[k]) if nd > 1 else 0
+            c_back = c_in[j]
+            d = min(range(nd), key=lambda k: c_first[k] + c_back[k]) if nd > 1 else 0
             dur = first[d] + back[d] + inner + serv
             if dur > max_duration + 1e-9:
                 if j == i:
@@ -358,7 +188,7 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
                         f"Location {c} cannot be served within the route limit ({max_duration:g}) "
                         "from any depot.")
                 break
-            val = best[i] + dur - serv + fixed_cost
+            val = best[i] + c_first[d] + c_back[d] + c_inner + fixed_cost
             if val < best[j + 1]:
                 best[j + 1], pred[j + 1], pick[j + 1] = val, i, depots[d]
     routes = []
@@ -376,7 +206,7 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
 
 def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None = None,
               fixed_cost: float = 0.0, time_limit: float = 10.0, method: str = "combined",
-              resolution: float = 1.0, seed: int = 0, progress=None) -> RoutingSolution:
+              resolution: float = 1.0, seed: int = 0, progress=None, cost_matrix=None) -> RoutingSolution:
     """Routes from depots visiting every client once, each within ``max_duration``.
 
     Parameters
@@ -405,6 +235,10 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     seed : int
     progress : callable, optional
         Called with a short stage name as each stage starts (for progress bars).
+    cost_matrix : array-like, shape (n_loc, n_loc), optional
+        What the solvers minimise, if not the travel time (e.g. travel time
+        plus a penalty for changing lines); ``matrix`` still bounds every
+        route's duration and gives :attr:`Route.travel`.
 
     Returns
     -------
@@ -414,13 +248,18 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     ------
     RoutingError
         Bad inputs, a client that no depot can serve within ``max_duration``,
-        or no feasible solution found (too few vehicles).
+        or more routes needed than the vehicles allow (``routes_needed`` on
+        the exception says how many the plan found needs). A time limit
+        never causes an error: the best feasible plan found is returned.
     """
     t0 = time.perf_counter()
     if method not in METHODS:
         raise RoutingError(f"method must be one of {METHODS}, got {method!r}.")
     m = _check_matrix(matrix)
     n_loc = len(m)
+    cm = m if cost_matrix is None else _check_matrix(cost_matrix)
+    if cm.shape != m.shape:
+        raise RoutingError(f"cost_matrix must have the shape of matrix {m.shape}, got {cm.shape}.")
     service = np.asarray(service, dtype=float).copy()
     if service.shape != (n_loc,):
         raise RoutingError(f"service must have one value per location ({n_loc}), got {service.shape}.")
@@ -447,16 +286,19 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
             f"({limit:g}) even alone from the nearest depot. Leave them out or raise the limit.")
 
     deadline = t0 + time_limit
-    initial = None
-    # A giant tour pays off when routes are few and long (TSP-like); with many
-    # short routes PyVRP's own construction is as good and the time is better
-    # spent in its search.
+    # The LKH split is always computed for "lkh" and "combined": it is a
+    # feasible plan in a fraction of the time (one giant tour, cut optimally),
+    # PyVRP starts from it, and it is the answer if PyVRP finds nothing
+    # better within the limit. A giant tour is nearly the whole answer when
+    # routes are few and long (TSP-like); with many short routes it is only a
+    # start, so it gets less of the time.
     few_routes = _routes_lower_bound(m, clients, service, udep, limit) <= 3
-    if method == "lkh" or (method == "combined" and few_routes):
+    initial = None
+    if method in ("lkh", "combined"):
         say("LKH-3 giant tour")
-        budget = time_limit * (0.35 if method == "combined" else 0.8)
-        initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed)
-        stats["lkh_split"] = _cost(m, initial, fixed_cost)
+        budget = time_limit * (0.8 if method == "lkh" else 0.35 if few_routes else 0.12)
+        initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed, cm)
+        stats["lkh_split"] = _cost(cm, initial, fixed_cost)
     routes: list[tuple[int, list[int]]]
     if method == "lkh":
         routes = initial
@@ -464,12 +306,23 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
         say("PyVRP assignment")
         remaining = max(0.2, (deadline - time.perf_counter()) * (0.9 if method == "combined" else 1.0))
         routes = _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
-                        remaining, seed, initial)
-        stats["pyvrp"] = _cost(m, routes, fixed_cost)
+                        remaining, seed, initial, cm)
+        if routes is None:
+            # PyVRP found no feasible plan in its time: fall back on the split,
+            # computed now if it was not the start
+            if initial is None:
+                say("LKH-3 giant tour")
+                initial = _route_first(m, clients, service, udep, limit, fixed_cost, resolution,
+                                       max(0.5, 0.1 * time_limit), seed, cm)
+                stats["lkh_split"] = _cost(cm, initial, fixed_cost)
+            routes = initial
+            stats["pyvrp"] = None
+        else:
+            stats["pyvrp"] = _cost(cm, routes, fixed_cost)
     if method in ("combined", "lkh"):
         say("LKH-3 route order")
-        routes = _polish(m, routes, deadline)
-        stats["polished"] = _cost(m, routes, fixed_cost)
+        routes = _polish(m, routes, deadline, cm, service, limit)
+        stats["polished"] = _cost(cm, routes, fixed_cost)
 
     out = _assign_types(routes, depots, vehicles)
     built = [Route(vt, d, [clients.index(c) for c in cl], tour_length(m, [d] + cl), float(service[cl].sum()))
@@ -478,14 +331,22 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     counts = {}
     for vt, _, _ in out:
         counts[vt] = counts.get(vt, 0) + 1
+    over = {i: counts.get(i, 0) - vehicles[i] for i in range(len(depots)) if counts.get(i, 0) > vehicles[i]}
     feasible = (visited == list(range(len(clients)))
-                and all(r.duration <= limit + 1e-6 for r in built)
-                and all(counts.get(i, 0) <= vehicles[i] for i in range(len(depots))))
+                and all(r.duration <= limit + 1e-6 for r in built) and not over)
+    if not feasible and not over:  # pragma: no cover - would be a bug in the solvers' glue
+        raise RoutingError("The routing produced an invalid plan (a stop missed or a route over the limit); "
+                           "please report this with the input.")
     if not feasible:
-        raise RoutingError(
-            f"No feasible plan found in {time_limit:g} s: {len(clients)} stops need more routes than "
-            f"the {sum(vehicles)} available within the limit of {limit:g} each. Allow more days or "
-            "teams, a longer working day, or a longer time limit.")
+        # Every route of the plan is within the limit (the split guarantees
+        # it), so the only way to get here is a plan needing more routes at
+        # some depot than it has vehicles: say how many it needs.
+        exc = RoutingError(
+            f"{len(clients)} stops need {len(built)} routes within the limit of {limit:g} each, but only "
+            f"{sum(vehicles)} are available. Allow more days or teams, or a longer working day.")
+        exc.routes_needed = len(built)
+        exc.routes_by_depot = {d: sum(1 for _, dd, _ in out if dd == d) for d in udep}
+        raise exc
     return RoutingSolution(built, method, time.perf_counter() - t0, feasible, stats)
 
 
@@ -503,10 +364,11 @@ def _cost(m, routes, fixed_cost) -> float:
     return float(sum(tour_length(m, [d] + list(cl)) + fixed_cost for d, cl in routes))
 
 
-def _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed):
+def _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budget, seed, cm=None):
     """Giant LKH tour through the clients (and the depot, if only one), split into routes."""
     nodes = ([udep[0]] if len(udep) == 1 else []) + clients
-    sub = _int_matrix(m[np.ix_(nodes, nodes)], resolution)
+    cm = m if cm is None else cm
+    sub = _int_matrix(cm[np.ix_(nodes, nodes)], resolution)
     n = len(nodes)
     trials = None if n <= 300 else max(50, int(60_000 / n))
     tour = lkh_tour(sub, time_limit=max(0.05, budget * 0.5), max_trials=trials, seed=seed + 1)
@@ -520,19 +382,24 @@ def _route_first(m, clients, service, udep, limit, fixed_cost, resolution, budge
     for r in rotations:
         rot = order[r:] + order[:r]
         for seq in (rot, rot[::-1]):
-            routes = split_tour(m, seq, service, udep, limit, fixed_cost)
-            c = _cost(m, routes, fixed_cost)
+            routes = split_tour(m, seq, service, udep, limit, fixed_cost, cost=None if cm is m else cm)
+            c = _cost(cm, routes, fixed_cost)
             if best is None or c < best[0]:
                 best = (c, routes)
     return best[1]
 
 
-def _polish(m, routes, deadline):
+def _polish(m, routes, deadline, cm=None, service=None, limit=math.inf):
+    cm = m if cm is None else cm
     out = []
     for d, cl in routes:
         left = max(0.05, deadline - time.perf_counter())
-        new = order_route(m, d, cl, time_limit=min(left, 0.5 + 0.01 * len(cl)))
-        if tour_length(m, [d] + new) < tour_length(m, [d] + list(cl)) - 1e-9:
+        new = order_route(cm, d, cl, time_limit=min(left, 0.5 + 0.01 * len(cl)))
+        better = tour_length(cm, [d] + new) < tour_length(cm, [d] + list(cl)) - 1e-9
+        # a cheaper order under a cost matrix may take longer: keep it only within the limit
+        fits = cm is m or tour_length(m, [d] + new) + (float(service[new].sum()) if service is not None else 0.0) \
+            <= limit + 1e-9
+        if better and fits:
             cl = new
         out.append((d, list(cl)))
     return out
@@ -552,24 +419,28 @@ def _assign_types(routes, depots, vehicles):
     return out
 
 
-def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution, seconds, seed, initial):
+def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution, seconds, seed, initial, cm=None):
     import pyvrp
     from pyvrp.stop import MaxRuntime
 
     udep = sorted(set(depots))
     loc_of = udep + clients  # PyVRP wants depots before clients
-    mi = _int_matrix(m[np.ix_(loc_of, loc_of)], resolution)
+    # rounded up, so a plan within the shift in PyVRP's integers is within it in real minutes
+    mi = np.ceil(m[np.ix_(loc_of, loc_of)] / resolution - 1e-9).astype(np.int64)
     np.fill_diagonal(mi, 0)
+    ci = mi if cm is None or cm is m else _int_matrix(cm[np.ix_(loc_of, loc_of)], resolution)
+    if ci is not mi:
+        np.fill_diagonal(ci, 0)
     pdepots = [pyvrp.Depot(location=i) for i in range(len(udep))]
     pclients = [pyvrp.Client(location=len(udep) + k,
-                             service_duration=int(round(service[c] / resolution)))
+                             service_duration=int(math.ceil(service[c] / resolution - 1e-9)))
                 for k, c in enumerate(clients)]
     shift = np.iinfo(np.int64).max if not math.isfinite(limit) else int(math.floor(limit / resolution + 1e-9))
     vtypes = [pyvrp.VehicleType(num_available=v, start_depot=udep.index(d), end_depot=udep.index(d),
                                 fixed_cost=int(round(fixed_cost / resolution)), shift_duration=shift)
               for d, v in zip(depots, vehicles)]
     locations = [pyvrp.Location(x=float(i), y=0.0) for i in range(len(loc_of))]
-    data = pyvrp.ProblemData(locations, pclients, pdepots, vtypes, [mi], [mi])
+    data = pyvrp.ProblemData(locations, pclients, pdepots, vtypes, [ci], [mi])
     client_pos = {c: k for k, c in enumerate(clients)}
     init = None
     if initial is not None:
@@ -591,6 +462,6 @@ def _pyvrp(m, clients, service, depots, vehicles, limit, fixed_cost, resolution,
         cl = [clients[a.idx] for a in r.schedule() if a.type == pyvrp.ActivityType.CLIENT]
         if cl:
             routes.append((depots[vt], cl))
-    if not best.is_feasible() and initial is not None:
+    if not best.is_feasible():
         return initial
     return routes

@@ -288,10 +288,19 @@ BOUNDARY_LINES = _register(LayerSchema(
               choices=("省级", "市级", "县级", "乡级"),
               aliases={"province": "省级", "prefecture": "市级", "city": "市级", "county": "县级",
                        "township": "乡级"}),
+        Field("last_inspected_year", "year", "上次联检年份",
+              "Year of the last joint inspection of the whole line (every five years).",
+              required=False, nullable=True),
+        Field("lead_code", "str", "牵头方代码",
+              "Code of the side that led the last joint inspection; the lead alternates.",
+              required=False, nullable=True, pattern=r"\d{6}|\d{9}",
+              pattern_hint="the code of one of the two sides"),
     ),
 ))
 
-MARKER_CONDITIONS = ("完好", "损坏", "移位", "丢失")
+#: 界桩状况 of the joint-inspection record; the last two were added with the
+#: line-by-line inspection (lettering worn, buried by soil or vegetation).
+MARKER_CONDITIONS = ("完好", "损坏", "移位", "丢失", "字迹不清", "被掩埋")
 MARKER_ID_RE = re.compile(r"(\d{4})(\d{3})([A-EQ])")
 BOUNDARY_MARKERS = _register(LayerSchema(
     kind="boundary_markers",
@@ -308,9 +317,11 @@ BOUNDARY_MARKERS = _register(LayerSchema(
               pattern_hint="4-digit line code + 3-digit sequence + A/B/C/D/E/Q, e.g. 3301001A"),
         Field("line_code", "str", "界线编号", "Code of the line; must equal the first 4 digits of marker_id.",
               pattern=r"\d{4}", pattern_hint="a 4-digit line code"),
-        Field("condition", "enum", "界桩状况", "完好, 损坏, 移位 or 丢失.", choices=MARKER_CONDITIONS,
+        Field("condition", "enum", "界桩状况", "完好, 损坏, 移位, 丢失, 字迹不清 or 被掩埋.",
+              choices=MARKER_CONDITIONS,
               aliases={"good": "完好", "present": "完好", "intact": "完好", "damaged": "损坏",
-                       "moved": "移位", "missing": "丢失", "lost": "丢失"}),
+                       "moved": "移位", "missing": "丢失", "lost": "丢失", "illegible": "字迹不清",
+                       "buried": "被掩埋", "位移": "移位", "掩埋": "被掩埋"}),
         Field("last_inspected", "date", "上次检查日期", "Date of the last joint inspection.",
               nullable=True),
         Field("material", "str", "材质", "e.g. 花岗岩, 混凝土.", nullable=True, required=False),

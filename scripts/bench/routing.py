@@ -12,7 +12,12 @@ Instances:
 * The sample county 330624: every marker, 2 teams (PyVRP vs combined only;
   the county matrix comes from the road network through geoplan.inspection.planning).
 
-Usage: python scripts/bench/routing.py [--time 10] [--quick]
+Usage: python scripts/bench/routing.py [--time 10] [--quick] [--campaign [--long 60]]
+
+``--campaign`` runs only the 1,000-stop campaign instance (about 75 team-days):
+``combined`` at ``--time`` seconds against a long ``combined`` run (``--long``
+seconds, the reference "best found"), PyVRP alone, the LKH split alone and
+OR-Tools (if installed), each on the same matrix, and prints the ratios.
 Prints one line per instance and method: cost, gap to the optimum / best
 known and wall-clock seconds. OR-Tools is needed only here (pip install ortools).
 """
@@ -125,11 +130,51 @@ def county(seconds):
               f"{time.perf_counter() - t:6.1f} s")
 
 
+def campaign(seconds, long_seconds, seeds=(1, 2)):
+    m, s = vrp(1000)
+    kw = dict(max_duration=480, fixed_cost=120, resolution=1 / 60)
+    vehicles = 200
+    print(f"campaign: 1,000 stops, one base, 8 h days, {vehicles} team-days available")
+    rows = []
+
+    def one(label, method, secs, seed):
+        t = time.perf_counter()
+        try:
+            sol = R.solve_vrp(m, s, [0], [vehicles], time_limit=secs, method=method, seed=seed, **kw)
+            cost = sol.travel + kw["fixed_cost"] * sol.n_routes
+            rows.append((label, cost, sol.n_routes, time.perf_counter() - t))
+        except R.RoutingError as exc:
+            rows.append((label, float("nan"), 0, time.perf_counter() - t))
+            print(f"  {label}: {exc}")
+
+    one(f"combined {long_seconds:g}s (long run)", "combined", long_seconds, 1)
+    for seed in seeds:
+        one(f"combined {seconds:g}s seed {seed}", "combined", seconds, seed)
+        one(f"pyvrp {seconds:g}s seed {seed}", "pyvrp", seconds, seed)
+    one(f"lkh {seconds:g}s", "lkh", seconds, 1)
+    try:
+        t = time.perf_counter()
+        cost, used = ortools_solve(m, s, vehicles, 480, 120, seconds, 1 / 60)
+        rows.append((f"ortools-gls {seconds:g}s", cost + 120 * used, used, time.perf_counter() - t))
+    except ImportError:
+        print("  OR-Tools not installed (pip install ortools): skipped")
+    best = np.nanmin([r[1] for r in rows])
+    print(f"cost = drive minutes + 120 per team-day; best found {best:,.1f}")
+    for label, cost, routes, sec in rows:
+        print(f"  {label:<28} cost {cost:>10,.1f}  vs best {100 * (cost - best) / best:6.2f} %  "
+              f"team-days {routes:3d}  {sec:6.1f} s")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time", type=float, default=10.0, help="seconds per solver and instance")
     ap.add_argument("--quick", action="store_true", help="small instances only")
+    ap.add_argument("--campaign", action="store_true", help="only the 1,000-stop campaign instance")
+    ap.add_argument("--long", type=float, default=60.0, help="seconds of the reference run (--campaign)")
     a = ap.parse_args()
+    if a.campaign:
+        campaign(a.time, a.long)
+        return
     sizes = (50, 200) if a.quick else (50, 200, 1000)
     for n in ((100, 400) if a.quick else (100, 1000)):
         m, opt = circle(n)

@@ -1,0 +1,142 @@
+"""Workbook helpers for the inspection's Chinese tables: headers, widths, print set-up, safe saving.
+
+Every sheet a team prints gets Chinese headers only, a header row repeated on
+every page, a print area, landscape A4 fitted to one page width, and column
+widths that fit their content (CJK characters count double). Text from the
+data is always written as text, never as a formula. Files are written to a
+temporary name in the same folder and renamed, so a failed write leaves an
+existing file untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+
+def _display_width(v) -> int:
+    s = "" if v is None else str(v)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+def _plain(v):
+    """A cell value: NaN/None empty, numpy scalars as Python, dates as dates."""
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if v is pd.NaT:
+        return None
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            return v.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(v, pd.Timestamp):
+        return v.date() if v == v.normalize() else v.to_pydatetime()
+    return v
+
+
+def write_table(ws, df: pd.DataFrame, headers: dict | None = None, *, title: str | None = None,
+                number_formats: dict | None = None, min_width: int = 6, max_width: int = 48) -> None:
+    """Write ``df`` to ``ws`` with Chinese headers, fitted widths and print set-up.
+
+    Parameters
+    ----------
+    ws : openpyxl worksheet
+    df : pandas.DataFrame
+    headers : dict, optional
+        ``{column: 中文表头}``; only these columns are written, in this order.
+    title : str, optional
+        A title row above the table (the header row is then row 2).
+    number_formats : dict, optional
+        ``{column: Excel number format}`` e.g. ``"0.0"``.
+    """
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    cols = list(headers) if headers else list(df.columns)
+    names = [headers[c] if headers else str(c) for c in cols]
+    r0 = 1
+    if title:
+        ws.cell(1, 1, title).font = Font(bold=True, size=13)
+        r0 = 2
+    thin = Side(style="thin", color="999999")
+    for j, name in enumerate(names, start=1):
+        c = ws.cell(r0, j, name)
+        c.font = Font(bold=True)
+        c.fill = PatternFill("solid", fgColor="DDEBF7")
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        c.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+    fmts = number_formats or {}
+    widths = [_display_width(n) for n in names]
+    for i, row in enumerate(df[cols].itertuples(index=False), start=r0 + 1):
+        for j, v in enumerate(row, start=1):
+            v = _plain(v)
+            cell = ws.cell(i, j)
+            cell.value = v
+            if isinstance(v, str):
+                cell.data_type = "s"  # text from data never becomes a formula
+            fmt = fmts.get(cols[j - 1])
+            if fmt:
+                cell.number_format = fmt
+            elif hasattr(v, "year") and not isinstance(v, str):
+                cell.number_format = "yyyy-mm-dd"
+            cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+            w = 10 if hasattr(v, "year") and not isinstance(v, str) else _display_width(v)
+            widths[j - 1] = max(widths[j - 1], w)
+    from openpyxl.utils import get_column_letter
+
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = max(min_width, min(max_width, w + 2))
+    last_col = get_column_letter(max(1, len(cols)))
+    last_row = r0 + len(df)
+    ws.freeze_panes = ws.cell(r0 + 1, 1)
+    print_setup(ws, f"A1:{last_col}{last_row}", header_rows=f"{r0}:{r0}")
+
+
+def print_setup(ws, area: str, header_rows: str = "1:1") -> None:
+    """Landscape A4, fitted to one page width, header rows repeated, print area set."""
+    ws.print_area = area
+    ws.print_title_rows = header_rows
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def save_atomic(wb, path) -> Path:
+    """Save an openpyxl workbook to ``path`` through a temporary file in the same folder."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return p
+
+
+def atomic_path(path):
+    """Context manager giving a temporary path next to ``path``, renamed over it on success."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def cm():
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp{p.suffix}")
+        try:
+            yield tmp
+            os.replace(tmp, p)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return cm()
