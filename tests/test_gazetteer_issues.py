@@ -349,6 +349,16 @@ def test_search_index_is_kept_and_rebuilt_only_after_a_change(tmp_path, db):
     assert len(list((tmp_path / "cli-cache").iterdir())) == 1
 
 
+def test_cached_index_answers_like_a_fresh_one(tmp_path, sample_db):
+    s = gz.Gazetteer(sample_db)
+    fresh = gz.SearchIndex.from_store(s)
+    gz.SearchIndex.cached(s, tmp_path)
+    loaded = gz.SearchIndex.cached(s, tmp_path)
+    assert loaded.cache_hit
+    for q in ["回山", "xc", "会山", "回三镇", "huishan", "城南乡", "村"]:
+        pd.testing.assert_frame_equal(loaded.search(q, limit=20), fresh.search(q, limit=20))
+
+
 def test_as_of_shows_a_moved_place_under_its_old_parent(db):
     s = gz.Gazetteer(db)
     s.add("南岩村", "1220", "330624104", name_id="V1", valid_from="2000-01-01")
