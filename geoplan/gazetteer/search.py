@@ -114,7 +114,7 @@ class SearchIndex:
                         stored_key = pickle.load(fh)
                         if stored_key == (_CACHE_FORMAT,) + key:
                             index = pickle.load(fh)
-                            index.cache_hit = True
+                            index.cache_hit, index.key = True, key
                             return index
             except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
                 pass  # no cache yet, or a damaged one: rebuild
@@ -122,7 +122,7 @@ class SearchIndex:
         finally:
             store.conn.execute("COMMIT")
         index = cls._from_rows(rows)
-        index.cache_hit = False
+        index.cache_hit, index.key = False, key
         if key[0]:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
