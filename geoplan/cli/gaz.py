@@ -464,6 +464,8 @@ def validate(as_of, out_path, errors_only, overwrite, db, rules_file, as_json):
     if as_json:
         _out(report, True)
     else:
+        click.echo(f"检查了 {n} 个地名：错误 {int((report['severity'] == 'error').sum())} 条，"
+                   f"提醒 {int((report['severity'] == 'warning').sum())} 条")
         click.echo(f"Checked {n} names: {int((report['severity'] == 'error').sum())} error(s), "
                    f"{int((report['severity'] == 'warning').sum())} warning(s)\n")
         if not report.empty:
