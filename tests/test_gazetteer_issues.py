@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -347,6 +348,46 @@ def test_search_index_is_kept_and_rebuilt_only_after_a_change(tmp_path, db):
     env = {"GEOPLAN_CACHE": str(tmp_path / "cli-cache")}
     assert cli("search", "沙溪", db=db, env=env).exit_code == 0
     assert len(list((tmp_path / "cli-cache").iterdir())) == 1
+
+
+WRITER = """
+import sys
+from geoplan.gazetteer import store as gz
+s = gz.Gazetteer(sys.argv[1])
+chars = "东南西北上下前后左右大小新老金银石竹松柏"
+for i in range(int(sys.argv[2])):
+    s.add(f"{chars[i // 20]}{chars[i % 20]}村", "1220", "330624104", who="writer")
+"""
+
+
+def test_cached_index_matches_its_counter_under_a_concurrent_writer(tmp_path, db):
+    """Each index holds exactly the names of the change counter it is filed under, while another process writes."""
+    import subprocess
+    import sys
+
+    s = gz.Gazetteer(db)
+    base_n, (_, base_counter) = s.count(), s.version_key()
+    p = subprocess.Popen([sys.executable, "-c", WRITER, str(db), "40"], env={**os.environ, "PYTHONPATH": str(ROOT)})
+    seen = set()
+    while p.poll() is None or len(seen) < 2:
+        index = gz.SearchIndex.cached(s, tmp_path / "cache")
+        assert index.n == base_n + (index.key[1] - base_counter), (index.n, index.key)
+        seen.add(index.key[1])
+        if p.poll() is not None and len(seen) >= 2:
+            break
+    assert p.wait(120) == 0
+    final = gz.SearchIndex.cached(s, tmp_path / "cache")
+    assert final.n == base_n + 40 and final.key[1] == base_counter + 40
+
+
+def test_cached_index_answers_like_a_fresh_one(tmp_path, sample_db):
+    s = gz.Gazetteer(sample_db)
+    fresh = gz.SearchIndex.from_store(s)
+    gz.SearchIndex.cached(s, tmp_path)
+    loaded = gz.SearchIndex.cached(s, tmp_path)
+    assert loaded.cache_hit
+    for q in ["回山", "xc", "会山", "回三镇", "huishan", "城南乡", "村"]:
+        pd.testing.assert_frame_equal(loaded.search(q, limit=20), fresh.search(q, limit=20))
 
 
 def test_as_of_shows_a_moved_place_under_its_old_parent(db):

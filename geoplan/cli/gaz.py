@@ -469,6 +469,8 @@ def validate(as_of, out_path, errors_only, overwrite, db, rules_file, as_json):
     if as_json:
         _out(report, True)
     else:
+        click.echo(f"检查了 {n} 个地名：错误 {int((report['severity'] == 'error').sum())} 条，"
+                   f"提醒 {int((report['severity'] == 'warning').sum())} 条")
         click.echo(f"Checked {n} names: {int((report['severity'] == 'error').sum())} error(s), "
                    f"{int((report['severity'] == 'warning').sum())} warning(s)\n")
         if not report.empty:
@@ -477,7 +479,7 @@ def validate(as_of, out_path, errors_only, overwrite, db, rules_file, as_json):
             if len(report) > 200:
                 click.echo(f"... {len(report) - 200} more in the report (--out FILE)")
         if out_path is not None:
-            click.echo(f"\nWrote {out_path}")
+            click.echo(f"\n已写出 {out_path}（Wrote {out_path}）")
     if (report["severity"] == "error").any():
         sys.exit(1)
 
@@ -645,6 +647,9 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
     if as_json:
         _out(summary, True)
         return _import_exit(plan, rejected, report_path)
+    zh = "试运行（未写入）：将" if dry_run else ""
+    click.echo(f"{zh}新增 {plan.added} 条、更新 {plan.updated} 条，未变 {plan.unchanged} 条，拒绝 {len(rejected)} 行"
+               + ("" if dry_run or change is None else f"（变更号 {change}）"))
     verb = "Would add" if dry_run else "Added"
     click.echo(f"{verb} {plan.added}, {'would update' if dry_run else 'updated'} {plan.updated}, "
                f"unchanged {plan.unchanged}, rejected {len(rejected)} row(s)"
@@ -654,10 +659,10 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
         if len(plan.items) > 30:
             click.echo(f"... and {len(plan.items) - 30} more")
     if not rejected.empty:
-        click.echo(f"\nRejected rows (all in {report_path}):")
+        click.echo(f"\n被拒绝的行（全部原因见 {report_path}）Rejected rows:")
         click.echo(_table(rejected.head(20)))
     if len(plan.warnings):
-        click.echo(f"\n{len(plan.warnings)} naming-rule warning(s); `geoplan gaz validate` lists them.")
+        click.echo(f"\n{len(plan.warnings)} 条命名规则提醒（naming-rule warnings），用 geoplan gaz validate 查看。")
     _import_exit(plan, rejected, report_path)
 
 
@@ -676,7 +681,7 @@ def export_cmd(path, as_of, retired, overwrite, db):
     """
     with _open(db) as store:
         out = gz.export(store, path, as_of=as_of, include_retired=retired, overwrite=overwrite)
-    click.echo(f"Wrote {out}")
+    click.echo(f"已写出 {out}（Wrote {out}）")
 
 
 @gaz.command()

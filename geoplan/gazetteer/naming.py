@@ -87,20 +87,20 @@ CATEGORIES: dict[str, Category] = {c.code: c for c in (
 )}
 
 SCOPE_DIGITS = {"all": 0, "city": 4, "county": 6, "township": 9}
-SCOPE_WORDS = {"all": "the whole gazetteer", "city": "the city", "county": "the county", "township": "the township"}
+SCOPE_WORDS = {"all": "全库", "city": "同一地级市", "county": "同一县（市、区）", "township": "同一乡镇（街道）"}
 
 #: Rule codes, default severity and what each checks.
 RULES = {
-    "N001": ("error", "the standard name is empty or too short"),
-    "N002": ("warning", "the standard name is longer than the limit"),
-    "N010": ("error", "duplicate standard name within its scope"),
-    "N011": ("warning", "homophone (same toneless pinyin) within its scope"),
-    "N020": ("error", "one feature, one standard name (一地多名)"),
-    "N021": ("warning", "the name is a former name of another place in its scope"),
-    "N030": ("error", "the 通名 does not fit the category"),
-    "N040": ("error", "digits or Latin letters in a standard name"),
-    "N050": ("warning", "rare or variant character"),
-    "N060": ("error", "unknown category code"),
+    "N001": ("error", "标准名称为空或过短"),
+    "N002": ("warning", "标准名称超过字数上限"),
+    "N010": ("error", "范围内重名（不应重名）"),
+    "N011": ("warning", "范围内同音（应避免同音）"),
+    "N020": ("error", "一地多名（一地应只有一个标准名称）"),
+    "N021": ("warning", "与范围内另一地的曾用名相同"),
+    "N030": ("error", "通名与类别不符"),
+    "N040": ("error", "标准名称含数字或拉丁字母"),
+    "N050": ("warning", "生僻字或异体字"),
+    "N060": ("error", "未知的类别代码"),
 }
 
 _DIGIT_LATIN = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
@@ -119,10 +119,10 @@ class NamingError(GeoplanError):
 
     def __init__(self, violations: pd.DataFrame, what: str):
         self.violations = violations
-        lines = [f"{what} breaks {len(violations)} naming rule(s); nothing was changed:"]
+        lines = [f"{what}：违反 {len(violations)} 条地名命名规则，未作改动（breaks naming rules; nothing was changed）："]
         for v in violations.itertuples():
             lines.append(f"  - {v.rule} {v.severity}: {v.message}")
-        lines.append("Choose another name, or pass --force with --why to record a deliberate exception.")
+        lines.append("请另取名称；确属有意的例外，可加 --force 并用 --why 写明依据。")
         super().__init__("\n".join(lines))
 
 
@@ -297,29 +297,25 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
     lengths = np.fromiter(map(len, names), dtype=np.int64, count=n)
     if "N060" in on:
         idx = rows_of(np.fromiter((c not in cats for c in cat_l), bool, n))
-        emit("N060", idx, [f"{names[i]}: category {cat_l[i]!r} is not in the category table "
-                           f"(see `geoplan gaz categories`)" for i in idx])
+        emit("N060", idx, [f"{names[i]}：类别代码 {cat_l[i]!r} 不在类别表中（见 geoplan gaz categories）"
+                           for i in idx])
     if "N001" in on:
         # Python's strip, not the string backend's: their ideas of whitespace differ.
         idx = rows_of(np.fromiter((len(x.strip()) < config.min_length for x in names), bool, n))
-        emit("N001", idx, [f"{names[i] or '(empty)'}: a standard name needs at least {config.min_length} "
-                           "characters" for i in idx])
+        emit("N001", idx, [f"{names[i] or '（空）'}：标准名称至少要 {config.min_length} 个字" for i in idx])
     if "N002" in on:
         idx = rows_of(lengths > config.max_length)
-        emit("N002", idx, [f"{names[i]}: {len(names[i])} characters, more than the limit of {config.max_length}"
-                           for i in idx])
+        emit("N002", idx, [f"{names[i]}：{len(names[i])} 个字，超过 {config.max_length} 个字的上限" for i in idx])
     if "N040" in on:
         idx = rows_of(np.fromiter((_DIGIT_LATIN.search(x) is not None for x in names), bool, n))
-        emit("N040", idx, [f"{names[i]}: digits or Latin letters are not allowed in a standard name; "
-                           "write numbers in Chinese (e.g. 一, 二)" for i in idx])
+        emit("N040", idx, [f"{names[i]}：标准名称中不能有数字或拉丁字母，数字请用汉字书写（如 一、二）" for i in idx])
     if "N050" in on:
         rare_of = _rare_by_name({names[i] for i in np.flatnonzero(mine)}, config.allowed_chars)
         idx = rows_of(np.fromiter((bool(rare_of.get(x)) for x in names), bool, n))
         msgs = []
         for i in idx:
             hints = [f"{c}→{VARIANTS[c]}" if c in VARIANTS else c for c in rare_of[names[i]]]
-            msgs.append(f"{names[i]}: rare or variant character(s) {' '.join(hints)}; check them against "
-                        "the 通用规范汉字表")
+            msgs.append(f"{names[i]}：生僻字或异体字 {' '.join(hints)}，请对照《通用规范汉字表》核对")
         emit("N050", idx, msgs)
     if "N030" in on:
         bad = np.zeros(n, dtype=bool)
@@ -339,12 +335,12 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
         msgs = []
         for i in idx:
             cat = cats[cat_l[i]]
-            msgs.append(f"{names[i]}: the 通名 does not fit category {cat.code} {cat.name_zh}; a name of "
-                        f"this category ends in {'/'.join(cat.generics)}")
+            msgs.append(f"{names[i]}：通名与类别 {cat.code} {cat.name_zh} 不符，此类地名应以 "
+                        f"{'/'.join(cat.generics)} 结尾")
         emit("N030", idx, msgs)
 
     def scope_words(i):
-        return SCOPE_WORDS[scopes[i]] + (f" {skeys[i]}" if skeys[i] else "")
+        return SCOPE_WORDS[scopes[i]] + (f" {skeys[i]} " if skeys[i] else "")
 
     def clusters(cols, valid):
         # Hash the key columns once to find rows sharing a key with another
@@ -367,8 +363,7 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
                     others = [ids[j] for j in cl if j != i]
                     idx.append(i)
                     rel.append(others)
-                    msgs.append(f"{names[i]}: the same standard name is used by {', '.join(others)} "
-                                f"within {scope_words(i)}")
+                    msgs.append(f"{names[i]}：与 {', '.join(others)} 重名（在{scope_words(i)}内不应重名）")
         emit("N010", idx, msgs, rel)
     if "N011" in on:
         idx, msgs, rel = [], [], []
@@ -379,7 +374,7 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
                     listed = ", ".join(f"{names[j]} ({ids[j]})" for j in others)
                     idx.append(i)
                     rel.append([ids[j] for j in others])
-                    msgs.append(f"{names[i]}: sounds the same ({keys[i]}) as {listed} within {scope_words(i)}")
+                    msgs.append(f"{names[i]}：与 {listed} 同音（{keys[i]}；在{scope_words(i)}内应避免同音）")
         emit("N011", idx, msgs, rel)
     if "N020" in on and "geometry" in d:
         geoms = d["geometry"].tolist()
@@ -392,9 +387,8 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
                 if mine[i]:
                     idx.append(i)
                     rel.append([ids[j] for j in cl if j != i])
-                    msgs.append(f"{names[i]}: the same feature (identical geometry) also has the standard "
-                                f"name(s) {', '.join(names[j] for j in cl if j != i)}; one place, one "
-                                "standard name — keep one and record the others as former names")
+                    msgs.append(f"{names[i]}：同一地物（几何相同）还有标准名称 "
+                                f"{', '.join(names[j] for j in cl if j != i)}；一地一名，请保留一个，其余记为曾用名")
         emit("N020", idx, msgs, rel)
     if "N021" in on and "former_names" in d:
         former: dict[tuple, list[int]] = {}
@@ -410,8 +404,8 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
                 if hits:
                     idx.append(i)
                     rel.append([ids[j] for j in hits])
-                    msgs.append(f"{names[i]}: is a former name of {', '.join(ids[j] for j in hits)} in the "
-                                "same scope; reusing it confuses old records and maps")
+                    msgs.append(f"{names[i]}：是同一范围内 {', '.join(ids[j] for j in hits)} 的曾用名，"
+                                "重复使用会与旧档案、旧地图混淆")
             emit("N021", idx, msgs, rel)
     if not out["rule"]:
         return pd.DataFrame([], columns=REPORT_COLUMNS)

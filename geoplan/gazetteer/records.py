@@ -360,14 +360,14 @@ def parent_problem(code: str | None, known=()) -> str | None:
     """
     if not code:
         return None
-    if (known(code) if callable(known) else code in known):
-        return None
-    towns, counties, edition = _official_codes()
+    towns, counties, edition = _official_codes()  # the cheap set look-ups first
     if len(code) == 6 and code in counties:
         return None
     if len(code) == 9 and code in towns:
         return None
     if len(code) == 12 and code[:9] in towns:
+        return None
+    if (known(code) if callable(known) else code in known):
         return None
     level = {6: "县级（或地级、省级）", 9: "乡级（乡、镇、街道）", 12: "乡级（乡、镇、街道）"}.get(len(code), "")
     where = code[:9] if len(code) == 12 else code

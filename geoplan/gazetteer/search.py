@@ -14,7 +14,9 @@ from geoplan.gazetteer.records import GazetteerError
 _INDEX_SQL = ("SELECT name_id, name, pinyin_key, initials, category, parent_code, status, former_names "
               "FROM names")
 # Bumped when the index's layout changes, so an old cache file is rebuilt.
-_CACHE_FORMAT = "geoplan-search-1"
+_CACHE_FORMAT = "geoplan-search-2"
+_TEXT_FIELDS = ("ids", "names", "pinyin", "initial", "category", "parent")
+_SORTED_FIELDS = {"name": "names", "pinyin": "pinyin", "initials": "initial"}
 
 
 class SearchIndex:
@@ -45,6 +47,34 @@ class SearchIndex:
             for f in fl or ():
                 self.former.setdefault(f["name"], []).append(i)
         self.postings = _postings(self.names.tolist())
+
+    # Pickled compactly for the on-disk cache: one joined string per text column
+    # and flat arrays for the postings load several times faster than
+    # millions of separately pickled strings and small arrays.
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in _TEXT_FIELDS + ("_sorted", "postings")}
+        for k in _TEXT_FIELDS:
+            state[k] = "\x00".join("" if v is None else str(v) for v in getattr(self, k).tolist())
+        state["_orders"] = {key: order for key, (_, order) in self._sorted.items()}
+        chars = sorted(self.postings)
+        rows = np.concatenate([self.postings[c] for c in chars]) if chars else np.empty(0, np.int32)
+        state["_post"] = ("".join(chars), rows, np.cumsum([0] + [len(self.postings[c]) for c in chars]))
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        n = state["n"]
+        for k in _TEXT_FIELDS:
+            arr = np.empty(n, dtype=object)
+            if n:
+                arr[:] = state[k].split("\x00")
+            state[k] = arr
+        orders = state.pop("_orders")
+        chars, rows, offs = state.pop("_post")
+        self.__dict__.update(state)
+        self._sorted = {key: (getattr(self, attr)[orders[key]].tolist(), orders[key])
+                        for key, attr in _SORTED_FIELDS.items()}
+        self.postings = {c: rows[offs[i]:offs[i + 1]] for i, c in enumerate(chars)}
 
     @classmethod
     def from_store(cls, store: "Gazetteer") -> "SearchIndex":
@@ -84,7 +114,7 @@ class SearchIndex:
                         stored_key = pickle.load(fh)
                         if stored_key == (_CACHE_FORMAT,) + key:
                             index = pickle.load(fh)
-                            index.cache_hit = True
+                            index.cache_hit, index.key = True, key
                             return index
             except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
                 pass  # no cache yet, or a damaged one: rebuild
@@ -92,7 +122,7 @@ class SearchIndex:
         finally:
             store.conn.execute("COMMIT")
         index = cls._from_rows(rows)
-        index.cache_hit = False
+        index.cache_hit, index.key = False, key
         if key[0]:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
