@@ -356,6 +356,14 @@ def test_elderly_care_beds(code):
 def test_boundary_lines(code):
     bl = layer(code, "boundary_lines")
     nb = layer(code, "neighbours")
+    # Township lines (乡级) inside the county lie on the shared edge of their two townships.
+    tl = bl[bl["level"] == "乡级"]
+    bl = bl[bl["level"] != "乡级"]
+    tw = metric(layer(code, "townships")).set_index("code")
+    assert len(tl) and tl["left_code"].str.startswith(code).all() and tl["right_code"].str.startswith(code).all()
+    for r in metric(tl).itertuples():
+        shared = shapely.intersection(tw.loc[r.left_code, "geometry"].boundary, tw.loc[r.right_code, "geometry"].boundary)
+        assert r.geometry.length > 1000 and shapely.hausdorff_distance(r.geometry, shared) < 1000
     assert bl["line_code"].is_unique
     assert (bl["left_code"] < bl["right_code"]).all()
     assert ((bl["left_code"] == code) | (bl["right_code"] == code)).all()
@@ -400,7 +408,11 @@ def test_boundary_markers(code):
             assert shapely.crosses(shapely.LineString([a, b]), bl.loc[lc, "geometry"]) or \
                 shapely.distance(shapely.LineString([a, b]), bl.loc[lc, "geometry"]) == 0
     dates = pd.to_datetime(mk["last_inspected"].dropna())
-    assert dates.min().year >= 2015 and dates.max().year <= 2022
+    assert dates.min().year >= 2015 and dates.max().year <= 2025
+    # A line is inspected whole in one campaign: its markers carry the line's last inspection year.
+    year = layer(code, "boundary_lines").set_index("line_code")["last_inspected_year"]
+    got = pd.to_datetime(mk["last_inspected"]).dt.year
+    assert (got.dropna() == mk.loc[got.notna(), "line_code"].map(year)).all()
     assert (dates.dt.year <= 2020).any(), "some markers are due for the five-year inspection"
     assert (mk["condition"] != "完好").any() and (mk["condition"] == "完好").mean() > 0.5
 
@@ -414,7 +426,8 @@ def test_tri_points_and_pairs_at_road_crossings():
         # Where a road leaves the county across a line (a road node on the
         # line) there is an A/B pair.
         r = metric(layer(code, "roads"))
-        lines = metric(layer(code, "boundary_lines")).geometry.union_all()
+        bl = layer(code, "boundary_lines")
+        lines = metric(bl[bl["level"] != "乡级"]).geometry.union_all()
         pairs = metric(mk[letters.isin(["A", "B"])])
         ends = shapely.points(np.vstack([shapely.get_coordinates(shapely.get_point(r.geometry.values, k))
                                          for k in (0, -1)]))
