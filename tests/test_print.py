@@ -12,6 +12,7 @@ from PIL import Image
 
 from geoplan.inspection import forms
 from geoplan.inspection import planning as inspection
+from geoplan.maps.atlas_parts import new_figure
 from geoplan.maps.print import PrintError, cjk_font_path, write_atlas
 from geoplan.layers.sample import load_sample
 
@@ -126,7 +127,7 @@ def test_atlas_labels_do_not_overlap(busy):
         pages = [(_day_page, route) for route in busy.routes.itertuples()]
         pages += [(_line_page, "3139", missed)]
         for draw, *args in pages:
-            fig = plt.figure(figsize=(297 / 25.4, 210 / 25.4))
+            fig = new_figure((297 / 25.4, 210 / 25.4))
             placer = draw(fig, ctx, busy, *args)
             fig.canvas.draw()
             r = fig.canvas.get_renderer()
@@ -178,7 +179,7 @@ def test_every_page_artist_is_on_the_sheet(result):
         for orientation in ((297, 210), (210, 297)):
             size = (orientation[0] / 25.4, orientation[1] / 25.4)
             for draw in ("overview", "day"):
-                fig = plt.figure(figsize=size)
+                fig = new_figure(size)
                 if draw == "overview":
                     missed = _missed_rows(result)
                     _missed_table(fig, missed, _overview_page(fig, ctx, result, size[0] / size[1], missed))
