@@ -16,7 +16,7 @@ import pandas as pd
 from geoplan.coverage.access import township_access_table
 from geoplan.coverage.evaluation import Evaluation, evaluate, road_travel
 from geoplan.layers.crs import to_metric
-from geoplan.cli.map import demo_isochrones, write_demo_maps
+from geoplan.cli.map import write_demo_maps
 from geoplan.maps.print import write_atlas
 from geoplan.network.graph import RoadNetwork
 from geoplan.coverage.plans import load_plan
@@ -216,7 +216,6 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     result.files += write_demo_maps(
         data, out, evaluation=result.evaluation,
         per_cell=access.attrs["per_cell"] if net is not None else None,
-        isochrones=demo_isochrones(data, net=net) if net is not None else None,
         proposed_sites=result.proposal.sites if result.proposal is not None else None,
         routes=route_legs(inspection))
     return result

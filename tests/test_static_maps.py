@@ -108,10 +108,10 @@ def test_bad_requests_are_explained(inputs, tmp_path):
 def test_cli_writes_one_static_map_per_indicator(tmp_path):
     runner = CliRunner()
     res = runner.invoke(map_group, ["coverage", "--plan", str(ROOT / "plans" / "330624_2022.toml"), "--no-travel",
-                                    "--png", str(tmp_path / "覆盖.png"), "--each-indicator"])
+                                    "--pdf", str(tmp_path / "覆盖.pdf"), "--each-indicator"])
     assert res.exit_code == 0, res.output
     ev = evaluate(load_plan(ROOT / "plans" / "330624_2022.toml"), load_sample("330624").layers, 2022)
-    expected = {f"覆盖_{r}.png" for r in ev.townships["rule_id"].unique()}
+    expected = {f"覆盖_{r}.pdf" for r in ev.townships["rule_id"].unique()}
     assert {p.name for p in tmp_path.iterdir()} == expected
     res = runner.invoke(map_group, ["coverage", "--no-travel", "--pdf", str(tmp_path / "x.png")])
     assert res.exit_code == 2 and "ending in .pdf" in res.output

@@ -16,6 +16,7 @@ import pandas as pd
 from geoplan.cli.util import ErrorGroup
 from geoplan.errors import DataFileError
 from geoplan.layers.schema import SCHEMAS
+from geoplan.maps.content import default_sources
 from geoplan.maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
 
 __all__ = ["map_group", "write_demo_maps", "demo_isochrones"]
@@ -299,10 +300,11 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
                               gap_minutes=gap_minutes, basemap=basemap, offline=offline),
                  out / f"{county.code}_coverage.html"),
         save_map(inspection_map(county["boundary_lines"], county["boundary_markers"], routes, outline=county.outline,
-                                basemap=basemap, offline=offline, title=f"{name} 界线联合检查"),
+                                basemap=basemap, offline=offline, title=f"{name} 界线联合检查",
+                                sources=default_sources(county)),
                  out / f"{county.code}_inspection.html"),
         save_map(gazetteer_map(county["place_names"], outline=county.outline, basemap=basemap, offline=offline,
-                               title=f"{name} 地名", hidden_categories=["1220"]),
+                               title=f"{name} 地名", hidden_categories=["1220"], sources=default_sources(county)),
                  out / f"{county.code}_gazetteer.html"),
     ]
     return files

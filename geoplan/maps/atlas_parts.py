@@ -6,6 +6,20 @@ import math
 
 import numpy as np
 
+def new_figure(size):
+    """A figure of ``size`` inches that is drawn once, when saved.
+
+    geopandas' ``plot()`` asks the canvas to redraw the whole figure after
+    every layer (``draw_idle``), which on a non-interactive canvas redraws
+    everything each time: a page of a dozen layers cost a dozen full renders.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=size)
+    fig.canvas.draw_idle = lambda *args, **kwargs: None
+    return fig
+
+
 def _extent(xs, ys, aspect, pad=0.12, min_size=3000.0):
     x0, x1, y0, y1 = float(np.min(xs)), float(np.max(xs)), float(np.min(ys)), float(np.max(ys))
     w, h = max(x1 - x0, min_size), max(y1 - y0, min_size)

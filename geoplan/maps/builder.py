@@ -152,7 +152,7 @@ var geoplan = (function () {
       if (!fit) return;
       // On paper the controls are hidden and the legend sits at the lower left: less padding.
       var printing = window.matchMedia && window.matchMedia('print').matches;
-      map.fitBounds(fit[0], printing ? { paddingTopLeft: [270, 60], paddingBottomRight: [10, 10] } : fit[1]);
+      map.fitBounds(fit[0], printing ? { paddingTopLeft: [270, 70], paddingBottomRight: [40, 30] } : fit[1]);
     }
     window.addEventListener('beforeprint', refit);
     window.addEventListener('afterprint', refit);

@@ -25,7 +25,7 @@ DEFAULT_CATEGORY_LABELS: dict[str, str] = {
 def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, *,
                   category_labels: Mapping[str, str] | None = None, outline: gpd.GeoDataFrame | None = None,
                   basemap: str | None = None, tianditu_key: str | None = None, offline: bool = False,
-                  title: str = "地名分布", data_date=None, simplify_m: float = 10.0,
+                  title: str = "地名分布", data_date=None, simplify_m: float = 10.0, sources: str | None = None,
                   hidden_categories: Sequence[str] = (), label_max: int = 20) -> folium.Map:
     """Map of standard place names by category, with each name's history in its popup.
 
@@ -49,8 +49,9 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
     label_max : int
         Names of categories with at most this many features are written on
         the map; larger ones show their name on hover.
-    basemap, tianditu_key, offline, title, data_date, simplify_m
-        As in :func:`coverage_map`.
+    basemap, tianditu_key, offline, title, data_date, simplify_m, sources
+        As in :func:`geoplan.maps.coverage_html.coverage_map` (``sources``: the
+        source note in the attribution; none by default).
 
     Returns
     -------
@@ -63,7 +64,7 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
     cats.update({str(k): str(v) for k, v in (category_labels or {}).items()})
     frame = outline if outline is not None and len(outline) else names
     b = _Builder(title, data_date, basemap, tianditu_key, offline, simplify_m, frame,
-                 search_placeholder="搜索地名…")
+                 search_placeholder="搜索地名…", sources=sources)
     if outline is not None and len(outline):
         o = b.prepare(outline)
         b.layer("县界", [_feature(g, {"s": {"color": "#555", "weight": 2, "fill": False, "interactive": False}})

@@ -2,16 +2,27 @@
 
 Three map builders return a :class:`folium.Map`; :func:`save_map` writes it.
 
-- :func:`coverage_map` — townships coloured by the result of each plan rule,
-  facilities by kind, gaps (failing townships, people outside the service
-  circle), travel-time isochrones, proposed new sites and population.
+- :func:`coverage_map` — one plan indicator at a time (radio choice) colouring
+  the townships, township names, facilities by kind, travel-time areas from
+  the evaluation's per-cell result, the people outside them where they live,
+  failing townships, proposed new sites and population.
 - :func:`inspection_map` — boundary lines, markers by condition, and one
   coloured route per team and day with the visit order.
 - :func:`gazetteer_map` — place names by category, their history in the popup.
 
-Every map has a layer control, a legend, a scale bar, a search box over the
-names of its features, Chinese popups (column labels from
-:mod:`geoplan.layers.schema`), a title and the data date.
+Every map has a layer control, a legend (sections shown with their layers),
+a metric scale bar, a plain "Leaflet" credit with the data sources, a search
+box over the names of its features, Chinese popups (column labels from
+:mod:`geoplan.layers.schema`), a title box with the data date, and a print
+stylesheet (one landscape A4 sheet with a north arrow).
+
+The code is split by job: :mod:`~geoplan.maps.tiles` (basemaps, Leaflet
+assets), :mod:`~geoplan.maps.common` (escaping, labels, geometry),
+:mod:`~geoplan.maps.builder` (the shared map builder and page script),
+:mod:`~geoplan.maps.content` (what the coverage maps show, shared with the
+static maps of :mod:`~geoplan.maps.static`), and one module per map
+(``coverage_html``, ``inspection_html``, ``gazetteer_html``). This module
+keeps the public names.
 
 Design decisions
 ----------------

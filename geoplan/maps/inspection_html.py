@@ -19,7 +19,7 @@ _LEVEL_WEIGHTS = {"省级": 5, "市级": 4, "县级": 3, "乡级": 2}
 def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: gpd.GeoDataFrame | None = None,
                    *, outline: gpd.GeoDataFrame | None = None, basemap: str | None = None,
                    tianditu_key: str | None = None, offline: bool = False, title: str = "界线联合检查",
-                   data_date=None, simplify_m: float = 10.0) -> folium.Map:
+                   data_date=None, simplify_m: float = 10.0, sources: str | None = None) -> folium.Map:
     """Map for boundary inspection: lines, markers by condition, team-day routes in visit order.
 
     Parameters
@@ -37,8 +37,9 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
         ID visited) and any other columns go into the popup.
     outline : GeoDataFrame, optional
         Area outline (county) for framing.
-    basemap, tianditu_key, offline, title, data_date, simplify_m
-        As in :func:`coverage_map`.
+    basemap, tianditu_key, offline, title, data_date, simplify_m, sources
+        As in :func:`geoplan.maps.coverage_html.coverage_map` (``sources``: the
+        source note in the attribution; none by default).
 
     Returns
     -------
@@ -51,7 +52,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
     if data_date is None and "last_inspected" in markers.columns and markers["last_inspected"].notna().any():
         data_date = f"界桩上次检查 {_fmt(pd.to_datetime(markers['last_inspected']).max())}"
     b = _Builder(title, data_date, basemap, tianditu_key, offline, simplify_m, frame,
-                 search_placeholder="搜索界线、界桩…")
+                 search_placeholder="搜索界线、界桩…", sources=sources)
     if outline is not None and len(outline):
         o = b.prepare(outline)
         b.layer("县界", [_feature(g, {"s": {"color": "#999", "weight": 1.5, "fill": False, "dashArray": "4 3",

@@ -28,7 +28,7 @@ import shapely
 
 from geoplan.layers.crs import metric_crs
 from geoplan.errors import GeoplanError
-from geoplan.maps.atlas_parts import (LEGEND_ITEMS, _extent, _furniture, _inset, _legend, _line_names,
+from geoplan.maps.atlas_parts import (LEGEND_ITEMS, _extent, new_figure, _furniture, _inset, _legend, _line_names,
                                       _scale_and_north, _table)
 from geoplan.maps.labels import LabelPlacer
 
@@ -513,7 +513,7 @@ def _write_atlas(result, path, paper: str = "A4", orientation: str = "landscape"
     say = progress or (lambda s: None)
 
     def page(draw, *args):
-        fig = plt.figure(figsize=size)
+        fig = new_figure(size)
         try:
             out = draw(fig, *args)
             pdf.savefig(fig)

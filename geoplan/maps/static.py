@@ -25,6 +25,7 @@ import shapely
 
 from geoplan.layers.crs import metric_crs
 from geoplan.layers.schema import SCHEMAS
+from geoplan.maps.atlas_parts import new_figure
 from geoplan.maps.common import MapError, _fmt
 from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results,
                                   travel_time_areas)
@@ -112,7 +113,6 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -136,7 +136,7 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
                                + ", ".join(i.rule_id for i in inds) + ".")
             ind = found[0]
 
-    fig = plt.figure(figsize=(w_mm / 25.4, h_mm / 25.4))
+    fig = new_figure((w_mm / 25.4, h_mm / 25.4))
     landscape = orientation == "landscape"
     map_box = [0.03, 0.09, 0.66, 0.78] if landscape else [0.05, 0.30, 0.90, 0.57]
     ax = fig.add_axes(map_box)
