@@ -631,15 +631,17 @@ def exact_nearest(net, xy):
     return d.min(axis=1), d
 
 
-@pytest.mark.parametrize("k0, chunk", [(8, 16384), (1, 7), (2, 1000)])
+@pytest.mark.parametrize("k0, chunk, grid", [(8, 16384, True), (8, 16384, False), (1, 7, True), (2, 1000, False)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk):
+def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk, grid):
     from geoplan.network.graph import _SnapIndex
 
     # A small first k and small blocks send most points through the second
-    # (ball) round and through several threads.
+    # (ball) round and through several threads; with the grid, points near
+    # roads are settled by it and the rest by the tree.
     monkeypatch.setattr(_SnapIndex, "K0", k0)
     monkeypatch.setattr(_SnapIndex, "CHUNK", chunk)
+    monkeypatch.setattr(_SnapIndex, "GRID", grid)
     rng = np.random.default_rng(seed)
     net = RoadNetwork.from_roads(wiggly_roads(rng))
     coords = shapely.get_coordinates(net.edges.geometry.to_numpy())

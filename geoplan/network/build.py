@@ -167,6 +167,10 @@ def _build_topology(geoms: np.ndarray, precision: float) -> _Topology:
     rep = np.zeros(len(q), dtype=bool)
     if len(q) > 1:
         rep[1:] = (cpart[1:] == cpart[:-1]) & (q[1:] == q[:-1]).all(axis=1)
+    # Parts left exactly as given (no vertex dropped, no Z) can lend their
+    # geometry to an edge spanning them whole, instead of a new copy.
+    as_given = ~shapely.has_z(parts)
+    as_given[cpart[rep]] = False
     coords, cpart, q = coords[~rep], cpart[~rep], q[~rep]
     per_part = np.bincount(cpart, minlength=len(parts))
     good_part = per_part >= 2
@@ -207,16 +211,21 @@ def _build_topology(geoms: np.ndarray, precision: float) -> _Topology:
     vid_to_node[node_vids] = np.arange(len(node_vids))
     node_xy = coords[node_rows[node_first_row]]
 
-    lens = e - s + 1
+    whole = first[s] & last[e] & as_given[cpart[s]]
+    edge_geoms = np.empty(len(s), dtype=object)
+    edge_geoms[whole] = parts[cpart[s[whole]]]
+    cut = np.flatnonzero(~whole)
+    lens = e[cut] - s[cut] + 1
     starts = np.cumsum(lens) - lens
-    take = np.arange(lens.sum()) - np.repeat(starts, lens) + np.repeat(s, lens)
-    edge_geoms = shapely.linestrings(coords[take], indices=np.repeat(np.arange(len(s)), lens))
+    take = np.arange(lens.sum()) - np.repeat(starts, lens) + np.repeat(s[cut], lens)
+    if len(cut):
+        edge_geoms[cut] = shapely.linestrings(coords[take], indices=np.repeat(np.arange(len(cut)), lens))
     return _Topology(
         node_xy=node_xy,
         u=vid_to_node[vid[s]],
         v=vid_to_node[vid[e]],
         row=part_row[cpart[s]],
-        geoms=np.asarray(edge_geoms, dtype=object),
+        geoms=edge_geoms,
         dropped_rows=dropped_rows,
     )
 

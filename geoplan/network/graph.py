@@ -203,9 +203,9 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         if not isinstance(roads, gpd.GeoDataFrame):
             raise NetworkError(f"The roads from {source} are not a GeoDataFrame with geometries.")
         require_crs(roads, f"roads layer {source}")
-        given = roads
-        roads = _validated_roads(roads, source).reset_index(drop=True)
-        return cls._from_valid_roads(roads, table, source, node_precision_m, require_connected, given)
+        # No local reference to the validated copy: its geometries are freed once the topology is built.
+        return cls._from_valid_roads(_validated_roads(roads, source).reset_index(drop=True), table, source,
+                                     node_precision_m, require_connected, roads)
 
     @classmethod
     def _from_valid_roads(cls, roads, table, source, node_precision_m, require_connected,
@@ -219,23 +219,27 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
             geoms = given.geometry.to_numpy()
         else:
             geoms = roads.geometry.to_crs(crs).to_numpy()
+        n_roads = len(roads)
+        road_ids = roads["road_id"].astype(str).to_numpy()
+        classes = roads["road_class"].astype(str).to_numpy()
+        if "speed_kmh" in roads.columns:
+            own = pd.to_numeric(roads["speed_kmh"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        else:
+            own = np.full(n_roads, np.nan)
+        oneway = _oneway_array(roads)
+        # 2M storage-CRS geometries are half a gigabyte: let them go before the edges are made.
+        del roads, given
         topo = _build_topology(geoms, node_precision_m)
         del geoms
-        road_ids = roads["road_id"].astype(str).to_numpy()
         dropped = pd.DataFrame({
             "road_id": road_ids[topo.dropped_rows],
             "reason": "empty or zero-length line",
         })
         if len(topo.u) == 0:
             raise NetworkError(
-                f"No usable road line in {source}: all {len(roads)} features are empty or have zero "
+                f"No usable road line in {source}: all {n_roads} features are empty or have zero "
                 "length. Check the geometries (and their CRS) in a GIS."
             )
-        classes = roads["road_class"].astype(str).to_numpy()
-        if "speed_kmh" in roads.columns:
-            own = pd.to_numeric(roads["speed_kmh"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        else:
-            own = np.full(len(roads), np.nan)
         codes, names = pd.factorize(classes)
         class_speed = np.array([table[c] for c in names], dtype=float)[codes]
         speed = np.where(np.isfinite(own), own, class_speed)
@@ -245,7 +249,6 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
                 f"{source}, {_row_label(i)}, column 'speed_kmh': speed must be positive "
                 f"(value: {speed[i]}); correct it or leave it empty to use the class default."
             )
-        oneway = _oneway_array(roads)
         r = topo.row
         length = shapely.length(topo.geoms)
         edges = gpd.GeoDataFrame(
@@ -279,9 +282,8 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         from geoplan.layers.io import read_layer
 
         table = resolve_speeds(speeds)
-        roads = read_layer(path, "roads", layer=layer)
         # read_layer has validated the layer: build without checking it again.
-        return cls._from_valid_roads(roads.reset_index(drop=True), table, str(path),
+        return cls._from_valid_roads(read_layer(path, "roads", layer=layer).reset_index(drop=True), table, str(path),
                                      kwargs.pop("node_precision_m", DEFAULT_NODE_PRECISION_M),
                                      kwargs.pop("require_connected", False), **kwargs)
 

@@ -1,17 +1,15 @@
 """Snapping points to the nearest position on the nearest road edge.
 
-The :class:`_SnapIndex` finds the nearest straight segment of all edges
-for a million points at array speed (k-d tree over short pieces of the
-segments, exact by a distance bound); :class:`SnappingMixin` gives
+The :class:`~geoplan.network.index._SnapIndex` finds the nearest straight
+segment of all edges for a million points at array speed (a grid of short
+pieces of the segments, then a k-d tree of their midpoints, exact by a
+distance bound); :class:`SnappingMixin` gives
 :class:`~geoplan.network.graph.RoadNetwork` its :meth:`snap` and the flat
 arrays (:class:`_Pts`) the routing works on.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -22,6 +20,8 @@ import shapely
 from geoplan.errors import GeoplanError, NetworkError, Problem, ValidationError
 from geoplan.layers.crs import require_crs
 from geoplan.network.build import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M, _row_label
+# Re-exported: graph.py and the tests import them from here.
+from geoplan.network.index import _build_grid, _on_threads, _project, _SnapIndex, _spatial_order  # noqa: F401
 
 # --------------------------------------------------------------------------
 # Snapped points
@@ -100,243 +100,6 @@ def _ids_of(gdf, id_col, what):
     if problems:
         raise ValidationError(problems, f"{len(problems)} problem(s) with the IDs of the {what}")
     return pd.Index(ids, name=name)
-
-
-def _spatial_order(xy: np.ndarray) -> np.ndarray:
-    """Permutation putting points in Z-order (interleaved bits of a 2¹⁶ grid).
-
-    k-d tree queries in this order touch tree nodes and leaves that are
-    already in cache: on points in random order they ran 2–3× faster so,
-    and a tree of Z-ordered points also builds faster.
-    """
-    if len(xy) == 0:
-        return np.zeros(0, dtype=np.int64)
-    lo = xy.min(axis=0)
-    span = np.maximum(xy.max(axis=0) - lo, 1e-300)
-    q = ((xy - lo) * (65535.0 / span)).astype(np.uint32)
-
-    def spread(v):
-        # Move bit i of a 16-bit value to bit 2i.
-        v = (v | (v << 8)) & np.uint32(0x00FF00FF)
-        v = (v | (v << 4)) & np.uint32(0x0F0F0F0F)
-        v = (v | (v << 2)) & np.uint32(0x33333333)
-        return (v | (v << 1)) & np.uint32(0x55555555)
-
-    return np.argsort(spread(q[:, 0]) | (spread(q[:, 1]) << 1))
-
-
-def _project(rows: np.ndarray, px, py):
-    """Fraction ``t`` along each segment of the foot of a point, and the distance.
-
-    ``rows`` holds segments as ``(..., 4)`` = start x, start y, dx, dy.
-    """
-    dx, dy = rows[..., 2], rows[..., 3]
-    qx = px - rows[..., 0]
-    qy = py - rows[..., 1]
-    den = dx * dx + dy * dy
-    t = np.clip((qx * dx + qy * dy) / np.maximum(den, 1e-300), 0.0, 1.0)
-    return t, np.hypot(qx - t * dx, qy - t * dy)
-
-
-@dataclass
-class _SnapIndex:
-    """Straight segments of all edges and a k-d tree to find the nearest.
-
-    Snapping works on segments rather than whole edges so that each
-    distance is a two-point projection done in numpy. Segments are cut into
-    pieces at most ``piece_len`` long and the tree holds the piece
-    midpoints: a piece of half-length ``half`` whose midpoint is ``r`` from
-    a point is at least ``r − half`` from it. So once the k-th nearest
-    midpoint is farther than ``best + half`` (``best`` the smallest exact
-    distance among the first k pieces), no unseen piece can be as close,
-    and the answer is exact. Points not settled so (far from roads, where k
-    pieces cover too short a stretch) get one ball query of radius
-    ``best + half``, which holds every piece that could be nearer. One
-    point per piece, rather than points sampled densely along every
-    segment, keeps both the tree and the queries small. (GEOS's STRtree
-    nearest query was ~15× slower on long rural roads; snapping with
-    shapely's ``STRtree.query_nearest`` was still ~3× slower in the
-    benchmark.)
-
-    Attributes
-    ----------
-    tree : scipy.spatial.cKDTree
-        Piece midpoints.
-    piece_seg : numpy.ndarray
-        Segment of each piece.
-    piece_rows : numpy.ndarray
-        ``(n_pieces, 4)`` copy of the segment row of each piece, so that a
-        candidate costs one gather.
-    half : float
-        Upper bound of the half-length of every piece.
-    seg_rows : numpy.ndarray
-        ``(n_segments, 4)``: start x, start y, dx, dy.
-    seg_edge, seg_len, seg_along : numpy.ndarray
-        Edge of each segment, its length and the metres along the edge
-        from ``u`` to its start.
-    """
-
-    tree: object
-    piece_seg: np.ndarray
-    piece_rows: np.ndarray
-    half: float
-    seg_rows: np.ndarray
-    seg_edge: np.ndarray
-    seg_len: np.ndarray
-    seg_along: np.ndarray
-
-    #: Points per block of queries: bounds the (points × k) candidate
-    #: arrays and keeps them in cache.
-    CHUNK = 16384
-    #: Candidates fetched first: 8 settle most points (75 % of the sample
-    #: county's cells, 90 % on a synthetic grid); the rest take a ball query.
-    K0 = 8
-
-    @classmethod
-    def build(cls, geoms: np.ndarray, n_edges: int) -> "_SnapIndex":
-        """Index the straight segments of ``geoms`` (edge ``i`` = ``geoms[i]``)."""
-        from scipy.spatial import cKDTree
-
-        coords, eidx = shapely.get_coordinates(geoms, return_index=True)
-        same = eidx[1:] == eidx[:-1]
-        a, b, seg_edge = coords[:-1][same], coords[1:][same], eidx[:-1][same]
-        d = b - a
-        seg_len = np.hypot(d[:, 0], d[:, 1])
-        cum = np.cumsum(seg_len)
-        edge_start = np.zeros(n_edges)
-        first = np.ones(len(seg_edge), dtype=bool)
-        first[1:] = seg_edge[1:] != seg_edge[:-1]
-        edge_start[seg_edge[first]] = (cum - seg_len)[first]
-        seg_along = cum - seg_len - edge_start[seg_edge]
-        seg_rows = np.empty((len(a), 4))
-        seg_rows[:, :2], seg_rows[:, 2:] = a, d
-        # Pieces about as long as a typical segment: shorter ones enlarge
-        # the tree, longer ones widen the bound and so the candidates per
-        # point; the cap keeps a network of long straight segments from
-        # doing the latter.
-        piece_len = float(np.clip(np.median(seg_len), 10.0, 400.0)) if len(seg_len) else 10.0
-        per = np.maximum(np.ceil(seg_len / piece_len), 1).astype(np.int64)
-        # Pieces in Z-order of their segments (see _spatial_order).
-        z = _spatial_order(a)
-        per_z = per[z]
-        owner = np.repeat(z, per_z)
-        k = np.arange(len(owner)) - np.repeat(np.cumsum(per_z) - per_z, per_z)
-        t = (k + 0.5) / np.repeat(per_z, per_z)
-        piece_rows = seg_rows[owner]
-        mid = piece_rows[:, :2] + t[:, None] * piece_rows[:, 2:]
-        # The margin covers rounding in the midpoints (far below a micrometre).
-        half = float((seg_len / per).max() / 2.0) * (1 + 1e-9) + 1e-9 if len(per) else 0.0
-        tree = cKDTree(mid, balanced_tree=False, compact_nodes=False)
-        return cls(tree, owner, piece_rows, half, seg_rows, seg_edge, seg_len, seg_along)
-
-    def nearest(self, xy: np.ndarray, max_distance: float) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest segment and its distance for each point.
-
-        Parameters
-        ----------
-        xy : numpy.ndarray
-            ``(n, 2)`` point coordinates in the network CRS.
-        max_distance : float
-            Points farther than this from every segment are not matched.
-
-        Returns
-        -------
-        seg : numpy.ndarray
-            Nearest segment per point, -1 beyond ``max_distance``. Of
-            equally near segments the first (lowest index, hence lowest
-            edge) wins.
-        dist : numpy.ndarray
-            Exact distance to the nearest segment, also beyond
-            ``max_distance``.
-        """
-        m = len(xy)
-        best_seg = np.full(m, -1, dtype=np.int64)
-        best_d = np.full(m, np.inf)
-        z = _spatial_order(xy)
-        blocks = [z[lo:lo + self.CHUNK] for lo in range(0, m, self.CHUNK)]
-
-        def run(rows):
-            best_seg[rows], best_d[rows] = self._nearest_block(xy[rows], max_distance)
-
-        # Tree queries and numpy's arithmetic release the GIL, so blocks on
-        # threads use every core for both (the tree's own ``workers`` would
-        # leave the numpy half serial).
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = min(cores, len(blocks))
-        if threads > 1:
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(run, blocks))
-        else:
-            for rows in blocks:
-                run(rows)
-        far = np.flatnonzero(best_seg < 0)
-        if len(far) and len(self.piece_seg):
-            # The search above stops once no road within max_distance can
-            # exist; the exact distance, for the message, takes the same two
-            # rounds without that bound.
-            k = min(self.K0, len(self.piece_seg))
-            dk, ik = self.tree.query(xy[far], k=k, workers=-1)
-            dk, ik = dk.reshape(len(far), k), ik.reshape(len(far), k)
-            d = _project(self.piece_rows[ik], xy[far, :1], xy[far, 1:])[1].min(axis=1)
-            again = np.flatnonzero(~(dk[:, -1] - self.half > d) & (k < len(self.piece_seg)))
-            if len(again):
-                d[again] = np.minimum(d[again], self._ball(xy[far[again]], d[again] + self.half)[0])
-            best_d[far] = d
-        return best_seg, best_d
-
-    def _nearest_block(self, xy, max_distance):
-        """:meth:`nearest` for one block, distances exact only within ``max_distance``."""
-        m, n_pieces = len(xy), len(self.piece_seg)
-        best_seg = np.full(m, -1, dtype=np.int64)
-        best_d = np.full(m, np.inf)
-        if m == 0 or n_pieces == 0:
-            return best_seg, best_d
-        # Midpoints beyond this cannot belong to a piece within max_distance.
-        reach = max_distance + self.half
-        k = min(self.K0, n_pieces)
-        dk, ik = self.tree.query(xy, k=k, distance_upper_bound=reach)
-        dk, ik = dk.reshape(m, k), ik.reshape(m, k)
-        found = ik < n_pieces
-        ik = np.where(found, ik, 0)
-        _, d = _project(self.piece_rows[ik], xy[:, :1], xy[:, 1:])
-        d[~found] = np.inf
-        best = d.min(axis=1)
-        seg = np.where(d == best[:, None], self.piece_seg[ik], np.iinfo(np.int64).max).min(axis=1)
-        # Unseen pieces are farther than dk[:, -1] − half (dk is inf where
-        # the bounded query ran out of midpoints within reach).
-        limit = np.minimum(best, max_distance)
-        done = (dk[:, -1] - self.half > limit) | (k >= n_pieces)
-        again = np.flatnonzero(~done)
-        if len(again):
-            # The rest (points far from roads, where a fixed k covers too
-            # short a stretch of road) get every midpoint that may belong to
-            # a piece within ``limit``: one ball query, so no round of
-            # growing k fetches and projects ever more candidates.
-            d2, s2 = self._ball(xy[again], limit[again] + self.half)
-            better = (d2 < best[again]) | ((d2 == best[again]) & (s2 < seg[again]))
-            best[again[better]] = d2[better]
-            seg[again[better]] = s2[better]
-        hit = best <= max_distance
-        best_seg[hit] = seg[hit]
-        return best_seg, best
-
-    def _ball(self, xy, radius):
-        """Nearest segment among the pieces whose midpoints lie within ``radius``
-        of each point (distance inf and segment -1 where there are none)."""
-        balls = self.tree.query_ball_point(xy, radius, return_sorted=False)
-        counts = np.fromiter((len(b) for b in balls), dtype=np.int64, count=len(xy))
-        pieces = np.fromiter(itertools.chain.from_iterable(balls), dtype=np.int64, count=int(counts.sum()))
-        owner = np.repeat(np.arange(len(xy)), counts)
-        _, d = _project(self.piece_rows[pieces], xy[owner, 0], xy[owner, 1])
-        segs = self.piece_seg[pieces]
-        # Per point: smallest distance, then lowest segment.
-        order = np.lexsort((segs, d, owner))
-        has = counts > 0
-        first = order[(np.cumsum(counts) - counts)[has]]
-        best = np.full(len(xy), np.inf)
-        seg = np.full(len(xy), -1, dtype=np.int64)
-        best[has], seg[has] = d[first], segs[first]
-        return best, seg
 
 
 def _far_reasons(dist: np.ndarray, max_distance_m: float, suffix: str = "") -> np.ndarray:

@@ -73,6 +73,40 @@ def run_geoplan(model, cost, w, fixed, args):
     return time.perf_counter() - t0, res
 
 
+def issue_benchmark(args):
+    """The issue's hard instance: 5,000 demand points and 500 candidates uniform in the unit square
+    (seed 0), populations 1–99, MCLP at radius 0.12 and p-median, p = 20, a time limit and a target
+    gap; geoplan's time, objective and proven gap, and spopt/CBC under the same time limit."""
+    rng = np.random.default_rng(0)
+    d, s = rng.random((5000, 2)), rng.random((500, 2))
+    w = rng.integers(1, 100, 5000).astype(float)
+    cost = cdist(d, s)
+    print(f"issue instance: 5000 x 500 unit square, p = 20, MCLP radius 0.12; time limit {args.time_limit:g} s, "
+          f"target gap {args.gap:.0%}", flush=True)
+    for model in args.models.split(","):
+        if model == "lscp":
+            continue
+        t0 = time.perf_counter()
+        m = (MCLP.from_cost_matrix(cost, w, 0.12, 20) if model == "mclp" else PMedian.from_cost_matrix(cost, w, 20))
+        res = m.solve(time_limit=args.time_limit, mip_gap=args.gap)
+        t = time.perf_counter() - t0
+        d_ = res.details
+        gap = "unknown" if d_.get("gap") is None else f"{d_['gap']:.2%}"
+        print(f"\n{model}: geoplan {t:6.1f} s  objective {res.objective:,.2f}  proven gap {gap} "
+              f"(bound {d_.get('bound') or float('nan'):,.2f}; {res.status}; heuristic {d_['heuristic_objective']:,.2f} "
+              f"after {d_['heuristic_seconds']:.1f} s)", flush=True)
+        if args.no_spopt or (model == "pmedian" and not args.spopt_pmedian):
+            print("       spopt: not run" + ("" if args.no_spopt else
+                  " (its p-median has 2.5M binaries here; --spopt-pmedian to try)"), flush=True)
+            continue
+        ns = argparse.Namespace(radius=0.12, p_mclp=20, p_median=20, spopt_time_limit=args.time_limit)
+        t_sp, t_build, obj, status = run_spopt(model, cost, w, None, ns)
+        shown = "none" if obj is None else f"{obj:,.2f}"
+        print(f"       spopt  {t_sp:6.1f} s  objective {shown}  (PuLP status {status}, which PuLP also reports for a plan CBC returns at its {args.time_limit:g} s "
+              f"limit; model building {t_build:.1f} s); geoplan / spopt objective "
+              f"{'n/a' if obj is None else f'{res.objective / obj:.4f}'}", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--demand", type=int, default=5000)
@@ -83,8 +117,15 @@ def main(argv=None):
     ap.add_argument("--p-median", type=int, default=100, help="open sites in p-median, fixed included")
     ap.add_argument("--spopt-time-limit", type=float, default=1800.0)
     ap.add_argument("--no-spopt", action="store_true", help="time geoplan only")
+    ap.add_argument("--issue", action="store_true", help="the issue's unit-square instance (p = 20, time limit)")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="with --issue: seconds per model")
+    ap.add_argument("--gap", type=float, default=0.01, help="with --issue: target proven gap")
+    ap.add_argument("--spopt-pmedian", action="store_true", help="with --issue: also run spopt's p-median")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
+    if args.issue:
+        issue_benchmark(args)
+        return
 
     cost, w = instance(args.demand, args.sites)
     fixed = np.arange(5)

@@ -28,8 +28,22 @@ assignment of every demand point, the objective, the solver status and —
 when no solution exists — an explanation naming the demand points that no
 candidate can reach.
 
+A good plan first, then proof
+-----------------------------
+MCLP and the uncapacitated p-median first build a plan with a heuristic
+(greedy, then swaps of one open site for one closed one until none helps)
+and a bound from a Lagrangian relaxation (see
+:mod:`geoplan.coverage.siting.solver`). When the gap between them is
+already within ``mip_gap`` the MIP is skipped; otherwise HiGHS starts from
+the plan. With a ``time_limit`` the result is always a plan:
+``details["gap"]`` is its proven relative distance from the best possible
+objective (``details["bound"]``) and the message says so when the plan is
+not proven optimal.
+
 Exact reductions used to keep the models small
 ----------------------------------------------
+* MCLP leaves out candidate sites whose covered demand is a subset of
+  another candidate's (that one is never worse).
 * Coverage models use sparse coverage matrices; demand already covered by a
   fixed site is dropped (LSCP, MCLP), and MCLP merges demand points covered
   by exactly the same candidates (their weights add up).

@@ -127,8 +127,11 @@ class PMedian(_Model):
         if not capacitated:
             budget = 10.0 if time_limit is None else max(0.0, min(10.0, 0.2 * time_limit))
             heur_open, heur_val = pmedian_heuristic(cost, self.weights[dem], self.p, self.fixed.copy(), budget)
+            # An exact solve without a time limit leaves the proof to the MIP: a short run of the
+            # bound still gives a gap should the MIP fail.
+            exact = time_limit is None and mip_gap == 0
             lower = pmedian_lagrangian_bound(cost, self.weights[dem], self.p, self.fixed, heur_val,
-                                             seconds=2 * budget)
+                                             iters=300 if exact else 2000, seconds=2 * budget)
         heur_seconds = time.perf_counter() - t0
         rounds = 0
         total_rows = total_cols = 0

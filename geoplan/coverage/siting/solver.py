@@ -218,7 +218,11 @@ def mclp_heuristic(a: sp.csr_array, w: np.ndarray, k: int, seconds: float = 5.0,
     # Iterated local search with what time is left: move a few sites of the
     # best plan at random and let the swaps settle again.
     rng = np.random.default_rng(seed)
-    while k < n and time.perf_counter() < deadline and bound - best_val > 1e-9 * max(1.0, bound):
+    idle = 0
+    # Until the time is up, the plan meets the bound, or 50 kicks in a row found nothing better
+    # (small models with an integrality gap would otherwise spin for the whole budget).
+    while k < n and idle < 50 and time.perf_counter() < deadline and bound - best_val > 1e-9 * max(1.0, bound):
+        idle += 1
         x = best.copy()
         r = min(3, k, n - k)
         x[rng.choice(np.flatnonzero(x), r, replace=False)] = False
@@ -226,7 +230,7 @@ def mclp_heuristic(a: sp.csr_array, w: np.ndarray, k: int, seconds: float = 5.0,
         cand = _mclp_swap(a, at, w, x, deadline)
         v = _mclp_value(a, w, cand)
         if v > best_val:
-            best, best_val = cand, v
+            best, best_val, idle = cand, v, 0
     return best, best_val, max(bound, best_val)
 
 
