@@ -207,6 +207,7 @@ def _register_subcommands() -> None:
     main.add_command(inspect)
     main.add_command(map_group)
     main.add_command(site)
+    main.add_command(__import__("geoplan.cli.sample", fromlist=["sample"]).sample)
 
 
 _register_subcommands()
