@@ -107,11 +107,13 @@ def build_layers(code: str, population: int | None = None, pop60: int | None = N
     tw = county_townships(code)[["code", "name"]].reset_index(drop=True)
     kinds = [township_kind(n) for n in tw["name"]]
     seat_tw = seat_township(kinds)
-    totals = county_totals(code, population, pop60, outline.area / 1e6)
+    official = county_villages(code)
+    n_villages = official["kind"].value_counts().reindex(["村", "社区"]).fillna(0).astype(int).to_dict()
+    totals = county_totals(code, population, pop60, n_villages)
 
     polys, seats = build_townships(outline, seat_xy, tw, code)
     targets, t60 = township_targets(kinds, seat_tw, totals[0], totals[1], code)
-    villages = place_villages(polys, seats, kinds, tw, seat_tw, county_villages(code), code)
+    villages = place_villages(polys, seats, kinds, tw, seat_tw, official, code)
     homophone = plant_homophone(villages, tw)
     grid, transform, owner = build_population(polys, seats, seat_tw, villages, targets, kinds, code, epsg)
     villages["population"] = village_population(grid, transform, owner, villages, tw["code"])
@@ -156,7 +158,6 @@ def build_layers(code: str, population: int | None = None, pop60: int | None = N
     layers["place_names"] = build_place_names(code, row["name"], row["prefecture"], tw, seats, seat_tw, epsg,
                                               layers["villages"])
     gap_names = {g: tw.set_index("code").loc[c, "name"] + f" ({c})" for g, c in gaps.items()}
-    n_villages = villages["kind"].value_counts().reindex(["村", "社区"]).fillna(0).astype(int).to_dict()
     prov = provenance_table(code, epsg, totals, n_villages, homophone, gap_names)
     return dict(code=code, name=row["name"], layers=layers, provenance=prov, grid=grid, transform=transform,
                 epsg=epsg, totals=totals, gaps=gap_names)

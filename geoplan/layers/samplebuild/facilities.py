@@ -23,6 +23,8 @@ def choose_gaps(tw: pd.DataFrame, kinds, pops, code) -> dict[str, str]:
 
     def pick(pred, prefer):
         pool = [c for c, k, p in zip(codes, kinds, pops) if c not in used and pred(k, p)]
+        # Counties of only 街道, or with fewer townships than gaps: any township, distinct while possible.
+        pool = pool or [c for c in codes if c not in used] or codes
         pref = [c for c in pool if kinds[codes.index(c)] in prefer] or pool
         c = pref[int(rng.integers(len(pref)))]
         used.add(c)

@@ -106,10 +106,11 @@ def check_county(code) -> str:
     --------
     >>> check_county("330624")
     '新昌县'
-    >>> check_county("110101")
-    Traceback (most recent call last):
-    ...
-    geoplan.errors.GeoplanError: 110101 不是浙江省的县级行政区划代码。...
+    >>> try:
+    ...     check_county("110101")
+    ... except GeoplanError as exc:
+    ...     print(str(exc).split("。")[0])
+    110101 不是浙江省的县级行政区划代码
     """
     code = str(code).strip()
     table = zhejiang_counties().set_index("code")

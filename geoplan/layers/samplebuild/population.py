@@ -24,12 +24,25 @@ PUBLISHED_POPULATION = {
                    source="磐安县第七次全国人口普查 (2020), published rounded as 17.71万, via data/SOURCES.md; "
                           "60+ not published: illustrative 26 %"),
 }
+#: Illustrative people per official village / community where no total is published.
+PER_VILLAGE, PER_COMMUNITY = 900, 5_000
 #: Share of people aged 60+ where none is published (Zhejiang, 7th census: about 25 %).
 ILLUSTRATIVE_60_SHARE = 0.26
 
 
-def county_totals(code: str, population: int | None, pop60: int | None, area_km2: float):
+def county_totals(code: str, population: int | None, pop60: int | None, n_villages: dict):
     """County population and 60+ with their status and source.
+
+    Parameters
+    ----------
+    code : str
+        County code.
+    population, pop60 : int or None
+        Totals given by the user (then labelled illustrative).
+    n_villages : dict
+        Official village-level units by kind (``{"村": 216, "社区": 20}``):
+        without a published figure the total is 900 people per 村 and 5,000
+        per 社区 — about what 新昌县 (253 村, 39 社区, 419,036 people) has.
 
     Returns
     -------
@@ -39,8 +52,10 @@ def county_totals(code: str, population: int | None, pop60: int | None, area_km2
 
     Examples
     --------
-    >>> county_totals("330727", None, None, 1196.0)[:3]
+    >>> county_totals("330727", None, None, {"村": 216, "社区": 20})[:3]
     (177100, 46046, 'real (rounded)')
+    >>> county_totals("331023", None, None, {"村": 374, "社区": 21})[:3]
+    (442000, 114920, 'illustrative')
     """
     if population is not None:
         p60 = pop60 if pop60 is not None else int(round(population * ILLUSTRATIVE_60_SHARE))
@@ -49,9 +64,11 @@ def county_totals(code: str, population: int | None, pop60: int | None, area_km2
         d = PUBLISHED_POPULATION[code]
         p60 = d["pop60"] if d["pop60"] is not None else int(round(d["population"] * ILLUSTRATIVE_60_SHARE))
         return d["population"], p60, d["status"], d["source"]
-    pop = int(round(area_km2 * 300, -3))
+    pop = int(round(PER_VILLAGE * n_villages.get("村", 0) + PER_COMMUNITY * n_villages.get("社区", 0), -3))
+    pop = max(pop, 1000)
     return pop, int(round(pop * ILLUSTRATIVE_60_SHARE)), "illustrative", \
-        "no published census total; illustrative 300 persons/km² (60+ ≈ 26 %)"
+        (f"no published census total in data/SOURCES.md; illustrative {PER_VILLAGE:,} people per 村 and "
+         f"{PER_COMMUNITY:,} per 社区 of the official list (60+ ≈ 26 %)")
 
 
 def township_targets(kinds: list[str], seat_tw: int, total: int, pop60: int, code: str):

@@ -135,7 +135,11 @@ def build_townships(outline, seat_xy, tw: pd.DataFrame, code: str):
 
 
 def _fix_stray_parts(polys: list) -> list:
-    """Give every part but the largest of a township to the neighbour it shares most border with."""
+    """Give every part but the largest of a township to the neighbour it shares most border with.
+
+    Islands (parts that share no border with another township) stay where
+    they are: a coastal township may own islands.
+    """
     polys = list(polys)
     for _ in range(10):
         changed = False
@@ -143,12 +147,17 @@ def _fix_stray_parts(polys: list) -> list:
             parts = sorted(shapely.get_parts(p), key=lambda q: -q.area)
             if len(parts) <= 1:
                 continue
-            polys[k] = parts[0]
+            keep = [parts[0]]
             for stray in parts[1:]:
-                best = max((j for j in range(len(polys)) if j != k),
-                           key=lambda j: shapely.length(shapely.intersection(stray.boundary, polys[j].boundary)))
+                shared = [shapely.length(shapely.intersection(stray.boundary, polys[j].boundary))
+                          if j != k else -1.0 for j in range(len(polys))]
+                best = int(np.argmax(shared))
+                if shared[best] <= 0:
+                    keep.append(stray)
+                    continue
                 polys[best] = shapely.union(polys[best], stray)
-            changed = True
+                changed = True
+            polys[k] = keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
         if not changed:
             break
     return [shapely.normalize(p) for p in polys]
