@@ -23,8 +23,10 @@ def choose_gaps(tw: pd.DataFrame, kinds, pops, code) -> dict[str, str]:
 
     def pick(pred, prefer):
         pool = [c for c, k, p in zip(codes, kinds, pops) if c not in used and pred(k, p)]
-        # Counties of only 街道, or with fewer townships than gaps: any township, distinct while possible.
-        pool = pool or [c for c in codes if c not in used] or codes
+        # Counties of only 街道: any township; with fewer townships than gaps, no township for the rest.
+        pool = pool or [c for c in codes if c not in used]
+        if not pool:
+            return ""
         pref = [c for c in pool if kinds[codes.index(c)] in prefer] or pool
         c = pref[int(rng.integers(len(pref)))]
         used.add(c)

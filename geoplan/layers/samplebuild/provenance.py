@@ -59,7 +59,9 @@ def provenance_table(code: str, epsg: int, totals: tuple, n_villages: dict, homo
         ("boundary_lines", "line_code", "illustrative", "numbering rule of geoplan's sample builder",
          "3001… over all adjacent Zhejiang county pairs sorted by adcode; level 市级 across prefectures"),
         ("townships", "code, name, kind", "real", f"NBS statistical division codes, edition {EDITION}",
-         "geoplan.layers.divisions.county_townships"),
+         "geoplan.layers.divisions.county_townships; kind from the name (街道/镇/乡), 其他 for units "
+         "without one (开发区, 农场, 林场: 政企合一单位), which the generator treats like 街道/镇/乡 by the "
+         "code's 7th digit (0/1/other)"),
         ("townships", "geometry", "illustrative", "generated",
          "Voronoi grains grown from one seed per township (csgraph Dijkstra, cost / growth speed), "
          "clipped to the real outline"),

@@ -13,6 +13,21 @@ from geoplan.layers.divisions import township_kind
 from geoplan.layers.samplebuild.common import S_GRAINS, S_GROW, random_points_in, rng_for
 
 
+def sample_kind(code: str, name: str) -> str:
+    """街道, 镇 or 乡 of an official township; units without one (开发区, 农场, 林场 — 政企合一单位, codes
+    400–599, and 龙港's 直辖村级区划) by the code's rule: 0xx 街道, 1xx 镇, others 乡.
+
+    The townships schema knows only these three kinds, so the sample counts such units as 乡 and
+    says so in the provenance.
+
+    Examples
+    --------
+    >>> sample_kind("330624001", "南明街道"), sample_kind("330109401", "萧山经济技术开发区")
+    ('街道', '乡')
+    """
+    return township_kind(name) or {"0": "街道", "1": "镇"}.get(str(code)[6], "乡")
+
+
 def seat_township(kinds: list[str]) -> int:
     """Index of the township that holds the county seat: the first 街道 (else the first township)."""
     return next((k for k, kd in enumerate(kinds) if kd == "街道"), 0)
@@ -75,7 +90,7 @@ def build_townships(outline, seat_xy, tw: pd.DataFrame, code: str):
     wts = np.hypot(*(gen[a] - gen[b]).T) * grow.lognormal(0.0, 0.6, size=len(a))
     graph = coo_matrix((wts, (a, b)), shape=(len(grains), len(grains))).tocsr()
 
-    kinds = [township_kind(n) for n in tw["name"]]
+    kinds = [sample_kind(c, n) for c, n in zip(tw["code"], tw["name"])]
     n = len(tw)
     seat_tw = seat_township(kinds)
     seat_grain = int(np.argmin(np.hypot(*(gen - seat_xy).T)))
