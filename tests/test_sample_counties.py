@@ -2,7 +2,7 @@
 
 天台县 (331023, the issue's example; neighbour of 新昌县 across a prefecture
 border), 云和县 (331125, every neighbour in its own prefecture 丽水) and
-象山县 (330225, on the coast, with islands). Each is checked against the same
+三门县 (331022, on the coast, with islands). Each is checked against the same
 invariants as the bundled samples, against the raw data in data/, and the
 boundary line 天台 shares with 新昌 against the bundled 新昌 sample.
 """
@@ -32,7 +32,7 @@ from geoplan.layers.divisions import county_townships  # noqa: E402
 from geoplan.layers.io import read_layer  # noqa: E402
 from geoplan.layers.schema import MARKER_ID_RE, SCHEMAS  # noqa: E402
 
-COUNTIES = {"331023": "天台县", "331125": "云和县", "330225": "象山县"}
+COUNTIES = {"331023": "天台县", "331125": "云和县", "331022": "三门县"}
 KINDS = ["townships", "villages", "roads", "elderly_care", "cemeteries", "social_work_stations",
          "disability_homes", "children_homes", "boundary_lines", "boundary_markers", "place_names"]
 METRIC = 4549
@@ -58,11 +58,11 @@ def test_neighbour_and_coast_cases_are_what_they_claim(built):
     assert set(yunhe["left_code"].str[:4]) | set(yunhe["right_code"].str[:4]) == {"3311"}
     tiantai = read(built, "331023", "boundary_lines")
     assert (tiantai["level"] == "市级").any()
-    # 象山: most of its outline is coast (shared with no county), and it has islands.
-    xs = read(built, "330225", "county").to_crs(METRIC).geometry.iloc[0]
-    lines = read(built, "330225", "boundary_lines").to_crs(METRIC)
-    assert lines.length.sum() < 0.5 * xs.boundary.length
-    assert len(shapely.get_parts(xs)) > 5
+    # 三门: a third of its outline or more is coast (shared with no county), and it has islands.
+    sm = read(built, "331022", "county").to_crs(METRIC).geometry.iloc[0]
+    lines = read(built, "331022", "boundary_lines").to_crs(METRIC)
+    assert lines.length.sum() < 0.7 * sm.boundary.length
+    assert len(shapely.get_parts(sm)) > 5
 
 
 @pytest.mark.parametrize("code", COUNTIES)
