@@ -42,7 +42,7 @@ def main(argv=None) -> int:
             print(f"{row.code} {row.name}: {res['seconds']:.1f} 秒, 常住人口 {res['total']:,}", flush=True)
         total = time.perf_counter() - t0
     built = int(t["buildable"].sum()) - len(failed)
-    print(f"\n{len(t)} 个县级区划: 生成 {built} 个, 跳过 {int((~t['buildable']).sum())} 个, 失败 {len(failed)} 个; "
+    print(f"\n县界数据与区划代码中共 {len(t)} 个县级代码: 生成 {built} 个, 跳过 {int((~t['buildable']).sum())} 个, 失败 {len(failed)} 个; "
           f"共 {total:.0f} 秒 ({total / 60:.1f} 分钟)")
     return 1 if failed else 0
 

@@ -31,7 +31,8 @@ def list_cmd():
     shown = t.assign(可生成=t["buildable"].map({True: "是", False: "否"}))
     shown = shown.rename(columns={"code": "代码", "name": "名称", "prefecture": "所属地级市"})
     click.echo(table(shown[["代码", "名称", "所属地级市", "可生成"]]))
-    click.echo(f"\n共 {len(t)} 个县级区划,其中 {int(t['buildable'].sum())} 个可生成示例图层。")
+    click.echo(f"\n县界数据(2021)与区划代码(2022)中共 {len(t)} 个县级代码,其中 {int(t['buildable'].sum())} 个"
+               "可生成示例图层。")
     for reason in t.loc[~t["buildable"], "reason"]:
         click.echo(f"  {reason}。")
 
@@ -48,10 +49,10 @@ def list_cmd():
 def build(codes, out_dir, all_counties, overwrite, readme, population, pop60):
     """生成县的示例图层:<代码>.gpkg(全部图层与来源表 provenance)和 <代码>_population.tif。
 
-    CODES 是 6 位县级区划代码,可给多个。同一代码每次生成的数据完全相同。真实的部分:
-    县界、县界线、乡镇和村(社区)的名称与代码、县城位置、公布的普查总数;其余(乡镇
-    范围、人口分布、村的位置、道路、设施、界桩)是示意数据,每个文件的 provenance 表
-    写明哪些是真实的。
+    CODES 是 6 位县级区划代码,可给多个。同一代码每次生成的数据完全相同。
+
+    真实的部分:县界、县界线、乡镇和村(社区)的名称与代码、县城位置、公布的普查总数;\
+其余(乡镇范围、人口分布、村的位置、道路、设施、界桩)是示意数据,每个文件的 provenance 表写明哪些是真实的。
 
     \b
     示例:
