@@ -1,14 +1,13 @@
 """Invariants of the shipped sample layers (layers/*.gpkg, layers/*_population.tif).
 
 Every check is computed from the files themselves (and from the raw data in
-data/ where a published figure exists), so a broken generator fails
-here. A fresh rebuild into a temporary directory must give the same data as
-the shipped files.
+data/ where a published figure or the official list exists), so a broken
+generator fails here. A fresh rebuild into a temporary directory must give
+the same data as the shipped files. Other counties: tests/test_sample_counties.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -37,14 +36,6 @@ KINDS = ["townships", "villages", "roads", "elderly_care", "cemeteries", "social
 METRIC = 4549
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("build_sample_layers", REPO / "scripts" / "build_sample_layers.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up here
-    spec.loader.exec_module(mod)
-    return mod
-
-
 _cache: dict = {}
 
 
@@ -65,9 +56,11 @@ def sources_md() -> str:
 
 @pytest.fixture(scope="session")
 def rebuilt(tmp_path_factory):
+    from geoplan.layers.samplebuild import build_county
+
     out = tmp_path_factory.mktemp("layers")
-    mod = _load_script()
-    assert mod.main([*CODES, "--shared", str(SHARED), "--out", str(out), "--no-docs"]) == 0
+    for code in CODES:
+        build_county(code, out)
     return out
 
 
@@ -153,13 +146,18 @@ def test_township_sizes_uneven(code):
 # ---------------------------------------------------------------------------
 
 def _census(code):
-    """Published totals from SOURCES.md, or None."""
+    """Published totals from SOURCES.md: (population, 60+ or None, status), or None."""
     text = sources_md()
-    if code != "330624":
-        return None
-    m = re.search(r"resident population ([\d,]+);\s*aged 60\+ ([\d,]+)", text)
-    assert m, "census figures not found in SOURCES.md"
-    return int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+    if code == "330624":
+        m = re.search(r"resident population ([\d,]+);\s*aged 60\+ ([\d,]+)", text)
+        assert m, "census figures not found in SOURCES.md"
+        return int(m.group(1).replace(",", "")), int(m.group(2).replace(",", "")), "real"
+    if code == "330727":
+        m = re.search(r"磐安县: resident population at the 7th census \(2020\) about ([\d,]+) \(published\s+rounded",
+                      text)
+        assert m, "磐安's census figure not found in SOURCES.md"
+        return int(m.group(1).replace(",", "")), None, "real (rounded)"
+    return None
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -179,8 +177,9 @@ def test_raster_totals_and_grid(code):
     census = _census(code)
     if census is not None:
         assert total == census[0]
-        assert int(t["pop_60plus"].sum()) == census[1]
-        assert tags["total_status"] == "real"
+        if census[1] is not None:
+            assert int(t["pop_60plus"].sum()) == census[1]
+        assert tags["total_status"] == census[2]
     else:
         assert tags["total_status"] == "illustrative"
     assert (t["pop_60plus"] <= t["population"]).all()
@@ -215,15 +214,52 @@ def test_small_and_large_townships(code):
 # Villages and place names
 # ---------------------------------------------------------------------------
 
+def official_villages(code: str) -> pd.DataFrame:
+    """The raw 2023 list (data/raw/divisions_2023), read here independently of geoplan's package data."""
+    raw = pd.read_csv(SHARED / "raw" / "divisions_2023" / "villages.csv.gz", dtype=str, keep_default_na=False)
+    return raw[raw["areaCode"] == code].set_index("code")
+
+
+def check_villages(v: gpd.GeoDataFrame, t: gpd.GeoDataFrame, code: str, prov: pd.DataFrame) -> None:
+    """Villages carry the official names and codes, under their township, with the kind the code gives."""
+    from pypinyin import lazy_pinyin
+
+    raw = official_villages(code)
+    assert v["code"].is_unique
+    assert sorted(v["code"]) == sorted(raw.index)
+    v = v.set_index("code")
+    assert (v["township_code"] == raw.loc[v.index, "streetCode"]).all()
+    assert (v["committee"] == raw.loc[v.index, "name"]).all()
+    assert set(v["township_code"]) <= set(t["code"])
+    band = v.index.str[9:].astype(int)
+    assert (v.loc[(band >= 200) & (band <= 399), "kind"] == "村").all()
+    assert (v.loc[band < 200, "kind"] == "社区").all()
+    assert (v.loc[band > 399, "kind"] == "社区").all()
+    assert (v.loc[v["kind"] == "村", "name"].str.endswith("村")).all()
+    assert (v.loc[band < 200, "name"].str.endswith("社区")).all()
+    assert not v["name"].str.contains("委").any(), "the place name is the settlement's, not the committee's"
+    assert not v.duplicated(["township_code", "name"]).any()
+    # The place name is the committee's without 委会 (对面山村委会 → 对面山村), except the one planted
+    # homophone, which is a homophone of another 村 of its township and is stated in the provenance.
+    stem = v["name"].str.replace(r"社区$", "", regex=True)
+    odd = [c for c in v.index if not v.at[c, "committee"].startswith(stem[c])]
+    assert len(odd) == 1, odd
+    planted = v.loc[odd[0]]
+    note = " ".join(prov.loc[prov["part"] == "deliberate naming issue", "method"])
+    assert planted["name"] in note and odd[0] in note and planted["committee"] in note
+    same_tw = v[(v["township_code"] == planted["township_code"]) & (v.index != odd[0])]
+    key = "".join(lazy_pinyin(planted["name"]))
+    assert any("".join(lazy_pinyin(n)) == key for n in same_tw["name"])
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_villages(code):
     v = layer(code, "villages")
     t = layer(code, "townships")
+    prov = pyogrio.read_dataframe(LAYERS / f"{code}.gpkg", layer="provenance")
+    check_villages(v, t, code, prov)
     assert v["name"].is_unique
-    assert v["code"].is_unique
-    assert (v["code"].str[:9] == v["township_code"]).all()
     assert set(v["township_code"]) == set(t["code"])
-    assert all(n.endswith(k) for n, k in zip(v["name"], v["kind"]))
     per_tw = v.groupby("township_code")["population"].sum()
     pop = t.set_index("code")["population"]
     assert np.allclose(per_tw.reindex(pop.index), pop, rtol=0.02)
@@ -231,9 +267,12 @@ def test_villages(code):
     tm = metric(t).set_index("code")
     for r in vm.itertuples():
         assert tm.loc[r.township_code, "geometry"].buffer(1).contains(r.geometry), r.name
+    # The counts SOURCES.md gives (新昌 292, 磐安 236 — the 十四五 plan's target after the merger).
+    m = re.search(rf"{code}\s+has (\d+)", sources_md())
+    assert m and int(m.group(1)) == len(v)
     if code == "330727":
         m = re.search(r"371 → (\d+)", sources_md())
-        assert m and int(m.group(1)) == (v["kind"] == "村").sum()
+        assert m and int(m.group(1)) == len(v)
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -476,7 +515,7 @@ def test_provenance_table(code):
     assert "population raster" in covered
     real_layers = set(prov[status == "real"]["layer"])
     assert "county" in real_layers and "townships" in real_layers
-    assert prov["generated_by"].str.contains("build_sample_layers").all()
+    assert prov["generated_by"].str.contains("geoplan sample build").all()
     assert prov[prov["status"] == "illustrative"]["generated_by"].str.contains("seed").any()
 
 

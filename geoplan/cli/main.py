@@ -228,6 +228,7 @@ def _register_subcommands() -> None:
     main.add_command(site)
     from geoplan.cli.province import province; main.add_command(province)  # noqa: E702
     from geoplan.cli.workspace import workspace; main.add_command(workspace)  # noqa: E702
+    main.add_command(__import__("geoplan.cli.sample", fromlist=["sample"]).sample)
 
 
 _register_subcommands()

@@ -1,9 +1,10 @@
 """The bundled sample counties and loading a whole county's layers at once.
 
 The samples live in ``layers/`` at the project root (``layers/<code>.gpkg``
-and ``layers/<code>_population.tif``, built by
-``scripts/build_sample_layers.py``); set ``GEOPLAN_LAYERS`` to use another
-folder. They mix real parts (names, codes, county outlines, census totals)
+and ``layers/<code>_population.tif``, built by :mod:`geoplan.layers.samplebuild`
+through ``scripts/build_sample_layers.py``); set ``GEOPLAN_LAYERS`` to use another
+folder. ``geoplan sample build CODE --out DIR`` builds any other county of Zhejiang,
+and :func:`load_county` reads it. They mix real parts (names, codes, county outlines, census totals)
 with illustrative ones (township polygons, roads, facilities …); each
 GeoPackage says which is which in its ``provenance`` table.
 """
@@ -50,7 +51,8 @@ def sample_paths(county: str = DEFAULT_COUNTY) -> tuple[Path, Path]:
         known = ", ".join(f"{c} ({n})" for c, n in SAMPLE_COUNTIES.items())
         raise DataFileError(
             f"No sample layers for county {county} in {folder}. Bundled samples: {known}. "
-            "Build others with: python scripts/build_sample_layers.py <county code>."
+            "Build any county of Zhejiang with: geoplan sample build <county code> --out <folder>, "
+            "then load it with geoplan.layers.sample.load_county(<folder>/<code>.gpkg)."
         )
     return gpkg, tif
 

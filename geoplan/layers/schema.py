@@ -153,6 +153,10 @@ VILLAGES = _register(LayerSchema(
         Field("township_code", "str", "所属乡镇代码", "Code of the township it belongs to.", **TOWNSHIP_CODE),
         Field("population", "int", "人口", "Registered or resident population.", min=0,
               nullable=True, required=False),
+        Field("committee", "str", "村(居)民委员会名称",
+              "Official name of the village or residents' committee as in the statistical division list "
+              "(e.g. 对面山村委会); ``name`` is the settlement's place name (对面山村).",
+              nullable=True, required=False),
     ),
 ))
 
