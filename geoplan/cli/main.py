@@ -220,15 +220,13 @@ def _register_subcommands() -> None:
     from geoplan.cli.gaz import gaz
     from geoplan.cli.inspect import inspect
     from geoplan.cli.map import map_group
+    from geoplan.cli.province import province
+    from geoplan.cli.sample import sample
     from geoplan.cli.site import site
+    from geoplan.cli.workspace import workspace
 
-    main.add_command(gaz)
-    main.add_command(inspect)
-    main.add_command(map_group)
-    main.add_command(site)
-    from geoplan.cli.province import province; main.add_command(province)  # noqa: E702
-    from geoplan.cli.workspace import workspace; main.add_command(workspace)  # noqa: E702
-    main.add_command(__import__("geoplan.cli.sample", fromlist=["sample"]).sample)
+    for group in (gaz, inspect, map_group, province, sample, site, workspace):
+        main.add_command(group)
 
 
 _register_subcommands()

@@ -13,10 +13,10 @@ from geoplan.errors import GeoplanError
 
 @click.group(cls=ErrorGroup)
 def sample():
-    """浙江省任一县(市、区)的示例图层:生成与列表。
+    """Sample layers for any county (县、市、区) of Zhejiang: build and list.
 
     \b
-    示例:
+    Examples:
       geoplan sample list
       geoplan sample build 331023 --out 天台
     """
@@ -24,7 +24,7 @@ def sample():
 
 @sample.command("list")
 def list_cmd():
-    """列出浙江省的县级区划,以及能否生成示例图层。"""
+    """List Zhejiang's county-level divisions and whether sample layers can be built for each."""
     from geoplan.layers.samplebuild.outlines import zhejiang_counties
 
     t = zhejiang_counties()
@@ -40,22 +40,24 @@ def list_cmd():
 @sample.command("build")
 @click.argument("codes", nargs=-1)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="输出文件夹(不存在则创建)。")
-@click.option("--all", "all_counties", is_flag=True, help="生成全部可生成的浙江县级区划(见 geoplan sample list)。")
-@click.option("--overwrite", is_flag=True, help="覆盖文件夹中已有的同名文件(默认拒绝覆盖)。")
-@click.option("--readme", is_flag=True, help="同时写出 README.md:图层说明与每个县的来源表。")
-@click.option("--population", type=click.IntRange(min=1), help="替换县常住人口总数(只能给一个县)。")
-@click.option("--pop60", type=click.IntRange(min=0), help="替换县 60 岁及以上人口(只能给一个县)。")
+              help="Output folder (created if missing).")
+@click.option("--all", "all_counties", is_flag=True, help="Build every Zhejiang county that can be built (see geoplan sample list).")
+@click.option("--overwrite", is_flag=True, help="Replace files of the same names in the folder (refused by default).")
+@click.option("--readme", is_flag=True, help="Also write README.md: the layers and each county's provenance table.")
+@click.option("--population", type=click.IntRange(min=1), help="Replace the county's resident population total (one county only).")
+@click.option("--pop60", type=click.IntRange(min=0), help="Replace the county's population aged 60+ (one county only).")
 def build(codes, out_dir, all_counties, overwrite, readme, population, pop60):
-    """生成县的示例图层:<代码>.gpkg(全部图层与来源表 provenance)和 <代码>_population.tif。
+    """Build a county's sample layers: <code>.gpkg (every layer and its provenance table) and <code>_population.tif.
 
-    CODES 是 6 位县级区划代码,可给多个。同一代码每次生成的数据完全相同。
+    CODES are 6-digit county codes, one or more. The same code always gives the same data.
 
-    真实的部分:县界、县界线、乡镇和村(社区)的名称与代码、县城位置、公布的普查总数;\
-其余(乡镇范围、人口分布、村的位置、道路、设施、界桩)是示意数据,每个文件的 provenance 表写明哪些是真实的。
+    Real: county outline, county boundary lines, names and codes of townships and
+    villages (村/社区), the county seat, published census totals. The rest (township
+    extents, population pattern, village positions, roads, facilities, markers) is
+    illustrative; each file's provenance table says which is which.
 
     \b
-    示例:
+    Examples:
       geoplan sample build 331023 --out 天台
       geoplan sample build 330624 330727 --out layers --overwrite --readme
       geoplan sample build --all --out 浙江
