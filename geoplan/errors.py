@@ -91,7 +91,10 @@ class Problem:
             where.append(self.row)
         if self.column:
             where.append(_("column '{column}'").format(column=self.column))
-        text = _("{where}: {message}").format(where=_(", ").join(where), message=self.message)
+        place = where[0]
+        for part in where[1:]:
+            place = _("{where}, {part}").format(where=place, part=part)
+        text = _("{where}: {message}").format(where=place, message=self.message)
         if self.value is not None:
             text += _(" (value: {value})").format(value=self.value)
         if self.hint:
