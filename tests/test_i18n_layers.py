@@ -37,7 +37,7 @@ ALLOWED = {
     "geoplan", "csv", "xlsx", "xls", "gpkg", "geojson", "shp", "shx", "dbf", "prj", "cpg", "json",
     "geopackage", "shapefile", "excel", "utf", "gbk", "gb", "epsg", "cgcs", "gcj", "wgs", "crs",
     "nan", "qgis", "gis", "dbf", "point", "polygon", "multipolygon", "linestring", "multilinestring",
-    "multipoint", "self", "intersection", "nodata", "yes", "no", "true", "false", "layer", "encoding",
+    "multipoint", "nodata", "yes", "no", "true", "false", "layer", "encoding",
     "lon", "lat", "col", "repair", "python", "scripts", "build", "sample", "layers", "py", "readme", "md",
     "kind", "geometry", "kml",
 }
@@ -120,7 +120,7 @@ def case_invalid_geometry(tmp_path, towns, centres):
     t = towns.copy()
     t.loc[0, "geometry"] = shapely.Polygon([(120.80, 29.40), (120.85, 29.45), (120.85, 29.40), (120.80, 29.45)])
     p = _gpkg(tmp_path, t)
-    return p, dict(kind="townships"), ["第 1 个要素", "几何图形无效"], ["feature 1", "invalid"]
+    return p, dict(kind="townships"), ["第 1 个要素", "几何图形无效（自相交，位置 ("], ["feature 1", "invalid (Self-intersection at ("]
 
 
 def case_wrong_geometry_type(tmp_path, towns, centres):

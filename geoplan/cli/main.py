@@ -15,7 +15,7 @@ import pandas as pd
 from geoplan import __version__
 from geoplan.cli.util import ErrorGroup, lang_option
 from geoplan.cli.util import table as _table
-from geoplan.i18n import _, ngettext
+from geoplan.i18n import N_, _, ngettext
 
 
 @click.group(cls=ErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -177,6 +177,11 @@ def coverage(plan_path, gpkg, population, year, out_path, travel_rules, raster_p
             click.echo(f"Wrote {p}")
 
 
+# The schema's value types, as the `layers` command names them.
+_DTYPES = {"str": N_("text"), "enum": N_("choice"), "int": N_("whole number"), "float": N_("number"),
+           "year": N_("year"), "bool": N_("yes/no"), "date": N_("date")}
+
+
 @main.command("layers")
 @click.argument("kind", required=False)
 def layers_cmd(kind):
@@ -199,7 +204,7 @@ def layers_cmd(kind):
         kind=s.kind, title=s.title_zh, description=_(s.description), geometry=_(" or ").join(s.geometry),
         id=s.id_field))
     yes, no = _("yes"), _("no")
-    rows = [{_("column"): f.name, _("type"): f.dtype, _("label"): f.label_zh,
+    rows = [{_("column"): f.name, _("type"): _(_DTYPES[f.dtype]) if f.dtype in _DTYPES else f.dtype, _("label"): f.label_zh,
              _("required"): yes if f.required else no, _("empty ok"): yes if f.nullable else no,
              _("values"): " ".join(f.choices) if f.choices else (_(f.pattern_hint) if f.pattern_hint else ""),
              _("meaning"): _(f.description)}

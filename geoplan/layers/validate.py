@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from geoplan.errors import Problem, ValidationError, feature_label
-from geoplan.i18n import _
+from geoplan.i18n import N_, _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import official_townships
 from geoplan.layers.schema import MARKER_ID_RE, Field, LayerSchema, get_schema
@@ -224,10 +224,35 @@ def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, out: _Collector,
     invalid = np.zeros(n, dtype=bool)
     invalid[present] = ~shapely.is_valid(geoms[present])
     for i in np.flatnonzero(invalid):
-        out.add(_("the geometry is invalid ({reason})").format(reason=shapely.is_valid_reason(geoms[i])),
+        out.add(_("the geometry is invalid ({reason})").format(reason=_invalid_reason(shapely.is_valid_reason(geoms[i]))),
                 row=int(i), column="geometry",
                 hint=_("repair it (QGIS: Vector ▸ Geometry Tools ▸ Fix Geometries) or read with repair=True"))
     return present & ~invalid
+
+
+# GEOS's names for why a geometry is invalid (shapely.is_valid_reason), marked for translation.
+_GEOS_REASONS = {
+    "Topology Validation Error": N_("Topology Validation Error"),
+    "Repeated Point": N_("Repeated Point"),
+    "Hole lies outside shell": N_("Hole lies outside shell"),
+    "Holes are nested": N_("Holes are nested"),
+    "Interior is disconnected": N_("Interior is disconnected"),
+    "Self-intersection": N_("Self-intersection"),
+    "Ring Self-intersection": N_("Ring Self-intersection"),
+    "Nested shells": N_("Nested shells"),
+    "Duplicate Rings": N_("Duplicate Rings"),
+    "Too few distinct points in geometry component": N_("Too few distinct points in geometry component"),
+    "Invalid Coordinate": N_("Invalid Coordinate"),
+    "Ring is not closed": N_("Ring is not closed"),
+}
+
+
+def _invalid_reason(reason: str) -> str:
+    """GEOS's reason ("Self-intersection[120.8 29.4]") in the reader's language, the place kept."""
+    name, bracket, rest = reason.partition("[")
+    if name in _GEOS_REASONS:
+        return _(_GEOS_REASONS[name]) + (_(" at {place}").format(place="(" + rest.rstrip("]") + ")") if bracket else "")
+    return reason
 
 
 def _check_in_china(gdf: gpd.GeoDataFrame, good: np.ndarray, out: _Collector) -> None:
