@@ -11,6 +11,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from geoplan.i18n import _, ngettext
+
+
+def row_label(number: int) -> str:
+    """A spreadsheet row as Excel numbers it, in the reader's language: ``第 7 行`` / ``row 7``.
+
+    >>> from geoplan.i18n import set_language
+    >>> set_language("en"); row_label(7)
+    'row 7'
+    >>> set_language("zh_CN"); row_label(7)
+    '第 7 行'
+    >>> set_language(None)
+    """
+    return _("row {number}").format(number=number)
+
+
+def feature_label(number: int) -> str:
+    """A vector feature, 1-based, in the reader's language: ``第 7 个要素`` / ``feature 7``."""
+    return _("feature {number}").format(number=number)
+
 
 class GeoplanError(Exception):
     """Base class of every error geoplan raises on purpose."""
@@ -39,9 +59,11 @@ class Problem:
     layer : str or None
         Layer inside the file (GeoPackage table, XLSX sheet), if any.
     row : str or None
-        Where the row is, in the words of the file format: ``"row 7"`` for a
-        spreadsheet row as Excel numbers it, ``"feature 7"`` for a vector
-        feature (1-based). ``None`` for a problem with the whole layer.
+        Where the row is, in the words of the file format and the reader's
+        language: :func:`row_label` (``"第 7 行"`` / ``"row 7"``) for a
+        spreadsheet row as Excel numbers it, :func:`feature_label`
+        (``"第 7 个要素"`` / ``"feature 7"``) for a vector feature (1-based).
+        ``None`` for a problem with the whole layer.
     column : str or None
         The column (field) at fault, if any.
     value : str or None
@@ -61,18 +83,22 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
-        where = [self.file]
+        # "文件 X" in Chinese; the English text names the file bare, as before
+        where = [_("{file}").format(file=self.file)]
         if self.layer:
-            where.append(f"layer '{self.layer}'")
+            where.append(_("layer '{layer}'").format(layer=self.layer))
         if self.row:
             where.append(self.row)
         if self.column:
-            where.append(f"column '{self.column}'")
-        text = ", ".join(where) + ": " + self.message
+            where.append(_("column '{column}'").format(column=self.column))
+        place = where[0]
+        for part in where[1:]:
+            place = _("{where}, {part}").format(where=place, part=part)
+        text = _("{where}: {message}").format(where=place, message=self.message)
         if self.value is not None:
-            text += f" (value: {self.value})"
+            text += _(" (value: {value})").format(value=self.value)
         if self.hint:
-            text += f" — {self.hint}"
+            text += _(" — {hint}").format(hint=self.hint)
         return text
 
 
@@ -90,15 +116,18 @@ class ValidationError(GeoplanError):
         if not problems:
             raise ValueError("ValidationError needs at least one problem")
         self.problems = list(problems)
-        self.summary = summary or (
-            f"{len(self.problems)} problem(s) found in {self.problems[0].file}; "
-            "nothing was changed"
-        )
-        lines = [self.summary + ":"]
+        n = len(self.problems)
+        self.summary = summary or ngettext(
+            "{n} problem found in {file}; nothing was changed",
+            "{n} problems found in {file}; nothing was changed", n,
+        ).format(n=n, file=self.problems[0].file)
+        lines = [self.summary + _(":")]
         lines += ["  - " + str(p) for p in self.problems[: self.MAX_SHOWN]]
         hidden = len(self.problems) - self.MAX_SHOWN
         if hidden > 0:
-            lines.append(f"  ... and {hidden} more problem(s) of the same kinds")
+            lines.append("  " + ngettext("... and {n} more problem of the same kinds",
+                                         "... and {n} more problems of the same kinds",
+                                         hidden).format(n=hidden))
         super().__init__("\n".join(lines))
 
     def columns(self) -> set[str]:

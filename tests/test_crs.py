@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 from pyproj import CRS, Transformer
 
 from geoplan.layers import crs
+from geoplan import i18n
 from geoplan.errors import CRSError
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests match the English texts; tests/test_i18n_layers.py checks the Chinese ones."""
+    i18n.set_language("en")
+    yield
+    i18n.set_language(None)
 
 # Published test vectors of the GCJ-02 algorithm (WGS84 lat, lon -> GCJ-02 lat, lon), the ones every
 # open implementation (eviltransform and its ports) checks itself against.

@@ -15,6 +15,15 @@ import shapely
 
 from geoplan.errors import CRSError, DataFileError, EncodingError, GeoplanError, ValidationError
 from geoplan.layers.io import read_layer, read_population, write_layer
+from geoplan import i18n
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests assert the English texts; tests/test_i18n_layers.py checks the Chinese ones."""
+    i18n.set_language("en")
+    yield
+    i18n.set_language(None)
 
 
 def snapshot(folder):
@@ -319,7 +328,7 @@ def test_write_layer_is_atomic_and_keeps_other_layers(tmp_path, towns):
 
 def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "geoplan.cli.main", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+                          text=True, cwd=cwd, env={**os.environ, "PYTHONIOENCODING": "utf-8", "GEOPLAN_LANG": "en"})
 
 
 def test_cli_validate_bad_file_exits_nonzero_without_traceback_or_output(tmp_path, towns):

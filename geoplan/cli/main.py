@@ -15,6 +15,7 @@ import pandas as pd
 from geoplan import __version__
 from geoplan.cli.util import ErrorGroup, lang_option
 from geoplan.cli.util import table as _table
+from geoplan.i18n import N_, _, ngettext
 
 
 @click.group(cls=ErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,12 +101,13 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
 
     if kind is None:
         if path.suffix.lower() != ".gpkg":
-            raise click.UsageError("Give --kind for a file that is not a GeoPackage (see `geoplan layers`).")
+            raise click.UsageError(_("Give --kind for a file that is not a GeoPackage (see `geoplan layers`)."))
         kinds = [k for k in list_layers(path) if k in SCHEMAS]
         if not kinds:
-            raise click.UsageError(f"{path} has no layer named like a layer kind; give --kind and --layer.")
+            raise click.UsageError(_("{path} has no layer named like a layer kind; give --kind and --layer.").format(
+                path=path))
         if out_path is not None:
-            raise click.UsageError("--out needs a single layer: give --kind.")
+            raise click.UsageError(_("--out needs a single layer: give --kind."))
         pairs = [(k, k) for k in kinds]
     else:
         pairs = [(kind, layer)]
@@ -117,11 +119,13 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
         layers[k] = gdf
         if k == "townships":
             codes = set(gdf["code"])
-        click.echo(f"OK  {k:22s} {len(gdf):6d} features  ({path}{'' if lyr is None else ':' + lyr})")
+        where = f"{path}{'' if lyr is None else ':' + lyr}"
+        click.echo(ngettext("OK  {kind:22s} {n:6d} feature  ({where})", "OK  {kind:22s} {n:6d} features  ({where})",
+                            len(gdf)).format(kind=k, n=len(gdf), where=where))
     if out_path is not None:
         (k, gdf), = layers.items()
         write_layer(gdf, out_path, layer=k)
-        click.echo(f"Wrote {out_path} (layer '{k}', EPSG:4490)")
+        click.echo(_("Wrote {path} (layer '{layer}', EPSG:4490)").format(path=out_path, layer=k))
 
 
 @main.command()
@@ -191,6 +195,11 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
             click.echo(f"Wrote {p}")
 
 
+# The schema's value types, as the `layers` command names them.
+_DTYPES = {"str": N_("text"), "enum": N_("choice"), "int": N_("whole number"), "float": N_("number"),
+           "year": N_("year"), "bool": N_("yes/no"), "date": N_("date")}
+
+
 @main.command("layers")
 @click.argument("kind", required=False)
 def layers_cmd(kind):
@@ -203,15 +212,20 @@ def layers_cmd(kind):
     from geoplan.layers.schema import SCHEMAS, get_schema
 
     if kind is None:
-        rows = [{"kind": s.kind, "title": s.title_zh, "geometry": "/".join(s.geometry), "id": s.id_field}
+        rows = [{_("kind"): s.kind, _("title"): s.title_zh, _("geometry"): "/".join(s.geometry),
+                 _("id"): s.id_field}
                 for s in SCHEMAS.values()]
         click.echo(_table(pd.DataFrame(rows)))
         return
     s = get_schema(kind)
-    click.echo(f"{s.kind} — {s.title_zh}: {s.description}\ngeometry: {' or '.join(s.geometry)}; id: {s.id_field}\n")
-    rows = [{"column": f.name, "type": f.dtype, "label": f.label_zh,
-             "required": "yes" if f.required else "no", "empty ok": "yes" if f.nullable else "no",
-             "values": " ".join(f.choices) if f.choices else (f.pattern_hint or ""), "meaning": f.description}
+    click.echo(_("{kind} — {title}: {description}\ngeometry: {geometry}; id: {id}\n").format(
+        kind=s.kind, title=s.title_zh, description=_(s.description), geometry=_(" or ").join(s.geometry),
+        id=s.id_field))
+    yes, no = _("yes"), _("no")
+    rows = [{_("column"): f.name, _("type"): _(_DTYPES[f.dtype]) if f.dtype in _DTYPES else f.dtype, _("label"): f.label_zh,
+             _("required"): yes if f.required else no, _("empty ok"): yes if f.nullable else no,
+             _("values"): " ".join(f.choices) if f.choices else (_(f.pattern_hint) if f.pattern_hint else ""),
+             _("meaning"): _(f.description)}
             for f in s.fields]
     click.echo(_table(pd.DataFrame(rows)))
 

@@ -24,6 +24,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as _PyprojCRSError
 
 from geoplan.errors import CRSError
+from geoplan.i18n import _
 
 STORAGE_EPSG = 4490
 STORAGE_CRS = CRS.from_epsg(STORAGE_EPSG)
@@ -68,14 +69,14 @@ def gk_zone_epsg(lon: float) -> int:
     4549
     """
     if not np.isfinite(lon):
-        raise CRSError("Cannot choose a Gauss–Krüger zone: the data's longitude is not a number.")
+        raise CRSError(_("Cannot choose a Gauss–Krüger zone: the data's longitude is not a number."))
     cm = int(round(lon / 3.0)) * 3
     if not 75 <= cm <= 135:
-        raise CRSError(
-            f"Longitude {lon:.3f}° is outside China's 3-degree Gauss–Krüger zones "
+        raise CRSError(_(
+            "Longitude {lon}° is outside China's 3-degree Gauss–Krüger zones "
             "(75°E–135°E). Check that the layer's coordinates are longitude/latitude "
             "in China, or pass an explicit metric CRS."
-        )
+        ).format(lon=f"{lon:.3f}"))
     return 4534 + (cm - 75) // 3
 
 
@@ -89,7 +90,7 @@ def metric_crs(gdf) -> CRS:
     return CRS.from_epsg(gk_zone_epsg((bounds[0] + bounds[2]) / 2.0))
 
 
-def require_crs(gdf, what: str = "layer") -> CRS:
+def require_crs(gdf, what: str | None = None) -> CRS:
     """Check a GeoDataFrame has a CRS geoplan can transform; return it.
 
     Raises
@@ -97,34 +98,40 @@ def require_crs(gdf, what: str = "layer") -> CRS:
     CRSError
         With a message saying how to fix it (set the CRS, add a ``.prj``).
     """
+    what = what or _("layer")
     crs = gdf.crs
     if crs is None:
-        raise CRSError(
-            f"The {what} has no coordinate reference system. Add a .prj file (Shapefile) "
+        raise CRSError(_(
+            "The {what} has no coordinate reference system. Add a .prj file (Shapefile) "
             "or pass the CRS explicitly, e.g. crs='EPSG:4490' for CGCS2000 longitude/latitude."
-        )
+        ).format(what=what))
     check_known_crs(crs, what)
     return crs
 
 
-def check_known_crs(crs, what: str = "layer") -> CRS:
-    """Raise :class:`CRSError` unless ``crs`` can be transformed to CGCS2000."""
+def check_known_crs(crs, what: str | None = None) -> CRS:
+    """Raise :class:`CRSError` unless ``crs`` can be transformed to CGCS2000.
+
+    ``what`` names the thing in the message, in the reader's language (default: "layer").
+    """
+    what = what or _("layer")
     try:
         crs = CRS.from_user_input(crs)
     except _PyprojCRSError as exc:
-        raise CRSError(f"The {what} has a coordinate reference system geoplan cannot read: {exc}") from exc
+        raise CRSError(_("The {what} has a coordinate reference system geoplan cannot read: {error}").format(
+            what=what, error=exc)) from exc
     if not (crs.is_geographic or crs.is_projected) or crs.is_engineering:
-        raise CRSError(
-            f"The {what} uses an unknown or local coordinate system ({crs.name!r}) that cannot be "
+        raise CRSError(_(
+            "The {what} uses an unknown or local coordinate system ({name}) that cannot be "
             "related to CGCS2000. Re-export it from the source GIS in CGCS2000 (EPSG:4490) or a "
             "CGCS2000 Gauss–Krüger zone (EPSG:4534–4554)."
-        )
+        ).format(what=what, name=repr(crs.name)))
     datum = (crs.datum.name if crs.datum else "") or ""
     if "unknown" in datum.lower() or "not specified" in datum.lower():
-        raise CRSError(
-            f"The {what}'s coordinate system {crs.name!r} has an unknown datum, so its position "
+        raise CRSError(_(
+            "The {what}'s coordinate system {name} has an unknown datum, so its position "
             "on the ground is undefined. Re-export it with a full CRS definition (EPSG code)."
-        )
+        ).format(what=what, name=repr(crs.name)))
     return crs
 
 
@@ -204,7 +211,7 @@ def gcj02_to_wgs84_xy(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30) -> t
     g_lon = np.asarray(lon, dtype=float)
     g_lat = np.asarray(lat, dtype=float)
     w_lon, w_lat = g_lon.copy(), g_lat.copy()
-    for _ in range(max_iter):
+    for _step in range(max_iter):
         f_lon, f_lat = wgs84_to_gcj02_xy(w_lon, w_lat)
         e_lon, e_lat = f_lon - g_lon, f_lat - g_lat
         w_lon = w_lon - e_lon
@@ -240,7 +247,7 @@ def gcj02_to_cgcs2000(gdf):
     geopandas.GeoDataFrame
         A copy in EPSG:4490.
     """
-    _require_lonlat(gdf, "GCJ-02 input")
+    _require_lonlat(gdf, _("GCJ-02 input"))
     out = gdf.copy()
     out.geometry = _shift_geometries(gdf.geometry.values, gcj02_to_wgs84_xy)
     return out.set_crs(STORAGE_CRS, allow_override=True)
@@ -265,7 +272,7 @@ def _require_lonlat(gdf, what: str) -> None:
         return
     crs = CRS.from_user_input(gdf.crs)
     if not crs.is_geographic:
-        raise CRSError(
-            f"The {what} is in a projected CRS ({crs.name}); GCJ-02 coordinates are always "
+        raise CRSError(_(
+            "The {what} is in a projected CRS ({name}); GCJ-02 coordinates are always "
             "longitude/latitude. Pass the layer as it came from the web map."
-        )
+        ).format(what=what, name=crs.name))

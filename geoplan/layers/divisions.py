@@ -14,6 +14,7 @@ from importlib import resources
 import pandas as pd
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 
 EDITION = "2022-10-31"
 
@@ -43,10 +44,10 @@ def county_townships(county_code: str) -> pd.DataFrame:
     table = official_townships()
     sub = table[table["county_code"] == str(county_code)].sort_values("code").reset_index(drop=True)
     if sub.empty:
-        raise GeoplanError(
-            f"County code {county_code!r} has no townships in the official list (edition {EDITION}). "
+        raise GeoplanError(_(
+            "County code {code} has no townships in the official list (edition {edition}). "
             "Check the 6-digit code, e.g. 330624 for 新昌县."
-        )
+        ).format(code=repr(county_code), edition=EDITION))
     return sub
 
 

@@ -32,7 +32,9 @@ import shapely
 from pyproj import CRS
 
 from geoplan.layers import crs as _crs
-from geoplan.errors import CRSError, DataFileError, EncodingError, GeoplanError, Problem, ValidationError
+from geoplan.errors import (CRSError, DataFileError, EncodingError, GeoplanError, Problem, ValidationError,
+                            feature_label, row_label)
+from geoplan.i18n import _, ngettext
 from geoplan.layers.validate import validate_frame
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp"}
@@ -47,14 +49,15 @@ TEXT_ENCODINGS = ("utf-8", "gb18030")
 def _check_file(path) -> Path:
     p = Path(path)
     if not p.exists():
-        raise DataFileError(
-            f"File not found: {p} (looked for {p.resolve()}). Check the path and the file name; "
-            f"the current directory is {Path.cwd()}."
-        )
+        raise DataFileError(_(
+            "File not found: {path} (looked for {full}). Check the path and the file name; "
+            "the current directory is {cwd}."
+        ).format(path=p, full=p.resolve(), cwd=Path.cwd()))
     if p.is_dir():
-        raise DataFileError(f"{p} is a folder, not a file. Give the path of the layer file inside it.")
+        raise DataFileError(_("{path} is a folder, not a file. Give the path of the layer file inside it.").format(path=p))
     if p.stat().st_size == 0:
-        raise DataFileError(f"{p} is empty (0 bytes). The export or download probably failed; export it again.")
+        raise DataFileError(_(
+            "{path} is empty (0 bytes). The export or download probably failed; export it again.").format(path=p))
     return p
 
 
@@ -70,11 +73,12 @@ def list_layers(path) -> list[str]:
 
 
 def _unreadable(p: Path, exc: Exception) -> DataFileError:
-    return DataFileError(
-        f"{p} cannot be read as a {p.suffix.lstrip('.').upper() or 'data'} file: it is damaged, "
-        f"truncated or not of that format ({type(exc).__name__}: {str(exc).strip()[:200]}). "
+    return DataFileError(_(
+        "{path} cannot be read as a {format} file: it is damaged, "
+        "truncated or not of that format ({error}). "
         "Copy or export it again from the source."
-    )
+    ).format(path=p, format=p.suffix.lstrip(".").upper() or _("data"),
+             error=f"{type(exc).__name__}: {str(exc).strip()[:200]}"))
 
 
 # --------------------------------------------------------------------------
@@ -91,7 +95,8 @@ def detect_dbf_encoding(dbf: Path) -> str | None:
     """
     data = dbf.read_bytes()
     if len(data) < 32:
-        raise DataFileError(f"{dbf} is truncated: a DBF header alone is 32 bytes. Copy the file again.")
+        raise DataFileError(_("{path} is truncated: a DBF header alone is 32 bytes. Copy the file again.").format(
+            path=dbf))
     header_len = struct.unpack("<H", data[8:10])[0]
     body = data[header_len:]
     if body.isascii():
@@ -102,11 +107,11 @@ def detect_dbf_encoding(dbf: Path) -> str | None:
             return enc
         except UnicodeDecodeError:
             continue
-    raise EncodingError(
-        f"The text in {dbf} is neither UTF-8 nor GBK/GB18030, so Chinese names would come out garbled. "
+    raise EncodingError(_(
+        "The text in {path} is neither UTF-8 nor GBK/GB18030, so Chinese names would come out garbled. "
         "Add a .cpg file next to the .shp naming the encoding (one line, e.g. GBK or UTF-8), "
         "or pass encoding=... / --encoding."
-    )
+    ).format(path=dbf))
 
 
 def _decode_text_file(p: Path, encoding: str | None) -> tuple[str, str]:
@@ -117,11 +122,13 @@ def _decode_text_file(p: Path, encoding: str | None) -> tuple[str, str]:
             return data.decode(enc), enc
         except (UnicodeDecodeError, LookupError):
             continue
-    raise EncodingError(
-        f"The text in {p} is neither UTF-8 nor GBK/GB18030"
-        + (f" (and not {encoding})" if encoding else "")
-        + ". Save it again as 'CSV UTF-8' (Excel: Save As ▸ CSV UTF-8) or pass the right encoding."
-    )
+    if encoding:
+        message = _("The text in {path} is neither UTF-8 nor GBK/GB18030 (and not {encoding}). "
+                    "Save it again as 'CSV UTF-8' (Excel: Save As ▸ CSV UTF-8) or pass the right encoding.")
+    else:
+        message = _("The text in {path} is neither UTF-8 nor GBK/GB18030. "
+                    "Save it again as 'CSV UTF-8' (Excel: Save As ▸ CSV UTF-8) or pass the right encoding.")
+    raise EncodingError(message.format(path=p, encoding=encoding))
 
 
 # --------------------------------------------------------------------------
@@ -134,10 +141,10 @@ def _read_vector(p: Path, layer: str | None, kind: str, encoding: str | None):
     if suffix == ".shp":
         for part in (".shx", ".dbf"):
             if not p.with_suffix(part).exists() and not p.with_suffix(part.upper()).exists():
-                raise DataFileError(
-                    f"{p} is a Shapefile without its {part} file. A Shapefile is several files "
+                raise DataFileError(_(
+                    "{path} is a Shapefile without its {part} file. A Shapefile is several files "
                     "(.shp, .shx, .dbf, .prj, .cpg): copy all of them into the same folder."
-                )
+                ).format(path=p, part=part))
         dbf = p.with_suffix(".dbf")
         has_cpg = p.with_suffix(".cpg").exists() or p.with_suffix(".CPG").exists()
         if encoding:
@@ -154,12 +161,13 @@ def _read_vector(p: Path, layer: str | None, kind: str, encoding: str | None):
             elif len(layers) == 1:
                 layer = layers[0]
             else:
-                raise DataFileError(
-                    f"{p} holds several layers ({', '.join(layers)}) and none is called '{kind}'. "
+                raise DataFileError(_(
+                    "{path} holds several layers ({layers}) and none is called '{kind}'. "
                     "Say which one to read with layer=... / --layer."
-                )
+                ).format(path=p, layers=_(", ").join(layers), kind=kind))
         elif layer not in layers:
-            raise DataFileError(f"{p} has no layer '{layer}'. Its layers are: {', '.join(layers)}.")
+            raise DataFileError(_("{path} has no layer '{layer}'. Its layers are: {layers}.").format(
+                path=p, layer=layer, layers=_(", ").join(layers)))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -167,13 +175,13 @@ def _read_vector(p: Path, layer: str | None, kind: str, encoding: str | None):
     except Exception as exc:
         raise _unreadable(p, exc) from exc
     if suffix == ".shp" and _shp_truncated(p, len(gdf)):
-        raise DataFileError(
-            f"{p} is truncated: the .shp/.shx files are shorter than their headers say, so features "
+        raise DataFileError(_(
+            "{path} is truncated: the .shp/.shx files are shorter than their headers say, so features "
             "are missing. Copy or export the Shapefile again."
-        )
+        ).format(path=p))
     if not isinstance(gdf, gpd.GeoDataFrame):
         gdf = gpd.GeoDataFrame(gdf)
-    labels = [f"feature {i + 1}" for i in range(len(gdf))]
+    labels = [feature_label(i + 1) for i in range(len(gdf))]
     return gdf, labels, [], layer
 
 
@@ -214,7 +222,8 @@ def _read_table(p: Path, layer: str | None, encoding: str | None, lon_col: str |
         sheets = _excel_sheets(p)
         sheet = layer if layer is not None else sheets[0]
         if sheet not in sheets:
-            raise DataFileError(f"{p} has no sheet '{sheet}'. Its sheets are: {', '.join(sheets)}.")
+            raise DataFileError(_("{path} has no sheet '{sheet}'. Its sheets are: {sheets}.").format(
+                path=p, sheet=sheet, sheets=_(", ").join(sheets)))
         try:
             df = pd.read_excel(p, sheet_name=sheet, dtype=object, engine="openpyxl")
         except Exception as exc:
@@ -223,21 +232,22 @@ def _read_table(p: Path, layer: str | None, encoding: str | None, lon_col: str |
     else:
         import io as _stdio
 
-        text, _ = _decode_text_file(p, encoding)
+        text, _encoding = _decode_text_file(p, encoding)
         _check_csv_complete(p, text)
         try:
             df = pd.read_csv(_stdio.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
         except pd.errors.EmptyDataError as exc:
-            raise DataFileError(f"{p} has no header row and no data. Export the table again.") from exc
+            raise DataFileError(_("{path} has no header row and no data. Export the table again.").format(
+                path=p)) from exc
         except pd.errors.ParserError as exc:
-            raise DataFileError(
-                f"{p} is not a well-formed CSV file: it is truncated or a quote is left open "
-                f"({str(exc).strip()[:200]}). Export it again."
-            ) from exc
+            raise DataFileError(_(
+                "{path} is not a well-formed CSV file: it is truncated or a quote is left open "
+                "({error}). Export it again."
+            ).format(path=p, error=str(exc).strip()[:200])) from exc
     df = df.dropna(how="all").reset_index(drop=True)
     df.columns = [str(c).strip() for c in df.columns]
     # Spreadsheet row numbers as Excel shows them: the header is row 1.
-    labels = [f"row {i + 2}" for i in range(len(df))]
+    labels = [row_label(i + 2) for i in range(len(df))]
 
     lon_col = lon_col or _find_column(df, LON_NAMES)
     lat_col = lat_col or _find_column(df, LAT_NAMES)
@@ -245,9 +255,9 @@ def _read_table(p: Path, layer: str | None, encoding: str | None, lon_col: str |
     if lon_col is None or lat_col is None or lon_col not in df or lat_col not in df:
         raise ValidationError([Problem(
             str(p), layer, None, None, None,
-            "no longitude/latitude columns found (looked for "
-            + ", ".join(LON_NAMES) + " and " + ", ".join(LAT_NAMES) + ")",
-            "add the two coordinate columns or name them with lon_col/lat_col (--lon/--lat)",
+            _("no longitude/latitude columns found (looked for {lon} and {lat})").format(
+                lon=_(", ").join(LON_NAMES), lat=_(", ").join(LAT_NAMES)),
+            _("add the two coordinate columns or name them with lon_col/lat_col (--lon/--lat)"),
         )])
     xs = pd.to_numeric(df[lon_col].map(lambda v: str(v).strip(), na_action="ignore"), errors="coerce")
     ys = pd.to_numeric(df[lat_col].map(lambda v: str(v).strip(), na_action="ignore"), errors="coerce")
@@ -257,8 +267,8 @@ def _read_table(p: Path, layer: str | None, encoding: str | None, lon_col: str |
             empty = value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
             problems.append(Problem(
                 str(p), layer, labels[i], col, None if empty else str(value),
-                "the coordinate is empty" if empty else "the coordinate is not a number",
-                "fill in decimal degrees, e.g. 120.9057 and 29.5012",
+                _("the coordinate is empty") if empty else _("the coordinate is not a number"),
+                _("fill in decimal degrees, e.g. 120.9057 and 29.5012"),
             ))
     bad = xs.isna().to_numpy() | ys.isna().to_numpy()
     geoms = shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float))
@@ -283,15 +293,15 @@ def _check_csv_complete(p: Path, text: str) -> None:
     try:
         records = [r for r in csv.reader(_stdio.StringIO(text), strict=True) if r]
     except csv.Error as exc:
-        raise DataFileError(
-            f"{p} is not a well-formed CSV file: it is truncated or a quote is left open ({exc}). "
-            "Export it again."
-        ) from exc
+        raise DataFileError(_(
+            "{path} is not a well-formed CSV file: it is truncated or a quote is left open "
+            "({error}). Export it again."
+        ).format(path=p, error=exc)) from exc
     if len(records) > 1 and len(records[-1]) < len(records[0]) and not text.endswith(("\n", "\r")):
-        raise DataFileError(
-            f"{p} looks truncated: its last line has {len(records[-1])} of {len(records[0])} columns and "
+        raise DataFileError(_(
+            "{path} looks truncated: its last line has {found} of {expected} columns and "
             "no line end. Export or download it again."
-        )
+        ).format(path=p, found=len(records[-1]), expected=len(records[0])))
 
 
 def _find_column(df: pd.DataFrame, names) -> str | None:
@@ -316,34 +326,39 @@ def read_frame(path, kind: str = "", *, layer: str | None = None, encoding: str 
     """
     p = _check_file(path)
     if coords not in ("cgcs2000", "wgs84", "gcj02"):
-        raise GeoplanError(f"coords must be 'cgcs2000', 'wgs84' or 'gcj02', not {coords!r}.")
+        raise GeoplanError(_("coords must be 'cgcs2000', 'wgs84' or 'gcj02', not {value}.").format(value=repr(coords)))
     suffix = p.suffix.lower()
     if suffix in VECTOR_SUFFIXES:
         gdf, labels, problems, layer = _read_vector(p, layer, kind, encoding)
         if crs is not None:
-            gdf = gdf.set_crs(_crs.check_known_crs(crs, f"CRS given for {p}"), allow_override=True)
+            gdf = gdf.set_crs(_crs.check_known_crs(crs, _("CRS given for {path}").format(path=p)),
+                              allow_override=True)
         if coords == "gcj02":
             gdf = _crs.gcj02_to_cgcs2000(gdf)
     elif suffix in TABLE_SUFFIXES:
         gdf, labels, problems, layer = _read_table(p, layer, encoding, lon_col, lat_col, crs, coords)
     elif suffix == ".xls":
-        raise DataFileError(f"{p} is an old Excel 97–2003 .xls file. Open it in Excel and save it as .xlsx.")
+        raise DataFileError(_(
+            "{path} is an old Excel 97–2003 .xls file. Open it in Excel and save it as .xlsx.").format(path=p))
     else:
-        raise DataFileError(
-            f"{p}: geoplan does not read '{suffix or 'no extension'}' files. Use GeoPackage (.gpkg), "
+        raise DataFileError(_(
+            "{path}: geoplan does not read '{suffix}' files. Use GeoPackage (.gpkg), "
             "GeoJSON, Shapefile (.shp), CSV or XLSX with longitude/latitude columns."
-        )
+        ).format(path=p, suffix=suffix or _("no extension")))
     if gdf.crs is None:
-        raise CRSError(
-            f"{p} has no coordinate reference system"
-            + (" (the .prj file is missing)" if suffix == ".shp" else "")
-            + ". Pass it explicitly (crs='EPSG:4490' / --crs EPSG:4490 for CGCS2000 longitude/latitude) "
-            "or export the layer again with its CRS."
-        )
+        if suffix == ".shp":
+            message = _("{path} has no coordinate reference system (the .prj file is missing). "
+                        "Pass it explicitly (crs='EPSG:4490' / --crs EPSG:4490 for CGCS2000 longitude/latitude) "
+                        "or export the layer again with its CRS.")
+        else:
+            message = _("{path} has no coordinate reference system. "
+                        "Pass it explicitly (crs='EPSG:4490' / --crs EPSG:4490 for CGCS2000 longitude/latitude) "
+                        "or export the layer again with its CRS.")
+        raise CRSError(message.format(path=p))
     try:
-        _crs.check_known_crs(gdf.crs, f"layer in {p}")
+        _crs.check_known_crs(gdf.crs, _("layer in {file}").format(file=p))
     except CRSError as exc:
-        raise CRSError(f"{p}: {exc}") from exc
+        raise CRSError(_("{path}: {error}").format(path=p, error=exc)) from exc
     return gdf, labels, problems, layer
 
 
@@ -490,25 +505,31 @@ def read_population(path) -> PopulationRaster:
     try:
         with rasterio.open(p) as src:
             if src.count != 1:
-                raise DataFileError(f"{p} has {src.count} bands; a population raster has exactly one.")
+                raise DataFileError(_("{path} has {count} bands; a population raster has exactly one.").format(
+                    path=p, count=src.count))
             data = src.read(1, masked=True)
             transform, raster_crs = src.transform, src.crs
     except RasterioIOError as exc:
         raise _unreadable(p, exc) from exc
     if raster_crs is None:
-        raise CRSError(f"{p} has no coordinate reference system. Assign one in your GIS (e.g. EPSG:4549).")
-    crs = _crs.check_known_crs(raster_crs.to_wkt(), f"raster {p}")
+        raise CRSError(_("{path} has no coordinate reference system. Assign one in your GIS (e.g. EPSG:4549).").format(
+            path=p))
+    crs = _crs.check_known_crs(raster_crs.to_wkt(), _("raster {path}").format(path=p))
     values = np.ma.filled(data.astype("float64"), 0.0)
     problems = []
     nonfinite = ~np.isfinite(values)
     negative = values < 0
-    for mask, what in ((nonfinite, "not a finite number"), (negative, "negative")):
+    what = {"nonfinite": lambda n: ngettext("{n} cell is not a finite number",
+                                            "{n} cells are not a finite number", n),
+            "negative": lambda n: ngettext("{n} cell is negative", "{n} cells are negative", n)}
+    for mask, key in ((nonfinite, "nonfinite"), (negative, "negative")):
         if mask.any():
             r, c = np.argwhere(mask)[0]
+            n = int(mask.sum())
             problems.append(Problem(
-                str(p), None, f"cell row {r + 1}, column {c + 1}", "persons", _show_num(values[r, c]),
-                f"{int(mask.sum())} cell(s) are {what}",
-                "persons per cell must be 0 or more; set the raster's nodata value for cells outside the area",
+                str(p), None, _("cell row {row}, column {col}").format(row=r + 1, col=c + 1), "persons",
+                _show_num(values[r, c]), what[key](n).format(n=n),
+                _("persons per cell must be 0 or more; set the raster's nodata value for cells outside the area"),
             ))
     if problems:
         raise ValidationError(problems)

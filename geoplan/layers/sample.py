@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 
 from geoplan.errors import DataFileError
+from geoplan.i18n import _
 from geoplan.layers.io import PopulationRaster, list_layers, read_layer, read_population
 from geoplan.layers.schema import SCHEMAS
 
@@ -48,12 +49,12 @@ def sample_paths(county: str = DEFAULT_COUNTY) -> tuple[Path, Path]:
     folder = layers_dir()
     gpkg, tif = folder / f"{county}.gpkg", folder / f"{county}_population.tif"
     if not gpkg.exists():
-        known = ", ".join(f"{c} ({n})" for c, n in SAMPLE_COUNTIES.items())
-        raise DataFileError(
-            f"No sample layers for county {county} in {folder}. Bundled samples: {known}. "
+        known = _(", ").join(f"{c} ({n})" for c, n in SAMPLE_COUNTIES.items())
+        raise DataFileError(_(
+            "No sample layers for county {county} in {folder}. Bundled samples: {known}. "
             "Build any county of Zhejiang with: geoplan sample build <county code> --out <folder>, "
             "then load it with geoplan.layers.sample.load_county(<folder>/<code>.gpkg)."
-        )
+        ).format(county=county, folder=folder, known=known))
     return gpkg, tif
 
 
@@ -88,9 +89,8 @@ class County:
         try:
             return self.layers[kind]
         except KeyError:
-            raise DataFileError(
-                f"County {self.code} has no '{kind}' layer; it has: {', '.join(self.layers)}."
-            ) from None
+            raise DataFileError(_("County {code} has no '{kind}' layer; it has: {layers}.").format(
+                code=self.code, kind=kind, layers=_(", ").join(self.layers))) from None
 
 
 def load_county(gpkg, population=None) -> County:

@@ -16,18 +16,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoplan.errors import Problem, ValidationError, feature_label
+from geoplan.i18n import N_, _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import official_townships
-from geoplan.errors import Problem, ValidationError
 from geoplan.layers.schema import MARKER_ID_RE, Field, LayerSchema, get_schema
+from geoplan.layers.values import parse_yes_no
 
 # Bounding box of China's territory with a margin; anything outside is not a
 # county layer of ours, and usually means swapped or projected coordinates.
 CHINA_LON = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
-
-_TRUE = {"true", "t", "yes", "y", "1", "是", "有", "√", "✓"}
-_FALSE = {"false", "f", "no", "n", "0", "否", "无", "×", "✗"}
 
 
 def _show(value) -> str:
@@ -100,27 +99,29 @@ def _coerce(series: pd.Series, f: Field, out: _Collector) -> pd.Series:
         if f.dtype == "enum":
             canon = text.map(lambda v: f.canonical(v) if isinstance(v, str) else None, na_action="ignore")
             bad = ~blank & canon.isna().to_numpy()
-            allowed = ", ".join(f.choices)
-            out.add_rows(bad, values, f"'{f.name}' must be one of: {allowed}", column=f.name,
-                         hint="use one of the listed values (English aliases are listed in layers/README.md)")
+            allowed = _(", ").join(f.choices)
+            out.add_rows(bad, values, _("'{column}' must be one of: {allowed}").format(column=f.name, allowed=allowed),
+                         column=f.name,
+                         hint=_("use one of the listed values (English aliases are listed in layers/README.md)"))
             result = canon.astype("string")
         else:
             result = text
             if f.pattern:
                 ok = result.str.fullmatch(f.pattern).fillna(True).to_numpy(dtype=bool)
-                out.add_rows(~ok, values, f"'{f.name}' is not {f.pattern_hint or 'in the expected form'}",
-                             column=f.name, hint="correct the value")
+                form = _(f.pattern_hint) if f.pattern_hint else _("in the expected form")
+                out.add_rows(~ok, values, _("'{column}' is not {form}").format(column=f.name, form=form),
+                             column=f.name, hint=_("correct the value"))
     elif f.dtype in ("int", "float", "year"):
         as_text = raw.map(_to_text, na_action="ignore")
         nums = pd.to_numeric(as_text, errors="coerce")
         bad = ~blank & nums.isna().to_numpy()
-        out.add_rows(bad, values, f"'{f.name}' must be a number", column=f.name,
-                     hint="remove text, units or thousands separators from the cell")
+        out.add_rows(bad, values, _("'{column}' must be a number").format(column=f.name), column=f.name,
+                     hint=_("remove text, units or thousands separators from the cell"))
         ok = ~blank & ~bad
         if f.dtype in ("int", "year"):
             frac = ok & (np.abs(nums.to_numpy(dtype=float, na_value=np.nan) % 1) > 1e-9)
-            out.add_rows(frac, values, f"'{f.name}' must be a whole number", column=f.name,
-                         hint="counts of people, beds and places have no fractions")
+            out.add_rows(frac, values, _("'{column}' must be a whole number").format(column=f.name), column=f.name,
+                         hint=_("counts of people, beds and places have no fractions"))
             nums[frac] = np.nan
             result = nums.round().astype("Int64")
         else:
@@ -128,23 +129,19 @@ def _coerce(series: pd.Series, f: Field, out: _Collector) -> pd.Series:
         arr = result.to_numpy(dtype=float, na_value=np.nan)
         if f.min is not None:
             low = ok & (arr < f.min)
-            what = "negative" if f.min == 0 else f"below {f.min:g}"
-            out.add_rows(low, values, f"'{f.name}' is {what}", column=f.name,
-                         hint=f"'{f.name}' must be at least {f.min:g}")
+            message = (_("'{column}' is negative") if f.min == 0 else _("'{column}' is below {min}"))
+            out.add_rows(low, values, message.format(column=f.name, min=f"{f.min:g}"), column=f.name,
+                         hint=_("'{column}' must be at least {min}").format(column=f.name, min=f"{f.min:g}"))
         if f.max is not None:
             high = ok & (arr > f.max)
-            out.add_rows(high, values, f"'{f.name}' is above {f.max:g}", column=f.name,
-                         hint=f"'{f.name}' must be at most {f.max:g}")
+            out.add_rows(high, values, _("'{column}' is above {max}").format(column=f.name, max=f"{f.max:g}"),
+                         column=f.name,
+                         hint=_("'{column}' must be at most {max}").format(column=f.name, max=f"{f.max:g}"))
     elif f.dtype == "bool":
-        def parse(v):
-            if isinstance(v, (bool, np.bool_)):
-                return bool(v)
-            t = _to_text(v).strip().lower()
-            return True if t in _TRUE else False if t in _FALSE else None
-        parsed = raw.map(parse, na_action="ignore")
+        parsed = raw.map(parse_yes_no, na_action="ignore")
         bad = ~blank & parsed.isna().to_numpy()
-        out.add_rows(bad, values, f"'{f.name}' must be true or false", column=f.name,
-                     hint="use true/false, yes/no, 1/0 or 是/否")
+        out.add_rows(bad, values, _("'{column}' must be yes or no").format(column=f.name), column=f.name,
+                     hint=_("use 是/否, 有/无, √/×, yes/no, true/false or 1/0"))
         result = parsed.astype("boolean")
         result[blank] = pd.NA
     elif f.dtype == "date":
@@ -156,15 +153,16 @@ def _coerce(series: pd.Series, f: Field, out: _Collector) -> pd.Series:
         parsed = raw.map(parse_date, na_action="ignore")
         parsed = pd.to_datetime(parsed, errors="coerce")
         bad = ~blank & parsed.isna().to_numpy()
-        out.add_rows(bad, values, f"'{f.name}' is not a date", column=f.name,
-                     hint="write dates as YYYY-MM-DD, e.g. 2021-06-30")
+        out.add_rows(bad, values, _("'{column}' is not a date").format(column=f.name), column=f.name,
+                     hint=_("write dates as YYYY-MM-DD, e.g. 2021-06-30"))
         result = parsed.dt.normalize()
     else:  # pragma: no cover - schema programming error
         raise ValueError(f"unknown dtype {f.dtype!r} in schema field {f.name}")
 
     if not f.nullable:
-        out.add_rows(blank, None, f"'{f.name}' is empty", column=f.name,
-                     hint=f"every row needs a value in '{f.name}' ({f.description})")
+        out.add_rows(blank, None, _("'{column}' is empty").format(column=f.name), column=f.name,
+                     hint=_("every row needs a value in '{column}' ({meaning})").format(
+                         column=f.name, meaning=_(f.description)))
     result.index = series.index
     return result
 
@@ -193,11 +191,11 @@ def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, out: _Collector,
         skip[list(skip_rows)] = True
     else:
         skip = np.zeros(n, dtype=bool)
-    out.add_rows(missing & ~skip, None, "the feature has no geometry", column="geometry",
-                 hint="give it a location or delete the row")
+    out.add_rows(missing & ~skip, None, _("the feature has no geometry"), column="geometry",
+                 hint=_("give it a location or delete the row"))
     empty = ~missing & shapely.is_empty(geoms)
-    out.add_rows(empty, None, "the geometry is empty", column="geometry",
-                 hint="draw the feature again or delete the row")
+    out.add_rows(empty, None, _("the geometry is empty"), column="geometry",
+                 hint=_("draw the feature again or delete the row"))
     present = ~missing & ~empty
 
     coords, index = shapely.get_coordinates(geoms[present], return_index=True)
@@ -206,8 +204,8 @@ def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, out: _Collector,
         bad_coord = ~np.isfinite(coords).all(axis=1)
         rows = np.flatnonzero(present)[np.unique(index[bad_coord])]
         nonfinite[rows] = True
-    out.add_rows(nonfinite, None, "the geometry has NaN or infinite coordinates", column="geometry",
-                 hint="fix the coordinates in the source (empty longitude/latitude cells often cause this)")
+    out.add_rows(nonfinite, None, _("the geometry has NaN or infinite coordinates"), column="geometry",
+                 hint=_("fix the coordinates in the source (empty longitude/latitude cells often cause this)"))
     present &= ~nonfinite
 
     types = np.array(shapely.get_type_id(geoms))
@@ -215,20 +213,46 @@ def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, out: _Collector,
                       "MultiLineString", "MultiPolygon", "GeometryCollection"])
     type_names = np.where(types >= 0, names[np.clip(types, 0, 7)], "None")
     wrong = present & ~np.isin(type_names, schema.geometry)
-    allowed = " or ".join(schema.geometry)
+    allowed = _(" or ").join(schema.geometry)
     for i in np.flatnonzero(wrong):
-        out.add(f"the geometry is a {type_names[i]}, but {schema.kind} must be {allowed}",
+        out.add(_("the geometry is a {found}, but {kind} must be {allowed}").format(
+                    found=type_names[i], kind=schema.kind, allowed=allowed),
                 row=int(i), column="geometry",
-                hint="export the right layer, or convert the geometry type in your GIS")
+                hint=_("export the right layer, or convert the geometry type in your GIS"))
     present &= ~wrong
 
     invalid = np.zeros(n, dtype=bool)
     invalid[present] = ~shapely.is_valid(geoms[present])
     for i in np.flatnonzero(invalid):
-        out.add(f"the geometry is invalid ({shapely.is_valid_reason(geoms[i])})", row=int(i),
-                column="geometry",
-                hint="repair it (QGIS: Vector ▸ Geometry Tools ▸ Fix Geometries) or read with repair=True")
+        out.add(_("the geometry is invalid ({reason})").format(reason=_invalid_reason(shapely.is_valid_reason(geoms[i]))),
+                row=int(i), column="geometry",
+                hint=_("repair it (QGIS: Vector ▸ Geometry Tools ▸ Fix Geometries) or read with repair=True"))
     return present & ~invalid
+
+
+# GEOS's names for why a geometry is invalid (shapely.is_valid_reason), marked for translation.
+_GEOS_REASONS = {
+    "Topology Validation Error": N_("Topology Validation Error"),
+    "Repeated Point": N_("Repeated Point"),
+    "Hole lies outside shell": N_("Hole lies outside shell"),
+    "Holes are nested": N_("Holes are nested"),
+    "Interior is disconnected": N_("Interior is disconnected"),
+    "Self-intersection": N_("Self-intersection"),
+    "Ring Self-intersection": N_("Ring Self-intersection"),
+    "Nested shells": N_("Nested shells"),
+    "Duplicate Rings": N_("Duplicate Rings"),
+    "Too few distinct points in geometry component": N_("Too few distinct points in geometry component"),
+    "Invalid Coordinate": N_("Invalid Coordinate"),
+    "Ring is not closed": N_("Ring is not closed"),
+}
+
+
+def _invalid_reason(reason: str) -> str:
+    """GEOS's reason ("Self-intersection[120.8 29.4]") in the reader's language, the place kept."""
+    name, bracket, rest = reason.partition("[")
+    if name in _GEOS_REASONS:
+        return _(_GEOS_REASONS[name]) + (_(" at {place}").format(place="(" + rest.rstrip("]") + ")") if bracket else "")
+    return reason
 
 
 def _check_in_china(gdf: gpd.GeoDataFrame, good: np.ndarray, out: _Collector) -> None:
@@ -244,13 +268,13 @@ def _check_in_china(gdf: gpd.GeoDataFrame, good: np.ndarray, out: _Collector) ->
         i = int(rows[k])
         x, y = (minx[k] + maxx[k]) / 2, (miny[k] + maxy[k]) / 2
         if swapped[k]:
-            out.add("longitude and latitude look swapped (the 'longitude' is a latitude in China "
-                    "and vice versa)", row=i, column="geometry", value=f"({x:.5f}, {y:.5f})",
-                    hint="swap the two coordinate columns, or check the axis order the file was exported with")
+            out.add(_("longitude and latitude look swapped (the 'longitude' is a latitude in China "
+                      "and vice versa)"), row=i, column="geometry", value=f"({x:.5f}, {y:.5f})",
+                    hint=_("swap the two coordinate columns, or check the axis order the file was exported with"))
         else:
-            out.add("the feature lies outside China", row=i, column="geometry", value=f"({x:.5f}, {y:.5f})",
-                    hint="check the coordinates and the layer's CRS (a projected layer declared as "
-                         "longitude/latitude lands far outside China)")
+            out.add(_("the feature lies outside China"), row=i, column="geometry", value=f"({x:.5f}, {y:.5f})",
+                    hint=_("check the coordinates and the layer's CRS (a projected layer declared as "
+                           "longitude/latitude lands far outside China)"))
 
 
 # --------------------------------------------------------------------------
@@ -260,30 +284,30 @@ def _check_in_china(gdf: gpd.GeoDataFrame, good: np.ndarray, out: _Collector) ->
 def _check_townships(df: pd.DataFrame, out: _Collector) -> None:
     pop, old = df["population"], df["pop_60plus"]
     over = (old > pop).fillna(False).to_numpy()
-    out.add_rows(over, old.to_numpy(dtype=object), "pop_60plus is larger than population",
-                 column="pop_60plus", hint="the people aged 60+ are part of the population")
+    out.add_rows(over, old.to_numpy(dtype=object), _("pop_60plus is larger than population"),
+                 column="pop_60plus", hint=_("the people aged 60+ are part of the population"))
     code, county = df["code"], df["county_code"]
     mismatch = (code.str[:6] != county).fillna(False).to_numpy()
     out.add_rows(mismatch, county.to_numpy(dtype=object),
-                 "county_code is not the first 6 digits of the township code", column="county_code",
-                 hint="a township's code starts with its county's code")
+                 _("county_code is not the first 6 digits of the township code"), column="county_code",
+                 hint=_("a township's code starts with its county's code"))
     kind, name = df["kind"], df["name"]
     for i in np.flatnonzero((kind.notna() & name.notna()).to_numpy()):
         if not str(name.iloc[i]).endswith(str(kind.iloc[i])):
-            out.add(f"kind is {kind.iloc[i]} but the name does not end in {kind.iloc[i]}", row=int(i),
-                    column="kind", value=name.iloc[i], hint="check the kind or the name")
+            out.add(_("kind is {kind} but the name does not end in {kind}").format(kind=kind.iloc[i]), row=int(i),
+                    column="kind", value=name.iloc[i], hint=_("check the kind or the name"))
 
 
 def _check_elderly_care(df: pd.DataFrame, out: _Collector) -> None:
     beds = df["beds"]
     for col in ("nursing_beds", "dementia_beds"):
         over = (df[col] > beds.fillna(0)).fillna(False).to_numpy()
-        out.add_rows(over, df[col].to_numpy(dtype=object), f"{col} is larger than beds", column=col,
-                     hint=f"{col} are counted within beds")
+        out.add_rows(over, df[col].to_numpy(dtype=object), _("{column} is larger than beds").format(column=col),
+                     column=col, hint=_("{column} are counted within beds").format(column=col))
     inst = (df["kind"] == "养老机构").fillna(False).to_numpy()
     nobeds = inst & beds.isna().to_numpy()
-    out.add_rows(nobeds, None, "a 养老机构 must give its number of beds", column="beds",
-                 hint="enter the bed count (0 if it has none yet)")
+    out.add_rows(nobeds, None, _("a 养老机构 must give its number of beds"), column="beds",
+                 hint=_("enter the bed count (0 if it has none yet)"))
 
 
 def _check_markers(df: pd.DataFrame, out: _Collector) -> None:
@@ -291,21 +315,22 @@ def _check_markers(df: pd.DataFrame, out: _Collector) -> None:
     lines = ids.str[:4]
     mismatch = (lines != df["line_code"]).fillna(False).to_numpy()
     out.add_rows(mismatch, df["line_code"].to_numpy(dtype=object),
-                 "line_code differs from the first 4 digits of marker_id", column="line_code",
-                 hint="a marker's ID starts with the code of its line")
+                 _("line_code differs from the first 4 digits of marker_id"), column="line_code",
+                 hint=_("a marker's ID starts with the code of its line"))
     parsed = ids.str.extract(MARKER_ID_RE.pattern)
     groups: dict[str, list[tuple[int, str]]] = {}
     for i, (line, seq, letter) in enumerate(parsed.itertuples(index=False)):
         if isinstance(letter, str):
             groups.setdefault(line + seq, []).append((i, letter))
     for key, members in groups.items():
-        letters = sorted(letter for _, letter in members)
+        letters = sorted(letter for _i, letter in members)
         family = {"A": "AB", "B": "AB", "C": "CDE", "D": "CDE", "E": "CDE", "Q": "Q"}[letters[0]]
         if "".join(letters) != family:
-            expect = {"AB": "a pair A and B", "CDE": "a triple C, D and E", "Q": "a single Q"}[family]
-            out.add(f"markers numbered {key} must form {expect}, found {', '.join(letters)}",
+            expect = {"AB": _("a pair A and B"), "CDE": _("a triple C, D and E"), "Q": _("a single Q")}[family]
+            out.add(_("markers numbered {number} must form {expected}, found {found}").format(
+                        number=key, expected=expect, found=_(", ").join(letters)),
                     row=members[0][0], column="marker_id", value=key + "".join(letters),
-                    hint="add the missing partner(s) or correct the type letters")
+                    hint=_("add the missing partner(s) or correct the type letters"))
 
 
 _KIND_CHECKS = {
@@ -335,8 +360,8 @@ def validate_frame(frame: pd.DataFrame, kind: str, *, source: str = "<data>", la
     source, layer : str
         File path and layer name, for messages.
     row_labels : sequence of str, optional
-        How to call each row in messages (``"row 7"`` for a spreadsheet);
-        default ``"feature N"``, 1-based.
+        How to call each row in messages (:func:`geoplan.errors.row_label`
+        for a spreadsheet); default :func:`geoplan.errors.feature_label`, 1-based.
     townships : iterable of str, optional
         Township codes of the study area; township-code columns must be among them.
     check_official : bool
@@ -369,26 +394,27 @@ def validate_frame(frame: pd.DataFrame, kind: str, *, source: str = "<data>", la
         gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf), index=gdf.index), crs=None)
     gdf = gdf.reset_index(drop=True)
     n = len(gdf)
-    labels = list(row_labels) if row_labels is not None else [f"feature {i + 1}" for i in range(n)]
+    labels = list(row_labels) if row_labels is not None else [feature_label(i + 1) for i in range(n)]
     out = _Collector(source, layer, labels)
     out.problems.extend(extra_problems)
     skip_geom_rows = {labels.index(p.row) for p in extra_problems if p.row in labels}
 
     if n == 0:
-        out.add(f"the layer has no features; a {schema.kind} layer needs at least one",
-                hint="check you exported the right layer, and that a filter did not drop every row")
+        out.add(_("the layer has no features; a {kind} layer needs at least one").format(kind=schema.kind),
+                hint=_("check you exported the right layer, and that a filter did not drop every row"))
         raise ValidationError(out.problems)
 
     gdf = gdf.rename(columns=_match_columns(gdf, schema))
     for f in schema.fields:
         if f.name not in gdf.columns:
             if f.required:
-                out.add(f"required column '{f.name}' ({f.label_zh}) is missing", column=f.name,
-                        hint=f"add a column '{f.name}': {f.description}")
+                out.add(_("required column '{column}' ({label}) is missing").format(column=f.name, label=f.label_zh),
+                        column=f.name,
+                        hint=_("add a column '{column}': {meaning}").format(column=f.name, meaning=_(f.description)))
             else:
                 gdf[f.name] = pd.NA
 
-    _crs.require_crs(gdf, what=f"layer in {source}")
+    _crs.require_crs(gdf, what=_("layer in {file}").format(file=source))
     if repair:
         geoms = gdf.geometry.to_numpy()
         fix = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
@@ -412,9 +438,10 @@ def validate_frame(frame: pd.DataFrame, kind: str, *, source: str = "<data>", la
             first.setdefault(ids.iloc[i], i)
         for i in np.flatnonzero(dup):
             if first[ids.iloc[i]] != i:
-                out.add(f"duplicate {id_col}: the same ID is used by {labels[first[ids.iloc[i]]]}",
+                out.add(_("duplicate {column}: the same ID is used by {other}").format(
+                            column=id_col, other=labels[first[ids.iloc[i]]]),
                         row=int(i), column=id_col, value=ids.iloc[i],
-                        hint=f"every {id_col} must be unique; renumber one of them")
+                        hint=_("every {column} must be unique; renumber one of them").format(column=id_col))
 
     known = set(townships) if townships is not None else None
     official = set(official_townships()["code"]) if check_official else None
@@ -426,13 +453,13 @@ def validate_frame(frame: pd.DataFrame, kind: str, *, source: str = "<data>", la
         if official is not None:
             unknown = wellformed & ~codes.isin(official).to_numpy()
             out.add_rows(unknown, codes.to_numpy(dtype=object),
-                         "the code is not an official township code (NBS division codes, 2022 edition)",
-                         column=col, hint="look the township up in the official list; codes change after mergers")
+                         _("the code is not an official township code (NBS division codes, 2022 edition)"),
+                         column=col, hint=_("look the township up in the official list; codes change after mergers"))
             wellformed &= ~unknown
         if known is not None:
             outside = wellformed & ~codes.isin(known).to_numpy()
-            out.add_rows(outside, codes.to_numpy(dtype=object), "the code is not a township of the study area",
-                         column=col, hint="use the code of one of the townships layer's townships")
+            out.add_rows(outside, codes.to_numpy(dtype=object), _("the code is not a township of the study area"),
+                         column=col, hint=_("use the code of one of the townships layer's townships"))
 
     check = _KIND_CHECKS.get(schema.kind)
     if check is not None and all(f.name in gdf.columns for f in schema.fields if f.required):
