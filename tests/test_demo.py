@@ -29,5 +29,5 @@ def test_demo_unknown_county(tmp_path):
     out = tmp_path / "out"
     res = subprocess.run([sys.executable, "-m", "geoplan.cli.main", "demo", "--county", "110101", "--out", str(out)],
                          capture_output=True, text=True)
-    assert res.returncode == 1 and "No sample layers for county 110101" in res.stderr
+    assert res.returncode == 1 and "没有县 110101 的示例图层" in res.stderr  # Chinese by default
     assert not out.exists()

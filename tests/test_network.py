@@ -18,7 +18,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geoplan.errors import CRSError, GeoplanError, NetworkError, ValidationError
+from geoplan.errors import CRSError, GeoplanError, NetworkError, ValidationError, feature_label
 from geoplan.network.graph import DEFAULT_SPEEDS_KMH, RoadNetwork, resolve_speeds
 
 GK = "EPSG:4549"        # CGCS2000 GK zone at 120°E, the metric CRS the engine picks here
@@ -139,7 +139,7 @@ def test_empty_roads():
 
 def test_no_crs():
     roads = roads_frame([[(0, 0), (100, 0)]]).set_crs(None, allow_override=True)
-    with pytest.raises(CRSError, match="coordinate reference system"):
+    with pytest.raises(CRSError, match="没有坐标系"):
         RoadNetwork.from_roads(roads)
 
 
@@ -152,7 +152,7 @@ def test_non_line_geometry_unknown_class_negative_speed_all_listed():
     msg = str(err.value)
     assert "my_roads.gpkg" in msg
     assert {"road_class", "speed_kmh"} <= err.value.columns()
-    assert "feature 1" in msg and "feature 2" in msg and "feature 3" in msg
+    assert all(feature_label(n) in msg for n in (1, 2, 3))
 
 
 def test_from_file_formats(tmp_path):

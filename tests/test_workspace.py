@@ -13,7 +13,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geoplan.errors import CRSError, GeoplanError
+from geoplan.errors import CRSError, GeoplanError, row_label
 from geoplan.layers import crs as _crs
 from geoplan.layers.workspace import WorkspaceError, build_workspace, load_workspace, read_manifest
 from geoplan.layers.wsread import detect_crs, parse_facility_spec
@@ -159,7 +159,7 @@ def test_every_problem_of_every_file_at_once_and_nothing_written(bundle, tmp_pat
     text = str(err.value)
     assert "没有写入任何文件" in text and "330727104" in text and "回山乡" in text and "约七千" in text
     # The census CSV has a title row and a header: 镜岭镇, the 8th township, is line 10.
-    assert "人口.csv, 第 10 行, column '60岁及以上人口'" in text
+    assert "人口.csv，第 10 行，字段 '60岁及以上人口'" in text
     assert not out.exists()
 
 
@@ -182,7 +182,7 @@ def test_facility_problems_are_reported_with_township_problems(bundle, tmp_path)
         build_workspace("330624", tmp_path / "out", townships=bundle["townships"], census=bundle["census"],
                         facilities=[f"{p}:elderly_care:gcj02"])
     rows = {(pr.row, pr.column) for pr in err2.value.problems}
-    assert ("row 6", "经度") in rows and any(r == "row 8" for r, _ in rows)
+    assert (row_label(6), "经度") in rows and any(r == row_label(8) for r, _ in rows)
     assert not (tmp_path / "out").exists()
 
 

@@ -31,7 +31,7 @@ def list_cmd():
     shown = t.assign(可生成=t["buildable"].map({True: "是", False: "否"}))
     shown = shown.rename(columns={"code": "代码", "name": "名称", "prefecture": "所属地级市"})
     click.echo(table(shown[["代码", "名称", "所属地级市", "可生成"]]))
-    click.echo(f"\n县界数据(2021)与区划代码(2022)中共 {len(t)} 个县级代码,其中 {int(t['buildable'].sum())} 个"
+    click.echo(f"\n县界数据（2021）与区划代码（2022）中共 {len(t)} 个县级代码，其中 {int(t['buildable'].sum())} 个"
                "可生成示例图层。")
     for reason in t.loc[~t["buildable"], "reason"]:
         click.echo(f"  {reason}。")
@@ -84,11 +84,11 @@ def build(codes, out_dir, all_counties, overwrite, readme, population, pop60):
     t0 = time.perf_counter()
     for code in codes:
         res = build_county(code, out_dir, overwrite=overwrite, population=population, pop60=pop60)
-        click.echo(f"{res['code']} {res['name']}:{res['gpkg'].name}、{res['tif'].name},"
-                   f"常住人口 {res['total']:,} 人,用时 {res['seconds']:.1f} 秒")
+        click.echo(f"{res['code']} {res['name']}：{res['gpkg'].name}、{res['tif'].name}，"
+                   f"常住人口 {res['total']:,} 人，用时 {res['seconds']:.1f} 秒")
     if readme:
         click.echo(f"写出 {write_docs(out_dir)}")
-    click.echo(f"共 {len(codes)} 个县,用时 {time.perf_counter() - t0:.1f} 秒。")
+    click.echo(f"共 {len(codes)} 个县，用时 {time.perf_counter() - t0:.1f} 秒。")
 
 
 def script_main(argv: list[str]) -> int:

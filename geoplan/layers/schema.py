@@ -129,7 +129,8 @@ TOWNSHIPS = _register(LayerSchema(
     fields=(
         Field("code", "str", "乡镇代码", "Official 9-digit statistical division code.", **TOWNSHIP_CODE),
         Field("name", "str", "名称", "Official name, e.g. 羽林街道."),
-        Field("kind", "enum", "类型", "街道, 镇 or 乡.", choices=("街道", "镇", "乡"),
+        Field("kind", "enum", "类型", "街道, 镇 or 乡; 其他 for units with none of these in the name (开发区, 农场, 林场: "
+              "政企合一单位 in the official list).", choices=("街道", "镇", "乡", "其他"),
               aliases={"subdistrict": "街道", "street": "街道", "town": "镇", "township": "乡"}),
         Field("county_code", "str", "所属县代码", "6-digit code of the county.", **COUNTY_CODE),
         Field("population", "int", "常住人口", "Resident population.", min=0),

@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from geoplan.errors import NetworkError
+from geoplan.i18n import _
 from geoplan.layers.crs import metric_crs, require_crs
 # Re-exported: other modules and users import these from here.
 from geoplan.network.build import (  # noqa: F401
@@ -202,7 +203,8 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
             )
         if not isinstance(roads, gpd.GeoDataFrame):
             raise NetworkError(f"The roads from {source} are not a GeoDataFrame with geometries.")
-        require_crs(roads, f"roads layer {source}")
+        require_crs(roads, _("roads layer") if source == "roads layer"
+                    else _("roads layer {source}").format(source=source))
         # No local reference to the validated copy: its geometries are freed once the topology is built.
         return cls._from_valid_roads(_validated_roads(roads, source).reset_index(drop=True), table, source,
                                      node_precision_m, require_connected, roads)
