@@ -6,8 +6,8 @@ the top down — 县 → 乡镇/街道 → 村/社区 — against
 
 * the official townships of the county (:mod:`geoplan.layers.divisions`),
 * the official village committees and residents' committees of Zhejiang
-  (``geoplan/data/villages_2023_33.csv.gz``, NBS 2023 edition, built by
-  ``scripts/build_villages.py``), which give names and codes but no position,
+  (``geoplan/data/villages_2023_zhejiang.csv.gz``, NBS 2023 edition, built by
+  ``scripts/build_divisions.py``), which give names and codes but no position,
 * a ``villages`` layer with points (the workspace's own, or the gazetteer's
   places), which gives the positions, and any former names or aliases given.
 
@@ -64,14 +64,17 @@ def official_villages(province: str = "33") -> pd.DataFrame:
     GeoplanError
         If the province's list is not packaged.
     """
-    ref = resources.files("geoplan") / "data" / f"villages_2023_{province}.csv.gz"
-    if not ref.is_file():
+    # the same packaged list the sample builder uses (scripts/build_divisions.py)
+    ref = resources.files("geoplan") / "data" / "villages_2023_zhejiang.csv.gz"
+    if province != "33":
         raise GeoplanError(
-            f"没有省份代码 {province} 的官方村(社区)名录（geoplan 只附带浙江省 33 的名录）。"
-            f"请用 scripts/build_villages.py --province {province} 生成后再试。"
+            f"没有省份代码 {province} 的官方村(社区)名录（geoplan 只附带浙江省 33 的名录，"
+            "见 data/raw/divisions_2023 与 scripts/build_divisions.py）。"
         )
     with resources.as_file(ref) as path:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, compression="gzip")
+        v = pd.read_csv(path, dtype=str, keep_default_na=False, compression="gzip")
+    v["county_code"] = v["township_code"].str[:6]
+    return v
 
 
 def normalise(text) -> str:
