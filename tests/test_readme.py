@@ -32,3 +32,10 @@ def test_ci_runs_the_readme_commands_verbatim():
 def test_system_package_script_installs_cjk_fonts():
     script = (ROOT / "scripts" / "install_system_packages.sh").read_text(encoding="utf-8")
     assert "fonts-noto-cjk" in script
+
+
+def test_chinese_readme_has_the_same_two_commands():
+    """Bureau staff read README.zh.md: the same two set-up commands, verbatim."""
+    text = (ROOT / "README.zh.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.+?)\n```", text.split("## 安装和运行", 1)[1].split("\n## ", 1)[0], flags=re.S)
+    assert blocks == readme_commands()
