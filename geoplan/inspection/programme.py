@@ -123,7 +123,7 @@ def line_programme(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, county
     >>> from geoplan.layers.sample import load_sample
     >>> c = load_sample("330624")
     >>> prog = line_programme(c["boundary_lines"], c["boundary_markers"], county_code="330624", start_year=2026)
-    >>> prog["year"].between(2026, 2030).all()
+    >>> bool(prog["year"].between(2026, 2030).all())
     True
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
