@@ -251,8 +251,8 @@ def check_free(paths, overwrite: bool) -> None:
 
     taken = [str(p) for p in paths if Path(p).exists() or Path(p).is_symlink()]
     if taken and not overwrite:
-        raise OutputExistsError(f"输出文件 {'、'.join(taken[:3])}{' 等' if len(taken) > 3 else ''}已存在"
-                                f"（共 {len(taken)} 个），未作任何改动。要替换它们请加 --overwrite，或换一个 --out 文件夹。"
+        raise OutputExistsError(f"输出文件 {'、'.join(taken[:3])}{' 等' if len(taken) > 3 else ''}（共 {len(taken)} 个）"
+                                f"已存在，未作任何改动。要替换它们请加 --overwrite，或换一个 --out 文件夹。"
                                 "（各县的缓存保留：已算完的县不会重算。）")
     for p in paths:  # folder missing, read-only, a folder in the way: said now, before the work
         if Path(p).parent.exists():
