@@ -8,6 +8,8 @@ geoplan can do.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from geoplan.inspection.planning import InspectionResult, plan_for_county, route
 from geoplan.gazetteer.naming import validate_all
 from geoplan.layers.sample import DEFAULT_COUNTY, County, load_sample, sample_paths
 from geoplan.layers.schema import SCHEMAS
+from geoplan.output import OutputError, atomic_target, check_target, write_csv as _write_table_csv
 
 # The demo plans the joint inspection due on a fixed day, so its output does not change with the calendar.
 INSPECTION_DATE = "2026-11-23"
@@ -139,16 +142,15 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     """
     data = load_sample(county)  # before creating anything: a bad county leaves no empty folder
     out = Path(out_dir)
+    check_preconditions(out, data.code)  # the font, the folder, the demo's own file names: before any write
     out.mkdir(parents=True, exist_ok=True)
     result = DemoResult(data)
 
     result.tables["layers"] = layer_summary(data)
     result.tables["townships"] = township_summary(data)
     for name, table in result.tables.items():
-        path = out / f"{data.code}_{name}.csv"
-        # utf-8-sig so that Excel on a Chinese Windows PC opens it without mojibake
-        table.to_csv(path, index=False, encoding="utf-8-sig")
-        result.files.append(path)
+        # UTF-8 with BOM for Excel on a Chinese Windows PC; the demo replaces only its own files
+        result.files.append(_write_table_csv(table, out / f"{data.code}_{name}.csv", overwrite=True))
 
     net = travel = None
     if "roads" in data.layers and data.population is not None:
@@ -156,9 +158,7 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         travel = road_travel(net, data.population)
         access = home_care_access(data, net)
         result.tables["home_care_access"] = access
-        path = out / f"{data.code}_home_care_access.csv"
-        access.to_csv(path, index=False, encoding="utf-8-sig")
-        result.files.append(path)
+        result.files.append(_write_table_csv(access, out / f"{data.code}_home_care_access.csv", overwrite=True))
 
     plan_path = sample_plan(data.code)
     if plan_path is not None:
@@ -166,8 +166,8 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         year = plan.default_year()
         evaluation = evaluate(plan, data.layers, year, travel=travel)
         result.evaluation = evaluation
-        result.files.append(write_xlsx(evaluation, out / f"{data.code}_plan_{year}.xlsx"))
-        result.files += write_csv(evaluation, out, f"{data.code}_plan_{year}")
+        result.files.append(write_xlsx(evaluation, out / f"{data.code}_plan_{year}.xlsx", overwrite=True))
+        result.files += write_csv(evaluation, out, f"{data.code}_plan_{year}", overwrite=True)
 
     access_path = sample_access_plan(data.code)
     if net is not None and access_path is not None:
@@ -176,25 +176,26 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         access_plan = load_plan(access_path)
         current = evaluate(access_plan, data.layers, travel=travel)
         result.access_evaluation = current
-        result.files.append(write_xlsx(current, out / f"{data.code}_service_circle_{current.year}.xlsx"))
+        result.files.append(write_xlsx(current, out / f"{data.code}_service_circle_{current.year}.xlsx",
+                                       overwrite=True))
         proposal = propose_sites(data, net, rule=access_plan.rules[0], n_new=3, travel=travel)
         result.proposal = proposal
         result.tables["siting"] = siting_table(proposal, current)
-        path = out / f"{data.code}_siting_proposal.csv"
-        result.tables["siting"].rename(columns={"what": "类别", "site_id": "编号", "name": "名称",
-                                                "township_code": "乡镇代码", "township": "乡镇(街道)",
-                                                "new_people": "新增覆盖人数", "reason": "说明"}).to_csv(
-            path, index=False, encoding="utf-8-sig")
-        result.files.append(path)
+        result.files.append(_write_table_csv(result.tables["siting"].rename(columns={
+            "what": "类别", "site_id": "编号", "name": "名称", "township_code": "乡镇代码", "township": "乡镇(街道)",
+            "new_people": "新增覆盖人数", "reason": "说明"}), out / f"{data.code}_siting_proposal.csv", overwrite=True))
 
     gpkg, _ = sample_paths(data.code)
-    store, _rejected = seed_from_county(out / f"{data.code}_gazetteer.sqlite", gpkg)
-    report = validate_all(store)
-    store.close()
+    db = out / f"{data.code}_gazetteer.sqlite"
+    # seeded in the temporary file of the one output path, then renamed over the demo's previous database
+    with atomic_target(db, overwrite=True) as tmp:
+        store, _rejected = seed_from_county(tmp, gpkg)
+        report = validate_all(store)
+        store.close()
+        for suffix in ("-wal", "-shm", "-journal"):  # the previous database's side files, never the new one's
+            Path(str(db) + suffix).unlink(missing_ok=True)
     result.tables["naming_report"] = report
-    path = out / f"{data.code}_naming_report.csv"
-    report.to_csv(path, index=False, encoding="utf-8-sig")
-    result.files += [out / f"{data.code}_gazetteer.sqlite", path]
+    result.files += [db, _write_table_csv(report, out / f"{data.code}_naming_report.csv", overwrite=True)]
 
     # the five-year programme of whole lines, then this year's campaign (its lines, both sides)
     from geoplan.inspection.parties import division_names
@@ -207,18 +208,69 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     result.tables["inspection_programme"] = programme
     inspection = plan_for_county(data, n_teams=2, time_limit=5, as_of=INSPECTION_DATE)
     result.inspection = inspection
-    result.files += [write_programme_xlsx(programme, out / f"{data.code}_inspection_programme.xlsx"),
-                     inspection.save(out / f"{data.code}_inspection_plan.gpkg"),
-                     write_plan_xlsx(inspection, out / f"{data.code}_inspection_plan.xlsx"),
-                     write_atlas(inspection, out / f"{data.code}_inspection_atlas.pdf"),
-                     write_forms_xlsx(inspection, out / f"{data.code}_inspection_forms.xlsx")]
+    atlas = out / f"{data.code}_inspection_atlas.pdf"
+    result.files += [write_programme_xlsx(programme, out / f"{data.code}_inspection_programme.xlsx", overwrite=True),
+                     inspection.save(out / f"{data.code}_inspection_plan.gpkg", overwrite=True),
+                     write_plan_xlsx(inspection, out / f"{data.code}_inspection_plan.xlsx", overwrite=True)]
+    with atomic_target(atlas, overwrite=True) as tmp:
+        write_atlas(inspection, tmp)
+    result.files += [atlas, write_forms_xlsx(inspection, out / f"{data.code}_inspection_forms.xlsx", overwrite=True)]
 
-    result.files += write_demo_maps(
-        data, out, evaluation=result.evaluation,
-        per_cell=access.attrs["per_cell"] if net is not None else None,
-        proposed_sites=result.proposal.sites if result.proposal is not None else None,
-        routes=route_legs(inspection))
+    # The maps are drawn into a private folder, then each is renamed onto the demo's own name.
+    staging = Path(tempfile.mkdtemp(prefix=".demo-maps.", dir=out))
+    try:
+        drawn = write_demo_maps(
+            data, staging, evaluation=result.evaluation,
+            per_cell=access.attrs["per_cell"] if net is not None else None,
+            proposed_sites=result.proposal.sites if result.proposal is not None else None,
+            routes=route_legs(inspection))
+        for f in drawn:
+            with atomic_target(out / Path(f).name, overwrite=True) as tmp:
+                shutil.move(str(f), tmp)
+            result.files.append(out / Path(f).name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+#: The demo's own files (``{code}`` is the county); only these are ever replaced in the folder the user gave.
+DEMO_FILES = ("{code}_layers.csv", "{code}_townships.csv", "{code}_home_care_access.csv", "{code}_plan_*.xlsx",
+              "{code}_plan_*_summary.csv", "{code}_plan_*_townships.csv", "{code}_plan_*_villages.csv",
+              "{code}_service_circle_*.xlsx", "{code}_siting_proposal.csv", "{code}_gazetteer.sqlite",
+              "{code}_naming_report.csv", "{code}_inspection_programme.xlsx", "{code}_inspection_plan.gpkg",
+              "{code}_inspection_plan.xlsx", "{code}_inspection_atlas.pdf", "{code}_inspection_forms.xlsx",
+              "{code}_coverage.html", "{code}_inspection.html", "{code}_gazetteer.html")
+
+
+def check_preconditions(out: Path, code: str) -> None:
+    """Everything the demo needs, checked before it writes anything (issue 21, item 5).
+
+    The Chinese font for the atlas; an output folder that is a folder and
+    writable (or can be created); no demo file name taken by a folder or a
+    read-only file.
+
+    Raises
+    ------
+    geoplan.maps.print.PrintError
+        No CJK font is installed.
+    geoplan.output.OutputError
+        The folder or one of the demo's file names cannot be written.
+    """
+    from geoplan.maps.print import cjk_font_path
+
+    cjk_font_path()
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} 是一个文件，不是文件夹：请用 --out 给出输出文件夹。未写任何文件。")
+    if not out.exists():
+        parent = next((p for p in out.absolute().parents if p.exists()), None)
+        if parent is None or not parent.is_dir():
+            raise OutputError(f"不能建立输出文件夹 {out}：上级路径不是文件夹。未写任何文件。")
+        check_target(parent / ".geoplan-demo-probe", overwrite=True)  # the folder can be created there
+        return
+    check_target(out / f"{code}_layers.csv", overwrite=True)  # the folder is writable
+    for pattern in DEMO_FILES:
+        for p in out.glob(pattern.format(code=code)):
+            check_target(p, overwrite=True)
 
 
 def sample_access_plan(county: str) -> Path | None:

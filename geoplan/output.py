@@ -457,3 +457,66 @@ def write_table(df: pd.DataFrame, path, *, overwrite: bool = False, sheet_name: 
 
 
 __all__ += ["table_writer", "write_table"]
+
+
+# ---------------------------------------------------------------------- formatted workbooks, several targets
+def neutralise_workbook(wb) -> int:
+    """Make every formula cell of an openpyxl workbook a string cell; returns how many were changed.
+
+    openpyxl turns any string assigned to a cell that starts with ``=`` into a
+    formula. geoplan never writes a formula on purpose, so a formula cell can
+    only be text from data: it is written back as text (``data_type='s'``).
+    Characters XML cannot hold are dropped from text cells.
+    """
+    n = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    v = c.value
+                    c.value = None
+                    c.value = v if isinstance(v, str) else str(v)
+                    c.data_type = "s"
+                    n += 1
+                elif c.data_type == "s" and isinstance(c.value, str) and _XML_ILLEGAL.search(c.value):
+                    c.value = _XML_ILLEGAL.sub("", c.value)
+                    c.data_type = "s"
+    return n
+
+
+def save_workbook(wb, path, *, overwrite: bool = False) -> Path:
+    """Save a formatted openpyxl workbook: formula cells neutralised (:func:`neutralise_workbook`), atomically.
+
+    For modules that build their own styled sheets (print set-up, fills):
+    the formatting is kept, the save goes through :func:`atomic_target`.
+
+    Parameters
+    ----------
+    wb : openpyxl.Workbook
+    path : str or Path
+    overwrite : bool
+        Replace an existing file (else :class:`OutputExistsError`).
+
+    Returns
+    -------
+    Path
+    """
+    check_target(path, overwrite=overwrite)
+    neutralise_workbook(wb)
+    with atomic_target(path, overwrite=overwrite) as tmp:
+        wb.save(tmp)
+    return Path(path)
+
+
+def check_targets(paths, *, overwrite: bool = False) -> list[Path]:
+    """:func:`check_target` for every path, before any work: one refusal means nothing is written.
+
+    Returns the paths. ``None`` entries are skipped.
+    """
+    return [check_target(p, overwrite=overwrite) for p in paths if p is not None]
+
+
+#: The command line's text for ``--overwrite`` (every command that writes a file the user names has it).
+OVERWRITE_HELP = "Replace output files that already exist (without it, an existing file is never changed)."
+
+__all__ += ["neutralise_workbook", "save_workbook", "check_targets", "OVERWRITE_HELP"]

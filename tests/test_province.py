@@ -219,7 +219,7 @@ def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path, 
 
     before = {p: p.stat().st_mtime_ns for p in paths.values()}
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 1 and "already exist" in res.output
+    assert res.exit_code == 1 and "已存在" in res.output and "--overwrite" in res.output
     assert {p: p.stat().st_mtime_ns for p in paths.values()} == before
     res = CliRunner().invoke(main, args + ["--overwrite"])
     assert "2 counties done (0 computed now, 2 from the cache)" in res.output

@@ -13,6 +13,19 @@ import click
 
 from geoplan.cli.util import ErrorGroup
 from geoplan.errors import GeoplanError
+from geoplan.output import OVERWRITE_HELP, atomic_target, check_targets
+
+
+def _overwrite(f):
+    return click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)(f)
+
+
+def _folder(path) -> Path:
+    """The output folder the user named (created if missing; a file there is refused by the writers)."""
+    p = Path(path)
+    if not p.is_dir() and not p.exists():
+        p.mkdir(parents=True)
+    return p
 
 
 def _bar(label, total):
@@ -37,7 +50,8 @@ def inspect():
 @click.option("--years", default=5, show_default=True, type=click.IntRange(1, 10))
 @click.option("--hours", default=8.0, show_default=True, type=float, help="Working day in hours.")
 @click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
-def programme_cmd(county, start_year, years, hours, out):
+@_overwrite
+def programme_cmd(county, start_year, years, hours, out, overwrite):
     """Five-year programme: every line of the county in one year, even team-days per year."""
     import datetime as dt
 
@@ -46,12 +60,14 @@ def programme_cmd(county, start_year, years, hours, out):
     from geoplan.inspection.report import write_programme_xlsx
     from geoplan.layers.sample import load_sample
 
+    outdir = _folder(out)
+    target = outdir / f"{county}_inspection_programme.xlsx"
+    check_targets([target], overwrite=overwrite)  # refuse before the work
     c = load_sample(county)
     start = start_year or dt.date.today().year
     prog = line_programme(c["boundary_lines"], c["boundary_markers"], county_code=c.code, start_year=start,
                           years=years, areas=division_names(c), workday_hours=hours)
-    outdir = Path(out)
-    xlsx = write_programme_xlsx(prog, outdir / f"{county}_inspection_programme.xlsx",
+    xlsx = write_programme_xlsx(prog, target, overwrite=overwrite,
                                 title=f"{c.name or county}界线联合检查计划（{start}—{start + years - 1}年）")
     for r in programme_summary(prog).itertuples():
         click.echo(f"{r.year}年：界线 {r.lines} 条，界桩 {r.markers} 个，估算 {r.team_days} 组日")
@@ -73,13 +89,17 @@ def programme_cmd(county, start_year, years, hours, out):
 @click.option("--blackout", multiple=True,
               help="Days off besides public holidays: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (repeatable).")
 @click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
+@_overwrite
 def plan_cmd(county, teams, hours, time_limit, as_of, start, year, lines, markers, all_markers, by_marker,
-             blackout, out):
+             blackout, out, overwrite):
     """Plan a campaign's team-days on working days; writes <county>_inspection_plan.gpkg/.xlsx."""
     from geoplan.inspection.planning import plan_for_county
     from geoplan.inspection.report import write_plan_xlsx
     from geoplan.layers.sample import load_sample
 
+    outdir = _folder(out)
+    targets = check_targets([outdir / f"{county}_inspection_plan.gpkg", outdir / f"{county}_inspection_plan.xlsx"],
+                            overwrite=overwrite)  # refuse before the work
     c = load_sample(county)
     with _bar("planning", 8) as bar:
         result = plan_for_county(c, teams, time_limit=time_limit, as_of=as_of, start_date=start,
@@ -87,10 +107,8 @@ def plan_cmd(county, teams, hours, time_limit, as_of, start, year, lines, marker
                                  due_markers_list=list(markers) or None, all_markers=all_markers,
                                  year=year, by_marker=by_marker, blackout=list(blackout),
                                  progress=_stage_printer(bar))
-    outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
-    gpkg = result.save(outdir / f"{county}_inspection_plan.gpkg")
-    xlsx = write_plan_xlsx(result, outdir / f"{county}_inspection_plan.xlsx")
+    gpkg = result.save(targets[0], overwrite=overwrite)
+    xlsx = write_plan_xlsx(result, targets[1], overwrite=overwrite)
     r = result.routes
     click.echo(f"界桩 {len(result.visits)} 个，{len(r)} 个组日（{r['team'].nunique() if len(r) else 0} 个组），"
                f"{r['date'].min() if len(r) else ''} 至 {r['date'].max() if len(r) else ''}；"
@@ -108,35 +126,43 @@ def plan_cmd(county, teams, hours, time_limit, as_of, start, year, lines, marker
 @click.option("--out", default=None, help="PDF path (default: next to the plan).")
 @click.option("--paper", type=click.Choice(["A4", "A3"]), default="A4", show_default=True)
 @click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape", show_default=True)
-def atlas_cmd(plan, out, paper, orientation):
+@_overwrite
+def atlas_cmd(plan, out, paper, orientation, overwrite):
     """Print the PDF atlas of a plan."""
     from geoplan.inspection.planning import InspectionResult
     from geoplan.maps.print import write_atlas
 
-    result = InspectionResult.load(plan)
     pdf = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + "_atlas.pdf")
-    with _bar("pages", len(result.routes) + 1) as bar:
-        write_atlas(result, pdf, paper=paper, orientation=orientation, progress=lambda s: bar.update(1))
+    check_targets([pdf], overwrite=overwrite)  # refuse before the work
+    result = InspectionResult.load(plan)
+    # the atlas writer draws into the temporary file of the one output path: atomic and never clobbering
+    with _bar("pages", len(result.routes) + 1) as bar, atomic_target(pdf, overwrite=overwrite) as tmp:
+        write_atlas(result, tmp, paper=paper, orientation=orientation, progress=lambda s: bar.update(1))
     click.echo(f"已写出 {pdf}")
 
 
 @inspect.command("forms")
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Folder (default: next to the plan).")
-def forms_cmd(plan, out):
+@_overwrite
+def forms_cmd(plan, out, overwrite):
     """Write record forms (PDF + XLSX) and GPX files of a plan."""
     from geoplan.inspection import forms
     from geoplan.inspection.planning import InspectionResult
 
     result = InspectionResult.load(plan)
-    folder = Path(out) if out else Path(plan).parent
+    folder = _folder(out) if out else Path(plan).parent
     stem = Path(plan).stem.replace("_plan", "")
+    gpx_dir = folder / f"{stem}_gpx"
+    check_targets([folder / f"{stem}_forms.xlsx", folder / f"{stem}_forms.pdf"]
+                  + ([gpx_dir / f"{r}.gpx" for r in result.routes["route_id"]] if gpx_dir.is_dir() else []),
+                  overwrite=overwrite)  # refuse before writing any of them
     with _bar("forms", 3) as bar:
-        x = forms.write_forms_xlsx(result, folder / f"{stem}_forms.xlsx")
+        x = forms.write_forms_xlsx(result, folder / f"{stem}_forms.xlsx", overwrite=overwrite)
         bar.update(1)
-        p = forms.write_forms_pdf(result, folder / f"{stem}_forms.pdf")
+        p = forms.write_forms_pdf(result, folder / f"{stem}_forms.pdf", overwrite=overwrite)
         bar.update(1)
-        g = forms.write_gpx(result, folder / f"{stem}_gpx")
+        g = forms.write_gpx(result, gpx_dir, overwrite=overwrite)
         bar.update(1)
     click.echo(f"已写出 {x}、{p}，以及 {len(g)} 个 GPX 文件（{folder / (stem + '_gpx')}）")
 
@@ -145,15 +171,17 @@ def forms_cmd(plan, out):
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--partner", required=True, help="Code of the other side (neighbour county or township).")
 @click.option("--out", default=None, help="Zip path (default: next to the plan).")
-def share_cmd(plan, partner, out):
+@_overwrite
+def share_cmd(plan, partner, out, overwrite):
     """Share package for the other side: its team-days, meeting points, forms and atlas (zip)."""
     from geoplan.inspection.planning import InspectionResult
     from geoplan.inspection.share import partner_codes, write_share_package
 
+    z = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + f"_share_{partner}.zip")
+    check_targets([z], overwrite=overwrite)  # refuse before the work
     result = InspectionResult.load(plan)
     name = partner_codes(result).get(partner, partner)
-    z = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + f"_share_{partner}.zip")
-    write_share_package(result, partner, z)
+    write_share_package(result, partner, z, overwrite=overwrite)
     click.echo(f"已写出 {z}（{name}）")
 
 
@@ -164,12 +192,15 @@ def share_cmd(plan, partner, out):
 @click.option("--replan/--no-replan", default=True, show_default=True, help="Re-plan markers without a form.")
 @click.option("--time-limit", default=10.0, show_default=True, type=float)
 @click.option("--out", default=None, type=click.Path(file_okay=False))
-def import_cmd(plan, filled, gpx, replan, time_limit, out):
+@_overwrite
+def import_cmd(plan, filled, gpx, replan, time_limit, out, overwrite):
     """Import filled forms: update markers and their history, work orders, report, re-plan the rest.
 
     The updated markers and the per-marker history accumulate in
     <stem>_results.gpkg next to the plan; importing the same form again
-    changes nothing.
+    changes nothing. The results GeoPackage is geoplan's own accumulating
+    store and is always updated (atomically); the workbooks, the PDF and the
+    re-plan are replaced only with --overwrite.
     """
     from geoplan.inspection import planning as inspection
     from geoplan.inspection.report import (campaign_report, write_report_pdf, write_report_xlsx,
@@ -177,24 +208,26 @@ def import_cmd(plan, filled, gpx, replan, time_limit, out):
     from geoplan.inspection.results import load_results, save_results
 
     result = inspection.InspectionResult.load(plan)
-    folder = Path(out) if out else Path(plan).parent
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _folder(out) if out else Path(plan).parent
     stem = Path(plan).stem.replace("_plan", "")
     store = folder / f"{stem}_results.gpkg"
+    files = check_targets([folder / f"{stem}_results.xlsx", folder / f"{stem}_report.xlsx",
+                           folder / f"{stem}_report.pdf"] + ([folder / f"{stem}_replan.gpkg"] if replan else []),
+                          overwrite=overwrite)  # refuse before the work
     prev_markers, prev_history = load_results(store) if store.exists() else (None, None)
     imp = inspection.import_results(result, filled, gpx=gpx, previous_markers=prev_markers,
                                     previous_history=prev_history)
-    save_results(imp, store)
-    xlsx = write_results_xlsx(imp, folder / f"{stem}_results.xlsx")
     rep = campaign_report(result, imp)
-    rx = write_report_xlsx(rep, folder / f"{stem}_report.xlsx")
-    rp = write_report_pdf(rep, folder / f"{stem}_report.pdf")
+    save_results(imp, store, overwrite=True)  # the accumulating store: earlier imports are inside it
+    xlsx = write_results_xlsx(imp, files[0], overwrite=overwrite)
+    rx = write_report_xlsx(rep, files[1], overwrite=overwrite)
+    rp = write_report_pdf(rep, files[2], overwrite=overwrite)
     click.echo(f"已导入 {rep.meta['n_inspected']} 个界桩，{len(imp.repairs)} 个需维护，"
                f"{len(imp.remaining)} 个尚未检查；已写出 {store}、{xlsx}、{rx}、{rp}")
     if replan and imp.remaining:
         with _bar("re-planning", 8) as bar:
             new = inspection.replan(result, imp, time_limit=time_limit, progress=_stage_printer(bar))
-        new_path = new.save(folder / f"{stem}_replan.gpkg")
+        new_path = new.save(files[3], overwrite=overwrite)
         click.echo(f"其余界桩已重新安排：{len(new.visits)} 个，{len(new.routes)} 个组日；已写出 {new_path}")
 
 

@@ -6,6 +6,7 @@ stderr and exit status 1 — never a traceback.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,6 +17,11 @@ from geoplan import __version__
 from geoplan.cli.util import ErrorGroup, lang_option
 from geoplan.cli.util import table as _table
 from geoplan.i18n import N_, _, ngettext
+from geoplan.output import OVERWRITE_HELP
+
+
+def _overwrite(f):
+    return click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)(f)
 
 
 @click.group(cls=ErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,6 +42,9 @@ def main():
               show_default=True, help="Folder for the outputs.")
 def demo(county, out_dir):
     """Run the main job on a bundled sample county.
+
+    The demo's own files in --out (named <county>_…) are replaced on each
+    run; nothing else in the folder is touched.
 
     \b
     Example:
@@ -87,7 +96,9 @@ def demo(county, out_dir):
 @click.option("--repair", is_flag=True, help="Repair invalid geometries instead of reporting them.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the validated layer (CGCS2000) into this GeoPackage; nothing is written if it fails.")
-def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, out_path):
+@click.option("--overwrite", is_flag=True,
+              help="--out exists: replace that layer in it (its other layers are kept).")
+def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, out_path, overwrite):
     """Check a layer file against its schema and list every problem.
 
     \b
@@ -98,6 +109,14 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
     """
     from geoplan.layers.io import list_layers, read_layer, write_layer
     from geoplan.layers.schema import SCHEMAS
+    from geoplan.output import atomic_target, check_target
+
+    if out_path is not None:
+        if out_path.suffix.lower() != ".gpkg":
+            raise click.UsageError(f"--out must end in .gpkg, not {out_path.suffix or 'nothing'}.")
+        check_target(out_path, overwrite=overwrite)  # refuse before the work
+        if out_path.resolve() == path.resolve():
+            raise click.UsageError("--out is the input file: write the validated layer to another GeoPackage.")
 
     if kind is None:
         if path.suffix.lower() != ".gpkg":
@@ -124,7 +143,10 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
                             len(gdf)).format(kind=k, n=len(gdf), where=where))
     if out_path is not None:
         (k, gdf), = layers.items()
-        write_layer(gdf, out_path, layer=k)
+        with atomic_target(out_path, overwrite=overwrite) as tmp:
+            if out_path.exists():  # --overwrite given: replace this layer, keep the GeoPackage's others
+                shutil.copyfile(out_path, tmp)
+            write_layer(gdf, tmp, layer=k)
         click.echo(_("Wrote {path} (layer '{layer}', EPSG:4490)").format(path=out_path, layer=k))
 
 
@@ -144,7 +166,8 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
 @click.option("--raster-population", is_flag=True,
               help="Take township populations from the raster (zonal sums with partial cells) "
                    "instead of the townships layer's census columns.")
-def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, raster_population):
+@_overwrite
+def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, raster_population, overwrite):
     """Evaluate a county plan's targets as of a date, township by township.
 
     \b
@@ -158,6 +181,7 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
     from geoplan.coverage.evaluation import evaluate
     from geoplan.coverage.plans import PlanError, load_plan
     from geoplan.coverage.report import console_summary, write_csv, write_xlsx
+    from geoplan.output import check_target
     from geoplan.layers.sample import load_county, load_sample
 
     plan = load_plan(plan_path)
@@ -169,6 +193,10 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
     year = plan.check_year(year if year is not None else (as_of.year if as_of else plan.default_year()))
     if out_path is not None and out_path.suffix.lower() not in (".xlsx", ".csv"):
         raise click.UsageError(f"--out must end in .xlsx or .csv, not {out_path.suffix or 'nothing'}.")
+    if out_path is not None:
+        # refuse before the work (the CSV's sibling files are checked again once the tables are known)
+        check_target(out_path if out_path.suffix.lower() == ".xlsx" else
+                     out_path.with_name(f"{out_path.stem}_summary.csv"), overwrite=overwrite)
     county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
     travel = None
     if travel_rules and "roads" in county.layers and county.population is not None \
@@ -188,9 +216,9 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
     click.echo(_table(console_summary(result)))
     if out_path is not None:
         if out_path.suffix.lower() == ".csv":
-            paths = write_csv(result, out_path.parent, out_path.stem)
+            paths = write_csv(result, out_path.parent, out_path.stem, overwrite=overwrite)
         else:
-            paths = [write_xlsx(result, out_path)]
+            paths = [write_xlsx(result, out_path, overwrite=overwrite)]
         for p in paths:
             click.echo(f"Wrote {p}")
 

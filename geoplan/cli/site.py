@@ -10,11 +10,13 @@ import pandas as pd
 from geoplan.cli.util import ErrorGroup, table
 from geoplan.errors import GeoplanError
 from geoplan.layers.schema import SCHEMAS
+from geoplan.output import OVERWRITE_HELP, check_target, write_csv, write_geo
 
 FACILITY_LAYERS = ["elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes"]
 
 
 def _options(f):
+    f = click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)(f)
     f = click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
                      help="Write the proposed sites: .csv, .gpkg or .geojson.")(f)
     f = click.option("--time-limit", default=120.0, show_default=True, type=float,
@@ -42,7 +44,7 @@ def _options(f):
 
 
 def _run(model, county, gpkg, population, facilities, kind, minutes, population_field, time_limit, out_path, n_new,
-         plan_path, rule_id, without_planned):
+         plan_path, rule_id, without_planned, overwrite=False):
     from geoplan.coverage.plans import load_plan, parse_plan
     from geoplan.coverage.proposals import propose_sites
     from geoplan.layers.sample import load_county, load_sample
@@ -50,6 +52,8 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
 
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".gpkg", ".geojson"):
         raise GeoplanError(f"--out must end in .csv, .gpkg or .geojson, not {out_path.suffix or 'nothing'}.")
+    if out_path is not None:
+        check_target(out_path, overwrite=overwrite)  # refuse before the solver runs
     if plan_path is not None:
         plan = load_plan(plan_path)
         travel_rules = [r for r in plan.rules if r.kind == "travel_time"]
@@ -95,9 +99,9 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
         if suffix == ".csv":
             out = pd.DataFrame(proposal.sites.drop(columns="geometry"))
             out["lon"], out["lat"] = proposal.sites.geometry.x.round(6), proposal.sites.geometry.y.round(6)
-            out.to_csv(out_path, index=False, encoding="utf-8-sig")
+            write_csv(out, out_path, overwrite=overwrite)
         else:
-            proposal.sites.to_file(out_path, engine="pyogrio")
+            write_geo(proposal.sites, out_path, overwrite=overwrite)
         click.echo(f"Wrote {out_path}")
 
 

@@ -13,7 +13,6 @@ hold the same cells rounded as the workbook shows them.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +33,6 @@ VILLAGE_HEADERS = {
 }
 _WIDTHS = {"说明": 60, "指标": 30, "依据（文件章节）": 22, "规则类型": 14, "类别": 10, "乡镇(街道)": 11,
            "村(社区)": 12, "设施": 30, "单位": 12, "目标值": 12}
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 def number_format(unit: str) -> str:
@@ -57,13 +55,6 @@ def format_value(value, unit: str) -> str:
     if "万" in str(unit):
         return f"{value:.1f}"
     return f"{value:.0f}"
-
-
-def _safe_text(value):
-    """Text from data never becomes a formula: a leading = + - @ is quoted."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _summary_rows(evaluation: Evaluation) -> pd.DataFrame:
@@ -113,8 +104,8 @@ def for_people(evaluation: Evaluation, table: str = "summary") -> pd.DataFrame:
             df[col] = [format_value(v, u) for v, u in zip(df[col], df["unit"])]
     if "population" in df:
         df["population"] = [format_value(v, "人") for v in df["population"]]
-    df = df[[c for c in headers if c in df.columns]].rename(columns=headers)
-    return df.map(_safe_text)
+    # Plain text: the writers (geoplan.output) keep formula-like text from being run by a spreadsheet.
+    return df[[c for c in headers if c in df.columns]].rename(columns=headers)
 
 
 def console_summary(evaluation: Evaluation) -> pd.DataFrame:
@@ -133,35 +124,29 @@ def console_summary(evaluation: Evaluation) -> pd.DataFrame:
         "目标": [with_unit(t, u) for t, u in zip(s["target"], s["unit"])],
         "现状": [with_unit(v, u) for v, u in zip(s["value"], s["unit"])],
         "是否达标": s["status"], "说明": s["reason"],
-    }).map(_safe_text)
+    })
 
 
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+def csv_paths(evaluation: Evaluation, out_dir, stem: str) -> list[Path]:
+    """The files :func:`write_csv` writes (to check them all before any is written)."""
+    tables = ["summary", "townships"] + (["villages"] if len(evaluation.villages) else [])
+    return [Path(out_dir) / f"{stem}_{name}.csv" for name in tables]
 
 
-def write_csv(evaluation: Evaluation, out_dir, stem: str) -> list[Path]:
+def write_csv(evaluation: Evaluation, out_dir, stem: str, *, overwrite: bool = False) -> list[Path]:
     """Write ``<stem>_summary.csv`` and ``<stem>_townships.csv`` (and ``_villages.csv`` for village rules).
 
     UTF-8 with BOM so that Excel on a Chinese Windows PC opens them; cells are
-    rounded as the workbook shows them (``50.3%``, ``12.3``, ``11000``).
+    rounded as the workbook shows them (``50.3%``, ``12.3``, ``11000``). Written
+    through :func:`geoplan.output.write_csv` (atomic, formula-like text quoted,
+    read back with :func:`geoplan.output.read_csv`); an existing file is
+    replaced only with ``overwrite``, and all are checked before any is written.
     """
-    out = Path(out_dir)
-    paths = []
-    tables = ["summary", "townships"] + (["villages"] if len(evaluation.villages) else [])
-    for name in tables:
-        df = for_people(evaluation, name)
-        paths.append(_atomic(out / f"{stem}_{name}.csv",
-                             lambda tmp, df=df: df.to_csv(tmp, index=False, encoding="utf-8-sig")))
-    return paths
+    from geoplan.output import check_targets
+    from geoplan.output import write_csv as _write
+
+    targets = check_targets(csv_paths(evaluation, out_dir, stem), overwrite=overwrite)
+    return [_write(for_people(evaluation, p.stem[len(stem) + 1:]), p, overwrite=overwrite) for p in targets]
 
 
 def _sheet(wb, name: str, title: str, subtitle: str, df: pd.DataFrame, headers: dict, unit_col: str | None):
@@ -217,7 +202,7 @@ def _sheet(wb, name: str, title: str, subtitle: str, df: pd.DataFrame, headers: 
     return ws
 
 
-def write_xlsx(evaluation: Evaluation, path) -> Path:
+def write_xlsx(evaluation: Evaluation, path, *, overwrite: bool = False) -> Path:
     """Write the evaluation as a formatted workbook, atomically.
 
     Parameters
@@ -226,7 +211,12 @@ def write_xlsx(evaluation: Evaluation, path) -> Path:
     path : str or Path
         Target ``.xlsx``; written to a temporary file first and renamed, so
         an interrupted run never leaves a broken workbook.
+    overwrite : bool
+        Replace an existing file (else :class:`geoplan.output.OutputExistsError`).
     """
+    from geoplan.output import check_target, save_workbook
+
+    check_target(path, overwrite=overwrite)
     from openpyxl import Workbook
 
     p = Path(path)
@@ -235,17 +225,15 @@ def write_xlsx(evaluation: Evaluation, path) -> Path:
     subtitle = (f"评估日 {as_of}（此后建成或已撤销的设施不计入）；依据：{plan.source or plan.name}。"
                 "是否达标：达标 / 未达标 / 不要求 / 无法评估（缺数据）。")
 
-    def write(tmp):
-        wb = Workbook()
-        wb.remove(wb.active)
-        _sheet(wb, "总表", f"{plan.name} — {evaluation.year} 年目标评估", subtitle,
-               _summary_rows(evaluation), SUMMARY_HEADERS, "unit")
-        towns = _township_rows(evaluation)
-        for group, rows in towns.groupby("group", sort=False):
-            _sheet(wb, str(group), f"{plan.name} — {group}（分乡镇(街道)）", subtitle, rows, TOWNSHIP_HEADERS, "unit")
-        villages = _village_rows(evaluation)
-        if len(villages):
-            _sheet(wb, "村(社区)明细", f"{plan.name} — 村(社区)明细", subtitle, villages, VILLAGE_HEADERS, None)
-        wb.save(tmp)
-
-    return _atomic(p, write)
+    # the workbook is built in memory, then saved through the one output path
+    wb = Workbook()
+    wb.remove(wb.active)
+    _sheet(wb, "总表", f"{plan.name} — {evaluation.year} 年目标评估", subtitle,
+           _summary_rows(evaluation), SUMMARY_HEADERS, "unit")
+    towns = _township_rows(evaluation)
+    for group, rows in towns.groupby("group", sort=False):
+        _sheet(wb, str(group), f"{plan.name} — {group}（分乡镇(街道)）", subtitle, rows, TOWNSHIP_HEADERS, "unit")
+    villages = _village_rows(evaluation)
+    if len(villages):
+        _sheet(wb, "村(社区)明细", f"{plan.name} — 村(社区)明细", subtitle, villages, VILLAGE_HEADERS, None)
+    return save_workbook(wb, p, overwrite=overwrite)

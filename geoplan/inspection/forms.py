@@ -17,6 +17,7 @@ import pandas as pd
 
 from geoplan.errors import GeoplanError
 from geoplan.layers.schema import MARKER_CONDITIONS
+from geoplan.output import check_targets, write_bytes
 
 #: (column, Chinese header) of the record form, registered data first.
 FORM_COLUMNS = [
@@ -55,7 +56,7 @@ def form_table(result) -> pd.DataFrame:
     return out
 
 
-def write_forms_xlsx(result, path) -> Path:
+def write_forms_xlsx(result, path, *, overwrite: bool = False) -> Path:
     """Write the record forms as one XLSX sheet (one row per marker) with drop-down lists.
 
     Row 1 holds the Chinese headers (the only header row; it is what
@@ -95,20 +96,20 @@ def write_forms_xlsx(result, path) -> Path:
     for c in ("reference_ok", "lettering_ok"):
         yesno.add(f"{col[c]}2:{col[c]}{n}")
     ws.freeze_panes = "E2"
-    return save_atomic(wb, path)
+    return save_atomic(wb, path, overwrite=overwrite)
 
 
-def write_forms_pdf(result, path) -> Path:
+def write_forms_pdf(result, path, *, overwrite: bool = False) -> Path:
     """Write one A4 record form page per marker, for filling in by hand."""
     import matplotlib
 
     from geoplan.maps.print import cjk_rc
 
     with matplotlib.rc_context(cjk_rc()):
-        return _write_forms_pdf(result, path)
+        return _write_forms_pdf(result, path, overwrite=overwrite)
 
 
-def _write_forms_pdf(result, path) -> Path:
+def _write_forms_pdf(result, path, overwrite: bool = False) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -120,7 +121,7 @@ def _write_forms_pdf(result, path) -> Path:
     lines = result.lines.set_index(result.lines["line_code"].astype(str))
     from geoplan.inspection.xlsx import atomic_path
 
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    with atomic_path(path, overwrite=overwrite) as tmp, PdfPages(tmp) as pdf:
         for row in df.itertuples(index=False):
             fig = plt.figure(figsize=(8.27, 11.69))
             fig.text(0.5, 0.94, "界桩登记表（联合检查记录）", ha="center", fontsize=18, fontweight="bold")
@@ -159,7 +160,7 @@ def _write_forms_pdf(result, path) -> Path:
     return Path(path)
 
 
-def write_gpx(result, folder) -> list[Path]:
+def write_gpx(result, folder, *, overwrite: bool = False) -> list[Path]:
     """Write one GPX 1.1 file per team-day: waypoints, the route in visit order and the road track.
 
     Returns the written paths.
@@ -169,6 +170,8 @@ def write_gpx(result, folder) -> list[Path]:
     out = []
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    # every file is checked before the first is written: a refusal leaves the folder as it was
+    check_targets([folder / f"{r.route_id}.gpx" for r in result.routes.itertuples()], overwrite=overwrite)
     bases = result.bases.set_index(result.bases["base_id"].astype(str))
     for r in result.routes.itertuples():
         gpx = ET.Element(f"{{{ns}}}gpx", version="1.1", creator="geoplan")
@@ -198,6 +201,6 @@ def write_gpx(result, folder) -> list[Path]:
                 ET.SubElement(seg, f"{{{ns}}}trkpt", lat=f"{y:.7f}", lon=f"{x:.7f}")
             leg += 1
         path = folder / f"{r.route_id}.gpx"
-        ET.ElementTree(gpx).write(path, encoding="utf-8", xml_declaration=True)
+        write_bytes(ET.tostring(gpx, encoding="utf-8", xml_declaration=True), path, overwrite=overwrite)
         out.append(path)
     return out

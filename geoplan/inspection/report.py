@@ -96,7 +96,7 @@ def plan_tables(result) -> dict[str, pd.DataFrame]:
     return {"routes": routes, "visits": visits, "lines": lines, "unreachable": unr}
 
 
-def write_plan_xlsx(result, path) -> Path:
+def write_plan_xlsx(result, path, *, overwrite: bool = False) -> Path:
     """The campaign plan workbook: 组日安排, 访问顺序, 检查界线, 未安排界桩 (all Chinese)."""
     from openpyxl import Workbook
 
@@ -115,7 +115,7 @@ def write_plan_xlsx(result, path) -> Path:
     write_table(wb.create_sheet("检查界线"), t["lines"], LINE_HEADERS)
     write_table(wb.create_sheet("未安排界桩"), t["unreachable"], UNREACHABLE_HEADERS,
                 title=f"无法到达或未安排的界桩：{len(t['unreachable'])} 个")
-    return save_atomic(wb, path)
+    return save_atomic(wb, path, overwrite=overwrite)
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +129,7 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
     return h
 
 
-def write_results_xlsx(imported, path) -> Path:
+def write_results_xlsx(imported, path, *, overwrite: bool = False) -> Path:
     """检查记录 (the per-marker history) and 维护工单 (repair work orders) in Chinese."""
     from openpyxl import Workbook
 
@@ -144,10 +144,11 @@ def write_results_xlsx(imported, path) -> Path:
     rep["displacement_m"] = pd.to_numeric(rep["displacement_m"], errors="coerce").round(1)
     write_table(wb.create_sheet("维护工单"), rep, REPAIR_HEADERS, title=f"需维护界桩：{len(rep)} 个",
                 number_formats={"displacement_m": "0.0"})
-    return save_atomic(wb, path)
+    return save_atomic(wb, path, overwrite=overwrite)
 
 
-def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str = "界线联合检查五年计划") -> Path:
+def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str = "界线联合检查五年计划",
+                         overwrite: bool = False) -> Path:
     """The five-year programme: one row per line, and the workload per year."""
     from openpyxl import Workbook
 
@@ -161,7 +162,7 @@ def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str = "界线�
     summ = programme_summary(programme)
     write_table(wb.create_sheet("年度工作量"), summ,
                 {"year": "年度", "lines": "界线条数", "markers": "界桩数", "team_days": "估算组日"})
-    return save_atomic(wb, path)
+    return save_atomic(wb, path, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------
@@ -259,7 +260,7 @@ LINE_STATUS_HEADERS = {"line_code": "界线编号", "name": "界线名称", "lea
                        **{c: c for c in MARKER_CONDITIONS}, "repairs": "需维护", "status": "界线状况"}
 
 
-def write_report_xlsx(report: CampaignReport, path) -> Path:
+def write_report_xlsx(report: CampaignReport, path, *, overwrite: bool = False) -> Path:
     """The campaign report workbook: 汇总, 界线状况, 界桩情况记录, 维护工单, 移位界桩."""
     from openpyxl import Workbook
 
@@ -282,17 +283,17 @@ def write_report_xlsx(report: CampaignReport, path) -> Path:
     write_table(wb.create_sheet("移位界桩"), report.moved,
                 {"marker_id": "界桩编号", "line_code": "界线编号", "displacement_m": "位移（米）",
                  "measured_lon": "实测经度", "measured_lat": "实测纬度"}, number_formats={"displacement_m": "0.0"})
-    return save_atomic(wb, path)
+    return save_atomic(wb, path, overwrite=overwrite)
 
 
-def write_report_pdf(report: CampaignReport, path) -> Path:
+def write_report_pdf(report: CampaignReport, path, *, overwrite: bool = False) -> Path:
     """Print-ready A4 report: a summary page, then one joint record page per line (界线联合检查记录)."""
     import matplotlib
 
     from geoplan.maps.print import cjk_rc
 
     with matplotlib.rc_context(cjk_rc()):
-        return _write_report_pdf(report, path)
+        return _write_report_pdf(report, path, overwrite=overwrite)
 
 
 def _table(ax, cells, col_widths, header=True, fontsize=10, row_h=0.05):
@@ -309,7 +310,7 @@ def _table(ax, cells, col_widths, header=True, fontsize=10, row_h=0.05):
     return t
 
 
-def _write_report_pdf(report: CampaignReport, path) -> Path:
+def _write_report_pdf(report: CampaignReport, path, overwrite: bool = False) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -319,7 +320,7 @@ def _write_report_pdf(report: CampaignReport, path) -> Path:
     from geoplan.inspection.xlsx import atomic_path
 
     A4 = (8.27, 11.69)
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    with atomic_path(path, overwrite=overwrite) as tmp, PdfPages(tmp) as pdf:
         fig = plt.figure(figsize=A4)
         fig.text(0.5, 0.95, report.title, ha="center", fontsize=17, fontweight="bold")
         m = report.meta

@@ -67,25 +67,19 @@ class InspectionResult:
                 f"service {r['service_min'].sum():.0f} min; longest day {r['total_min'].max() if len(r) else 0:.0f} "
                 f"of {self.params.get('workday_min', 0):.0f} min; {len(self.unreachable)} unreachable.")
 
-    def save(self, path):
+    def save(self, path, *, overwrite: bool = False):
         """Write the plan to a GeoPackage (``inspect atlas/forms/import`` read it back); returns the path.
 
         The file is built under a temporary name and renamed over ``path``
         when complete, so a failed save leaves an existing plan untouched.
         """
-        import os
         from pathlib import Path
 
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.{os.getpid()}.plan.gpkg")
-        tmp.unlink(missing_ok=True)
-        try:
+        from geoplan.output import atomic_target
+
+        with atomic_target(path, overwrite=overwrite) as tmp:
             self._write_gpkg(tmp)
-            os.replace(tmp, p)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return p
+        return Path(path)
 
     def _write_gpkg(self, p) -> None:
         import json

@@ -76,7 +76,10 @@ def _read_form(path) -> tuple[pd.DataFrame, int]:
             else:
                 raise InspectionError(f"{p} is neither UTF-8 nor GBK text; save it as CSV UTF-8.")
             import io as _io
-            raw = pd.read_csv(_io.StringIO(text), dtype=str, header=None, keep_default_na=False)
+            from geoplan.output import unescape_frame
+
+            # a form geoplan wrote as CSV has formula-like text quoted (OWASP); undo it
+            raw = unescape_frame(pd.read_csv(_io.StringIO(text), dtype=str, header=None, keep_default_na=False))
         else:
             raise InspectionError(f"{p}: record forms are read from .xlsx or .csv files.")
     except InspectionError:
@@ -316,7 +319,7 @@ def replan(result: InspectionResult, imported: ImportedResults, *, time_limit: f
     return new
 
 
-def save_results(imported: ImportedResults, path):
+def save_results(imported: ImportedResults, path, *, overwrite: bool = False):
     """Write the updated markers and the per-marker history to one GeoPackage (atomically).
 
     Layers ``boundary_markers`` and ``marker_history``; read back with
@@ -335,7 +338,7 @@ def save_results(imported: ImportedResults, path):
         h[c] = h[c].map(lambda v: "是" if v is True else "否" if v is False else "")
     for c in ("action", "photos", "remarks", "campaign", "marker_id", "line_code", "condition"):
         h[c] = h[c].fillna("").astype(str)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         write_layer(m, tmp, "boundary_markers")
         pyogrio.write_dataframe(h, tmp, layer="marker_history", driver="GPKG")
     return path

@@ -46,7 +46,7 @@ def for_partner(result, code: str):
                                unreachable=unr, paths=paths, params=params, markers=markers)
 
 
-def write_share_package(result, code: str, path, *, atlas: bool = True) -> Path:
+def write_share_package(result, code: str, path, *, atlas: bool = True, overwrite: bool = False) -> Path:
     """Zip the partner's plan workbook, record forms (XLSX, PDF) and atlas into ``path``."""
     import tempfile
 
@@ -54,6 +54,9 @@ def write_share_package(result, code: str, path, *, atlas: bool = True) -> Path:
     from geoplan.inspection.report import write_plan_xlsx
     from geoplan.inspection.xlsx import atomic_path
 
+    from geoplan.output import check_target
+
+    check_target(path, overwrite=overwrite)  # refuse before building the package
     part = for_partner(result, code)
     name = partner_codes(result).get(str(code), str(code))
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +67,7 @@ def write_share_package(result, code: str, path, *, atlas: bool = True) -> Path:
         if atlas:
             from geoplan.maps.print import write_atlas
             files.append(write_atlas(part, t / f"检查图集_{name}.pdf"))
-        with atomic_path(path) as z, zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        with atomic_path(path, overwrite=overwrite) as z, zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in files:
                 zf.write(f, f.name)
     return Path(path)

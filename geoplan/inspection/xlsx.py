@@ -11,7 +11,6 @@ existing file untouched.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -112,31 +111,15 @@ def print_setup(ws, area: str, header_rows: str = "1:1") -> None:
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
-def save_atomic(wb, path) -> Path:
-    """Save an openpyxl workbook to ``path`` through a temporary file in the same folder."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    try:
-        wb.save(tmp)
-        os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return p
+def save_atomic(wb, path, *, overwrite: bool = False) -> Path:
+    """Save an openpyxl workbook through :func:`geoplan.output.save_workbook` (atomic, no clobber, no formulas)."""
+    from geoplan.output import save_workbook
+
+    return save_workbook(wb, path, overwrite=overwrite)
 
 
-def atomic_path(path):
-    """Context manager giving a temporary path next to ``path``, renamed over it on success."""
-    from contextlib import contextmanager
+def atomic_path(path, *, overwrite: bool = False):
+    """Context manager giving a temporary path, renamed onto ``path`` on success (:func:`geoplan.output.atomic_target`)."""
+    from geoplan.output import atomic_target
 
-    @contextmanager
-    def cm():
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp{p.suffix}")
-        try:
-            yield tmp
-            os.replace(tmp, p)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return cm()
+    return atomic_target(path, overwrite=overwrite)

@@ -27,7 +27,6 @@ from geoplan.province.county import CountyResult
 from geoplan.province.inputs import ProvinceError, county_table
 
 _SHARE_KINDS = {"ratio", "travel_time"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: Indicators the province map can colour townships by (key → Chinese name).
 INDICATORS = {
@@ -248,14 +247,16 @@ def output_paths(out_dir, stem: str = "province") -> dict[str, Path]:
 
 def check_free(paths, overwrite: bool) -> None:
     """Refuse to start when an output exists and ``overwrite`` is not given (before any work is done)."""
-    if overwrite:
-        return
-    taken = [str(p) for p in paths if Path(p).exists()]
-    if taken:
-        raise ProvinceError(f"{len(taken)} output file(s) already exist: {', '.join(taken[:3])}"
-                            f"{' …' if len(taken) > 3 else ''}. Give --overwrite to replace them, or another --out "
-                            "folder. (The per-county cache is kept either way: counties already done are not "
-                            "computed again.)")
+    from geoplan.output import OutputExistsError, check_target
+
+    taken = [str(p) for p in paths if Path(p).exists() or Path(p).is_symlink()]
+    if taken and not overwrite:
+        raise OutputExistsError(f"输出文件 {'、'.join(taken[:3])}{' 等' if len(taken) > 3 else ''}（共 {len(taken)} 个）"
+                                f"已存在，未作任何改动。要替换它们请加 --overwrite，或换一个 --out 文件夹。"
+                                "（各县的缓存保留：已算完的县不会重算。）")
+    for p in paths:  # folder missing, read-only, a folder in the way: said now, before the work
+        if Path(p).parent.exists():
+            check_target(p, overwrite=overwrite)
 
 
 def publish(tmp: Path, target: Path, overwrite: bool) -> Path:
@@ -267,8 +268,10 @@ def publish(tmp: Path, target: Path, overwrite: bool) -> Path:
             # A hard link fails if the name is taken, even if it appeared since check_free: no race.
             os.link(tmp, target)
     except FileExistsError:
-        raise ProvinceError(f"{target} appeared while the report was written; nothing was replaced. "
-                            "Give --overwrite or another --out folder.") from None
+        from geoplan.output import OutputExistsError
+
+        raise OutputExistsError(f"输出文件 {target} 在写出期间被创建，未作改动。要替换它请加 --overwrite，"
+                                "或换一个 --out 文件夹。") from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -279,27 +282,20 @@ def _tmp(target: Path) -> Path:
     return target.with_name(f".{target.stem}.{os.getpid()}.part{target.suffix}")
 
 
-def _safe_text(v):
-    """A text cell that cannot become a formula in Excel (CSV opened by double-click included)."""
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
-        return "'" + v
-    return v
-
-
 def write_csvs(tables: dict[str, pd.DataFrame], paths: dict[str, Path], overwrite: bool = False) -> list[Path]:
-    """One CSV per table (UTF-8 with BOM, for Excel on a Chinese Windows PC)."""
+    """One CSV per table (UTF-8 with BOM, for Excel on a Chinese Windows PC).
+
+    Written through :func:`geoplan.output.write_csv`: atomic, never over a file
+    unless ``overwrite``, formula-like text quoted (read back with
+    :func:`geoplan.output.read_csv`).
+    """
+    from geoplan.output import write_csv
+
     out = []
     for sheet, table in tables.items():
         target = paths[f"csv:{sheet}"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _tmp(target)
-        safe = table.copy()
-        for col in safe.columns:
-            if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-                # A list, not Series.map: map would turn a column of 2 and 94.5 into 2.0 and 94.5.
-                safe[col] = pd.Series([_safe_text(v) for v in safe[col]], index=safe.index, dtype=object)
-        safe.to_csv(tmp, index=False, encoding="utf-8-sig")
-        out.append(publish(tmp, target, overwrite))
+        out.append(write_csv(table, target, overwrite=overwrite))
     return out
 
 
@@ -343,7 +339,8 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path, *, title: str, notes: Sequ
              "乡镇（每个乡镇一行）、乡镇指标（每个乡镇每项指标）、地市分指标、未完成（失败或未运行的县及原因）。",
              "数值：人数与处数为整数；标“(%)”或单位为“%”的为百分比；每万人指标保留一位小数。"]
     for i, line in enumerate(lines, start=3):
-        info.cell(row=i, column=1, value=_safe_text(line))
+        c = info.cell(row=i, column=1, value=line)
+        c.data_type = "s"  # a note is text, whatever it starts with
     info.column_dimensions["A"].width = 120
     head_fill = PatternFill("solid", fgColor="D9D9D9")
     fail_fill = PatternFill("solid", fgColor="F4CCCC")
@@ -382,11 +379,6 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path, *, title: str, notes: Sequ
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.print_title_rows = "3:3"
-    tmp = _tmp(target)
-    try:
-        wb.save(tmp)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
-    return publish(tmp, target, overwrite)
+    from geoplan.output import save_workbook
+
+    return save_workbook(wb, target, overwrite=overwrite)
