@@ -470,17 +470,16 @@ def neutralise_workbook(wb) -> int:
     """
     n = 0
     for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if c.data_type == "f":
-                    v = c.value
-                    c.value = None
-                    c.value = v if isinstance(v, str) else str(v)
-                    c.data_type = "s"
-                    n += 1
-                elif c.data_type == "s" and isinstance(c.value, str) and _XML_ILLEGAL.search(c.value):
-                    c.value = _XML_ILLEGAL.sub("", c.value)
-                    c.data_type = "s"
+        # the cells that hold something (iter_rows would create every empty cell of the range)
+        for c in list(getattr(ws, "_cells", {}).values()):
+            if c.data_type == "f":
+                v = c.value
+                c.value = _XML_ILLEGAL.sub("", v if isinstance(v, str) else str(v))
+                c.data_type = "s"  # after the value: assigning "=…" makes openpyxl set "f" again
+                n += 1
+            elif c.data_type == "s" and isinstance(c.value, str) and _XML_ILLEGAL.search(c.value):
+                c.value = _XML_ILLEGAL.sub("", c.value)
+                c.data_type = "s"
     return n
 
 

@@ -190,6 +190,7 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
     if out_path is not None and out_path.suffix.lower() not in (".xlsx", ".csv"):
         raise click.UsageError(f"--out must end in .xlsx or .csv, not {out_path.suffix or 'nothing'}.")
     if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)  # as before: a new folder for the report is made
         # refuse before the work (the CSV's sibling files are checked again once the tables are known)
         check_target(out_path if out_path.suffix.lower() == ".xlsx" else
                      out_path.with_name(f"{out_path.stem}_summary.csv"), overwrite=overwrite)

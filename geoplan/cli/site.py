@@ -53,6 +53,8 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".gpkg", ".geojson"):
         raise GeoplanError(f"--out must end in .csv, .gpkg or .geojson, not {out_path.suffix or 'nothing'}.")
     if out_path is not None:
+        if not out_path.parent.exists():
+            out_path.parent.mkdir(parents=True)  # a new folder for the sites is made, as for coverage --out
         check_target(out_path, overwrite=overwrite)  # refuse before the solver runs
     if plan_path is not None:
         plan = load_plan(plan_path)
