@@ -516,6 +516,7 @@ def check_targets(paths, *, overwrite: bool = False) -> list[Path]:
 
 
 #: The command line's text for ``--overwrite`` (every command that writes a file the user names has it).
-OVERWRITE_HELP = "Replace output files that already exist (without it, an existing file is never changed)."
+#: (the text has its Chinese translation in the catalog: reuse it rather than word a new one)
+OVERWRITE_HELP = "Replace the --out file if it exists."
 
 __all__ += ["neutralise_workbook", "save_workbook", "check_targets", "OVERWRITE_HELP"]

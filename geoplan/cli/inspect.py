@@ -20,6 +20,10 @@ def _overwrite(f):
     return click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)(f)
 
 
+def _overwrite_files(f):  # commands writing several files into a folder
+    return click.option("--overwrite", is_flag=True, help="Replace report files that already exist.")(f)
+
+
 def _folder(path) -> Path:
     """The output folder the user named (created if missing; a file there is refused by the writers)."""
     p = Path(path)
@@ -50,7 +54,7 @@ def inspect():
 @click.option("--years", default=5, show_default=True, type=click.IntRange(1, 10))
 @click.option("--hours", default=8.0, show_default=True, type=float, help="Working day in hours.")
 @click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
-@_overwrite
+@_overwrite_files
 def programme_cmd(county, start_year, years, hours, out, overwrite):
     """Five-year programme: every line of the county in one year, even team-days per year."""
     import datetime as dt
@@ -89,7 +93,7 @@ def programme_cmd(county, start_year, years, hours, out, overwrite):
 @click.option("--blackout", multiple=True,
               help="Days off besides public holidays: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (repeatable).")
 @click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
-@_overwrite
+@_overwrite_files
 def plan_cmd(county, teams, hours, time_limit, as_of, start, year, lines, markers, all_markers, by_marker,
              blackout, out, overwrite):
     """Plan a campaign's team-days on working days; writes <county>_inspection_plan.gpkg/.xlsx."""
@@ -144,7 +148,7 @@ def atlas_cmd(plan, out, paper, orientation, overwrite):
 @inspect.command("forms")
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Folder (default: next to the plan).")
-@_overwrite
+@_overwrite_files
 def forms_cmd(plan, out, overwrite):
     """Write record forms (PDF + XLSX) and GPX files of a plan."""
     from geoplan.inspection import forms
@@ -192,16 +196,16 @@ def share_cmd(plan, partner, out, overwrite):
 @click.option("--replan/--no-replan", default=True, show_default=True, help="Re-plan markers without a form.")
 @click.option("--time-limit", default=10.0, show_default=True, type=float)
 @click.option("--out", default=None, type=click.Path(file_okay=False))
-@_overwrite
+@_overwrite_files
 def import_cmd(plan, filled, gpx, replan, time_limit, out, overwrite):
     """Import filled forms: update markers and their history, work orders, report, re-plan the rest.
 
     The updated markers and the per-marker history accumulate in
     <stem>_results.gpkg next to the plan; importing the same form again
-    changes nothing. The results GeoPackage is geoplan's own accumulating
-    store and is always updated (atomically); the workbooks, the PDF and the
-    re-plan are replaced only with --overwrite.
+    changes nothing.
     """
+    # The results GeoPackage is geoplan's own accumulating store and is always updated (atomically);
+    # the workbooks, the PDF and the re-plan are replaced only with --overwrite.
     from geoplan.inspection import planning as inspection
     from geoplan.inspection.report import (campaign_report, write_report_pdf, write_report_xlsx,
                                            write_results_xlsx)

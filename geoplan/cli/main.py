@@ -42,15 +42,13 @@ def main():
 def demo(county, out_dir):
     """Run the main job on a bundled sample county.
 
-    The demo's own files in --out (named <county>_…) are replaced on each
-    run; nothing else in the folder is touched.
-
     \b
     Example:
       geoplan demo --county 330727 --out /tmp/panan
     """
     from geoplan.demo import run_demo
 
+    # The demo replaces only its own files in --out (<county>_…), after checking the font and the folder.
     result = run_demo(out_dir, county)
     c = result.county
     click.echo(f"geoplan demo — {c.name} ({c.code}): every layer validated\n")
@@ -95,8 +93,7 @@ def demo(county, out_dir):
 @click.option("--repair", is_flag=True, help="Repair invalid geometries instead of reporting them.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the validated layer (CGCS2000) into this GeoPackage; nothing is written if it fails.")
-@click.option("--overwrite", is_flag=True,
-              help="--out exists: replace that layer in it (its other layers are kept).")
+@_overwrite  # an existing --out GeoPackage: that layer is replaced in it, its other layers are kept
 def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, out_path, overwrite):
     """Check a layer file against its schema and list every problem.
 
