@@ -515,8 +515,21 @@ def check_targets(paths, *, overwrite: bool = False) -> list[Path]:
     return [check_target(p, overwrite=overwrite) for p in paths if p is not None]
 
 
+def refuse_inputs(targets, inputs) -> None:
+    """Raise :class:`OutputError` when an output path is one of the command's input files (even with ``--overwrite``).
+
+    Examples
+    --------
+    >>> refuse_inputs(["a.xlsx"], ["plan.gpkg"])
+    """
+    seen = {Path(p).resolve() for p in inputs if p is not None}
+    for t in targets:
+        if t is not None and Path(t).resolve() in seen:
+            raise OutputError(f"输出文件 {t} 就是输入文件：geoplan 从不改写输入。请换一个输出文件名。未写任何文件。")
+
+
 #: The command line's text for ``--overwrite`` (every command that writes a file the user names has it).
 #: (the text has its Chinese translation in the catalog: reuse it rather than word a new one)
 OVERWRITE_HELP = "Replace the --out file if it exists."
 
-__all__ += ["neutralise_workbook", "save_workbook", "check_targets", "OVERWRITE_HELP"]
+__all__ += ["neutralise_workbook", "save_workbook", "check_targets", "refuse_inputs", "OVERWRITE_HELP"]

@@ -13,7 +13,7 @@ import click
 
 from geoplan.cli.util import ErrorGroup
 from geoplan.errors import GeoplanError
-from geoplan.output import OVERWRITE_HELP, atomic_target, check_targets
+from geoplan.output import OVERWRITE_HELP, atomic_target, check_targets, refuse_inputs
 
 
 def _overwrite(f):
@@ -137,6 +137,7 @@ def atlas_cmd(plan, out, paper, orientation, overwrite):
     from geoplan.maps.print import write_atlas
 
     pdf = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + "_atlas.pdf")
+    refuse_inputs([pdf], [plan])
     check_targets([pdf], overwrite=overwrite)  # refuse before the work
     result = InspectionResult.load(plan)
     # the atlas writer draws into the temporary file of the one output path: atomic and never clobbering
@@ -182,6 +183,7 @@ def share_cmd(plan, partner, out, overwrite):
     from geoplan.inspection.share import partner_codes, write_share_package
 
     z = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + f"_share_{partner}.zip")
+    refuse_inputs([z], [plan])
     check_targets([z], overwrite=overwrite)  # refuse before the work
     result = InspectionResult.load(plan)
     name = partner_codes(result).get(partner, partner)
@@ -215,6 +217,7 @@ def import_cmd(plan, filled, gpx, replan, time_limit, out, overwrite):
     folder = _folder(out) if out else Path(plan).parent
     stem = Path(plan).stem.replace("_plan", "")
     store = folder / f"{stem}_results.gpkg"
+    refuse_inputs([store, folder / f"{stem}_results.xlsx", folder / f"{stem}_report.xlsx"], [plan, filled, gpx])
     files = check_targets([folder / f"{stem}_results.xlsx", folder / f"{stem}_report.xlsx",
                            folder / f"{stem}_report.pdf"] + ([folder / f"{stem}_replan.gpkg"] if replan else []),
                           overwrite=overwrite)  # refuse before the work

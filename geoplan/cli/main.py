@@ -105,14 +105,13 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
     """
     from geoplan.layers.io import list_layers, read_layer, write_layer
     from geoplan.layers.schema import SCHEMAS
-    from geoplan.output import atomic_target, check_target
+    from geoplan.output import atomic_target, check_target, refuse_inputs
 
     if out_path is not None:
         if out_path.suffix.lower() != ".gpkg":
             raise click.UsageError(f"--out must end in .gpkg, not {out_path.suffix or 'nothing'}.")
+        refuse_inputs([out_path], [path])
         check_target(out_path, overwrite=overwrite)  # refuse before the work
-        if out_path.resolve() == path.resolve():
-            raise click.UsageError("--out is the input file: write the validated layer to another GeoPackage.")
 
     if kind is None:
         if path.suffix.lower() != ".gpkg":
@@ -174,7 +173,7 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
     from geoplan.coverage.evaluation import evaluate
     from geoplan.coverage.plans import PlanError, load_plan
     from geoplan.coverage.report import console_summary, write_csv, write_xlsx
-    from geoplan.output import check_target
+    from geoplan.output import check_target, refuse_inputs
     from geoplan.layers.sample import load_county, load_sample
 
     plan = load_plan(plan_path)
@@ -189,6 +188,7 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)  # as before: a new folder for the report is made
         # refuse before the work (the CSV's sibling files are checked again once the tables are known)
+        refuse_inputs([out_path], [plan_path, gpkg, population])
         check_target(out_path if out_path.suffix.lower() == ".xlsx" else
                      out_path.with_name(f"{out_path.stem}_summary.csv"), overwrite=overwrite)
     county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
