@@ -470,17 +470,16 @@ def neutralise_workbook(wb) -> int:
     """
     n = 0
     for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if c.data_type == "f":
-                    v = c.value
-                    c.value = None
-                    c.value = v if isinstance(v, str) else str(v)
-                    c.data_type = "s"
-                    n += 1
-                elif c.data_type == "s" and isinstance(c.value, str) and _XML_ILLEGAL.search(c.value):
-                    c.value = _XML_ILLEGAL.sub("", c.value)
-                    c.data_type = "s"
+        # the cells that hold something (iter_rows would create every empty cell of the range)
+        for c in list(getattr(ws, "_cells", {}).values()):
+            if c.data_type == "f":
+                v = c.value
+                c.value = _XML_ILLEGAL.sub("", v if isinstance(v, str) else str(v))
+                c.data_type = "s"  # after the value: assigning "=…" makes openpyxl set "f" again
+                n += 1
+            elif c.data_type == "s" and isinstance(c.value, str) and _XML_ILLEGAL.search(c.value):
+                c.value = _XML_ILLEGAL.sub("", c.value)
+                c.data_type = "s"
     return n
 
 
@@ -516,7 +515,21 @@ def check_targets(paths, *, overwrite: bool = False) -> list[Path]:
     return [check_target(p, overwrite=overwrite) for p in paths if p is not None]
 
 
-#: The command line's text for ``--overwrite`` (every command that writes a file the user names has it).
-OVERWRITE_HELP = "Replace output files that already exist (without it, an existing file is never changed)."
+def refuse_inputs(targets, inputs) -> None:
+    """Raise :class:`OutputError` when an output path is one of the command's input files (even with ``--overwrite``).
 
-__all__ += ["neutralise_workbook", "save_workbook", "check_targets", "OVERWRITE_HELP"]
+    Examples
+    --------
+    >>> refuse_inputs(["a.xlsx"], ["plan.gpkg"])
+    """
+    seen = {Path(p).resolve() for p in inputs if p is not None}
+    for t in targets:
+        if t is not None and Path(t).resolve() in seen:
+            raise OutputError(f"输出文件 {t} 就是输入文件：geoplan 从不改写输入。请换一个输出文件名。未写任何文件。")
+
+
+#: The command line's text for ``--overwrite`` (every command that writes a file the user names has it).
+#: (the text has its Chinese translation in the catalog: reuse it rather than word a new one)
+OVERWRITE_HELP = "Replace the --out file if it exists."
+
+__all__ += ["neutralise_workbook", "save_workbook", "check_targets", "refuse_inputs", "OVERWRITE_HELP"]

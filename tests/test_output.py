@@ -105,3 +105,24 @@ def test_file_created_meanwhile_is_not_clobbered(tmp_path):
             tmp.write_text("mine", encoding="utf-8")
             p.write_text("theirs", encoding="utf-8")  # another program wrote it while we worked
     assert p.read_text(encoding="utf-8") == "theirs"
+
+
+def test_save_workbook_keeps_formatting_and_neutralises_formula_cells(tmp_path):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = '=HYPERLINK("http://x","y")'  # openpyxl makes this a formula
+    ws["A1"].font = Font(bold=True)
+    ws["B2"] = "+SUM(1)"
+    ws["C3"] = 5
+    ws.print_title_rows = "1:1"
+    assert ws["A1"].data_type == "f"
+    p = output.save_workbook(wb, tmp_path / "w.xlsx")
+    back = openpyxl.load_workbook(p).active
+    assert (back["A1"].value, back["A1"].data_type) == ('=HYPERLINK("http://x","y")', "s")
+    assert back["A1"].font.bold and back.print_title_rows == "$1:$1"
+    assert back["C3"].value == 5 and back.max_row == 3
+    with pytest.raises(output.OutputExistsError, match="--overwrite"):
+        output.save_workbook(wb, p)

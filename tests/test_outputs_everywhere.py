@@ -266,3 +266,17 @@ def test_a_demo_file_name_taken_by_a_folder_is_refused_before_anything_is_writte
     res = _run(["demo", "--county", "330727", "--out", tmp_path])
     assert res.exit_code == 1 and "文件夹" in res.output
     assert [p.name for p in tmp_path.iterdir()] == ["330727_inspection_atlas.pdf"]
+
+
+def test_an_input_is_never_an_output_even_with_overwrite(bad_inputs, bad_plan, tmp_path):
+    plan, _ = bad_plan
+    gpkg = bad_inputs / "county.gpkg"
+    before = _hash([plan, gpkg])
+    for args in (["inspect", "atlas", plan, "--out", plan, "--overwrite"],
+                 ["inspect", "share", plan, "--partner", _partner(plan), "--out", plan, "--overwrite"],
+                 ["validate", gpkg, "--kind", "elderly_care", "--layer", "elderly_care", "--out", gpkg, "--overwrite"],
+                 ["site", "mclp", "--new", "1", "--layers", gpkg, "--population", bad_inputs / "county_population.tif",
+                  "--out", gpkg, "--overwrite"]):
+        res = _run(args)
+        assert res.exit_code != 0 and "就是输入文件" in res.output, (args, res.output)
+    assert _hash([plan, gpkg]) == before

@@ -13,11 +13,15 @@ import click
 
 from geoplan.cli.util import ErrorGroup
 from geoplan.errors import GeoplanError
-from geoplan.output import OVERWRITE_HELP, atomic_target, check_targets
+from geoplan.output import OVERWRITE_HELP, atomic_target, check_targets, refuse_inputs
 
 
 def _overwrite(f):
     return click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)(f)
+
+
+def _overwrite_files(f):  # commands writing several files into a folder
+    return click.option("--overwrite", is_flag=True, help="Replace report files that already exist.")(f)
 
 
 def _folder(path) -> Path:
@@ -50,7 +54,7 @@ def inspect():
 @click.option("--years", default=5, show_default=True, type=click.IntRange(1, 10))
 @click.option("--hours", default=8.0, show_default=True, type=float, help="Working day in hours.")
 @click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
-@_overwrite
+@_overwrite_files
 def programme_cmd(county, start_year, years, hours, out, overwrite):
     """Five-year programme: every line of the county in one year, even team-days per year."""
     import datetime as dt
@@ -89,7 +93,7 @@ def programme_cmd(county, start_year, years, hours, out, overwrite):
 @click.option("--blackout", multiple=True,
               help="Days off besides public holidays: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (repeatable).")
 @click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
-@_overwrite
+@_overwrite_files
 def plan_cmd(county, teams, hours, time_limit, as_of, start, year, lines, markers, all_markers, by_marker,
              blackout, out, overwrite):
     """Plan a campaign's team-days on working days; writes <county>_inspection_plan.gpkg/.xlsx."""
@@ -133,6 +137,7 @@ def atlas_cmd(plan, out, paper, orientation, overwrite):
     from geoplan.maps.print import write_atlas
 
     pdf = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + "_atlas.pdf")
+    refuse_inputs([pdf], [plan])
     check_targets([pdf], overwrite=overwrite)  # refuse before the work
     result = InspectionResult.load(plan)
     # the atlas writer draws into the temporary file of the one output path: atomic and never clobbering
@@ -144,7 +149,7 @@ def atlas_cmd(plan, out, paper, orientation, overwrite):
 @inspect.command("forms")
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Folder (default: next to the plan).")
-@_overwrite
+@_overwrite_files
 def forms_cmd(plan, out, overwrite):
     """Write record forms (PDF + XLSX) and GPX files of a plan."""
     from geoplan.inspection import forms
@@ -178,6 +183,7 @@ def share_cmd(plan, partner, out, overwrite):
     from geoplan.inspection.share import partner_codes, write_share_package
 
     z = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + f"_share_{partner}.zip")
+    refuse_inputs([z], [plan])
     check_targets([z], overwrite=overwrite)  # refuse before the work
     result = InspectionResult.load(plan)
     name = partner_codes(result).get(partner, partner)
@@ -192,16 +198,16 @@ def share_cmd(plan, partner, out, overwrite):
 @click.option("--replan/--no-replan", default=True, show_default=True, help="Re-plan markers without a form.")
 @click.option("--time-limit", default=10.0, show_default=True, type=float)
 @click.option("--out", default=None, type=click.Path(file_okay=False))
-@_overwrite
+@_overwrite_files
 def import_cmd(plan, filled, gpx, replan, time_limit, out, overwrite):
     """Import filled forms: update markers and their history, work orders, report, re-plan the rest.
 
     The updated markers and the per-marker history accumulate in
     <stem>_results.gpkg next to the plan; importing the same form again
-    changes nothing. The results GeoPackage is geoplan's own accumulating
-    store and is always updated (atomically); the workbooks, the PDF and the
-    re-plan are replaced only with --overwrite.
+    changes nothing.
     """
+    # The results GeoPackage is geoplan's own accumulating store and is always updated (atomically);
+    # the workbooks, the PDF and the re-plan are replaced only with --overwrite.
     from geoplan.inspection import planning as inspection
     from geoplan.inspection.report import (campaign_report, write_report_pdf, write_report_xlsx,
                                            write_results_xlsx)
@@ -211,6 +217,7 @@ def import_cmd(plan, filled, gpx, replan, time_limit, out, overwrite):
     folder = _folder(out) if out else Path(plan).parent
     stem = Path(plan).stem.replace("_plan", "")
     store = folder / f"{stem}_results.gpkg"
+    refuse_inputs([store, folder / f"{stem}_results.xlsx", folder / f"{stem}_report.xlsx"], [plan, filled, gpx])
     files = check_targets([folder / f"{stem}_results.xlsx", folder / f"{stem}_report.xlsx",
                            folder / f"{stem}_report.pdf"] + ([folder / f"{stem}_replan.gpkg"] if replan else []),
                           overwrite=overwrite)  # refuse before the work

@@ -43,15 +43,13 @@ def main():
 def demo(county, out_dir):
     """Run the main job on a bundled sample county.
 
-    The demo's own files in --out (named <county>_…) are replaced on each
-    run; nothing else in the folder is touched.
-
     \b
     Example:
       geoplan demo --county 330727 --out /tmp/panan
     """
     from geoplan.demo import run_demo
 
+    # The demo replaces only its own files in --out (<county>_…), after checking the font and the folder.
     result = run_demo(out_dir, county)
     c = result.county
     click.echo(f"geoplan demo — {c.name} ({c.code}): every layer validated\n")
@@ -96,8 +94,7 @@ def demo(county, out_dir):
 @click.option("--repair", is_flag=True, help="Repair invalid geometries instead of reporting them.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the validated layer (CGCS2000) into this GeoPackage; nothing is written if it fails.")
-@click.option("--overwrite", is_flag=True,
-              help="--out exists: replace that layer in it (its other layers are kept).")
+@_overwrite  # an existing --out GeoPackage: that layer is replaced in it, its other layers are kept
 def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, out_path, overwrite):
     """Check a layer file against its schema and list every problem.
 
@@ -109,14 +106,13 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
     """
     from geoplan.layers.io import list_layers, read_layer, write_layer
     from geoplan.layers.schema import SCHEMAS
-    from geoplan.output import atomic_target, check_target
+    from geoplan.output import atomic_target, check_target, refuse_inputs
 
     if out_path is not None:
         if out_path.suffix.lower() != ".gpkg":
             raise click.UsageError(f"--out must end in .gpkg, not {out_path.suffix or 'nothing'}.")
+        refuse_inputs([out_path], [path])
         check_target(out_path, overwrite=overwrite)  # refuse before the work
-        if out_path.resolve() == path.resolve():
-            raise click.UsageError("--out is the input file: write the validated layer to another GeoPackage.")
 
     if kind is None:
         if path.suffix.lower() != ".gpkg":
@@ -181,7 +177,7 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
     from geoplan.coverage.evaluation import evaluate
     from geoplan.coverage.plans import PlanError, load_plan
     from geoplan.coverage.report import console_summary, write_csv, write_xlsx
-    from geoplan.output import check_target
+    from geoplan.output import check_target, refuse_inputs
     from geoplan.layers.sample import load_county, load_sample
 
     plan = load_plan(plan_path)
@@ -194,7 +190,9 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
     if out_path is not None and out_path.suffix.lower() not in (".xlsx", ".csv"):
         raise click.UsageError(f"--out must end in .xlsx or .csv, not {out_path.suffix or 'nothing'}.")
     if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)  # as before: a new folder for the report is made
         # refuse before the work (the CSV's sibling files are checked again once the tables are known)
+        refuse_inputs([out_path], [plan_path, gpkg, population])
         check_target(out_path if out_path.suffix.lower() == ".xlsx" else
                      out_path.with_name(f"{out_path.stem}_summary.csv"), overwrite=overwrite)
     county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)

@@ -10,7 +10,7 @@ import pandas as pd
 from geoplan.cli.util import ErrorGroup, table
 from geoplan.errors import GeoplanError
 from geoplan.layers.schema import SCHEMAS
-from geoplan.output import OVERWRITE_HELP, check_target, write_csv, write_geo
+from geoplan.output import OVERWRITE_HELP, check_target, refuse_inputs, write_csv, write_geo
 
 FACILITY_LAYERS = ["elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes"]
 
@@ -53,6 +53,9 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".gpkg", ".geojson"):
         raise GeoplanError(f"--out must end in .csv, .gpkg or .geojson, not {out_path.suffix or 'nothing'}.")
     if out_path is not None:
+        if not out_path.parent.exists():
+            out_path.parent.mkdir(parents=True)  # a new folder for the sites is made, as for coverage --out
+        refuse_inputs([out_path], [gpkg, population, plan_path])
         check_target(out_path, overwrite=overwrite)  # refuse before the solver runs
     if plan_path is not None:
         plan = load_plan(plan_path)

@@ -260,22 +260,20 @@ def check_free(paths, overwrite: bool) -> None:
 
 
 def publish(tmp: Path, target: Path, overwrite: bool) -> Path:
-    """Move a finished temporary file onto its name: atomically, and never over a file unless ``overwrite``."""
-    try:
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            # A hard link fails if the name is taken, even if it appeared since check_free: no race.
-            os.link(tmp, target)
-    except FileExistsError:
-        from geoplan.output import OutputExistsError
+    """Move a finished temporary file onto its name through :func:`geoplan.output.atomic_target`.
 
-        raise OutputExistsError(f"输出文件 {target} 在写出期间被创建，未作改动。要替换它请加 --overwrite，"
-                                "或换一个 --out 文件夹。") from None
+    Atomic (fsynced, renamed), and never over a file unless ``overwrite``
+    (also when the name was taken after :func:`check_free`). ``tmp`` is gone
+    afterwards either way.
+    """
+    from geoplan.output import atomic_target
+
+    try:
+        with atomic_target(target, overwrite=overwrite) as t:
+            os.replace(tmp, t)
     finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+        Path(tmp).unlink(missing_ok=True)
+    return Path(target)
 
 
 def _tmp(target: Path) -> Path:
