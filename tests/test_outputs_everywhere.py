@@ -280,3 +280,24 @@ def test_an_input_is_never_an_output_even_with_overwrite(bad_inputs, bad_plan, t
         res = _run(args)
         assert res.exit_code != 0 and "就是输入文件" in res.output, (args, res.output)
     assert _hash([plan, gpkg]) == before
+
+
+def test_map_commands_never_replace_a_file_without_overwrite(tmp_path):
+    """geoplan map …: an existing --out / --png is refused unchanged; --overwrite replaces it."""
+    from click.testing import CliRunner
+
+    from geoplan.cli.main import main
+
+    out = tmp_path / "地名.html"
+    first = CliRunner().invoke(main, ["map", "gazetteer", "--out", str(out), "--offline"])
+    assert first.exit_code == 0, first.output
+    before = out.read_bytes()
+    again = CliRunner().invoke(main, ["map", "gazetteer", "--out", str(out), "--offline"])
+    assert again.exit_code == 1 and "已存在" in again.output and out.read_bytes() == before
+    png = tmp_path / "覆盖.png"
+    png.write_bytes(b"not a map")
+    refused = CliRunner().invoke(main, ["map", "coverage", "--plan", str(ROOT / "plans" / "330624_2022.toml"), "--no-travel",
+                                        "--png", str(png)])
+    assert refused.exit_code == 1 and png.read_bytes() == b"not a map"
+    replaced = CliRunner().invoke(main, ["map", "gazetteer", "--out", str(out), "--offline", "--overwrite"])
+    assert replaced.exit_code == 0 and out.read_bytes() != b""

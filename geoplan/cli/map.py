@@ -18,6 +18,7 @@ from geoplan.errors import DataFileError
 from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.content import default_sources
 from geoplan.maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
+from geoplan.output import OVERWRITE_HELP, check_targets, refuse_inputs
 
 __all__ = ["map_group", "write_demo_maps", "demo_isochrones"]
 
@@ -59,6 +60,7 @@ def _basemap(basemap: str | None, offline: bool) -> str:
 
 def _common(f):
     """Options every map command has."""
+    f = click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)(f)
     f = click.option("--data-date", help="Date of the data, shown under the title (e.g. 2024-06-30).")(f)
     f = click.option("--title", help="Map title.")(f)
     f = click.option("--offline", is_flag=True,
@@ -148,7 +150,7 @@ def plan_travel(county, evaluation_plan, year):
               help="One static map per indicator: FILE_<rule_id>.png/.pdf next to the named file.")
 @click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape", show_default=True,
               help="Static map orientation.")
-def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date,
+def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
                  plan_path, year, travel, isochrones, sites, uncovered, png_path, pdf_path, indicator, each_indicator,
                  orientation):
     """Coverage of a plan, one indicator at a time: HTML map and/or A4 static maps.
@@ -168,6 +170,10 @@ def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offl
     for path, suffix in ((png_path, ".png"), (pdf_path, ".pdf")):
         if path is not None and path.suffix.lower() != suffix:
             raise click.UsageError(f"--{suffix[1:]} needs a file ending in {suffix}, got {path.name}.")
+    # every output checked before any work; inputs are never outputs
+    targets = [out_path] + ([] if each_indicator else [png_path, pdf_path])
+    check_targets(targets, overwrite=overwrite)
+    refuse_inputs(targets, [gpkg, population, plan_path, isochrones, sites, uncovered])
     c = _county(county, gpkg, population)
     evaluation = per_cell = minutes = label = None
     if plan_path is not None:
@@ -185,22 +191,25 @@ def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offl
     if out_path is not None:
         m = coverage_map(c, evaluation, isochrones=_read_vector(isochrones, "isochrones") if per_cell is None else None,
                          basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline, **content)
-        _done(save_map(m, out_path))
+        _done(save_map(m, out_path, overwrite=overwrite))
     for path in (png_path, pdf_path):
         if path is None:
             continue
         if each_indicator:
-            for written in coverage_static_all(c, evaluation, path, orientation=orientation, **content):
+            for written in coverage_static_all(c, evaluation, path, orientation=orientation, overwrite=overwrite,
+                                               **content):
                 _done(written)
         else:
-            _done(coverage_static(c, evaluation, path, indicator=indicator, orientation=orientation, **content))
+            _done(coverage_static(c, evaluation, path, indicator=indicator, orientation=orientation,
+                                  overwrite=overwrite, **content))
 
 
 @map_group.command("inspection")
 @_common
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Team-day routes: LineStrings with team, day and order columns (GeoJSON/GPKG).")
-def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, routes):
+def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
+                   routes):
     """Boundary inspection: lines, markers by condition, team-day routes in visit order.
 
     \b
@@ -208,18 +217,21 @@ def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, of
       geoplan map inspection --routes routes.gpkg --out 界线检查.html --offline
     """
     out_path = _need_out(out_path)
+    check_targets([out_path], overwrite=overwrite)
+    refuse_inputs([out_path], [gpkg, population, routes])
     c = _county(county, gpkg, population)
     m = inspection_map(c["boundary_lines"], c["boundary_markers"], _read_vector(routes, "routes"),
                        outline=c.outline, basemap=_basemap(basemap, offline), tianditu_key=tianditu_key,
                        offline=offline, title=title or f"{c.name or c.code} 界线联合检查", data_date=data_date)
-    _done(save_map(m, out_path))
+    _done(save_map(m, out_path, overwrite=overwrite))
 
 
 @map_group.command("gazetteer")
 @_common
 @click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Name history table (CSV/XLSX) with name_id and e.g. year, event, old_name, note.")
-def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, history):
+def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
+                  history):
     """Place names by category, with their history in the popup.
 
     \b
@@ -227,11 +239,13 @@ def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, off
       geoplan map gazetteer --history 地名沿革.csv --out 地名.html --offline
     """
     out_path = _need_out(out_path)
+    check_targets([out_path], overwrite=overwrite)
+    refuse_inputs([out_path], [gpkg, population, history])
     c = _county(county, gpkg, population)
     m = gazetteer_map(c["place_names"], _read_table(history, "name history"), outline=c.outline,
                       basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
                       title=title or f"{c.name or c.code} 地名", data_date=data_date)
-    _done(save_map(m, out_path))
+    _done(save_map(m, out_path, overwrite=overwrite))
 
 
 # --------------------------------------------------------------------------

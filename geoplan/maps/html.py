@@ -65,6 +65,7 @@ from geoplan.maps.coverage_html import FACILITY_STYLES, coverage_map, people_bey
 from geoplan.maps.gazetteer_html import DEFAULT_CATEGORY_LABELS, gazetteer_map  # noqa: F401
 from geoplan.maps.inspection_html import CONDITION_COLOURS, inspection_map  # noqa: F401
 from geoplan.maps.tiles import BASEMAPS, TileSpec, basemap_tiles, leaflet_assets  # noqa: F401
+from geoplan.output import write_text
 
 __all__ = [
     "BASEMAPS", "FACILITY_STYLES", "CONDITION_COLOURS", "DEFAULT_CATEGORY_LABELS",
@@ -77,7 +78,7 @@ __all__ = [
 # Writing
 # --------------------------------------------------------------------------
 
-def save_map(m: folium.Map, path) -> Path:
+def save_map(m: folium.Map, path, *, overwrite: bool = False) -> Path:
     """Write a map to an HTML file (UTF-8) and return its path.
 
     Parameters
@@ -86,6 +87,9 @@ def save_map(m: folium.Map, path) -> Path:
         From one of the map functions; whether it is self-contained was
         chosen there (``offline=True``).
     path : str or Path
+    overwrite : bool
+        Replace an existing file; without it an existing file is refused
+        (:class:`geoplan.output.OutputExistsError`) and left as it was.
 
     Returns
     -------
@@ -93,8 +97,5 @@ def save_map(m: folium.Map, path) -> Path:
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".part")
-    # Write next to the target and rename, so a failure never leaves half a map behind.
-    tmp.write_text(m.get_root().render(), encoding="utf-8")
-    tmp.replace(p)
-    return p
+    # the package's one output path: written beside the target and renamed, never half a map
+    return write_text(m.get_root().render(), p, overwrite=overwrite)

@@ -29,6 +29,7 @@ from geoplan.maps.atlas_parts import new_figure
 from geoplan.maps.common import MapError, _fmt
 from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results,
                                   travel_time_areas)
+from geoplan.output import atomic_target
 
 __all__ = ["coverage_static", "coverage_static_all", "RESULT_STYLES", "FACILITY_MARKERS"]
 
@@ -281,7 +282,8 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
     return fig
 
 
-def coverage_static(county, evaluation=None, path=None, *, dpi: int = 300, **kwargs) -> Path:
+def coverage_static(county, evaluation=None, path=None, *, dpi: int = 300, overwrite: bool = False,
+                    **kwargs) -> Path:
     """Write one A4 static coverage map (PNG at ``dpi`` or PDF, by the file's suffix).
 
     Parameters
@@ -320,16 +322,13 @@ def coverage_static(county, evaluation=None, path=None, *, dpi: int = 300, **kwa
     with matplotlib.rc_context(cjk_rc()):
         fig = _coverage_figure(county, evaluation, **kwargs)
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.tmp.{kind}")
         try:
             meta = {"Title": fig.texts[0].get_text(), "Creator": "geoplan"} if kind == "pdf" else {
                 "Title": fig.texts[0].get_text(), "Software": "geoplan"}
-            fig.savefig(tmp, dpi=dpi, format=kind, metadata=meta)
-            tmp.replace(p)
+            with atomic_target(p, overwrite=overwrite) as tmp:
+                fig.savefig(tmp, dpi=dpi, format=kind, metadata=meta)
         finally:
             plt.close(fig)
-            if tmp.exists():
-                tmp.unlink()
     return p
 
 
