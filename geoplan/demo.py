@@ -15,27 +15,52 @@ from pathlib import Path
 
 import pandas as pd
 
+from geoplan.cli.map import write_demo_maps
 from geoplan.coverage.access import township_access_table
 from geoplan.coverage.evaluation import Evaluation, evaluate, road_travel
-from geoplan.layers.crs import to_metric
-from geoplan.cli.map import write_demo_maps
-from geoplan.maps.print import write_atlas
-from geoplan.network.graph import RoadNetwork
 from geoplan.coverage.plans import load_plan
 from geoplan.coverage.proposals import Proposal, propose_sites
 from geoplan.coverage.report import write_csv, write_xlsx
-from geoplan.inspection.forms import write_forms_xlsx
-from geoplan.gazetteer.store import seed_from_county
-from geoplan.inspection.planning import InspectionResult, plan_for_county, route_legs
 from geoplan.gazetteer.naming import validate_all
+from geoplan.gazetteer.store import seed_from_county
+from geoplan.i18n import N_, _
+from geoplan.inspection.forms import write_forms_xlsx
+from geoplan.inspection.planning import InspectionResult, plan_for_county, route_legs
+from geoplan.layers.crs import to_metric
 from geoplan.layers.sample import DEFAULT_COUNTY, County, load_sample, sample_paths
 from geoplan.layers.schema import SCHEMAS
+from geoplan.maps.print import write_atlas
+from geoplan.network.graph import RoadNetwork
 from geoplan.output import OutputError, atomic_target, check_target, write_csv as _write_table_csv
 
 # The demo plans the joint inspection due on a fixed day, so its output does not change with the calendar.
 INSPECTION_DATE = "2026-11-23"
 
 FACILITY_KINDS = ["elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes"]
+
+#: Column headers of the demo's tables as a person reads them (CSV files and the console); the tables
+#: themselves keep these English keys, so code and notebooks can rely on them in any language.
+HEADERS = {
+    "layer": N_("layer"), "title": N_("title"), "features": N_("features"), "geometry": N_("geometry"),
+    "code": N_("township code"), "name": N_("name"), "kind": N_("division type"), "population": N_("population"),
+    "pop_60plus": N_("aged 60+"), "share_60plus_pct": N_("aged 60+ (%)"), "area_km2": N_("area (km²)"),
+    "elderly_care": N_("elderly-care facilities"), "cemeteries": N_("cemeteries and eco-burial sites"),
+    "social_work_stations": N_("social-work stations"), "disability_homes": N_("disability homes"),
+    "children_homes": N_("children's homes"), "mean_minutes": N_("mean minutes by road"),
+    "pct_beyond_15min": N_("beyond 15 minutes (%)"), "pct_beyond_30min": N_("beyond 30 minutes (%)"),
+    "unreachable_population": N_("people with no route"),
+    "off_network_population": N_("people too far from any road"),
+}
+
+
+def for_people(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its column headers in the user's language (:data:`HEADERS`), for files and the console.
+
+    >>> list(for_people(pd.DataFrame({"code": ["330624001"], "pop_60plus": [20599]})).columns) in (
+    ...     ["乡镇代码", "60岁及以上人口"], ["township code", "aged 60+"])
+    True
+    """
+    return table.rename(columns=lambda c: _(HEADERS[c]) if c in HEADERS else c)
 
 
 def layer_summary(county: County) -> pd.DataFrame:
@@ -52,9 +77,10 @@ def layer_summary(county: County) -> pd.DataFrame:
         pop = county.population
         rows.append({
             "layer": "population",
-            "title": "人口栅格",
+            "title": _("population raster"),
             "features": int((pop.data > 0).sum()),
-            "geometry": f"raster {abs(pop.transform.a):g} m cells, {pop.total:,.0f} persons",
+            "geometry": _("raster of {size:g} m cells, {total:,.0f} persons").format(size=abs(pop.transform.a),
+                                                                                   total=pop.total),
         })
     return pd.DataFrame(rows)
 
@@ -150,7 +176,7 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     result.tables["townships"] = township_summary(data)
     for name, table in result.tables.items():
         # UTF-8 with BOM for Excel on a Chinese Windows PC; the demo replaces only its own files
-        result.files.append(_write_table_csv(table, out / f"{data.code}_{name}.csv", overwrite=True))
+        result.files.append(_write_table_csv(for_people(table), out / f"{data.code}_{name}.csv", overwrite=True))
 
     net = travel = None
     if "roads" in data.layers and data.population is not None:
@@ -158,7 +184,8 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         travel = road_travel(net, data.population)
         access = home_care_access(data, net)
         result.tables["home_care_access"] = access
-        result.files.append(_write_table_csv(access, out / f"{data.code}_home_care_access.csv", overwrite=True))
+        result.files.append(_write_table_csv(for_people(access), out / f"{data.code}_home_care_access.csv",
+                                             overwrite=True))
 
     plan_path = sample_plan(data.code)
     if plan_path is not None:

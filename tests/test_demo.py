@@ -14,11 +14,13 @@ def test_demo_cli_writes_its_outputs(tmp_path, county):
     res = subprocess.run([sys.executable, "-m", "geoplan.cli.main", "demo", "--county", county, "--out", str(tmp_path)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    towns = pd.read_csv(tmp_path / f"{county}_townships.csv", encoding="utf-8-sig", dtype={"code": str})
+    towns = pd.read_csv(tmp_path / f"{county}_townships.csv", encoding="utf-8-sig", dtype={"乡镇代码": str})
     data = load_sample(county)
+    # Chinese headers for people (the in-memory tables keep English keys)
+    assert list(towns.columns[:4]) == ["乡镇代码", "名称", "类型", "常住人口"]
     # the demo's township table agrees with the layers and the raster it summarises
-    assert towns["population"].sum() == data["townships"]["population"].sum() == round(data.population.total)
-    assert sorted(towns["code"]) == sorted(data["townships"]["code"])
+    assert towns["常住人口"].sum() == data["townships"]["population"].sum() == round(data.population.total)
+    assert sorted(towns["乡镇代码"]) == sorted(data["townships"]["code"])
     summary = pd.read_csv(next(tmp_path.glob(f"{county}_plan_*_summary.csv")), encoding="utf-8-sig")
     assert "未达标" in set(summary["是否达标"])  # the sample's deliberate gaps are found
     assert (tmp_path / next(tmp_path.glob("*.xlsx")).name).stat().st_size > 0

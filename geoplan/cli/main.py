@@ -47,37 +47,41 @@ def demo(county, out_dir):
     Example:
       geoplan demo --county 330727 --out /tmp/panan
     """
-    from geoplan.demo import run_demo
+    from geoplan.demo import for_people, run_demo
 
     # The demo replaces only its own files in --out (<county>_…), after checking the font and the folder.
     result = run_demo(out_dir, county)
     c = result.county
-    click.echo(f"geoplan demo — {c.name} ({c.code}): every layer validated\n")
-    click.echo(_table(result.tables["layers"]))
-    click.echo("\nTownships (operating facilities by kind):")
-    click.echo(_table(result.tables["townships"]))
+    click.echo(_("geoplan demo — {name} ({code}): every layer validated").format(name=c.name, code=c.code) + "\n")
+    click.echo(_table(for_people(result.tables["layers"])))
+    click.echo("\n" + _("Townships (operating facilities by kind):"))
+    click.echo(_table(for_people(result.tables["townships"])))
     if "home_care_access" in result.tables:
-        click.echo("\nNearest operating home-care centre by road (minutes; % of people beyond 15 / 30 min):")
-        click.echo(_table(result.tables["home_care_access"]))
+        click.echo("\n" + _("Nearest operating home-care centre by road (minutes; % of people beyond 15 / 30 min):"))
+        click.echo(_table(for_people(result.tables["home_care_access"])))
     if result.evaluation is not None:
         ev = result.evaluation
         from geoplan.coverage.report import console_summary
 
-        click.echo(f"\nPlan: {ev.plan.name} — {ev.year} 年目标，评估日 {ev.as_of.isoformat()}")
+        click.echo("\n" + _("Plan: {name} — targets of {year}, evaluated as of {date}").format(
+            name=ev.plan.name, year=ev.year, date=ev.as_of.isoformat()))
         click.echo(_table(console_summary(ev)))
     if "siting" in result.tables:
         p = result.proposal
-        click.echo(f"\n选址建议：{p.rule.title}（规则 {p.minutes:g} 分钟；MCLP，现有和规划中的设施保留）")
+        click.echo("\n" + _("Siting proposal: {rule} (within {minutes:g} minutes; MCLP, existing and planned "
+                             "facilities kept)").format(rule=p.rule.title, minutes=p.minutes))
         click.echo(_table(result.tables["siting"][["what", "name", "reason"]].rename(
-            columns={"what": "类别", "name": "名称", "reason": "说明"})))
+            columns={"what": _("item"), "name": _("name"), "reason": _("reason")})))
     if "naming_report" in result.tables:
         from geoplan.gazetteer.naming import summary
 
         report = result.tables["naming_report"]
-        click.echo(f"\nGazetteer: seeded from the sample layers; naming-rule check found {len(report)} issue(s)")
+        click.echo("\n" + ngettext("Gazetteer: seeded from the sample layers; the naming-rule check found {n} issue",
+                                    "Gazetteer: seeded from the sample layers; the naming-rule check found {n} issues",
+                                    len(report)).format(n=len(report)))
         if len(report):
             click.echo(_table(summary(report)))
-    click.echo("\nWrote:")
+    click.echo("\n" + _("Wrote:"))
     for path in result.files:
         click.echo(f"  {path}")
 
