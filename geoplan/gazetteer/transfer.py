@@ -512,11 +512,22 @@ def seed_from_county(db_path, gpkg, *, who: str = "geoplan-seed", replace: bool 
     from geoplan.gazetteer.store import Gazetteer
     from geoplan.layers import io as gio
 
-    db_path = Path(db_path)
-    if replace:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db_path) + suffix).unlink(missing_ok=True)
-    store = Gazetteer(db_path, create=True)
+    from geoplan.gazetteer import pg
+
+    if pg.is_url(str(db_path)):
+        # A server database is never emptied on the caller's behalf: seeding needs an empty gazetteer.
+        store = Gazetteer(str(db_path), create=True)
+        n = store.count()
+        if n:
+            store.close()
+            raise GazetteerError(f"{store.path} 已有 {n} 条地名；"
+                                 "样例县只导入空的 PostgreSQL 地名库（不会替换已有数据）。")
+    else:
+        db_path = Path(db_path)
+        if replace:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db_path) + suffix).unlink(missing_ok=True)
+        store = Gazetteer(db_path, create=True)
     layers = gio.list_layers(gpkg)
     frames = []
     if "place_names" in layers:
