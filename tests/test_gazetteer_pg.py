@@ -230,3 +230,54 @@ def test_eight_writers_at_once_lose_nothing(pg_url):
         rec = _decode(row)
         assert json.loads(last[rec["name_id"]]) == json.loads(_dump(rec))
     s.close()
+
+
+def test_cli_import_on_either_backend(gaz_db, tmp_path):
+    db = str(gaz_db)
+    r = CliRunner()
+    assert r.invoke(gaz, ["init", "--db", db]).exit_code == 0
+    src = tmp_path / "villages.csv"
+    src.write_text("编号,名称,上级\nV1,南岩村,330624104\nV2,南岩村,330624104\nV3,下垟村,330624104\n"
+                   "V4,第3村,330624104\n", encoding="gb18030")
+    args = ["import", str(src), "--map", "name_id=编号", "--map", "name=名称", "--map", "parent_code=上级",
+            "--category", "1220", "--db", db, "--json"]
+    dry = json.loads(r.invoke(gaz, args + ["--dry-run"]).output)
+    assert (dry["added"], dry["rejected"]) == (1, 3)
+    assert gz.Gazetteer(gaz_db).count() == 0
+    done = json.loads(r.invoke(gaz, args).output)
+    assert done["added"] == 1 and done["change"] == 1
+    out = json.loads(r.invoke(gaz, ["search", "xyc", "--db", db, "--json"]).output)
+    assert out[0]["name"] == "下垟村" and out[0]["roman"] == "Xiayang Cun"
+
+
+KILLED = """
+import sys
+from geoplan.gazetteer import store as gz
+s = gz.Gazetteer(sys.argv[1])
+s.add("回山镇", "1120", "330624", name_id="330624104", who="甲")
+"""
+
+
+def test_writer_killed_mid_transaction_leaves_database_as_before(pg_url, tmp_path):
+    """A writer SIGKILLed while it holds the write lock: its change vanishes, the lock is freed."""
+    import signal
+    import time
+
+    s = gz.Gazetteer(pg_url, create=True)
+    s.add("澄潭镇", "1120", "330624", name_id="330624004", who="t")
+    marker = tmp_path / "paused"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GEOPLAN_GAZ_PAUSE="put:1", GEOPLAN_GAZ_PAUSE_MARKER=str(marker))
+    p = subprocess.Popen([sys.executable, "-c", KILLED, pg_url], env=env)
+    for _ in range(600):
+        if marker.exists() or p.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert marker.exists(), "the writer never reached the pause point"
+    p.send_signal(signal.SIGKILL)
+    p.wait(30)
+    other = gz.Gazetteer(pg_url)
+    other.add("大市聚镇", "1120", "330624", name_id="330624105", who="乙")  # the lock was released
+    assert sorted(other.frame()["name_id"]) == ["330624004", "330624105"]
+    assert other.changes()["change"].tolist() == [2, 1]
+    other.close()
+    s.close()

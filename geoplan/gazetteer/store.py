@@ -452,6 +452,7 @@ class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
             elif self._row(name_id) is not None:  # taken while we waited for the lock
                 raise GazetteerError(f"ID {name_id} is already used by {self._row(name_id)['name']}.")
             self._put(rec)
+            _test_pause("put", 1)  # a kill test stops here, holding the write lock with the row written
             tx.log(rec["name_id"], None, rec)
         return rec, report
 
