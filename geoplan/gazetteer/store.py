@@ -46,7 +46,7 @@ from geoplan.gazetteer.records import (_COLUMN_SET, _EDITABLE_SET, _JSON_POS, _L
                                        _former_start, _load, _os_user, _year)
 from geoplan.gazetteer.search import SearchIndex, _postings  # noqa: F401
 from geoplan.gazetteer.transfer import (IMPORT_FIELDS, ImportMixin, ImportPlan, export,  # noqa: F401
-                                        read_import_table, seed_from_county)
+                                        copy_gazetteer, read_import_table, seed_from_county)
 
 #: Secondary indexes of ``names``; a bulk import into a (nearly) empty
 #: table drops and rebuilds them inside its transaction.
