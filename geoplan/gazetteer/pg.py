@@ -207,10 +207,11 @@ class PgConnection:
             self.raw.execute(_DDL)
 
     def is_gazetteer(self) -> bool:
-        row = self.raw.execute("SELECT to_regclass('meta') IS NOT NULL AND to_regclass('names') IS NOT NULL "
-                               "AND to_regclass('changes') IS NOT NULL AND to_regclass('change_items') IS NOT NULL"
-                               ).fetchone()
-        return bool(row[0])
+        # In the schema the gazetteer is created in (the first of search_path), not in any schema searched:
+        # a gazetteer in "public" must not make an empty schema in front of it look like one.
+        row = self.raw.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND "
+                               "tablename IN ('meta', 'names', 'changes', 'change_items')").fetchone()
+        return row[0] == 4
 
     def close(self) -> None:
         self.raw.close()
