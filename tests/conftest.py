@@ -56,3 +56,74 @@ def _quiet_gdal_warnings():
         warnings.filterwarnings("ignore", message=".*field name.*")
         warnings.filterwarnings("ignore", message="Column names longer than 10")
         yield
+
+
+# ---------------------------------------------------------------- gazetteer backends
+def _pg_base_url():
+    """The development PostgreSQL server's URL: $GEOPLAN_TEST_PG, else the one scripts/start_postgres.sh
+    wrote, starting the server through that script if nothing answers. None (with the reason) if it cannot."""
+    import getpass
+    import os
+    import subprocess
+    from pathlib import Path
+
+    try:
+        import psycopg
+    except ImportError:
+        return None, "psycopg 3 未安装 (pip install 'psycopg[binary]>=3.1')"
+    url_file = Path(os.environ.get("GEOPLAN_PG_DIR") or f"/tmp/geoplan-pg-{getpass.getuser()}") / "url"
+
+    def reachable(url):
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+            return True
+        except psycopg.Error:
+            return False
+
+    url = os.environ.get("GEOPLAN_TEST_PG") or (url_file.read_text().strip() if url_file.exists() else None)
+    if url and reachable(url):
+        return url, None
+    if os.environ.get("GEOPLAN_TEST_PG"):
+        return None, f"GEOPLAN_TEST_PG={os.environ['GEOPLAN_TEST_PG']} 连接不上"
+    script = Path(__file__).resolve().parents[1] / "scripts" / "start_postgres.sh"
+    try:
+        res = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"scripts/start_postgres.sh 无法运行：{exc}"
+    url = res.stdout.strip().splitlines()[-1] if res.returncode == 0 and res.stdout.strip() else None
+    if url and reachable(url):
+        return url, None
+    return None, f"PostgreSQL 服务器无法启动（scripts/start_postgres.sh 退出码 {res.returncode}）：{res.stderr[-500:]}"
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """URL of a running PostgreSQL/PostGIS server, or a skip that says why it could not be started."""
+    url, why = _pg_base_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL 不可用，跳过：{why}")
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty PostgreSQL gazetteer location: its own schema in the test database, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    schema = "gz_test_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in pg_server else "?"
+    yield f"{pg_server}{sep}options=-csearch_path%3D{schema},public"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gaz_db(request, tmp_path):
+    """Where a new gazetteer goes, on each backend: a SQLite file path, or a fresh PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "g.sqlite"
+    return request.getfixturevalue("pg_url")

@@ -10,6 +10,7 @@ and ``--why``, both written to the change log.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -93,9 +94,24 @@ def _out(obj, as_json: bool, text=None) -> None:
         click.echo(obj)
 
 
+def _db_value(ctx, param, value):
+    # A postgresql://… URL stays text (a Path would fold its "//"); anything else is a file path.
+    if value is None or gz.pg.is_url(value):
+        return value
+    return Path(value)
+
+
 def db_option(f):
-    return click.option("--db", type=click.Path(path_type=Path), envvar=gz.ENV_VAR,
+    return click.option("--db", type=str, envvar=gz.ENV_VAR, callback=_db_value,
+                        # Also a postgresql://user@host/dbname URL (docs/gazetteer_postgresql.md); the help
+                        # text stays the catalogued one until its Chinese translation is updated.
                         help=f"Gazetteer file (default ${gz.ENV_VAR} or ./{gz.DEFAULT_PATH}).")(f)
+
+
+def _db_exists(db) -> bool:
+    """Whether the gazetteer named by ``db`` is there (a PostgreSQL URL: the server is asked on open)."""
+    url = db if db is not None else os.environ.get(gz.ENV_VAR)
+    return True if gz.pg.is_url(url) else gz.default_path(db).exists()
 
 
 def json_option(f):
@@ -160,6 +176,12 @@ def init(db):
     Example:
       geoplan gaz init --db xinchang.sqlite
     """
+    url = db if db is not None else os.environ.get(gz.ENV_VAR)
+    if gz.pg.is_url(url):
+        with _open(db, create=True) as store:
+            n = store.count()
+        click.echo(f"PostgreSQL 地名库已就绪 (gazetteer ready): {store.path} ({n} names)")
+        return
     path = gz.default_path(db)
     existed = path.exists()
     with _open(db, create=True) as store:
@@ -502,7 +524,7 @@ def romanize_cmd(text, pron, free, db, who, why, as_json):
     if not free and pron is None:
         # A name that is not (yet) in the gazetteer is spelled as text: the
         # committee checks a proposed name before it is added.
-        if not gz.default_path(db).exists():
+        if not _db_exists(db):
             free = True
         else:
             try:

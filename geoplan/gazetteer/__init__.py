@@ -16,6 +16,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "seed_from_county": "geoplan.gazetteer.transfer",
     "read_import_table": "geoplan.gazetteer.transfer",
     "export": "geoplan.gazetteer.transfer",
+    "copy_gazetteer": "geoplan.gazetteer.transfer",
     "validate_all": "geoplan.gazetteer.naming",
     "check_frame": "geoplan.gazetteer.naming",
     "NamingConfig": "geoplan.gazetteer.naming",

@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from geoplan.gazetteer import naming
+from geoplan.gazetteer import pg
 from geoplan.gazetteer import romanize
 from geoplan.gazetteer.checks import ChecksMixin
 from geoplan.gazetteer.history import HistoryMixin, _as_of_view
@@ -45,11 +46,15 @@ from geoplan.gazetteer.records import (_COLUMN_SET, _EDITABLE_SET, _JSON_POS, _L
                                        _former_start, _load, _os_user, _year)
 from geoplan.gazetteer.search import SearchIndex, _postings  # noqa: F401
 from geoplan.gazetteer.transfer import (IMPORT_FIELDS, ImportMixin, ImportPlan, export,  # noqa: F401
-                                        read_import_table, seed_from_county)
+                                        copy_gazetteer, read_import_table, seed_from_county)
 
 #: Secondary indexes of ``names``; a bulk import into a (nearly) empty
 #: table drops and rebuilds them inside its transaction.
 _NAMES_INDEXES = {"names_name": "name", "names_pinyin": "pinyin_key", "names_parent": "parent_code"}
+
+
+class ConflictError(GazetteerError):
+    """A clerk's change touches a record another clerk changed after it was read; nothing was saved."""
 
 
 @dataclass
@@ -91,8 +96,13 @@ class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
     """
 
     def __init__(self, path=None, create: bool = False, config: naming.NamingConfig | None = None):
-        self.path = default_path(path)
         self.config = config or naming.DEFAULT_CONFIG
+        url = path if path is not None else os.environ.get(ENV_VAR)
+        if pg.is_url(str(url) if url is not None else None):
+            self._open_postgresql(str(url).strip(), create)
+            return
+        self.backend = "sqlite"
+        self.path = default_path(path)
         if self.path.is_dir():
             raise GazetteerError(f"{self.path} 是一个文件夹，不是地名库文件；请给出地名库文件的路径（--db）。")
         if not self.path.exists() and not create:
@@ -128,6 +138,27 @@ class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
                                  "`geoplan gaz init` creates a new one.") from exc
         if version is None:
             raise GazetteerError(f"{self.path} is not a geoplan gazetteer. `geoplan gaz init` creates one.")
+
+    def _open_postgresql(self, url: str, create: bool) -> None:
+        """Connect to a PostgreSQL/PostGIS gazetteer (see :mod:`geoplan.gazetteer.pg`)."""
+        self.backend = "postgresql"
+        self.path = pg.safe_url(url)  # named in messages; never the password
+        self.conn = pg.PgConnection(url)
+        try:
+            if create:
+                self.conn.create_schema()
+                with self._immediate():
+                    import uuid
+
+                    for key, value in (("schema_version", SCHEMA_VERSION), ("next_id", "1"),
+                                       ("db_id", uuid.uuid4().hex), ("change_counter", "0")):
+                        self.conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+            elif not self.conn.is_gazetteer():
+                raise GazetteerError(f"{self.path} 里没有 geoplan 地名库，未作任何改动。"
+                                     f"新建请用 geoplan gaz init --db {self.path}。(No gazetteer in this database.)")
+        except BaseException:
+            self.conn.close()
+            raise
 
     def _migrate(self) -> None:
         """Bring an older gazetteer up to date (committee column, database id, change counter), once."""
@@ -242,7 +273,7 @@ class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
             The indexes dropped and their columns, for the caller to create
             again before committing.
         """
-        if n_rows < 10_000 or n_rows < 2 * self.count():
+        if self.backend != "sqlite" or n_rows < 10_000 or n_rows < 2 * self.count():
             return []
         present = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND "
                                                    "tbl_name='names'")}
@@ -421,6 +452,7 @@ class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
             elif self._row(name_id) is not None:  # taken while we waited for the lock
                 raise GazetteerError(f"ID {name_id} is already used by {self._row(name_id)['name']}.")
             self._put(rec)
+            _test_pause("put", 1)  # a kill test stops here, holding the write lock with the row written
             tx.log(rec["name_id"], None, rec)
         return rec, report
 
@@ -434,7 +466,9 @@ class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
                 key = (before or after)["name_id"]
                 current = self._row(key)
                 if _dump(current) != _dump(before):
-                    raise GazetteerError(f"{key} was changed by someone else meanwhile; run the command again.")
+                    raise ConflictError(f"{key}（{(before or after)['name']}）刚被其他人修改过，与本次修改冲突，"
+                                        "本次修改未保存；请查看 geoplan gaz history 后重新运行命令。"
+                                        f"({key} was changed by someone else meanwhile; run the command again.)")
                 if after is None:
                     self.conn.execute("DELETE FROM names WHERE name_id = ?", (key,))
                 else:
@@ -530,7 +564,8 @@ class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
                 tx.log(after["name_id"], None, after)
                 for s in sources:
                     if _dump(self._row(s["name_id"])) != _dump(s):
-                        raise GazetteerError(f"{s['name_id']} was changed by someone else meanwhile; run it again.")
+                        raise ConflictError(f"{s['name_id']}（{s['name']}）刚被其他人修改过，本次修改未保存；请重新运行命令。"
+                                            f"({s['name_id']} was changed by someone else meanwhile; run it again.)")
                     gone = dict(s, status="retired", valid_to=date)
                     self._put(gone)
                     tx.log(s["name_id"], s, gone)
@@ -565,7 +600,8 @@ class Gazetteer(ChecksMixin, HistoryMixin, ImportMixin):
         self._enforce(recs, f"Splitting {src['name']}", force, exclude=[] if keep else [src["name_id"]])
         with self._change("split", f"split {src['name']} → {', '.join(new_names)}", who, why) as tx:
             if _dump(self._row(src["name_id"])) != _dump(src):
-                raise GazetteerError(f"{src['name_id']} was changed by someone else meanwhile; run it again.")
+                raise ConflictError(f"{src['name_id']}（{src['name']}）刚被其他人修改过，本次修改未保存；请重新运行命令。"
+                                    f"({src['name_id']} was changed by someone else meanwhile; run it again.)")
             for r in recs:
                 r["name_id"] = self._new_id()
                 self._put(r)

@@ -446,6 +446,67 @@ def former_names_text(former: list) -> str:
     return "；".join(parts)
 
 
+def copy_gazetteer(source, target, *, config=None) -> "Gazetteer":
+    """Copy a whole gazetteer, history included, between backends (SQLite file ↔ ``postgresql://…``).
+
+    Every record, every change with its number, time, person, reason and
+    items, and the ID counter are copied as they are, in one write
+    transaction on the target; the source is only read. The target must be
+    new or empty (a gazetteer with names or changes is never overwritten).
+
+    Parameters
+    ----------
+    source, target : str or Path
+        A SQLite gazetteer file or a PostgreSQL URL each.
+
+    Returns
+    -------
+    Gazetteer
+        The target, open.
+
+    Raises
+    ------
+    GazetteerError
+        If the source is not a gazetteer or the target is not empty.
+    """
+    from geoplan.gazetteer.store import Gazetteer
+
+    src = Gazetteer(source, config=config)
+    try:
+        dst = Gazetteer(target, create=True, config=config)
+        try:
+            if dst.count() or dst.conn.execute("SELECT count(*) FROM changes").fetchone()[0]:
+                raise GazetteerError(f"{dst.path} 不是空的地名库，未作任何改动；复制只写入新的或空的地名库。"
+                                     "(The target gazetteer is not empty.)")
+            names = src.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM names ORDER BY name_id").fetchall()
+            changes = src.conn.execute("SELECT change_id, at, who, why, op, summary, reverts FROM changes "
+                                       "ORDER BY change_id").fetchall()
+            items = src.conn.execute("SELECT change_id, seq, name_id, before, after FROM change_items "
+                                     "ORDER BY change_id, seq").fetchall()
+            next_id = src.conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()[0]
+            with dst._immediate():
+                cols = ", ".join(COLUMNS)
+                marks = ", ".join("?" * len(COLUMNS))
+                for k in range(0, max(len(names), 1), 5000):
+                    if names[k:k + 5000]:
+                        dst.conn.executemany(f"INSERT OR REPLACE INTO names ({cols}) VALUES ({marks})",
+                                             [tuple(r) for r in names[k:k + 5000]])
+                for k in range(0, len(changes), 5000):
+                    dst.conn.executemany("INSERT INTO changes (change_id, at, who, why, op, summary, reverts) "
+                                         "VALUES (?, ?, ?, ?, ?, ?, ?)", [tuple(r) for r in changes[k:k + 5000]])
+                for k in range(0, len(items), 5000):
+                    dst.conn.executemany("INSERT INTO change_items (change_id, seq, name_id, before, after) "
+                                         "VALUES (?, ?, ?, ?, ?)", [tuple(r) for r in items[k:k + 5000]])
+                dst.conn.execute("UPDATE meta SET value = ? WHERE key = 'next_id'", (str(next_id),))
+                dst.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_counter'")
+        except BaseException:
+            dst.close()
+            raise
+    finally:
+        src.close()
+    return dst
+
+
 def export(store: "Gazetteer", path, *, as_of: str | None = None, include_retired: bool = False,
            overwrite: bool = False) -> Path:
     """Write the gazetteer to CSV, XLSX, GeoJSON or GeoPackage (chosen by extension), atomically.
@@ -512,11 +573,22 @@ def seed_from_county(db_path, gpkg, *, who: str = "geoplan-seed", replace: bool 
     from geoplan.gazetteer.store import Gazetteer
     from geoplan.layers import io as gio
 
-    db_path = Path(db_path)
-    if replace:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db_path) + suffix).unlink(missing_ok=True)
-    store = Gazetteer(db_path, create=True)
+    from geoplan.gazetteer import pg
+
+    if pg.is_url(str(db_path)):
+        # A server database is never emptied on the caller's behalf: seeding needs an empty gazetteer.
+        store = Gazetteer(str(db_path), create=True)
+        n = store.count()
+        if n:
+            store.close()
+            raise GazetteerError(f"{store.path} 已有 {n} 条地名；"
+                                 "样例县只导入空的 PostgreSQL 地名库（不会替换已有数据）。")
+    else:
+        db_path = Path(db_path)
+        if replace:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db_path) + suffix).unlink(missing_ok=True)
+        store = Gazetteer(db_path, create=True)
     layers = gio.list_layers(gpkg)
     frames = []
     if "place_names" in layers:

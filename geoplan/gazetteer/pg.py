@@ -1,0 +1,220 @@
+"""The gazetteer's PostgreSQL/PostGIS backend: the same tables, the same SQL, one translation seam.
+
+:class:`geoplan.gazetteer.store.Gazetteer` issues SQLite-flavoured SQL through
+``self.conn``. For a ``postgresql://`` database ``self.conn`` is a
+:class:`PgConnection`, which runs each statement through :func:`translate`
+(placeholders ``?`` → ``%s``, ``INSERT OR REPLACE`` → ``ON CONFLICT … DO
+UPDATE``, ``BEGIN IMMEDIATE`` → a write lock) and otherwise behaves like an
+autocommit ``sqlite3`` connection. The logic of the store (rules, history,
+revert, as-of, search, import) exists once.
+
+Concurrency: every write transaction starts with ``LOCK TABLE meta IN
+EXCLUSIVE MODE``. Writers queue on that lock (as SQLite writers queue on
+``BEGIN IMMEDIATE``) while readers are never blocked; under it the store
+re-reads each record and refuses a change to a record someone else changed
+meanwhile. IDs (``meta.next_id``) and change numbers (max + 1) are taken under
+the same lock, so two clerks can never get the same ID and the change log
+always matches the names. A writer that waits longer than the busy timeout
+gets a clear message instead of hanging; a killed writer's transaction is
+rolled back by the server.
+
+Geometry: ``names.geometry`` keeps the record's WKT (the value the change log
+stores), and ``names.geom`` is a PostGIS ``geometry(Geometry, 4490)`` column
+generated from it, indexed with GiST, for QGIS and spatial SQL.
+
+The change log is append-only in the database: triggers refuse UPDATE,
+DELETE and TRUNCATE on ``changes`` and ``change_items``. The views
+``current_names`` and ``change_log`` are for QGIS and are read-only (an
+INSTEAD OF trigger refuses edits, so a name is never changed past the naming
+rules).
+"""
+
+from __future__ import annotations
+
+import re
+
+from geoplan.gazetteer.records import BUSY_TIMEOUT_S, COLUMNS, GazetteerError
+
+#: The URL schemes that select PostgreSQL.
+SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_url(db) -> bool:
+    """True if ``db`` names a PostgreSQL database (``postgresql://…``) rather than a SQLite file."""
+    return isinstance(db, str) and db.strip().lower().startswith(SCHEMES)
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+_DDL = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS names (
+    name_id TEXT PRIMARY KEY, name TEXT NOT NULL, specific TEXT, generic TEXT, category TEXT NOT NULL,
+    parent_code TEXT, geometry TEXT, roman TEXT, pron_override TEXT,
+    status TEXT NOT NULL CHECK (status IN ('current', 'retired')), valid_from TEXT, valid_to TEXT,
+    former_names TEXT NOT NULL DEFAULT '[]', origin TEXT, meaning TEXT, heritage_level TEXT,
+    heritage_year INTEGER, sources TEXT NOT NULL DEFAULT '[]', pinyin_key TEXT, initials TEXT, committee TEXT,
+    geom geometry(Geometry, 4490) GENERATED ALWAYS AS (ST_GeomFromText(geometry, 4490)) STORED);
+CREATE INDEX IF NOT EXISTS names_name ON names(name);
+CREATE INDEX IF NOT EXISTS names_pinyin ON names(pinyin_key);
+CREATE INDEX IF NOT EXISTS names_parent ON names(parent_code);
+CREATE INDEX IF NOT EXISTS names_geom ON names USING gist (geom);
+CREATE TABLE IF NOT EXISTS changes (
+    change_id BIGINT PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, why TEXT,
+    op TEXT NOT NULL, summary TEXT NOT NULL, reverts BIGINT REFERENCES changes(change_id));
+CREATE TABLE IF NOT EXISTS change_items (
+    change_id BIGINT NOT NULL REFERENCES changes(change_id), seq INTEGER NOT NULL, name_id TEXT NOT NULL,
+    before TEXT, after TEXT, PRIMARY KEY (change_id, seq));
+CREATE INDEX IF NOT EXISTS change_items_id ON change_items(name_id);
+CREATE INDEX IF NOT EXISTS changes_reverts ON changes(reverts);
+CREATE OR REPLACE FUNCTION gz_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the change log is append-only（变更记录只能追加，不能修改或删除）';
+END $$;
+CREATE OR REPLACE TRIGGER changes_append_only BEFORE UPDATE OR DELETE ON changes
+    FOR EACH ROW EXECUTE FUNCTION gz_append_only();
+CREATE OR REPLACE TRIGGER changes_append_only_t BEFORE TRUNCATE ON changes
+    FOR EACH STATEMENT EXECUTE FUNCTION gz_append_only();
+CREATE OR REPLACE TRIGGER items_append_only BEFORE UPDATE OR DELETE ON change_items
+    FOR EACH ROW EXECUTE FUNCTION gz_append_only();
+CREATE OR REPLACE TRIGGER items_append_only_t BEFORE TRUNCATE ON change_items
+    FOR EACH STATEMENT EXECUTE FUNCTION gz_append_only();
+CREATE OR REPLACE VIEW current_names AS
+    SELECT name_id, name, specific, generic, category, parent_code, roman, valid_from, valid_to,
+           former_names, origin, meaning, heritage_level, heritage_year, sources, committee, geom
+    FROM names WHERE status = 'current';
+CREATE OR REPLACE VIEW change_log AS
+    SELECT c.change_id, i.seq, c.at, c.who, c.why, c.op, c.summary, c.reverts, i.name_id,
+           i.before, i.after
+    FROM changes c JOIN change_items i ON i.change_id = c.change_id;
+CREATE OR REPLACE FUNCTION gz_read_only_view() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '此视图只读：地名的修改请用 geoplan gaz 命令（须经命名规则检查并写入变更记录）'
+        USING HINT = 'read-only view: edit names with the geoplan gaz commands';
+END $$;
+CREATE OR REPLACE TRIGGER current_names_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON current_names
+    FOR EACH ROW EXECUTE FUNCTION gz_read_only_view();
+CREATE OR REPLACE TRIGGER change_log_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON change_log
+    FOR EACH ROW EXECUTE FUNCTION gz_read_only_view();
+"""
+
+_UPSERT = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+) \(([^)]*)\)", re.S)
+_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.S)
+_NEW_CHANGE = re.compile(r"^\s*INSERT INTO changes \(at, who, why, op, summary, reverts\) VALUES \(\?,\?,\?,\?,\?,\?\)\s*$")
+_KEYS = {"names": "name_id", "meta": "key"}
+
+
+def translate(sql: str) -> str:
+    """The PostgreSQL text of one statement the store writes in SQLite's dialect.
+
+    >>> translate("SELECT name FROM names WHERE name_id = ? AND name LIKE ?")
+    'SELECT name FROM names WHERE name_id = %s AND name LIKE %s'
+    """
+    m = _UPSERT.match(sql)
+    if m:
+        table, cols = m.group(1), [c.strip() for c in m.group(2).split(",")]
+        key = _KEYS[table]
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != key)
+        sql = f"INSERT INTO {table} ({', '.join(cols)})" + sql[m.end():] + f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    elif _IGNORE.match(sql):
+        sql = _IGNORE.sub("INSERT INTO", sql) + " ON CONFLICT DO NOTHING"
+    elif _NEW_CHANGE.match(sql):
+        # Numbered under the write lock: consecutive like SQLite's, no gaps from rolled-back changes.
+        sql = ("INSERT INTO changes (change_id, at, who, why, op, summary, reverts) VALUES "
+               "((SELECT coalesce(max(change_id), 0) + 1 FROM changes), ?,?,?,?,?,?) RETURNING change_id")
+    # The store's SQL has no literal ? or % in it; values are always parameters.
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _Cursor:
+    """A psycopg cursor with sqlite3's ``lastrowid`` for ``INSERT … RETURNING``."""
+
+    def __init__(self, cur, returning: bool):
+        self._cur = cur
+        self.lastrowid = cur.fetchone()[0] if returning else None
+
+    def fetchone(self):
+        return self._cur.fetchone()
+
+    def fetchall(self):
+        return self._cur.fetchall()
+
+    def __iter__(self):
+        return iter(self._cur)
+
+
+class PgConnection:
+    """The part of the ``sqlite3.Connection`` interface the store uses, on a psycopg 3 connection."""
+
+    def __init__(self, url: str):
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - psycopg is a declared dependency
+            raise GazetteerError("PostgreSQL 地名库需要 psycopg 3：pip install 'psycopg[binary]>=3.1'。") from exc
+        self.psycopg = psycopg
+        self.url = url
+        try:
+            self.raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise GazetteerError(f"无法连接 PostgreSQL 地名库 {safe_url(url)}：{str(exc).strip()}。"
+                                 "请检查地址、用户和数据库名，以及服务器是否已启动（scripts/start_postgres.sh）。"
+                                 ) from exc
+
+    def execute(self, sql: str, params=()):
+        head = sql.lstrip().upper()
+        if head == "BEGIN IMMEDIATE":
+            return self._begin_write()
+        if head == "BEGIN":
+            # One snapshot for several reads (the search index and its key).
+            sql = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+        text = translate(sql)
+        try:
+            cur = self.raw.execute(text, tuple(params) if params else None)
+        except self.psycopg.errors.RaiseException as exc:
+            raise GazetteerError(exc.diag.message_primary or str(exc)) from exc
+        return _Cursor(cur, "RETURNING" in text)
+
+    def executemany(self, sql: str, rows) -> None:
+        with self.raw.cursor() as cur:
+            cur.executemany(translate(sql), rows)
+
+    def _begin_write(self):
+        self.raw.execute("BEGIN")
+        try:
+            self.raw.execute(f"SET LOCAL lock_timeout = '{int(BUSY_TIMEOUT_S * 1000)}ms'")
+            self.raw.execute("LOCK TABLE meta IN EXCLUSIVE MODE")
+        except self.psycopg.errors.LockNotAvailable as exc:
+            self.raw.execute("ROLLBACK")
+            raise GazetteerError(f"地名库正忙：其他人的修改在 {BUSY_TIMEOUT_S:.0f} 秒内没有完成，本次修改未保存，"
+                                 "请稍后重新运行命令。(The gazetteer is busy; nothing was changed.)") from exc
+        return None
+
+    def create_schema(self) -> None:
+        """Tables, triggers and views (every statement is idempotent), under a lock so two inits queue."""
+        with self.raw.transaction():
+            self.raw.execute("SELECT pg_advisory_xact_lock(hashtext('geoplan-gazetteer-init'))")
+            if self.raw.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None:
+                try:
+                    with self.raw.transaction():
+                        self.raw.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+                except self.psycopg.Error as exc:
+                    raise GazetteerError(
+                        f"数据库 {safe_url(self.url)} 没有 PostGIS 扩展，且当前用户无权安装（{str(exc).strip()}）。"
+                        "请数据库管理员执行 CREATE EXTENSION postgis;") from exc
+            self.raw.execute(_DDL)
+
+    def is_gazetteer(self) -> bool:
+        # In the schema the gazetteer is created in (the first of search_path), not in any schema searched:
+        # a gazetteer in "public" must not make an empty schema in front of it look like one.
+        row = self.raw.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND "
+                               "tablename IN ('meta', 'names', 'changes', 'change_items')").fetchone()
+        return row[0] == 4
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+assert "geometry" in COLUMNS  # the WKT column the generated PostGIS column is built from
