@@ -98,6 +98,23 @@ def test_a_failing_county_is_reported_and_the_others_finish(first_run):
     assert tables["未完成"]["县代码"].tolist() == ["330726"]
     assert set(tables["县"].loc[tables["县"]["状态"] == "失败", "县代码"]) == {"330726"}
     assert tables["乡镇"]["县代码"].value_counts().to_dict() == {"330727": 14, "330624": 12}
+    # Every target of each county's own plan, as its evaluation states it: statistic, village-level and
+    # not-evaluable targets included, with the evaluation's own outcome and reason.
+    rules = tables["县级指标"]
+    for r in run.ok:
+        mine = rules[rules["县代码"] == r.code]
+        assert mine["规则编号"].tolist() == r.evaluation.summary["rule_id"].tolist()
+        assert mine["是否达标"].tolist() == r.evaluation.summary["status"].tolist()
+        assert mine["说明"].tolist() == r.evaluation.summary["reason"].tolist()
+        towns = tables["乡镇指标"][tables["乡镇指标"]["县代码"] == r.code]
+        assert towns["是否达标"].tolist() == r.evaluation.townships["status"].tolist()
+    unknown = rules.set_index(["县代码", "规则编号"]).loc[("330624", "certified_social_workers")]
+    assert unknown["是否达标"] == "无法评估" and "需要" in unknown["说明"]
+    kinds = set(rules["规则类型"])
+    assert {"统计指标", "村(社区)全覆盖", "不能用现有数据评估"} <= kinds
+    village = rules.set_index(["县代码", "规则编号"]).loc[("330727", "children_home")]
+    ev = next(r for r in run.ok if r.code == "330727").evaluation
+    assert village["单位"] == "%" and village["现状值"] == round(100 * ev.villages["covered"].mean(), 1)
 
 
 def test_a_rerun_computes_only_what_failed_or_changed(client, first_run, province_dir):
