@@ -168,9 +168,9 @@ def test_template_rules():
     tmpl = read_toml_text(SAMPLE_TEMPLATE)
     check_template(tmpl, "t")
     bad = dict(tmpl, plan={**tmpl["plan"], "county": "330624"})
-    with pytest.raises(PlanError, match="every county"):
+    with pytest.raises(PlanError, match="适用于每个县"):
         check_template(bad, "t")
-    with pytest.raises(PlanError, match="statistics"):
+    with pytest.raises(PlanError, match=r"不能带 \[statistics\]"):
         check_template(dict(tmpl, statistics={"burials": {"2022": 10}}), "t")
 
 
@@ -209,10 +209,10 @@ def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path, 
     # The samples' own plans and files are those of the Dask run above: its cache serves them.
     args = ["province", "--sample", "zhejiang", "--out", str(out), "--serial", "--cache", str(first_run[1])]
     res = CliRunner().invoke(main, args)
-    # The sample builder is not part of this geoplan yet: 88 counties are listed as not run, exit 1.
+    # Without the sample builder: 88 counties are listed as not run, exit 1 (messages in Chinese by default).
     assert res.exit_code == 1
-    assert "cannot build sample layers" in res.output
-    assert "88 counties did not finish" in res.output
+    assert "无法生成样例图层" in res.output
+    assert "88 个县未完成" in res.output
     paths = output_paths(out)
     assert all(p.exists() for p in paths.values())
 
@@ -236,10 +236,10 @@ def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path, 
 
     before = {p: p.stat().st_mtime_ns for p in paths.values()}
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 1 and "already exist" in res.output
+    assert res.exit_code == 1 and "个输出文件存在" in res.output
     assert {p: p.stat().st_mtime_ns for p in paths.values()} == before
     res = CliRunner().invoke(main, args + ["--overwrite"])
-    assert "2 counties done (0 computed now, 2 from the cache)" in res.output
+    assert "2 个县完成（本次计算 0 个，来自缓存 2 个）" in res.output
     assert {p: p.stat().st_mtime_ns for p in paths.values()} != before
 
 
@@ -263,4 +263,4 @@ def test_sample_province_builds_missing_counties_first(first_run, tmp_path, monk
     assert calls == [("330726", out / "layers")]
     assert not (layers_dir() / "330726.gpkg").exists()
     # The stand-in's county fails its own check, which shows it was built and then run.
-    assert res.exit_code == 1 and "330726" in res.output and "townships are of county 330624" in res.output
+    assert res.exit_code == 1 and "330726" in res.output and "其中的乡镇(街道)属于县 330624" in res.output

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from geoplan.coverage.evaluation import FAIL, NOT_REQUIRED, PASS, UNKNOWN
+from geoplan.i18n import _, ngettext
 from geoplan.province.county import CountyResult
 from geoplan.province.inputs import ProvinceError, county_table
 
@@ -151,7 +152,7 @@ def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str
                             "状态": "未运行", "说明": reason})
     counties = pd.DataFrame(county_rows)
     if counties.empty:
-        raise ProvinceError("No county to report on.")
+        raise ProvinceError(_("No county to report on."))
     counties = counties.sort_values("县代码", kind="stable").reset_index(drop=True)
     towns_df = pd.DataFrame(town_rows, columns=_TOWN_COLS)
     # object: 现状值 holds counts (处) and percentages in one column; each number stays as it is (2, not 2.0).
@@ -247,10 +248,12 @@ def check_free(paths, overwrite: bool) -> None:
         return
     taken = [str(p) for p in paths if Path(p).exists()]
     if taken:
-        raise ProvinceError(f"{len(taken)} output file(s) already exist: {', '.join(taken[:3])}"
-                            f"{' …' if len(taken) > 3 else ''}. Give --overwrite to replace them, or another --out "
-                            "folder. (The per-county cache is kept either way: counties already done are not "
-                            "computed again.)")
+        raise ProvinceError(ngettext(
+            "{n} output file already exists: {files}. Give --overwrite to replace it, or another --out folder. "
+            "(The per-county cache is kept either way: counties already done are not computed again.)",
+            "{n} output files already exist: {files}. Give --overwrite to replace them, or another --out folder. "
+            "(The per-county cache is kept either way: counties already done are not computed again.)",
+            len(taken)).format(n=len(taken), files=", ".join(taken[:3]) + (" …" if len(taken) > 3 else "")))
 
 
 def publish(tmp: Path, target: Path, overwrite: bool) -> Path:
@@ -262,8 +265,8 @@ def publish(tmp: Path, target: Path, overwrite: bool) -> Path:
             # A hard link fails if the name is taken, even if it appeared since check_free: no race.
             os.link(tmp, target)
     except FileExistsError:
-        raise ProvinceError(f"{target} appeared while the report was written; nothing was replaced. "
-                            "Give --overwrite or another --out folder.") from None
+        raise ProvinceError(_("{path} appeared while the report was written; nothing was replaced. Give --overwrite or "
+                              "another --out folder.").format(path=target)) from None
     finally:
         if tmp.exists():
             tmp.unlink()
