@@ -264,3 +264,35 @@ def test_sample_province_builds_missing_counties_first(first_run, tmp_path, monk
     assert not (layers_dir() / "330726.gpkg").exists()
     # The stand-in's county fails its own check, which shows it was built and then run.
     assert res.exit_code == 1 and "330726" in res.output and "其中的乡镇(街道)属于县 330624" in res.output
+
+
+def test_sample_province_builds_a_missing_county_with_the_real_builder(tmp_path):
+    """天台县 (331023) has no shipped layers: the real sample builder makes them under OUT/layers, then the
+    county is evaluated with the province template exactly as `geoplan coverage` evaluates it alone."""
+    import pyogrio
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["province", "331023", "--sample", "zhejiang", "--out", str(out), "--serial",
+                                    "--no-cache"])
+    assert res.exit_code == 0, res.output
+    gpkg, tif = out / "layers" / "331023.gpkg", out / "layers" / "331023_population.tif"
+    assert gpkg.exists() and tif.exists()
+    assert not (layers_dir() / "331023.gpkg").exists()  # never into the shipped samples
+    assert "1 个县完成（本次计算 1 个，来自缓存 0 个）" in res.output
+    paths = output_paths(out)
+    counties = pd.read_csv(paths["csv:县"], dtype={"县代码": str})
+    assert counties["县代码"].tolist() == ["331023"] and counties["状态"].tolist() == ["完成"]
+    built = pyogrio.read_dataframe(gpkg, layer="townships", read_geometry=False)
+    towns = pd.read_csv(paths["csv:乡镇"], dtype={"乡镇代码": str})
+    assert sorted(towns["乡镇代码"]) == sorted(built["code"].astype(str)) and len(towns) > 0
+    # The same county alone through `geoplan coverage`, with the template written out as its own plan.
+    plan = tmp_path / "331023_template.toml"
+    plan.write_text(SAMPLE_TEMPLATE.replace('county = "*"', 'county = "331023"'), encoding="utf-8")
+    cli = CliRunner().invoke(main, ["coverage", "--plan", str(plan), "--layers", str(gpkg), "--population", str(tif),
+                                    "--out", str(tmp_path / "cli.csv")])
+    assert cli.exit_code == 0, cli.output
+    alone = pd.read_csv(tmp_path / "cli_summary.csv", encoding="utf-8-sig")
+    rules = pd.read_csv(paths["csv:县级指标"], encoding="utf-8-sig")
+    assert rules["指标"].tolist() == alone["指标"].tolist()
+    assert rules["是否达标"].tolist() == alone["是否达标"].tolist()
+    assert rules["说明"].tolist() == alone["说明"].tolist()
