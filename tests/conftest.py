@@ -99,8 +99,12 @@ def _pg_base_url():
 @pytest.fixture(scope="session")
 def pg_server():
     """URL of a running PostgreSQL/PostGIS server, or a skip that says why it could not be started."""
+    import os
+
     url, why = _pg_base_url()
     if url is None:
+        if os.environ.get("CI"):  # CI starts the server (README command 1): a missing server is a failure there
+            pytest.fail(f"PostgreSQL 不可用：{why}")
         pytest.skip(f"PostgreSQL 不可用，跳过：{why}")
     return url
 

@@ -98,6 +98,23 @@ def test_a_failing_county_is_reported_and_the_others_finish(first_run):
     assert tables["未完成"]["县代码"].tolist() == ["330726"]
     assert set(tables["县"].loc[tables["县"]["状态"] == "失败", "县代码"]) == {"330726"}
     assert tables["乡镇"]["县代码"].value_counts().to_dict() == {"330727": 14, "330624": 12}
+    # Every target of each county's own plan, as its evaluation states it: statistic, village-level and
+    # not-evaluable targets included, with the evaluation's own outcome and reason.
+    rules = tables["县级指标"]
+    for r in run.ok:
+        mine = rules[rules["县代码"] == r.code]
+        assert mine["规则编号"].tolist() == r.evaluation.summary["rule_id"].tolist()
+        assert mine["是否达标"].tolist() == r.evaluation.summary["status"].tolist()
+        assert mine["说明"].tolist() == r.evaluation.summary["reason"].tolist()
+        towns = tables["乡镇指标"][tables["乡镇指标"]["县代码"] == r.code]
+        assert towns["是否达标"].tolist() == r.evaluation.townships["status"].tolist()
+    unknown = rules.set_index(["县代码", "规则编号"]).loc[("330624", "certified_social_workers")]
+    assert unknown["是否达标"] == "无法评估" and "需要" in unknown["说明"]
+    kinds = set(rules["规则类型"])
+    assert {"统计指标", "村(社区)全覆盖", "不能用现有数据评估"} <= kinds
+    village = rules.set_index(["县代码", "规则编号"]).loc[("330727", "children_home")]
+    ev = next(r for r in run.ok if r.code == "330727").evaluation
+    assert village["单位"] == "%" and village["现状值"] == round(100 * ev.villages["covered"].mean(), 1)
 
 
 def test_a_rerun_computes_only_what_failed_or_changed(client, first_run, province_dir):
@@ -151,9 +168,9 @@ def test_template_rules():
     tmpl = read_toml_text(SAMPLE_TEMPLATE)
     check_template(tmpl, "t")
     bad = dict(tmpl, plan={**tmpl["plan"], "county": "330624"})
-    with pytest.raises(PlanError, match="every county"):
+    with pytest.raises(PlanError, match="适用于每个县"):
         check_template(bad, "t")
-    with pytest.raises(PlanError, match="statistics"):
+    with pytest.raises(PlanError, match=r"不能带 \[statistics\]"):
         check_template(dict(tmpl, statistics={"burials": {"2022": 10}}), "t")
 
 
@@ -192,10 +209,10 @@ def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path, 
     # The samples' own plans and files are those of the Dask run above: its cache serves them.
     args = ["province", "--sample", "zhejiang", "--out", str(out), "--serial", "--cache", str(first_run[1])]
     res = CliRunner().invoke(main, args)
-    # The sample builder is not part of this geoplan yet: 88 counties are listed as not run, exit 1.
+    # Without the sample builder: 88 counties are listed as not run, exit 1 (messages in Chinese by default).
     assert res.exit_code == 1
-    assert "cannot build sample layers" in res.output
-    assert "88 counties did not finish" in res.output
+    assert "无法生成样例图层" in res.output
+    assert "88 个县未完成" in res.output
     paths = output_paths(out)
     assert all(p.exists() for p in paths.values())
 
@@ -219,10 +236,10 @@ def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path, 
 
     before = {p: p.stat().st_mtime_ns for p in paths.values()}
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 1 and "已存在" in res.output and "--overwrite" in res.output
+    assert res.exit_code == 1 and "个输出文件存在" in res.output and "--overwrite" in res.output
     assert {p: p.stat().st_mtime_ns for p in paths.values()} == before
     res = CliRunner().invoke(main, args + ["--overwrite"])
-    assert "2 counties done (0 computed now, 2 from the cache)" in res.output
+    assert "2 个县完成（本次计算 0 个，来自缓存 2 个）" in res.output
     assert {p: p.stat().st_mtime_ns for p in paths.values()} != before
 
 
@@ -246,4 +263,36 @@ def test_sample_province_builds_missing_counties_first(first_run, tmp_path, monk
     assert calls == [("330726", out / "layers")]
     assert not (layers_dir() / "330726.gpkg").exists()
     # The stand-in's county fails its own check, which shows it was built and then run.
-    assert res.exit_code == 1 and "330726" in res.output and "townships are of county 330624" in res.output
+    assert res.exit_code == 1 and "330726" in res.output and "其中的乡镇(街道)属于县 330624" in res.output
+
+
+def test_sample_province_builds_a_missing_county_with_the_real_builder(tmp_path):
+    """天台县 (331023) has no shipped layers: the real sample builder makes them under OUT/layers, then the
+    county is evaluated with the province template exactly as `geoplan coverage` evaluates it alone."""
+    import pyogrio
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["province", "331023", "--sample", "zhejiang", "--out", str(out), "--serial",
+                                    "--no-cache"])
+    assert res.exit_code == 0, res.output
+    gpkg, tif = out / "layers" / "331023.gpkg", out / "layers" / "331023_population.tif"
+    assert gpkg.exists() and tif.exists()
+    assert not (layers_dir() / "331023.gpkg").exists()  # never into the shipped samples
+    assert "1 个县完成（本次计算 1 个，来自缓存 0 个）" in res.output
+    paths = output_paths(out)
+    counties = pd.read_csv(paths["csv:县"], dtype={"县代码": str})
+    assert counties["县代码"].tolist() == ["331023"] and counties["状态"].tolist() == ["完成"]
+    built = pyogrio.read_dataframe(gpkg, layer="townships", read_geometry=False)
+    towns = pd.read_csv(paths["csv:乡镇"], dtype={"乡镇代码": str})
+    assert sorted(towns["乡镇代码"]) == sorted(built["code"].astype(str)) and len(towns) > 0
+    # The same county alone through `geoplan coverage`, with the template written out as its own plan.
+    plan = tmp_path / "331023_template.toml"
+    plan.write_text(SAMPLE_TEMPLATE.replace('county = "*"', 'county = "331023"'), encoding="utf-8")
+    cli = CliRunner().invoke(main, ["coverage", "--plan", str(plan), "--layers", str(gpkg), "--population", str(tif),
+                                    "--out", str(tmp_path / "cli.csv")])
+    assert cli.exit_code == 0, cli.output
+    alone = pd.read_csv(tmp_path / "cli_summary.csv", encoding="utf-8-sig")
+    rules = pd.read_csv(paths["csv:县级指标"], encoding="utf-8-sig")
+    assert rules["指标"].tolist() == alone["指标"].tolist()
+    assert rules["是否达标"].tolist() == alone["是否达标"].tolist()
+    assert rules["说明"].tolist() == alone["说明"].tolist()

@@ -706,6 +706,28 @@ def export_cmd(path, as_of, retired, overwrite, db):
     click.echo(f"已写出 {out}（Wrote {out}）")
 
 
+@gaz.command("copy")
+@click.argument("source")
+@click.argument("target")
+def copy_cmd(source, target):
+    """Copy a whole gazetteer with its history: SQLite file ⇄ postgresql://… (either way).
+
+    The target must be new or an empty gazetteer; the source is only read.
+
+    \b
+    Example:
+      geoplan gaz copy xinchang.sqlite postgresql://clerk@gis.example/gazetteer
+      geoplan gaz copy postgresql://clerk@gis.example/gazetteer backup.sqlite
+    """
+    # plain text arguments: a click Path would fold the URL's "//"
+    copied = gz.copy_gazetteer(source, target)
+    try:
+        names = copied.count()
+    finally:
+        copied.close()
+    click.echo(i18n._("Copied {names} names with their history to {target}.").format(names=names, target=target))
+
+
 @gaz.command()
 @rules_option
 @json_option

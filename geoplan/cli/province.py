@@ -9,6 +9,7 @@ import click
 
 from geoplan.cli.util import TranslatedCommand
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _, ngettext
 
 #: Province names accepted by ``--sample`` → 2-digit province code.
 SAMPLE_PROVINCES = {"zhejiang": "33"}
@@ -30,11 +31,11 @@ def build_missing_samples(codes, folder: Path, client=None) -> dict[str, str]:
     try:
         from geoplan.layers.samplebuild import build_county
     except ImportError:
-        raise GeoplanError(
-            f"{len(codes)} of the province's counties have no layers, and this version of geoplan cannot build "
+        raise GeoplanError(_(
+            "{n} of the province's counties have no layers, and this version of geoplan cannot build "
             "sample layers (the sample builder, geoplan.layers.samplebuild, is not installed). Run on the "
             "counties that have layers by giving their codes, or put each county's layers in a folder as "
-            "<code>.gpkg and <code>_population.tif and give it with --layers."
+            "<code>.gpkg and <code>_population.tif and give it with --layers.").format(n=len(codes))
         ) from None
     folder.mkdir(parents=True, exist_ok=True)
     failures: dict[str, str] = {}
@@ -43,14 +44,14 @@ def build_missing_samples(codes, folder: Path, client=None) -> dict[str, str]:
             try:
                 build_county(code, folder)
             except GeoplanError as exc:
-                failures[code] = f"样例图层生成失败：{exc}"
+                failures[code] = _("Sample layers could not be built: {error}").format(error=exc)
         return failures
     futures = client.map(build_county, list(codes), out=str(folder), key=[f"build-{c}" for c in codes])
     for code, f in zip(codes, futures):
         try:
             f.result()
         except Exception as exc:  # noqa: BLE001 — one county that cannot be built is reported, the others run
-            failures[code] = f"样例图层生成失败：{exc}"
+            failures[code] = _("Sample layers could not be built: {error}").format(error=exc)
     return failures
 
 
@@ -115,8 +116,8 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
         try:
             parse_bytes(memory_limit)
         except (ValueError, TypeError):
-            raise click.BadParameter(f"{memory_limit!r} is not an amount of memory; write e.g. 4GB or 1500MB.",
-                                     param_hint="--memory-limit") from None
+            raise click.BadParameter(_("{value} is not an amount of memory; write e.g. 4GB or 1500MB.").format(
+                value=repr(memory_limit)), param_hint="--memory-limit") from None
     paths = output_paths(out_dir, stem)
     check_free(paths.values(), overwrite)  # before any work: a run that cannot write its report is not started
     folders = list(layer_dirs) or [layers_dir()]
@@ -137,16 +138,16 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
             import geoplan.layers.samplebuild  # noqa: F401
         except ImportError:
             if missing:
-                click.echo(f"Note: {len(missing)} counties have no layers and this geoplan cannot build sample "
-                           f"layers (geoplan.layers.samplebuild is not installed). Running the "
-                           f"{len(codes) - len(missing)} counties that have layers; the others are listed as not "
-                           "run.", err=True)
+                click.echo(_("Note: {missing} counties have no layers and this geoplan cannot build sample layers "
+                             "(geoplan.layers.samplebuild is not installed). Running the {have} counties that have "
+                             "layers; the others are listed as not run.").format(
+                    missing=len(missing), have=len(codes) - len(missing)), err=True)
                 missing = []
         else:
             if missing and built_dir not in folders:
                 folders.append(built_dir)
     if not codes and plans_dir is None and template is None:
-        raise click.UsageError("Give the plans: --plans DIR (each county's own) and/or --plan-template FILE.")
+        raise click.UsageError(_("Give the plans: --plans DIR (each county's own) and/or --plan-template FILE."))
     cache = None if no_cache else (cache_dir or out_dir / ".cache")
 
     from tqdm import tqdm
@@ -154,27 +155,32 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
     def evaluate_all(client):
         build_failed = {}
         if missing:
-            click.echo(f"Building the sample layers of {len(missing)} counties in {built_dir} …", err=True)
+            click.echo(_("Building the sample layers of {n} counties in {folder} …").format(
+                n=len(missing), folder=built_dir), err=True)
             build_failed = build_missing_samples(missing, built_dir, client)
         todo, skipped = county_inputs(folders, codes=codes or None, plans_dir=plans_dir, template=template,
                                       year=year, travel=travel)
         skipped = [(c, build_failed.get(c, r)) for c, r in skipped]
         if not todo:
-            raise GeoplanError("No county can be run: " + "; ".join(f"{c}: {r}" for c, r in skipped[:5]))
-        bar = tqdm(total=len(todo), unit="县", desc="各县评估", file=sys.stderr, dynamic_ncols=True)
+            raise GeoplanError(_("No county can be run: {reasons}").format(
+                reasons="; ".join(f"{c}: {r}" for c, r in skipped[:5])))
+        bar = tqdm(total=len(todo), unit=_("county"), desc=_("Counties evaluated"), file=sys.stderr,
+                   dynamic_ncols=True)
 
         def progress(result, done, total):
             bar.update(1)
             bar.set_postfix_str(result.name, refresh=False)
             if not result.ok:
-                bar.write(f"  失败 {result.label} {result.name}: {result.reason.splitlines()[0][:200]}",
-                          file=sys.stderr)
+                bar.write(_("  failed {code} {name}: {reason}").format(
+                    code=result.label, name=result.name, reason=result.reason.splitlines()[0][:200]), file=sys.stderr)
 
         with bar:
             if client is not None:
                 n = len(client.scheduler_info().get("workers", {}))
-                bar.write(f"Dask: {n} workers" + (f"; dashboard {client.dashboard_link}"
-                                                  if client.dashboard_link else ""), file=sys.stderr)
+                text = ngettext("Dask: {n} worker", "Dask: {n} workers", n).format(n=n)
+                if client.dashboard_link:
+                    text += _("; dashboard {link}").format(link=client.dashboard_link)
+                bar.write(text, file=sys.stderr)
             return run_province(todo, client=client, cache_dir=cache, on_result=progress, skipped=skipped)
 
     if serial:
@@ -201,15 +207,19 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
         from geoplan.province.report import publish
 
         written.append(publish(tmp, paths["map"], overwrite))
-    click.echo(f"{len(run.ok)} {'county' if len(run.ok) == 1 else 'counties'} done ({len(run.computed)} computed now, "
-               f"{len(run.ok) - len([r for r in run.ok if not r.cached])} from the cache) in {run.seconds:.1f} s.")
-    click.echo("Wrote:")
+    click.echo(ngettext("{n} county done ({computed} computed now, {cached} from the cache) in {seconds:.1f} s.",
+                        "{n} counties done ({computed} computed now, {cached} from the cache) in {seconds:.1f} s.",
+                        len(run.ok)).format(n=len(run.ok), computed=len(run.computed),
+                                            cached=len([r for r in run.ok if r.cached]), seconds=run.seconds))
+    click.echo(_("Wrote:"))
     for p in written:
         click.echo(f"  {p}")
     bad = run.failed + [None] * len(run.skipped)
     if bad:
         lines = [f"  {r.label} {r.name}: {r.reason.splitlines()[0][:300]}" for r in run.failed]
         lines += [f"  {c}: {reason}" for c, reason in run.skipped[:10]]
-        raise GeoplanError(f"{len(bad)} {'county' if len(bad) == 1 else 'counties'} did not finish (listed in the report's 未完成 sheet):\n"
-                           + "\n".join(lines[:20]) + "\nFix them and run the same command again with --overwrite: "
-                           "only these counties are computed.")
+        raise GeoplanError(
+            ngettext("{n} county did not finish (listed in the report's 未完成 sheet):",
+                     "{n} counties did not finish (listed in the report's 未完成 sheet):", len(bad)).format(n=len(bad))
+            + "\n" + "\n".join(lines[:20]) + "\n"
+            + _("Fix them and run the same command again with --overwrite: only these counties are computed."))

@@ -25,6 +25,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.province.inputs import CountyInput, county_name
 
 #: Township columns kept for the province map and tables.
@@ -118,15 +119,17 @@ def _check_county_code(county: CountyInput) -> None:
     from geoplan.layers.io import list_layers
 
     if "townships" not in list_layers(county.gpkg):
-        raise GeoplanError(f"{county.gpkg} has no 'townships' layer; every county layer set needs one.")
+        raise GeoplanError(_("{path} has no 'townships' layer; every county layer set needs one.").format(
+            path=county.gpkg))
     try:
         codes = pyogrio.read_dataframe(county.gpkg, layer="townships", columns=["county_code"], read_geometry=False)
     except Exception:  # noqa: BLE001 — a broken layer is reported with all its problems by load_county
         return
     found = sorted(set(codes["county_code"].dropna().astype(str)))
     if found and found != [county.code]:
-        raise GeoplanError(f"{county.gpkg} is named for county {county.code}, but its townships are of county "
-                           f"{', '.join(found)}. Rename the file or put the right county's layers in it.")
+        raise GeoplanError(_("{path} is named for county {code}, but its townships are of county {found}. Rename the "
+                             "file or put the right county's layers in it.").format(
+            path=county.gpkg, code=county.code, found=", ".join(found)))
 
 
 def run_county(county: CountyInput) -> CountyResult:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from geoplan.coverage.plans import PlanError, parse_plan
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 
 #: Bumped whenever what a county task computes changes, so old cached results are not reused.
 CACHE_VERSION = 1
@@ -189,13 +190,14 @@ def read_toml(path) -> dict:
     """A TOML file as a dict, with the plan module's messages for a missing or broken file."""
     p = Path(path)
     if not p.is_file():
-        raise PlanError(f"Plan file not found: {p}.")
+        raise PlanError(_("Plan file not found: {path}.").format(path=p))
     try:
         return tomllib.loads(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise PlanError(f"{p} is not UTF-8 text; save it as UTF-8.") from exc
+        raise PlanError(_("{path} is not UTF-8 text; save it as UTF-8.").format(path=p)) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"{p} is not valid TOML: {exc}. Check quotes and brackets on that line.") from exc
+        raise PlanError(_("{path} is not valid TOML: {error}. Check quotes and brackets on that line.").format(
+            path=p, error=exc)) from exc
 
 
 def check_template(data: dict, source: str) -> dict:
@@ -209,16 +211,18 @@ def check_template(data: dict, source: str) -> dict:
     """
     meta = data.get("plan")
     if not isinstance(meta, dict):
-        raise PlanError(f"{source}: a plan template needs a [plan] table with name = \"…\" "
-                        "(and county = \"*\").")
+        raise PlanError(_("{source}: a plan template needs a [plan] table with name = \"…\" (and county = \"*\").").format(
+            source=source))
     county = str(meta.get("county", "*"))
     if county != "*":
-        raise PlanError(f"{source}: a plan template is applied to every county, so its [plan] county must be "
-                        f"\"*\" (or left out), not {county!r}. For one county's own plan use --plans.")
+        raise PlanError(_("{source}: a plan template is applied to every county, so its [plan] county must be \"*\" "
+                          "(or left out), not {county}. For one county's own plan use --plans.").format(
+            source=source, county=repr(county)))
     stats = {k for k in (data.get("statistics") or {}) if k != "source"}
     if stats:
-        raise PlanError(f"{source}: a plan template cannot carry [statistics] ({', '.join(sorted(stats))}): they "
-                        "are one county's figures. Put them in that county's own plan file (--plans).")
+        raise PlanError(_("{source}: a plan template cannot carry [statistics] ({names}): they are one county's "
+                          "figures. Put them in that county's own plan file (--plans).").format(
+            source=source, names=", ".join(sorted(stats))))
     parse_plan(fill_template(data, "000000", ""), source)
     return data
 
@@ -261,7 +265,8 @@ def province_counties(province: str = "33") -> list[str]:
     t = county_table()
     codes = sorted(t.index[t["province_code"] == str(province)])
     if not codes:
-        raise ProvinceError(f"No counties with province code {province!r} in the official division list.")
+        raise ProvinceError(_("No counties with province code {code} in the official division list.").format(
+            code=repr(province)))
     return codes
 
 
@@ -286,16 +291,16 @@ def layer_sets(folders) -> dict[str, tuple[Path, Path | None]]:
     for folder in folders:
         d = Path(folder)
         if not d.is_dir():
-            raise ProvinceError(f"Layer folder not found: {d}. Give a folder holding <county code>.gpkg files "
-                                "(and <county code>_population.tif), as layers/ does.")
+            raise ProvinceError(_("Layer folder not found: {path}. Give a folder holding <county code>.gpkg files "
+                                  "(and <county code>_population.tif), as layers/ does.").format(path=d))
         for gpkg in sorted(d.iterdir()):
             m = _CODE.match(gpkg.name)
             if not m:
                 continue
             code = m.group(1)
             if code in found:
-                raise ProvinceError(f"County {code} has layers in two folders: {found[code][0]} and {gpkg}. "
-                                    "Keep one of them.")
+                raise ProvinceError(_("County {code} has layers in two folders: {first} and {second}. Keep one of "
+                                      "them.").format(code=code, first=found[code][0], second=gpkg))
             tif = d / f"{code}_population.tif"
             found[code] = (gpkg, tif if tif.exists() else None)
     return found
@@ -351,7 +356,7 @@ def county_inputs(folders, *, codes=None, plans_dir=None, template=None, year: i
     if plans_dir is not None:
         pdir = Path(plans_dir)
         if not pdir.is_dir():
-            raise ProvinceError(f"Plans folder not found: {pdir}.")
+            raise ProvinceError(_("Plans folder not found: {path}.").format(path=pdir))
     wanted = sorted(sets) if codes is None else list(dict.fromkeys(str(c) for c in codes))
     todo, skipped = [], []
     for code in wanted:
@@ -374,5 +379,5 @@ def county_inputs(folders, *, codes=None, plans_dir=None, template=None, year: i
         todo.append(CountyInput(code, str(gpkg), None if tif is None else str(tif), plan, source, year, travel))
     if not todo and not skipped:
         where = ", ".join(str(f) for f in folders)
-        raise ProvinceError(f"No county layer sets (<6-digit code>.gpkg) in {where}.")
+        raise ProvinceError(_("No county layer sets (<6-digit code>.gpkg) in {folders}.").format(folders=where))
     return todo, skipped

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoplan.i18n import _
 from geoplan.province.county import CountyResult, township_frame
 from geoplan.province.report import INDICATORS, ProvinceError
 
@@ -60,8 +61,8 @@ def _town_values(towns_table: pd.DataFrame, town_rules: pd.DataFrame, indicator:
     rows = town_rules[town_rules["规则编号"] == indicator]
     if rows.empty:
         known = sorted(set(town_rules["规则编号"]))
-        raise ProvinceError(f"No township has the rule {indicator!r}. Colour by one of: "
-                            f"{', '.join(list(INDICATORS) + known)}.")
+        raise ProvinceError(_("No township has the rule {rule}. Colour by one of: {choices}.").format(
+            rule=repr(indicator), choices=", ".join(list(INDICATORS) + known)))
     status = rows.set_index("乡镇代码")["是否达标"]
     v = status.map({"达标": 1.0, "未达标": 0.0})
     title = str(rows["指标"].mode().iloc[0])
@@ -101,7 +102,7 @@ def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame
     towns = township_frame(results)
     outlines = [r.outline.to_crs("EPSG:4490") for r in results if r.ok and r.outline is not None and len(r.outline)]
     if towns.empty:
-        raise ProvinceError("No county finished, so there is nothing to map.")
+        raise ProvinceError(_("No county finished, so there is nothing to map."))
     counties_gdf = (gpd.GeoDataFrame(pd.concat(outlines, ignore_index=True), crs="EPSG:4490") if outlines
                     else towns.dissolve("county_code").reset_index().rename(columns={"county_code": "adcode"}))
     values, classes, colours, ind_title = _town_values(tables["乡镇"], tables["乡镇指标"], indicator)

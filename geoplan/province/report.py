@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geoplan.coverage.evaluation import FAIL, NOT_REQUIRED, PASS, UNKNOWN
+from geoplan.i18n import _, ngettext
 from geoplan.province.county import CountyResult
 from geoplan.province.inputs import ProvinceError, county_table
 
-_SHARE_KINDS = {"ratio", "travel_time"}
 
 #: Indicators the province map can colour townships by (key → Chinese name).
 INDICATORS = {
@@ -48,36 +49,29 @@ def _pct(v):
     return None if v is None or pd.isna(v) else round(100.0 * float(v), 1)
 
 
-def _unit_value(kind: str, rule_spec: dict, value, level: str):
-    """A rule's value in the unit a planner reads, and that unit."""
-    if value is None or pd.isna(value):
-        return None, ""
-    if level == "township" and kind in ("full_coverage", "population_threshold"):
-        return int(value), "处"
-    if level == "county" and kind in ("full_coverage", "population_threshold"):
-        return _pct(value), "%（达标乡镇占比）"
-    if kind in _SHARE_KINDS:
-        return _pct(value), "%"
-    per = float(rule_spec.get("per", 10000))
-    return round(float(value), 1), f"每{per:,.0f}人" if per != 10000 else "每万人"
-
-
-def _target(kind: str, rule_spec: dict, target, level: str):
-    if target is None or pd.isna(target):
+def _shown(value, unit: str):
+    """A value of the evaluation in the unit a planner reads: shares as percentages, rates with one decimal,
+    counts whole; text (a not-evaluable target as the document words it) stays text."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    if kind in ("full_coverage", "population_threshold"):
-        return int(target) if level == "township" else _pct(target)
-    if kind in _SHARE_KINDS:
-        return _pct(target)
-    return round(float(target), 1)
-
-
-def _passed_text(v) -> str:
-    return "不适用" if v is None or pd.isna(v) else ("达标" if bool(v) else "未达标")
+    if isinstance(value, str):
+        return value
+    unit = str(unit)
+    if unit == "%":
+        return _pct(value)
+    if "万" in unit:
+        return round(float(value), 1)
+    v = float(value)
+    return int(round(v)) if v == round(v) else round(v, 2)
 
 
 def _count(v):
     return None if v is None or pd.isna(v) else int(round(float(v)))
+
+
+def _unit_text(unit) -> str:
+    unit = "" if unit is None or (not isinstance(unit, str) and pd.isna(unit)) else str(unit)
+    return unit[1:] if unit.startswith("/") else unit  # "/万人" reads "万人" beside a value: 2.5 万人 would be wrong
 
 
 def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str, str]] = ()) -> dict[str, pd.DataFrame]:
@@ -102,22 +96,20 @@ def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str
             continue
         ev = r.evaluation
         kinds = {rule.id: rule.kind for rule in ev.plan.rules}
-        specs = {rule.id: rule.spec for rule in ev.plan.rules}
         towns = r.townships
         base = {"地市代码": pcode, "地市": pname, "县代码": r.code, "县(市、区)": r.name}
+        # The evaluation's own tables, as `geoplan coverage` writes them: one row per target of the document
+        # (statistic, village-level and not-evaluable targets included), and the township rows it produced.
         for s in ev.summary.itertuples(index=False):
-            value, unit = _unit_value(s.kind, specs[s.rule_id], s.value, "county")
-            rule_rows.append({**base, "规则编号": s.rule_id, "类别": s.group, "指标": s.title,
-                              "现状值": value, "目标值": _target(s.kind, specs[s.rule_id], s.target, "county"),
-                              "单位": unit, "是否达标": _passed_text(s.passed), "说明": s.reason})
+            rule_rows.append({**base, "规则编号": s.rule_id, "类别": s.group, "指标": s.title, "规则类型": s.kind,
+                              "现状值": _shown(s.value, s.unit), "目标值": _shown(s.target, s.unit),
+                              "单位": _unit_text(s.unit), "是否达标": s.status, "说明": s.reason})
         t = ev.townships
         for row in t.itertuples(index=False):
-            kind = kinds[row.rule_id]
-            value, unit = _unit_value(kind, specs[row.rule_id], row.value, "township")
             town_rule_rows.append({**base, "乡镇代码": row.code, "乡镇(街道)": row.name, "规则编号": row.rule_id,
                                    "类别": row.group, "指标": row.title, "人口": _count(row.population),
-                                   "现状值": value, "目标值": _target(kind, specs[row.rule_id], row.target, "township"),
-                                   "单位": unit, "是否达标": _passed_text(row.passed), "说明": row.reason})
+                                   "现状值": _shown(row.value, row.unit), "目标值": _shown(row.target, row.unit),
+                                   "单位": _unit_text(row.unit), "是否达标": row.status, "说明": row.reason})
         travel_ids = [rid for rid, k in kinds.items() if k == "travel_time"]
         travel = t[t["rule_id"] == travel_ids[0]].set_index("code") if travel_ids else None
         failing = t[t["passed"].eq(False)]
@@ -125,7 +117,8 @@ def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str
             mine = failing[failing["code"] == town.code]
             row = {**base, "乡镇代码": town.code, "乡镇(街道)": town.name, "类型": town.kind,
                    "常住人口": _count(town.population), "60岁及以上人口": _count(town.pop_60plus),
-                   "评估指标数": int((t["code"] == town.code).sum()), "未达标指标数": len(mine),
+                   "评估指标数": int(((t["code"] == town.code) & t["passed"].notna()).sum()),
+                   "未达标指标数": len(mine),
                    "未达标指标": "、".join(mine["title"]),
                    "出行时间指标": "", "时限内人口比例(%)": None, "时限外人口": None}
             if travel is not None and town.code in travel.index:
@@ -143,7 +136,8 @@ def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str
             "常住人口": _count(towns["population"].sum()), "60岁及以上人口": _count(towns["pop_60plus"].sum()),
             "指标数": len(summ), "达标指标数": int(evaluated["passed"].sum()),
             "未达标指标数": int((~evaluated["passed"].astype(bool)).sum()),
-            "未评估指标数": int(summ["passed"].isna().sum()),
+            "不要求指标数": int(summ["status"].eq(NOT_REQUIRED).sum()),
+            "无法评估指标数": int(summ["status"].eq(UNKNOWN).sum()),
             "指标达标率(%)": _pct(evaluated["passed"].mean()) if len(evaluated) else None,
             "有未达标指标的乡镇数": int(failing["code"].nunique()),
             "未达标指标": "、".join(summ.loc[summ["passed"].eq(False), "title"]),
@@ -157,7 +151,7 @@ def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str
                             "状态": "未运行", "说明": reason})
     counties = pd.DataFrame(county_rows)
     if counties.empty:
-        raise ProvinceError("No county to report on.")
+        raise ProvinceError(_("No county to report on."))
     counties = counties.sort_values("县代码", kind="stable").reset_index(drop=True)
     towns_df = pd.DataFrame(town_rows, columns=_TOWN_COLS)
     # object: 现状值 holds counts (处) and percentages in one column; each number stays as it is (2, not 2.0).
@@ -180,9 +174,10 @@ def _places_name(code: str) -> str:
 
 
 _COUNTY_COLS = ["地市代码", "地市", "县代码", "县(市、区)", "状态", "说明", "规划", "评估年份", "乡镇数", "常住人口",
-                "60岁及以上人口", "指标数", "达标指标数", "未达标指标数", "未评估指标数", "指标达标率(%)",
+                "60岁及以上人口", "指标数", "达标指标数", "未达标指标数", "不要求指标数",
+                "无法评估指标数", "指标达标率(%)",
                 "有未达标指标的乡镇数", "未达标指标", "计算用时(秒)"]
-_RULE_COLS = ["地市代码", "地市", "县代码", "县(市、区)", "规则编号", "类别", "指标", "现状值", "目标值", "单位",
+_RULE_COLS = ["地市代码", "地市", "县代码", "县(市、区)", "规则编号", "类别", "指标", "规则类型", "现状值", "目标值", "单位",
               "是否达标", "说明"]
 _TOWN_RULE_COLS = ["地市代码", "地市", "县代码", "县(市、区)", "乡镇代码", "乡镇(街道)", "规则编号", "类别", "指标",
                    "人口", "现状值", "目标值", "单位", "是否达标", "说明"]
@@ -212,18 +207,19 @@ def _prefectures(counties: pd.DataFrame, towns: pd.DataFrame) -> pd.DataFrame:
 
 
 def _prefecture_rules(rules: pd.DataFrame, town_rules: pd.DataFrame) -> pd.DataFrame:
-    cols = ["地市代码", "地市", "规则编号", "指标", "评估县数", "达标县数", "要求乡镇数", "达标乡镇数", "乡镇达标率(%)"]
+    cols = ["地市代码", "地市", "规则编号", "指标", "评估县数", "达标县数", "无法评估县数", "要求乡镇数", "达标乡镇数", "乡镇达标率(%)"]
     if rules.empty:
         return pd.DataFrame(columns=cols)
     rows = []
     for (pcode, pname, rid), part in rules.groupby(["地市代码", "地市", "规则编号"], sort=True):
         tr = town_rules[(town_rules["县代码"].isin(part["县代码"])) & (town_rules["规则编号"] == rid)]
-        required = tr[tr["是否达标"] != "不适用"]
+        required = tr[tr["是否达标"].isin([PASS, FAIL])]
         ok = int((required["是否达标"] == "达标").sum())
         rows.append({"地市代码": pcode, "地市": pname, "规则编号": rid,
                      # A template gives every county one title; own plans may word it differently.
-                     "指标": part["指标"].mode().iloc[0], "评估县数": int((part["是否达标"] != "不适用").sum()),
-                     "达标县数": int((part["是否达标"] == "达标").sum()), "要求乡镇数": len(required),
+                     "指标": part["指标"].mode().iloc[0], "评估县数": int(part["是否达标"].isin([PASS, FAIL]).sum()),
+                     "达标县数": int((part["是否达标"] == "达标").sum()),
+                     "无法评估县数": int((part["是否达标"] == UNKNOWN).sum()), "要求乡镇数": len(required),
                      "达标乡镇数": ok, "乡镇达标率(%)": _pct(ok / len(required)) if len(required) else None})
     return pd.DataFrame(rows, columns=cols)
 
@@ -251,9 +247,12 @@ def check_free(paths, overwrite: bool) -> None:
 
     taken = [str(p) for p in paths if Path(p).exists() or Path(p).is_symlink()]
     if taken and not overwrite:
-        raise OutputExistsError(f"输出文件 {'、'.join(taken[:3])}{' 等' if len(taken) > 3 else ''}（共 {len(taken)} 个）"
-                                f"已存在，未作任何改动。要替换它们请加 --overwrite，或换一个 --out 文件夹。"
-                                "（各县的缓存保留：已算完的县不会重算。）")
+        raise OutputExistsError(ngettext(
+            "{n} output file already exists: {files}. Give --overwrite to replace it, or another --out folder. "
+            "(The per-county cache is kept either way: counties already done are not computed again.)",
+            "{n} output files already exist: {files}. Give --overwrite to replace them, or another --out folder. "
+            "(The per-county cache is kept either way: counties already done are not computed again.)",
+            len(taken)).format(n=len(taken), files=", ".join(taken[:3]) + (" …" if len(taken) > 3 else "")))
     for p in paths:  # folder missing, read-only, a folder in the way: said now, before the work
         if Path(p).parent.exists():
             check_target(p, overwrite=overwrite)
@@ -304,7 +303,7 @@ _WIDTHS = {"说明": 50, "原因": 60, "指标": 34, "未达标指标": 40, "规
 def _number_format(header: str, unit) -> str | None:
     if header.endswith("(%)") or (header in ("现状值", "目标值") and str(unit).startswith("%")):
         return '0.0"%"'
-    if header in ("现状值", "目标值") and str(unit).startswith("每"):
+    if header in ("现状值", "目标值") and "万" in str(unit):
         return "0.0"
     if header.endswith("(秒)"):
         return "0.0"

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from geoplan.i18n import _
 from geoplan.province.county import CountyResult, failed, load_cached, run_county, store_cached
 from geoplan.province.inputs import CountyInput, ProvinceError, fingerprinted
 
@@ -96,7 +97,7 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None, mem
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask is a dependency
-        raise ProvinceError("The province run needs Dask: pip install 'dask[distributed]'.") from exc
+        raise ProvinceError(_("The province run needs Dask: pip install 'dask[distributed]'.")) from exc
     import logging
 
     import dask
@@ -105,8 +106,8 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None, mem
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise ProvinceError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}. Is `dask scheduler` "
-                                "running there, and is the port open?") from exc
+            raise ProvinceError(_("Cannot reach the Dask scheduler at {address}: {error}. Is `dask scheduler` running "
+                                  "there, and is the port open?").format(address=scheduler, error=exc)) from exc
         try:
             yield client
         finally:
@@ -162,7 +163,7 @@ def run_province(counties: Sequence[CountyInput], *, client=None, cache_dir=None
     labels = [c.name for c in counties]
     if len(set(labels)) != len(labels):
         dup = sorted({x for x in labels if labels.count(x) > 1})
-        raise ProvinceError(f"County {', '.join(dup)} is given twice; each county runs once.")
+        raise ProvinceError(_("County {codes} is given twice; each county runs once.").format(codes=", ".join(dup)))
     results: dict[str, CountyResult] = {}
     total = len(counties)
     todo = []

@@ -7,8 +7,9 @@ Usage::
 Input: ``--counties N`` county tasks made from the sample layer sets in
 ``layers/`` taken in turn (330624, 330727, 330624 …) under distinct labels,
 so each is computed (no cache) and all have real sizes. When the sample
-builder has made all 90 Zhejiang counties, ``--counties 90`` runs the
-province; with only the two samples it repeats them.
+builder has made the other Zhejiang counties (``geoplan sample build --all
+--out DIR``), ``--layers DIR --counties 90`` runs the province; with only
+the two samples it repeats them.
 
 What is timed: the same :func:`geoplan.province.run_province` call, (a)
 with no client — the counties one after another in this process, the
@@ -51,10 +52,10 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def county_tasks(n: int):
-    folder = layers_dir()
+def county_tasks(n: int, folders=()):
+    folders = list(folders) or [layers_dir()]
     zhejiang = province_counties("33")
-    todo, _ = county_inputs([folder], codes=None, plans_dir=ROOT / "plans", template=SAMPLE_TEMPLATE)
+    todo, _ = county_inputs(folders, codes=None, plans_dir=ROOT / "plans", template=SAMPLE_TEMPLATE)
     have = {c.code: c for c in todo}
     if all(code in have for code in zhejiang[:n]):
         return [have[c] for c in zhejiang[:n]], "Zhejiang counties"
@@ -73,8 +74,11 @@ def main():
     ap.add_argument("--counties", type=int, default=4, help="County tasks (default 4: about 2 minutes in all).")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--memory-limit", default="3GB", help="Per worker.")
+    ap.add_argument("--layers", nargs="+", type=Path, default=[],
+                    help="Folders of county layer sets (default: layers/). With the 88 other counties built by "
+                         "`geoplan sample build --all --out DIR`, give layers/ and DIR (or DIR alone) to run Zhejiang.")
     args = ap.parse_args()
-    tasks, what = county_tasks(args.counties)
+    tasks, what = county_tasks(args.counties, args.layers)
     print(f"{len(tasks)} county tasks ({what}); machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
 
     rows, reference = [], None
