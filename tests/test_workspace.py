@@ -306,3 +306,38 @@ def test_never_overwrites_a_users_file(bundle, tmp_path):
     with pytest.raises(GeoplanError, match="不是 geoplan 工作区"):
         build_workspace("330624", folder, townships=bundle["townships"], census=bundle["census"])
     assert (folder / "330624.gpkg").read_bytes() == b"the user's own file"
+
+
+def test_coverage_and_map_coverage_take_the_workspace(bundle, tmp_path):
+    """`geoplan coverage --workspace` gives the same report as the county built directly."""
+    from geoplan.cli.main import main
+
+    plan = str(Path(__file__).parent.parent / "plans" / "330624_2022.toml")
+    # The workspace, not the sample, is read: one with townships only cannot evaluate the plan.
+    small = tmp_path / "small"
+    build_workspace("330624", small, townships=bundle["townships"], census=bundle["census"])
+    res = CliRunner().invoke(main, ["coverage", "--plan", plan, "--workspace", str(small)])
+    assert res.exit_code == 1 and "已有图层：townships。" in res.output and "Traceback" not in res.output
+
+    fac = _facilities(bundle)
+    for k in ("cemeteries", "disability_homes", "social_work_stations"):  # the plan's other layers
+        p = tmp_path / f"{k}.geojson"
+        pyogrio.write_dataframe(bundle["county"][k], p, driver="GeoJSON")
+        fac.append(f"{p}:{k}")
+    out = tmp_path / "ws"
+    build_workspace("330624", out, townships=bundle["townships"], facilities=fac, roads=bundle["roads"],
+                    census=bundle["census"], villages=bundle["villages"])
+    for name, extra in (("ws", ["--workspace", str(out)]), ("sample", [])):
+        res = CliRunner().invoke(main, ["coverage", "--plan", plan, "--out", str(tmp_path / f"{name}.csv"), *extra])
+        assert res.exit_code == 0, res.output
+    for part in ("summary", "townships"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"ws_{part}.csv"),
+                                      pd.read_csv(tmp_path / f"sample_{part}.csv"))
+    res = CliRunner().invoke(main, ["coverage", "--plan", plan, "--workspace", str(out), "--layers", str(out)])
+    assert res.exit_code == 2 and "--workspace" in res.output
+    html = tmp_path / "覆盖.html"
+    res = CliRunner().invoke(main, ["map", "coverage", "--plan", plan, "--workspace", str(out), "--offline",
+                                    "--out", str(html)])
+    assert res.exit_code == 0, res.output
+    text = html.read_text(encoding="utf-8")
+    assert "儒岙镇" in text and "新昌县" in text

@@ -148,7 +148,9 @@ def plan_travel(county, evaluation_plan, year):
               help="One static map per indicator: FILE_<rule_id>.png/.pdf next to the named file.")
 @click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape", show_default=True,
               help="Static map orientation.")
-def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date,
+@click.option("--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="County workspace folder (from `geoplan workspace init`): its layers and population.")
+def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tianditu_key, offline, title, data_date,
                  plan_path, year, travel, isochrones, sites, uncovered, png_path, pdf_path, indicator, each_indicator,
                  orientation):
     """Coverage of a plan, one indicator at a time: HTML map and/or A4 static maps.
@@ -168,7 +170,14 @@ def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offl
     for path, suffix in ((png_path, ".png"), (pdf_path, ".pdf")):
         if path is not None and path.suffix.lower() != suffix:
             raise click.UsageError(f"--{suffix[1:]} needs a file ending in {suffix}, got {path.name}.")
-    c = _county(county, gpkg, population)
+    if workspace_dir is not None:
+        from geoplan.layers.workspace import load_workspace
+
+        if gpkg is not None or population is not None:
+            raise click.UsageError("--workspace already holds the layers and population: leave out --layers/--population.")
+        c = load_workspace(workspace_dir)
+    else:
+        c = _county(county, gpkg, population)
     evaluation = per_cell = minutes = label = None
     if plan_path is not None:
         plan = load_plan(plan_path)
