@@ -151,8 +151,42 @@ def build_bundle(folder: Path, county: str = "330624") -> dict:
             "census": census, "roads": roads, "villages": villages, "styles": styles, "addresses": addrs}
 
 
+def reference_address_levels(children_xlsx: Path, county: str = "330624") -> list[tuple[str, str | None]]:
+    """Brute-force reference for the address matcher: (level, township code) per row of the list.
+
+    Independent of geoplan's matcher: a row is at village level when its address names an
+    official township of the county (full name, or without 镇/乡/街道) and the rest of the address
+    or the facility's name contains an official village of *that* township (its name with any
+    村委会/居委会/村民委员会 suffix removed); at township level when only the township is named;
+    otherwise unmatched.
+    """
+    from geoplan.layers.addresses import official_villages
+    from geoplan.layers.divisions import county_townships
+
+    towns = county_townships(county)
+    vil = official_villages(county[:2])
+    vil = vil[vil["county_code"] == county]
+    table = pd.read_excel(children_xlsx, dtype=str)
+    out = []
+    for addr, name in zip(table["地址"].fillna(""), table["名称"].fillna("")):
+        addr = addr.replace(" ", "").replace("（", "").replace("）", "")
+        hit = {t.code: (t, max(addr.find(f) + len(f) for f in forms if f in addr)) for t in towns.itertuples()
+               for forms in [[f for f in {t.name, t.name.removesuffix("街道"), t.name[:-1]} if len(f) >= 2]]
+               if any(f in addr for f in forms)}
+        if len(hit) != 1:
+            out.append(("未匹配", None))
+            continue
+        t, end = next(iter(hit.values()))
+        addr = addr[end:]  # the village is written after the township
+        names = [n for n in vil.loc[vil["township_code"] == t.code, "name"]]
+        cores = [n.removesuffix("村民委员会").removesuffix("村委会").removesuffix("居委会") for n in names]
+        village = any(c in addr or c in name for c in cores)
+        out.append(("村(社区)" if village else "乡镇(街道)", t.code))
+    return out
+
+
 def first_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b))) if len(a) else 0.0
 
 
-__all__ = ["build_bundle", "write_osm_xml", "addresses_for", "shapely"]
+__all__ = ["build_bundle", "write_osm_xml", "addresses_for", "reference_address_levels", "shapely"]

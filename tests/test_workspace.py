@@ -19,7 +19,7 @@ from geoplan.layers.workspace import WorkspaceError, build_workspace, load_works
 from geoplan.layers.wsread import detect_crs, parse_facility_spec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bureau_bundle import build_bundle  # noqa: E402
+from bureau_bundle import build_bundle, reference_address_levels  # noqa: E402
 
 
 def _facilities(b):
@@ -70,6 +70,11 @@ def test_layers_equal_the_county_built_directly(bundle, ws):
     ch, sch = county["children_homes"].set_index("facility_id"), sample["children_homes"].set_index("facility_id")
     assert set(ch.index) == set(sch.index)
     assert (ch["township_code"] == sch.loc[ch.index, "township_code"]).all()
+    # The reference reads the same township from each address: no address in the wrong township.
+    ref = reference_address_levels(bundle["children_homes"])
+    ids = pd.read_excel(bundle["children_homes"], dtype=str).iloc[:, 0]
+    ref_town = {i: t for i, (_, t) in zip(ids, ref) if t}
+    assert all(ref_town[i] == t for i, t in ch["township_code"].items() if i in ref_town)
     assert set(ch["location_level"]) == {"村(社区)", "乡镇(街道)"}
     assert county.population is not None and county.population.total == 419036
 
@@ -100,9 +105,12 @@ def test_manifest_says_what_came_from_where(bundle, ws):
     assert "dasymetric" in m["population"]["method"]
     assert sum(r["population"] for r in m["population"]["by_township"]) == 419036
     summary = {r["level"]: r["count"] for r in m["addresses"]["summary"]}
-    # Road-only addresses: the village comes from the facility's name where it has one (11),
-    # else the home stays at township level (11); three rows cannot be placed.
-    assert summary == {"村(社区)": 147, "乡镇(街道)": 11, "未匹配": 3}
+    # The brute-force reference (official names searched in each address and facility name):
+    # road-only addresses get their village from the facility's name where it has one, else
+    # stay at township level; the three extra rows cannot be placed.
+    ref = pd.Series([lv for lv, _ in reference_address_levels(bundle["children_homes"])]).value_counts()
+    assert summary == {lv: int(ref.get(lv, 0)) for lv in ("村(社区)", "乡镇(街道)", "未匹配")}
+    assert summary["未匹配"] == 3 and summary["乡镇(街道)"] > 0 and summary["村(社区)"] > 0.8 * sum(summary.values())
     prov = pyogrio.read_dataframe(ws.gpkg, layer="provenance", read_geometry=False)
     assert "population raster" in set(prov["layer"])
     assert not [p for p in ws.folder.iterdir() if p.name.startswith(".")]  # no temp files left
@@ -122,7 +130,7 @@ def test_rerun_with_a_changed_file_replaces_that_layer_only(bundle, ws, tmp_path
     after = read_manifest(out)
     for k in ("townships", "roads", "children_homes", "villages"):
         assert after["layers"][k] == before["layers"][k]
-    assert after["layers"]["elderly_care"]["features"] == 23
+    assert after["layers"]["elderly_care"]["features"] == len(table) - 1
     assert after["population"]["written_at"] == before["population"]["written_at"]
     # `update` with only the new file keeps everything else.
     changed2 = tmp_path / "养老设施2.xlsx"
@@ -130,7 +138,9 @@ def test_rerun_with_a_changed_file_replaces_that_layer_only(bundle, ws, tmp_path
     r2 = build_workspace("330624", out, facilities=[f"{changed2}:elderly_care:gcj02"])
     assert r2.written == ["elderly_care"]
     c = load_workspace(out)
-    assert len(c["elderly_care"]) == 22 and len(c["children_homes"]) == 158 and len(c["roads"]) == 449
+    assert len(c["elderly_care"]) == len(table) - 2
+    assert len(c["children_homes"]) == len(bundle["county"]["children_homes"])
+    assert len(c["roads"]) == len(bundle["county"]["roads"])
 
 
 def test_every_problem_of_every_file_at_once_and_nothing_written(bundle, tmp_path):
@@ -243,7 +253,8 @@ def test_cli_init_show_and_error(bundle, tmp_path):
             "--villages", str(bundle["villages"]), "--out", str(out)]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    assert "地址定位：村(社区) 147 条" in res.output and "带号前缀 40" in res.output
+    n_village = sum(lv == "村(社区)" for lv, _ in reference_address_levels(bundle["children_homes"]))
+    assert f"地址定位：村(社区) {n_village} 条" in res.output and "带号前缀 40" in res.output
     res = CliRunner().invoke(main, ["workspace", "show", str(out)])
     assert res.exit_code == 0 and "children_homes" in res.output
     bad = tmp_path / "人口.csv"
@@ -295,3 +306,38 @@ def test_never_overwrites_a_users_file(bundle, tmp_path):
     with pytest.raises(GeoplanError, match="不是 geoplan 工作区"):
         build_workspace("330624", folder, townships=bundle["townships"], census=bundle["census"])
     assert (folder / "330624.gpkg").read_bytes() == b"the user's own file"
+
+
+def test_coverage_and_map_coverage_take_the_workspace(bundle, tmp_path):
+    """`geoplan coverage --workspace` gives the same report as the county built directly."""
+    from geoplan.cli.main import main
+
+    plan = str(Path(__file__).parent.parent / "plans" / "330624_2022.toml")
+    # The workspace, not the sample, is read: one with townships only cannot evaluate the plan.
+    small = tmp_path / "small"
+    build_workspace("330624", small, townships=bundle["townships"], census=bundle["census"])
+    res = CliRunner().invoke(main, ["coverage", "--plan", plan, "--workspace", str(small)])
+    assert res.exit_code == 1 and "已有图层：townships。" in res.output and "Traceback" not in res.output
+
+    fac = _facilities(bundle)
+    for k in ("cemeteries", "disability_homes", "social_work_stations"):  # the plan's other layers
+        p = tmp_path / f"{k}.geojson"
+        pyogrio.write_dataframe(bundle["county"][k], p, driver="GeoJSON")
+        fac.append(f"{p}:{k}")
+    out = tmp_path / "ws"
+    build_workspace("330624", out, townships=bundle["townships"], facilities=fac, roads=bundle["roads"],
+                    census=bundle["census"], villages=bundle["villages"])
+    for name, extra in (("ws", ["--workspace", str(out)]), ("sample", [])):
+        res = CliRunner().invoke(main, ["coverage", "--plan", plan, "--out", str(tmp_path / f"{name}.csv"), *extra])
+        assert res.exit_code == 0, res.output
+    for part in ("summary", "townships"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"ws_{part}.csv"),
+                                      pd.read_csv(tmp_path / f"sample_{part}.csv"))
+    res = CliRunner().invoke(main, ["coverage", "--plan", plan, "--workspace", str(out), "--layers", str(out)])
+    assert res.exit_code == 2 and "--workspace" in res.output
+    html = tmp_path / "覆盖.html"
+    res = CliRunner().invoke(main, ["map", "coverage", "--plan", plan, "--workspace", str(out), "--offline",
+                                    "--out", str(html)])
+    assert res.exit_code == 0, res.output
+    text = html.read_text(encoding="utf-8")
+    assert "儒岙镇" in text and "新昌县" in text

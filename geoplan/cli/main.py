@@ -155,6 +155,8 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
               help="Plan file (TOML), e.g. plans/330624_2022.toml.")
 @click.option("--layers", "gpkg", type=click.Path(path_type=Path),
               help="County GeoPackage with layers named by kind. Default: the sample of the plan's county.")
+@click.option("--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="County workspace folder (from `geoplan workspace init`): its layers and population.")
 @click.option("--population", type=click.Path(path_type=Path), help="Population GeoTIFF (for travel-time rules).")
 @click.option("--year", type=int, help="Year whose targets apply. Default: the year of --as-of, else the plan's year.")
 @click.option("--as-of", "as_of", help="Evaluation date, e.g. 2022-12-31 (default: the end of the target year). "
@@ -167,7 +169,8 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
               help="Take township populations from the raster (zonal sums with partial cells) "
                    "instead of the townships layer's census columns.")
 @_overwrite
-def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, raster_population, overwrite):
+def coverage(plan_path, gpkg, workspace_dir, population, year, as_of, out_path, travel_rules, raster_population,
+             overwrite):
     """Evaluate a county plan's targets as of a date, township by township.
 
     \b
@@ -199,7 +202,14 @@ def coverage(plan_path, gpkg, population, year, as_of, out_path, travel_rules, r
         refuse_inputs([out_path], [plan_path, gpkg, population])
         check_target(out_path if out_path.suffix.lower() == ".xlsx" else
                      out_path.with_name(f"{out_path.stem}_summary.csv"), overwrite=overwrite)
-    county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
+    if workspace_dir is not None:
+        from geoplan.layers.workspace import load_workspace
+
+        if gpkg is not None or population is not None:
+            raise click.UsageError("--workspace already holds the layers and population: leave out --layers/--population.")
+        county = load_workspace(workspace_dir)
+    else:
+        county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
     travel = None
     if travel_rules and "roads" in county.layers and county.population is not None \
             and any(r.kind == "travel_time" for r in plan.rules):

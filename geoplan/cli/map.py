@@ -150,7 +150,10 @@ def plan_travel(county, evaluation_plan, year):
               help="One static map per indicator: FILE_<rule_id>.png/.pdf next to the named file.")
 @click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape", show_default=True,
               help="Static map orientation.")
-def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
+@click.option("--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="County workspace folder (from `geoplan workspace init`): its layers and population.")
+def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tianditu_key, offline, title, data_date,
+                 overwrite,
                  plan_path, year, travel, isochrones, sites, uncovered, png_path, pdf_path, indicator, each_indicator,
                  orientation):
     """Coverage of a plan, one indicator at a time: HTML map and/or A4 static maps.
@@ -174,7 +177,14 @@ def coverage_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offl
     targets = [out_path] + ([] if each_indicator else [png_path, pdf_path])
     check_targets(targets, overwrite=overwrite)
     refuse_inputs(targets, [gpkg, population, plan_path, isochrones, sites, uncovered])
-    c = _county(county, gpkg, population)
+    if workspace_dir is not None:
+        from geoplan.layers.workspace import load_workspace
+
+        if gpkg is not None or population is not None:
+            raise click.UsageError("--workspace already holds the layers and population: leave out --layers/--population.")
+        c = load_workspace(workspace_dir)
+    else:
+        c = _county(county, gpkg, population)
     evaluation = per_cell = minutes = label = None
     if plan_path is not None:
         plan = load_plan(plan_path)
