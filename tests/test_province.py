@@ -236,7 +236,7 @@ def test_cli_runs_the_sample_province_and_never_overwrites(first_run, tmp_path, 
 
     before = {p: p.stat().st_mtime_ns for p in paths.values()}
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 1 and "个输出文件存在" in res.output and "--overwrite" in res.output
+    assert res.exit_code == 1 and "已存在，未作任何改动" in res.output and "--overwrite" in res.output
     assert {p: p.stat().st_mtime_ns for p in paths.values()} == before
     res = CliRunner().invoke(main, args + ["--overwrite"])
     assert "2 个县完成（本次计算 0 个，来自缓存 2 个）" in res.output
