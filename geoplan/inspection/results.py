@@ -14,6 +14,7 @@ from geoplan.layers.crs import metric_crs
 from geoplan.layers.schema import MARKER_ID_RE
 from geoplan.inspection.selection import MOVED_TOLERANCE_M, WORKDAY_HOURS, InspectionError
 from geoplan.inspection.result import InspectionResult
+from geoplan.layers.values import parse_yes_no
 
 #: What a condition calls for (处理意见): 维护 / 重建 / 补设 / 复位.
 ACTIONS = ("维护", "重建", "补设", "复位")
@@ -51,8 +52,9 @@ class ImportedResults:
     remaining: list
 
 
-_YES = {"是", "y", "yes", "true", "1", "√", "✓", "完好", "清晰"}
-_NO = {"否", "n", "no", "false", "0", "×", "x", "损坏", "模糊"}
+# besides the package's yes/no spellings (layers.values), the words teams write in these columns
+_YES_EXTRA = {"完好", "清晰"}
+_NO_EXTRA = {"x", "损坏", "模糊"}
 
 
 def _read_form(path) -> tuple[pd.DataFrame, int]:
@@ -169,7 +171,9 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
         bools = {}
         for col, zh in (("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰")):
             v = str(r.get(col, "")).strip().lower()
-            bools[col] = True if v in _YES else False if v in _NO else None
+            bools[col] = parse_yes_no(v)
+            if bools[col] is None:
+                bools[col] = True if v in _YES_EXTRA else False if v in _NO_EXTRA else None
             if v and bools[col] is None:
                 problems.append(Problem(label, None, where, zh, v, "请填“是”或“否”", ""))
         action = str(r.get("action", "")).strip()

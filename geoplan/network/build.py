@@ -17,6 +17,7 @@ import shapely
 
 from geoplan.errors import NetworkError
 from geoplan.layers.schema import ROAD_CLASSES, ROADS
+from geoplan.layers.values import parse_yes_no
 
 
 #: Default travel speed (km/h) per road class, used where a road's
@@ -106,9 +107,8 @@ def _oneway_array(gdf) -> np.ndarray:
         return np.zeros(len(gdf), dtype=bool)
     col = gdf["oneway"]
     if col.dtype == object or pd.api.types.is_string_dtype(col):
-        truthy = {"true", "1", "yes", "y", "t", "是", "单行"}
-        return np.array([str(v).strip().lower() in truthy if v is not None and v == v else False
-                         for v in col], dtype=bool)
+        # the one yes/no parser of the package, plus the road tables' own word for one-way
+        return np.array([parse_yes_no(v) is True or str(v).strip() == "单行" for v in col], dtype=bool)
     return col.astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 

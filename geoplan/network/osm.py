@@ -37,6 +37,7 @@ import shapely
 
 from geoplan.layers.crs import STORAGE_CRS
 from geoplan.errors import DataFileError
+from geoplan.layers.values import parse_yes_no
 
 #: OSM ``highway`` value → roads-schema ``road_class``.
 OSM_HIGHWAY_CLASSES: dict[str, str] = {
@@ -51,7 +52,6 @@ OSM_HIGHWAY_CLASSES: dict[str, str] = {
     "track": "track",
 }
 
-_TRUE = {"yes", "true", "1"}
 _REVERSE = {"-1", "reverse"}
 _NO_ACCESS = {"no", "private"}
 _SPEED_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph)?\s*$", re.IGNORECASE)
@@ -79,7 +79,7 @@ def parse_maxspeed(value: str | None) -> float | None:
 def _oneway(tags, highway: str) -> tuple[bool, bool]:
     """(oneway, reversed) from the tags."""
     value = (tags.get("oneway") or "").strip().lower()
-    if value in _TRUE:
+    if parse_yes_no(value):
         return True, False
     if value in _REVERSE:
         return True, True
