@@ -214,6 +214,14 @@ def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tia
                                   overwrite=overwrite, **content))
 
 
+def _html_target_and_county(out_path, overwrite, county, gpkg, population, *inputs):
+    """The --out file, checked before any work (free or --overwrite, never an input), and the county."""
+    out_path = _need_out(out_path)
+    check_targets([out_path], overwrite=overwrite)
+    refuse_inputs([out_path], [gpkg, population, *inputs])
+    return out_path, _county(county, gpkg, population)
+
+
 @map_group.command("inspection")
 @_common
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -226,10 +234,7 @@ def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, of
     Example:
       geoplan map inspection --routes routes.gpkg --out 界线检查.html --offline
     """
-    out_path = _need_out(out_path)
-    check_targets([out_path], overwrite=overwrite)
-    refuse_inputs([out_path], [gpkg, population, routes])
-    c = _county(county, gpkg, population)
+    out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, routes)
     m = inspection_map(c["boundary_lines"], c["boundary_markers"], _read_vector(routes, "routes"),
                        outline=c.outline, basemap=_basemap(basemap, offline), tianditu_key=tianditu_key,
                        offline=offline, title=title or f"{c.name or c.code} 界线联合检查", data_date=data_date)
@@ -248,10 +253,7 @@ def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, off
     Example:
       geoplan map gazetteer --history 地名沿革.csv --out 地名.html --offline
     """
-    out_path = _need_out(out_path)
-    check_targets([out_path], overwrite=overwrite)
-    refuse_inputs([out_path], [gpkg, population, history])
-    c = _county(county, gpkg, population)
+    out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, history)
     m = gazetteer_map(c["place_names"], _read_table(history, "name history"), outline=c.outline,
                       basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
                       title=title or f"{c.name or c.code} 地名", data_date=data_date)
