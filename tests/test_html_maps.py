@@ -302,7 +302,7 @@ def test_cli_writes_maps_and_reports_errors(tmp_path, monkeypatch):
     out = tmp_path / "地名.html"
     result = runner.invoke(map_group, ["gazetteer", "--offline", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert out.exists() and "Wrote" in result.output
+    assert out.exists() and "已写出" in result.output  # Chinese by default
     assert not re.search(r"<script[^>]+src=", out.read_text(encoding="utf-8"))
     bad = tmp_path / "bad.html"
     result = runner.invoke(map_group, ["inspection", "--basemap", "tianditu-img", "--out", str(bad)])

@@ -232,7 +232,7 @@ def coverage(plan_path, gpkg, workspace_dir, population, year, as_of, out_path, 
         else:
             paths = [write_xlsx(result, out_path, overwrite=overwrite)]
         for p in paths:
-            click.echo(f"Wrote {p}")
+            click.echo(_("Wrote {path}").format(path=p))
 
 
 # The schema's value types, as the `layers` command names them.

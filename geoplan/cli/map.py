@@ -18,6 +18,7 @@ from geoplan.errors import DataFileError
 from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.content import default_sources
 from geoplan.maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
+from geoplan.i18n import _
 from geoplan.output import OVERWRITE_HELP, check_targets, refuse_inputs
 
 __all__ = ["map_group", "write_demo_maps", "demo_isochrones"]
@@ -81,7 +82,7 @@ def _common(f):
 
 
 def _done(path: Path) -> None:
-    click.echo(f"Wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
+    click.echo(_("Wrote {path} ({size:,.0f} KB)").format(path=path, size=path.stat().st_size / 1024))
 
 
 @click.group("map", cls=ErrorGroup)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from geoplan.cli.util import ErrorGroup, table
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.layers.schema import SCHEMAS
 from geoplan.output import OVERWRITE_HELP, check_target, refuse_inputs, write_csv, write_geo
 
@@ -105,7 +106,7 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
             write_csv(out, out_path, overwrite=overwrite)
         else:
             write_geo(proposal.sites, out_path, overwrite=overwrite)
-        click.echo(f"Wrote {out_path}")
+        click.echo(_("Wrote {path}").format(path=out_path))
 
 
 @click.group("site", cls=ErrorGroup)
