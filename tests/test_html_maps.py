@@ -313,3 +313,23 @@ def test_cli_writes_maps_and_reports_errors(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "c.html").read_text(encoding="utf-8")
     assert "autonavi" in page and "达标：每个乡镇(街道)建有居家养老服务中心" in html.unescape(page)
+
+
+def test_every_marker_condition_has_its_own_distinguishable_colour():
+    # Before, 字迹不清 and 被掩埋 both fell back to the grey of unknown values:
+    # a team could not tell them apart on the map.
+    from itertools import combinations
+
+    from geoplan.layers.schema import MARKER_CONDITIONS
+    from geoplan.maps.inspection_html import CONDITION_COLOURS
+
+    def rgb(hex_colour):
+        return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+    assert set(MARKER_CONDITIONS) <= set(CONDITION_COLOURS)
+    unknown_grey = rgb("#607d8b")
+    colours = {c: rgb(CONDITION_COLOURS[c]) for c in MARKER_CONDITIONS}
+    for c, v in colours.items():
+        assert np.linalg.norm(v - unknown_grey) > 80, c
+    for (a, va), (b, vb) in combinations(colours.items(), 2):
+        assert np.linalg.norm(va - vb) > 80, (a, b)

@@ -12,7 +12,9 @@ from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _label
                                  _record_pairs, _sw_dot, _sw_line)
 
 #: Marker colour per condition (schema ``boundary_markers.condition``).
-CONDITION_COLOURS: dict[str, str] = {"完好": "#2e7d32", "损坏": "#f9a825", "移位": "#8e24aa", "丢失": "#d32f2f"}
+CONDITION_COLOURS: dict[str, str] = {"完好": "#2e7d32", "损坏": "#f9a825", "移位": "#8e24aa", "丢失": "#d32f2f",
+                                     # told apart from each other and from the grey of unknown values
+                                     "字迹不清": "#1e88e5", "被掩埋": "#6d4c41"}
 _LEVEL_WEIGHTS = {"省级": 5, "市级": 4, "县级": 3, "乡级": 2}
 
 
