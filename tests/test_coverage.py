@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoplan.coverage.evaluation import CoverageError, evaluate, facilities_by_township
+from geoplan.coverage.evaluation import FAIL, CoverageError, evaluate, facilities_by_township, road_travel
+from geoplan.network.graph import RoadNetwork
 from geoplan.coverage.plans import PlanError, load_plan, parse_plan
 from geoplan.layers.validate import validate_frame
 
@@ -318,6 +319,32 @@ def test_road_travel_counts_people_within_minutes_by_hand(layers):
     got60 = road_travel(net, raster)(rule60, lyr).set_index("code")
     share = (towns.set_index("code")["pop_60plus"] / towns.set_index("code")["population"]).astype(float)
     assert np.allclose(got60["population_total"], got["population_total"] * share[got.index])
+
+
+def test_travel_rule_with_no_facility_open_reports_nobody_within_instead_of_failing():
+    """A county whose centres all open after the evaluation date: every township 0 %, the same people
+    counted as when a centre exists, and the reason says why (a province run stopped here before)."""
+    from geoplan.layers.sample import load_sample
+
+    county = load_sample("330624")
+    net = RoadNetwork.from_roads(county["roads"])
+    travel = road_travel(net, county.population)
+    rule = parse_plan(plan_doc({**HOME_CARE, "id": "tt", "kind": "travel_time", "minutes": 15,
+                                "population": "pop_60plus", "target": 0.9})).rules[0]
+    with_centres = travel(rule, county.layers).set_index("code")
+    none = dict(county.layers)
+    care = county["elderly_care"]
+    none["elderly_care"] = care[care["kind"] != "居家养老服务中心"]
+    without = travel(rule, none).set_index("code")
+    assert np.allclose(without.loc[with_centres.index, "population_total"], with_centres["population_total"])
+    assert (without["population_within"] == 0).all() and with_centres["population_within"].sum() > 0
+
+    plan = parse_plan(plan_doc({**HOME_CARE, "id": "tt", "kind": "travel_time", "minutes": 15,
+                                "population": "pop_60plus", "target": 0.9}))
+    ev = evaluate(plan, none, 2025, travel=travel)
+    assert (ev.townships["value"] == 0).all() and ev.townships["status"].eq(FAIL).all()
+    assert ev.townships["reason"].str.contains("县内没有运营中的居家养老服务中心").all()
+    assert ev.summary.loc[0, "value"] == 0 and "没有运营中的居家养老服务中心" in ev.summary.loc[0, "reason"]
 
 
 def test_township_population_from_raster_zonal_sums():

@@ -215,6 +215,18 @@ def _travel_reason(row, rule: Rule, travel=None) -> str:
     return text + _unreached_text(row._asdict(), travel)
 
 
+def _nobody_within(towns, cells) -> pd.DataFrame:
+    """Per-cell rows of :func:`road_travel` when there is no facility to go to: everyone counted, nobody within."""
+    pts = gpd.GeoDataFrame(
+        {"population": pd.to_numeric(cells["population"], errors="coerce").fillna(0).to_numpy(float)},
+        geometry=cells.geometry.to_numpy(), crs=cells.crs)
+    joined = gpd.sjoin(pts, towns[["code", towns.geometry.name]].to_crs(pts.crs), how="inner",
+                       predicate="intersects")
+    joined = joined[~joined.index.duplicated(keep="first")]  # as township_access_table: the first township wins
+    return pd.DataFrame({"code": joined["code"], "population_total": joined["population"],
+                         "population_within": 0.0, "unreachable": 0.0, "off_network": 0.0})
+
+
 def road_travel(net, population, *, access_speed_kmh: float | None = None,
                 max_distance_m: float | None = None) -> TravelEvaluator:
     """A travel-time evaluator for :func:`evaluate` on a road network and a population raster.
@@ -231,7 +243,7 @@ def road_travel(net, population, *, access_speed_kmh: float | None = None,
     access_speed_kmh, max_distance_m : float, optional
         Walking leg to the road; defaults of :mod:`geoplan.network.graph`.
     """
-    from geoplan.coverage.evaluation import CoverageError, _describe, _filtered
+    from geoplan.coverage.evaluation import _filtered
 
     cells = population.cell_centres()
     access = DEFAULT_ACCESS_SPEED_KMH if access_speed_kmh is None else access_speed_kmh
@@ -242,17 +254,21 @@ def road_travel(net, population, *, access_speed_kmh: float | None = None,
         minutes = float(rule.get("minutes"))
         facilities = _filtered(layers, rule)
         if facilities.empty:
-            raise CoverageError(f"规则 {rule.id!r}：没有任何{_describe(rule)}可以前往。")
-        table = township_access_table(towns, cells, facilities, net, thresholds=[minutes],
-                                      access_speed_kmh=access, max_distance_m=max_d)
-        per_cell = table.attrs["per_cell"]
-        per_cell = per_cell[per_cell["code"].notna()]
-        within = per_cell["population"].where(per_cell["status"].eq("ok") & (per_cell["minutes"] <= minutes), 0.0)
-        unreachable = per_cell["population"].where(per_cell["status"].eq("unreachable"), 0.0)
-        off_network = per_cell["population"].where(per_cell["status"].eq("not_snapped"), 0.0)
-        out = pd.DataFrame({"code": per_cell["code"], "population_total": per_cell["population"],
-                            "population_within": within, "unreachable": unreachable,
-                            "off_network": off_network})
+            # No facility of the kind operates on the date: nobody is within the limit. That is an
+            # answer the report must give (every township 0 %), not a reason to stop the evaluation.
+            out = _nobody_within(towns, cells)
+        else:
+            table = township_access_table(towns, cells, facilities, net, thresholds=[minutes],
+                                          access_speed_kmh=access, max_distance_m=max_d)
+            per_cell = table.attrs["per_cell"]
+            per_cell = per_cell[per_cell["code"].notna()]
+            within = per_cell["population"].where(per_cell["status"].eq("ok") & (per_cell["minutes"] <= minutes),
+                                                  0.0)
+            unreachable = per_cell["population"].where(per_cell["status"].eq("unreachable"), 0.0)
+            off_network = per_cell["population"].where(per_cell["status"].eq("not_snapped"), 0.0)
+            out = pd.DataFrame({"code": per_cell["code"], "population_total": per_cell["population"],
+                                "population_within": within, "unreachable": unreachable,
+                                "off_network": off_network})
         out = out.groupby("code", as_index=False).sum()
         column = rule.get("population", "population")
         if column != "population":

@@ -599,16 +599,18 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
             if travel is None:
                 add(rule, None, target, "%", UNKNOWN, "无法评估：需要道路网络和人口栅格")
                 continue
-            if _filtered(served, rule).empty:
-                raise CoverageError(f"规则 {rule.id!r}：评估日 {as_of} 没有任何{_describe(rule)}可以前往。")
+            none_open = _filtered(served, rule).empty
             per = travel(rule, served)
             merged = towns[["code", "name"]].merge(per, on="code", how="left")
             share = merged["population_within"] / merged["population_total"]
+            reasons = [_travel_reason(r, rule, travel) for r in merged.itertuples()]
+            if none_open:
+                reasons = [f"{r}；评估日 {as_of} 县内没有{_describe(rule)}" for r in reasons]
             rows = pd.DataFrame({
                 "code": merged["code"], "name": merged["name"], "population": merged["population_total"],
                 "value": share, "target": target, "unit": "%",
                 "status": [_status(v, target, rule.comparison) for v in share],
-                "reason": [_travel_reason(r, rule, travel) for r in merged.itertuples()],
+                "reason": reasons,
             })
             rows.insert(0, "rule_id", rule.id)
             rows.insert(1, "group", rule.group)
@@ -619,7 +621,8 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
             value = float(within / total) if total else None
             who = "60 岁及以上人口" if rule.get("population") == "pop_60plus" else "人口"
             how = (f"{who} {within:,.0f} / {total:,.0f} 人在 {rule.get('minutes'):g} 分钟内"
-                   + _unreached_text(merged.sum(numeric_only=True), travel))
+                   + _unreached_text(merged.sum(numeric_only=True), travel)
+                   + (f"；评估日 {as_of} 县内没有{_describe(rule)}" if none_open else ""))
             add(rule, value, target, "%", _status(value, target, rule.comparison),
                 _with_target(how, value, target, "%", rule.comparison, year))
     for ne in plan.not_evaluated:

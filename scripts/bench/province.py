@@ -57,8 +57,11 @@ def county_tasks(n: int, folders=()):
     zhejiang = province_counties("33")
     todo, _ = county_inputs(folders, codes=None, plans_dir=ROOT / "plans", template=SAMPLE_TEMPLATE)
     have = {c.code: c for c in todo}
-    if all(code in have for code in zhejiang[:n]):
-        return [have[c] for c in zhejiang[:n]], "Zhejiang counties"
+    built = [c for c in zhejiang if c in have]
+    if len(built) >= min(n, len(zhejiang) - 2):
+        # The county outlines (DataV, 2021) lack 临平区 and 钱塘区, so at most 88 of the 90 can be built.
+        missing = [c for c in zhejiang if c not in have]
+        return [have[c] for c in built[:n]], f"Zhejiang counties (not built: {', '.join(missing) or 'none'})"
     base = [have[c] for c in sorted(have)]
     tasks = [dataclasses.replace(base[i % len(base)], label=f"{base[i % len(base)].code}-{i + 1:02d}")
              for i in range(n)]
