@@ -153,3 +153,12 @@ def test_postgresql_index_is_keyed_by_its_change_log_too(gaz_db, tmp_path):
     fresh = gs.SearchIndex.cached(s, cache)
     assert fresh.cache_hit is False and fresh.key[1] == first.key[1] + 1
     assert fresh.search("如岙").iloc[0]["name_id"] == "330624110"
+
+
+def test_bulk_take_from_the_buffer_equals_one_by_one():
+    names = _real_names(500) + ["", "a", "𠀀村", "x\x00y", ""]
+    texts = gs._Texts.of(names)
+    lazy = gs._Texts(texts.data, texts.offsets)  # as loaded from a file: no list
+    # 503 holds a NUL (the one-by-one path); the others go through the vectorised gather.
+    for idx in ([], [0], list(range(500)), [504, 3, 3, 500, 0, 501, 502] * 12, list(range(len(names)))):
+        assert lazy.take(idx) == [names[i] for i in idx]

@@ -57,7 +57,24 @@ class _Texts(Sequence):
                 i += len(self)
             a, b = int(self.offsets[i]), int(self.offsets[i + 1])
             return str(self.data[a:b], "utf-8", "surrogatepass")
-        return [self[j] for j in np.asarray(i).tolist()]
+        return self.take(i)
+
+    def take(self, idx) -> list[str]:
+        """The strings at ``idx``; many at once are cut from the buffer in one gather and one decode."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if self._list is not None or len(idx) < 64:
+            return [self[j] for j in idx.tolist()]
+        u8 = np.frombuffer(self.data, dtype=np.uint8)
+        start, lens = self.offsets[idx], self.offsets[idx + 1] - self.offsets[idx]
+        seg = lens + 1  # each string, then a NUL separator
+        out_start = np.cumsum(seg) - seg
+        pos = np.repeat(start - out_start, seg) + np.arange(int(seg.sum()), dtype=np.int64)
+        buf = u8[np.minimum(pos, max(len(u8) - 1, 0))] if len(u8) else np.zeros(len(pos), np.uint8)
+        buf[out_start + lens] = 0
+        parts = buf.tobytes().decode("utf-8", "surrogatepass").split("\x00")[:-1]
+        if len(parts) != len(idx):  # a NUL inside a name: one by one
+            return [self[j] for j in idx.tolist()]
+        return parts
 
     def tolist(self) -> list[str]:
         if self._list is None:
@@ -489,11 +506,18 @@ class SearchIndex:
         # one-typo match while scoring only a few hundred names.
         chars.sort(key=lambda c: len(self.postings[c]))
         use = chars[: max(2, min(len(chars), 4))]
-        counts = np.bincount(np.concatenate([self.postings[c] for c in use]), minlength=0)
+        rows = np.concatenate([self.postings[c] for c in use])
         need = max(1, len(use) - 1)
-        cand = np.flatnonzero(counts >= need)
+        if len(rows) * 8 < self.n:
+            # Few rows: count by sorting them rather than a counter over every name.
+            cand, cnt = np.unique(rows, return_counts=True)
+            cand, cnt = cand[cnt >= need], cnt[cnt >= need]
+        else:
+            counts = np.bincount(rows)
+            cand = np.flatnonzero(counts >= need)
+            cnt = counts[cand]
         if len(cand) > 50_000:
-            cand = cand[np.argsort(-counts[cand], kind="stable")[:50_000]]
+            cand = cand[np.argsort(-cnt, kind="stable")[:50_000]]
         choices = self.names[cand]
         for _, score, k in process.extract(q, choices, scorer=fuzz.ratio, limit=limit * 5, score_cutoff=50):
             hit([cand[k]], score * 0.8, "fuzzy")
