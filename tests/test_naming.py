@@ -31,6 +31,13 @@ def test_real_townships_of_xinchang_are_clean():
     assert report.empty
 
 
+# The 1986 regulation's scopes (乡镇 within the county, 村 within the township), as a committee could still
+# set them in a rules file; the defaults are the 2022 regulation's (tests below).
+OLD_SCOPES = naming.NamingConfig(categories={**naming.CATEGORIES, **{
+    c: naming.replace(naming.CATEGORIES[c], scope=s, basis="rules", exceptions=())
+    for c, s in (("1120", "county"), ("1210", "township"), ("1220", "township"))}})
+
+
 def test_duplicate_scope_follows_category():
     rows = [
         rec("t1", "回山镇", "1120", "330624"), rec("t2", "回山镇", "1120", "330624"),   # same county: error
@@ -38,7 +45,7 @@ def test_duplicate_scope_follows_category():
         rec("v1", "东山村", "1220", "330624104"), rec("v2", "东山村", "1220", "330624107"),  # other townships
         rec("v3", "东山村", "1210", "330624104"),  # a community and a village in one township: same group
     ]
-    r = check(rows)
+    r = check(rows, OLD_SCOPES)
     dup = r[r["rule"] == "N010"]
     assert set(dup["name_id"]) == {"t1", "t2", "v1", "v3"}
     assert (dup["severity"] == "error").all()
@@ -47,7 +54,7 @@ def test_duplicate_scope_follows_category():
 def test_homophones_in_same_township_warned():
     rows = [rec("v1", "兴隆村", "1220", "330624104"), rec("v2", "星隆村", "1220", "330624104"),
             rec("v3", "兴龙村", "1220", "330624107")]
-    r = check(rows)
+    r = check(rows, OLD_SCOPES)
     hom = r[r["rule"] == "N011"]
     assert set(hom["name_id"]) == {"v1", "v2"} and (hom["severity"] == "warning").all()
     assert "xinglongcun" in hom.iloc[0]["message"]
@@ -118,3 +125,56 @@ def test_rare_characters_found_per_name_in_order():
     assert list(rare["name_id"]) == ["a"]
     assert "峯→峰 龍→龙 峯→峰" in rare["message"].item()
     assert naming.rare_characters("峯龍峯村") == ["峯", "龍", "峯"]
+
+
+def test_default_scopes_are_those_of_the_2022_regulation_article_9():
+    """乡、镇 unique within the province, 村/社区 within the county (第九条第一款第（七）（八）项); 街道 stays county."""
+    rows = [
+        rec("t1", "回山镇", "1120", "330624"), rec("t2", "回山镇", "1120", "330727"),   # same province, other county
+        rec("t3", "回山镇", "1120", "320101"),                                            # other province: fine
+        rec("s1", "城东街道", "1120", "330624"), rec("s2", "城东街道", "1120", "330727"),  # 街道: county scope
+        rec("v1", "东山村", "1220", "330624104"), rec("v2", "东山村", "1220", "330624107"),  # same county
+        rec("v3", "东山村", "1220", "330727104"),                                           # other county: fine
+        rec("h1", "兴隆村", "1220", "330624104"), rec("h2", "星隆村", "1220", "330624107"),  # homophones, one county
+        rec("c1", "新昌县", "1110", "3306"), rec("c2", "新昌县", "1110", "3607"),         # county level: nationwide
+    ]
+    r = check(rows)
+    dup = r[r["rule"] == "N010"]
+    assert set(dup["name_id"]) == {"t1", "t2", "v1", "v2", "c1", "c2"}
+    # Outside the old narrow scope (county for 乡镇, township for 村) a repeat is a warning: the official lists hold
+    # names approved before 2022 (two 百丈镇 in Zhejiang) that must still import.
+    sev = dict(zip(dup["name_id"], dup["severity"]))
+    assert sev == {"t1": "warning", "t2": "warning", "v1": "warning", "v2": "warning", "c1": "error", "c2": "error"}
+    assert set(r.loc[r["rule"] == "N011", "name_id"]) == {"h1", "h2"}
+    msg = dict(zip(dup["name_id"], dup["message"]))
+    assert "第九条第一款第（八）项" in msg["t1"] and "同一个省级行政区域内的乡、镇名称" in msg["t1"]
+    assert "同一个县级行政区域内的村民委员会、居民委员会所在地名称" in msg["v1"]
+    assert "第九条第一款第（七）项" in msg["c1"]
+
+
+def test_every_message_cites_its_rule_and_basis():
+    """Each finding names its rule code and either an article of the 2022 regulation or says it is geoplan's own."""
+    rows = [rec("a", "回山", "1120", "330624"), rec("b", "第3村", "1220", "330624104"),
+            rec("d", "高峯村", "1220", "330624104"), rec("f", "镇", "1120", "330624"),
+            rec("g", "新昌县羽林街道东门外社区居委会", "1210", "330624001"), rec("x", "某地", "9999", "330624"),
+            rec("n1", "东山", "1320", "330624104"), rec("n2", "东山", "1320", "330624104"),
+            rec("p1", "大桥", "2130", "330624", geometry="POINT (1 1)"),
+            rec("p2", "长桥", "2130", "330624", geometry="POINT (1 1)"),
+            rec("o1", "老桥", "2130", "330624", former=["新桥"]), rec("o2", "新桥", "2130", "330624")]
+    r = check(rows)
+    assert set(r["rule"]) >= {"N001", "N002", "N010", "N020", "N021", "N030", "N040", "N050", "N060"}
+    for row in r.itertuples():
+        assert f"规则 {row.rule}" in row.message, row.message
+        assert ("《地名管理条例》（2022年）第九条" in row.message) or ("geoplan 自" in row.message), row.message
+    own = r[r["rule"].isin(["N002", "N020", "N021", "N060"])]
+    assert own["message"].str.contains("并非《地名管理条例》").all()
+    assert r.loc[r["name_id"] == "n1", "message"].str.contains("未对此类地名规定范围").all()  # natural villages
+    from geoplan import i18n
+
+    i18n.set_language("en")
+    try:
+        en = check(rows)
+        assert en["message"].str.contains(r"\(rule N0\d\d; ").all()
+        assert en.loc[en["rule"] == "N040", "message"].str.contains("Art. 9\\(1\\)\\(iii\\)").all()
+    finally:
+        i18n.set_language(None)

@@ -564,7 +564,8 @@ def categories(rules_file, as_json):
     """
     cfg = naming.NamingConfig.from_json(rules_file) if rules_file else naming.DEFAULT_CONFIG
     df = pd.DataFrame([{"code": c.code, "category": c.name_zh, "通名": "/".join(c.generics) or "(any)",
-                        "unique within": c.scope, "group": c.group} for c in cfg.categories.values()])
+                        "unique within": c.scope, "group": c.group, "basis": i18n._(naming.BASIS[c.basis])}
+                       for c in cfg.categories.values()])
     if as_json:
         return _out({"provisional": True, "note": PROVISIONAL_NOTE, "categories": json.loads(
             df.to_json(orient="records", force_ascii=False))}, True)
@@ -581,7 +582,10 @@ def rules(as_json):
     Example:
       geoplan gaz rules
     """
-    df = pd.DataFrame([{"rule": k, "severity": v[0], "checks": v[1]} for k, v in naming.RULES.items()])
+    df = pd.DataFrame([{"rule": k, "severity": v[0], "checks": i18n._(v[1]),
+                        "basis": i18n._(naming.BASIS[naming.RULE_BASIS[k]]) if k in naming.RULE_BASIS
+                        else i18n._("the category's scope (see `geoplan gaz categories`)")}
+                       for k, v in naming.RULES.items()])
     _out(df, as_json)
 
 

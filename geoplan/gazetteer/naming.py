@@ -1,16 +1,26 @@
 """Naming rules for standard place names (地名命名规则).
 
 Each rule has a code, a severity (``error`` blocks a change, ``warning`` is
-reported), a message and, where it compares names, a *scope*: the area in
-which two names of the same group must differ. The default scopes follow the
-地名管理条例 (2022) and its implementing rules:
+reported), a message citing its basis and, where it compares names, a
+*scope*: the area in which two names of the same group must differ. The
+default scopes are those of the 《地名管理条例》 (State Council Decree 753,
+in force 2022-05-01), 第九条第一款 (text checked against the published
+regulation, e.g. the LawRefBook/Laws copy of 行政法规/地名管理条例(2022-03-30)):
 
-* county-level units: the whole gazetteer (nation-wide in principle);
-* townships (乡、镇、街道): within the county;
-* villages and communities (村、社区): within the township;
-* roads and streets: within the county — the county seat (城关) spans
-  several 街道, and a road name must be unique in the whole town;
-* natural features, bridges, facilities: within the county.
+* county-level divisions: nationwide — 第（七）项 (全国范围内的县级以上行政区划名称);
+* 乡、镇: within the province — 第（八）项 (同一个省级行政区域内的乡、镇名称);
+* village and residents' committees (村、社区): within the county — 第（八）项
+  (同一个县级行政区域内的村民委员会、居民委员会所在地名称);
+* streets, roads, lanes and residential areas: within one built-up area —
+  第（八）项 (同一个建成区内); geoplan does not know the built-up areas and
+  checks the whole county, which can only report more, never less.
+
+Where the regulation sets no scope (街道, natural villages, natural
+features other than the nationally famous ones, bridges, facilities) the
+scope is geoplan's own, and the message says so. Generic parts that fit the
+category follow 第九条 (专名 and 通名; 第（二）项 the entity's nature),
+characters 第（三）项 (国家通用语言文字, no rare characters); the length limit,
+one-place-one-name and former-name checks are geoplan's own.
 
 Category codes: the table :data:`CATEGORIES` is a **provisional** four-digit
 code list in the spirit of GB/T 18521-2001 (地名分类与类别代码编制规则). The
@@ -35,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,16 @@ class Category:
         (a village and a community in one township must not share a name).
     joined : bool
         Romanise as one word (natural villages have no separable 通名).
+    basis : str
+        Key in :data:`BASIS`: where the scope comes from (``own``: geoplan's).
+    exceptions : tuple of (suffix, scope, basis)
+        Names ending with ``suffix`` take another scope (街道 among 乡级).
+    strict : str, optional
+        A narrower scope in which a duplicate is an error; in the rest of
+        ``scope`` it is a warning. The official lists hold names approved
+        before 2022 that repeat within the regulation's wider scope (two 百丈镇
+        in Zhejiang); the check reports them without refusing their import.
+        None: the whole scope is strict.
     """
 
     code: str
@@ -66,17 +87,49 @@ class Category:
     scope: str
     group: str
     joined: bool = False
+    basis: str = "own"
+    exceptions: tuple = ()
+    strict: str | None = None
+
+
+#: The basis each message cites (rule texts of the 2022 地名管理条例; English msgids, Chinese in the catalog).
+BASIS = {
+    "9": N_("Regulations on Place Names (2022) Art. 9: a place name consists of a specific and a generic part"),
+    "9.2": N_("Regulations on Place Names (2022) Art. 9(1)(ii): a name fits the actual extent, size and nature "
+              "of the feature"),
+    "9.3": N_("Regulations on Place Names (2022) Art. 9(1)(iii): use the national common language and script, "
+              "avoid rare characters"),
+    "9.7": N_("Regulations on Place Names (2022) Art. 9(1)(vii): county-level and higher division names must not "
+              "repeat nationwide and should not sound alike"),
+    "9.8.town": N_("Regulations on Place Names (2022) Art. 9(1)(viii): township and town names must not repeat "
+                   "within a province and should not sound alike"),
+    "9.8.village": N_("Regulations on Place Names (2022) Art. 9(1)(viii): names of the seats of village and "
+                      "residents' committees must not repeat within a county and should not sound alike"),
+    "9.8.road": N_("Regulations on Place Names (2022) Art. 9(1)(viii): street, road and lane names must not repeat "
+                   "within a built-up area and should not sound alike (checked over the whole county)"),
+    "9.8.residential": N_("Regulations on Place Names (2022) Art. 9(1)(viii): residential area and building names "
+                          "must not repeat within a built-up area and should not sound alike (checked over the "
+                          "whole county)"),
+    "own": N_("geoplan's own scope: the Regulations on Place Names (2022) set none for this category"),
+    "none": N_("geoplan's own check, not a rule of the Regulations on Place Names (2022)"),
+    "rules": N_("scope set in the committee's rules file"),
+}
 
 
 CATEGORIES: dict[str, Category] = {c.code: c for c in (
-    Category("1110", "县级行政区", ("县", "自治县", "市", "区", "旗", "自治旗", "特区", "林区"), "all", "county"),
-    Category("1120", "乡级行政区", ("镇", "乡", "街道", "苏木", "民族乡", "民族苏木", "地区"), "county", "township"),
+    Category("1110", "县级行政区", ("县", "自治县", "市", "区", "旗", "自治旗", "特区", "林区"), "all", "county",
+             basis="9.7"),
+    Category("1120", "乡级行政区", ("镇", "乡", "街道", "苏木", "民族乡", "民族苏木", "地区"), "province", "township",
+             basis="9.8.town", exceptions=(("街道", "county", "own"),), strict="county"),
     Category("1190", "其他乡级单位(政企合一、开发区等)", (), "county", "township"),
-    Category("1210", "社区(居民委员会)", ("社区", "居委会", "居民委员会"), "township", "village"),
-    Category("1220", "行政村(村民委员会)", ("村", "村委会", "村民委员会", "嘎查"), "township", "village"),
-    Category("1310", "城镇居民点(居住区)", (), "county", "residential"),
+    Category("1210", "社区(居民委员会)", ("社区", "居委会", "居民委员会"), "county", "village", basis="9.8.village",
+             strict="township"),
+    Category("1220", "行政村(村民委员会)", ("村", "村委会", "村民委员会", "嘎查"), "county", "village",
+             basis="9.8.village", strict="township"),
+    Category("1310", "城镇居民点(居住区)", (), "county", "residential", basis="9.8.residential"),
     Category("1320", "农村居民点(自然村)", (), "township", "settlement", joined=True),
-    Category("2110", "城市道路(街、路、巷)", ("路", "街", "大街", "大道", "巷", "弄", "里", "胡同", "道"), "county", "road"),
+    Category("2110", "城市道路(街、路、巷)", ("路", "街", "大街", "大道", "巷", "弄", "里", "胡同", "道"), "county", "road",
+             basis="9.8.road"),
     Category("2120", "公路", ("公路", "线", "高速", "路"), "county", "highway"),
     Category("2130", "桥梁、隧道", ("桥", "大桥", "隧道"), "county", "bridge"),
     Category("3110", "山、峰、岭", ("山", "峰", "岭", "岗", "尖", "岩", "顶", "坪", "崖", "坞"), "county", "mountain"),
@@ -86,22 +139,34 @@ CATEGORIES: dict[str, Category] = {c.code: c for c in (
     Category("4200", "公共设施(广场、公园、车站)", (), "county", "facility"),
 )}
 
-SCOPE_DIGITS = {"all": 0, "city": 4, "county": 6, "township": 9}
-SCOPE_WORDS = {"all": "全库", "city": "同一地级市", "county": "同一县（市、区）", "township": "同一乡镇（街道）"}
+SCOPE_DIGITS = {"all": 0, "province": 2, "city": 4, "county": 6, "township": 9}
+UNIT_WORDS = {"province": N_("provinces"), "city": N_("prefecture-level cities"), "county": N_("counties"),
+              "township": N_("townships")}
+SCOPE_WORDS = {"all": N_("the whole gazetteer"), "province": N_("the same province"),
+               "city": N_("the same prefecture-level city"), "county": N_("the same county"),
+               "township": N_("the same township")}
 
-#: Rule codes, default severity and what each checks.
+#: Rule codes, default severity and what each checks (English msgids: print them through ``_``).
 RULES = {
-    "N001": ("error", "标准名称为空或过短"),
-    "N002": ("warning", "标准名称超过字数上限"),
-    "N010": ("error", "范围内重名（不应重名）"),
-    "N011": ("warning", "范围内同音（应避免同音）"),
-    "N020": ("error", "一地多名（一地应只有一个标准名称）"),
-    "N021": ("warning", "与范围内另一地的曾用名相同"),
-    "N030": ("error", "通名与类别不符"),
-    "N040": ("error", "标准名称含数字或拉丁字母"),
-    "N050": ("warning", "生僻字或异体字"),
-    "N060": ("error", "未知的类别代码"),
+    "N001": ("error", N_("standard name empty or too short")),
+    "N002": ("warning", N_("standard name longer than the limit")),
+    "N010": ("error", N_("same name within the scope (must not repeat)")),
+    "N011": ("warning", N_("same sound within the scope (should be avoided)")),
+    "N020": ("error", N_("one place with several standard names")),
+    "N021": ("warning", N_("same as a former name of another place in the scope")),
+    "N030": ("error", N_("generic part does not fit the category")),
+    "N040": ("error", N_("digits or Latin letters in the standard name")),
+    "N050": ("warning", N_("rare or variant characters")),
+    "N060": ("error", N_("unknown category code")),
 }
+#: The basis of each rule that does not depend on the category's scope.
+RULE_BASIS = {"N001": "9", "N002": "none", "N020": "none", "N021": "none", "N030": "9.2", "N040": "9.3",
+              "N050": "9.3", "N060": "none"}
+
+
+def cite(rule: str, text: str, basis: str) -> str:
+    """A rule's message with its code and basis (article of the 2022 regulation, or geoplan's own)."""
+    return _("{text} (rule {rule}; {basis})").format(text=text, rule=rule, basis=_(BASIS[basis]))
 
 _DIGIT_LATIN = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
 # Characters common in Zhejiang place names that are in the 通用规范汉字表
@@ -179,11 +244,12 @@ class NamingConfig:
         for code, spec in data.get("categories", {}).items():
             cats[str(code)] = Category(str(code), spec.get("name_zh", str(code)), tuple(spec.get("generics", ())),
                                        spec.get("scope", "county"), spec.get("group", str(code)),
-                                       bool(spec.get("joined", False)))
+                                       bool(spec.get("joined", False)), basis="rules")
         for code, scope in data.get("scopes", {}).items():
             if str(code) not in cats:
                 raise GeoplanError(f"{p}: scope given for unknown category {code}.")
-            cats[str(code)] = replace(cats[str(code)], scope=scope)
+            # The committee's own scope: the regulation's article no longer applies.
+            cats[str(code)] = replace(cats[str(code)], scope=scope, basis="rules", exceptions=(), strict=None)
         for c in cats.values():
             if c.scope not in SCOPE_DIGITS:
                 raise GeoplanError(f"{p}: scope {c.scope!r} of category {c.code} is not one of "
@@ -272,18 +338,25 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
     parents = parent_s.tolist()
     groups = [cats[c].group if c in cats else f"?{c}" for c in cat_l]
     scopes = [cats[c].scope if c in cats else "county" for c in cat_l]
+    bases = [cats[c].basis if c in cats else "own" for c in cat_l]
+    stricts = [cats[c].strict if c in cats else None for c in cat_l]
+    for code, cat in cats.items():
+        for suffix, scope, basis in cat.exceptions:
+            for i in np.flatnonzero((pd.Series(cat_l, dtype=object) == code).to_numpy() & name_s.str.endswith(suffix)
+                                    .to_numpy(dtype=bool)).tolist():
+                scopes[i], bases[i], stricts[i] = scope, basis, None
     skeys = _scope_keys(parent_s, scopes)
     keys = d["pinyin_key"].fillna("").tolist() if "pinyin_key" in d else [""] * n
     wanted = None if only_ids is None else set(only_ids)
     mine = np.ones(n, dtype=bool) if wanted is None else np.fromiter((i in wanted for i in ids), bool, n)
     out = {c: [] for c in REPORT_COLUMNS}
 
-    def emit(rule, idx, messages, related=None):
+    def emit(rule, idx, messages, related=None, severities=None):
         # ``idx`` is already restricted to the reported records.
         sev = config.severity_of(rule)
         for k, i in enumerate(idx):
             out["rule"].append(rule)
-            out["severity"].append(sev)
+            out["severity"].append(sev if severities is None else severities[k])
             out["name_id"].append(ids[i])
             out["name"].append(names[i])
             out["category"].append(cat_l[i])
@@ -297,25 +370,33 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
     lengths = np.fromiter(map(len, names), dtype=np.int64, count=n)
     if "N060" in on:
         idx = rows_of(np.fromiter((c not in cats for c in cat_l), bool, n))
-        emit("N060", idx, [f"{names[i]}：类别代码 {cat_l[i]!r} 不在类别表中（见 geoplan gaz categories）"
-                           for i in idx])
+        tpl = _("{name}: category code {code!r} is not in the category table (see `geoplan gaz categories`)")
+        emit("N060", idx, [cite("N060", tpl.format(name=names[i], code=cat_l[i]), RULE_BASIS["N060"]) for i in idx])
     if "N001" in on:
         # Python's strip, not the string backend's: their ideas of whitespace differ.
         idx = rows_of(np.fromiter((len(x.strip()) < config.min_length for x in names), bool, n))
-        emit("N001", idx, [f"{names[i] or '（空）'}：标准名称至少要 {config.min_length} 个字" for i in idx])
+        tpl = _("{name}: a standard name needs at least {n} characters")
+        emit("N001", idx, [cite("N001", tpl.format(name=names[i] or _("(empty)"), n=config.min_length),
+                                RULE_BASIS["N001"]) for i in idx])
     if "N002" in on:
         idx = rows_of(lengths > config.max_length)
-        emit("N002", idx, [f"{names[i]}：{len(names[i])} 个字，超过 {config.max_length} 个字的上限" for i in idx])
+        tpl = _("{name}: {n} characters, over the limit of {limit}")
+        emit("N002", idx, [cite("N002", tpl.format(name=names[i], n=len(names[i]), limit=config.max_length),
+                                RULE_BASIS["N002"]) for i in idx])
     if "N040" in on:
         idx = rows_of(np.fromiter((_DIGIT_LATIN.search(x) is not None for x in names), bool, n))
-        emit("N040", idx, [f"{names[i]}：标准名称中不能有数字或拉丁字母，数字请用汉字书写（如 一、二）" for i in idx])
+        tpl = _("{name}: a standard name must not contain digits or Latin letters; write numbers in Chinese "
+                "characters (一, 二 …)")
+        emit("N040", idx, [cite("N040", tpl.format(name=names[i]), RULE_BASIS["N040"]) for i in idx])
     if "N050" in on:
         rare_of = _rare_by_name({names[i] for i in np.flatnonzero(mine)}, config.allowed_chars)
         idx = rows_of(np.fromiter((bool(rare_of.get(x)) for x in names), bool, n))
         msgs = []
+        tpl = _("{name}: rare or variant characters {chars}; check them against the Table of General Standard "
+                "Chinese Characters")
         for i in idx:
             hints = [f"{c}→{VARIANTS[c]}" if c in VARIANTS else c for c in rare_of[names[i]]]
-            msgs.append(f"{names[i]}：生僻字或异体字 {' '.join(hints)}，请对照《通用规范汉字表》核对")
+            msgs.append(cite("N050", tpl.format(name=names[i], chars=" ".join(hints)), RULE_BASIS["N050"]))
         emit("N050", idx, msgs)
     if "N030" in on:
         bad = np.zeros(n, dtype=bool)
@@ -333,14 +414,16 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
             bad[rows[~fits]] = True
         idx = rows_of(bad)
         msgs = []
+        tpl = _("{name}: the generic part does not fit category {code} {category}; names of this category end "
+                "with {generics}")
         for i in idx:
             cat = cats[cat_l[i]]
-            msgs.append(f"{names[i]}：通名与类别 {cat.code} {cat.name_zh} 不符，此类地名应以 "
-                        f"{'/'.join(cat.generics)} 结尾")
+            msgs.append(cite("N030", tpl.format(name=names[i], code=cat.code, category=cat.name_zh,
+                                                generics="/".join(cat.generics)), RULE_BASIS["N030"]))
         emit("N030", idx, msgs)
 
     def scope_words(i):
-        return SCOPE_WORDS[scopes[i]] + (f" {skeys[i]} " if skeys[i] else "")
+        return _(SCOPE_WORDS[scopes[i]]) + (f" {skeys[i]}" if skeys[i] else "")
 
     def clusters(cols, valid):
         # Hash the key columns once to find rows sharing a key with another
@@ -357,16 +440,31 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
 
     if "N010" in on:
         idx, msgs, rel = [], [], []
+        tpl = _("{name}: same name as {others} (must not repeat within {scope})")
+        tpl_wide = _("{name}: same name as {others} within {scope} (must not repeat; they are in different {unit}, "
+                     "so this is a warning about names already approved)")
+        sevs = []
         for cl in clusters((groups, skeys, names), name_s.to_numpy(dtype=object) != ""):
             for i in cl:
                 if mine[i]:
                     others = [ids[j] for j in cl if j != i]
                     idx.append(i)
                     rel.append(others)
-                    msgs.append(f"{names[i]}：与 {', '.join(others)} 重名（在{scope_words(i)}内不应重名）")
-        emit("N010", idx, msgs, rel)
+                    strict = stricts[i]
+                    digits = SCOPE_DIGITS[strict] if strict else 0
+                    if strict and not any(parents[j][:digits] == parents[i][:digits] for j in cl if j != i):
+                        sevs.append("warning")
+                        msgs.append(cite("N010", tpl_wide.format(name=names[i], others=", ".join(others),
+                                                                 scope=scope_words(i), unit=_(UNIT_WORDS[strict])),
+                                         bases[i]))
+                    else:
+                        sevs.append(config.severity_of("N010"))
+                        msgs.append(cite("N010", tpl.format(name=names[i], others=", ".join(others),
+                                                            scope=scope_words(i)), bases[i]))
+        emit("N010", idx, msgs, rel, sevs)
     if "N011" in on:
         idx, msgs, rel = [], [], []
+        tpl = _("{name}: sounds like {others} ({key}; to be avoided within {scope})")
         for cl in clusters((groups, skeys, keys), np.fromiter((bool(k) for k in keys), bool, n)):
             for i in cl:
                 others = [j for j in cl if names[j] != names[i]]
@@ -374,11 +472,14 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
                     listed = ", ".join(f"{names[j]} ({ids[j]})" for j in others)
                     idx.append(i)
                     rel.append([ids[j] for j in others])
-                    msgs.append(f"{names[i]}：与 {listed} 同音（{keys[i]}；在{scope_words(i)}内应避免同音）")
+                    msgs.append(cite("N011", tpl.format(name=names[i], others=listed, key=keys[i],
+                                                        scope=scope_words(i)), bases[i]))
         emit("N011", idx, msgs, rel)
     if "N020" in on and "geometry" in d:
         geoms = d["geometry"].tolist()
         idx, msgs, rel = [], [], []
+        tpl = _("{name}: the same feature (identical geometry) also has the standard name(s) {others}; one place, "
+                "one name: keep one and record the others as former names")
         valid = np.fromiter((isinstance(g, str) and bool(g) for g in geoms), bool, n)
         for cl in clusters((groups, geoms), valid):
             if len({names[j] for j in cl}) < 2:
@@ -387,8 +488,8 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
                 if mine[i]:
                     idx.append(i)
                     rel.append([ids[j] for j in cl if j != i])
-                    msgs.append(f"{names[i]}：同一地物（几何相同）还有标准名称 "
-                                f"{', '.join(names[j] for j in cl if j != i)}；一地一名，请保留一个，其余记为曾用名")
+                    msgs.append(cite("N020", tpl.format(name=names[i], others=", ".join(names[j] for j in cl if j != i)),
+                                     RULE_BASIS["N020"]))
         emit("N020", idx, msgs, rel)
     if "N021" in on and "former_names" in d:
         former: dict[tuple, list[int]] = {}
@@ -399,13 +500,14 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
         if former:
             formers = {k[2] for k in former}
             idx, msgs, rel = [], [], []
+            tpl = _("{name}: is a former name of {ids} in the same scope; reusing it confuses old records and maps")
             for i in rows_of(np.fromiter((x in formers for x in names), bool, n)):
                 hits = [j for j in former.get((groups[i], skeys[i], names[i]), ()) if j != i]
                 if hits:
                     idx.append(i)
                     rel.append([ids[j] for j in hits])
-                    msgs.append(f"{names[i]}：是同一范围内 {', '.join(ids[j] for j in hits)} 的曾用名，"
-                                "重复使用会与旧档案、旧地图混淆")
+                    msgs.append(cite("N021", tpl.format(name=names[i], ids=", ".join(ids[j] for j in hits)),
+                                     RULE_BASIS["N021"]))
             emit("N021", idx, msgs, rel)
     if not out["rule"]:
         return pd.DataFrame([], columns=REPORT_COLUMNS)
@@ -461,5 +563,5 @@ def summary(report: pd.DataFrame) -> pd.DataFrame:
     if report.empty:
         return pd.DataFrame(columns=["rule", "severity", "what", "count"])
     s = report.groupby(["rule", "severity"]).size().rename("count").reset_index()
-    s.insert(2, "what", s["rule"].map(lambda r: RULES[r][1]))
+    s.insert(2, "what", s["rule"].map(lambda r: _(RULES[r][1])))
     return s

@@ -107,6 +107,11 @@ def _lengths_by_first(words) -> dict[str, tuple[int, ...]]:
 
 @lru_cache(maxsize=200_000)
 def _syllables_cached(name: str) -> tuple[str, ...]:
+    return tuple(_segment(name, _pypinyin_run))
+
+
+def _segment(name: str, run_reader) -> list[str]:
+    """Syllables of ``name``: place-dictionary words (longest match), ``run_reader`` for the runs between them."""
     words = place_dictionary()
     starts = _place_lengths()
     out: list[str] = []
@@ -117,8 +122,7 @@ def _syllables_cached(name: str) -> tuple[str, ...]:
         # Hand the whole unmatched run to pypinyin so its phrase dictionary
         # still sees the characters in context.
         if end > pending_start:
-            run = name[pending_start:end]
-            out.extend(_pypinyin_run(run))
+            out.extend(run_reader(name[pending_start:end]))
 
     while i < len(name):
         match = None
@@ -134,7 +138,7 @@ def _syllables_cached(name: str) -> tuple[str, ...]:
         i += len(match)
         pending_start = i
     flush(len(name))
-    return tuple(out)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -177,18 +181,30 @@ def _pypinyin_run(run: str) -> list[str]:
 
         return [x.lower() for x in lazy_pinyin(run, style=Style.NORMAL, v_to_u=False, errors=lambda t: list(t))]
     chars, phrases, starts = data
+    return _max_match(run, chars.get, phrases.get, starts.get)
+
+
+def _max_match(run: str, char_of, phrase_of, lengths_of) -> list[str]:
+    """Forward maximum matching of ``run`` over a phrase table, then one reading per character.
+
+    ``lengths_of(c, ())`` gives the phrase lengths to try at a character,
+    longest first; ``phrase_of(word)`` a phrase's syllables or None;
+    ``char_of(c, default)`` a character's reading. The search index's
+    stored copy of pypinyin's tables (``search._Readings``) goes through
+    this same function, so a query is keyed exactly like the names.
+    """
     out: list[str] = []
     i, n = 0, len(run)
     while i < n:
-        for size in starts.get(run[i], ()):
-            reading = phrases.get(run[i:i + size]) if size <= n - i else None
+        for size in lengths_of(run[i], ()):
+            reading = phrase_of(run[i:i + size]) if size <= n - i else None
             if reading is not None:
                 out.extend(reading)
                 i += size
                 break
         else:
             c = run[i]
-            out.append(chars.get(c, c.lower()))
+            out.append(char_of(c, c.lower()))
             i += 1
     return out
 

@@ -1,80 +1,283 @@
-"""Search over place names: exact, prefix, pinyin, initials, same-sound, former names, typos."""
+"""Search over place names: exact, prefix, pinyin, initials, same-sound, former names, typos.
+
+The index is kept on disk between command-line calls (:meth:`SearchIndex.cached`)
+as plain numpy arrays: every text column is one UTF-8 buffer plus offsets,
+so loading 660k names reads a few arrays instead of unpickling millions of
+Python strings, and a query decodes only the few dozen names it touches.
+"""
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from geoplan.gazetteer.records import GazetteerError
 
 
 _INDEX_SQL = ("SELECT name_id, name, pinyin_key, initials, category, parent_code, status, former_names "
               "FROM names")
-# Bumped when the index's layout changes, so an old cache file is rebuilt.
-_CACHE_FORMAT = "geoplan-search-2"
+_LAST_CHANGE_SQL = "SELECT change_id, at, who, summary FROM changes ORDER BY change_id DESC LIMIT 1"
+# Changed when the file layout changes, so an old cache file is rebuilt.
+_CACHE_FORMAT = "geoplan-search-3"
 _TEXT_FIELDS = ("ids", "names", "pinyin", "initial", "category", "parent")
 _SORTED_FIELDS = {"name": "names", "pinyin": "pinyin", "initials": "initial"}
 
 
-class SearchIndex:
-    """In-memory search over names: exact, prefix, pinyin, initials, former names, fuzzy.
+class _Texts(Sequence):
+    """Strings as one UTF-8 buffer and offsets: no Python object per string until one is read."""
 
-    Built once from the store (:meth:`from_store`) or from arrays; a query
-    then costs milliseconds at a million names: exact and prefix look-ups are
-    binary searches in sorted arrays, and the fuzzy matcher (rapidfuzz) only
-    scores names sharing a rare-enough character with the query.
+    def __init__(self, data: bytes, offsets: np.ndarray, strings: list | None = None):
+        self.data, self.offsets, self._list = data, offsets, strings
+
+    @classmethod
+    def of(cls, strings) -> "_Texts":
+        strings = ["" if s is None else str(s) for s in strings]
+        enc = [s.encode("utf-8", "surrogatepass") for s in strings]
+        offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)), out=offsets[1:])
+        return cls(b"".join(enc), offsets, strings)  # built here: keep the list too, for fast bulk access
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):
+        if self._list is not None:
+            if isinstance(i, (int, np.integer)):
+                return self._list[i]
+            return [self._list[j] for j in np.asarray(i).tolist()]
+        if isinstance(i, (int, np.integer)):
+            i = int(i)
+            if i < 0:
+                i += len(self)
+            a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+            return str(self.data[a:b], "utf-8", "surrogatepass")
+        return self.take(i)
+
+    def take(self, idx) -> list[str]:
+        """The strings at ``idx``; many at once are cut from the buffer in one gather and one decode."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if self._list is not None or len(idx) < 64:
+            return [self[j] for j in idx.tolist()]
+        u8 = np.frombuffer(self.data, dtype=np.uint8)
+        start, lens = self.offsets[idx], self.offsets[idx + 1] - self.offsets[idx]
+        seg = lens + 1  # each string, then a NUL separator
+        out_start = np.cumsum(seg) - seg
+        pos = np.repeat(start - out_start, seg) + np.arange(int(seg.sum()), dtype=np.int64)
+        buf = u8[np.minimum(pos, max(len(u8) - 1, 0))] if len(u8) else np.zeros(len(pos), np.uint8)
+        buf[out_start + lens] = 0
+        parts = buf.tobytes().decode("utf-8", "surrogatepass").split("\x00")[:-1]
+        if len(parts) != len(idx):  # a NUL inside a name: one by one
+            return [self[j] for j in idx.tolist()]
+        return parts
+
+    def tolist(self) -> list[str]:
+        if self._list is None:
+            self._list = [self[i] for i in range(len(self))]
+        return self._list
+
+    def arrays(self, prefix: str) -> dict:
+        return {f"{prefix}_data": np.frombuffer(self.data, dtype=np.uint8), f"{prefix}_off": self.offsets}
+
+    @classmethod
+    def load(cls, arrays, prefix: str) -> "_Texts":
+        return cls(memoryview(arrays[f"{prefix}_data"]), arrays[f"{prefix}_off"])
+
+
+class _SortedView(Sequence):
+    """``texts`` in ``order``: what :mod:`bisect` searches, decoding about twenty strings per look-up."""
+
+    def __init__(self, texts: _Texts, order: np.ndarray):
+        self.texts, self.order = texts, order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, k):
+        return self.texts[int(self.order[k])]
+
+
+class _Postings(Mapping):
+    """Character → ascending rows (int32) of the names containing it, as three flat arrays."""
+
+    def __init__(self, codes: np.ndarray, offsets: np.ndarray, rows: np.ndarray):
+        self.codes, self.offsets, self.rows = codes, offsets, rows
+
+    def __getitem__(self, ch):
+        if not isinstance(ch, str) or len(ch) != 1:
+            raise KeyError(ch)
+        k = int(np.searchsorted(self.codes, ord(ch)))
+        if k >= len(self.codes) or int(self.codes[k]) != ord(ch):
+            raise KeyError(ch)
+        return self.rows[self.offsets[k]:self.offsets[k + 1]]
+
+    def __iter__(self):
+        return (chr(int(c)) for c in self.codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+class _Former:
+    """Former name → rows, as a sorted text column and its rows (exact and prefix look-ups by bisection)."""
+
+    def __init__(self, names: _Texts, rows: np.ndarray):
+        self.names, self.rows = names, rows
+
+    @classmethod
+    def of(cls, former) -> "_Former":
+        pairs = sorted((f["name"], i) for i, fl in enumerate(former) for f in (fl or ()) if f.get("name"))
+        return cls(_Texts.of([p[0] for p in pairs]), np.asarray([p[1] for p in pairs], dtype=np.int32))
+
+    def get(self, q: str, default=()):
+        lo, hi = bisect.bisect_left(self.names, q), bisect.bisect_right(self.names, q)
+        return self.rows[lo:hi].tolist() if hi > lo else default
+
+    def with_prefix(self, q: str):
+        """``(name, rows)`` of the former names starting with ``q`` (``q`` itself included), in name order."""
+        lo, hi = bisect.bisect_left(self.names, q), bisect.bisect_left(self.names, q + "\uffff")
+        out: dict[str, list[int]] = {}
+        for k in range(lo, hi):
+            out.setdefault(self.names[k], []).append(int(self.rows[k]))
+        return out.items()
+
+
+class _Readings:
+    """pypinyin's toneless readings as arrays, stored in the index file: the query's same-sound key
+    without importing pypinyin or building its tables (seconds) in a one-query process.
+    Gives exactly what :func:`romanize.pinyin_key` gives (``tests/test_romanize.py``)."""
+
+    def __init__(self, codes, char_reads: _Texts, phrases: _Texts, phrase_reads: _Texts, longest: int):
+        self.codes, self.char_reads, self.phrases, self.phrase_reads = codes, char_reads, phrases, phrase_reads
+        self.sizes = tuple(range(longest, 1, -1))
+
+    @classmethod
+    def build(cls) -> "_Readings | None":
+        from geoplan.gazetteer import romanize
+
+        data = romanize._readings()
+        if data is None:  # pypinyin's layout changed: queries use romanize's public-API path
+            return None
+        chars, phrases, _ = data
+        cs = sorted(chars)
+        ps = sorted(phrases)
+        return cls(np.asarray([ord(c) for c in cs], dtype=np.uint32), _Texts.of([chars[c] for c in cs]),
+                   _Texts.of(ps), _Texts.of([" ".join(phrases[p]) for p in ps]), max(map(len, ps), default=1))
+
+    def arrays(self) -> dict:
+        return {"rd_codes": self.codes, "rd_longest": np.asarray([len(self.sizes) + 1], dtype=np.int64),
+                **self.char_reads.arrays("rd_char"), **self.phrases.arrays("rd_phr"),
+                **self.phrase_reads.arrays("rd_phrread")}
+
+    @classmethod
+    def load(cls, arrays) -> "_Readings | None":
+        if "rd_codes" not in arrays:
+            return None
+        return cls(arrays["rd_codes"], _Texts.load(arrays, "rd_char"), _Texts.load(arrays, "rd_phr"),
+                   _Texts.load(arrays, "rd_phrread"), int(arrays["rd_longest"][0]))
+
+    def char(self, c: str, default: str) -> str:
+        k = int(np.searchsorted(self.codes, ord(c)))
+        return self.char_reads[k] if k < len(self.codes) and int(self.codes[k]) == ord(c) else default
+
+    def phrase(self, word: str):
+        k = bisect.bisect_left(self.phrases, word)
+        return tuple(self.phrase_reads[k].split()) if k < len(self.phrases) and self.phrases[k] == word else None
+
+    def lengths(self, c: str, default=()):
+        return self.sizes
+
+    def key(self, text: str) -> str:
+        from geoplan.gazetteer import romanize
+
+        return "".join(romanize._segment(text, lambda run: romanize._max_match(
+            run, self.char, self.phrase, self.lengths))).lower()
+
+
+def _reading_version() -> str:
+    """What the names' pinyin keys depend on besides the names: pypinyin's data files and the place dictionary.
+
+    Sizes and modification times of pypinyin's two data modules, found
+    without importing pypinyin (a second, in a one-query process).
+    """
+    import importlib.util
+    from importlib import resources
+
+    parts = []
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is not None and spec.origin:
+        for name in ("pinyin_dict.py", "phrases_dict.py"):
+            try:
+                st = (Path(spec.origin).parent / name).stat()
+                parts.append(f"{st.st_size}.{st.st_mtime_ns}")
+            except OSError:
+                parts.append("-")
+    tsv = (resources.files("geoplan") / "data" / "place_pinyin.tsv").read_bytes()
+    return ":".join(parts + [hashlib.sha1(tsv).hexdigest()[:12]])
+
+
+def cache_folder(cache_dir=None) -> Path:
+    """Where search indexes are kept: ``cache_dir``, else ``$GEOPLAN_CACHE``, else ``$XDG_CACHE_HOME/geoplan``,
+    else ``~/.cache/geoplan``."""
+    return Path(cache_dir or os.environ.get("GEOPLAN_CACHE")
+                or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "geoplan")
+
+
+def database_key(store) -> tuple:
+    """What the cached index of ``store`` is filed under; changes with every committed change.
+
+    ``(database id, change counter, last change id, digest of that change's
+    time, author and summary, database path)``. The counter (``meta``) rises
+    in the same transaction as each change, so an index read with the key in
+    one read transaction holds exactly that state. The last change tells
+    apart two histories that reached the same counter (a backup restored
+    over the file and then edited differently); the path tells apart two
+    copies of one file. Read it inside the transaction that reads the names.
+    Edits made behind geoplan's back (another program writing the tables)
+    do not move the key: they are not supported anyway (no change log).
+    """
+    db_id, counter = store.version_key()
+    last = store.conn.execute(_LAST_CHANGE_SQL).fetchone()
+    stamp = hashlib.sha1(json.dumps([str(x) for x in last[1:]], ensure_ascii=False).encode()).hexdigest()[:16] \
+        if last else ""
+    where = str(store.path) if getattr(store, "backend", "sqlite") != "sqlite" else str(Path(store.path).resolve())
+    return (db_id, counter, int(last[0]) if last else 0, stamp, where)
+
+
+class SearchIndex:
+    """Search over names: exact, prefix, pinyin, initials, same sound, former names, typos.
+
+    Built from the store (:meth:`from_store`), from arrays, or loaded from its
+    cache file (:meth:`cached`); a query then costs milliseconds at a
+    million names: exact and prefix look-ups are binary searches in sorted
+    orders, and the typo matcher (rapidfuzz) only scores names sharing
+    rare-enough characters with the query.
     """
 
     def __init__(self, ids, names, pinyin, initial, category, parent, status, former=None):
-        self.ids = np.asarray(ids, dtype=object)
-        self.names = np.asarray(names, dtype=object)
-        self.pinyin = np.asarray(pinyin, dtype=object)
-        self.initial = np.asarray(initial, dtype=object)
-        self.category = np.asarray(category, dtype=object)
-        self.parent = np.asarray([p or "" for p in parent], dtype=object)
+        self.ids = _Texts.of(ids)
+        self.names = _Texts.of(names)
+        self.pinyin = _Texts.of(pinyin)
+        self.initial = _Texts.of(initial)
+        self.category = _Texts.of(category)
+        self.parent = _Texts.of(parent)
         self.current = np.asarray([s == "current" for s in status], dtype=bool)
-        self.n = len(self.ids)
+        self.n = len(self.names)
         self._sorted = {}
-        for key, arr in (("name", self.names), ("pinyin", self.pinyin), ("initials", self.initial)):
-            order = np.argsort(arr.astype(str), kind="stable")
-            self._sorted[key] = (arr[order].tolist(), order)
-        self.former = {}
+        for key, attr in _SORTED_FIELDS.items():
+            texts = getattr(self, attr)
+            order = np.argsort(np.asarray(texts.tolist(), dtype=str), kind="stable").astype(np.int32)
+            self._sorted[key] = (_SortedView(texts, order), order)
         # ``former`` may be a pandas Series (the --as-of view): test for None, not truth.
-        for i, fl in enumerate([] if former is None else list(former)):
-            for f in fl or ():
-                self.former.setdefault(f["name"], []).append(i)
-        self.postings = _postings(self.names.tolist())
-
-    # Pickled compactly for the on-disk cache: one joined string per text column
-    # and flat arrays for the postings load several times faster than
-    # millions of separately pickled strings and small arrays.
-    def __getstate__(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in _TEXT_FIELDS + ("_sorted", "postings")}
-        for k in _TEXT_FIELDS:
-            state[k] = "\x00".join("" if v is None else str(v) for v in getattr(self, k).tolist())
-        state["_orders"] = {key: order for key, (_, order) in self._sorted.items()}
-        chars = sorted(self.postings)
-        rows = np.concatenate([self.postings[c] for c in chars]) if chars else np.empty(0, np.int32)
-        state["_post"] = ("".join(chars), rows, np.cumsum([0] + [len(self.postings[c]) for c in chars]))
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        n = state["n"]
-        for k in _TEXT_FIELDS:
-            arr = np.empty(n, dtype=object)
-            if n:
-                arr[:] = state[k].split("\x00")
-            state[k] = arr
-        orders = state.pop("_orders")
-        chars, rows, offs = state.pop("_post")
-        self.__dict__.update(state)
-        self._sorted = {key: (getattr(self, attr)[orders[key]].tolist(), orders[key])
-                        for key, attr in _SORTED_FIELDS.items()}
-        self.postings = {c: rows[offs[i]:offs[i + 1]] for i, c in enumerate(chars)}
+        self.former = _Former.of([] if former is None else list(former))
+        self.postings = _Postings(*_postings_arrays(self.names.tolist()))
+        self.readings = None  # queries read pypinyin through romanize (loaded in this process anyway)
+        self.cache_hit, self.key = False, None
 
     @classmethod
     def from_store(cls, store: "Gazetteer") -> "SearchIndex":
@@ -83,57 +286,93 @@ class SearchIndex:
 
     @classmethod
     def cached(cls, store: "Gazetteer", cache_dir=None) -> "SearchIndex":
-        """The index of ``store``, loaded from a persistent cache if the database has not changed since.
+        """The index of ``store``, loaded from its cache file if the database has not changed since.
 
-        The cache file is keyed by the database's id and change counter
-        (table ``meta``; every committed change increments the counter). The
-        counter and the names are read in one read transaction, so the index
-        always matches the counter it is stored under, even while other
-        processes write; a stale or damaged cache is rebuilt and replaced
-        atomically. An unwritable cache folder only costs the rebuild.
+        The cache file (numpy ``.npz``, no pickle) is filed under
+        :func:`database_key`, read in the same read transaction as the names
+        (SQLite: one WAL snapshot; PostgreSQL: ``REPEATABLE READ``), so the
+        index always holds exactly the state its key names, however many
+        processes write meanwhile: an index older than the last committed
+        change is never returned. A stale, foreign or damaged file is rebuilt
+        and replaced atomically (temporary file and rename: concurrent
+        readers see the old file or the new one, never half). An unwritable
+        cache folder only costs the rebuild. The PostgreSQL backend is keyed
+        the same way (database id, counter, last change), so every process
+        and machine sharing a cache folder reuses one index.
 
         Parameters
         ----------
         cache_dir : str or Path, optional
-            Default ``$GEOPLAN_CACHE``, else ``$XDG_CACHE_HOME/geoplan``, else ``~/.cache/geoplan``.
+            Default: see :func:`cache_folder`.
         """
-        import os
-        import pickle
-        from pathlib import Path
-
-        folder = Path(cache_dir or os.environ.get("GEOPLAN_CACHE")
-                      or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "geoplan")
+        folder = cache_folder(cache_dir)
+        version = _reading_version()
         store.conn.execute("BEGIN")  # one snapshot for the key and the rows
         try:
-            key = store.version_key()
-            path = folder / f"search-{key[0] or 'nokey'}.pkl"
-            try:
-                st = path.stat()
-                if key[0] and (not hasattr(os, "getuid") or st.st_uid == os.getuid()):
-                    with open(path, "rb") as fh:
-                        stored_key = pickle.load(fh)
-                        if stored_key == (_CACHE_FORMAT,) + key:
-                            index = pickle.load(fh)
-                            index.cache_hit, index.key = True, key
-                            return index
-            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
-                pass  # no cache yet, or a damaged one: rebuild
+            key = (_CACHE_FORMAT, version) + database_key(store)
+            path = folder / f"search-{hashlib.sha1(repr(key[2:3] + key[-1:]).encode()).hexdigest()[:20]}.idx"
+            if key[2]:
+                index = cls._load(path, key)
+                if index is not None:
+                    return index
             rows = store.conn.execute(_INDEX_SQL).fetchall()
         finally:
             store.conn.execute("COMMIT")
         index = cls._from_rows(rows)
-        index.cache_hit, index.key = False, key
-        if key[0]:
+        index.readings = _Readings.build()
+        index.cache_hit, index.key = False, key[2:]
+        if key[2]:
+            index._save(path, key)
+        return index
+
+    def _save(self, path: Path, key: tuple) -> None:
+        arrays = {"current": self.current, "former_rows": self.former.rows, "post_codes": self.postings.codes,
+                  "post_off": self.postings.offsets, "post_rows": self.postings.rows,
+                  **self.former.names.arrays("former")}
+        for attr in _TEXT_FIELDS:
+            arrays.update(getattr(self, attr).arrays(attr))
+        for k, (_, order) in self._sorted.items():
+            arrays[f"order_{k}"] = order
+        if self.readings is not None:
+            arrays.update(self.readings.arrays())
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_arrays(tmp, key, arrays)
+            os.replace(tmp, path)  # readers see the old cache or the new one, never half
+        except OSError:
             try:
-                folder.mkdir(parents=True, exist_ok=True)
-                tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-                with open(tmp, "wb") as fh:
-                    pickle.dump((_CACHE_FORMAT,) + key, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                    pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)  # readers see the old cache or the new one, never half
+                tmp.unlink()
             except OSError:
                 pass
-        return index
+
+    @classmethod
+    def _load(cls, path: Path, key: tuple) -> "SearchIndex | None":
+        """The index in ``path`` if it is ours and filed under ``key``; None otherwise (rebuild)."""
+        try:
+            if hasattr(os, "getuid") and path.stat().st_uid != os.getuid():
+                return None  # never read another user's file
+            z = _read_arrays(path, key)
+            if z is None:
+                return None
+            self = cls.__new__(cls)
+            for attr in _TEXT_FIELDS:
+                setattr(self, attr, _Texts.load(z, attr))
+            self.current = z["current"]
+            self.n = len(self.names)
+            self._sorted = {}
+            for k, attr in _SORTED_FIELDS.items():
+                order = z[f"order_{k}"]
+                self._sorted[k] = (_SortedView(getattr(self, attr), order), order)
+            self.former = _Former(_Texts.load(z, "former"), z["former_rows"])
+            self.postings = _Postings(z["post_codes"], z["post_off"], z["post_rows"])
+            self.readings = _Readings.load(z)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no cache yet, or a damaged one
+        if any(len(getattr(self, a)) != self.n for a in _TEXT_FIELDS) or len(self.current) != self.n:
+            return None
+        self.cache_hit, self.key = True, key[2:]
+        return self
 
     @classmethod
     def _from_rows(cls, rows) -> "SearchIndex":
@@ -148,6 +387,13 @@ class SearchIndex:
         lo = bisect.bisect_left(arr, q)
         hi = bisect.bisect_left(arr, q + "\uffff")
         return order[lo:min(hi, lo + cap)]
+
+    def _query_key(self, q: str) -> str:
+        if self.readings is not None:
+            return self.readings.key(q)
+        from geoplan.gazetteer import romanize
+
+        return romanize.pinyin_key(q)
 
     def search(self, query: str, *, limit: int = 10, category=None, parent: str | None = None,
                include_retired: bool = False, fuzzy: bool = True) -> pd.DataFrame:
@@ -169,6 +415,8 @@ class SearchIndex:
             ``index, name_id, name, how, score`` (``index`` is the row in the
             index), at most ``limit`` rows.
         """
+        import pandas as pd
+
         q = query.strip()
         if not q:
             raise GazetteerError("The search text is empty.")
@@ -191,10 +439,8 @@ class SearchIndex:
         if not latin:
             # Same sound, other characters (会山 for 回山镇, 如岙 for 儒岙镇): the query's toneless
             # pinyin against the names'. Scored below the real matches.
-            from geoplan.gazetteer import romanize
-
             try:
-                qk = romanize.pinyin_key(q)
+                qk = self._query_key(q)
             except Exception:  # characters without a reading: no same-sound matches
                 qk = ""
             if qk and qk.isascii():
@@ -210,8 +456,12 @@ class SearchIndex:
             hit(self.former.get(q, ()), 95.0, "former name")
             for i in self._prefix("name", q, cap):
                 hit([i], 90.0 - min(len(self.names[i]) - len(q), 20) * 0.5, "prefix")
-            for name, idx in ((n, v) for n, v in self.former.items() if n.startswith(q) and n != q):
+            for name, idx in self.former.with_prefix(q):
+                if name == q:
+                    continue
                 hit(idx, 80.0, "former name prefix")
+                if len(best) > cap:
+                    break
                 if len(best) > cap:
                     break
         else:
@@ -256,25 +506,34 @@ class SearchIndex:
         # one-typo match while scoring only a few hundred names.
         chars.sort(key=lambda c: len(self.postings[c]))
         use = chars[: max(2, min(len(chars), 4))]
-        counts = np.bincount(np.concatenate([self.postings[c] for c in use]), minlength=0)
+        rows = np.concatenate([self.postings[c] for c in use])
         need = max(1, len(use) - 1)
-        cand = np.flatnonzero(counts >= need)
+        if len(rows) * 8 < self.n:
+            # Few rows: count by sorting them rather than a counter over every name.
+            cand, cnt = np.unique(rows, return_counts=True)
+            cand, cnt = cand[cnt >= need], cnt[cnt >= need]
+        else:
+            counts = np.bincount(rows)
+            cand = np.flatnonzero(counts >= need)
+            cnt = counts[cand]
         if len(cand) > 50_000:
-            cand = cand[np.argsort(-counts[cand], kind="stable")[:50_000]]
+            cand = cand[np.argsort(-cnt, kind="stable")[:50_000]]
         choices = self.names[cand]
         for _, score, k in process.extract(q, choices, scorer=fuzz.ratio, limit=limit * 5, score_cutoff=50):
             hit([cand[k]], score * 0.8, "fuzzy")
 
 
-def _postings(names: list[str]) -> dict[str, np.ndarray]:
-    """Character → rows of the names containing it (each row once, ascending, int32).
+
+def _postings_arrays(names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Character → rows of the names containing it, as (sorted character codes, offsets, rows).
 
     One sort of (character, row) pairs instead of a Python loop over every
     character of every name: at a million names that loop was most of the
-    time ``geoplan gaz search`` spends building its index.
+    time ``geoplan gaz search`` spent building its index.
     """
+    empty = (np.empty(0, np.uint32), np.zeros(1, np.int64), np.empty(0, np.int32))
     if not names:
-        return {}
+        return empty
     lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
     # UTF-32 gives one fixed-width code per character (surrogatepass keeps
     # lone surrogates, which a Python str may hold, one code each too).
@@ -282,11 +541,66 @@ def _postings(names: list[str]) -> dict[str, np.ndarray]:
     rows = np.repeat(np.arange(len(names), dtype=np.int64), lengths)
     pairs = np.sort((codes.astype(np.int64) << 32) | rows)
     if not len(pairs):  # only empty names
-        return {}
+        return empty
     # Sort and drop repeats by hand: np.unique hashes first, several times slower here.
     pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
     chars = pairs >> 32
     rows = (pairs & 0xFFFFFFFF).astype(np.int32)
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(chars)) + 1, [len(pairs)]))
-    return {chr(int(chars[a])): rows[a:b] for a, b in zip(starts[:-1], starts[1:])}
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(chars)) + 1))
+    return chars[starts].astype(np.uint32), np.append(starts, len(pairs)).astype(np.int64), rows
 
+
+def _postings(names: list[str]) -> dict[str, np.ndarray]:
+    """Character → rows of the names containing it (each row once, ascending, int32)."""
+    return dict(_Postings(*_postings_arrays(names)))
+
+
+_MAGIC = b"GEOPLAN-SEARCH\n"
+_ALIGN = 64
+
+
+def _write_arrays(path: Path, key: tuple, arrays: dict) -> None:
+    """One file: magic, header length, JSON header (key, each array's dtype, shape, offset), aligned arrays.
+
+    Read back with :func:`_read_arrays` through ``mmap``, so loading costs
+    no copy and a query touches only the pages it reads.
+    """
+    specs, offset = {}, 0
+    for name, arr in arrays.items():
+        arr = np.ascontiguousarray(arr)
+        arrays[name] = arr
+        specs[name] = [arr.dtype.str, list(arr.shape), offset]
+        offset += -(-arr.nbytes // _ALIGN) * _ALIGN
+    header = json.dumps({"key": list(key), "arrays": specs}, ensure_ascii=False).encode()
+    start = -(-(len(_MAGIC) + 8 + len(header)) // _ALIGN) * _ALIGN
+    with open(path, "wb") as fh:
+        fh.write(_MAGIC + len(header).to_bytes(8, "little") + header)
+        for name, arr in arrays.items():
+            fh.seek(start + specs[name][2])
+            fh.write(memoryview(arr).cast("B") if arr.nbytes else b"")
+        fh.truncate(start + offset)
+
+
+def _read_arrays(path: Path, key: tuple) -> dict | None:
+    """The arrays of a file written by :func:`_write_arrays` under ``key`` (memory-mapped); None if another key."""
+    import mmap
+
+    with open(path, "rb") as fh:
+        head = fh.read(len(_MAGIC) + 8)
+        if len(head) < len(_MAGIC) + 8 or head[:len(_MAGIC)] != _MAGIC:
+            return None
+        size = int.from_bytes(head[len(_MAGIC):], "little")
+        header = json.loads(fh.read(size).decode())
+        if header.get("key") != json.loads(json.dumps(list(key), ensure_ascii=False)):
+            return None
+        start = -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    out = {}
+    for name, (dtype, shape, offset) in header["arrays"].items():
+        dt = np.dtype(dtype)
+        count = int(np.prod(shape)) if shape else 1
+        if start + offset + count * dt.itemsize > len(mm):
+            raise ValueError(f"{path}: truncated")
+        out[name] = (np.frombuffer(mm, dtype=dt, count=count, offset=start + offset).reshape(shape) if count
+                     else np.empty(shape, dtype=dt))
+    return out
