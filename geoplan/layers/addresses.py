@@ -63,6 +63,12 @@ def official_villages(province: str = "33") -> pd.DataFrame:
     ------
     GeoplanError
         If the province's list is not packaged.
+
+    Examples
+    --------
+    >>> v = official_villages()
+    >>> int((v["code"].str[:6] == "330624").sum())  # 新昌县's villages and communities, 2023
+    292
     """
     # the same packaged list the sample builder uses (scripts/build_divisions.py)
     ref = resources.files("geoplan") / "data" / "villages_2023_zhejiang.csv.gz"
@@ -123,7 +129,14 @@ def _village_variants(name: str) -> list[tuple[str, bool]]:
 
 @dataclass
 class AddressIndex:
-    """The names one county's addresses are matched against (see :func:`build_index`)."""
+    """The names one county's addresses are matched against (see :func:`build_index`).
+
+    Examples
+    --------
+    >>> idx = build_index("330624")
+    >>> idx.county_name, len(idx.townships), len(idx.villages)
+    ('新昌县', 12, 292)
+    """
 
     county_code: str
     county_name: str
@@ -152,6 +165,13 @@ def build_index(county_code: str, townships: gpd.GeoDataFrame | None = None,
     aliases : DataFrame, optional
         Former names and other spellings: ``alias`` and ``code`` (a 9-digit
         township or 12-digit village code).
+
+    Examples
+    --------
+    >>> idx = build_index("330624", townships=county["townships"], villages=county["villages"])
+    >>> m = match_addresses(["新昌县儒岙镇南山村12号"], idx)
+    >>> m[["level", "township_name"]].iloc[0].tolist(), m.geometry.iloc[0] is not None
+    (['村(社区)', '儒岙镇'], True)
     """
     county_code = str(county_code)
     off_t = county_townships(county_code)
@@ -398,6 +418,16 @@ def match_summary(matched: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``level``, ``count``, ``share`` for 村(社区), 乡镇(街道), 未匹配.
+
+    Examples
+    --------
+    >>> idx = build_index("330624")
+    >>> m = match_addresses(["新昌县儒岙镇南山村12号", "儒岙镇天烛路3号", "杭州市西湖区"], idx)
+    >>> match_summary(m)
+        level  count     share
+    0   村(社区)      0  0.000000
+    1  乡镇(街道)      2  0.666667
+    2     未匹配      1  0.333333
     """
     n = len(matched)
     counts = matched["level"].value_counts()

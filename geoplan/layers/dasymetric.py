@@ -73,6 +73,12 @@ class DasymetricResult:
         equal to the raster sums).
     method : str
         The method in words (Chinese), for reports and the workspace manifest.
+
+    Examples
+    --------
+    >>> r = spread_population(county["townships"], villages=county["villages"])
+    >>> len(r.townships), r.population.data.shape == r.pop_60plus.data.shape
+    (12, True)
     """
 
     population: PopulationRaster
@@ -278,7 +284,19 @@ def spread_population(townships: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame
 
 
 def write_population_raster(raster: PopulationRaster, path, description: str = ""):
-    """Write persons per cell as a single-band GeoTIFF, atomically (temp file + rename)."""
+    """Write persons per cell as a single-band GeoTIFF, atomically (temp file + rename).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from geoplan.layers.io import read_population
+    >>> p = Path(tempfile.mkdtemp()) / "pop.tif"
+    >>> write_population_raster(county.population, p) == p
+    True
+    >>> round(read_population(p).total) == round(county.population.total)
+    True
+    """
     import os
     from pathlib import Path
 

@@ -62,7 +62,14 @@ def _check_file(path) -> Path:
 
 
 def list_layers(path) -> list[str]:
-    """Names of the layers in a vector file (tables in a GeoPackage, sheets in an XLSX)."""
+    """Names of the layers in a vector file (tables in a GeoPackage, sheets in an XLSX).
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import sample_paths
+    >>> list_layers(sample_paths("330624")[0])[:4]
+    ['county', 'neighbours', 'townships', 'villages']
+    """
     p = _check_file(path)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         return list(_excel_sheets(p))
@@ -92,6 +99,15 @@ def detect_dbf_encoding(dbf: Path) -> str | None:
     ------
     EncodingError
         If the text is neither UTF-8 nor GB18030 (a superset of GBK and GB2312).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> d = Path(tempfile.mkdtemp())
+    >>> county["townships"][["code", "name", "geometry"]].to_file(d / "t.shp", encoding="gbk", engine="pyogrio")
+    >>> detect_dbf_encoding(d / "t.dbf")
+    'gb18030'
     """
     data = dbf.read_bytes()
     if len(data) < 32:
@@ -323,6 +339,13 @@ def read_frame(path, kind: str = "", *, layer: str | None = None, encoding: str 
 
     Returns ``(gdf, row_labels, problems, layer)``; see :func:`read_layer`
     for the parameters. Useful to inspect a file that does not validate.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import sample_paths
+    >>> gdf, labels, problems, layer = read_frame(sample_paths("330624")[0], "villages", layer="villages")
+    >>> len(gdf), layer, problems
+    (292, 'villages', [])
     """
     p = _check_file(path)
     if coords not in ("cgcs2000", "wgs84", "gcj02"):
@@ -428,6 +451,14 @@ def write_layer(gdf: gpd.GeoDataFrame, path, layer: str) -> Path:
     The file is written to a temporary name beside the target and renamed
     over it only when complete, so an interrupted write never leaves a
     half-written GeoPackage. Other layers of an existing GeoPackage are kept.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> p = write_layer(county["villages"], Path(tempfile.mkdtemp()) / "v.gpkg", "villages")
+    >>> list_layers(p), len(read_layer(p, "villages"))
+    (['villages'], 292)
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -461,6 +492,14 @@ class PopulationRaster:
         A metric CRS (the Gauss–Krüger zone of the county).
     source : str
         File it came from.
+
+    Examples
+    --------
+    >>> pop = county.population  # a PopulationRaster
+    >>> pop.data.shape, pop.cell_area_m2, pop.crs.to_epsg()
+    ((372, 519), 10000.0, 4549)
+    >>> round(pop.total), len(pop.cell_centres())
+    (419036, 93383)
     """
 
     data: np.ndarray
@@ -497,6 +536,13 @@ def read_population(path) -> PopulationRaster:
     DataFileError, CRSError, ValidationError
         Unreadable file, no/unknown CRS, several bands, negative or
         non-finite values.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import sample_paths
+    >>> pop = read_population(sample_paths("330624")[1])
+    >>> round(pop.total), pop.transform.a  # persons, cell size in metres
+    (419036, 100.0)
     """
     import rasterio
     from rasterio.errors import RasterioIOError
