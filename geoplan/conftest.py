@@ -7,6 +7,8 @@ docstring repeats how to make them, so an example can be reproduced outside pyte
 - ``gp`` — ``import geoplan as gp``
 - ``county`` — ``gp.load_sample("330624")``, the bundled 新昌县 sample
 - ``net`` — ``gp.RoadNetwork.from_roads(county["roads"])``, its road network
+- ``tmp`` — a new empty folder for each docstring (``tmp = pathlib.Path(tempfile.mkdtemp())``),
+  for the examples that write files
 
 Examples run in Chinese, the default language, whatever the machine's locale.
 """
@@ -34,7 +36,7 @@ def _doctest_names(request, doctest_namespace):
     from geoplan.i18n import set_language
 
     county, net = request.getfixturevalue("_sample_county")
-    doctest_namespace.update(gp=gp, county=county, net=net)
+    doctest_namespace.update(gp=gp, county=county, net=net, tmp=request.getfixturevalue("tmp_path"))
     set_language("zh_CN")
     yield
     set_language(None)

@@ -288,10 +288,8 @@ def write_population_raster(raster: PopulationRaster, path, description: str = "
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
     >>> from geoplan.layers.io import read_population
-    >>> p = Path(tempfile.mkdtemp()) / "pop.tif"
+    >>> p = tmp / "pop.tif"
     >>> write_population_raster(county.population, p) == p
     True
     >>> round(read_population(p).total) == round(county.population.total)

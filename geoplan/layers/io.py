@@ -102,11 +102,8 @@ def detect_dbf_encoding(dbf: Path) -> str | None:
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> d = Path(tempfile.mkdtemp())
-    >>> county["townships"][["code", "name", "geometry"]].to_file(d / "t.shp", encoding="gbk", engine="pyogrio")
-    >>> detect_dbf_encoding(d / "t.dbf")
+    >>> county["townships"][["code", "name", "geometry"]].to_file(tmp / "t.shp", encoding="gbk", engine="pyogrio")
+    >>> detect_dbf_encoding(tmp / "t.dbf")
     'gb18030'
     """
     data = dbf.read_bytes()
@@ -454,9 +451,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path, layer: str) -> Path:
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> p = write_layer(county["villages"], Path(tempfile.mkdtemp()) / "v.gpkg", "villages")
+    >>> p = write_layer(county["villages"], tmp / "v.gpkg", "villages")
     >>> list_layers(p), len(read_layer(p, "villages"))
     (['villages'], 292)
     """
