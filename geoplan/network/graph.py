@@ -107,6 +107,16 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         The speed table used (km/h per road class).
     source : str
         Where the roads came from, for messages.
+
+    Examples
+    --------
+    ``net`` below is ``gp.RoadNetwork.from_roads(county["roads"])`` on the 新昌县 sample
+    (``county = gp.load_sample("330624")``).
+
+    >>> net
+    RoadNetwork(348 nodes, 474 edges, 1 component(s), crs=EPSG:4549, source='roads layer')
+    >>> net.n_nodes, net.n_edges, round(float(net.edges["length_m"].sum() / 1000))
+    (348, 474, 767)
     """
 
     def __init__(self, node_xy, edges: gpd.GeoDataFrame, crs, speeds, source="roads",
@@ -193,6 +203,14 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         ValidationError
             Schema problems (missing column, unknown road class, negative
             speed, non-line geometry …), all listed with their feature.
+
+        Examples
+        --------
+        >>> n = RoadNetwork.from_roads(county["roads"], speeds={"tertiary": 30})
+        >>> n.n_nodes, n.n_edges, n.crs.to_epsg()
+        (348, 474, 4549)
+        >>> bool(n.edges["seconds"].sum() > net.edges["seconds"].sum())  # slower county roads
+        True
         """
         source = source or "roads layer"
         table = resolve_speeds(speeds)
@@ -280,6 +298,12 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         Reading and schema checks are :func:`geoplan.layers.io.read_layer`'s
         (``layer`` defaults to the table named ``roads``, or the only one);
         other keyword arguments go to :meth:`from_roads`.
+
+        Examples
+        --------
+        >>> from geoplan.layers.sample import sample_paths
+        >>> RoadNetwork.from_file(sample_paths("330624")[0], layer="roads").n_edges
+        474
         """
         from geoplan.layers.io import read_layer
 
@@ -298,6 +322,24 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         roads schema by :func:`geoplan.network.osm.read_osm_roads` (see there for
         the tag rules); the network is then built exactly as by
         :meth:`from_roads`.
+
+        Examples
+        --------
+        >>> osm = tmp / "tiny.osm"
+        >>> _ = osm.write_text('''<osm version="0.6">
+        ...   <node id="1" version="1" lat="29.500" lon="120.900"/>
+        ...   <node id="2" version="1" lat="29.500" lon="120.910"/>
+        ...   <node id="3" version="1" lat="29.510" lon="120.910"/>
+        ...   <way id="10" version="1"><nd ref="1"/><nd ref="2"/>
+        ...     <tag k="highway" v="secondary"/><tag k="name" v="X305"/></way>
+        ...   <way id="11" version="1"><nd ref="2"/><nd ref="3"/>
+        ...     <tag k="highway" v="residential"/><tag k="oneway" v="yes"/><tag k="maxspeed" v="20"/></way>
+        ...   <way id="12" version="1"><nd ref="1"/><nd ref="3"/><tag k="highway" v="footway"/></way>
+        ... </osm>''', encoding="utf-8")
+
+        >>> n = RoadNetwork.from_osm(osm)
+        >>> n.n_nodes, n.n_edges
+        (3, 2)
         """
         from geoplan.network.osm import read_osm_roads
 
@@ -340,6 +382,12 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
 
         Parallel roads keep the fastest. Node ``i`` has ``x``, ``y`` from
         :attr:`node_xy`.
+
+        Examples
+        --------
+        >>> g = net.to_networkx()
+        >>> g.number_of_nodes() == net.n_nodes, g.is_directed()
+        (True, True)
         """
         import networkx as nx
 
@@ -405,11 +453,22 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
             ``length_km`` and up to five ``road_ids`` to look up in a GIS.
             More than one row means some roads do not connect to the rest
             (missing link, undershoot, or an island served by ferry).
+
+        Examples
+        --------
+        >>> r = net.connectivity_report()
+        >>> list(r.columns), len(r), int(r["n_edges"].iloc[0]) == net.n_edges
+        (['component', 'n_nodes', 'n_edges', 'length_km', 'road_ids'], 1, True)
         """
         return self.components.copy()
 
     def check_connected(self) -> None:
-        """Raise :class:`NetworkError` unless the network is one connected piece."""
+        """Raise :class:`NetworkError` unless the network is one connected piece.
+
+        Examples
+        --------
+        >>> net.check_connected()  # the sample's roads are one strongly connected graph
+        """
         comps = self.components
         if len(comps) <= 1:
             return

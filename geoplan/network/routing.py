@@ -144,6 +144,13 @@ class RoutingMixin:
         ------
         NetworkError
             If no facility lies within ``max_distance_m`` of a road.
+
+        Examples
+        --------
+        >>> centres = county["elderly_care"].query("kind == '居家养老服务中心'")
+        >>> t = net.nearest_facility(county["villages"], centres, demand_id="code", facility_id="facility_id")
+        >>> len(t), int((t["minutes"] <= 15).sum()), round(float(t["minutes"].max()), 1)
+        (292, 234, 30.4)
         """
         if direction not in DIRECTIONS:
             raise NetworkError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")
@@ -214,6 +221,17 @@ class RoutingMixin:
             unless ok), ``status`` in ``ok``, ``beyond_cutoff``,
             ``unreachable``, ``origin_not_snapped``,
             ``destination_not_snapped``.
+
+        Examples
+        --------
+        >>> towns = county["townships"].set_index("code").head(3)
+        >>> m = net.cost_matrix(towns, towns, wide=True).round(1)
+        >>> m
+        code       330624001  330624002  330624003
+        code                                      
+        330624001        2.4       10.9       11.2
+        330624002       10.9        6.0       19.0
+        330624003       11.2       19.1        8.0
         """
         if cutoff_min is not None and not (cutoff_min >= 0):
             raise NetworkError(f"cutoff_min must be a number of minutes ≥ 0, got {cutoff_min!r}.")
@@ -320,6 +338,14 @@ class RoutingMixin:
             ``facility_id``, ``minutes``, ``road_km`` (reachable road
             length), ``area_km2`` and the polygon, in EPSG:4490. Facilities
             not snapped get an empty geometry and ``road_km`` 0.
+
+        Examples
+        --------
+        >>> iso = net.isochrones(county["elderly_care"].head(2), facility_id="facility_id", minutes=(10, 20))
+        >>> iso[["facility_id", "minutes"]].values.tolist()
+        [['330624YL001', 10.0], ['330624YL001', 20.0], ['330624YL002', 10.0], ['330624YL002', 20.0]]
+        >>> bool((iso.groupby("facility_id")["road_km"].diff().dropna() > 0).all())  # 20 min reach further than 10
+        True
         """
         if direction not in DIRECTIONS:
             raise NetworkError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")

@@ -232,6 +232,12 @@ class SnappingMixin:
             ``u``), ``fraction``, ``to_u_s`` / ``to_v_s`` (seconds along the
             edge from ``u`` to the point and from the point to ``v``),
             ``oneway``, ``access_s``, ``component`` and ``reason``.
+
+        Examples
+        --------
+        >>> s = net.snap(county["villages"], id_col="code")
+        >>> int(s["snapped"].sum()), round(float(s["distance_to_road_m"].max())), s["road_id"].iloc[0]
+        (292, 122, '330624R0006')
         """
         p, along, on = self._snap_arrays(points, id_col, max_distance_m, access_speed_kmh, "points")
         return self._snap_frame(p, along, on, max_distance_m)
