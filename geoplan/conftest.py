@@ -1,32 +1,69 @@
 """Names the ``>>>`` examples of geoplan's docstrings share (pytest ``--doctest-modules``).
 
-Building the sample county's layers and road network takes seconds, so they are made
-once per test session and handed to every example under these names (each module's
-docstring repeats how to make them, so an example can be reproduced outside pytest):
+Reading the sample county and building its road network take seconds, so they are
+made once per test session, and only if some example uses them, and handed to the
+examples under these names (each is also spelt out where it is used, so that an
+example can be reproduced outside pytest):
 
 - ``gp`` — ``import geoplan as gp``
 - ``county`` — ``gp.load_sample("330624")``, the bundled 新昌县 sample
 - ``net`` — ``gp.RoadNetwork.from_roads(county["roads"])``, its road network
+- ``small`` — ``county`` with its population raster summed into 1 km cells, for the examples
+  that route every populated cell (100 times fewer cells)::
+
+      pop = county.population
+      small = dataclasses.replace(county, population=dataclasses.replace(
+          pop, data=pop.data[:370, :510].reshape(37, 10, 51, 10).sum(axis=(1, 3)),
+          transform=pop.transform * affine.Affine.scale(10)))
+
+- ``ev`` — ``gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)``,
+  its 2022 plan evaluated (without travel times)
 - ``tmp`` — a new empty folder for each docstring (``tmp = pathlib.Path(tempfile.mkdtemp())``),
   for the examples that write files
 
 Examples run in Chinese, the default language, whatever the machine's locale.
 """
 
+import re
+
 import pytest
 
 
-@pytest.fixture(scope="session")
-def _sample_county():
-    import geoplan as gp
+class _Sample(dict):
+    """The shared names, each built on first use."""
 
-    county = gp.load_sample("330624")
-    return county, gp.RoadNetwork.from_roads(county["roads"])
+    def build(self, name):
+        import geoplan as gp
+
+        if name not in self:
+            if name == "county":
+                self[name] = gp.load_sample("330624")
+            elif name == "net":
+                self[name] = gp.RoadNetwork.from_roads(self.build("county")["roads"])
+            elif name == "small":
+                import dataclasses
+
+                from affine import Affine
+
+                pop = self.build("county").population
+                coarse = dataclasses.replace(pop, data=pop.data[:370, :510].reshape(37, 10, 51, 10).sum(axis=(1, 3)),
+                                             transform=pop.transform * Affine.scale(10))
+                self[name] = dataclasses.replace(self.build("county"), population=coarse)
+            elif name == "ev":
+                from geoplan.layers.sample import layers_dir
+
+                plan = gp.load_plan(layers_dir().parent / "plans" / "330624_2022.toml")
+                self[name] = gp.evaluate_plan(plan, self.build("county").layers)
+        return self[name]
+
+
+@pytest.fixture(scope="session")
+def _sample():
+    return _Sample()
 
 
 @pytest.fixture(autouse=True)
 def _doctest_names(request, doctest_namespace):
-    # only doctests get the sample (building it for a plain test would cost seconds for nothing)
     from _pytest.doctest import DoctestItem
 
     if not isinstance(request.node, DoctestItem):
@@ -35,8 +72,14 @@ def _doctest_names(request, doctest_namespace):
     import geoplan as gp
     from geoplan.i18n import set_language
 
-    county, net = request.getfixturevalue("_sample_county")
-    doctest_namespace.update(gp=gp, county=county, net=net, tmp=request.getfixturevalue("tmp_path"))
+    source = "\n".join(ex.source for ex in request.node.dtest.examples)
+    sample = request.getfixturevalue("_sample")
+    for name in ("county", "net", "small", "ev"):
+        if re.search(rf"\b{name}\b", source):
+            doctest_namespace[name] = sample.build(name)
+    doctest_namespace["gp"] = gp
+    if re.search(r"\btmp\b", source):
+        doctest_namespace["tmp"] = request.getfixturevalue("tmp_path")
     set_language("zh_CN")
     yield
     set_language(None)

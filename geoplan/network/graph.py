@@ -325,21 +325,14 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
 
         Examples
         --------
-        >>> osm = tmp / "tiny.osm"
-        >>> _ = osm.write_text('''<osm version="0.6">
-        ...   <node id="1" version="1" lat="29.500" lon="120.900"/>
-        ...   <node id="2" version="1" lat="29.500" lon="120.910"/>
-        ...   <node id="3" version="1" lat="29.510" lon="120.910"/>
-        ...   <way id="10" version="1"><nd ref="1"/><nd ref="2"/>
-        ...     <tag k="highway" v="secondary"/><tag k="name" v="X305"/></way>
-        ...   <way id="11" version="1"><nd ref="2"/><nd ref="3"/>
-        ...     <tag k="highway" v="residential"/><tag k="oneway" v="yes"/><tag k="maxspeed" v="20"/></way>
-        ...   <way id="12" version="1"><nd ref="1"/><nd ref="3"/><tag k="highway" v="footway"/></way>
-        ... </osm>''', encoding="utf-8")
+        A three-node OpenStreetMap way, written on the fly:
 
-        >>> n = RoadNetwork.from_osm(osm)
-        >>> n.n_nodes, n.n_edges
-        (3, 2)
+        >>> nodes = "".join(f'<node id="{i}" version="1" lat="29.5" lon="{120.9 + i / 100}"/>' for i in (1, 2, 3))
+        >>> _ = (tmp / "line.osm").write_text(f'<osm version="0.6">{nodes}<way id="7" version="1"><nd ref="1"/>'
+        ...     '<nd ref="2"/><nd ref="3"/><tag k="highway" v="tertiary"/></way></osm>', encoding="utf-8")
+        >>> n = RoadNetwork.from_osm(tmp / "line.osm")
+        >>> n.n_nodes, n.n_edges, round(float(n.edges["length_m"].sum()))  # one edge end to end, 0.02° at 29.5°N
+        (2, 1, 1940)
         """
         from geoplan.network.osm import read_osm_roads
 
