@@ -18,6 +18,12 @@ example can be reproduced outside pytest):
 
 - ``ev`` — ``gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)``,
   its 2022 plan evaluated (without travel times)
+- ``campaign`` — ``gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the
+  sample's 2026 boundary inspection campaign (the routes may differ with the machine's speed;
+  the examples show what does not: lines, markers, files)
+- ``imported`` — the campaign's record forms back from the field and read with
+  ``geoplan.inspection.results.import_results``: every marker 完好 but the first, 损坏 (to 维护),
+  and line 3140's forms (with 东阳市) not back yet (the recipe is the example of ``import_results``)
 - ``tmp`` — a new empty folder for each docstring (``tmp = pathlib.Path(tempfile.mkdtemp())``),
   for the examples that write files
 
@@ -49,6 +55,22 @@ class _Sample(dict):
                 coarse = dataclasses.replace(pop, data=pop.data[:370, :510].reshape(37, 10, 51, 10).sum(axis=(1, 3)),
                                              transform=pop.transform * Affine.scale(10))
                 self[name] = dataclasses.replace(self.build("county"), population=coarse)
+            elif name == "campaign":
+                self[name] = gp.plan_for_county(self.build("county"), time_limit=1, start_date="2026-09-01")
+            elif name == "imported":
+                import tempfile
+                from pathlib import Path
+
+                from geoplan.inspection.forms import form_table
+                from geoplan.inspection.results import import_results
+                from geoplan.output import write_csv
+
+                campaign = self.build("campaign")
+                forms = form_table(campaign)
+                forms = forms[forms["line_code"] != "3140"].copy()
+                forms["condition"], forms["inspected"] = "完好", "2026-09-01"
+                forms.loc[forms.index[0], ["condition", "action"]] = ["损坏", "维护"]
+                self[name] = import_results(campaign, write_csv(forms, Path(tempfile.mkdtemp()) / "filled.csv"))
             elif name == "ev":
                 from geoplan.layers.sample import layers_dir
 
@@ -74,7 +96,7 @@ def _doctest_names(request, doctest_namespace):
 
     source = "\n".join(ex.source for ex in request.node.dtest.examples)
     sample = request.getfixturevalue("_sample")
-    for name in ("county", "net", "small", "ev"):
+    for name in ("county", "net", "small", "ev", "campaign", "imported"):
         if re.search(rf"\b{name}\b", source):
             doctest_namespace[name] = sample.build(name)
     doctest_namespace["gp"] = gp
