@@ -63,15 +63,11 @@ class Route:
 
     Examples
     --------
-    Five places on a line, 10 minutes apart (a depot at 0):
+    A depot and two places 10 and 20 minutes out, half an hour's work at each:
 
-    >>> import numpy as np
-    >>> x = np.arange(5) * 10.0
-    >>> m = np.abs(x[:, None] - x[None, :])
-
-    >>> sol = solve_vrp(m, [0, 30, 30, 30, 30], [0], [2], max_duration=200, time_limit=1)
+    >>> sol = solve_vrp([[0, 10, 20], [10, 0, 10], [20, 10, 0]], [0, 30, 30], [0], [2], time_limit=1)
     >>> [(r.depot, sorted(r.clients), r.travel, r.service) for r in sol.routes]  # clients numbered from 0
-    [(0, [0, 1, 2, 3], 80.0, 120.0)]
+    [(0, [0, 1], 40.0, 60.0)]
     """
 
     vehicle_type: int
@@ -285,13 +281,10 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
 
     Examples
     --------
-    Five places on a line, 10 minutes apart (a depot at 0):
+    A depot and four places 10, 20, 30 and 40 minutes out along one road, 30 minutes of work at
+    each, at most 3 hours a route: two team-days are needed, the nearest place alone and the rest.
 
-    >>> import numpy as np
-    >>> x = np.arange(5) * 10.0
-    >>> m = np.abs(x[:, None] - x[None, :])
-
-    At most 3 hours a route, 30 minutes at each of the four places: two team-days are needed.
+    >>> m = 10.0 * abs(np.subtract.outer(range(5), range(5)))
 
     >>> sol = solve_vrp(m, [0, 30, 30, 30, 30], [0], [3], max_duration=180, time_limit=1)
     >>> sol.feasible, sorted(len(r.clients) for r in sol.routes), max(r.travel + r.service for r in sol.routes) <= 180
