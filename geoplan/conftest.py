@@ -24,6 +24,14 @@ example can be reproduced outside pytest):
 - ``imported`` — the campaign's record forms back from the field and read with
   ``geoplan.inspection.results.import_results``: every marker 完好 but the first, 损坏 (to 维护),
   and line 3140's forms (with 东阳市) not back yet (the recipe is the example of ``import_results``)
+- ``prov`` — a province run of the 磐安县 sample alone, without travel times::
+
+      from geoplan.province.inputs import county_inputs
+      from geoplan.province.runner import run_province
+      todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans",
+                              travel=False)
+      prov = run_province(todo)
+
 - ``tmp`` — a new empty folder for each docstring (``tmp = pathlib.Path(tempfile.mkdtemp())``),
   for the examples that write files
 
@@ -71,6 +79,14 @@ class _Sample(dict):
                 forms["condition"], forms["inspected"] = "完好", "2026-09-01"
                 forms.loc[forms.index[0], ["condition", "action"]] = ["损坏", "维护"]
                 self[name] = import_results(campaign, write_csv(forms, Path(tempfile.mkdtemp()) / "filled.csv"))
+            elif name == "prov":
+                from geoplan.layers.sample import layers_dir
+                from geoplan.province.inputs import county_inputs
+                from geoplan.province.runner import run_province
+
+                todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans",
+                                        travel=False)
+                self[name] = run_province(todo)
             elif name == "ev":
                 from geoplan.layers.sample import layers_dir
 
@@ -96,7 +112,7 @@ def _doctest_names(request, doctest_namespace):
 
     source = "\n".join(ex.source for ex in request.node.dtest.examples)
     sample = request.getfixturevalue("_sample")
-    for name in ("county", "net", "small", "ev", "campaign", "imported"):
+    for name in ("county", "net", "small", "ev", "campaign", "imported", "prov"):
         if re.search(rf"\b{name}\b", source):
             doctest_namespace[name] = sample.build(name)
     doctest_namespace["gp"] = gp

@@ -97,6 +97,17 @@ def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame
         Inline Leaflet (default): the file needs no network.
     simplify_m : float
         Simplification in metres (50 m keeps a province of townships light).
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> from geoplan.province.report import province_tables
+    >>> m = province_map(prov.results, province_tables(prov.results))
+    >>> type(m).__name__, "磐安县" in m.get_root().render()
+    ('Map', True)
     """
     mh = _maps()
     towns = township_frame(results)
