@@ -94,6 +94,13 @@ def save_map(m: folium.Map, path, *, overwrite: bool = False) -> Path:
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> from geoplan.maps.inspection_html import inspection_map
+    >>> p = save_map(inspection_map(county["boundary_lines"], county["boundary_markers"]), tmp / "map.html")
+    >>> p.read_text(encoding="utf-8").count("3140003A") > 0
+    True
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,13 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> m = inspection_map(county["boundary_lines"], county["boundary_markers"], outline=county.outline)
+    >>> html = m.get_root().render()
+    >>> "新昌县—东阳市线" in html, "7005001Q" in html
+    (True, True)
     """
     for col in ("condition",):
         if col not in markers.columns:

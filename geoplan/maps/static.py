@@ -309,6 +309,15 @@ def coverage_static(county, evaluation=None, path=None, *, dpi: int = 300, overw
     ------
     MapError
         Unknown indicator, paper, orientation or file type.
+
+    Examples
+    --------
+    ``ev = gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)``; a small PNG:
+
+    >>> from PIL import Image
+    >>> p = coverage_static(county, ev, tmp / "coverage.png", dpi=30)
+    >>> Image.open(p).size
+    (350, 248)
     """
     import matplotlib
     import matplotlib.pyplot as plt
