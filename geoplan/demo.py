@@ -176,7 +176,17 @@ def siting_table(proposal: Proposal, current: Evaluation | None = None) -> pd.Da
 
 @dataclass
 class DemoResult:
-    """What the demo computed and where it wrote it."""
+    """What the demo computed and where it wrote it.
+
+    Examples
+    --------
+    What :func:`run_demo` returns (its example is not run with the others: the whole demo takes
+    about a minute):
+
+    >>> r = run_demo(tmp, "330624")  # doctest: +SKIP
+    >>> sorted(r.tables)  # doctest: +SKIP
+    ['home_care_access', 'layers', 'naming_report', 'siting', 'townships']
+    """
 
     county: County
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -200,6 +210,14 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     Returns
     -------
     DemoResult
+
+    Examples
+    --------
+    Not run with the other examples (the whole demo takes about a minute):
+
+    >>> r = run_demo(tmp / "maps", "330624")  # doctest: +SKIP
+    >>> r.evaluation.year, len(r.files) > 10  # doctest: +SKIP
+    (2022, True)
     """
     data = load_sample(county)  # before creating anything: a bad county leaves no empty folder
     out = Path(out_dir)

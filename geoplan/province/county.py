@@ -203,6 +203,16 @@ def run_county(county: CountyInput) -> CountyResult:
 # --------------------------------------------------------------------------
 
 def cache_path(cache_dir, county: CountyInput) -> Path:
+    """The cache file of exactly these inputs: the county's name and its input key (file digests, plan).
+
+    Examples
+    --------
+    >>> from geoplan.province.inputs import county_inputs
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> cache_path("cache", todo[0]).name.startswith("330727-")
+    True
+    """
     return Path(cache_dir) / f"{county.name}-{county.key[:20]}.pickle"
 
 
@@ -245,7 +255,20 @@ def load_cached(cache_dir, county: CountyInput) -> CountyResult | None:
 
 
 def store_cached(cache_dir, county: CountyInput, result: CountyResult) -> Path | None:
-    """Write a successful result atomically (temporary file in the same folder, then rename)."""
+    """Write a successful result atomically (temporary file in the same folder, then rename).
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (recipe in ``geoplan/conftest.py``).
+
+
+    >>> from geoplan.province.inputs import county_inputs
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> p = store_cached(tmp, todo[0], prov.results[0])
+    >>> p == cache_path(tmp, todo[0]), load_cached(tmp, todo[0]).ok
+    (True, True)
+    """
     if cache_dir is None or not result.ok:
         return None
     d = Path(cache_dir)

@@ -126,7 +126,16 @@ def _file_digests(gpkg: str, population: str | None) -> tuple[str, str]:
 
 
 def fingerprinted(county: CountyInput) -> CountyInput:
-    """The same input with its file digests computed once (hashing reads the files)."""
+    """The same input with its file digests computed once (hashing reads the files).
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> f = fingerprinted(todo[0])
+    >>> f.code, f.key == todo[0].key, len(f.key) >= 20
+    ('330727', True, True)
+    """
     from dataclasses import replace
 
     return replace(county, _digests=_file_digests(county.gpkg, county.population))
@@ -231,6 +240,18 @@ def check_template(data: dict, source: str) -> dict:
     PlanError
         If it names a county, carries statistics, or breaks the plan schema
         (checked by filling it in for a placeholder county).
+
+    Examples
+    --------
+    >>> t = {"plan": {"name": "{county_name}民政事业目标", "year": 2025},
+    ...      "rule": [{"id": "home_care_centre", "group": "养老服务", "title": "每个乡镇(街道)建有居家养老服务中心",
+    ...                "kind": "full_coverage", "layer": "elderly_care", "where": {"kind": "居家养老服务中心"}}]}
+    >>> check_template(t, "template.toml")["plan"]["name"]
+    '{county_name}民政事业目标'
+    >>> check_template({**t, "plan": {**t["plan"], "county": "330624"}}, "template.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.coverage.plans.PlanError: template.toml：规划模板适用于每个县，因此 [plan] 中的 county 必须是 "*"（或不写），不能是 '330624'。某一个县自己的规划请用 --plans。
     """
     meta = data.get("plan")
     if not isinstance(meta, dict):
@@ -251,7 +272,13 @@ def check_template(data: dict, source: str) -> dict:
 
 
 def fill_template(data: dict, code: str, county_name: str) -> dict:
-    """The template as one county's plan document: county code set, name placeholders replaced."""
+    """The template as one county's plan document: county code set, name placeholders replaced.
+
+    Examples
+    --------
+    >>> fill_template({"plan": {"name": "{county_name}民政事业目标"}}, "330727", "磐安县")["plan"]
+    {'name': '磐安县民政事业目标', 'county': '330727'}
+    """
     out = copy.deepcopy(data)
     meta = out.setdefault("plan", {})
     meta["county"] = code
@@ -315,6 +342,13 @@ def province_counties(province: str = "33") -> list[str]:
 
 
 def county_name(code: str) -> str:
+    """The official name of a county code, or ``""`` for an unknown code.
+
+    Examples
+    --------
+    >>> county_name("330727"), county_name("339999")
+    ('磐安县', '')
+    """
     t = county_table()
     return str(t.loc[code, "county_name"]) if code in t.index else ""
 

@@ -260,7 +260,18 @@ def output_paths(out_dir, stem: str = "province") -> dict[str, Path]:
 
 
 def check_free(paths, overwrite: bool) -> None:
-    """Refuse to start when an output exists and ``overwrite`` is not given (before any work is done)."""
+    """Refuse to start when an output exists and ``overwrite`` is not given (before any work is done).
+
+    Examples
+    --------
+    >>> paths = list(output_paths(tmp).values())
+    >>> check_free(paths, overwrite=False)  # nothing there yet
+    >>> _ = paths[0].write_text("x")
+    >>> check_free(paths, overwrite=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.output.OutputExistsError: 输出文件 .../province.xlsx（共 1 个）已存在，未作任何改动。要替换请加 --overwrite，或换一个 --out 文件夹。（各县结果缓存都会保留：已完成的县不会重新计算。）
+    """
     from geoplan.output import OutputExistsError, check_target
 
     taken = [str(p) for p in paths if Path(p).exists() or Path(p).is_symlink()]
@@ -282,6 +293,14 @@ def publish(tmp: Path, target: Path, overwrite: bool) -> Path:
     Atomic (fsynced, renamed), and never over a file unless ``overwrite``
     (also when the name was taken after :func:`check_free`). ``tmp`` is gone
     afterwards either way.
+
+    Examples
+    --------
+    >>> part = tmp / ".report.tmp"
+    >>> _ = part.write_text("表")
+    >>> p = publish(part, tmp / "report.csv", overwrite=False)
+    >>> p.read_text(), part.exists()
+    ('表', False)
     """
     from geoplan.output import atomic_target
 
