@@ -30,6 +30,7 @@ import pandas as pd
 import shapely
 
 from geoplan.errors import CRSError, GeoplanError
+from geoplan.layers.values import id_index
 
 __all__ = ["ZonalError", "zonal_sum", "zonal_stats", "coverage_fractions", "areal_interpolate"]
 
@@ -176,11 +177,7 @@ def _clean_values(raster) -> np.ndarray:
 
 
 def _ids(polygons, id_col):
-    if id_col is None:
-        return pd.Index(polygons.index)
-    if id_col not in polygons.columns:
-        raise ZonalError(f"The ID column {id_col!r} is not in the polygon layer.")
-    return pd.Index(polygons[id_col], name=id_col)
+    return id_index(polygons, id_col, ZonalError, "polygon layer")
 
 
 # --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from geoplan.errors import GeoplanError
+from geoplan.layers.values import id_index
 
 # Two costs closer than this (relative) count as equal when deciding coverage
 # after the solve, so round-off in a cost matrix never flips a covered point.
@@ -335,11 +336,7 @@ def _column_or_values(gdf, spec, what: str):
 
 
 def _ids(gdf, id_col):
-    if id_col is None:
-        return pd.Index(gdf.index)
-    if id_col not in gdf.columns:
-        raise SitingError(f"The ID column {id_col!r} is not in the layer.")
-    return pd.Index(gdf[id_col])
+    return id_index(gdf, id_col, SitingError)
 
 
 
