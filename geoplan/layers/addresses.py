@@ -453,6 +453,18 @@ def gazetteer_reference(store, county_code: str) -> tuple[gpd.GeoDataFrame, pd.D
         Village-level places with a point (``code`` = the gazetteer's ``name_id``,
         ``name``, ``township_code``) and aliases (``alias``, ``code``): every former
         name, of townships and villages alike (current names of township records too).
+
+    Examples
+    --------
+    A gazetteer seeded from the sample's place names (``tmp`` an empty folder):
+
+    >>> from geoplan.gazetteer.transfer import seed_from_county
+    >>> from geoplan.layers.sample import sample_paths
+    >>> store, _ = seed_from_county(tmp / "gaz.sqlite", sample_paths("330624")[0])
+    >>> places, aliases = gazetteer_reference(store, "330624")
+    >>> len(places) > 0, set(places["township_code"].str[:6]), list(aliases.columns)
+    (True, {'330624'}, ['alias', 'code'])
+    >>> store.close()
     """
     df = store.frame(parent=str(county_code))
     places, aliases = [], []

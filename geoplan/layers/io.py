@@ -433,7 +433,17 @@ def read_layer(path, kind: str, *, layer: str | None = None, encoding: str | Non
 
     Examples
     --------
-    >>> towns = read_layer("layers/330624.gpkg", "townships")  # doctest: +SKIP
+    >>> from geoplan.layers.sample import sample_paths
+    >>> towns = read_layer(sample_paths("330624")[0], "townships")
+    >>> len(towns), towns.crs.to_epsg(), int(towns["population"].sum())
+    (12, 4490, 419036)
+    >>> county["villages"].head(2).assign(township_code="330624999").to_file(tmp / "v.gpkg", engine="pyogrio")
+    >>> read_layer(tmp / "v.gpkg", "villages")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.ValidationError: 在 .../v.gpkg 中发现 2 个问题，未做任何修改：
+      - 文件 .../v.gpkg，图层 'v'，第 1 个要素，字段 'township_code'：该代码不是官方乡镇(街道)行政区划代码（国家统计局区划代码，2022 年版）（值：330624999）——请在官方代码表中查找该乡镇(街道)；撤并后代码会改变
+      - 文件 .../v.gpkg，图层 'v'，第 2 个要素，字段 'township_code'：该代码不是官方乡镇(街道)行政区划代码（国家统计局区划代码，2022 年版）（值：330624999）——请在官方代码表中查找该乡镇(街道)；撤并后代码会改变
     """
     gdf, labels, problems, layer = read_frame(
         path, kind, layer=layer, encoding=encoding, lon_col=lon_col, lat_col=lat_col, crs=crs, coords=coords)

@@ -24,7 +24,13 @@ from geoplan.network.snapping import _direct_pairs, _far_reasons, _Pts
 
 
 class RoutingMixin:
-    """Queries of :class:`~geoplan.network.graph.RoadNetwork` (needs the graph and snapping)."""
+    """Queries of :class:`~geoplan.network.graph.RoadNetwork` (needs the graph and snapping).
+
+    Examples
+    --------
+    >>> sorted(m for m in vars(RoutingMixin) if not m.startswith("_"))  # each has its own example
+    ['cost_matrix', 'isochrones', 'nearest_facility']
+    """
 
     # -- routing kernels ----------------------------------------------------
 

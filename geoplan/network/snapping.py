@@ -115,7 +115,13 @@ def _far_reasons(dist: np.ndarray, max_distance_m: float, suffix: str = "") -> n
 
 
 class SnappingMixin:
-    """Snapping for :class:`~geoplan.network.graph.RoadNetwork` (needs ``edges``, ``crs``, ``n_edges``)."""
+    """Snapping for :class:`~geoplan.network.graph.RoadNetwork` (needs ``edges``, ``crs``, ``n_edges``).
+
+    Examples
+    --------
+    >>> sorted(m for m in vars(SnappingMixin) if not m.startswith("_"))  # see :meth:`snap`
+    ['snap']
+    """
 
     # -- snapping -----------------------------------------------------------
 
