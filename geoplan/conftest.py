@@ -113,10 +113,10 @@ def _doctest_names(request, doctest_namespace):
     source = "\n".join(ex.source for ex in request.node.dtest.examples)
     sample = request.getfixturevalue("_sample")
     for name in ("county", "net", "small", "ev", "campaign", "imported", "prov"):
-        if re.search(rf"\b{name}\b", source):
+        if re.search(rf"(?<![.\w\"']){name}\b(?![\"'])", source):
             doctest_namespace[name] = sample.build(name)
     doctest_namespace["gp"] = gp
-    if re.search(r"\btmp\b", source):
+    if re.search(r"(?<![.\w\"'])tmp\b(?![\"'])", source):
         doctest_namespace["tmp"] = request.getfixturevalue("tmp_path")
     set_language("zh_CN")
     yield

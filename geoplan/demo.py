@@ -4,6 +4,11 @@ Each stage computes tables (no printing) and writes its outputs under the
 output folder; :func:`run_demo` returns what it wrote so the CLI can report it.
 Later features add their stage here, so the demo always shows everything
 geoplan can do.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``small`` (``county`` with its population in 1 km
+cells), ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them once per session
+(see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

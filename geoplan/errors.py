@@ -5,6 +5,9 @@ is a :class:`GeoplanError`. Its message is written for a planner, not a
 programmer: it names the file, the layer, the row and the column at fault and
 says what to do. The command line prints that message and exits non-zero
 instead of showing a traceback.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

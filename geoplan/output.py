@@ -25,6 +25,9 @@ Examples
 "'=1+1,-2"
 >>> read_csv(p)["name"].tolist()
 ['回山镇', '=1+1']
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

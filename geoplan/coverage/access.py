@@ -5,6 +5,11 @@ minutes by road from a home-care centre, township by township" — is
 answered from population cells (the centres of the 100 m population raster,
 :meth:`geoplan.layers.io.PopulationRaster.cell_centres`) routed to their nearest
 facility with :meth:`geoplan.network.graph.RoadNetwork.nearest_facility`.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``small`` (``county`` with its population in 1 km
+cells) (``import geoplan as gp``); pytest builds them once per session (see
+``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ maximal-covering model of :mod:`geoplan.coverage.siting` picks the sites; the
 coverage the proposal reports is computed by the same evaluator as the plan's
 re-evaluation, so the two figures are the same number. Reasons are Chinese
 and name the villages and townships a site brings within reach.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``small`` (``county`` with its population in 1 km
+cells) (``import geoplan as gp``); pytest builds them once per session (see
+``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ target, value and the section it comes from), one sheet per rule group with
 the township rows, and one sheet of villages for village-level rules; failing
 rows are shaded so they stand out when printed in grey too. The CSV files
 hold the same cells rounded as the workbook shows them.
+
+Examples in this module use ``ev = gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"),
+county.layers)``, ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them once per
+session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

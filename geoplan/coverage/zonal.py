@@ -21,6 +21,9 @@ and the prefix sum of the row left of it — no per-cell geometry, no
 rasterisation, and every polygon of a layer is done in one vectorised pass.
 The cost grows with the number of boundary vertices and grid crossings, not
 with the polygon's area.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ also the format :func:`geoplan.inspection.planning.import_results` reads back (a
 XLSX or saved as CSV). The PDF has one A4 page per marker for filling in by
 hand in the field. The GPX has, per team-day, the base and markers as
 waypoints, the visit order as a route and the road path as a track.
+
+Examples in this module use ``campaign = gp.plan_for_county(county, time_limit=1,
+start_date="2026-09-01")``, ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them
+once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ neighbour gets a plan of its own part (the share package).
 The other side's drive is an estimate (straight line × detour factor at a
 mountain-road speed) because its road network is not in the county's layers;
 the plan labels it so.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``campaign =
+gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")`` (``import geoplan as gp``);
+pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

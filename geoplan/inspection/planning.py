@@ -24,6 +24,9 @@ either side of a road, a C/D/E triple at a tri-point) form one *stop*: one
 walk, the services of all its markers. Routing is :func:`geoplan.inspection.routing.solve_vrp`.
 
 Markers are illustrative in the sample data (see ``layers/README.md``).
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ The workload of a line is an estimate in team-days from its markers (time at
 each marker, the walk from the road) and its length (driving along it); the
 campaign plan (:func:`geoplan.inspection.planning.plan_for_county`) then
 plans the real team-days on the road network.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

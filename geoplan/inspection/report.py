@@ -14,6 +14,11 @@
 
 Numbers are rounded as what they are: minutes whole, metres to 0.1,
 coordinates to 6 decimals.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``campaign =
+gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, ``imported`` (``campaign``'s
+forms filled in and read back), ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds
+them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

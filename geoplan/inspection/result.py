@@ -1,4 +1,9 @@
-"""A solved inspection plan (:class:`InspectionResult`): tables, saving and loading, road legs."""
+"""A solved inspection plan (:class:`InspectionResult`): tables, saving and loading, road legs.
+
+Examples in this module use ``campaign = gp.plan_for_county(county, time_limit=1,
+start_date="2026-09-01")``, ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them
+once per session (see ``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 

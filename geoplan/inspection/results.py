@@ -1,4 +1,10 @@
-"""Results back from the field: filled record forms read, checked and applied; the rest re-planned."""
+"""Results back from the field: filled record forms read, checked and applied; the rest re-planned.
+
+Examples in this module use ``campaign = gp.plan_for_county(county, time_limit=1,
+start_date="2026-09-01")``, ``imported`` (``campaign``'s forms filled in and read back), ``tmp`` (an
+empty folder) (``import geoplan as gp``); pytest builds them once per session (see
+``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 The five-year programme of whole lines is :mod:`geoplan.inspection.programme`;
 this module answers the narrower question of which markers a campaign visits.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

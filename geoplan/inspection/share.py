@@ -4,6 +4,10 @@ The neighbour county (or a township) inspects the same markers with the
 county's teams; it gets the team-days in which it takes part, where and when
 to meet, the record forms of those markers and the atlas pages, zipped into
 one file to send.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``campaign =
+gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

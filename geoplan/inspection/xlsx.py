@@ -6,6 +6,9 @@ widths that fit their content (CJK characters count double). Text from the
 data is always written as text, never as a formula. Files are written to a
 temporary name in the same folder and renamed, so a failed write leaves an
 existing file untouched.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ and ``未匹配`` (no point) when the township cannot be determined or the
 address is ambiguous. An address is never put in a township other than the
 one it names: a village name that belongs to another township is ignored
 and reported.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

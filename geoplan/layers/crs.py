@@ -14,6 +14,9 @@ explicit functions; geoplan never applies it silently.
 
 CGCS2000 and WGS84 agree to a few centimetres, far below the accuracy of any
 layer geoplan handles, so GCJ-02 conversion treats them as the same datum.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

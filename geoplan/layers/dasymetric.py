@@ -24,6 +24,9 @@ its representative point), so nobody is placed outside the county; cells in
 ``exclude`` polygons (water) get no one when the township has other cells.
 Persons are whole numbers per cell, rounded by largest remainder within each
 township, so the raster sums *exactly* to each township's census figures.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

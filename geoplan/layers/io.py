@@ -13,6 +13,9 @@ Chinese data has two traps this module handles:
   (mojibake). The encoding is detected from the bytes.
 * Spreadsheets and CSVs from web maps hold GCJ-02 coordinates; pass
   ``coords="gcj02"`` to convert them.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ folder. ``geoplan sample build CODE --out DIR`` builds any other county of Zheji
 and :func:`load_county` reads it. They mix real parts (names, codes, county outlines, census totals)
 with illustrative ones (township polygons, roads, facilities …); each
 GeoPackage says which is which in its ``provenance`` table.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ geoplan, whichever file format it came from (:mod:`geoplan.layers.io` reads the 
 and hands the table here). It never stops at the first fault: a planner gets
 the whole list — file, layer, row, column, value, what to do — and fixes the
 file once.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 One parser per kind of value, so that every reader of geoplan accepts the
 same spellings: a planner's 是/否 column means the same in a facilities layer,
 an inspection form and a road table.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

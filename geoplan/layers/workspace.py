@@ -25,6 +25,9 @@ problem of every file is collected and raised together as one
 temporary files in the same folder and renamed. Re-running on an existing
 workspace re-reads what is given, keeps what is not, and rewrites only the
 layers whose inputs changed (the manifest keeps a SHA-256 of each input).
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

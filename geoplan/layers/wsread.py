@@ -17,6 +17,9 @@ Coordinate systems seen in Chinese county files, and what :func:`fix_crs` does:
   set is held by the natural-resources bureau). With ``legacy_accuracy_m`` the
   user accepts pyproj's best available transformation at the accuracy they
   state; the manifest records both.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

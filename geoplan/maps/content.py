@@ -8,6 +8,10 @@ bands and dissolved into polygons cell by cell. So a cell inside the
 "15 分钟内" area is exactly a cell the evaluation counted as within 15
 minutes, and the people outside it are the people the evaluation counted
 as not covered.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``ev =
+gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)`` (``import geoplan as
+gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

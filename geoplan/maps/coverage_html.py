@@ -1,4 +1,10 @@
-"""The coverage map of a county plan."""
+"""The coverage map of a county plan.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``small`` (``county`` with its population in 1 km
+cells) (``import geoplan as gp``); pytest builds them once per session (see
+``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 

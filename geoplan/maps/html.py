@@ -50,6 +50,9 @@ are rounded to 5 decimals (about 1 m).
 data layer is shifted by :func:`geoplan.layers.crs.cgcs2000_to_gcj02` so features
 sit on the right street. Tianditu and OpenStreetMap tiles are WGS84-based,
 which CGCS2000 matches to centimetres, so their layers are not shifted.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The boundary inspection map."""
+"""The boundary inspection map.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 

@@ -13,6 +13,10 @@ grey widths by class, the route a heavy solid line, markers of the day
 numbered white discs and others small grey triangles, team areas hatch
 patterns. Chinese text uses Noto Sans CJK (Debian ``fonts-noto-cjk``,
 installed by ``scripts/install_system_packages.sh``).
+
+Examples in this module use ``campaign = gp.plan_for_county(county, time_limit=1,
+start_date="2026-09-01")``, ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them
+once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -33,6 +33,10 @@ Results are keyed by the input IDs. Nothing is turned into a silent zero or
 infinity: a point that cannot be reached has ``minutes`` = NaN, a ``status``
 saying why (``not_snapped``, ``unreachable``, ``beyond_cutoff``) and a
 ``reason`` a planner can act on.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``tmp`` (an empty folder) (``import geoplan as gp``);
+pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

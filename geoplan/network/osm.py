@@ -25,6 +25,9 @@ Tag rules
 
 OSM data are WGS84; CGCS2000 agrees with WGS84 to centimetres, so
 coordinates are labelled EPSG:4490 unchanged (see :mod:`geoplan.layers.crs`).
+
+Examples in this module use ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them
+once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

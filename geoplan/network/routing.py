@@ -4,6 +4,10 @@ Sources sit on edges, so each becomes a virtual node joined to its edge's
 end nodes (:meth:`RoutingMixin._augmented`); one multi-source
 :func:`scipy.sparse.csgraph.dijkstra` with ``min_only=True`` then gives
 every node its nearest source.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])`` (``import geoplan as gp``); pytest builds them once per
+session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ pieces of the segments, then a k-d tree of their midpoints, exact by a
 distance bound); :class:`SnappingMixin` gives
 :class:`~geoplan.network.graph.RoadNetwork` its :meth:`snap` and the flat
 arrays (:class:`_Pts`) the routing works on.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])`` (``import geoplan as gp``); pytest builds them once per
+session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

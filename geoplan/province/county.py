@@ -10,6 +10,9 @@ layer, a plan that does not fit, a missing file come back as a failed
 Results are cached one file per county under the cache folder, named by the
 county's input key (:attr:`geoplan.province.inputs.CountyInput.key`); only
 successes are cached, so a re-run retries the failures.
+
+Examples in this module use ``prov`` (a province run of 磐安县 alone), ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -110,8 +113,8 @@ def evaluate_county(county: CountyInput):
     >>> from geoplan.province.inputs import county_inputs
     >>> from geoplan.layers.sample import layers_dir
     >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
-    >>> county, ev, features = evaluate_county(todo[0])
-    >>> county.name, ev.year, features["townships"]
+    >>> loaded, evaluation, features = evaluate_county(todo[0])
+    >>> loaded.name, evaluation.year, features["townships"]
     ('磐安县', 2025, 14)
     """
     from geoplan.coverage.evaluation import evaluate, road_travel

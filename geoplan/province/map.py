@@ -10,6 +10,9 @@ bureau's PC opens it without a network.
 Drill-down: a township's popup lists every rule of its county's plan with
 value, target and result; a county's popup (click its outline) gives its
 plan, rules passed and failed, and townships behind.
+
+Examples in this module use ``prov`` (a province run of 磐安县 alone) (``import geoplan as gp``);
+pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

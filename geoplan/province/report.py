@@ -11,6 +11,9 @@ set itself.
 Outputs are written atomically (a temporary file in the same folder, then a
 rename) and never replace an existing file unless asked; text from the data
 (names, reasons) never becomes a spreadsheet formula.
+
+Examples in this module use ``prov`` (a province run of 磐安县 alone), ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ reported failed and the others go on).
 The same call runs on a laptop (``LocalCluster``, workers = cores) and on a
 cluster (``scheduler="tcp://host:8786"``): the workers must then have geoplan
 installed and see the layer files at the same paths (a shared file system).
+
+Examples in this module use ``prov`` (a province run of 磐安县 alone), ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations

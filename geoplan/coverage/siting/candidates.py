@@ -1,4 +1,9 @@
-"""Candidate sites for the siting models: grid, township seats, network nodes."""
+"""Candidate sites for the siting models: grid, township seats, network nodes.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])`` (``import geoplan as gp``); pytest builds them once per
+session (see ``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 
