@@ -4,6 +4,11 @@ Each stage computes tables (no printing) and writes its outputs under the
 output folder; :func:`run_demo` returns what it wrote so the CLI can report it.
 Later features add their stage here, so the demo always shows everything
 geoplan can do.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``small`` (``county`` with its population in 1 km
+cells), ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them once per session
+(see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -64,7 +69,14 @@ def for_people(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def layer_summary(county: County) -> pd.DataFrame:
-    """One row per layer: kind, Chinese title, features, geometry types."""
+    """One row per layer: kind, Chinese title, features, geometry types.
+
+    Examples
+    --------
+    >>> t = layer_summary(county)
+    >>> t.set_index("layer").loc[["townships", "villages", "roads"], "features"].tolist()
+    [12, 292, 474]
+    """
     rows = []
     for kind, gdf in county.layers.items():
         rows.append({
@@ -86,7 +98,14 @@ def layer_summary(county: County) -> pd.DataFrame:
 
 
 def township_summary(county: County) -> pd.DataFrame:
-    """Per township: population, share aged 60+, area, and operating facilities by kind."""
+    """Per township: population, share aged 60+, area, and operating facilities by kind.
+
+    Examples
+    --------
+    >>> t = township_summary(county).set_index("name")
+    >>> t.loc["儒岙镇", ["population", "pop_60plus", "share_60plus_pct"]].tolist()
+    [19513.0, 5934.0, 30.4]
+    """
     towns = county["townships"]
     area = to_metric(towns).area / 1e6
     table = pd.DataFrame({
@@ -107,7 +126,17 @@ def township_summary(county: County) -> pd.DataFrame:
 
 def home_care_access(county: County, net: RoadNetwork, thresholds=(15, 30)) -> pd.DataFrame:
     """Per township: population-weighted minutes by road to the nearest operating 居家养老服务中心,
-    and the shares of people beyond each threshold (people with no route count as beyond)."""
+    and the shares of people beyond each threshold (people with no route count as beyond).
+
+    Examples
+    --------
+    ``small`` (the sample ``gp.load_sample("330624")`` with its population in 1 km cells, see
+    ``geoplan/conftest.py``) and its road network ``net = gp.RoadNetwork.from_roads(county["roads"])``:
+
+    >>> t = home_care_access(small, net)
+    >>> list(t.columns[:5]), len(t)
+    (['code', 'name', 'population', 'mean_minutes', 'pct_beyond_15min'], 12)
+    """
     care = county["elderly_care"]
     centres = care[(care["kind"] == "居家养老服务中心") & (care["status"] == "运营")]
     table = township_access_table(county["townships"], county.population.cell_centres(), centres, net,
@@ -124,7 +153,18 @@ def home_care_access(county: County, net: RoadNetwork, thresholds=(15, 30)) -> p
 
 def siting_table(proposal: Proposal, current: Evaluation | None = None) -> pd.DataFrame:
     """The proposed sites with the reason each was chosen, and the rule's coverage now, with the planned
-    facilities built, and with the proposed sites (the last two as the re-evaluation computes them)."""
+    facilities built, and with the proposed sites (the last two as the re-evaluation computes them).
+
+    Examples
+    --------
+    ``small`` (the sample with its population in 1 km cells, see ``geoplan/conftest.py``) and ``net``:
+
+    >>> from geoplan.coverage.proposals import propose_sites
+    >>> rule = gp.load_plan(sample_access_plan("330624")).rules[0]
+    >>> t = siting_table(propose_sites(small, net, rule=rule, n_new=1))
+    >>> t["what"].tolist()
+    ['拟建点', '覆盖率', '覆盖率']
+    """
     sites = pd.DataFrame(proposal.sites.drop(columns="geometry"))
     sites.insert(0, "what", "拟建点")
     rule = proposal.rule
@@ -141,7 +181,17 @@ def siting_table(proposal: Proposal, current: Evaluation | None = None) -> pd.Da
 
 @dataclass
 class DemoResult:
-    """What the demo computed and where it wrote it."""
+    """What the demo computed and where it wrote it.
+
+    Examples
+    --------
+    What :func:`run_demo` returns (its example is not run with the others: the whole demo takes
+    about a minute):
+
+    >>> r = run_demo(tmp, "330624")  # doctest: +SKIP
+    >>> sorted(r.tables)  # doctest: +SKIP
+    ['home_care_access', 'layers', 'naming_report', 'siting', 'townships']
+    """
 
     county: County
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -165,6 +215,14 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
     Returns
     -------
     DemoResult
+
+    Examples
+    --------
+    Not run with the other examples (the whole demo takes about a minute):
+
+    >>> r = run_demo(tmp / "maps", "330624")  # doctest: +SKIP
+    >>> r.evaluation.year, len(r.files) > 10  # doctest: +SKIP
+    (2022, True)
     """
     data = load_sample(county)  # before creating anything: a bad county leaves no empty folder
     out = Path(out_dir)
@@ -282,6 +340,15 @@ def check_preconditions(out: Path, code: str) -> None:
         No CJK font is installed.
     geoplan.output.OutputError
         The folder or one of the demo's file names cannot be written.
+
+    Examples
+    --------
+    >>> check_preconditions(tmp / "out", "330624")  # a new folder: nothing in the way
+    >>> (tmp / "file").write_text("x") and None
+    >>> check_preconditions(tmp / "file", "330624")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.output.OutputError: .../file 是一个文件，不是文件夹：请用 --out 给出输出文件夹。未写任何文件。
     """
     from geoplan.maps.print import cjk_font_path
 
@@ -301,14 +368,26 @@ def check_preconditions(out: Path, code: str) -> None:
 
 
 def sample_access_plan(county: str) -> Path | None:
-    """The bundled service-circle plan of a sample county (``plans/local/<code>_*.toml``), if any."""
+    """The bundled service-circle plan of a sample county (``plans/local/<code>_*.toml``), if any.
+
+    Examples
+    --------
+    >>> sample_access_plan("330624").name, sample_access_plan("110101")
+    ('330624_15min.toml', None)
+    """
     folder = Path(__file__).resolve().parents[1] / "plans" / "local"
     found = sorted(folder.glob(f"{county}_*.toml"))
     return found[0] if found else None
 
 
 def sample_plan(county: str) -> Path | None:
-    """The bundled plan file of a sample county (``plans/<code>_*.toml``), if any."""
+    """The bundled plan file of a sample county (``plans/<code>_*.toml``), if any.
+
+    Examples
+    --------
+    >>> sample_plan("330624").name, sample_plan("330727").name
+    ('330624_2022.toml', '330727_2025.toml')
+    """
     folder = Path(__file__).resolve().parents[1] / "plans"
     found = sorted(folder.glob(f"{county}_*.toml"))
     return found[-1] if found else None

@@ -5,6 +5,9 @@ is a :class:`GeoplanError`. Its message is written for a planner, not a
 programmer: it names the file, the layer, the row and the column at fault and
 says what to do. The command line prints that message and exits non-zero
 instead of showing a traceback.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -28,24 +31,69 @@ def row_label(number: int) -> str:
 
 
 def feature_label(number: int) -> str:
-    """A vector feature, 1-based, in the reader's language: ``第 7 个要素`` / ``feature 7``."""
+    """A vector feature, 1-based, in the reader's language: ``第 7 个要素`` / ``feature 7``.
+
+    Examples
+    --------
+    >>> from geoplan.i18n import set_language
+    >>> set_language("zh_CN"); feature_label(7)
+    '第 7 个要素'
+    >>> set_language("en"); feature_label(7)
+    'feature 7'
+    >>> set_language(None)
+    """
     return _("feature {number}").format(number=number)
 
 
 class GeoplanError(Exception):
-    """Base class of every error geoplan raises on purpose."""
+    """Base class of every error geoplan raises on purpose.
+
+    Examples
+    --------
+    >>> from geoplan.layers.schema import get_schema
+    >>> try:
+    ...     get_schema("wells")
+    ... except GeoplanError as e:
+    ...     type(e).__name__, isinstance(e, Exception)
+    ('GeoplanError', True)
+    """
 
 
 class DataFileError(GeoplanError):
-    """A file cannot be opened or read at all (missing, empty, truncated, wrong format)."""
+    """A file cannot be opened or read at all (missing, empty, truncated, wrong format).
+
+    Examples
+    --------
+    >>> from geoplan.layers.io import read_layer
+    >>> read_layer("no_such.gpkg", "villages")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.DataFileError: 找不到文件：no_such.gpkg（查找的是 .../no_such.gpkg）。请检查路径和文件名；当前目录为 ...。
+    """
 
 
 class CRSError(GeoplanError):
-    """A layer has no coordinate reference system, or one geoplan cannot use."""
+    """A layer has no coordinate reference system, or one geoplan cannot use.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from geoplan.layers.crs import to_metric
+    >>> to_metric(gpd.GeoDataFrame(geometry=[shapely.Point(120.9, 29.5)]))
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.CRSError: 图层没有坐标系。请补上 .prj 文件（Shapefile），或明确指定坐标系，如 CGCS2000 经纬度用 crs='EPSG:4490'。
+    """
 
 
 class EncodingError(DataFileError):
-    """The text in a file cannot be decoded with any encoding Chinese data uses."""
+    """The text in a file cannot be decoded with any encoding Chinese data uses.
+
+    Examples
+    --------
+    >>> issubclass(EncodingError, DataFileError), issubclass(EncodingError, GeoplanError)
+    (True, True)
+    """
 
 
 @dataclass(frozen=True)
@@ -72,6 +120,16 @@ class Problem:
         What is wrong.
     hint : str
         What to do about it.
+
+    Examples
+    --------
+    >>> from geoplan.i18n import set_language
+    >>> set_language("en")
+    >>> p = Problem("村.xlsx", "Sheet1", row_label(7), "code", "33062410", "not a 12-digit village code",
+    ...             "use the official code")
+    >>> str(p)
+    "村.xlsx, layer 'Sheet1', row 7, column 'code': not a 12-digit village code (value: 33062410) — use the official code"
+    >>> set_language(None)
     """
 
     file: str
@@ -108,6 +166,18 @@ class ValidationError(GeoplanError):
     Validation does not stop at the first problem, so a planner can fix a
     file in one pass. The message shows the first ``MAX_SHOWN`` problems and
     says how many more there are.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from geoplan.layers.validate import validate_frame
+    >>> bad = county["villages"].head(3).copy()
+    >>> bad.loc[bad.index[1], "township_code"] = "330624999"
+    >>> try:
+    ...     validate_frame(bad, "villages", source="v.gpkg", townships=set(county["townships"]["code"]))
+    ... except ValidationError as e:
+    ...     len(e.problems), e.problems[0].column, e.problems[0].value
+    (1, 'township_code', '330624999')
     """
 
     MAX_SHOWN = 30
@@ -136,4 +206,14 @@ class ValidationError(GeoplanError):
 
 
 class NetworkError(GeoplanError):
-    """A road network cannot be built or routed on (empty, disconnected, bad speeds)."""
+    """A road network cannot be built or routed on (empty, disconnected, bad speeds).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from geoplan.network.build import resolve_speeds
+    >>> resolve_speeds({"县道": 0})
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.NetworkError: Speed for road class '县道' must be a positive number of km/h, got 0.
+    """

@@ -52,7 +52,16 @@ def normalise_language(value: str | None) -> str | None:
 
 
 def current_language() -> str:
-    """The language in force: ``"zh_CN"`` or ``"en"``."""
+    """The language in force: ``"zh_CN"`` or ``"en"``.
+
+    Examples
+    --------
+    >>> set_language("en"); current_language()
+    'en'
+    >>> set_language("zh-CN"); current_language()
+    'zh_CN'
+    >>> set_language(None)
+    """
     if _chosen:
         return _chosen
     explicit = normalise_language(os.environ.get("GEOPLAN_LANG"))
@@ -71,6 +80,13 @@ def set_language(lang: str | None) -> None:
     ------
     ValueError
         For a language geoplan has no catalog for.
+
+    Examples
+    --------
+    >>> set_language("fr")
+    Traceback (most recent call last):
+    ...
+    ValueError: unsupported language 'fr': use one of zh_CN, en
     """
     global _chosen
     if lang is None:
@@ -83,7 +99,13 @@ def set_language(lang: str | None) -> None:
 
 
 def catalog(lang: str | None = None) -> _gettext.NullTranslations:
-    """The compiled catalog of ``lang`` (default: the current language); English is the source text."""
+    """The compiled catalog of ``lang`` (default: the current language); English is the source text.
+
+    Examples
+    --------
+    >>> catalog("zh_CN").gettext("Error: {message}"), catalog("en").gettext("Error: {message}")
+    ('错误：{message}', 'Error: {message}')
+    """
     lang = lang or current_language()
     if lang not in _catalogs:
         _catalogs[lang] = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
@@ -96,12 +118,27 @@ def _(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    """The singular or plural form for ``n``, in the current language."""
+    """The singular or plural form for ``n``, in the current language.
+
+    Examples
+    --------
+    >>> set_language("en"); ngettext("{n} township", "{n} townships", 2).format(n=2)
+    '2 townships'
+    >>> set_language(None)
+    """
     return catalog().ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:
-    """Mark ``message`` for translation without translating it yet (translated where shown)."""
+    """Mark ``message`` for translation without translating it yet (translated where shown).
+
+    Examples
+    --------
+    >>> HELP = N_("Error: {message}")  # a module constant, still English
+    >>> set_language("zh_CN"); HELP, _(HELP)
+    ('Error: {message}', '错误：{message}')
+    >>> set_language(None)
+    """
     return message
 
 
@@ -112,6 +149,22 @@ def use_for_click() -> None:
     that is in the process-wide text domain and the ``LANGUAGE`` environment
     variable; geoplan's catalog carries click's messages too. Only the
     command line calls this: a library must not change process-wide state.
+
+    Examples
+    --------
+    >>> import click
+    >>> from click.testing import CliRunner
+    >>> @click.command()
+    ... @click.option("--n", type=int)
+    ... def cmd(n):
+    ...     pass
+    >>> set_language("zh_CN"); use_for_click()
+    >>> print(CliRunner().invoke(cmd, ["--n", "x"]).output.strip())
+    用法： cmd [OPTIONS]
+    输入“cmd --help”查看帮助。
+    <BLANKLINE>
+    错误：'--n' 的取值无效：'x' 不是有效的integer。
+    >>> set_language(None); use_for_click()
     """
     _gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
     _gettext.textdomain(DOMAIN)

@@ -25,6 +25,9 @@ Examples
 "'=1+1,-2"
 >>> read_csv(p)["name"].tolist()
 ['回山镇', '=1+1']
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -56,11 +59,30 @@ _XML_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
 
 
 class OutputError(GeoplanError):
-    """An output file cannot be written (folder missing or read-only, disk full, path is a folder); nothing was written."""
+    """An output file cannot be written (folder missing or read-only, disk full, path is a folder); nothing was written.
+
+    Examples
+    --------
+    >>> write_text("x", tmp / "no_such_folder" / "a.txt")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.output.OutputError: 输出文件夹 .../no_such_folder 不存在，未写任何文件。请先建好文件夹，或换一个输出路径。
+    """
 
 
 class OutputExistsError(OutputError):
-    """The output file exists and ``overwrite`` was not given; the existing file is unchanged."""
+    """The output file exists and ``overwrite`` was not given; the existing file is unchanged.
+
+    Examples
+    --------
+    >>> p = write_text("一", tmp / "a.txt")
+    >>> write_text("二", p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.output.OutputExistsError: 输出文件 .../a.txt 已存在，未作任何改动。要替换它请加 --overwrite，或换一个文件名。
+    >>> p.read_text(encoding="utf-8")
+    '一'
+    """
 
 
 # ---------------------------------------------------------------------- formula injection
@@ -114,7 +136,15 @@ def unescape_cell(value):
 
 
 def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` with :func:`escape_cell` applied to every text cell and column name."""
+    """A copy of ``df`` with :func:`escape_cell` applied to every text cell and column name.
+
+    Examples
+    --------
+    >>> escape_frame(pd.DataFrame({"=名称": ["=SUM(A1)", "南山村"], "人口": [1, 2]}))
+            '=名称  人口
+    0  '=SUM(A1)   1
+    1        南山村   2
+    """
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
@@ -124,7 +154,14 @@ def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def unescape_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` with :func:`unescape_cell` applied to every text cell and column name."""
+    """A copy of ``df`` with :func:`unescape_cell` applied to every text cell and column name.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"=名称": ["=SUM(A1)", "南山村"]})
+    >>> unescape_frame(escape_frame(df)).equals(df)
+    True
+    """
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
@@ -154,6 +191,16 @@ def check_target(path, *, overwrite: bool = False) -> Path:
         The file exists and ``overwrite`` is false.
     OutputError
         The path is a folder, its folder does not exist or is not writable.
+
+    Examples
+    --------
+    >>> p = write_text("x", tmp / "a.txt")
+    >>> check_target(p, overwrite=True) == p
+    True
+    >>> check_target(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.output.OutputExistsError: 输出文件 .../a.txt 已存在，未作任何改动。要替换它请加 --overwrite，或换一个文件名。
     """
     p = Path(path)
     if p.is_dir():
@@ -268,7 +315,14 @@ def atomic_target(path, *, overwrite: bool = False) -> Iterator[Path]:
 
 
 def write_bytes(data: bytes, path, *, overwrite: bool = False) -> Path:
-    """Write bytes atomically (see :func:`atomic_target`). Returns the path."""
+    """Write bytes atomically (see :func:`atomic_target`). Returns the path.
+
+    Examples
+    --------
+    >>> p = write_bytes(b"GIF89a", tmp / "a.gif")
+    >>> p.read_bytes(), write_bytes(b"x", p, overwrite=True).read_bytes()
+    (b'GIF89a', b'x')
+    """
     with atomic_target(path, overwrite=overwrite) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -278,7 +332,14 @@ def write_bytes(data: bytes, path, *, overwrite: bool = False) -> Path:
 
 
 def write_text(text: str, path, *, overwrite: bool = False, encoding: str = "utf-8") -> Path:
-    """Write text atomically (HTML, JSON, GPX …; see :func:`atomic_target`). Returns the path."""
+    """Write text atomically (HTML, JSON, GPX …; see :func:`atomic_target`). Returns the path.
+
+    Examples
+    --------
+    >>> p = write_text("<p>新昌县</p>", tmp / "a.html")
+    >>> p.read_text(encoding="utf-8")
+    '<p>新昌县</p>'
+    """
     return write_bytes(text.encode(encoding), path, overwrite=overwrite)
 
 
@@ -299,6 +360,13 @@ def write_csv(df: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
     -------
     Path
         The file written.
+
+    Examples
+    --------
+    >>> import codecs
+    >>> p = write_csv(pd.DataFrame({"名称": ["=1+1", "南山村"]}), tmp / "a.csv")
+    >>> p.read_bytes().startswith(codecs.BOM_UTF8), p.read_text(encoding="utf-8-sig").splitlines()
+    (True, ['名称', "'=1+1", '南山村'])
     """
     check_target(path, overwrite=overwrite)
     text = escape_frame(df).to_csv(index=False, lineterminator="\r\n")
@@ -310,6 +378,12 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
 
     Extra keyword arguments go to :func:`pandas.read_csv` (default ``dtype=str``,
     blanks as missing).
+
+    Examples
+    --------
+    >>> p = write_csv(pd.DataFrame({"名称": ["=1+1", "南山村"]}), tmp / "a.csv")
+    >>> read_csv(p)["名称"].tolist()
+    ['=1+1', '南山村']
     """
     kwargs.setdefault("dtype", str)
     kwargs.setdefault("keep_default_na", False)
@@ -366,6 +440,15 @@ def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Shee
     Every text cell is written with ``data_type='s'``: a value such as
     ``=HYPERLINK(...)`` is shown as that text, and Excel never evaluates it.
     Numbers stay numbers. The header row is bold and frozen.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> p = write_xlsx({"乡镇": county["townships"][["code", "name"]], "说明": pd.DataFrame({"x": ["=1+1"]})},
+    ...                tmp / "a.xlsx")
+    >>> wb = openpyxl.load_workbook(p)
+    >>> wb.sheetnames, wb["乡镇"].max_row, wb["乡镇"]["B2"].value, wb["说明"]["A2"].data_type
+    (['乡镇', '说明'], 13, '羽林街道', 's')
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -424,6 +507,13 @@ def write_geo(gdf, path, *, layer: str | None = None, overwrite: bool = False) -
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> g = gpd.read_file(write_geo(county["villages"], tmp / "v.geojson"))
+    >>> len(g), g.crs.to_epsg()
+    (292, 4490)
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -445,12 +535,25 @@ def write_geo(gdf, path, *, layer: str | None = None, overwrite: bool = False) -
 
 
 def table_writer(path):
-    """The writer for a table file by its extension: :func:`write_xlsx` for ``.xlsx``, else :func:`write_csv`."""
+    """The writer for a table file by its extension: :func:`write_xlsx` for ``.xlsx``, else :func:`write_csv`.
+
+    Examples
+    --------
+    >>> table_writer("a.xlsx").__name__, table_writer("a.csv").__name__
+    ('write_xlsx', 'write_csv')
+    """
     return write_xlsx if Path(path).suffix.lower() == ".xlsx" else write_csv
 
 
 def write_table(df: pd.DataFrame, path, *, overwrite: bool = False, sheet_name: str = "Sheet1") -> Path:
-    """Write a table as XLSX (by extension) or CSV; see :func:`write_xlsx` and :func:`write_csv`."""
+    """Write a table as XLSX (by extension) or CSV; see :func:`write_xlsx` and :func:`write_csv`.
+
+    Examples
+    --------
+    >>> t = county["townships"][["code", "name"]]
+    >>> write_table(t, tmp / "t.xlsx").suffix, len(read_csv(write_table(t, tmp / "t.csv")))
+    ('.xlsx', 12)
+    """
     if Path(path).suffix.lower() == ".xlsx":
         return write_xlsx(df, path, overwrite=overwrite, sheet_name=sheet_name)
     return write_csv(df, path, overwrite=overwrite)
@@ -467,6 +570,14 @@ def neutralise_workbook(wb) -> int:
     formula. geoplan never writes a formula on purpose, so a formula cell can
     only be text from data: it is written back as text (``data_type='s'``).
     Characters XML cannot hold are dropped from text cells.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> wb = openpyxl.Workbook()
+    >>> wb.active["A1"], wb.active["A2"] = '=HYPERLINK("http://x")', "南山村"
+    >>> neutralise_workbook(wb), wb.active["A1"].data_type, wb.active["A1"].value
+    (1, 's', '=HYPERLINK("http://x")')
     """
     n = 0
     for ws in wb.worksheets:
@@ -499,6 +610,14 @@ def save_workbook(wb, path, *, overwrite: bool = False) -> Path:
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> wb = openpyxl.Workbook()
+    >>> wb.active["A1"] = "=1+1"
+    >>> openpyxl.load_workbook(save_workbook(wb, tmp / "a.xlsx")).active["A1"].data_type
+    's'
     """
     check_target(path, overwrite=overwrite)
     neutralise_workbook(wb)
@@ -511,6 +630,16 @@ def check_targets(paths, *, overwrite: bool = False) -> list[Path]:
     """:func:`check_target` for every path, before any work: one refusal means nothing is written.
 
     Returns the paths. ``None`` entries are skipped.
+
+    Examples
+    --------
+    >>> _ = write_text("x", tmp / "b.csv")
+    >>> [p.name for p in check_targets([tmp / "a.csv", tmp / "b.csv"], overwrite=True)]
+    ['a.csv', 'b.csv']
+    >>> check_targets([tmp / "a.csv", tmp / "b.csv"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.output.OutputExistsError: 输出文件 .../b.csv 已存在，未作任何改动。要替换它请加 --overwrite，或换一个文件名。
     """
     return [check_target(p, overwrite=overwrite) for p in paths if p is not None]
 

@@ -5,6 +5,11 @@ minutes by road from a home-care centre, township by township" — is
 answered from population cells (the centres of the 100 m population raster,
 :meth:`geoplan.layers.io.PopulationRaster.cell_centres`) routed to their nearest
 facility with :meth:`geoplan.network.graph.RoadNetwork.nearest_facility`.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``small`` (``county`` with its population in 1 km
+cells) (``import geoplan as gp``); pytest builds them once per session (see
+``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -59,6 +64,19 @@ def township_access_table(townships, population_cells, facilities, net, threshol
         every road), of which ``off_network_population`` is the latter part;
         ``cells``. ``attrs["outside_population"]`` is the population of
         cells in no township, ``attrs["per_cell"]`` the per-cell result.
+
+    Examples
+    --------
+    ``county = gp.load_sample("330624")``, ``net = gp.RoadNetwork.from_roads(county["roads"])``:
+
+    >>> care = county["elderly_care"]
+    >>> centres = care[(care["kind"] == "居家养老服务中心") & (care["status"] == "运营")]
+    >>> cells = county.population.cell_centres(min_value=5)
+    >>> t = township_access_table(county["townships"], cells, centres, net, thresholds=(15, 30))
+    >>> list(t.columns[:4]), len(t)
+    (['code', 'name', 'population', 'mean_minutes'], 12)
+    >>> t.set_index("name").loc["儒岙镇", ["mean_minutes", "share_beyond_15min"]].astype(float).round(2).tolist()
+    [28.5, 1.0]
     """
     for col, frame, what in ((population_col, population_cells, "population cells"),
                              (township_id, townships, "townships")):
@@ -122,6 +140,12 @@ def step_weights(steps: dict[float, float]):
 
     A cost ``c`` gets the weight of the smallest step ``≥ c`` (costs beyond
     the last step get 0), the zones of Luo & Qi (2009).
+
+    Examples
+    --------
+    >>> w = step_weights({10: 1, 20: 0.68, 30: 0.22})
+    >>> w(np.array([0, 10, 10.5, 25, 30, 31])).tolist()
+    [1.0, 1.0, 0.68, 0.22, 0.22, 0.0]
     """
     bounds = np.array(sorted(steps), dtype=float)
     values = np.array([steps[b] for b in sorted(steps)], dtype=float)
@@ -167,6 +191,17 @@ def two_step_fca(costs: pd.DataFrame, demand: pd.Series, supply: pd.Series, max_
     Series
         Supply per person reachable from each demand ID (same index as
         ``demand``); 0 where no facility is within reach.
+
+    Examples
+    --------
+    Two villages share a 10-bed home 5 and 8 minutes away; only 乙村 reaches a 20-bed one:
+
+    >>> costs = pd.DataFrame({"origin": ["甲村", "乙村", "乙村"], "destination": ["A", "A", "B"],
+    ...                       "minutes": [5.0, 8.0, 12.0]})
+    >>> two_step_fca(costs, pd.Series({"甲村": 100, "乙村": 300}), pd.Series({"A": 10, "B": 20}), 15)
+    甲村    0.025000
+    乙村    0.091667
+    Name: access, dtype: float64
     """
     from scipy import sparse
 
@@ -242,6 +277,21 @@ def road_travel(net, population, *, access_speed_kmh: float | None = None,
     population : geoplan.layers.io.PopulationRaster
     access_speed_kmh, max_distance_m : float, optional
         Walking leg to the road; defaults of :mod:`geoplan.network.graph`.
+
+    Examples
+    --------
+    ``county = gp.load_sample("330624")``, ``net = gp.RoadNetwork.from_roads(county["roads"])``;
+    the evaluator routes every populated cell, here of ``small.population``, the raster summed into
+    1 km cells (recipe in ``geoplan/conftest.py``), to be quick:
+
+    >>> from geoplan.layers.sample import layers_dir
+    >>> rule = gp.load_plan(layers_dir().parent / "plans" / "local" / "330624_15min.toml").rules[0]
+    >>> per_town = road_travel(net, small.population)(rule, county.layers)
+    >>> list(per_town.columns[:3]), len(per_town)
+    (['code', 'population_total', 'population_within'], 12)
+    >>> t = per_town.set_index("code").loc["330624001"]  # 羽林街道, people aged 60+ within 15 minutes
+    >>> round(float(t["population_within"] / t["population_total"]), 2)
+    0.98
     """
     from geoplan.coverage.evaluation import _filtered
 

@@ -12,6 +12,11 @@ maximal-covering model of :mod:`geoplan.coverage.siting` picks the sites; the
 coverage the proposal reports is computed by the same evaluator as the plan's
 re-evaluation, so the two figures are the same number. Reasons are Chinese
 and name the villages and townships a site brings within reach.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``small`` (``county`` with its population in 1 km
+cells) (``import geoplan as gp``); pytest builds them once per session (see
+``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +59,17 @@ class Proposal:
         the same figure.
     layers_before, layers_after : dict
         The layers those figures are computed on.
+
+    Examples
+    --------
+    ``small``, ``net`` as in :func:`propose_sites`:
+
+
+    >>> from geoplan.layers.sample import layers_dir
+    >>> rule = gp.load_plan(layers_dir().parent / "plans" / "local" / "330624_15min.toml").rules[0]
+    >>> p = propose_sites(small, net, rule=rule, n_new=2)
+    >>> p.sites[["site_id", "name"]].values.tolist(), round(p.coverage_before, 3), round(p.coverage_after, 3)
+    ([['V330624109212', '大古年村'], ['V330624112209', '沃洲村']], 0.703, 0.759)
     """
 
     result: SitingResult
@@ -93,6 +109,12 @@ def demand_blocks(county, population: str = "pop_60plus", block_m: float = 500.0
     block_m : float
         Block size; 500 m keeps the model small while a block's people stay
         within a few minutes' walk of its centre.
+
+    Examples
+    --------
+    >>> b = demand_blocks(county, block_m=2000)
+    >>> len(b), bool(round(b["population"].sum()) == county["townships"]["pop_60plus"].sum())
+    (452, True)
     """
     if county.population is None:
         raise CoverageError("Proposing sites needs the population raster.")
@@ -116,7 +138,14 @@ def demand_blocks(county, population: str = "pop_60plus", block_m: float = 500.0
 
 
 def candidate_sites(county) -> gpd.GeoDataFrame:
-    """Candidate sites: every village and community, and every township seat of the place-name layer."""
+    """Candidate sites: every village and community, and every township seat of the place-name layer.
+
+    Examples
+    --------
+    >>> c = candidate_sites(county)  # 292 villages and communities, 12 township seats
+    >>> len(c), c["site_id"].str[0].value_counts().to_dict()
+    (304, {'V': 292, 'T': 12})
+    """
     frames = []
     if "villages" in county.layers:
         v = county["villages"]
@@ -136,7 +165,17 @@ def candidate_sites(county) -> gpd.GeoDataFrame:
 
 
 def rule_facilities(county, rule, as_of=None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The rule's facilities in service on ``as_of`` and the planned ones (status 规划) of the same kind."""
+    """The rule's facilities in service on ``as_of`` and the planned ones (status 规划) of the same kind.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import layers_dir
+    >>> import datetime
+    >>> rule = gp.load_plan(layers_dir().parent / "plans" / "330624_2022.toml").rule("home_care_centre")
+    >>> now, planned = rule_facilities(county, rule, as_of=datetime.date(2022, 12, 31))
+    >>> len(now), len(planned)
+    (9, 1)
+    """
     from geoplan.coverage.evaluation import _where_mask, in_service
 
     layer = county[rule.get("layer")]
@@ -263,6 +302,23 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame | None = None, *, rule
     Returns
     -------
     Proposal
+
+    Examples
+    --------
+    ``small`` is the sample county ``gp.load_sample("330624")`` with its population raster summed
+    into 1 km cells (the recipe is in ``geoplan/conftest.py``), ``net`` its road network
+    (``gp.RoadNetwork.from_roads(county["roads"])``):
+
+
+    >>> from geoplan.layers.sample import layers_dir
+    >>> rule = gp.load_plan(layers_dir().parent / "plans" / "local" / "330624_15min.toml").rules[0]
+    >>> rule.get("minutes"), rule.get("population")
+    (15, 'pop_60plus')
+    >>> p = propose_sites(small, net, rule=rule, n_new=2)
+    >>> p.sites[["site_id", "name", "township"]].values.tolist()
+    [['V330624109212', '大古年村', '镜岭镇'], ['V330624112209', '沃洲村', '沃洲镇']]
+    >>> p.coverage_after > p.coverage_before
+    True
     """
     from geoplan.coverage.evaluation import _describe, road_travel
     from geoplan.coverage.plans import parse_plan
@@ -380,7 +436,17 @@ def _coverage(rule, layers, travel) -> float:
 
 def with_sites(layers: dict, layer: str, proposed: gpd.GeoDataFrame, kind: str | None = None,
                status: str = "运营") -> dict:
-    """A copy of ``layers`` where the proposed sites are facilities of ``layer`` (for before/after)."""
+    """A copy of ``layers`` where the proposed sites are facilities of ``layer`` (for before/after).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> site = gpd.GeoDataFrame({"site_id": ["V330624109212"], "name": ["大古年村"], "township_code": ["330624109"]},
+    ...                         geometry=[shapely.Point(120.85, 29.35)], crs=4490)
+    >>> after = with_sites(county.layers, "elderly_care", site, kind="居家养老服务中心")
+    >>> len(after["elderly_care"]) - len(county["elderly_care"]), after["elderly_care"].iloc[-1][["kind", "status"]].tolist()
+    (1, ['居家养老服务中心', '运营'])
+    """
     base = layers[layer]
     add = pd.DataFrame({
         "facility_id": "P" + proposed["site_id"].astype(str),

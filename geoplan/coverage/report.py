@@ -9,6 +9,10 @@ target, value and the section it comes from), one sheet per rule group with
 the township rows, and one sheet of villages for village-level rules; failing
 rows are shaded so they stand out when printed in grey too. The CSV files
 hold the same cells rounded as the workbook shows them.
+
+Examples in this module use ``ev = gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"),
+county.layers)``, ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them once per
+session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -36,7 +40,13 @@ _WIDTHS = {"说明": 60, "指标": 30, "依据（文件章节）": 22, "规则�
 
 
 def number_format(unit: str) -> str:
-    """The Excel number format for a value in ``unit``: shares as %, per-10,000 with one decimal, else whole."""
+    """The Excel number format for a value in ``unit``: shares as %, per-10,000 with one decimal, else whole.
+
+    Examples
+    --------
+    >>> number_format("%"), number_format("张/万人"), number_format("个")
+    ('0.0%', '0.0', '#,##0')
+    """
     if unit == "%":
         return "0.0%"
     if "万" in str(unit):
@@ -45,7 +55,13 @@ def number_format(unit: str) -> str:
 
 
 def format_value(value, unit: str) -> str:
-    """A value as the workbook shows it (without thousands separators, for CSV and the console)."""
+    """A value as the workbook shows it (without thousands separators, for CSV and the console).
+
+    Examples
+    --------
+    >>> format_value(0.9067, "%"), format_value(31.04, "张/万人"), format_value(11000.0, "元/年")
+    ('90.7%', '31.0', '11000')
+    """
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, str):
@@ -91,6 +107,16 @@ def for_people(evaluation: Evaluation, table: str = "summary") -> pd.DataFrame:
     """A table of the evaluation as text cells, rounded as in the workbook, with Chinese headers.
 
     ``table`` is ``summary``, ``townships`` or ``villages``.
+
+    Examples
+    --------
+    ``ev = gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)``:
+
+    >>> t = for_people(ev)
+    >>> list(t.columns[:4])
+    ['类别', '指标', '依据（文件章节）', '规则类型']
+    >>> len(for_people(ev, "townships")) == len(ev.townships)
+    True
     """
     if table == "summary":
         df, headers = _summary_rows(evaluation), SUMMARY_HEADERS
@@ -110,7 +136,16 @@ def for_people(evaluation: Evaluation, table: str = "summary") -> pd.DataFrame:
 
 def console_summary(evaluation: Evaluation) -> pd.DataFrame:
     """The summary as the console shows it: indicator, baseline (year), target and value with their unit,
-    outcome and reason."""
+    outcome and reason.
+
+    Examples
+    --------
+    ``ev`` as in :func:`for_people`:
+
+    >>> s = console_summary(ev)
+    >>> len(s) == len(ev.summary), list(s.columns)
+    (True, ['指标', '基期', '目标', '现状', '是否达标', '说明'])
+    """
     s = _summary_rows(evaluation)
 
     def with_unit(value, unit):
@@ -128,7 +163,13 @@ def console_summary(evaluation: Evaluation) -> pd.DataFrame:
 
 
 def csv_paths(evaluation: Evaluation, out_dir, stem: str) -> list[Path]:
-    """The files :func:`write_csv` writes (to check them all before any is written)."""
+    """The files :func:`write_csv` writes (to check them all before any is written).
+
+    Examples
+    --------
+    >>> [p.name for p in csv_paths(ev, "out", "330624_2022")]
+    ['330624_2022_summary.csv', '330624_2022_townships.csv']
+    """
     tables = ["summary", "townships"] + (["villages"] if len(evaluation.villages) else [])
     return [Path(out_dir) / f"{stem}_{name}.csv" for name in tables]
 
@@ -141,6 +182,16 @@ def write_csv(evaluation: Evaluation, out_dir, stem: str, *, overwrite: bool = F
     through :func:`geoplan.output.write_csv` (atomic, formula-like text quoted,
     read back with :func:`geoplan.output.read_csv`); an existing file is
     replaced only with ``overwrite``, and all are checked before any is written.
+
+    Examples
+    --------
+    ``ev`` as in :func:`for_people`; ``tmp`` an empty folder:
+
+    >>> from geoplan.output import read_csv
+    >>> files = write_csv(ev, tmp, "330624_2022")
+    >>> summary = read_csv(files[0])
+    >>> len(summary) == len(ev.summary), summary.columns[0]
+    (True, '类别')
     """
     from geoplan.output import check_targets
     from geoplan.output import write_csv as _write
@@ -213,6 +264,15 @@ def write_xlsx(evaluation: Evaluation, path, *, overwrite: bool = False) -> Path
         an interrupted run never leaves a broken workbook.
     overwrite : bool
         Replace an existing file (else :class:`geoplan.output.OutputExistsError`).
+
+    Examples
+    --------
+    ``ev`` as in :func:`for_people`; ``tmp`` an empty folder:
+
+    >>> import openpyxl
+    >>> wb = openpyxl.load_workbook(write_xlsx(ev, tmp / "plan.xlsx"))
+    >>> wb.sheetnames
+    ['总表', '养老服务', '殡葬服务', '残疾人服务', '社会工作']
     """
     from geoplan.output import check_target, save_workbook
 

@@ -6,6 +6,10 @@ also the format :func:`geoplan.inspection.planning.import_results` reads back (a
 XLSX or saved as CSV). The PDF has one A4 page per marker for filling in by
 hand in the field. The GPX has, per team-day, the base and markers as
 waypoints, the visit order as a route and the road path as a track.
+
+Examples in this module use ``campaign = gp.plan_for_county(county, time_limit=1,
+start_date="2026-09-01")``, ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them
+once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -38,11 +42,28 @@ TYPE_NAMES = {"A": "同号双立(A)", "B": "同号双立(B)", "C": "同号三立
 
 
 class FormError(GeoplanError):
-    """A form or GPX file cannot be written."""
+    """A form or GPX file cannot be written.
+
+    Examples
+    --------
+    >>> issubclass(FormError, GeoplanError)
+    True
+    """
 
 
 def form_table(result) -> pd.DataFrame:
-    """The record-form rows of a plan: registered data plus empty fill-in columns."""
+    """The record-form rows of a plan: registered data plus empty fill-in columns.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> f = form_table(campaign)
+    >>> len(f) == len(campaign.visits), list(f.columns[:4])
+    (True, ['route_id', 'date', 'order', 'marker_id'])
+    """
     v = result.visits
     lines = result.lines.set_index(result.lines["line_code"].astype(str))["name"].astype(str).to_dict()
     out = pd.DataFrame({
@@ -63,6 +84,17 @@ def write_forms_xlsx(result, path, *, overwrite: bool = False) -> Path:
     :func:`geoplan.inspection.results.import_results` matches). The sheet
     prints on landscape A4 fitted to one page width with the header row on
     every page; the columns the teams fill in are shaded.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> import openpyxl
+    >>> ws = openpyxl.load_workbook(write_forms_xlsx(campaign, tmp / "forms.xlsx")).active
+    >>> ws.max_row - 1 == len(campaign.visits), ws.title
+    (True, '检查记录')
     """
     from openpyxl import Workbook
     from openpyxl.styles import PatternFill
@@ -100,7 +132,20 @@ def write_forms_xlsx(result, path, *, overwrite: bool = False) -> Path:
 
 
 def write_forms_pdf(result, path, *, overwrite: bool = False) -> Path:
-    """Write one A4 record form page per marker, for filling in by hand."""
+    """Write one A4 record form page per marker, for filling in by hand.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> import dataclasses
+    >>> first = dataclasses.replace(campaign, visits=campaign.visits.head(1))  # one page is enough here
+    >>> p = write_forms_pdf(first, tmp / "forms.pdf")
+    >>> p.read_bytes()[:5], p.stat().st_size > 10_000
+    (b'%PDF-', True)
+    """
     import matplotlib
 
     from geoplan.maps.print import cjk_rc
@@ -164,6 +209,16 @@ def write_gpx(result, folder, *, overwrite: bool = False) -> list[Path]:
     """Write one GPX 1.1 file per team-day: waypoints, the route in visit order and the road track.
 
     Returns the written paths.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> files = write_gpx(campaign, tmp)
+    >>> len(files) == len(campaign.routes), files[0].suffix
+    (True, '.gpx')
     """
     ns = "http://www.topografix.com/GPX/1/1"
     ET.register_namespace("", ns)

@@ -12,6 +12,10 @@ neighbour gets a plan of its own part (the share package).
 The other side's drive is an estimate (straight line × detour factor at a
 mountain-road speed) because its road network is not in the county's layers;
 the plan labels it so.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``campaign =
+gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")`` (``import geoplan as gp``);
+pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +35,14 @@ PARTNER_SPEED_KMH = 35.0
 
 
 def division_names(county) -> dict:
-    """``{code: name}`` of the county, its neighbours and its townships."""
+    """``{code: name}`` of the county, its neighbours and its townships.
+
+    Examples
+    --------
+    >>> names = division_names(county)
+    >>> names["330624"], names["330624110"], names["330783"]
+    ('新昌县', '儒岙镇', '东阳市')
+    """
     areas = {}
     for frame in (county.outline, county.neighbours):
         if frame is not None:
@@ -47,6 +58,12 @@ def partner_bases(county) -> gpd.GeoDataFrame:
     A neighbour county's seat is not in the county's layers; the point of
     its outline nearest to the county stands in for it (a conservative
     start for the drive estimate is the neighbour's representative point).
+
+    Examples
+    --------
+    >>> b = partner_bases(county)
+    >>> len(b), b[b["code"] == "330783"]["name"].tolist()
+    (18, ['东阳市民政局'])
     """
     rows = []
     places = county["place_names"]
@@ -64,6 +81,16 @@ def add_parties(result, county, programme: pd.DataFrame | None = None) -> None:
 
     Also sets ``result.params["lines"]``: per planned line, its sides, the
     leading side and the other side(s) (used by the joint record and report).
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> r = campaign.routes  # plan_for_county has called add_parties
+    >>> [c for c in ("lead", "partners", "meet_at", "meet_time", "partner_drive_min") if c in r.columns]
+    ['lead', 'partners', 'meet_at', 'meet_time', 'partner_drive_min']
     """
     code = str(county.code)
     areas = division_names(county)
@@ -120,7 +147,13 @@ def add_parties(result, county, programme: pd.DataFrame | None = None) -> None:
 
 
 def partner_departure(meet_time: str, drive_min) -> str:
-    """Latest time the other side leaves its base to be at the meeting point on time."""
+    """Latest time the other side leaves its base to be at the meeting point on time.
+
+    Examples
+    --------
+    >>> partner_departure("08:19", 82), partner_departure("09:00", None)
+    ('06:57（早于上班时间）', '')
+    """
     if not meet_time or drive_min is None or (isinstance(drive_min, float) and np.isnan(drive_min)):
         return ""
     h, m = map(int, str(meet_time).split(":"))

@@ -24,6 +24,9 @@ either side of a road, a C/D/E triple at a tri-point) form one *stop*: one
 walk, the services of all its markers. Routing is :func:`geoplan.inspection.routing.solve_vrp`.
 
 Markers are illustrative in the sample data (see ``layers/README.md``).
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,18 @@ class InspectionPlan:
     """An inspection planning problem; :meth:`solve` turns it into an :class:`InspectionResult`.
 
     Build it with :meth:`from_layers` (or :func:`plan_for_county`).
+
+    Examples
+    --------
+    The 新昌县 sample's markers of two lines, one team from the bureau:
+
+    >>> m = county["boundary_markers"]
+    >>> p = InspectionPlan.from_layers(m[m["line_code"].isin(["7003", "7004"])], county["boundary_lines"],
+    ...                                county["roads"], county_bases(county, 1), start_date="2026-09-01",
+    ...                                due_lines=["7003", "7004"])
+    >>> r = p.solve(time_limit=1)
+    >>> len(r.visits) == int(m["line_code"].isin(["7003", "7004"]).sum()), r.routes["team"].unique().tolist()
+    (True, ['第1组'])
     """
 
     markers: gpd.GeoDataFrame
@@ -459,6 +474,11 @@ def county_bases(county, n_teams: int = 2) -> gpd.GeoDataFrame:
     base. Further bases are township seats (category 1120) picked one by one
     to bring the markers closest to some base (a greedy p-median on straight
     distances), so field teams start near the lines they inspect.
+
+    Examples
+    --------
+    >>> county_bases(county, 3)[["base_id", "name"]].values.tolist()
+    [['bureau', '新昌县民政局'], ['330624112', '沃洲镇人民政府'], ['330624107', '小将镇人民政府']]
     """
     places = county["place_names"]
     seat = places[places["category"].astype(str) == "1110"]
@@ -532,6 +552,14 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
         ``meet_at``/``meet_time`` and ``partner_drive_min``
         (:func:`geoplan.inspection.parties.add_parties`); ``params["programme_year"]``
         and ``params["lines"]`` say which lines and who leads each.
+
+    Examples
+    --------
+    >>> r = plan_for_county(county, time_limit=1, start_date="2026-09-01")  # the programme's lines of 2026
+    >>> sorted(r.params["lines"]), len(r.visits), len(r.unreachable)
+    (['3140', '7003', '7004', '7005', '7006', '7010', '7012', '7015'], 43, 0)
+    >>> r.params["lines"]["3140"]["name"], r.params["lines"]["3140"]["lead_name"]
+    ('新昌县—东阳市线', '新昌县')
     """
     from geoplan.inspection.parties import add_parties, division_names
     from geoplan.inspection.programme import line_programme, lines_of_year

@@ -20,6 +20,9 @@ The workload of a line is an estimate in team-days from its markers (time at
 each marker, the walk from the road) and its length (driving along it); the
 campaign plan (:func:`geoplan.inspection.planning.plan_for_county`) then
 plans the real team-days on the road network.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,12 @@ def line_workload(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *,
     pandas.DataFrame
         Indexed by ``line_code``: ``n_markers``, ``n_stops`` (a pair or
         triple is one stop), ``length_km``, ``work_min`` and ``team_days``.
+
+    Examples
+    --------
+    >>> w = line_workload(county["boundary_lines"], county["boundary_markers"])
+    >>> len(w) == len(county["boundary_lines"]), list(w.columns)
+    (True, ['n_markers', 'n_stops', 'length_km', 'work_min', 'team_days'])
     """
     ids = markers["marker_id"].astype(str)
     codes = markers["line_code"].astype(str)
@@ -203,14 +212,31 @@ def line_programme(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, county
 
 
 def programme_summary(programme: pd.DataFrame) -> pd.DataFrame:
-    """Per year: lines, markers and team-days of a :func:`line_programme`."""
+    """Per year: lines, markers and team-days of a :func:`line_programme`.
+
+    Examples
+    --------
+    >>> prog = line_programme(county["boundary_lines"], county["boundary_markers"], county_code="330624",
+    ...                       start_year=2026)
+    >>> s = programme_summary(prog)
+    >>> s["year"].tolist(), int(s["lines"].sum()), int(s["markers"].sum())
+    ([2026, 2027, 2028, 2029, 2030], 25, 232)
+    """
     g = programme.groupby("year")
     return pd.DataFrame({"lines": g.size(), "markers": g["n_markers"].sum(),
                          "team_days": g["team_days"].sum()}).reset_index()
 
 
 def lines_of_year(programme: pd.DataFrame, year: int) -> list[str]:
-    """Line codes the programme puts in ``year``."""
+    """Line codes the programme puts in ``year``.
+
+    Examples
+    --------
+    >>> prog = line_programme(county["boundary_lines"], county["boundary_markers"], county_code="330624",
+    ...                       start_year=2026)
+    >>> sorted(sum((lines_of_year(prog, y) for y in range(2026, 2031)), [])) == sorted(prog["line_code"])
+    True
+    """
     got = programme.loc[programme["year"] == int(year), "line_code"].astype(str).tolist()
     if not got:
         raise InspectionError(f"五年计划中 {year} 年没有安排界线；计划年度为 "

@@ -14,6 +14,11 @@
 
 Numbers are rounded as what they are: minutes whole, metres to 0.1,
 coordinates to 6 decimals.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``campaign =
+gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, ``imported`` (``campaign``'s
+forms filled in and read back), ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds
+them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -64,7 +69,17 @@ def _yesno(v):
 
 
 def plan_tables(result) -> dict[str, pd.DataFrame]:
-    """The plan's tables with rounded numbers, ready for Chinese headers."""
+    """The plan's tables with rounded numbers, ready for Chinese headers.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> list(plan_tables(campaign))
+    ['routes', 'visits', 'lines', 'unreachable']
+    """
     routes = result.routes.copy()
     for c in ("drive_min", "walk_min", "service_min", "total_min"):
         routes[c] = routes[c].round(0).astype(int)
@@ -97,7 +112,18 @@ def plan_tables(result) -> dict[str, pd.DataFrame]:
 
 
 def write_plan_xlsx(result, path, *, overwrite: bool = False) -> Path:
-    """The campaign plan workbook: 组日安排, 访问顺序, 检查界线, 未安排界桩 (all Chinese)."""
+    """The campaign plan workbook: 组日安排, 访问顺序, 检查界线, 未安排界桩 (all Chinese).
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> import openpyxl
+    >>> openpyxl.load_workbook(write_plan_xlsx(campaign, tmp / "plan.xlsx")).sheetnames
+    ['组日安排', '访问顺序', '检查界线', '未安排界桩']
+    """
     from openpyxl import Workbook
 
     from geoplan.inspection.xlsx import save_atomic, write_table
@@ -119,6 +145,17 @@ def write_plan_xlsx(result, path, *, overwrite: bool = False) -> Path:
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The per-marker history as the results workbook shows it: rounded numbers, 是/否, dates.
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> list(history_table(imported.history).columns[:5])
+    ['marker_id', 'line_code', 'campaign', 'inspected', 'condition']
+    """
     h = history.copy()
     h["displacement_m"] = pd.to_numeric(h["displacement_m"], errors="coerce").round(1)
     for c in ("measured_lon", "measured_lat"):
@@ -130,7 +167,18 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_results_xlsx(imported, path, *, overwrite: bool = False) -> Path:
-    """检查记录 (the per-marker history) and 维护工单 (repair work orders) in Chinese."""
+    """检查记录 (the per-marker history) and 维护工单 (repair work orders) in Chinese.
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> import openpyxl
+    >>> openpyxl.load_workbook(write_results_xlsx(imported, tmp / "results.xlsx")).sheetnames
+    ['检查记录', '维护工单']
+    """
     from openpyxl import Workbook
 
     from geoplan.inspection.xlsx import save_atomic, write_table
@@ -149,7 +197,17 @@ def write_results_xlsx(imported, path, *, overwrite: bool = False) -> Path:
 
 def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str = "界线联合检查五年计划",
                          overwrite: bool = False) -> Path:
-    """The five-year programme: one row per line, and the workload per year."""
+    """The five-year programme: one row per line, and the workload per year.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> from geoplan.inspection.programme import line_programme
+    >>> prog = line_programme(county["boundary_lines"], county["boundary_markers"], county_code="330624",
+    ...                       start_year=2026)
+    >>> openpyxl.load_workbook(write_programme_xlsx(prog, tmp / "programme.xlsx")).sheetnames
+    ['五年计划', '年度工作量']
+    """
     from openpyxl import Workbook
 
     from geoplan.inspection.programme import programme_summary
@@ -187,6 +245,16 @@ class CampaignReport:
     records : pandas.DataFrame
         The per-marker record (界桩情况记录) of this campaign.
     repairs : pandas.DataFrame
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> rep = campaign_report(campaign, imported)
+    >>> rep.by_condition.set_index("condition")["count"].to_dict(), len(rep.repairs)
+    ({'完好': 37, '损坏': 1, '移位': 0, '丢失': 0, '字迹不清': 0, '被掩埋': 0}, 1)
     """
 
     title: str
@@ -206,6 +274,26 @@ def campaign_report(result, imported) -> CampaignReport:
     Every count is taken from ``imported.history`` rows of this campaign
     (all imports so far), so the report agrees with the results whatever
     order the forms came in.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    All forms come back, every marker intact but the first, found moved 10 m:
+
+    >>> from geoplan.inspection.forms import form_table
+    >>> from geoplan.inspection.results import import_results
+    >>> from geoplan.output import write_csv
+    >>> forms = form_table(campaign)
+    >>> forms["condition"], forms["inspected"] = "完好", "2026-09-01"
+    >>> first = forms.index[0]
+    >>> lon, lat = forms.loc[first, ["lon", "lat"]].astype(float)
+    >>> forms.loc[first, ["condition", "measured_lon", "measured_lat"]] = ["移位", f"{lon + 1e-4:.6f}", f"{lat:.6f}"]
+    >>> rep = campaign_report(campaign, import_results(campaign, write_csv(forms, tmp / "filled.csv")))
+    >>> len(rep.records) == len(forms), len(rep.moved), rep.by_condition.columns.tolist()
+    (True, 1, ['condition', 'count'])
     """
     from geoplan.inspection.results import campaign_id, work_orders
 
@@ -261,7 +349,19 @@ LINE_STATUS_HEADERS = {"line_code": "界线编号", "name": "界线名称", "lea
 
 
 def write_report_xlsx(report: CampaignReport, path, *, overwrite: bool = False) -> Path:
-    """The campaign report workbook: 汇总, 界线状况, 界桩情况记录, 维护工单, 移位界桩."""
+    """The campaign report workbook: 汇总, 界线状况, 界桩情况记录, 维护工单, 移位界桩.
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> import openpyxl
+    >>> p = write_report_xlsx(campaign_report(campaign, imported), tmp / "report.xlsx")
+    >>> openpyxl.load_workbook(p).sheetnames
+    ['汇总', '界线状况', '界桩情况记录', '维护工单', '移位界桩']
+    """
     from openpyxl import Workbook
 
     from geoplan.inspection.xlsx import save_atomic, write_table
@@ -287,7 +387,20 @@ def write_report_xlsx(report: CampaignReport, path, *, overwrite: bool = False) 
 
 
 def write_report_pdf(report: CampaignReport, path, *, overwrite: bool = False) -> Path:
-    """Print-ready A4 report: a summary page, then one joint record page per line (界线联合检查记录)."""
+    """Print-ready A4 report: a summary page, then one joint record page per line (界线联合检查记录).
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> import dataclasses
+    >>> rep = campaign_report(campaign, imported)
+    >>> p = write_report_pdf(dataclasses.replace(rep, lines=rep.lines.head(1)), tmp / "report.pdf")  # one line
+    >>> p.read_bytes()[:5], p.stat().st_size > 10_000
+    (b'%PDF-', True)
+    """
     import matplotlib
 
     from geoplan.maps.print import cjk_rc

@@ -1,4 +1,9 @@
-"""A solved inspection plan (:class:`InspectionResult`): tables, saving and loading, road legs."""
+"""A solved inspection plan (:class:`InspectionResult`): tables, saving and loading, road legs.
+
+Examples in this module use ``campaign = gp.plan_for_county(county, time_limit=1,
+start_date="2026-09-01")``, ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them
+once per session (see ``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -43,6 +48,18 @@ class InspectionResult:
         ``{code: name}`` of the divisions on either side of the lines.
     params : dict
         Parameters of the plan (teams, hours, time limit, dates, solver stats).
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> len(campaign.visits), campaign.visits["marker_id"].is_unique, campaign.routes["date"].min()
+    (43, True, datetime.date(2026, 9, 1))
+    >>> p = campaign.save(tmp / "plan.gpkg")
+    >>> len(InspectionResult.load(p).visits)
+    43
     """
 
     visits: pd.DataFrame
@@ -155,6 +172,16 @@ def route_legs(result: InspectionResult) -> gpd.GeoDataFrame:
         ``route_id``, ``team``, ``day`` (date), ``order`` (the stop the leg
         arrives at; the last leg, back to base, has ``stop`` '返回'),
         ``stop`` (marker IDs visited there), EPSG:4490.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> legs = route_legs(campaign)
+    >>> set(legs["route_id"]) == set(campaign.routes["route_id"]), legs.crs.to_epsg()
+    (True, 4490)
     """
     rows = []
     for r in result.routes.itertuples(index=False):

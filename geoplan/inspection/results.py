@@ -1,4 +1,10 @@
-"""Results back from the field: filled record forms read, checked and applied; the rest re-planned."""
+"""Results back from the field: filled record forms read, checked and applied; the rest re-planned.
+
+Examples in this module use ``campaign = gp.plan_for_county(county, time_limit=1,
+start_date="2026-09-01")``, ``imported`` (``campaign``'s forms filled in and read back), ``tmp`` (an
+empty folder) (``import geoplan as gp``); pytest builds them once per session (see
+``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -44,6 +50,17 @@ class ImportedResults:
         and ``work`` (in Chinese, e.g. "复位（位移 29.1 米）").
     remaining : list of str
         Planned markers with no filled form yet (to re-plan).
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> len(imported.history), len(imported.repairs), len(imported.remaining) > 0
+    (38, 1, True)
+    >>> imported.markers["condition"].value_counts().to_dict()
+    {'完好': 189, '损坏': 16, '移位': 8, '丢失': 7, '被掩埋': 6, '字迹不清': 6}
     """
 
     markers: gpd.GeoDataFrame
@@ -126,6 +143,24 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
     Returns
     -------
     ImportedResults
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``). The forms come back with
+    every marker intact but the first, found damaged; line 3140's forms (with 东阳市) are not back yet:
+
+    >>> from geoplan.inspection.forms import form_table
+    >>> from geoplan.output import write_csv
+    >>> forms = form_table(campaign)
+    >>> forms = forms[forms["line_code"] != "3140"].copy()
+    >>> forms["condition"], forms["inspected"] = "完好", "2026-09-01"
+    >>> forms.loc[forms.index[0], ["condition", "action"]] = ["损坏", "维护"]
+    >>> imported = import_results(campaign, write_csv(forms, tmp / "filled.csv"))
+    >>> len(imported.history) == len(forms), len(imported.repairs), len(imported.remaining) > 0
+    (True, 1, True)
+    >>> imported.repairs.iloc[0][["marker_id", "condition"]].tolist() == [forms["marker_id"].iloc[0], "损坏"]
+    True
     """
     from geoplan.layers.schema import BOUNDARY_MARKERS
 
@@ -240,7 +275,20 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
 
 
 def read_gpx_waypoints(path) -> dict:
-    """``{marker ID: (lon, lat)}`` of the waypoints in a GPX file whose name is a marker ID."""
+    """``{marker ID: (lon, lat)}`` of the waypoints in a GPX file whose name is a marker ID.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> from geoplan.inspection.forms import write_gpx
+    >>> gpx = write_gpx(campaign, tmp)[0]
+    >>> w = read_gpx_waypoints(gpx)
+    >>> set(w) <= set(campaign.visits["marker_id"]), len(w) > 0
+    (True, True)
+    """
     import xml.etree.ElementTree as ET
     from pathlib import Path
 
@@ -260,7 +308,17 @@ def read_gpx_waypoints(path) -> dict:
 
 
 def campaign_id(result: InspectionResult) -> str:
-    """Name of the campaign a plan belongs to: county, lines or year, and first day."""
+    """Name of the campaign a plan belongs to: county, lines or year, and first day.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> campaign_id(campaign)
+    '330624-2026年度-2026-09-01'
+    """
     p = result.params
     if p.get("campaign"):
         return str(p["campaign"])
@@ -274,6 +332,16 @@ def work_orders(history: pd.DataFrame) -> pd.DataFrame:
 
     A marker reported 移位 but measured within :data:`MOVED_TOLERANCE_M` of
     its registered position is within survey error: no work order.
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> w = work_orders(imported.history)
+    >>> len(w), list(w.columns[:4])
+    (1, ['marker_id', 'line_code', 'condition', 'displacement_m'])
     """
     work = []
     for h in history.itertuples(index=False):
@@ -305,6 +373,16 @@ def replan(result: InspectionResult, imported: ImportedResults, *, time_limit: f
 
     The new plan keeps the campaign's lines and who leads them, so forms and
     reports of the re-planned days belong to the same campaign.
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> again = replan(campaign, imported, time_limit=1)
+    >>> sorted(again.visits["marker_id"]) == sorted(imported.remaining)
+    True
     """
     if not imported.remaining:
         raise InspectionError("所有计划界桩都已填表，无需重新安排。")
@@ -328,6 +406,16 @@ def save_results(imported: ImportedResults, path, *, overwrite: bool = False):
 
     Layers ``boundary_markers`` and ``marker_history``; read back with
     :func:`load_results` for the next import.
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> markers, history = load_results(save_results(imported, tmp / "results.gpkg"))
+    >>> len(markers) == len(imported.markers), len(history) == len(imported.history)
+    (True, True)
     """
     import pyogrio
 
@@ -349,7 +437,19 @@ def save_results(imported: ImportedResults, path, *, overwrite: bool = False):
 
 
 def load_results(path):
-    """``(markers, history)`` from a file written by :func:`save_results`."""
+    """``(markers, history)`` from a file written by :func:`save_results`.
+
+    Examples
+    --------
+    ``campaign`` is the 新昌县 sample's 2026 campaign and ``imported`` its forms back from the field
+    (all 完好 but one marker 损坏; line 3140 still out); recipes in ``geoplan/conftest.py``.
+
+
+    >>> p = save_results(imported, tmp / "results.gpkg")
+    >>> markers, history = load_results(p)
+    >>> history["condition"].value_counts().to_dict()
+    {'完好': 37, '损坏': 1}
+    """
     import pyogrio
 
     markers = gpd.read_file(path, layer="boundary_markers", engine="pyogrio")

@@ -2,6 +2,9 @@
 
 The five-year programme of whole lines is :mod:`geoplan.inspection.programme`;
 this module answers the narrower question of which markers a campaign visits.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,15 @@ MOVED_TOLERANCE_M = 1.0
 
 
 class InspectionError(GeoplanError):
-    """An inspection plan cannot be made as asked (no markers, no base, bad arguments)."""
+    """An inspection plan cannot be made as asked (no markers, no base, bad arguments).
+
+    Examples
+    --------
+    >>> due_markers(county["boundary_markers"], lines=["9999"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.inspection.selection.InspectionError: No markers on line(s) 9999; the lines with markers are 3065, 3068, 3138, 3139, 3140, 3141, 7001, 7002, 7003, 7004, 7005, 7006, 7007, 7008, 7009, 7010, 7011, 7012, 7013, 7014, 7015, 7016, 7017, 7018, 7019.
+    """
 
 
 # --------------------------------------------------------------------------
@@ -47,7 +58,13 @@ class InspectionError(GeoplanError):
 # --------------------------------------------------------------------------
 
 def marker_type(marker_id: str) -> str:
-    """Type letter (A–E, Q) of a marker ID such as ``3301001A``."""
+    """Type letter (A–E, Q) of a marker ID such as ``3301001A``.
+
+    Examples
+    --------
+    >>> marker_type("3140003A"), marker_type("7005001Q")
+    ('A', 'Q')
+    """
     m = MARKER_ID_RE.fullmatch(str(marker_id))
     if not m:
         raise InspectionError(f"{marker_id!r} is not a marker ID (4-digit line + 3-digit number + A–E/Q).")
@@ -82,6 +99,14 @@ def due_markers(markers: gpd.GeoDataFrame, as_of=None, cycle_years: int = CYCLE_
     ------
     InspectionError
         Unknown line codes or marker IDs.
+
+    Examples
+    --------
+    >>> d = due_markers(county["boundary_markers"], as_of="2026-09-01")
+    >>> len(d), int(d["due"].sum()), list(d.columns)
+    (232, 51, ['line_code', 'last_inspected', 'next_due', 'due', 'reason'])
+    >>> d.loc[d["due"], "reason"].iloc[0]
+    '上次检查 2021-05-06，已满5年'
     """
     as_of = pd.Timestamp(as_of if as_of is not None else _dt.date.today()).normalize()
     df = pd.DataFrame({

@@ -4,6 +4,10 @@ The neighbour county (or a township) inspects the same markers with the
 county's teams; it gets the team-days in which it takes part, where and when
 to meet, the record forms of those markers and the atlas pages, zipped into
 one file to send.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``campaign =
+gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,17 @@ from geoplan.inspection.selection import InspectionError
 
 
 def partner_codes(result) -> dict:
-    """``{code: name}`` of every other side in a plan."""
+    """``{code: name}`` of every other side in a plan.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> partner_codes(campaign)["330783"]
+    '东阳市'
+    """
     out = {}
     for info in (result.params.get("lines") or {}).values():
         out.update(zip(info["partners"], info["partner_names"]))
@@ -24,7 +38,19 @@ def partner_codes(result) -> dict:
 
 
 def for_partner(result, code: str):
-    """The part of a plan a partner takes part in: its lines' markers and the team-days visiting them."""
+    """The part of a plan a partner takes part in: its lines' markers and the team-days visiting them.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> part = for_partner(campaign, "330783")  # 东阳市's line 3140, on the team-days that visit it
+    >>> m = county["boundary_markers"]
+    >>> set(m.loc[m["line_code"] == "3140", "marker_id"]) <= set(part.visits["marker_id"])
+    True
+    """
     info = result.params.get("lines") or {}
     mine = [lc for lc, v in info.items() if str(code) in v["partners"]]
     if not mine:
@@ -47,7 +73,22 @@ def for_partner(result, code: str):
 
 
 def write_share_package(result, code: str, path, *, atlas: bool = True, overwrite: bool = False) -> Path:
-    """Zip the partner's plan workbook, record forms (XLSX, PDF) and atlas into ``path``."""
+    """Zip the partner's plan workbook, record forms (XLSX, PDF) and atlas into ``path``.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``, the 新昌县
+    sample's 2026 campaign (``county = gp.load_sample("330624")``):
+
+
+    >>> import zipfile
+    >>> import dataclasses
+    >>> v = campaign.visits
+    >>> one = dataclasses.replace(campaign, visits=v[v["line_code"] == "3140"].head(1))  # a one-page form, to be quick
+    >>> p = write_share_package(one, "330783", tmp / "dongyang.zip", atlas=False)
+    >>> sorted(zipfile.ZipFile(p).namelist())
+    ['界桩登记表_东阳市.pdf', '界桩登记表_东阳市.xlsx', '联合检查计划_东阳市.xlsx']
+    """
     import tempfile
 
     from geoplan.inspection.forms import write_forms_pdf, write_forms_xlsx

@@ -18,7 +18,17 @@ from geoplan.inspection.selection import InspectionError
 
 
 def parse_date(value, what: str = "日期"):
-    """A date from ``YYYY-MM-DD`` (or a date), or an :class:`InspectionError` naming ``what``."""
+    """A date from ``YYYY-MM-DD`` (or a date), or an :class:`InspectionError` naming ``what``.
+
+    Examples
+    --------
+    >>> parse_date("2026-10-08")
+    datetime.date(2026, 10, 8)
+    >>> parse_date("2026-13-01", "开始日期")
+    Traceback (most recent call last):
+    ...
+    geoplan.inspection.selection.InspectionError: 开始日期 '2026-13-01' 不是日期；请写成 2026-10-08。
+    """
     if value is None:
         return None
     try:
@@ -59,6 +69,12 @@ def is_workday(day: _dt.date) -> tuple[bool, bool]:
 
     Returns ``(workday, known)``; for a year the holiday package does not
     cover yet, ``workday`` is Monday–Friday and ``known`` is False.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> is_workday(datetime.date(2026, 10, 1)), is_workday(datetime.date(2026, 10, 9))  # 国庆节, a Friday
+    ((False, True), (True, True))
     """
     try:
         import chinese_calendar
@@ -101,5 +117,12 @@ def working_days(start, n: int, *, workdays_only: bool = True, blackout: Iterabl
 
 
 def unknown_years(days: Iterable[_dt.date]) -> list[int]:
-    """Years among ``days`` whose holidays the calendar package does not know (weekdays assumed)."""
+    """Years among ``days`` whose holidays the calendar package does not know (weekdays assumed).
+
+    Examples
+    --------
+    >>> import datetime
+    >>> unknown_years([datetime.date(2026, 1, 5), datetime.date(2099, 1, 5)])
+    [2099]
+    """
     return sorted({d.year for d in days if not is_workday(d)[1]})

@@ -6,6 +6,9 @@ widths that fit their content (CJK characters count double). Text from the
 data is always written as text, never as a formula. Files are written to a
 temporary name in the same folder and renamed, so a failed write leaves an
 existing file untouched.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -53,6 +56,14 @@ def write_table(ws, df: pd.DataFrame, headers: dict | None = None, *, title: str
         A title row above the table (the header row is then row 2).
     number_formats : dict, optional
         ``{column: Excel number format}`` e.g. ``"0.0"``.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> wb = openpyxl.Workbook()
+    >>> write_table(wb.active, county["townships"][["code", "name"]], {"code": "代码", "name": "名称"}, title="乡镇")
+    >>> wb.active["A1"].value, [c.value for c in wb.active[2]], wb.active.max_row  # title, headers, 12 rows
+    ('乡镇', ['代码', '名称'], 14)
     """
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
@@ -97,7 +108,16 @@ def write_table(ws, df: pd.DataFrame, headers: dict | None = None, *, title: str
 
 
 def print_setup(ws, area: str, header_rows: str = "1:1") -> None:
-    """Landscape A4, fitted to one page width, header rows repeated, print area set."""
+    """Landscape A4, fitted to one page width, header rows repeated, print area set.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> ws = openpyxl.Workbook().active
+    >>> print_setup(ws, "A1:F20")
+    >>> ws.page_setup.orientation, ws.page_setup.paperSize, ws.print_title_rows
+    ('landscape', 9, '$1:$1')
+    """
     ws.print_area = area
     ws.print_title_rows = header_rows
     ws.page_setup.orientation = "landscape"
@@ -112,14 +132,34 @@ def print_setup(ws, area: str, header_rows: str = "1:1") -> None:
 
 
 def save_atomic(wb, path, *, overwrite: bool = False) -> Path:
-    """Save an openpyxl workbook through :func:`geoplan.output.save_workbook` (atomic, no clobber, no formulas)."""
+    """Save an openpyxl workbook through :func:`geoplan.output.save_workbook` (atomic, no clobber, no formulas).
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> wb = openpyxl.Workbook()
+    >>> wb.active["A1"] = "=1+1"
+    >>> cell = openpyxl.load_workbook(save_atomic(wb, tmp / "a.xlsx")).active["A1"]
+    >>> cell.value, cell.data_type  # text, never a formula
+    ('=1+1', 's')
+    """
     from geoplan.output import save_workbook
 
     return save_workbook(wb, path, overwrite=overwrite)
 
 
 def atomic_path(path, *, overwrite: bool = False):
-    """Context manager giving a temporary path, renamed onto ``path`` on success (:func:`geoplan.output.atomic_target`)."""
+    """Context manager giving a temporary path, renamed onto ``path`` on success (:func:`geoplan.output.atomic_target`).
+
+    Examples
+    --------
+    >>> with atomic_path(tmp / "a.txt") as t:
+    ...     _ = t.write_text("界桩")
+    ...     (tmp / "a.txt").exists()
+    False
+    >>> (tmp / "a.txt").read_text()
+    '界桩'
+    """
     from geoplan.output import atomic_target
 
     return atomic_target(path, overwrite=overwrite)

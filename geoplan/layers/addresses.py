@@ -22,6 +22,9 @@ and ``未匹配`` (no point) when the township cannot be determined or the
 address is ambiguous. An address is never put in a township other than the
 one it names: a village name that belongs to another township is ignored
 and reported.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -63,6 +66,12 @@ def official_villages(province: str = "33") -> pd.DataFrame:
     ------
     GeoplanError
         If the province's list is not packaged.
+
+    Examples
+    --------
+    >>> v = official_villages()
+    >>> int((v["code"].str[:6] == "330624").sum())  # 新昌县's villages and communities, 2023
+    292
     """
     # the same packaged list the sample builder uses (scripts/build_divisions.py)
     ref = resources.files("geoplan") / "data" / "villages_2023_zhejiang.csv.gz"
@@ -123,7 +132,14 @@ def _village_variants(name: str) -> list[tuple[str, bool]]:
 
 @dataclass
 class AddressIndex:
-    """The names one county's addresses are matched against (see :func:`build_index`)."""
+    """The names one county's addresses are matched against (see :func:`build_index`).
+
+    Examples
+    --------
+    >>> idx = build_index("330624")
+    >>> idx.county_name, len(idx.townships), len(idx.villages)
+    ('新昌县', 12, 292)
+    """
 
     county_code: str
     county_name: str
@@ -152,6 +168,13 @@ def build_index(county_code: str, townships: gpd.GeoDataFrame | None = None,
     aliases : DataFrame, optional
         Former names and other spellings: ``alias`` and ``code`` (a 9-digit
         township or 12-digit village code).
+
+    Examples
+    --------
+    >>> idx = build_index("330624", townships=county["townships"], villages=county["villages"])
+    >>> m = match_addresses(["新昌县儒岙镇南山村12号"], idx)
+    >>> m[["level", "township_name"]].iloc[0].tolist(), m.geometry.iloc[0] is not None
+    (['村(社区)', '儒岙镇'], True)
     """
     county_code = str(county_code)
     off_t = county_townships(county_code)
@@ -398,6 +421,16 @@ def match_summary(matched: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``level``, ``count``, ``share`` for 村(社区), 乡镇(街道), 未匹配.
+
+    Examples
+    --------
+    >>> idx = build_index("330624")
+    >>> m = match_addresses(["新昌县儒岙镇南山村12号", "儒岙镇天烛路3号", "杭州市西湖区"], idx)
+    >>> match_summary(m)
+        level  count     share
+    0   村(社区)      0  0.000000
+    1  乡镇(街道)      2  0.666667
+    2     未匹配      1  0.333333
     """
     n = len(matched)
     counts = matched["level"].value_counts()
@@ -423,6 +456,18 @@ def gazetteer_reference(store, county_code: str) -> tuple[gpd.GeoDataFrame, pd.D
         Village-level places with a point (``code`` = the gazetteer's ``name_id``,
         ``name``, ``township_code``) and aliases (``alias``, ``code``): every former
         name, of townships and villages alike (current names of township records too).
+
+    Examples
+    --------
+    A gazetteer seeded from the sample's place names (``tmp`` an empty folder):
+
+    >>> from geoplan.gazetteer.transfer import seed_from_county
+    >>> from geoplan.layers.sample import sample_paths
+    >>> store, _ = seed_from_county(tmp / "gaz.sqlite", sample_paths("330624")[0])
+    >>> places, aliases = gazetteer_reference(store, "330624")
+    >>> len(places) > 0, set(places["township_code"].str[:6]), list(aliases.columns)
+    (True, {'330624'}, ['alias', 'code'])
+    >>> store.close()
     """
     df = store.frame(parent=str(county_code))
     places, aliases = [], []

@@ -14,6 +14,9 @@ explicit functions; geoplan never applies it silently.
 
 CGCS2000 and WGS84 agree to a few centimetres, far below the accuracy of any
 layer geoplan handles, so GCJ-02 conversion treats them as the same datum.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -84,6 +87,11 @@ def metric_crs(gdf) -> CRS:
     """The Gauss–Krüger CRS for metric work on a GeoDataFrame.
 
     The zone is chosen from the longitude of the centre of the data's bounds.
+
+    Examples
+    --------
+    >>> metric_crs(county["townships"]).to_epsg()  # 新昌县 lies at 120.9°E
+    4549
     """
     require_crs(gdf)
     bounds = gdf.to_crs(STORAGE_CRS).total_bounds if not gdf.crs.equals(STORAGE_CRS) else gdf.total_bounds
@@ -97,6 +105,16 @@ def require_crs(gdf, what: str | None = None) -> CRS:
     ------
     CRSError
         With a message saying how to fix it (set the CRS, add a ``.prj``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> require_crs(county["roads"]).to_epsg()
+    4490
+    >>> require_crs(gpd.GeoDataFrame(geometry=[shapely.Point(120.9, 29.5)]), "村(社区)层")
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.CRSError: 村(社区)层没有坐标系。请补上 .prj 文件（Shapefile），或明确指定坐标系，如 CGCS2000 经纬度用 crs='EPSG:4490'。
     """
     what = what or _("layer")
     crs = gdf.crs
@@ -113,6 +131,15 @@ def check_known_crs(crs, what: str | None = None) -> CRS:
     """Raise :class:`CRSError` unless ``crs`` can be transformed to CGCS2000.
 
     ``what`` names the thing in the message, in the reader's language (default: "layer").
+
+    Examples
+    --------
+    >>> check_known_crs("EPSG:4549").name
+    'CGCS2000 / 3-degree Gauss-Kruger CM 120E'
+    >>> check_known_crs('LOCAL_CS["mine"]')
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.CRSError: 图层使用未知坐标系或独立（地方）坐标系（'mine'），无法换算到 CGCS2000。请在原 GIS 软件中按 CGCS2000（EPSG:4490）或 CGCS2000 高斯–克吕格投影带（EPSG:4534–4554）重新导出。
     """
     what = what or _("layer")
     try:
@@ -136,13 +163,27 @@ def check_known_crs(crs, what: str | None = None) -> CRS:
 
 
 def to_storage(gdf):
-    """Return ``gdf`` in CGCS2000 geographic coordinates (EPSG:4490)."""
+    """Return ``gdf`` in CGCS2000 geographic coordinates (EPSG:4490).
+
+    Examples
+    --------
+    >>> m = to_metric(county["townships"])
+    >>> m.crs.to_epsg(), to_storage(m).crs.to_epsg()
+    (4549, 4490)
+    """
     require_crs(gdf)
     return gdf if gdf.crs.equals(STORAGE_CRS) else gdf.to_crs(STORAGE_CRS)
 
 
 def to_metric(gdf, crs=None):
-    """Return ``gdf`` in a metric CRS (by default the data's Gauss–Krüger zone)."""
+    """Return ``gdf`` in a metric CRS (by default the data's Gauss–Krüger zone).
+
+    Examples
+    --------
+    >>> m = to_metric(county["townships"])
+    >>> m.crs.to_epsg(), round(m.area.sum() / 1e6)  # 新昌县's area in km²
+    (4549, 1220)
+    """
     require_crs(gdf)
     target = CRS.from_user_input(crs) if crs is not None else metric_crs(gdf)
     return gdf if gdf.crs.equals(target) else gdf.to_crs(target)
@@ -153,7 +194,13 @@ def to_metric(gdf, crs=None):
 # --------------------------------------------------------------------------
 
 def in_china(lon, lat) -> np.ndarray:
-    """Boolean mask of points inside the box where GCJ-02 applies an offset."""
+    """Boolean mask of points inside the box where GCJ-02 applies an offset.
+
+    Examples
+    --------
+    >>> in_china([120.9, 2.35], [29.5, 48.86])  # 新昌, Paris
+    array([ True, False])
+    """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     return (
@@ -194,6 +241,12 @@ def wgs84_to_gcj02_xy(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     """Shift WGS84/CGCS2000 longitudes/latitudes to GCJ-02 (vectorised).
 
     Points outside China are returned unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_to_gcj02_xy([120.9, 2.35], [29.5, 48.86])
+    >>> (lon - [120.9, 2.35]).round(5), (lat - [29.5, 48.86]).round(5)  # shifted in China only
+    (array([0.00402, 0.     ]), array([-0.00273,  0.     ]))
     """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
@@ -207,6 +260,12 @@ def gcj02_to_wgs84_xy(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30) -> t
     The forward shift is smooth and close to a translation, so iterating
     ``w ← w − (gcj(w) − g)`` converges in a handful of steps. The default
     tolerance (1e-10°, about 0.01 mm) is far inside the 0.1 m the project asks.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_wgs84_xy(*wgs84_to_gcj02_xy([120.9], [29.5]))
+    >>> float(abs(lon[0] - 120.9)) < 1e-9, float(abs(lat[0] - 29.5)) < 1e-9  # round trip
+    (True, True)
     """
     g_lon = np.asarray(lon, dtype=float)
     g_lat = np.asarray(lat, dtype=float)
@@ -246,6 +305,13 @@ def gcj02_to_cgcs2000(gdf):
     -------
     geopandas.GeoDataFrame
         A copy in EPSG:4490.
+
+    Examples
+    --------
+    >>> gcj = cgcs2000_to_gcj02(county["townships"])
+    >>> back = gcj02_to_cgcs2000(gcj)
+    >>> back.crs.to_epsg(), float(back.geometry.hausdorff_distance(county["townships"].geometry).max()) < 1e-8
+    (4490, True)
     """
     _require_lonlat(gdf, _("GCJ-02 input"))
     out = gdf.copy()
@@ -258,6 +324,15 @@ def cgcs2000_to_gcj02(gdf):
 
     The result is labelled EPSG:4326 (what web maps expect), and
     ``attrs['datum'] == 'GCJ-02'`` records that the coordinates are shifted.
+
+    Examples
+    --------
+    >>> gcj = cgcs2000_to_gcj02(county["villages"])
+    >>> gcj.crs.to_epsg(), gcj.attrs["datum"]
+    (4326, 'GCJ-02')
+    >>> shift = gcj.geometry.x - county["villages"].geometry.x  # GCJ-02 lies east of CGCS2000 here
+    >>> round(float(shift.min()), 4), round(float(shift.max()), 4)
+    (0.004, 0.0045)
     """
     require_crs(gdf)
     lonlat = gdf.to_crs(4326)

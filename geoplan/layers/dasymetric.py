@@ -24,6 +24,9 @@ its representative point), so nobody is placed outside the county; cells in
 ``exclude`` polygons (water) get no one when the township has other cells.
 Persons are whole numbers per cell, rounded by largest remainder within each
 township, so the raster sums *exactly* to each township's census figures.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -73,6 +76,12 @@ class DasymetricResult:
         equal to the raster sums).
     method : str
         The method in words (Chinese), for reports and the workspace manifest.
+
+    Examples
+    --------
+    >>> r = spread_population(county["townships"], villages=county["villages"])
+    >>> len(r.townships), r.population.data.shape == r.pop_60plus.data.shape
+    (12, True)
     """
 
     population: PopulationRaster
@@ -278,7 +287,17 @@ def spread_population(townships: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame
 
 
 def write_population_raster(raster: PopulationRaster, path, description: str = ""):
-    """Write persons per cell as a single-band GeoTIFF, atomically (temp file + rename)."""
+    """Write persons per cell as a single-band GeoTIFF, atomically (temp file + rename).
+
+    Examples
+    --------
+    >>> from geoplan.layers.io import read_population
+    >>> p = tmp / "pop.tif"
+    >>> write_population_raster(county.population, p) == p
+    True
+    >>> round(read_population(p).total) == round(county.population.total)
+    True
+    """
     import os
     from pathlib import Path
 

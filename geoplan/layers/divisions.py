@@ -27,6 +27,12 @@ def official_townships() -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per township, every column a string; do not modify it (it is cached).
+
+    Examples
+    --------
+    >>> t = official_townships()
+    >>> len(t), t.loc[t["code"] == "330624104", "name"].item()
+    (41352, '回山镇')
     """
     ref = resources.files("geoplan") / "data" / "divisions_2022.csv.gz"
     with resources.as_file(ref) as path:
@@ -40,6 +46,12 @@ def county_townships(county_code: str) -> pd.DataFrame:
     ------
     GeoplanError
         If the county code is not in the official list.
+
+    Examples
+    --------
+    >>> t = county_townships("330624")
+    >>> len(t), t["name"].iloc[0], t["code"].iloc[-1]
+    (12, '羽林街道', '330624201')
     """
     table = official_townships()
     sub = table[table["county_code"] == str(county_code)].sort_values("code").reset_index(drop=True)
@@ -52,7 +64,13 @@ def county_townships(county_code: str) -> pd.DataFrame:
 
 
 def township_kind(name: str) -> str:
-    """街道, 镇 or 乡 from an official township name (others, e.g. 农场, give '')."""
+    """街道, 镇 or 乡 from an official township name (others, e.g. 农场, give '').
+
+    Examples
+    --------
+    >>> township_kind("羽林街道"), township_kind("儒岙镇"), township_kind("东茗乡"), township_kind("五一农场")
+    ('街道', '镇', '乡', '')
+    """
     for suffix in ("街道", "镇", "乡"):
         if name.endswith(suffix):
             return suffix

@@ -13,6 +13,9 @@ Chinese data has two traps this module handles:
   (mojibake). The encoding is detected from the bytes.
 * Spreadsheets and CSVs from web maps hold GCJ-02 coordinates; pass
   ``coords="gcj02"`` to convert them.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -62,7 +65,14 @@ def _check_file(path) -> Path:
 
 
 def list_layers(path) -> list[str]:
-    """Names of the layers in a vector file (tables in a GeoPackage, sheets in an XLSX)."""
+    """Names of the layers in a vector file (tables in a GeoPackage, sheets in an XLSX).
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import sample_paths
+    >>> list_layers(sample_paths("330624")[0])[:4]
+    ['county', 'neighbours', 'townships', 'villages']
+    """
     p = _check_file(path)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         return list(_excel_sheets(p))
@@ -92,6 +102,12 @@ def detect_dbf_encoding(dbf: Path) -> str | None:
     ------
     EncodingError
         If the text is neither UTF-8 nor GB18030 (a superset of GBK and GB2312).
+
+    Examples
+    --------
+    >>> county["townships"][["code", "name", "geometry"]].to_file(tmp / "t.shp", encoding="gbk", engine="pyogrio")
+    >>> detect_dbf_encoding(tmp / "t.dbf")
+    'gb18030'
     """
     data = dbf.read_bytes()
     if len(data) < 32:
@@ -323,6 +339,13 @@ def read_frame(path, kind: str = "", *, layer: str | None = None, encoding: str 
 
     Returns ``(gdf, row_labels, problems, layer)``; see :func:`read_layer`
     for the parameters. Useful to inspect a file that does not validate.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import sample_paths
+    >>> gdf, labels, problems, layer = read_frame(sample_paths("330624")[0], "villages", layer="villages")
+    >>> len(gdf), layer, problems
+    (292, 'villages', [])
     """
     p = _check_file(path)
     if coords not in ("cgcs2000", "wgs84", "gcj02"):
@@ -413,7 +436,17 @@ def read_layer(path, kind: str, *, layer: str | None = None, encoding: str | Non
 
     Examples
     --------
-    >>> towns = read_layer("layers/330624.gpkg", "townships")  # doctest: +SKIP
+    >>> from geoplan.layers.sample import sample_paths
+    >>> towns = read_layer(sample_paths("330624")[0], "townships")
+    >>> len(towns), towns.crs.to_epsg(), int(towns["population"].sum())
+    (12, 4490, 419036)
+    >>> county["villages"].head(2).assign(township_code="330624999").to_file(tmp / "v.gpkg", engine="pyogrio")
+    >>> read_layer(tmp / "v.gpkg", "villages")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.ValidationError: 在 .../v.gpkg 中发现 2 个问题，未做任何修改：
+      - 文件 .../v.gpkg，图层 'v'，第 1 个要素，字段 'township_code'：该代码不是官方乡镇(街道)行政区划代码（国家统计局区划代码，2022 年版）（值：330624999）——请在官方代码表中查找该乡镇(街道)；撤并后代码会改变
+      - 文件 .../v.gpkg，图层 'v'，第 2 个要素，字段 'township_code'：该代码不是官方乡镇(街道)行政区划代码（国家统计局区划代码，2022 年版）（值：330624999）——请在官方代码表中查找该乡镇(街道)；撤并后代码会改变
     """
     gdf, labels, problems, layer = read_frame(
         path, kind, layer=layer, encoding=encoding, lon_col=lon_col, lat_col=lat_col, crs=crs, coords=coords)
@@ -428,6 +461,12 @@ def write_layer(gdf: gpd.GeoDataFrame, path, layer: str) -> Path:
     The file is written to a temporary name beside the target and renamed
     over it only when complete, so an interrupted write never leaves a
     half-written GeoPackage. Other layers of an existing GeoPackage are kept.
+
+    Examples
+    --------
+    >>> p = write_layer(county["villages"], tmp / "v.gpkg", "villages")
+    >>> list_layers(p), len(read_layer(p, "villages"))
+    (['villages'], 292)
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -461,6 +500,14 @@ class PopulationRaster:
         A metric CRS (the Gauss–Krüger zone of the county).
     source : str
         File it came from.
+
+    Examples
+    --------
+    >>> pop = county.population  # a PopulationRaster
+    >>> pop.data.shape, pop.cell_area_m2, pop.crs.to_epsg()
+    ((372, 519), 10000.0, 4549)
+    >>> round(pop.total), len(pop.cell_centres())
+    (419036, 93383)
     """
 
     data: np.ndarray
@@ -497,6 +544,13 @@ def read_population(path) -> PopulationRaster:
     DataFileError, CRSError, ValidationError
         Unreadable file, no/unknown CRS, several bands, negative or
         non-finite values.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import sample_paths
+    >>> pop = read_population(sample_paths("330624")[1])
+    >>> round(pop.total), pop.transform.a  # persons, cell size in metres
+    (419036, 100.0)
     """
     import rasterio
     from rasterio.errors import RasterioIOError

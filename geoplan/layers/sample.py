@@ -7,6 +7,9 @@ folder. ``geoplan sample build CODE --out DIR`` builds any other county of Zheji
 and :func:`load_county` reads it. They mix real parts (names, codes, county outlines, census totals)
 with illustrative ones (township polygons, roads, facilities …); each
 GeoPackage says which is which in its ``provenance`` table.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ LOAD_ORDER = ["townships"] + [k for k in SCHEMAS if k != "townships"]
 
 
 def layers_dir() -> Path:
-    """Folder holding the sample layers (``$GEOPLAN_LAYERS`` or ``<project>/layers``)."""
+    """Folder holding the sample layers (``$GEOPLAN_LAYERS`` or ``<project>/layers``).
+
+    Examples
+    --------
+    >>> sorted(p.name for p in layers_dir().glob("*.gpkg"))
+    ['330624.gpkg', '330727.gpkg']
+    """
     env = os.environ.get("GEOPLAN_LAYERS")
     return Path(env) if env else Path(__file__).resolve().parents[2] / "layers"
 
@@ -44,6 +53,15 @@ def sample_paths(county: str = DEFAULT_COUNTY) -> tuple[Path, Path]:
     ------
     DataFileError
         If the county is not a bundled sample or its files are missing.
+
+    Examples
+    --------
+    >>> [p.name for p in sample_paths("330727")]
+    ['330727.gpkg', '330727_population.tif']
+    >>> sample_paths("110101")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.DataFileError: .../layers 中没有县 110101 的示例图层。自带的示例：330624 (新昌县)、330727 (磐安县)。浙江省任一县都可以用 geoplan sample build <县代码> --out <文件夹> 生成，再用 geoplan.layers.sample.load_county(<文件夹>/<代码>.gpkg) 读取。
     """
     county = str(county)
     folder = layers_dir()
@@ -75,6 +93,15 @@ class County:
     population : PopulationRaster or None
     provenance : DataFrame
         Which parts are real and which illustrative.
+
+    Examples
+    --------
+    >>> county.code, county.name, len(county["townships"]), len(county["villages"])
+    ('330624', '新昌县', 12, 292)
+    >>> county["wells"]
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.DataFileError: 县 330624 没有 'wells' 图层；已有的图层：townships、villages、elderly_care、cemeteries、social_work_stations、disability_homes、children_homes、roads、boundary_lines、boundary_markers、place_names。
     """
 
     code: str
@@ -112,6 +139,12 @@ def load_county(gpkg, population=None) -> County:
     ------
     geoplan.errors.GeoplanError
         The first layer that fails, with all its problems.
+
+    Examples
+    --------
+    >>> c = load_county(sample_paths("330727")[0])
+    >>> c.name, len(c["townships"]), c.population is None
+    ('磐安县', 14, True)
     """
     names = set(list_layers(gpkg))
     layers: dict[str, gpd.GeoDataFrame] = {}
@@ -136,6 +169,13 @@ def load_county(gpkg, population=None) -> County:
 
 
 def load_sample(county: str = DEFAULT_COUNTY) -> County:
-    """Load a bundled sample county (``"330624"`` 新昌县 or ``"330727"`` 磐安县)."""
+    """Load a bundled sample county (``"330624"`` 新昌县 or ``"330727"`` 磐安县).
+
+    Examples
+    --------
+    >>> c = load_sample("330727")
+    >>> c.name, int(c["townships"]["population"].sum()), len(c["villages"])
+    ('磐安县', 177100, 236)
+    """
     gpkg, tif = sample_paths(county)
     return load_county(gpkg, tif if tif.exists() else None)

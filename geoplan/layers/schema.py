@@ -38,6 +38,12 @@ class Field:
     must match in full. ``nullable`` lets a present column have empty cells;
     ``required=False`` lets the column be absent altogether (it is then
     added, empty).
+
+    Examples
+    --------
+    >>> f = get_schema("elderly_care").field("status")
+    >>> f.dtype, f.choices[:2], f.canonical("operating")
+    ('enum', ('运营', '规划'), '运营')
     """
 
     name: str
@@ -63,7 +69,14 @@ class Field:
 
 @dataclass(frozen=True)
 class LayerSchema:
-    """Schema of one layer kind."""
+    """Schema of one layer kind.
+
+    Examples
+    --------
+    >>> s = get_schema("villages")
+    >>> s.id_field, s.geometry, s.required_columns
+    ('code', ('Point',), ['code', 'name', 'kind', 'township_code'])
+    """
 
     kind: str
     title_zh: str
@@ -351,7 +364,17 @@ PLACE_NAMES = _register(LayerSchema(
 
 
 def get_schema(kind: str) -> LayerSchema:
-    """Return the schema of a layer kind, with a helpful error for a typo."""
+    """Return the schema of a layer kind, with a helpful error for a typo.
+
+    Examples
+    --------
+    >>> get_schema("townships").title_zh
+    '乡镇(街道)'
+    >>> get_schema("township")
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.GeoplanError: Unknown layer kind 'township'. Known kinds: townships, villages, elderly_care, cemeteries, social_work_stations, disability_homes, children_homes, roads, boundary_lines, boundary_markers, place_names.
+    """
     from geoplan.errors import GeoplanError
 
     try:

@@ -5,6 +5,9 @@ geoplan, whichever file format it came from (:mod:`geoplan.layers.io` reads the 
 and hands the table here). It never stops at the first fault: a planner gets
 the whole list — file, layer, row, column, value, what to do — and fixes the
 file once.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -387,7 +390,13 @@ def validate_frame(frame: pd.DataFrame, kind: str, *, source: str = "<data>", la
 
     Examples
     --------
-    >>> clean = validate_frame(gdf, "townships", source="towns.gpkg")  # doctest: +SKIP
+    Chinese column labels are renamed, aliases mapped to the schema's values, the CRS made EPSG:4490:
+
+    >>> care = county["elderly_care"].to_crs(4549).rename(columns={"name": "名称"})
+    >>> care["status"] = care["status"].replace({"运营": "operating"})
+    >>> clean = validate_frame(care, "elderly_care", source="养老.gpkg")
+    >>> clean.crs.to_epsg(), "name" in clean.columns, sorted(clean["status"].unique())
+    (4490, True, ['规划', '运营'])
     """
     schema = get_schema(kind)
     gdf = frame.copy()

@@ -3,6 +3,9 @@
 One parser per kind of value, so that every reader of geoplan accepts the
 same spellings: a planner's 是/否 column means the same in a facilities layer,
 an inspection form and a road table.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -54,3 +57,39 @@ def parse_yes_no(value) -> bool | None:
     except Exception:  # an object whose str() fails is not a yes/no
         return None
     return True if text in YES else False if text in NO else None
+
+
+def id_index(frame, id_col: str | None, error=ValueError, what: str = "layer"):
+    """The IDs of a layer's rows: the column ``id_col``, or the frame's index when it is None.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or geopandas.GeoDataFrame
+    id_col : str or None
+        ID column.
+    error : type
+        Exception raised when the column is missing (the caller's own, e.g. ``SitingError``).
+    what : str
+        What ``frame`` is, for the message.
+
+    Returns
+    -------
+    pandas.Index
+        Named after ``id_col``.
+
+    Examples
+    --------
+    >>> list(id_index(county["townships"], "code")[:2]), id_index(county["townships"], None)[:2].tolist()
+    (['330624001', '330624002'], [0, 1])
+    >>> id_index(county["townships"], "township_code", KeyError, "polygon layer")
+    Traceback (most recent call last):
+    ...
+    KeyError: "The ID column 'township_code' is not in the polygon layer."
+    """
+    import pandas as pd
+
+    if id_col is None:
+        return pd.Index(frame.index)
+    if id_col not in frame.columns:
+        raise error(f"The ID column {id_col!r} is not in the {what}.")
+    return pd.Index(frame[id_col], name=id_col)

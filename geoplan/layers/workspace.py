@@ -25,6 +25,9 @@ problem of every file is collected and raised together as one
 temporary files in the same folder and renamed. Re-running on an existing
 workspace re-reads what is given, keeps what is not, and rewrites only the
 layers whose inputs changed (the manifest keeps a SHA-256 of each input).
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -56,7 +59,15 @@ ADDRESS_REPORT = "地址匹配报告.xlsx"
 
 @dataclass
 class WorkspaceResult:
-    """What :func:`build_workspace` wrote."""
+    """What :func:`build_workspace` wrote.
+
+    Examples
+    --------
+    See :func:`build_workspace`; a result says what it wrote and kept:
+
+    >>> sorted(f.name for f in WorkspaceResult.__dataclass_fields__.values())
+    ['addresses', 'folder', 'gpkg', 'kept', 'manifest', 'notes', 'population_method', 'written']
+    """
 
     folder: Path
     gpkg: Path
@@ -97,6 +108,13 @@ def _as_problems(exc: GeoplanError, path) -> list[Problem]:
 # --------------------------------------------------------------------------
 
 def workspace_paths(folder, county: str) -> dict[str, Path]:
+    """The files of a county's workspace in ``folder``: GeoPackage, rasters, manifest, address report.
+
+    Examples
+    --------
+    >>> {k: p.name for k, p in workspace_paths("ws", "330624").items()}
+    {'gpkg': '330624.gpkg', 'population': '330624_population.tif', 'pop_60plus': '330624_population_60plus.tif', 'manifest': 'manifest.json', 'report': '地址匹配报告.xlsx'}
+    """
     f = Path(folder)
     return {"gpkg": f / f"{county}.gpkg", "population": f / f"{county}_population.tif",
             "pop_60plus": f / f"{county}_population_60plus.tif", "manifest": f / MANIFEST,
@@ -104,6 +122,13 @@ def workspace_paths(folder, county: str) -> dict[str, Path]:
 
 
 def read_manifest(folder) -> dict | None:
+    """The workspace's ``manifest.json`` (county, inputs and their fingerprints), or None if there is none.
+
+    Examples
+    --------
+    >>> read_manifest(tmp) is None
+    True
+    """
     p = Path(folder) / MANIFEST
     if not p.exists():
         return None
@@ -159,6 +184,20 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
     ------
     WorkspaceError
         Every problem of every file; nothing is written.
+
+    Examples
+    --------
+    A bureau's township boundaries (a Shapefile with only codes and names) and its census table:
+
+    >>> towns = county["townships"]
+    >>> towns[["code", "name", "geometry"]].to_file(tmp / "乡镇界.shp", encoding="utf-8", engine="pyogrio")
+    >>> towns[["code", "population", "pop_60plus"]].to_csv(tmp / "七普.csv", index=False)
+    >>> r = build_workspace("330624", tmp / "ws", townships=tmp / "乡镇界.shp", census=tmp / "七普.csv")
+    >>> r.gpkg.name, r.written
+    ('330624.gpkg', ['county', 'townships'])
+    >>> ws = load_workspace(tmp / "ws")
+    >>> int(ws["townships"]["population"].sum()), round(ws.population.total)
+    (419036, 419036)
     """
     from geoplan.layers import addresses as _addr
     from geoplan.layers.dasymetric import METHOD_TEXT, spread_population
@@ -400,7 +439,18 @@ def _write_all(paths, to_write, population, manifest, matches) -> None:
 
 
 def write_address_report(matches: pd.DataFrame, path) -> Path:
-    """Every address with its level and point, unplaced rows first, as an XLSX to fix and re-import."""
+    """Every address with its level and point, unplaced rows first, as an XLSX to fix and re-import.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> from geoplan.layers.addresses import build_index, match_addresses
+    >>> m = match_addresses(["新昌县儒岙镇南山村12号", "杭州市西湖区"], build_index("330624"))
+    >>> m = m.assign(file="儿童之家.xlsx", row=["第 2 行", "第 3 行"], name=["南山村儿童之家", "西湖儿童之家"])
+    >>> ws = openpyxl.load_workbook(write_address_report(m, tmp / "addresses.xlsx")).active
+    >>> ws.max_row, ws["B2"].value, ws["E2"].value  # the unplaced address first
+    (3, '第 3 行', '未匹配')
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
@@ -451,6 +501,13 @@ def load_workspace(folder):
     ------
     GeoplanError
         If the folder holds no workspace.
+
+    Examples
+    --------
+    >>> load_workspace(tmp)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.GeoplanError: ... 中没有工作区清单 manifest.json：请先运行 geoplan workspace init。
     """
     from geoplan.layers.sample import load_county
 

@@ -17,6 +17,9 @@ Coordinate systems seen in Chinese county files, and what :func:`fix_crs` does:
   set is held by the natural-resources bureau). With ``legacy_accuracy_m`` the
   user accepts pyproj's best available transformation at the accuracy they
   state; the manifest records both.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -47,14 +50,27 @@ COORD_OPTIONS = ("gcj02", "wgs84", "cgcs2000")
 
 
 class WorkspaceError(ValidationError):
-    """Problems found in the workspace's input files; every one is listed, nothing was written."""
+    """Problems found in the workspace's input files; every one is listed, nothing was written.
+
+    Examples
+    --------
+    >>> from geoplan.errors import ValidationError
+    >>> issubclass(WorkspaceError, ValidationError)
+    True
+    """
 
     MAX_SHOWN = 1000
 
 
 @dataclass(frozen=True)
 class FacilitySpec:
-    """One ``--facilities FILE:KIND[:gcj02|wgs84|cgcs2000]`` argument."""
+    """One ``--facilities FILE:KIND[:gcj02|wgs84|cgcs2000]`` argument.
+
+    Examples
+    --------
+    >>> parse_facility_spec("儿童之家.xlsx:children_homes")
+    FacilitySpec(path=PosixPath('儿童之家.xlsx'), kind='children_homes', coords=None)
+    """
 
     path: Path
     kind: str
@@ -90,7 +106,13 @@ def parse_facility_spec(text: str) -> FacilitySpec:
 # --------------------------------------------------------------------------
 
 def legacy_datum(crs: CRS | None) -> str | None:
-    """``"西安1980"`` / ``"北京1954"`` if the CRS is on one of the old national datums."""
+    """``"西安1980"`` / ``"北京1954"`` if the CRS is on one of the old national datums.
+
+    Examples
+    --------
+    >>> legacy_datum(CRS.from_epsg(2385)), legacy_datum(CRS.from_epsg(4549)), legacy_datum(None)
+    ('西安1980', None, None)
+    """
     if crs is None:
         return None
     name = ((crs.datum.name if crs.datum else "") + " " + crs.name).lower().replace("'", "")
@@ -187,6 +209,15 @@ def fix_crs(path, kind: str, *, crs=None, legacy_accuracy_m: float | None = None
     Returns ``(gdf, row_labels, note)`` where ``note`` says which CRS was used and how
     (``crs_declared``, ``crs_used``, ``notes``, and for Xian 1980 / Beijing 1954 the
     ``transformation`` and the accuracy the user accepted).
+
+    Examples
+    --------
+    A Gauss–Krüger Shapefile whose ``.prj`` is right:
+
+    >>> county["villages"].to_crs(4549).to_file(tmp / "村点.shp", encoding="utf-8", engine="pyogrio")
+    >>> gdf, labels, note = fix_crs(tmp / "村点.shp", "villages")
+    >>> gdf.crs.to_epsg(), labels[0], note["crs_used"]
+    (4490, '第 1 个要素', 'CGCS2000 / 3-degree Gauss-Kruger CM 120E')
     """
     p = _check_file(path)
     src = str(path)
@@ -232,7 +263,15 @@ def fix_crs(path, kind: str, *, crs=None, legacy_accuracy_m: float | None = None
 # --------------------------------------------------------------------------
 
 def read_table_raw(path) -> tuple[pd.DataFrame, list[str]]:
-    """A CSV (UTF-8 or GBK) or XLSX table as strings, with Excel-style row labels."""
+    """A CSV (UTF-8 or GBK) or XLSX table as strings, with Excel-style row labels.
+
+    Examples
+    --------
+    >>> _ = (tmp / "t.csv").write_bytes("乡镇,人口\\n儒岙镇,19513\\n".encode("gbk"))
+    >>> df, labels = read_table_raw(tmp / "t.csv")
+    >>> df.to_dict("list"), labels
+    ({'乡镇': ['儒岙镇'], '人口': ['19513']}, ['第 2 行'])
+    """
     p = _check_file(path)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         try:
@@ -250,6 +289,13 @@ def read_table_raw(path) -> tuple[pd.DataFrame, list[str]]:
 
 
 def table_has_coords(df: pd.DataFrame) -> bool:
+    """Whether a table has longitude and latitude columns (by their usual English or Chinese names).
+
+    Examples
+    --------
+    >>> table_has_coords(pd.DataFrame(columns=["名称", "经度", "纬度"])), table_has_coords(pd.DataFrame(columns=["名称", "地址"]))
+    (True, False)
+    """
     low = {c.lower() for c in df.columns}
     return any(n in low for n in LON_NAMES) and any(n in low for n in LAT_NAMES)
 
@@ -266,6 +312,18 @@ def read_census(path, county: str) -> pd.DataFrame:
     Townships are recognised by code or, without a code column, by official name
     within the county. A title row above the header is skipped. Every faulty row
     is reported (file, row, column, what to do) in one :class:`ValidationError`.
+
+    Examples
+    --------
+    A census table with township names only, in GBK, as the statistics bureau sends it:
+
+    >>> t = county["townships"]
+    >>> rows = ["乡镇,常住人口,60岁及以上人口"] + [f"{n},{p},{o}" for n, p, o in zip(t["name"], t["population"],
+    ...                                                                          t["pop_60plus"])]
+    >>> _ = (tmp / "七普.csv").write_bytes("\\n".join(rows).encode("gbk"))
+    >>> c = read_census(tmp / "七普.csv", "330624")
+    >>> list(c.columns), len(c), int(c["population"].sum())
+    (['code', 'population', 'pop_60plus'], 12, 419036)
     """
     src = str(path)
     df, labels = read_table_raw(path)
@@ -345,6 +403,13 @@ def match_official_townships(frame: pd.DataFrame, county: str, source: str, labe
     """Official 9-digit code of each row, by code or (without codes) by name within the county.
 
     Returns the codes (None where unmatched) and the problems found.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"名称": ["儒岙镇", "回山", "月亮镇"]})
+    >>> codes, problems = match_official_townships(df, "330624", "t.csv", ["第 2 行", "第 3 行", "第 4 行"], None, "名称")
+    >>> list(codes), len(problems)
+    (['330624110', '330624104', None], 1)
     """
     off = county_townships(county)
     names = dict(zip(off["code"], off["name"]))
@@ -394,6 +459,14 @@ def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs
     -------
     (GeoDataFrame, dict)
         The layer in EPSG:4490 and what was done (CRS used, notes), for the manifest.
+
+    Examples
+    --------
+    >>> towns = county["townships"]
+    >>> towns[["code", "name", "population", "pop_60plus", "geometry"]].to_file(tmp / "t.gpkg", engine="pyogrio")
+    >>> gdf, note = read_townships(tmp / "t.gpkg", "330624")
+    >>> len(gdf), gdf["kind"].value_counts().to_dict(), int(gdf["population"].sum())
+    (12, {'镇': 6, '街道': 4, '乡': 2}, 419036)
     """
     src = str(path)
     gdf, labels, note = fix_crs(path, "townships", crs=crs, legacy_accuracy_m=legacy_accuracy_m)
@@ -452,6 +525,17 @@ def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None,
 
     Returns ``(layer, note, matches)``; ``matches`` is the address table (or None).
     Rows whose address cannot be placed are left out of the layer and listed in ``matches``.
+
+    Examples
+    --------
+    A facility list with longitude and latitude columns:
+
+    >>> care = county["elderly_care"]
+    >>> table = pd.DataFrame(care.drop(columns="geometry")).assign(经度=care.geometry.x, 纬度=care.geometry.y)
+    >>> table.to_csv(tmp / "养老.csv", index=False)
+    >>> layer, note, matches = read_facilities(FacilitySpec(tmp / "养老.csv", "elderly_care"), county["townships"])
+    >>> len(layer), matches is None
+    (25, True)
     """
     from geoplan.layers import addresses as _addr
 
@@ -508,7 +592,15 @@ def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None,
 
 def read_roads(path, outline: gpd.GeoDataFrame, margin_m: float = 5000.0, *,
                legacy_accuracy_m: float | None = None) -> tuple[gpd.GeoDataFrame, dict]:
-    """Roads from an OSM extract or a vector file, clipped to the county plus ``margin_m``."""
+    """Roads from an OSM extract or a vector file, clipped to the county plus ``margin_m``.
+
+    Examples
+    --------
+    >>> county["roads"].to_file(tmp / "roads.gpkg", engine="pyogrio")
+    >>> roads, note = read_roads(tmp / "roads.gpkg", county.outline)
+    >>> len(roads) == len(county["roads"]), roads.crs.to_epsg()
+    (True, 4490)
+    """
     from geoplan.network.osm import read_osm_roads
 
     src = str(path)
@@ -538,7 +630,15 @@ def read_roads(path, outline: gpd.GeoDataFrame, margin_m: float = 5000.0, *,
 
 
 def read_villages(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m=None):
-    """Village points, checked against the workspace's township codes."""
+    """Village points, checked against the workspace's township codes.
+
+    Examples
+    --------
+    >>> county["villages"].to_file(tmp / "v.geojson", engine="pyogrio")
+    >>> v, note = read_villages(tmp / "v.geojson", county["townships"])
+    >>> len(v), v["name"].iloc[0] == county["villages"]["name"].iloc[0]
+    (292, True)
+    """
     gdf, labels, note = fix_crs(path, "villages", legacy_accuracy_m=legacy_accuracy_m)
     return validate_frame(gdf, "villages", source=str(path), row_labels=labels,
                           townships=set(townships["code"]), check_official=False), note

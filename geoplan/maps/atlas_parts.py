@@ -12,6 +12,12 @@ def new_figure(size):
     geopandas' ``plot()`` asks the canvas to redraw the whole figure after
     every layer (``draw_idle``), which on a non-interactive canvas redraws
     everything each time: a page of a dozen layers cost a dozen full renders.
+
+    Examples
+    --------
+    >>> fig = new_figure((11.69, 8.27))  # A4 landscape
+    >>> fig.get_size_inches().round(2).tolist()
+    [11.69, 8.27]
     """
     import matplotlib.pyplot as plt
 

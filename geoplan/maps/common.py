@@ -19,7 +19,16 @@ from geoplan.layers.schema import SCHEMAS
 
 
 class MapError(GeoplanError):
-    """A map cannot be made as asked (unknown basemap, missing key or column)."""
+    """A map cannot be made as asked (unknown basemap, missing key or column).
+
+    Examples
+    --------
+    >>> from geoplan.maps.tiles import basemap_tiles
+    >>> basemap_tiles("google")
+    Traceback (most recent call last):
+    ...
+    geoplan.maps.common.MapError: Unknown basemap 'google'. Choose one of: none, osm, tianditu-vec, tianditu-img, gaode, gaode-img.
+    """
 
 
 # --------------------------------------------------------------------------

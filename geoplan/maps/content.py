@@ -8,6 +8,10 @@ bands and dissolved into polygons cell by cell. So a cell inside the
 "15 分钟内" area is exactly a cell the evaluation counted as within 15
 minutes, and the people outside it are the people the evaluation counted
 as not covered.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``ev =
+gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)`` (``import geoplan as
+gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -111,6 +115,14 @@ class Indicator:
     results : DataFrame
         One row per township code (index): ``result`` (达标/未达标/不要求),
         ``value``, ``target``, ``reason``.
+
+    Examples
+    --------
+    ``ev = gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)``:
+
+    >>> i = indicator_results(ev)[0]
+    >>> i.rule_id, i.title, len(i.results)
+    ('home_care_centre', '每个乡镇(街道)建有居家养老服务中心', 12)
     """
 
     rule_id: str
@@ -128,7 +140,15 @@ class Indicator:
 
 
 def indicator_results(evaluation) -> list[Indicator]:
-    """Township results of each township-level rule of an evaluation, in plan order."""
+    """Township results of each township-level rule of an evaluation, in plan order.
+
+    Examples
+    --------
+    ``ev`` as in :class:`Indicator`:
+
+    >>> [i.rule_id for i in indicator_results(ev)]
+    ['home_care_centre', 'eco_cemetery', 'eco_burial_site', 'disability_home', 'social_work_station']
+    """
     if evaluation is None or not len(evaluation.townships):
         return []
     out = []
@@ -141,7 +161,13 @@ def indicator_results(evaluation) -> list[Indicator]:
 
 
 def default_sources(county) -> str:
-    """A one-line source note from a county's provenance table (real sources named, the rest marked)."""
+    """A one-line source note from a county's provenance table (real sources named, the rest marked).
+
+    Examples
+    --------
+    >>> default_sources(county)
+    '数据来源：区划代码：国家统计局；县界：阿里云 DataV；人口总数：第七次全国人口普查公报。乡镇界线、人口分布、设施与道路为样例示意数据'
+    """
     prov = getattr(county, "provenance", None)
     if prov is None or not len(prov) or "status" not in prov.columns:
         return "数据来源：用户提供的图层"

@@ -1,4 +1,10 @@
-"""The coverage map of a county plan."""
+"""The coverage map of a county plan.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``small`` (``county`` with its population in 1 km
+cells) (``import geoplan as gp``); pytest builds them once per session (see
+``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -69,6 +75,20 @@ def people_beyond(per_cell: gpd.GeoDataFrame, minutes: float, cell_m: float = 10
         Threshold.
     cell_m : float
         Block size in metres; blocks keep the map light.
+
+    Examples
+    --------
+    ``small`` (the sample with its population in 1 km cells, see ``geoplan/conftest.py``) and ``net``:
+
+    >>> from geoplan.coverage.access import township_access_table
+    >>> care = county["elderly_care"]
+    >>> t = township_access_table(county["townships"], small.population.cell_centres(),
+    ...                           care[care["kind"] == "居家养老服务中心"], net)
+    >>> far = people_beyond(t.attrs["per_cell"], 30)
+    >>> pc = t.attrs["per_cell"]
+    >>> round(far["population"].sum()), bool(far["population"].sum() == pc.loc[(pc["minutes"] > 30)
+    ...                                                                        | (pc["status"] != "ok"), "population"].sum())
+    (35426, True)
     """
     metric = per_cell.to_crs(metric_crs(per_cell)) if per_cell.crs is not None and per_cell.crs.is_geographic \
         else per_cell

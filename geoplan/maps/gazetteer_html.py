@@ -1,4 +1,8 @@
-"""The place-name (gazetteer) map."""
+"""The place-name (gazetteer) map.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -56,6 +60,13 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> m = gazetteer_map(county["place_names"], outline=county.outline)
+    >>> html = m.get_root().render()
+    >>> type(m).__name__, all(n in html for n in county["place_names"]["name"].head(20))
+    ('Map', True)
     """
     for col in ("name", "category"):
         if col not in names.columns:

@@ -50,6 +50,9 @@ are rounded to 5 decimals (about 1 m).
 data layer is shifted by :func:`geoplan.layers.crs.cgcs2000_to_gcj02` so features
 sit on the right street. Tianditu and OpenStreetMap tiles are WGS84-based,
 which CGCS2000 matches to centimetres, so their layers are not shifted.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -94,6 +97,13 @@ def save_map(m: folium.Map, path, *, overwrite: bool = False) -> Path:
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> from geoplan.maps.inspection_html import inspection_map
+    >>> p = save_map(inspection_map(county["boundary_lines"], county["boundary_markers"]), tmp / "map.html")
+    >>> p.read_text(encoding="utf-8").count("3140003A") > 0
+    True
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,8 @@
-"""The boundary inspection map."""
+"""The boundary inspection map.
+
+Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
+builds them once per session (see ``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,13 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> m = inspection_map(county["boundary_lines"], county["boundary_markers"], outline=county.outline)
+    >>> html = m.get_root().render()
+    >>> "新昌县—东阳市线" in html, "7005001Q" in html
+    (True, True)
     """
     for col in ("condition",):
         if col not in markers.columns:

@@ -43,6 +43,21 @@ class LabelPlacer:
         Display-coordinate boxes ``(x0, y0, x1, y1)`` taken so far.
     labels : list of matplotlib.text.Annotation
         The labels placed, in order.
+
+    Examples
+    --------
+    Two labels at the same spot: the second moves aside.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(3, 3))
+    >>> _ = ax.set_xlim(0, 10), ax.set_ylim(0, 10)
+    >>> lp = LabelPlacer(ax)
+    >>> a, b = lp.place("南山村", 5, 5), lp.place("北山村", 5, 5)
+    >>> a.get_position() != b.get_position() if a is not None and b is not None else (a, b)
+    True
+    >>> plt.close(fig)
     """
 
     def __init__(self, ax, gap_pt: float = 1.5):

@@ -13,6 +13,10 @@ grey widths by class, the route a heavy solid line, markers of the day
 numbered white discs and others small grey triangles, team areas hatch
 patterns. Chinese text uses Noto Sans CJK (Debian ``fonts-noto-cjk``,
 installed by ``scripts/install_system_packages.sh``).
+
+Examples in this module use ``campaign = gp.plan_for_county(county, time_limit=1,
+start_date="2026-09-01")``, ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them
+once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,15 @@ ROAD_WIDTH = {"motorway": 2.2, "trunk": 1.8, "primary": 1.5, "secondary": 1.2, "
 
 
 class PrintError(GeoplanError):
-    """The atlas cannot be printed (no CJK font, bad paper size, empty plan)."""
+    """The atlas cannot be printed (no CJK font, bad paper size, empty plan).
+
+    Examples
+    --------
+    >>> write_atlas(campaign, tmp / "atlas.pdf", paper="A9")
+    Traceback (most recent call last):
+    ...
+    geoplan.maps.print.PrintError: paper must be one of A4, A3, got 'A9'.
+    """
 
 
 def cjk_font_path() -> str:
@@ -49,6 +61,12 @@ def cjk_font_path() -> str:
     ------
     PrintError
         If no CJK font is installed.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> Path(cjk_font_path()).suffix in (".ttc", ".otf", ".ttf")
+    True
     """
     from matplotlib import font_manager
 
@@ -79,6 +97,12 @@ def cjk_rc() -> dict:
     CFF-based OpenType Noto fonts embedded as Type 42 produce font
     descriptors some PDF readers and printers reject; Type 3 keeps the text
     searchable (pdftotext) and prints everywhere.
+
+    Examples
+    --------
+    >>> rc = cjk_rc()
+    >>> sorted(rc)
+    ['axes.unicode_minus', 'font.family', 'font.sans-serif', 'pdf.fonttype']
     """
     from matplotlib import font_manager
 
@@ -168,6 +192,13 @@ def missed_markers(result) -> pd.DataFrame:
         ``marker_id``, ``line_code``, ``reason``: the plan's unreachable
         markers (reason from the planner) and any other due marker left
         out of every team-day.
+
+    Examples
+    --------
+    ``campaign = gp.plan_for_county(county, time_limit=1, start_date="2026-09-01")``: every due marker is visited.
+
+    >>> len(missed_markers(campaign))
+    0
     """
     rows = []
     m = result.markers.assign(marker_id=result.markers["marker_id"].astype(str)).set_index("marker_id")
@@ -456,7 +487,17 @@ def _line_page(fig, ctx, result, code, missed):
 
 def write_atlas(result, path, paper: str = "A4", orientation: str = "landscape", progress=None,
                 per_line: bool = False) -> Path:
-    """Write the inspection atlas PDF (see :func:`_write_atlas`), with Chinese fonts set for this call only."""
+    """Write the inspection atlas PDF (see :func:`_write_atlas`), with Chinese fonts set for this call only.
+
+    Examples
+    --------
+    ``campaign`` as in :func:`missed_markers` (not run with the other examples: an atlas takes about
+    ten seconds even for one team-day):
+
+    >>> p = write_atlas(campaign, tmp / "atlas.pdf")  # doctest: +SKIP
+    >>> p.read_bytes()[:5]  # doctest: +SKIP
+    b'%PDF-'
+    """
     import matplotlib
 
     with matplotlib.rc_context(cjk_rc()):

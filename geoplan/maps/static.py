@@ -11,6 +11,10 @@ sheet per indicator.
 Everything must read in grey print: results differ in lightness *and*
 hatching, facility kinds in marker shape, travel-time limits in line
 pattern, and text has a white halo.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``ev =
+gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)``, ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -309,6 +313,15 @@ def coverage_static(county, evaluation=None, path=None, *, dpi: int = 300, overw
     ------
     MapError
         Unknown indicator, paper, orientation or file type.
+
+    Examples
+    --------
+    ``ev = gp.evaluate_plan(gp.load_plan("plans/330624_2022.toml"), county.layers)``; a small PNG:
+
+    >>> from PIL import Image
+    >>> p = coverage_static(county, ev, tmp / "coverage.png", dpi=30)
+    >>> Image.open(p).size
+    (350, 248)
     """
     import matplotlib
     import matplotlib.pyplot as plt

@@ -51,6 +51,12 @@ class TileSpec:
     overlay : bool
         True for an annotation layer drawn over the base tiles.
     max_zoom : int
+
+    Examples
+    --------
+    >>> t = basemap_tiles("osm")[0]
+    >>> t.name, t.max_zoom, t.overlay
+    ('OpenStreetMap', 19, False)
     """
 
     url: str
@@ -81,6 +87,11 @@ def basemap_tiles(basemap: str, tianditu_key: str | None = None) -> list[TileSpe
     ------
     MapError
         For an unknown basemap, or Tianditu without a key.
+
+    Examples
+    --------
+    >>> [t.name for t in basemap_tiles("tianditu-vec", tianditu_key="KEY")], basemap_tiles("none")
+    (['天地图 矢量', '天地图 注记'], [])
     """
     if basemap not in BASEMAPS:
         raise MapError(f"Unknown basemap {basemap!r}. Choose one of: {', '.join(BASEMAPS)}.")
@@ -145,6 +156,12 @@ def leaflet_assets() -> tuple[str, str]:
     ------
     MapError
         If ``django-js-lib-leaflet`` is not installed.
+
+    Examples
+    --------
+    >>> js, css = leaflet_assets()
+    >>> "L.map" in js or "Leaflet" in js, ".leaflet-container" in css
+    (True, True)
     """
     spec = importlib.util.find_spec("js_lib_leaflet")
     if spec is None or not spec.submodule_search_locations:

@@ -69,6 +69,12 @@ def resolve_speeds(speeds: dict | None = None) -> dict[str, float]:
     ------
     NetworkError
         For an unknown class or a speed that is not a positive number.
+
+    Examples
+    --------
+    >>> s = resolve_speeds({"县道": 45})
+    >>> s["tertiary"], s["secondary"], s["track"]
+    (40.0, 45.0, 15.0)
     """
     table = dict(DEFAULT_SPEEDS_KMH)
     field = ROADS.field("road_class")

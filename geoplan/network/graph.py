@@ -33,6 +33,10 @@ Results are keyed by the input IDs. Nothing is turned into a silent zero or
 infinity: a point that cannot be reached has ``minutes`` = NaN, a ``status``
 saying why (``not_snapped``, ``unreachable``, ``beyond_cutoff``) and a
 ``reason`` a planner can act on.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])``, ``tmp`` (an empty folder) (``import geoplan as gp``);
+pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -107,6 +111,16 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         The speed table used (km/h per road class).
     source : str
         Where the roads came from, for messages.
+
+    Examples
+    --------
+    ``net`` below is ``gp.RoadNetwork.from_roads(county["roads"])`` on the 新昌县 sample
+    (``county = gp.load_sample("330624")``).
+
+    >>> net
+    RoadNetwork(348 nodes, 474 edges, 1 component(s), crs=EPSG:4549, source='roads layer')
+    >>> net.n_nodes, net.n_edges, round(float(net.edges["length_m"].sum() / 1000))
+    (348, 474, 767)
     """
 
     def __init__(self, node_xy, edges: gpd.GeoDataFrame, crs, speeds, source="roads",
@@ -193,6 +207,14 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         ValidationError
             Schema problems (missing column, unknown road class, negative
             speed, non-line geometry …), all listed with their feature.
+
+        Examples
+        --------
+        >>> n = RoadNetwork.from_roads(county["roads"], speeds={"tertiary": 30})
+        >>> n.n_nodes, n.n_edges, n.crs.to_epsg()
+        (348, 474, 4549)
+        >>> bool(n.edges["seconds"].sum() > net.edges["seconds"].sum())  # slower county roads
+        True
         """
         source = source or "roads layer"
         table = resolve_speeds(speeds)
@@ -280,6 +302,12 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         Reading and schema checks are :func:`geoplan.layers.io.read_layer`'s
         (``layer`` defaults to the table named ``roads``, or the only one);
         other keyword arguments go to :meth:`from_roads`.
+
+        Examples
+        --------
+        >>> from geoplan.layers.sample import sample_paths
+        >>> RoadNetwork.from_file(sample_paths("330624")[0], layer="roads").n_edges
+        474
         """
         from geoplan.layers.io import read_layer
 
@@ -298,6 +326,17 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         roads schema by :func:`geoplan.network.osm.read_osm_roads` (see there for
         the tag rules); the network is then built exactly as by
         :meth:`from_roads`.
+
+        Examples
+        --------
+        A three-node OpenStreetMap way, written on the fly:
+
+        >>> nodes = "".join(f'<node id="{i}" version="1" lat="29.5" lon="{120.9 + i / 100}"/>' for i in (1, 2, 3))
+        >>> _ = (tmp / "line.osm").write_text(f'<osm version="0.6">{nodes}<way id="7" version="1"><nd ref="1"/>'
+        ...     '<nd ref="2"/><nd ref="3"/><tag k="highway" v="tertiary"/></way></osm>', encoding="utf-8")
+        >>> n = RoadNetwork.from_osm(tmp / "line.osm")
+        >>> n.n_nodes, n.n_edges, round(float(n.edges["length_m"].sum()))  # one edge end to end, 0.02° at 29.5°N
+        (2, 1, 1940)
         """
         from geoplan.network.osm import read_osm_roads
 
@@ -340,6 +379,12 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
 
         Parallel roads keep the fastest. Node ``i`` has ``x``, ``y`` from
         :attr:`node_xy`.
+
+        Examples
+        --------
+        >>> g = net.to_networkx()
+        >>> g.number_of_nodes() == net.n_nodes, g.is_directed()
+        (True, True)
         """
         import networkx as nx
 
@@ -405,11 +450,22 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
             ``length_km`` and up to five ``road_ids`` to look up in a GIS.
             More than one row means some roads do not connect to the rest
             (missing link, undershoot, or an island served by ferry).
+
+        Examples
+        --------
+        >>> r = net.connectivity_report()
+        >>> list(r.columns), len(r), int(r["n_edges"].iloc[0]) == net.n_edges
+        (['component', 'n_nodes', 'n_edges', 'length_km', 'road_ids'], 1, True)
         """
         return self.components.copy()
 
     def check_connected(self) -> None:
-        """Raise :class:`NetworkError` unless the network is one connected piece."""
+        """Raise :class:`NetworkError` unless the network is one connected piece.
+
+        Examples
+        --------
+        >>> net.check_connected()  # the sample's roads are one strongly connected graph
+        """
         comps = self.components
         if len(comps) <= 1:
             return

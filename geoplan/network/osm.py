@@ -25,6 +25,9 @@ Tag rules
 
 OSM data are WGS84; CGCS2000 agrees with WGS84 to centimetres, so
 coordinates are labelled EPSG:4490 unchanged (see :mod:`geoplan.layers.crs`).
+
+Examples in this module use ``tmp`` (an empty folder) (``import geoplan as gp``); pytest builds them
+once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -113,6 +116,26 @@ def read_osm_roads(path, use_maxspeed: bool = True, classes: dict | None = None)
     ------
     DataFileError
         Missing or unreadable file, or no drivable road in it.
+
+    Examples
+    --------
+    >>> osm = tmp / "tiny.osm"
+    >>> _ = osm.write_text('''<osm version="0.6">
+    ...   <node id="1" version="1" lat="29.500" lon="120.900"/>
+    ...   <node id="2" version="1" lat="29.500" lon="120.910"/>
+    ...   <node id="3" version="1" lat="29.510" lon="120.910"/>
+    ...   <way id="10" version="1"><nd ref="1"/><nd ref="2"/>
+    ...     <tag k="highway" v="secondary"/><tag k="name" v="X305"/></way>
+    ...   <way id="11" version="1"><nd ref="2"/><nd ref="3"/>
+    ...     <tag k="highway" v="residential"/><tag k="oneway" v="yes"/><tag k="maxspeed" v="20"/></way>
+    ...   <way id="12" version="1"><nd ref="1"/><nd ref="3"/><tag k="highway" v="footway"/></way>
+    ... </osm>''', encoding="utf-8")
+
+    >>> roads = read_osm_roads(osm)  # the footway is not drivable
+    >>> roads[["road_id", "name", "road_class", "speed_kmh", "oneway"]]
+      road_id  name   road_class  speed_kmh  oneway
+    0     w10  X305    secondary        NaN   False
+    1     w11   NaN  residential       20.0    True
     """
     import osmium
 

@@ -4,6 +4,10 @@ Sources sit on edges, so each becomes a virtual node joined to its edge's
 end nodes (:meth:`RoutingMixin._augmented`); one multi-source
 :func:`scipy.sparse.csgraph.dijkstra` with ``min_only=True`` then gives
 every node its nearest source.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])`` (``import geoplan as gp``); pytest builds them once per
+session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from geoplan.network.snapping import _direct_pairs, _far_reasons, _Pts
 
 
 class RoutingMixin:
-    """Queries of :class:`~geoplan.network.graph.RoadNetwork` (needs the graph and snapping)."""
+    """Queries of :class:`~geoplan.network.graph.RoadNetwork` (needs the graph and snapping).
+
+    Examples
+    --------
+    >>> sorted(m for m in vars(RoutingMixin) if not m.startswith("_"))  # each has its own example
+    ['cost_matrix', 'isochrones', 'nearest_facility']
+    """
 
     # -- routing kernels ----------------------------------------------------
 
@@ -144,6 +154,13 @@ class RoutingMixin:
         ------
         NetworkError
             If no facility lies within ``max_distance_m`` of a road.
+
+        Examples
+        --------
+        >>> centres = county["elderly_care"].query("kind == '居家养老服务中心'")
+        >>> t = net.nearest_facility(county["villages"], centres, demand_id="code", facility_id="facility_id")
+        >>> len(t), int((t["minutes"] <= 15).sum()), round(float(t["minutes"].max()), 1)
+        (292, 234, 30.4)
         """
         if direction not in DIRECTIONS:
             raise NetworkError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")
@@ -214,6 +231,17 @@ class RoutingMixin:
             unless ok), ``status`` in ``ok``, ``beyond_cutoff``,
             ``unreachable``, ``origin_not_snapped``,
             ``destination_not_snapped``.
+
+        Examples
+        --------
+        >>> towns = county["townships"].set_index("code").head(3)
+        >>> m = net.cost_matrix(towns, towns, wide=True).round(1)
+        >>> m
+        code       330624001  330624002  330624003
+        code                                      
+        330624001        2.4       10.9       11.2
+        330624002       10.9        6.0       19.0
+        330624003       11.2       19.1        8.0
         """
         if cutoff_min is not None and not (cutoff_min >= 0):
             raise NetworkError(f"cutoff_min must be a number of minutes ≥ 0, got {cutoff_min!r}.")
@@ -320,6 +348,14 @@ class RoutingMixin:
             ``facility_id``, ``minutes``, ``road_km`` (reachable road
             length), ``area_km2`` and the polygon, in EPSG:4490. Facilities
             not snapped get an empty geometry and ``road_km`` 0.
+
+        Examples
+        --------
+        >>> iso = net.isochrones(county["elderly_care"].head(2), facility_id="facility_id", minutes=(10, 20))
+        >>> iso[["facility_id", "minutes"]].values.tolist()
+        [['330624YL001', 10.0], ['330624YL001', 20.0], ['330624YL002', 10.0], ['330624YL002', 20.0]]
+        >>> bool((iso.groupby("facility_id")["road_km"].diff().dropna() > 0).all())  # 20 min reach further than 10
+        True
         """
         if direction not in DIRECTIONS:
             raise NetworkError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")

@@ -6,6 +6,10 @@ pieces of the segments, then a k-d tree of their midpoints, exact by a
 distance bound); :class:`SnappingMixin` gives
 :class:`~geoplan.network.graph.RoadNetwork` its :meth:`snap` and the flat
 arrays (:class:`_Pts`) the routing works on.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])`` (``import geoplan as gp``); pytest builds them once per
+session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -115,7 +119,13 @@ def _far_reasons(dist: np.ndarray, max_distance_m: float, suffix: str = "") -> n
 
 
 class SnappingMixin:
-    """Snapping for :class:`~geoplan.network.graph.RoadNetwork` (needs ``edges``, ``crs``, ``n_edges``)."""
+    """Snapping for :class:`~geoplan.network.graph.RoadNetwork` (needs ``edges``, ``crs``, ``n_edges``).
+
+    Examples
+    --------
+    >>> sorted(m for m in vars(SnappingMixin) if not m.startswith("_"))  # see :meth:`snap`
+    ['snap']
+    """
 
     # -- snapping -----------------------------------------------------------
 
@@ -232,6 +242,12 @@ class SnappingMixin:
             ``u``), ``fraction``, ``to_u_s`` / ``to_v_s`` (seconds along the
             edge from ``u`` to the point and from the point to ``v``),
             ``oneway``, ``access_s``, ``component`` and ``reason``.
+
+        Examples
+        --------
+        >>> s = net.snap(county["villages"], id_col="code")
+        >>> int(s["snapped"].sum()), round(float(s["distance_to_road_m"].max())), s["road_id"].iloc[0]
+        (292, 122, '330624R0006')
         """
         p, along, on = self._snap_arrays(points, id_col, max_distance_m, access_speed_kmh, "points")
         return self._snap_frame(p, along, on, max_distance_m)

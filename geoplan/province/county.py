@@ -10,6 +10,9 @@ layer, a plan that does not fit, a missing file come back as a failed
 Results are cached one file per county under the cache folder, named by the
 county's input key (:attr:`geoplan.province.inputs.CountyInput.key`); only
 successes are cached, so a re-run retries the failures.
+
+Examples in this module use ``prov`` (a province run of 磐安县 alone), ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,16 @@ class CountyResult:
         Which worker ran it ("" outside Dask).
     cached : bool
         Set by the runner when the result came from the cache.
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> r = prov.results[0]
+    >>> r.ok, r.code, r.name, len(r.townships), r.stage
+    (True, '330727', '磐安县', 14, '完成')
     """
 
     code: str
@@ -94,6 +107,15 @@ def evaluate_county(county: CountyInput):
     -------
     (County, Evaluation, dict)
         The loaded county, its evaluation and the features per layer.
+
+    Examples
+    --------
+    >>> from geoplan.province.inputs import county_inputs
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> loaded, evaluation, features = evaluate_county(todo[0])
+    >>> loaded.name, evaluation.year, features["townships"]
+    ('磐安县', 2025, 14)
     """
     from geoplan.coverage.evaluation import evaluate, road_travel
     from geoplan.coverage.plans import parse_plan
@@ -184,6 +206,16 @@ def run_county(county: CountyInput) -> CountyResult:
 # --------------------------------------------------------------------------
 
 def cache_path(cache_dir, county: CountyInput) -> Path:
+    """The cache file of exactly these inputs: the county's name and its input key (file digests, plan).
+
+    Examples
+    --------
+    >>> from geoplan.province.inputs import county_inputs
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> cache_path("cache", todo[0]).name.startswith("330727-")
+    True
+    """
     return Path(cache_dir) / f"{county.name}-{county.key[:20]}.pickle"
 
 
@@ -192,6 +224,21 @@ def load_cached(cache_dir, county: CountyInput) -> CountyResult | None:
 
     A cache file that cannot be read (interrupted disk, another geoplan
     version) is treated as absent: the county is computed again.
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> from geoplan.province.inputs import county_inputs
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> load_cached(tmp, todo[0]) is None
+    True
+    >>> _ = store_cached(tmp, todo[0], prov.results[0])
+    >>> load_cached(tmp, todo[0]).name
+    '磐安县'
     """
     if cache_dir is None:
         return None
@@ -211,7 +258,20 @@ def load_cached(cache_dir, county: CountyInput) -> CountyResult | None:
 
 
 def store_cached(cache_dir, county: CountyInput, result: CountyResult) -> Path | None:
-    """Write a successful result atomically (temporary file in the same folder, then rename)."""
+    """Write a successful result atomically (temporary file in the same folder, then rename).
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (recipe in ``geoplan/conftest.py``).
+
+
+    >>> from geoplan.province.inputs import county_inputs
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> p = store_cached(tmp, todo[0], prov.results[0])
+    >>> p == cache_path(tmp, todo[0]), load_cached(tmp, todo[0]).ok
+    (True, True)
+    """
     if cache_dir is None or not result.ok:
         return None
     d = Path(cache_dir)
@@ -229,13 +289,32 @@ def store_cached(cache_dir, county: CountyInput, result: CountyResult) -> Path |
 
 
 def failed(county: CountyInput, reason: str, stage: str = "") -> CountyResult:
-    """A failed result made outside the task (worker lost, task cancelled)."""
+    """A failed result made outside the task (worker lost, task cancelled).
+
+    Examples
+    --------
+    >>> from geoplan.province.inputs import CountyInput
+    >>> r = failed(CountyInput("330727", "330727.gpkg", None, {}, ""), "worker lost", "dask")
+    >>> r.ok, r.reason, r.stage
+    (False, 'worker lost', 'dask')
+    """
     return CountyResult(county.code, county.name, county.key, ok=False, reason=reason, stage=stage,
                         name=county_name(county.code))
 
 
 def township_frame(results) -> gpd.GeoDataFrame:
-    """Townships of every successful county in one GeoDataFrame (EPSG:4490)."""
+    """Townships of every successful county in one GeoDataFrame (EPSG:4490).
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> t = township_frame(prov.results)
+    >>> len(t), t.crs.to_epsg()
+    (14, 4490)
+    """
     parts = [r.townships.assign(county_label=r.label) for r in results if r.ok and r.townships is not None]
     if not parts:
         return gpd.GeoDataFrame({c: [] for c in TOWN_COLUMNS}, geometry=[], crs="EPSG:4490")

@@ -42,7 +42,15 @@ _CODE = re.compile(r"^(\d{6})\.gpkg$")
 
 
 class ProvinceError(GeoplanError):
-    """A province run cannot start as asked (no counties, bad template, clashing codes …)."""
+    """A province run cannot start as asked (no counties, bad template, clashing codes …).
+
+    Examples
+    --------
+    >>> county_inputs(["no_such_folder"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.province.inputs.ProvinceError: 找不到图层文件夹：no_such_folder。请给出存放 <县代码>.gpkg（及 <县代码>_population.tif）的文件夹，如 layers/。
+    """
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,13 @@ class CountyInput:
         Evaluate travel-time rules (needs roads and the population raster).
     label : str
         Name of the task in progress displays; the code unless a benchmark runs copies.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import layers_dir
+    >>> c = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans")[0][0]
+    >>> c.code, c.label, c.plan_source.endswith("330727_2025.toml"), c.year, c.travel
+    ('330727', '', True, None, True)
     """
 
     code: str
@@ -111,7 +126,16 @@ def _file_digests(gpkg: str, population: str | None) -> tuple[str, str]:
 
 
 def fingerprinted(county: CountyInput) -> CountyInput:
-    """The same input with its file digests computed once (hashing reads the files)."""
+    """The same input with its file digests computed once (hashing reads the files).
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> f = fingerprinted(todo[0])
+    >>> f.code, f.key == todo[0].key, len(f.key) >= 20
+    ('330727', True, True)
+    """
     from dataclasses import replace
 
     return replace(county, _digests=_file_digests(county.gpkg, county.population))
@@ -187,7 +211,15 @@ target = 0.9
 
 
 def read_toml(path) -> dict:
-    """A TOML file as a dict, with the plan module's messages for a missing or broken file."""
+    """A TOML file as a dict, with the plan module's messages for a missing or broken file.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import layers_dir
+    >>> plan = read_toml(layers_dir().parent / "plans" / "330727_2025.toml")
+    >>> plan["plan"]["county"], plan["plan"]["year"], len(plan["rule"])
+    ('330727', 2025, 10)
+    """
     p = Path(path)
     if not p.is_file():
         raise PlanError(_("Plan file not found: {path}.").format(path=p))
@@ -208,6 +240,18 @@ def check_template(data: dict, source: str) -> dict:
     PlanError
         If it names a county, carries statistics, or breaks the plan schema
         (checked by filling it in for a placeholder county).
+
+    Examples
+    --------
+    >>> t = {"plan": {"name": "{county_name}民政事业目标", "year": 2025},
+    ...      "rule": [{"id": "home_care_centre", "group": "养老服务", "title": "每个乡镇(街道)建有居家养老服务中心",
+    ...                "kind": "full_coverage", "layer": "elderly_care", "where": {"kind": "居家养老服务中心"}}]}
+    >>> check_template(t, "template.toml")["plan"]["name"]
+    '{county_name}民政事业目标'
+    >>> check_template({**t, "plan": {**t["plan"], "county": "330624"}}, "template.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.coverage.plans.PlanError: template.toml：规划模板适用于每个县，因此 [plan] 中的 county 必须是 "*"（或不写），不能是 '330624'。某一个县自己的规划请用 --plans。
     """
     meta = data.get("plan")
     if not isinstance(meta, dict):
@@ -228,7 +272,13 @@ def check_template(data: dict, source: str) -> dict:
 
 
 def fill_template(data: dict, code: str, county_name: str) -> dict:
-    """The template as one county's plan document: county code set, name placeholders replaced."""
+    """The template as one county's plan document: county code set, name placeholders replaced.
+
+    Examples
+    --------
+    >>> fill_template({"plan": {"name": "{county_name}民政事业目标"}}, "330727", "磐安县")["plan"]
+    {'name': '磐安县民政事业目标', 'county': '330727'}
+    """
     out = copy.deepcopy(data)
     meta = out.setdefault("plan", {})
     meta["county"] = code
@@ -239,7 +289,14 @@ def fill_template(data: dict, code: str, county_name: str) -> dict:
 
 
 def find_plan(plans_dir: Path, code: str) -> Path | None:
-    """A county's own plan in a plans folder: ``<code>.toml`` or the last ``<code>_*.toml`` by name."""
+    """A county's own plan in a plans folder: ``<code>.toml`` or the last ``<code>_*.toml`` by name.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import layers_dir
+    >>> find_plan(layers_dir().parent / "plans", "330727").name, find_plan(layers_dir().parent / "plans", "330100")
+    ('330727_2025.toml', None)
+    """
     exact = plans_dir / f"{code}.toml"
     if exact.is_file():
         return exact
@@ -252,7 +309,14 @@ def find_plan(plans_dir: Path, code: str) -> Path | None:
 # --------------------------------------------------------------------------
 
 def county_table():
-    """Every county of the official list: ``county_code, county_name, city_code, city_name, province_…``."""
+    """Every county of the official list: ``county_code, county_name, city_code, city_name, province_…``.
+
+    Examples
+    --------
+    >>> t = county_table()
+    >>> t.loc["330624", ["county_name", "city_name"]].tolist(), len(t[t["province_code"] == "33"])
+    (['新昌县', '绍兴市'], 90)
+    """
     from geoplan.layers.divisions import official_townships
 
     t = official_townships()
@@ -261,7 +325,14 @@ def county_table():
 
 
 def province_counties(province: str = "33") -> list[str]:
-    """County codes of a province (2-digit code; Zhejiang is ``33``: 90 counties) from the official list."""
+    """County codes of a province (2-digit code; Zhejiang is ``33``: 90 counties) from the official list.
+
+    Examples
+    --------
+    >>> codes = province_counties("33")
+    >>> len(codes), "330624" in codes, "330727" in codes
+    (90, True, True)
+    """
     t = county_table()
     codes = sorted(t.index[t["province_code"] == str(province)])
     if not codes:
@@ -271,6 +342,13 @@ def province_counties(province: str = "33") -> list[str]:
 
 
 def county_name(code: str) -> str:
+    """The official name of a county code, or ``""`` for an unknown code.
+
+    Examples
+    --------
+    >>> county_name("330727"), county_name("339999")
+    ('磐安县', '')
+    """
     t = county_table()
     return str(t.loc[code, "county_name"]) if code in t.index else ""
 
@@ -286,6 +364,12 @@ def layer_sets(folders) -> dict[str, tuple[Path, Path | None]]:
     ------
     ProvinceError
         For a folder that does not exist, or one county code in two folders.
+
+    Examples
+    --------
+    >>> from geoplan.layers.sample import layers_dir
+    >>> {code: (g.name, p.name) for code, (g, p) in layer_sets([layers_dir()]).items()}
+    {'330624': ('330624.gpkg', '330624_population.tif'), '330727': ('330727.gpkg', '330727_population.tif')}
     """
     found: dict[str, tuple[Path, Path | None]] = {}
     for folder in folders:

@@ -10,6 +10,9 @@ bureau's PC opens it without a network.
 Drill-down: a township's popup lists every rule of its county's plan with
 value, target and result; a county's popup (click its outline) gives its
 plan, rules passed and failed, and townships behind.
+
+Examples in this module use ``prov`` (a province run of 磐安县 alone) (``import geoplan as gp``);
+pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -97,6 +100,17 @@ def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame
         Inline Leaflet (default): the file needs no network.
     simplify_m : float
         Simplification in metres (50 m keeps a province of townships light).
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> from geoplan.province.report import province_tables
+    >>> m = province_map(prov.results, province_tables(prov.results))
+    >>> type(m).__name__, "磐安县" in m.get_root().render()
+    ('Map', True)
     """
     mh = _maps()
     towns = township_frame(results)

@@ -11,6 +11,9 @@ set itself.
 Outputs are written atomically (a temporary file in the same folder, then a
 rename) and never replace an existing file unless asked; text from the data
 (names, reasons) never becomes a spreadsheet formula.
+
+Examples in this module use ``prov`` (a province run of 磐安县 alone), ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -84,6 +87,18 @@ def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str
         county), ``县级指标`` (county × rule), ``乡镇`` (per township, with the
         map's indicators), ``乡镇指标`` (township × rule), ``地市分指标``
         (prefecture × rule), ``未完成`` (failed or skipped counties).
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> t = province_tables(prov.results)
+    >>> list(t)
+    ['地市汇总', '县', '县级指标', '乡镇', '乡镇指标', '地市分指标', '未完成']
+    >>> len(t["乡镇"]), t["县"]["县(市、区)"].tolist()
+    (14, ['磐安县'])
     """
     county_rows, rule_rows, town_rule_rows, town_rows, fail_rows = [], [], [], [], []
     for r in results:
@@ -233,7 +248,13 @@ CSV_NAMES = {"地市汇总": "prefectures", "县": "counties", "县级指标": "
 
 
 def output_paths(out_dir, stem: str = "province") -> dict[str, Path]:
-    """Every file a report writes: ``xlsx``, one CSV per table, ``map``."""
+    """Every file a report writes: ``xlsx``, one CSV per table, ``map``.
+
+    Examples
+    --------
+    >>> {k: p.name for k, p in output_paths("out").items()}
+    {'xlsx': 'province.xlsx', 'map': 'province_map.html', 'csv:地市汇总': 'province_prefectures.csv', 'csv:县': 'province_counties.csv', 'csv:县级指标': 'province_county_rules.csv', 'csv:乡镇': 'province_townships.csv', 'csv:乡镇指标': 'province_township_rules.csv', 'csv:地市分指标': 'province_prefecture_rules.csv', 'csv:未完成': 'province_failed.csv'}
+    """
     d = Path(out_dir)
     paths = {"xlsx": d / f"{stem}.xlsx", "map": d / f"{stem}_map.html"}
     for sheet, name in CSV_NAMES.items():
@@ -242,7 +263,18 @@ def output_paths(out_dir, stem: str = "province") -> dict[str, Path]:
 
 
 def check_free(paths, overwrite: bool) -> None:
-    """Refuse to start when an output exists and ``overwrite`` is not given (before any work is done)."""
+    """Refuse to start when an output exists and ``overwrite`` is not given (before any work is done).
+
+    Examples
+    --------
+    >>> paths = list(output_paths(tmp).values())
+    >>> check_free(paths, overwrite=False)  # nothing there yet
+    >>> _ = paths[0].write_text("x")
+    >>> check_free(paths, overwrite=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.output.OutputExistsError: 输出文件 .../province.xlsx（共 1 个）已存在，未作任何改动。要替换请加 --overwrite，或换一个 --out 文件夹。（各县结果缓存都会保留：已完成的县不会重新计算。）
+    """
     from geoplan.output import OutputExistsError, check_target
 
     taken = [str(p) for p in paths if Path(p).exists() or Path(p).is_symlink()]
@@ -264,6 +296,14 @@ def publish(tmp: Path, target: Path, overwrite: bool) -> Path:
     Atomic (fsynced, renamed), and never over a file unless ``overwrite``
     (also when the name was taken after :func:`check_free`). ``tmp`` is gone
     afterwards either way.
+
+    Examples
+    --------
+    >>> part = tmp / ".report.tmp"
+    >>> _ = part.write_text("表")
+    >>> p = publish(part, tmp / "report.csv", overwrite=False)
+    >>> p.read_text(), part.exists()
+    ('表', False)
     """
     from geoplan.output import atomic_target
 
@@ -285,6 +325,17 @@ def write_csvs(tables: dict[str, pd.DataFrame], paths: dict[str, Path], overwrit
     Written through :func:`geoplan.output.write_csv`: atomic, never over a file
     unless ``overwrite``, formula-like text quoted (read back with
     :func:`geoplan.output.read_csv`).
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> tables = province_tables(prov.results)
+    >>> files = write_csvs(tables, output_paths(tmp))
+    >>> len(files) == len(tables), files[0].suffix
+    (True, '.csv')
     """
     from geoplan.output import write_csv
 
@@ -319,6 +370,17 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path, *, title: str, notes: Sequ
     Cells are written one by one with openpyxl so that text is always text
     (a name starting with ``=`` stays a name) and each number gets its format:
     counts ``#,##0``, percentages ``0.0%`` of the number shown, rates ``0.0``.
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> import openpyxl
+    >>> p = write_xlsx(province_tables(prov.results), tmp / "province.xlsx", title="全省评估")
+    >>> openpyxl.load_workbook(p).sheetnames[:3]
+    ['说明', '地市汇总', '县']
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill

@@ -12,6 +12,9 @@ reported failed and the others go on).
 The same call runs on a laptop (``LocalCluster``, workers = cores) and on a
 cluster (``scheduler="tcp://host:8786"``): the workers must then have geoplan
 installed and see the layer files at the same paths (a shared file system).
+
+Examples in this module use ``prov`` (a province run of 磐安县 alone), ``tmp`` (an empty folder)
+(``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,15 @@ class ProvinceRun:
         Wall time of the run.
     dashboard : str
         The Dask dashboard's address, if the cluster has one.
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    >>> prov.computed, prov.skipped, [(r.code, r.name, r.ok) for r in prov.results]
+    (['330727'], [], [('330727', '磐安县', True)])
     """
 
     results: list[CountyResult]
@@ -93,6 +105,14 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None, mem
     ------
     ProvinceError
         If Dask is not installed or the scheduler cannot be reached.
+
+    Examples
+    --------
+    A local cluster of one worker thread (``scheduler="tcp://host:8786"`` joins an existing one):
+
+    >>> with dask_client(workers=1, processes=False, dashboard=False) as client:
+    ...     len(client.scheduler_info()["workers"])
+    1
     """
     try:
         from distributed import Client, LocalCluster
@@ -157,6 +177,23 @@ def run_province(counties: Sequence[CountyInput], *, client=None, cache_dir=None
     Returns
     -------
     ProvinceRun
+
+    Examples
+    --------
+    ``prov`` is a province run of the 磐安县 sample alone, without travel times (the recipe is in
+    ``geoplan/conftest.py``: :func:`~geoplan.province.inputs.county_inputs`, then :func:`run_province`).
+
+
+    A result in the cache is not computed again:
+
+    >>> from geoplan.province.county import store_cached
+    >>> from geoplan.province.inputs import county_inputs
+    >>> from geoplan.layers.sample import layers_dir
+    >>> todo, _ = county_inputs([layers_dir()], codes=["330727"], plans_dir=layers_dir().parent / "plans", travel=False)
+    >>> _ = store_cached(tmp, todo[0], prov.results[0])
+    >>> again = run_province(todo, cache_dir=tmp)
+    >>> again.computed, again.results[0].cached, again.results[0].name
+    ([], True, '磐安县')
     """
     start = time.perf_counter()
     counties = [fingerprinted(c) for c in counties]

@@ -10,6 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from geoplan.errors import GeoplanError
+from geoplan.layers.values import id_index
 
 # Two costs closer than this (relative) count as equal when deciding coverage
 # after the solve, so round-off in a cost matrix never flips a covered point.
@@ -19,11 +20,32 @@ _DISP = False
 
 
 class SitingError(GeoplanError):
-    """Bad input to a siting model (shapes, IDs, negative costs, impossible p)."""
+    """Bad input to a siting model (shapes, IDs, negative costs, impossible p).
+
+    Examples
+    --------
+    >>> from geoplan.coverage.siting import MCLP
+    >>> MCLP.from_cost_matrix([[1, -2]], [10], 5, p_facilities=1)
+    Traceback (most recent call last):
+    ...
+    geoplan.coverage.siting.base.SitingError: Costs must be ≥ 0; demand 0 → site 1 is -2.
+    """
 
 
 class InfeasibleSitingError(SitingError):
-    """No plan satisfies the model; the message says which demand points are to blame."""
+    """No plan satisfies the model; the message says which demand points are to blame.
+
+    Examples
+    --------
+    >>> from geoplan.coverage.siting import LSCP
+    >>> r = LSCP.from_cost_matrix([[3, 20], [30, 40]], 10, demand_ids=["甲村", "乙村"]).solve()
+    >>> r.status, r.uncoverable
+    ('infeasible', ['乙村'])
+    >>> r.raise_if_infeasible()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoplan.coverage.siting.base.InfeasibleSitingError: 1 demand point(s) have no candidate site within 10: 乙村 (nearest candidate 0 at 30). Add candidate sites near them, raise the service radius, or leave them out.
+    """
 
 
 # --------------------------------------------------------------------------
@@ -66,6 +88,18 @@ class SitingResult:
         each demand point's quantity is split between sites.
     details : dict
         Model size, solver rounds, MIP gap, solve time in seconds.
+
+    Examples
+    --------
+    >>> from geoplan.coverage.siting import LSCP
+    >>> r = LSCP.from_cost_matrix([[2, 9], [8, 3], [4, 12]], 5, demand_ids=["甲村", "乙村", "丙村"],
+    ...                           site_ids=["S1", "S2"]).solve()
+    >>> r.model, r.status, r.objective, r.selected, r.ok
+    ('lscp', 'optimal', 2.0, ['S1', 'S2'], True)
+    >>> r.sites[["site_id", "status", "n_demand"]].values.tolist()
+    [['S1', 'new', 2], ['S2', 'new', 1]]
+    >>> r.assignment["site_id"].to_dict()
+    {'甲村': 'S1', '乙村': 'S2', '丙村': 'S1'}
     """
 
     model: str
@@ -145,6 +179,14 @@ def cost_array(cost, demand_ids=None, site_ids=None, value: str | None = None):
     ------
     SitingError
         Wrong shape, unknown IDs, negative costs.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": ["S1", "S2", "S1"],
+    ...                      "minutes": [3.0, 7.0, 4.0]})
+    >>> cost_array(long)
+    (array([[ 3.,  7.],
+           [ 4., inf]]), Index(['a', 'b'], dtype='str', name='origin_id'), Index(['S1', 'S2'], dtype='str', name='destination_id'))
     """
     if isinstance(cost, pd.DataFrame):
         if {"origin_id", "destination_id"} <= set(cost.columns):
@@ -255,6 +297,15 @@ def euclidean_cost_matrix(demand, candidates, crs=None) -> np.ndarray:
     -------
     numpy.ndarray
         Shape ``(len(demand), len(candidates))``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> d = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(300, 400)], crs=4549)
+    >>> s = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(0, 1000)], crs=4549)
+    >>> euclidean_cost_matrix(d, s)
+    array([[  0.        , 997.25256581],
+           [498.626901  , 668.97818763]])
     """
     from scipy.spatial.distance import cdist
 
@@ -285,11 +336,7 @@ def _column_or_values(gdf, spec, what: str):
 
 
 def _ids(gdf, id_col):
-    if id_col is None:
-        return pd.Index(gdf.index)
-    if id_col not in gdf.columns:
-        raise SitingError(f"The ID column {id_col!r} is not in the layer.")
-    return pd.Index(gdf[id_col])
+    return id_index(gdf, id_col, SitingError)
 
 
 

@@ -1,4 +1,9 @@
-"""Candidate sites for the siting models: grid, township seats, network nodes."""
+"""Candidate sites for the siting models: grid, township seats, network nodes.
+
+Examples in this module use ``county = gp.load_sample("330624")``, ``net =
+gp.RoadNetwork.from_roads(county["roads"])`` (``import geoplan as gp``); pytest builds them once per
+session (see ``geoplan/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,12 @@ def grid_candidates(area, spacing_m: float, crs=None, prefix: str = "G"):
     -------
     geopandas.GeoDataFrame
         ``site_id`` and point geometry, in the CRS of ``area``.
+
+    Examples
+    --------
+    >>> g = grid_candidates(county["townships"].head(1), 1000)  # 羽林街道 on a 1 km grid
+    >>> len(g), g.iloc[0]["site_id"], g.crs.to_epsg()
+    (54, 'G00001', 4490)
     """
     import geopandas as gpd
     import shapely
@@ -64,6 +75,12 @@ def township_seat_candidates(townships, id_col: str = "code", name_col: str | No
     -------
     geopandas.GeoDataFrame
         ``site_id``, ``name`` (if present) and point geometry.
+
+    Examples
+    --------
+    >>> s = township_seat_candidates(county["townships"])
+    >>> len(s), s[["site_id", "name"]].iloc[0].tolist()
+    (12, ['330624001', '羽林街道'])
     """
     import geopandas as gpd
 
@@ -98,6 +115,14 @@ def network_node_candidates(coords, crs, ids=None, min_spacing_m: float | None =
     -------
     geopandas.GeoDataFrame
         ``site_id`` and point geometry, in ``crs``.
+
+    Examples
+    --------
+    ``net = gp.RoadNetwork.from_roads(county["roads"])``; nodes at least 2 km apart:
+
+    >>> n = network_node_candidates(net.node_xy, net.crs, min_spacing_m=2000)
+    >>> len(n) < net.n_nodes, n.iloc[0]["site_id"]
+    (True, 'N00001')
     """
     import geopandas as gpd
     import shapely
@@ -123,6 +148,13 @@ def combine_candidates(*layers, crs=None):
     Each input needs a ``site_id`` column; the result keeps ``site_id``, an
     ``origin`` column (position of the input layer) and every other column
     present, in ``crs`` or the CRS of the first layer.
+
+    Examples
+    --------
+    >>> both = combine_candidates(township_seat_candidates(county["townships"]),
+    ...                           grid_candidates(county["townships"].head(1), 1000))
+    >>> len(both), both["site_id"].is_unique
+    (66, True)
     """
     import geopandas as gpd
 

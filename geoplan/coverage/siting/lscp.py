@@ -38,6 +38,17 @@ class LSCP(_Model):
         Labels of the rows and columns of an array cost matrix.
     unit : str
         Unit of the costs, for messages (``" min"``, ``" m"``).
+
+    Examples
+    --------
+    Three villages, three candidate sites, minutes by road (a wide table; IDs from its labels):
+
+    >>> cost = pd.DataFrame({"S1": [0, 4, 9], "S2": [5, 0, 6], "S3": [9, 7, 0]}, index=["甲村", "乙村", "丙村"])
+    >>> r = LSCP.from_cost_matrix(cost, 5).solve()  # every village within 5 minutes
+    >>> r.status, r.objective, r.selected
+    ('optimal', 2.0, ['S1', 'S3'])
+    >>> LSCP.from_cost_matrix(cost, 5, fixed=[False, True, False]).solve().selected  # S2 exists already
+    ['S2', 'S3']
     """
 
     name = "lscp"

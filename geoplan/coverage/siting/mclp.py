@@ -30,6 +30,19 @@ class MCLP(_Model):
         Number of new sites; give this or ``p_facilities``.
     fixed : array-like, optional
         Existing sites kept open (mask, IDs or positions).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> cost = pd.DataFrame([[0, 5, 9], [4, 0, 7], [9, 6, 0], [12, 3, 8]],  # minutes, villages × sites
+    ...                     index=["甲村", "乙村", "丙村", "丁村"], columns=["S1", "S2", "S3"])
+    >>> people = [300, 200, 100, 400]
+
+    >>> r = MCLP.from_cost_matrix(cost, people, 5, p_facilities=1).solve()
+    >>> r.objective, r.selected  # S2 reaches 甲, 乙, 丁 in 5 minutes; S1 only 甲, 乙
+    (900.0, ['S2'])
+    >>> MCLP.from_cost_matrix(cost, people, 5, n_new=1, fixed=[True, False, False]).solve().new_sites
+    ['S2']
     """
 
     name = "mclp"

@@ -34,6 +34,17 @@ class PMedian(_Model):
         Capacity of each candidate, in the unit of ``weights``. Each demand
         point is then served whole by one site (spopt's capacitated
         p-median).
+
+    Examples
+    --------
+    Four villages of 300, 200, 100 and 400 people, three candidate sites (an array: IDs are positions):
+
+    >>> cost = np.array([[0, 5, 9], [4, 0, 7], [9, 6, 0], [12, 3, 8]])  # minutes
+    >>> r = PMedian.from_cost_matrix(cost, [300, 200, 100, 400], p_facilities=1).solve()
+    >>> r.objective, r.selected  # 300·5 + 200·0 + 100·6 + 400·3
+    (3300.0, [1])
+    >>> PMedian.from_cost_matrix(cost, [300, 200, 100, 400], p_facilities=2).solve().selected
+    [0, 1]
     """
 
     name = "pmedian"

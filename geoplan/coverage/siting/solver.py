@@ -122,7 +122,13 @@ def _run_scipy(c, integrality, lb, ub, rows, time_limit, mip_gap, scale):
 
 
 def relative_gap(objective: float, bound: float | None) -> float | None:
-    """``|bound − objective| / |objective|`` (0 when both are 0), None without a bound."""
+    """``|bound − objective| / |objective|`` (0 when both are 0), None without a bound.
+
+    Examples
+    --------
+    >>> relative_gap(95.0, 100.0), relative_gap(0.0, 0.0), relative_gap(10.0, None)
+    (0.05263157894736842, 0.0, None)
+    """
     if bound is None or objective is None or not np.isfinite(bound):
         return None
     diff = max(abs(bound - objective), 0.0)
@@ -165,6 +171,16 @@ def mclp_heuristic(a: sp.csr_array, w: np.ndarray, k: int, seconds: float = 5.0,
 
     Returns ``(chosen mask, value, bound)``. The bound is the best value of
     the Lagrangian relaxation of the coverage rows (as strong as the LP).
+
+    Examples
+    --------
+    Rows are demand points, columns candidate sites, 1 where a site covers a point:
+
+    >>> import scipy.sparse as sp
+    >>> a = sp.csr_array(np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1], [0, 1, 0]]))
+    >>> chosen, value, bound = mclp_heuristic(a, np.array([300., 200., 100., 400.]), 1)
+    >>> np.flatnonzero(chosen).tolist(), value, bound
+    ([1], 600.0, 600.0)
     """
     t0 = time.perf_counter()
     deadline = t0 + seconds
@@ -239,6 +255,12 @@ def dominated_columns(a: sp.csr_array) -> np.ndarray:
 
     In MCLP such a site can always be replaced by the one dominating it
     without covering less, so leaving it out keeps the optimum.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> dominated_columns(sp.csr_array(np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]])))
+    array([ True, False, False])
     """
     c = sp.csc_array(a)
     n = c.shape[1]
@@ -268,6 +290,13 @@ def pmedian_heuristic(cost: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarray
 
     ``cost`` may hold ``inf`` (unreachable). Fixed sites stay open. Returns
     ``(open mask, value)``; value is inf when some demand reaches no open site.
+
+    Examples
+    --------
+    >>> cost = np.array([[0, 5, 9], [4, 0, 7], [9, 6, 0], [12, 3, 8]], float)
+    >>> w = np.array([300., 200., 100., 400.])
+    >>> pmedian_heuristic(cost, w, 1, np.zeros(3, bool))
+    (array([False,  True, False]), 3300.0)
     """
     deadline = time.perf_counter() + seconds
     m, n = cost.shape
@@ -321,6 +350,14 @@ def pmedian_lagrangian_bound(cost: np.ndarray, w: np.ndarray, p: int, fixed: np.
     λ_i is kept at most ``w_i`` × its ``near + 1``-th smallest cost, so only
     the ``near`` nearest sites of each demand point can have a negative term
     and the rest need not be looked at: each step costs ``m × near``.
+
+    Examples
+    --------
+    >>> cost = np.array([[0, 5, 9], [4, 0, 7], [9, 6, 0], [12, 3, 8]], float)
+    >>> w = np.array([300., 200., 100., 400.])
+    >>> bound = pmedian_lagrangian_bound(cost, w, 1, np.zeros(3, bool), upper=3300.0)
+    >>> bound <= 3300.0, round(bound)  # the optimum (S2) is 3300
+    (True, 3300)
     """
     deadline = time.perf_counter() + seconds
     m, n = cost.shape
