@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from geoplan.gazetteer import store as gz
-from geoplan.gazetteer import naming
+from geoplan.gazetteer import edits, naming
 from geoplan.cli.gaz import gaz
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -335,13 +335,13 @@ def test_failed_bulk_import_keeps_rows_log_and_indexes(tmp_path, monkeypatch):
         if count == 10000:
             raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gz, "_test_pause", fail)
+    monkeypatch.setattr(edits, "_test_pause", fail)
     plan = s.plan_import(df, [f"row {i}" for i in range(len(df))], "big.csv")
     assert len(plan.items) == 12000
     with pytest.raises(RuntimeError, match="disk full"):
         s.apply_import(plan)
     assert (s.count(), n_changes(s), _indexes(s)) == before
-    monkeypatch.setattr(gz, "_test_pause", lambda point, count: None)
+    monkeypatch.setattr(edits, "_test_pause", lambda point, count: None)
     plan = s.plan_import(df, [f"row {i}" for i in range(len(df))], "big.csv")
     s.apply_import(plan)
     assert s.count() == 12001 and _indexes(s) == before[2]

@@ -18,6 +18,9 @@ always matches the names. A writer that waits longer than the busy timeout
 gets a clear message instead of hanging; a killed writer's transaction is
 rolled back by the server.
 
+Tables: the DDL is :func:`geoplan.gazetteer.schema.ddl`, derived from the
+same description as SQLite's.
+
 Geometry: ``names.geometry`` keeps the record's WKT (the value the change log
 stores), and ``names.geom`` is a PostGIS ``geometry(Geometry, 4490)`` column
 generated from it, indexed with GiST, for QGIS and spatial SQL.
@@ -33,7 +36,8 @@ from __future__ import annotations
 
 import re
 
-from geoplan.gazetteer.records import BUSY_TIMEOUT_S, COLUMNS, GazetteerError
+from geoplan.gazetteer.records import BUSY_TIMEOUT_S, GazetteerError
+from geoplan.gazetteer.schema import TABLES, ddl
 
 #: The URL schemes that select PostgreSQL.
 SCHEMES = ("postgresql://", "postgres://")
@@ -49,57 +53,7 @@ def safe_url(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
-_DDL = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS names (
-    name_id TEXT PRIMARY KEY, name TEXT NOT NULL, specific TEXT, generic TEXT, category TEXT NOT NULL,
-    parent_code TEXT, geometry TEXT, roman TEXT, pron_override TEXT,
-    status TEXT NOT NULL CHECK (status IN ('current', 'retired')), valid_from TEXT, valid_to TEXT,
-    former_names TEXT NOT NULL DEFAULT '[]', origin TEXT, meaning TEXT, heritage_level TEXT,
-    heritage_year INTEGER, sources TEXT NOT NULL DEFAULT '[]', pinyin_key TEXT, initials TEXT, committee TEXT,
-    geom geometry(Geometry, 4490) GENERATED ALWAYS AS (ST_GeomFromText(geometry, 4490)) STORED);
-CREATE INDEX IF NOT EXISTS names_name ON names(name);
-CREATE INDEX IF NOT EXISTS names_pinyin ON names(pinyin_key);
-CREATE INDEX IF NOT EXISTS names_parent ON names(parent_code);
-CREATE INDEX IF NOT EXISTS names_geom ON names USING gist (geom);
-CREATE TABLE IF NOT EXISTS changes (
-    change_id BIGINT PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, why TEXT,
-    op TEXT NOT NULL, summary TEXT NOT NULL, reverts BIGINT REFERENCES changes(change_id));
-CREATE TABLE IF NOT EXISTS change_items (
-    change_id BIGINT NOT NULL REFERENCES changes(change_id), seq INTEGER NOT NULL, name_id TEXT NOT NULL,
-    before TEXT, after TEXT, PRIMARY KEY (change_id, seq));
-CREATE INDEX IF NOT EXISTS change_items_id ON change_items(name_id);
-CREATE INDEX IF NOT EXISTS changes_reverts ON changes(reverts);
-CREATE OR REPLACE FUNCTION gz_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the change log is append-only（变更记录只能追加，不能修改或删除）';
-END $$;
-CREATE OR REPLACE TRIGGER changes_append_only BEFORE UPDATE OR DELETE ON changes
-    FOR EACH ROW EXECUTE FUNCTION gz_append_only();
-CREATE OR REPLACE TRIGGER changes_append_only_t BEFORE TRUNCATE ON changes
-    FOR EACH STATEMENT EXECUTE FUNCTION gz_append_only();
-CREATE OR REPLACE TRIGGER items_append_only BEFORE UPDATE OR DELETE ON change_items
-    FOR EACH ROW EXECUTE FUNCTION gz_append_only();
-CREATE OR REPLACE TRIGGER items_append_only_t BEFORE TRUNCATE ON change_items
-    FOR EACH STATEMENT EXECUTE FUNCTION gz_append_only();
-CREATE OR REPLACE VIEW current_names AS
-    SELECT name_id, name, specific, generic, category, parent_code, roman, valid_from, valid_to,
-           former_names, origin, meaning, heritage_level, heritage_year, sources, committee, geom
-    FROM names WHERE status = 'current';
-CREATE OR REPLACE VIEW change_log AS
-    SELECT c.change_id, i.seq, c.at, c.who, c.why, c.op, c.summary, c.reverts, i.name_id,
-           i.before, i.after
-    FROM changes c JOIN change_items i ON i.change_id = c.change_id;
-CREATE OR REPLACE FUNCTION gz_read_only_view() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '此视图只读：地名的修改请用 geoplan gaz 命令（须经命名规则检查并写入变更记录）'
-        USING HINT = 'read-only view: edit names with the geoplan gaz commands';
-END $$;
-CREATE OR REPLACE TRIGGER current_names_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON current_names
-    FOR EACH ROW EXECUTE FUNCTION gz_read_only_view();
-CREATE OR REPLACE TRIGGER change_log_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON change_log
-    FOR EACH ROW EXECUTE FUNCTION gz_read_only_view();
-"""
+_DDL = ddl("postgresql")
 
 _UPSERT = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+) \(([^)]*)\)", re.S)
 _IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.S)
@@ -210,11 +164,9 @@ class PgConnection:
         # In the schema the gazetteer is created in (the first of search_path), not in any schema searched:
         # a gazetteer in "public" must not make an empty schema in front of it look like one.
         row = self.raw.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND "
-                               "tablename IN ('meta', 'names', 'changes', 'change_items')").fetchone()
-        return row[0] == 4
+                               "tablename = ANY(%s)", (list(TABLES),)).fetchone()
+        return row[0] == len(TABLES)
 
     def close(self) -> None:
         self.raw.close()
 
-
-assert "geometry" in COLUMNS  # the WKT column the generated PostGIS column is built from
