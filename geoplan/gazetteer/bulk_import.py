@@ -27,6 +27,19 @@ class ImportMixin:
         others are added. Rows with bad values or breaking a naming rule
         (errors, unless ``force``) are rejected with the reason. ``progress``,
         if given, is called with the number of rows done every 5,000 rows.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"name_id": ["V1", "V2", "V3"], "name": ["南岩村", "南岩村", "下垟村"],
+        ...                    "category": "1220", "parent_code": "330624104"}, dtype=object)
+        >>> plan = g.plan_import(df, ["row 2", "row 3", "row 4"], "villages.csv")
+        >>> plan.added, plan.rejected_frame()["row"].tolist(), g.count()  # a duplicate name is refused
+        (1, ['row 2', 'row 3'], 0)
+        >>> g.close()
         """
         date = check_date(date, "date") or today()
         existing = {}
@@ -151,6 +164,20 @@ class ImportMixin:
         -------
         int or None
             The change ID, or None if there was nothing to do.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"name": ["南岩村", "下垟村"], "category": "1220", "parent_code": "330624104"},
+        ...                   dtype=object)
+        >>> g.apply_import(g.plan_import(df, ["row 2", "row 3"], "villages.csv"), who="甲")
+        1
+        >>> g.count(), g.changes()["summary"].tolist()
+        (2, ['import 2 name(s) from villages.csv'])
+        >>> g.close()
         """
         if not plan.items:
             return None
@@ -190,7 +217,24 @@ class ImportMixin:
 
 @dataclass
 class ImportPlan:
-    """What an import would do: records to add or update, rejected rows with reasons."""
+    """What an import would do: records to add or update, rejected rows with reasons.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from geoplan.gazetteer.store import Gazetteer
+    >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+    >>> import pandas as pd
+    >>> _ = g.add("下垟村", "1220", "330624104", name_id="V1")
+    >>> df = pd.DataFrame({"name_id": ["V1", None], "name": ["上垟村", "南岩村"], "category": "1220",
+    ...                    "parent_code": "330624104"}, dtype=object)
+    >>> plan = g.plan_import(df, ["row 2", "row 3"], "villages.csv")
+    >>> plan.added, plan.updated, plan.changes_frame()["action"].tolist()
+    (1, 1, ['update', 'add'])
+    >>> "name: 下垟村 → 上垟村" in plan.changes_frame()["fields"].iloc[0]  # the update becomes a rename
+    True
+    >>> g.close()
+    """
 
     file: str
     items: list = None

@@ -47,6 +47,16 @@ class EditsMixin:
             For an empty name, unknown category, malformed parent code, bad date,
             bad geometry, bad heritage level/year or a pronunciation override
             that does not fit the name.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> rec = g.make_record("下垟村", "1220", "330624104")
+        >>> rec["specific"], rec["generic"], rec["roman"], g.count()  # nothing written
+        ('下垟', '村', 'Xiayang Cun', 0)
+        >>> g.close()
         """
         rec = dict.fromkeys(COLUMNS)
         rec.update({k: v for k, v in fields.items() if k in _COLUMN_SET})
@@ -107,6 +117,18 @@ class EditsMixin:
         ------
         RecordError, naming.NamingError, GazetteerError
             Bad value, rule broken (unless ``force``), or the ID already exists.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> rec, warnings = g.add("回山镇", "1120", "330624", name_id="330624104", who="甲")
+        >>> rec["name_id"], rec["roman"], warnings.empty
+        ('330624104', 'Huishan Zhen', True)
+        >>> g.add("下垟村", "1220", "330624104")[0]["name_id"]  # no ID given: the next free one
+        'GZ00000001'
+        >>> g.close()
         """
         rec = self.make_record(name, category, parent_code, **fields)
         rec["name_id"] = _clean(name_id) or None
@@ -163,6 +185,19 @@ class EditsMixin:
         date : str, optional
             Day the new name takes effect (default today); the former name is
             recorded as valid until then.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("城南乡", "1120", "330624", name_id="330624200")
+        >>> rec, _ = g.rename("城南乡", "城南镇", date="2024-01-01", why="撤乡设镇")
+        >>> rec["name"], rec["former_names"][0]["name"], rec["former_names"][0]["to"]
+        ('城南镇', '城南乡', '2024-01-01')
+        >>> g.frame(as_of="2023-06-01")["name"].tolist()  # the name it had then
+        ['城南乡']
+        >>> g.close()
         """
         before = self.resolve(ref)
         if before["status"] != "current":
@@ -185,7 +220,20 @@ class EditsMixin:
         return after, report
 
     def retire(self, ref: str, *, date: str | None = None, who=None, why=None) -> dict:
-        """Retire a standard name from ``date`` (it stays in the gazetteer and its history)."""
+        """Retire a standard name from ``date`` (it stays in the gazetteer and its history).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("大市聚镇", "1120", "330624", name_id="330624105", valid_from="1992-05-01")
+        >>> g.retire("大市聚镇", date="2019-01-01")["valid_to"]
+        '2019-01-01'
+        >>> g.frame()["name"].tolist(), g.frame(as_of="2018-12-31")["name"].tolist()
+        ([], ['大市聚镇'])
+        >>> g.close()
+        """
         before = self.resolve(ref)
         if before["status"] == "retired":
             raise GazetteerError(f"{before['name']} ({before['name_id']}) is already retired.")
@@ -203,6 +251,19 @@ class EditsMixin:
         Either ``into`` names an existing record that absorbs the others, or
         ``new_name`` creates a new record (category and parent of the first;
         geometry the union of theirs) valid from ``date``.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> for name, code in (("澄潭镇", "330624004"), ("大市聚镇", "330624105")):
+        ...     _ = g.add(name, "1120", "330624", name_id=code)
+        >>> g.merge(["大市聚镇"], into="澄潭镇", date="2019-01-01")["former_names"][0]["name"]
+        '大市聚镇'
+        >>> g.resolve("大市聚镇")["status"], g.frame()["name"].tolist()
+        ('retired', ['澄潭镇'])
+        >>> g.close()
         """
         import shapely
 
@@ -260,6 +321,18 @@ class EditsMixin:
 
         The original is retired from ``date`` unless ``keep`` (one part keeps
         the old name and the others split off).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("回山镇", "1120", "330624", name_id="330624104")
+        >>> [r["name"] for r in g.split("回山镇", ["回山乡", "新回山镇"], date="2022-01-01")]
+        ['回山乡', '新回山镇']
+        >>> g.resolve("330624104")["status"]
+        'retired'
+        >>> g.close()
         """
         src = self.resolve(ref)
         if src["status"] != "current":
@@ -290,7 +363,18 @@ class EditsMixin:
         return recs
 
     def move(self, ref: str, new_parent: str, *, who=None, why=None, force: bool = False) -> tuple[dict, pd.DataFrame]:
-        """Put a place under a new parent administrative unit (checked against the rules there)."""
+        """Put a place under a new parent administrative unit (checked against the rules there).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("东山村", "1220", "330624104", name_id="V1")
+        >>> g.move("V1", "330624110")[0]["parent_code"], g.history("V1")["op"].tolist()
+        ('330624110', ['add', 'move'])
+        >>> g.close()
+        """
         before = self.resolve(ref)
         after = self.make_record(before["name"], before["category"], new_parent,
                                  **{k: v for k, v in before.items() if k not in ("name", "category", "parent_code")})
@@ -306,7 +390,20 @@ class EditsMixin:
         return after, report
 
     def edit(self, ref: str, *, who=None, why=None, op: str = "edit", **fields) -> dict:
-        """Change descriptive fields of a record (origin, meaning, sources, pronunciation, geometry, dates …)."""
+        """Change descriptive fields of a record (origin, meaning, sources, pronunciation, geometry, dates …).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("回山镇", "1120", "330624", name_id="330624104")
+        >>> g.edit("回山镇", origin="因回山得名", geometry="POINT (121.07 29.43)")["origin"]
+        '因回山得名'
+        >>> g.history("回山镇")["fields"].iloc[-1]
+        'geometry: - → POINT (121.07 29.43); origin: - → 因回山得名'
+        >>> g.close()
+        """
         before = self.resolve(ref)
         bad = set(fields) - set(EDITABLE) - {"name"}
         if bad or "name" in fields:
@@ -321,7 +418,20 @@ class EditsMixin:
         return after
 
     def set_heritage(self, ref: str, level: str | None, year: int | None, *, who=None, why=None) -> dict:
-        """List a name in (``level`` given) or remove it from (``None``) the 地名文化遗产保护名录."""
+        """List a name in (``level`` given) or remove it from (``None``) the 地名文化遗产保护名录.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("回山镇", "1120", "330624", name_id="330624104")
+        >>> g.set_heritage("回山镇", "省级", 2016)["heritage_level"]
+        '省级'
+        >>> g.set_heritage("回山镇", None, None)["heritage_level"] is None
+        True
+        >>> g.close()
+        """
         rec = self.resolve(ref)
         if level is None:
             if not rec["heritage_level"]:

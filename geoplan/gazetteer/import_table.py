@@ -53,6 +53,16 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     ------
     DataFileError, EncodingError, GazetteerError
         Unreadable or wrongly encoded file, a hidden sheet, or a mapped column missing.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> src = pathlib.Path(tempfile.mkdtemp()) / "villages.csv"
+    >>> _ = src.write_text("code,name,streetCode\\n330624104201,对面山村委会,330624104\\n", encoding="gb18030")
+    >>> df, labels = read_import_table(src, {"name_id": "code", "parent_code": "streetCode"},
+    ...                                category_from_code="code")
+    >>> df[["name_id", "name", "category", "committee"]].values.tolist(), labels
+    ([['330624104201', '对面山村', '1220', '对面山村委会']], ['row 2'])
     """
     from geoplan.layers import io as gio
     from geoplan.output import unescape_frame

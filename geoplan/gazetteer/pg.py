@@ -44,12 +44,24 @@ SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_url(db) -> bool:
-    """True if ``db`` names a PostgreSQL database (``postgresql://…``) rather than a SQLite file."""
+    """True if ``db`` names a PostgreSQL database (``postgresql://…``) rather than a SQLite file.
+
+    Examples
+    --------
+    >>> is_url("postgresql://clerk@gis.example/gazetteer"), is_url("gazetteer.sqlite")
+    (True, False)
+    """
     return isinstance(db, str) and db.strip().lower().startswith(SCHEMES)
 
 
 def safe_url(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
+    """``url`` without its password, for messages and logs.
+
+    Examples
+    --------
+    >>> safe_url("postgresql://clerk:s3cret@gis.example/gazetteer")
+    'postgresql://clerk:***@gis.example/gazetteer'
+    """
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 

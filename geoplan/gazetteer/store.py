@@ -1,4 +1,4 @@
-"""The place-name gazetteer (地名库): an embedded SQLite store with full history.
+"""The place-name gazetteer (地名库): a SQLite file or a PostgreSQL/PostGIS database with full history.
 
 One file holds every standard name of a county with its 专名/通名, category,
 parent administrative unit, geometry (WKT, CGCS2000 longitude/latitude),
@@ -12,7 +12,13 @@ Concurrency: the database runs in WAL mode and every write starts with
 ``BEGIN IMMEDIATE`` under a busy timeout, so two processes writing at once
 queue up instead of failing or losing a change. A process killed in the
 middle of a write leaves the database as it was (SQLite rolls the open
-transaction back on the next open).
+transaction back on the next open). PostgreSQL: see :mod:`geoplan.gazetteer.pg`.
+
+This module opens the database and holds the transactions and look-ups;
+the operations that change names are in :mod:`geoplan.gazetteer.edits`,
+history in :mod:`~geoplan.gazetteer.history`, rule and parent checks in
+:mod:`~geoplan.gazetteer.checks`, bulk import in
+:mod:`~geoplan.gazetteer.bulk_import`.
 
 The default path is ``--db``, else the environment variable
 ``GEOPLAN_GAZETTEER``, else ``./gazetteer.sqlite``.
@@ -66,12 +72,13 @@ class _Txn:
 
 
 class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
-    """A place-name gazetteer in one SQLite file.
+    """A place-name gazetteer in one SQLite file or a PostgreSQL/PostGIS database, the same on both.
 
     Parameters
     ----------
     path : str or Path, optional
-        The database file (see :func:`default_path`).
+        The database file (see :func:`default_path`), or a ``postgresql://``
+        URL.
     create : bool
         Create the file if it does not exist (``geoplan gaz init``).
     config : naming.NamingConfig, optional
@@ -81,6 +88,17 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
     ------
     GazetteerError
         If the file does not exist (and ``create`` is false) or is not a gazetteer.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+    >>> rec, warnings = g.add("回山镇", "1120", "330624", name_id="330624104", who="甲")
+    >>> g.backend, g.count(), g.resolve("回山镇")["roman"]
+    ('sqlite', 1, 'Huishan Zhen')
+    >>> g.close()
+
+    The same with ``Gazetteer("postgresql://user@host/db", create=True)``.
     """
 
     def __init__(self, path=None, create: bool = False, config: naming.NamingConfig | None = None):
@@ -165,7 +183,19 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
             self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
 
     def version_key(self) -> tuple[str, int]:
-        """``(database id, change counter)``: changes with every committed change, the search index's key."""
+        """``(database id, change counter)``: changes with every committed change, the search index's key.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> before = g.version_key()
+        >>> _ = g.add("回山镇", "1120", "330624")
+        >>> g.version_key()[1] - before[1], g.version_key()[0] == before[0]
+        (1, True)
+        >>> g.close()
+        """
         rows = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('db_id', 'change_counter')"))
         return rows.get("db_id", ""), int(rows.get("change_counter", 0))
 
@@ -271,7 +301,19 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
         return dropped
 
     def count(self) -> int:
-        """Number of records (current and retired)."""
+        """Number of records (current and retired).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("大市聚镇", "1120", "330624")
+        >>> _ = g.retire("大市聚镇", date="2019-01-01")
+        >>> g.count(), len(g.frame())
+        (1, 0)
+        >>> g.close()
+        """
         return self.conn.execute("SELECT count(*) FROM names").fetchone()[0]
 
     # ------------------------------------------------------------------ lookups
@@ -282,6 +324,17 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
         ------
         GazetteerError
             If nothing matches, or a name matches several records (give the ID).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("城南乡", "1120", "330624", name_id="330624200")
+        >>> _ = g.rename("城南乡", "城南镇", date="2024-01-01")
+        >>> [g.resolve(r)["name"] for r in ("330624200", "城南镇", "城南乡")]  # ID, name, former name
+        ['城南镇', '城南镇', '城南镇']
+        >>> g.close()
         """
         ref = str(ref).strip()
         if not ref:
@@ -322,6 +375,17 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
             Only these category codes.
         parent : str, optional
             Only records whose parent code starts with this.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from geoplan.gazetteer.store import Gazetteer
+        >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+        >>> _ = g.add("回山镇", "1120", "330624", name_id="330624104")
+        >>> _ = g.add("下垟村", "1220", "330624104", name_id="V1", valid_from="2001-01-01")
+        >>> g.frame(category="1220")["name"].tolist(), g.frame(as_of="2000-06-01")["name"].tolist()
+        (['下垟村'], ['回山镇'])
+        >>> g.close()
         """
         sql = f"SELECT {', '.join(COLUMNS)} FROM names"
         where, args = [], []

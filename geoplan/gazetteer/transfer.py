@@ -14,7 +14,14 @@ from geoplan.gazetteer.records import COLUMNS, GazetteerError, township_category
 
 
 def former_names_text(former: list) -> str:
-    """Former names as a person reads them: ``城南乡（至 2024-01-01）；大市聚镇（并入，至 2019-01-01）``."""
+    """Former names as a person reads them: ``城南乡（至 2024-01-01）；大市聚镇（并入，至 2019-01-01）``.
+
+    Examples
+    --------
+    >>> former_names_text([{"name": "城南乡", "to": "2024-01-01"},
+    ...                    {"name": "大市聚镇", "from": "1992-05-01", "to": "2019-01-01", "merged_from": "330624105"}])
+    '城南乡（至 2024-01-01）；大市聚镇（并入，1992-05-01–2019-01-01）'
+    """
     parts = []
     for f in former or ():
         span = "–".join(x for x in (f.get("from") or "", f.get("to") or "") if x) if f.get("from") else (
@@ -47,6 +54,18 @@ def copy_gazetteer(source, target, *, config=None) -> "Gazetteer":
     ------
     GazetteerError
         If the source is not a gazetteer or the target is not empty.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from geoplan.gazetteer.store import Gazetteer
+    >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+    >>> _ = g.add("城南乡", "1120", "330624", name_id="330624200")
+    >>> _ = g.rename("城南乡", "城南镇", date="2024-01-01", who="甲")
+    >>> copy = copy_gazetteer(g.path, g.path.with_name("copy.sqlite"))  # or a postgresql:// URL
+    >>> copy.history("城南镇")[["change", "who", "op"]].values.tolist() == g.history("城南镇")[["change", "who", "op"]].values.tolist()
+    True
+    >>> copy.close(); g.close()
     """
     from geoplan.gazetteer.store import Gazetteer
 
@@ -104,6 +123,19 @@ def export(store: "Gazetteer", path, *, as_of: str | None = None, include_retire
     -------
     Path
         The file written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from geoplan.gazetteer.store import Gazetteer
+    >>> g = Gazetteer(pathlib.Path(tempfile.mkdtemp()) / "g.sqlite", create=True)
+    >>> _ = g.add("回山镇", "1120", "330624", name_id="330624104", origin="=HYPERLINK(1)")
+    >>> out = export(g, g.path.with_name("地名.csv"))
+    >>> out.read_text(encoding="utf-8-sig").splitlines()[1].split(",")[:2]
+    ['330624104', '回山镇']
+    >>> "'=HYPERLINK(1)" in out.read_text(encoding="utf-8-sig")  # a formula is written as text
+    True
+    >>> g.close()
     """
     import geopandas as gpd
     import shapely
