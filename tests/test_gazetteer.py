@@ -1,4 +1,8 @@
-"""Gazetteer store, history, import/export, CLI safety, concurrency and a real SIGKILL."""
+"""Gazetteer store, history, import/export, CLI safety, concurrency and a real SIGKILL.
+
+Every test that uses a database runs on both backends (the ``gaz_db`` fixture of
+tests/conftest.py: a SQLite file and a fresh PostgreSQL/PostGIS schema); a test
+that is about the SQLite file itself says so and runs on SQLite only."""
 
 import json
 import gzip
@@ -15,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from geoplan.gazetteer import store as gz
-from geoplan.gazetteer import naming
+from geoplan.gazetteer import edits, naming
 from geoplan.cli.gaz import gaz
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +37,8 @@ SAMPLE = ROOT / "layers" / "330624.gpkg"
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = gz.Gazetteer(tmp_path / "g.sqlite", create=True)
+def store(gaz_db):
+    s = gz.Gazetteer(gaz_db, create=True)
     # 新昌县 before the 2019 adjustment that made 澄潭 a 街道 (names real, dates illustrative).
     s.add("回山镇", "1120", "330624", name_id="330624104", geometry="POINT (121.07 29.43)", who="t")
     s.add("澄潭镇", "1120", "330624", name_id="330624004", valid_from="1992-05-01", who="t")
@@ -62,7 +66,9 @@ def test_merge_rename_as_of_history_and_revert(store):
     assert list(hist["op"]) == ["add", "merge", "rename"]
     assert hist.iloc[2]["who"] == "bob" and "澄潭镇 → 澄潭街道" in hist.iloc[2]["fields"]
     rename_change = int(hist.iloc[2]["change"])
-    store.revert(rename_change, who="carol")
+    # Change numbers are consecutive on both backends (the revert below names one).
+    assert store.changes()["change"].tolist() == [5, 4, 3, 2, 1] and rename_change == 5
+    assert store.revert(rename_change, who="carol") == 6
     assert store.resolve("330624004")["name"] == "澄潭镇"
     with pytest.raises(gz.GazetteerError, match="already reverted"):
         store.revert(rename_change)
@@ -81,10 +87,11 @@ def test_revert_refuses_when_later_change_exists(store):
 
 
 def test_change_log_is_append_only(store):
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        store.conn.execute("UPDATE changes SET who = 'mallory'")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        store.conn.execute("DELETE FROM change_items")
+    errors = (sqlite3.DatabaseError, gz.GazetteerError)  # the database refuses: SQLite's or PostgreSQL's trigger
+    for sql in ("UPDATE changes SET who = 'mallory'", "DELETE FROM change_items", "DELETE FROM changes"):
+        with pytest.raises(errors, match="append-only"):
+            store.conn.execute(sql)
+    assert store.changes()["change"].tolist() == [3, 2, 1]
 
 
 def test_rules_enforced_on_add_and_split(store):
@@ -95,6 +102,7 @@ def test_rules_enforced_on_add_and_split(store):
         store.split("330624104", ["回山东", "回山乡"], date="2022-01-01")
     parts = store.split("330624104", ["回山乡", "新回山镇"], date="2022-01-01")
     assert [p["former_names"][0]["name"] for p in parts] == ["回山镇", "回山镇"]
+    assert len({p["name_id"] for p in parts}) == 2
     assert store.resolve("330624104")["status"] == "retired"
 
 
@@ -112,8 +120,8 @@ def test_move_and_heritage(store):
     assert store.resolve("回山镇")["heritage_level"] is None
 
 
-def test_search_modes(tmp_path):
-    s, rejected = gz.seed_from_county(tmp_path / "s.sqlite", SAMPLE)
+def test_search_modes(gaz_db, tmp_path):
+    s, rejected = gz.seed_from_county(gaz_db, SAMPLE)
     assert rejected.empty and s.count() > 250
     s.rename("城南乡", "城南镇", date="2024-01-01")
     idx = gz.SearchIndex.from_store(s)
@@ -127,10 +135,14 @@ def test_search_modes(tmp_path):
     codes = s.frame().set_index("name_id")["parent_code"]
     assert len(hits) and all(codes[i].startswith("330624104") for i in hits["name_id"])
     assert naming.validate_all(s).columns.tolist() == naming.REPORT_COLUMNS
+    out = gz.export(s, tmp_path / "e.csv")
+    back, _ = gz.read_import_table(out)
+    assert sorted(back["name_id"]) == sorted(s.frame()["name_id"])
+    s.close()
 
 
-def test_import_all_official_townships(tmp_path, STREETS):
-    s = gz.Gazetteer(tmp_path / "cn.sqlite", create=True)
+def test_import_all_official_townships(gaz_db, STREETS):
+    s = gz.Gazetteer(gaz_db, create=True)
     t0 = time.perf_counter()
     df, labels = gz.read_import_table(STREETS, {"name_id": "code", "parent_code": "areaCode"},
                                       category_from_code="code")
@@ -143,16 +155,20 @@ def test_import_all_official_townships(tmp_path, STREETS):
     assert all(n.endswith(("直辖村级区划", "街道", "县", "街")) for n in rejected["name"])
     assert s.count() == 41352 - 15
     assert s.resolve("330624110")["roman"] == "Ru'ao Zhen"
-    assert elapsed < 60  # the target (<10 s on an idle machine) is measured in scripts/bench/gazetteer.py
+    # The target (<10 s on an idle machine) is measured in scripts/bench/gazetteer.py, for both backends; the
+    # bound below is the SQLite one this test always had (a loaded shared server makes PostgreSQL's vary more).
+    assert elapsed < 60 or s.backend == "postgresql"
     # Importing the same file again changes nothing.
     again = s.plan_import(df, labels, str(STREETS))
     assert again.items == [] and again.unchanged == 41352 - 15
+    s.close()
 
 
 def test_export_import_roundtrip(tmp_path, store):
     for ext in ("gpkg", "geojson", "xlsx", "csv"):
         out = gz.export(store, tmp_path / f"e.{ext}")
         assert out.exists()
+    # Exported from either backend, read back into a SQLite file (import into PostgreSQL: the CLI tests).
     fresh = gz.Gazetteer(tmp_path / "n.sqlite", create=True)
     df, labels = gz.read_import_table(tmp_path / "e.gpkg")
     plan = fresh.plan_import(df, labels, "e.gpkg")
@@ -177,8 +193,8 @@ def test_every_command_help_has_an_example():
             assert "示例" in out, args  # help is Chinese by default
 
 
-def test_cli_bad_input_is_clear_and_changes_nothing(tmp_path, store):
-    db = store.path
+def test_cli_bad_input_is_clear_and_changes_nothing(tmp_path, store, gaz_db):
+    db = gaz_db
     before = (store.count(), n_changes(store))
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text('name_id,name,category\nx1,"北山村,1220\n', encoding="utf-8")
@@ -207,8 +223,8 @@ def test_cli_bad_input_is_clear_and_changes_nothing(tmp_path, store):
     assert res.exit_code == 1 and "gaz init" in res.output
 
 
-def test_cli_workflow_json_and_dry_run(tmp_path):
-    db = tmp_path / "w.sqlite"
+def test_cli_workflow_json_and_dry_run(tmp_path, gaz_db):
+    db = gaz_db
     r = CliRunner()
     assert r.invoke(gaz, ["init", "--db", str(db)]).exit_code == 0
     src = tmp_path / "villages.csv"
@@ -222,7 +238,7 @@ def test_cli_workflow_json_and_dry_run(tmp_path):
     rep = pd.read_csv(dry["report"], encoding="utf-8-sig")
     assert set(rep["name_id"]) == {"V1", "V2", "V4"} and rep["reason"].str.contains("N0").all()
     done = json.loads(r.invoke(gaz, args).output)
-    assert done["added"] == 1 and done["change"] is not None
+    assert done["added"] == 1 and done["change"] == 1
     out = json.loads(r.invoke(gaz, ["search", "xyc", "--db", str(db), "--json"]).output)
     assert out[0]["name"] == "下垟村" and out[0]["roman"] == "Xiayang Cun"
     res = r.invoke(gaz, ["validate", "--db", str(db)])
@@ -240,8 +256,8 @@ for i in range(int(sys.argv[3])):
 """
 
 
-def test_two_processes_writing_at_once_lose_nothing(tmp_path):
-    db = tmp_path / "c.sqlite"
+def test_two_processes_writing_at_once_lose_nothing(gaz_db):
+    db = gaz_db
     gz.Gazetteer(db, create=True).close()
     n = 60
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -258,8 +274,8 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     assert s.conn.execute("SELECT count(DISTINCT name_id) FROM names").fetchone()[0] == 2 * n + 1
 
 
-def test_sigkill_mid_import_leaves_database_as_before(tmp_path, STREETS):
-    db = tmp_path / "k.sqlite"
+def test_sigkill_mid_import_leaves_database_as_before(tmp_path, STREETS, gaz_db):
+    db = gaz_db
     s = gz.Gazetteer(db, create=True)
     s.add("回山镇", "1120", "330624")
     before = (s.count(), n_changes(s))
@@ -283,14 +299,15 @@ def test_sigkill_mid_import_leaves_database_as_before(tmp_path, STREETS):
     assert p.returncode == -signal.SIGKILL
     s = gz.Gazetteer(db)
     assert (s.count(), n_changes(s)) == before
-    assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if s.backend == "sqlite":  # the file survived the kill intact (PostgreSQL's server rolled the transaction back)
+        assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     s.add("沙溪镇", "1120", "330624")  # and it is writable again
 
 
 # ---------------------------------------------------------------- bulk import internals
-def test_import_ids_skip_taken_ones_like_single_adds(tmp_path):
+def test_import_ids_skip_taken_ones_like_single_adds(gaz_db):
     """Rows without an ID get the next free GZ IDs, skipping IDs imported explicitly, as :meth:`add` would."""
-    s = gz.Gazetteer(tmp_path / "ids.sqlite", create=True)
+    s = gz.Gazetteer(gaz_db, create=True)
     s.add("东山村", "1220", "330624104", name_id="GZ00000001")
     s.add("西山村", "1220", "330624104", name_id="GZ00000003")
     df = pd.DataFrame({"name": ["南山村", "北山村", "中山村"], "category": ["1220"] * 3,
@@ -303,9 +320,9 @@ def test_import_ids_skip_taken_ones_like_single_adds(tmp_path):
     assert rec["name_id"] == "GZ00000006"
 
 
-def test_import_explicit_id_is_not_handed_out_again_in_the_same_import(tmp_path):
+def test_import_explicit_id_is_not_handed_out_again_in_the_same_import(gaz_db):
     """A row with an explicit GZ ID and rows without one in one file: every row is kept, none overwritten."""
-    s = gz.Gazetteer(tmp_path / "ids2.sqlite", create=True)
+    s = gz.Gazetteer(gaz_db, create=True)
     df = pd.DataFrame({"name_id": [None, "GZ00000001", None], "name": ["南山村", "北山村", "中山村"],
                        "category": ["1220"] * 3, "parent_code": ["330624104"] * 3}, dtype=object)
     s.apply_import(s.plan_import(df, ["r1", "r2", "r3"], "x.csv"))
@@ -315,12 +332,15 @@ def test_import_explicit_id_is_not_handed_out_again_in_the_same_import(tmp_path)
 
 
 def _indexes(s):
+    if s.backend == "postgresql":
+        return {r[0] for r in s.conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
     return {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")}
 
 
-def test_failed_bulk_import_keeps_rows_log_and_indexes(tmp_path, monkeypatch):
-    """A big import rebuilds the name indexes in its transaction; a failure half-way rolls all of it back."""
-    s = gz.Gazetteer(tmp_path / "b.sqlite", create=True)
+def test_failed_bulk_import_keeps_rows_log_and_indexes(gaz_db, monkeypatch):
+    """A big import rebuilds the name indexes in its transaction (SQLite); a failure half-way rolls all of it
+    back, on either backend."""
+    s = gz.Gazetteer(gaz_db, create=True)
     s.add("回山镇", "1120", "330624")
     before = (s.count(), n_changes(s), _indexes(s))
     df = pd.DataFrame({"name": [f"{a}{b}{c}村" for a in "东南西北上下前后左右" for b in "大小新老金银石竹松柏"
@@ -335,20 +355,22 @@ def test_failed_bulk_import_keeps_rows_log_and_indexes(tmp_path, monkeypatch):
         if count == 10000:
             raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gz, "_test_pause", fail)
+    monkeypatch.setattr(edits, "_test_pause", fail)
     plan = s.plan_import(df, [f"row {i}" for i in range(len(df))], "big.csv")
     assert len(plan.items) == 12000
     with pytest.raises(RuntimeError, match="disk full"):
         s.apply_import(plan)
     assert (s.count(), n_changes(s), _indexes(s)) == before
-    monkeypatch.setattr(gz, "_test_pause", lambda point, count: None)
+    monkeypatch.setattr(edits, "_test_pause", lambda point, count: None)
     plan = s.plan_import(df, [f"row {i}" for i in range(len(df))], "big.csv")
     s.apply_import(plan)
     assert s.count() == 12001 and _indexes(s) == before[2]
     assert s.conn.execute("SELECT count(*) FROM change_items").fetchone()[0] == 12001
     plan_again = s.plan_import(df, [f"row {i}" for i in range(len(df))], "big.csv")
     assert len(plan_again.rejected) == 12000  # now every name is a duplicate of the stored one
-    assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if s.backend == "sqlite":
+        assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    s.close()
 
 
 def test_search_postings_match_a_plain_loop():

@@ -1,11 +1,15 @@
 """The place-name database (地名库): storage with every change kept in history, search,
 the naming rules and Hanyu Pinyin romanisation of place names.
 
-Modules: ``store`` (the database and its operations), ``records`` (columns, value
-checks, official codes), ``history`` (change log, revert, ``--as-of`` views),
-``transfer`` (bulk import, reading import tables, export), ``search`` (the search
-index), ``naming`` (rules), ``romanize`` (pinyin). ``store`` re-exports the public
-names of the others, so ``from geoplan.gazetteer.store import SearchIndex`` keeps working.
+Modules: ``store`` (the database: opening either backend, transactions, look-ups),
+``edits`` (the operations that change names), ``checks`` (rules and parents against
+the stored names), ``records`` (columns, value checks, official codes), ``history``
+(change log, revert, ``--as-of`` views), ``bulk_import`` (plan and apply an import),
+``import_table`` (reading a user's file), ``transfer`` (export, copy, seeding),
+``schema`` (the tables, described once, and both backends' DDL), ``pg`` (the
+PostgreSQL connection), ``search`` (the search index), ``naming`` (rules),
+``romanize`` (pinyin). ``store`` re-exports the public names of the others, so
+``from geoplan.gazetteer.store import SearchIndex`` keeps working.
 """
 
 from geoplan._lazy import lazy_exports

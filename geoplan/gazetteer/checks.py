@@ -27,10 +27,14 @@ class ChecksMixin:
                         f"({', '.join('?' * len(chunk))})", chunk):
                     rec = _decode(row)
                     out[rec["name_id"]] = rec
-        # Names whose former names include one of ours (rule N021).
-        for n in list(names)[:200]:
+        # Names whose former names include one of ours (rule N021). One scan per 50 names, not one per name:
+        # a place renamed hundreds of times brings hundreds of former names, and this runs under the write lock.
+        wanted = list(names)[:200]
+        for k in range(0, len(wanted), 50):
+            chunk = wanted[k:k + 50]
             for row in self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM names WHERE status='current' AND "
-                                         "former_names LIKE ?", (f'%"{n}"%',)):
+                                         f"({' OR '.join(['former_names LIKE ?'] * len(chunk))})",
+                                         [f'%"{n}"%' for n in chunk]):
                 rec = _decode(row)
                 out[rec["name_id"]] = rec
         for i in exclude:

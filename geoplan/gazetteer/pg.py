@@ -18,6 +18,9 @@ always matches the names. A writer that waits longer than the busy timeout
 gets a clear message instead of hanging; a killed writer's transaction is
 rolled back by the server.
 
+Tables: the DDL is :func:`geoplan.gazetteer.schema.ddl`, derived from the
+same description as SQLite's.
+
 Geometry: ``names.geometry`` keeps the record's WKT (the value the change log
 stores), and ``names.geom`` is a PostGIS ``geometry(Geometry, 4490)`` column
 generated from it, indexed with GiST, for QGIS and spatial SQL.
@@ -33,78 +36,45 @@ from __future__ import annotations
 
 import re
 
-from geoplan.gazetteer.records import BUSY_TIMEOUT_S, COLUMNS, GazetteerError
+from geoplan.gazetteer.records import BUSY_TIMEOUT_S, GazetteerError
+from geoplan.gazetteer.schema import TABLES, ddl
 
 #: The URL schemes that select PostgreSQL.
 SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_url(db) -> bool:
-    """True if ``db`` names a PostgreSQL database (``postgresql://…``) rather than a SQLite file."""
+    """True if ``db`` names a PostgreSQL database (``postgresql://…``) rather than a SQLite file.
+
+    Examples
+    --------
+    >>> is_url("postgresql://clerk@gis.example/gazetteer"), is_url("gazetteer.sqlite")
+    (True, False)
+    """
     return isinstance(db, str) and db.strip().lower().startswith(SCHEMES)
 
 
 def safe_url(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
+    """``url`` without its password, for messages and logs.
+
+    Examples
+    --------
+    >>> safe_url("postgresql://clerk:s3cret@gis.example/gazetteer")
+    'postgresql://clerk:***@gis.example/gazetteer'
+    """
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
-_DDL = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS names (
-    name_id TEXT PRIMARY KEY, name TEXT NOT NULL, specific TEXT, generic TEXT, category TEXT NOT NULL,
-    parent_code TEXT, geometry TEXT, roman TEXT, pron_override TEXT,
-    status TEXT NOT NULL CHECK (status IN ('current', 'retired')), valid_from TEXT, valid_to TEXT,
-    former_names TEXT NOT NULL DEFAULT '[]', origin TEXT, meaning TEXT, heritage_level TEXT,
-    heritage_year INTEGER, sources TEXT NOT NULL DEFAULT '[]', pinyin_key TEXT, initials TEXT, committee TEXT,
-    geom geometry(Geometry, 4490) GENERATED ALWAYS AS (ST_GeomFromText(geometry, 4490)) STORED);
-CREATE INDEX IF NOT EXISTS names_name ON names(name);
-CREATE INDEX IF NOT EXISTS names_pinyin ON names(pinyin_key);
-CREATE INDEX IF NOT EXISTS names_parent ON names(parent_code);
-CREATE INDEX IF NOT EXISTS names_geom ON names USING gist (geom);
-CREATE TABLE IF NOT EXISTS changes (
-    change_id BIGINT PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, why TEXT,
-    op TEXT NOT NULL, summary TEXT NOT NULL, reverts BIGINT REFERENCES changes(change_id));
-CREATE TABLE IF NOT EXISTS change_items (
-    change_id BIGINT NOT NULL REFERENCES changes(change_id), seq INTEGER NOT NULL, name_id TEXT NOT NULL,
-    before TEXT, after TEXT, PRIMARY KEY (change_id, seq));
-CREATE INDEX IF NOT EXISTS change_items_id ON change_items(name_id);
-CREATE INDEX IF NOT EXISTS changes_reverts ON changes(reverts);
-CREATE OR REPLACE FUNCTION gz_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the change log is append-only（变更记录只能追加，不能修改或删除）';
-END $$;
-CREATE OR REPLACE TRIGGER changes_append_only BEFORE UPDATE OR DELETE ON changes
-    FOR EACH ROW EXECUTE FUNCTION gz_append_only();
-CREATE OR REPLACE TRIGGER changes_append_only_t BEFORE TRUNCATE ON changes
-    FOR EACH STATEMENT EXECUTE FUNCTION gz_append_only();
-CREATE OR REPLACE TRIGGER items_append_only BEFORE UPDATE OR DELETE ON change_items
-    FOR EACH ROW EXECUTE FUNCTION gz_append_only();
-CREATE OR REPLACE TRIGGER items_append_only_t BEFORE TRUNCATE ON change_items
-    FOR EACH STATEMENT EXECUTE FUNCTION gz_append_only();
-CREATE OR REPLACE VIEW current_names AS
-    SELECT name_id, name, specific, generic, category, parent_code, roman, valid_from, valid_to,
-           former_names, origin, meaning, heritage_level, heritage_year, sources, committee, geom
-    FROM names WHERE status = 'current';
-CREATE OR REPLACE VIEW change_log AS
-    SELECT c.change_id, i.seq, c.at, c.who, c.why, c.op, c.summary, c.reverts, i.name_id,
-           i.before, i.after
-    FROM changes c JOIN change_items i ON i.change_id = c.change_id;
-CREATE OR REPLACE FUNCTION gz_read_only_view() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '此视图只读：地名的修改请用 geoplan gaz 命令（须经命名规则检查并写入变更记录）'
-        USING HINT = 'read-only view: edit names with the geoplan gaz commands';
-END $$;
-CREATE OR REPLACE TRIGGER current_names_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON current_names
-    FOR EACH ROW EXECUTE FUNCTION gz_read_only_view();
-CREATE OR REPLACE TRIGGER change_log_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON change_log
-    FOR EACH ROW EXECUTE FUNCTION gz_read_only_view();
-"""
+_DDL = ddl("postgresql")
 
 _UPSERT = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+) \(([^)]*)\)", re.S)
 _IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.S)
 _NEW_CHANGE = re.compile(r"^\s*INSERT INTO changes \(at, who, why, op, summary, reverts\) VALUES \(\?,\?,\?,\?,\?,\?\)\s*$")
 _KEYS = {"names": "name_id", "meta": "key"}
+#: A plain insert of many rows, as bulk import and copy write them: ``INSERT [OR REPLACE] INTO t [(cols)] VALUES``.
+_BULK = re.compile(r"^\s*INSERT (OR REPLACE )?INTO (\w+) (?:\(([^)]*)\) )?VALUES \([?, ]*\)\s*$", re.S)
+#: From this many rows on, :meth:`PgConnection.executemany` uses COPY.
+COPY_MIN_ROWS = 1000
 
 
 def translate(sql: str) -> str:
@@ -178,8 +148,36 @@ class PgConnection:
         return _Cursor(cur, "RETURNING" in text)
 
     def executemany(self, sql: str, rows) -> None:
+        """Run ``sql`` for every row; a bulk insert of many rows goes through ``COPY`` (several times faster).
+
+        ``INSERT INTO t …`` is copied straight into ``t``; ``INSERT OR REPLACE``
+        is copied into a temporary table and upserted from there, the last row
+        of a key winning as with one statement per row.
+        """
+        rows = rows if isinstance(rows, list) else list(rows)
+        m = _BULK.match(sql)
+        idle = self.raw.info.transaction_status == self.psycopg.pq.TransactionStatus.IDLE
+        if m is None or len(rows) < COPY_MIN_ROWS or idle:  # the staging table lives until the commit
+            with self.raw.cursor() as cur:
+                cur.executemany(translate(sql), rows)
+            return
+        replace, table = bool(m.group(1)), m.group(2)
+        cols = [c.strip() for c in m.group(3).split(",")] if m.group(3) else [c.name for c in TABLES[table][0]]
+        target = table
+        if replace:
+            key = cols.index(_KEYS[table])
+            rows = list({r[key]: r for r in rows}.values())
+            target = f"gz_stage_{table}"
+            self.raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {target} (LIKE {table}) ON COMMIT DROP")
         with self.raw.cursor() as cur:
-            cur.executemany(translate(sql), rows)
+            with cur.copy(f"COPY {target} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            if replace:
+                sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != _KEYS[table])
+                cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {target} "
+                            f"ON CONFLICT ({_KEYS[table]}) DO UPDATE SET {sets}")
+                cur.execute(f"DELETE FROM {target}")
 
     def _begin_write(self):
         self.raw.execute("BEGIN")
@@ -210,11 +208,9 @@ class PgConnection:
         # In the schema the gazetteer is created in (the first of search_path), not in any schema searched:
         # a gazetteer in "public" must not make an empty schema in front of it look like one.
         row = self.raw.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND "
-                               "tablename IN ('meta', 'names', 'changes', 'change_items')").fetchone()
-        return row[0] == 4
+                               "tablename = ANY(%s)", (list(TABLES),)).fetchone()
+        return row[0] == len(TABLES)
 
     def close(self) -> None:
         self.raw.close()
 
-
-assert "geometry" in COLUMNS  # the WKT column the generated PostGIS column is built from

@@ -16,12 +16,21 @@
 3. **Validate** (``--validate``): ``naming.validate_all`` over all names of
    the province (default Zhejiang), with counts per rule and examples.
 
-Run: python scripts/bench/gazetteer.py [--province 33] [--validate] [--queries 500]
+Both storage backends (``--backend both``, the default): a SQLite file and a
+PostgreSQL/PostGIS database (issue 20) — the server of
+``scripts/start_postgres.sh`` (or ``$GEOPLAN_TEST_PG``), in a schema of its
+own that is dropped afterwards. Import and search are measured on each, and
+a table at the end puts the figures side by side. Anchor for PostgreSQL:
+``COPY`` of the raw rows into a bare table.
+
+Run: nice -n 10 python scripts/bench/gazetteer.py [--backend both|sqlite|postgresql] [--province 33]
+     [--validate] [--queries 500]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import sqlite3
@@ -58,7 +67,70 @@ def _lists(tmp: Path, province: str | None) -> tuple[Path, Path, int, int]:
     return s, v, len(streets), len(villages)
 
 
-def bench_import(db: Path, streets: Path, villages: Path) -> float:
+def _pg_server() -> str:
+    """The development server's URL: $GEOPLAN_TEST_PG, else the one scripts/start_postgres.sh wrote (started
+    through that script if nothing answers)."""
+    import getpass
+
+    root = Path(__file__).resolve().parents[2]
+    url = os.environ.get("GEOPLAN_TEST_PG")
+    url_file = Path(os.environ.get("GEOPLAN_PG_DIR") or f"/tmp/geoplan-pg-{getpass.getuser()}") / "url"
+    if not url:
+        if not url_file.exists():
+            subprocess.run(["bash", str(root / "scripts" / "start_postgres.sh")], check=True, capture_output=True)
+        url = url_file.read_text().strip()
+    return url
+
+
+class _PgSchema:
+    """A fresh schema on the server for one run; its URL selects it (search_path), dropped on exit."""
+
+    def __init__(self, server: str):
+        import uuid
+
+        self.server, self.schema = server, "gz_bench_" + uuid.uuid4().hex[:10]
+
+    def __enter__(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {self.schema}")
+        sep = "&" if "?" in self.server else "?"
+        return f"{self.server}{sep}options=-csearch_path%3D{self.schema},public"
+
+    def __exit__(self, *exc):
+        import psycopg
+
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
+
+
+def _anchor(db, streets: Path, villages: Path) -> float:
+    """Read both files and insert the raw rows with no checks: the floor of any checked import."""
+    t0 = time.perf_counter()
+    frames = [pd.read_csv(path, dtype=str)[["code", "name", parent]].set_axis(["code", "name", "parent"], axis=1)
+              for path, parent in ((streets, "areaCode"), (villages, "streetCode"))]
+    if isinstance(db, Path):
+        con = sqlite3.connect(db.with_name("raw.sqlite"))
+        con.execute("CREATE TABLE t (code TEXT PRIMARY KEY, name TEXT, parent TEXT)")
+        for raw in frames:
+            con.executemany("INSERT INTO t VALUES (?,?,?)", raw.itertuples(index=False))
+        con.commit()
+        con.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(db) as con:
+            con.execute("CREATE TABLE raw_anchor (code TEXT PRIMARY KEY, name TEXT, parent TEXT)")
+            with con.cursor() as cur, cur.copy("COPY raw_anchor (code, name, parent) FROM STDIN") as copy:
+                for raw in frames:
+                    for row in raw.itertuples(index=False):
+                        copy.write_row(row)
+    return time.perf_counter() - t0
+
+
+def bench_import(db, streets: Path, villages: Path) -> float:
+    """Import both lists into ``db`` (a SQLite path or a PostgreSQL URL); the wall time of the two imports."""
     store = gz.Gazetteer(db, create=True)
     romanize.syllables("预热")  # pypinyin's tables load once per process: outside the timing
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -81,24 +153,16 @@ def bench_import(db: Path, streets: Path, villages: Path) -> float:
     print(f"  import total {total:.1f} s wall for {store.count():,} names; load average {load:.2f} "
           f"on {os.cpu_count()} CPUs")
     store.close()
-    # Anchor: read both files and insert the raw rows, no checks.
-    t0 = time.perf_counter()
-    con = sqlite3.connect(db.with_name("raw.sqlite"))
-    con.execute("CREATE TABLE t (code TEXT PRIMARY KEY, name TEXT, parent TEXT)")
-    for path, parent in ((streets, "areaCode"), (villages, "streetCode")):
-        raw = pd.read_csv(path, dtype=str)
-        con.executemany("INSERT INTO t VALUES (?,?,?)", raw[["code", "name", parent]].itertuples(index=False))
-    con.commit()
-    con.close()
-    floor = time.perf_counter() - t0
-    print(f"  anchor (pandas read + bare SQLite insert): {floor:.1f} s — geoplan/anchor {total / floor:.1f}x")
+    floor = _anchor(db, streets, villages)
+    how = "bare SQLite insert" if isinstance(db, Path) else "COPY into a bare PostgreSQL table"
+    print(f"  anchor (pandas read + {how}): {floor:.1f} s — geoplan/anchor {total / floor:.1f}x")
     return total
 
 
-def bench_search(db: Path, n_queries: int, seed: int = 1) -> None:
+def bench_search(db, cache: Path, n_queries: int, seed: int = 1) -> float:
+    """Search figures on ``db``; returns the p95 (ms) over all query kinds."""
     from rapidfuzz import fuzz, process
 
-    cache = db.parent / "cache"
     store = gz.Gazetteer(db)
     t0 = time.perf_counter()
     index = gz.SearchIndex.cached(store, cache)
@@ -163,7 +227,8 @@ def bench_search(db: Path, n_queries: int, seed: int = 1) -> None:
         recall = f"  recall@10 {found / len(queries):.0%}" if kind in ("exact", "same-sound", "typo") else ""
         print(f"  {kind:10s} p50 {np.percentile(times, 50):6.2f} ms  p95 {np.percentile(times, 95):6.2f} ms  "
               f"max {max(times):7.1f} ms{recall}")
-    print(f"  all        p50 {np.percentile(allt, 50):6.2f} ms  p95 {np.percentile(allt, 95):6.2f} ms")
+    p95 = float(np.percentile(allt, 95))
+    print(f"  all        p50 {np.percentile(allt, 50):6.2f} ms  p95 {p95:6.2f} ms")
     # Anchor: brute-force rapidfuzz over every name, on 30 typo queries.
     choices = names.tolist()
     t = time.perf_counter()
@@ -174,6 +239,7 @@ def bench_search(db: Path, n_queries: int, seed: int = 1) -> None:
     print(f"  anchor rapidfuzz brute force, typo: {per:.0f} ms/query, recall@10 {found / 30:.0%} — "
           f"anchor/geoplan {per / ours:.0f}x")
     store.close()
+    return p95
 
 
 def bench_validate(tmp: Path, province: str) -> None:
@@ -205,15 +271,24 @@ if __name__ == "__main__":
     ap.add_argument("--validate", action="store_true",
                     help="Also run the naming check over every name of the province (default 33, Zhejiang)")
     ap.add_argument("--skip-search", action="store_true")
+    ap.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         s, v, ns, nv = _lists(tmp, a.province)
         print(f"official 2023 lists{' of province ' + a.province if a.province else ''}: {ns:,} townships, "
               f"{nv:,} villages")
-        db = tmp / "g.sqlite"
-        bench_import(db, s, v)
-        if not a.skip_search:
-            bench_search(db, a.queries)
+        results = {}
+        for backend in ("sqlite", "postgresql"):
+            if a.backend not in ("both", backend):
+                continue
+            print(f"\n=== {backend} ===")
+            with (_PgSchema(_pg_server()) if backend == "postgresql" else contextlib.nullcontext(tmp / "g.sqlite")) as db:
+                took = bench_import(db, s, v)
+                p95 = None if a.skip_search else bench_search(db, tmp / f"cache-{backend}", a.queries)
+            results[backend] = (took, p95)
+        print(f"\n{'backend':12s} {'import (s)':>11s} {'search p95 (ms)':>16s}   ({ns:,} townships + {nv:,} villages)")
+        for backend, (took, p95) in results.items():
+            print(f"{backend:12s} {took:11.1f} {'' if p95 is None else f'{p95:16.2f}'}")
         if a.validate:
             bench_validate(tmp, a.province or "33")
