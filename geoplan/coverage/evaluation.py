@@ -22,8 +22,13 @@ import numpy as np
 import pandas as pd
 
 from geoplan.coverage.access import _travel_reason, _unreached_text, road_travel  # noqa: F401  (road_travel: public here too)
+from geoplan.coverage.facilities import (  # noqa: F401  (public here too)
+    FACILITY_LAYERS, CoverageError, _filtered, _layer, _where_mask, as_of_layers, facilities_by_township, in_service,
+)
 from geoplan.coverage.plans import COVERAGE_KINDS, Plan, PlanError, Rule
-from geoplan.errors import GeoplanError
+from geoplan.coverage.reasons import (  # noqa: F401  (_describe: used by access and proposals)
+    _describe, _miss_phrase, _missing_stat, _names, _stat_label, _state_notes, _with_target,
+)
 from geoplan.layers.schema import SCHEMAS
 
 #: the four outcomes of a target, everywhere a person reads them
@@ -34,27 +39,11 @@ TOWNSHIP_COLUMNS = ["rule_id", "group", "title", "code", "name", "population", "
                     "passed", "status", "reason"]
 SUMMARY_COLUMNS = ["rule_id", "group", "title", "kind", "section", "baseline", "baseline_year", "target",
                    "value", "unit", "passed", "status", "reason"]
-FACILITY_LAYERS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
 
 #: signature of the travel-time evaluator: (rule, layers) -> per-township DataFrame with columns
 #: code, population_total, population_within (people within the rule's minutes), unreachable, off_network.
 #: The layers it is given hold only the facilities in service on the evaluation date.
 TravelEvaluator = Callable[[Rule, Mapping[str, gpd.GeoDataFrame]], pd.DataFrame]
-
-#: how a facility misses a ``where`` condition, in words (column, wanted value) -> phrase
-_MISS_PHRASES = {
-    ("standardised", True): "未达规范化标准",
-    ("eco_burial", True): "不是节地生态安葬点",
-    ("ownership", "公办"): "不是公办",
-    ("ownership", "民办"): "不是民办",
-}
-#: qualifiers of what a rule counts, in words
-_QUALIFIERS = {("standardised", True): "规范化", ("eco_burial", True): "提供节地生态安葬的", ("ownership", "公办"): "公办",
-               ("ownership", "民办"): "民办"}
-
-
-class CoverageError(GeoplanError):
-    """The layers do not allow a rule to be evaluated (missing layer or column)."""
 
 
 @dataclass
@@ -94,152 +83,6 @@ class Evaluation:
         """Codes of the townships failing one rule."""
         f = self.failures()
         return f.loc[f["rule_id"] == rule_id, "code"].tolist()
-
-
-def _layer(layers: Mapping[str, gpd.GeoDataFrame], rule: Rule, name: str | None = None) -> gpd.GeoDataFrame:
-    name = name or rule.get("layer")
-    if name not in layers:
-        raise CoverageError(
-            f"规则 {rule.id!r}（{rule.title}）需要图层 '{name}'（{SCHEMAS[name].title_zh}），但没有提供。"
-            f"已有图层：{', '.join(layers) or '无'}。"
-        )
-    return layers[name]
-
-
-def _match(gdf: pd.DataFrame, alt: dict) -> np.ndarray:
-    mask = np.ones(len(gdf), dtype=bool)
-    for col, wanted in alt.items():
-        values = wanted if isinstance(wanted, list) else [wanted]
-        if col not in gdf.columns:
-            raise CoverageError(f"图层缺少列 '{col}'，无法按 {col} = {wanted!r} 筛选。")
-        mask &= gdf[col].isin(values).fillna(False).to_numpy(dtype=bool)
-    return mask
-
-
-def _where_mask(gdf: pd.DataFrame, rule: Rule) -> np.ndarray:
-    mask = np.zeros(len(gdf), dtype=bool)
-    for alt in rule.where_any:
-        mask |= _match(gdf, alt)
-    return mask
-
-
-def in_service(gdf: pd.DataFrame, as_of: dt.date | None) -> np.ndarray:
-    """Which facilities were operating on ``as_of``: status 运营, opened by then, not closed by then.
-
-    A facility whose opening year is unknown counts as open (the layer says it operates).
-    """
-    ok = np.ones(len(gdf), dtype=bool)
-    if "status" in gdf.columns:
-        ok &= (gdf["status"] == "运营").fillna(False).to_numpy(dtype=bool)
-    if as_of is not None:
-        if "opened" in gdf.columns:
-            ok &= ~(gdf["opened"] > as_of.year).fillna(False).to_numpy(dtype=bool)
-        if "closed" in gdf.columns:
-            ok &= ~(gdf["closed"] <= as_of.year).fillna(False).to_numpy(dtype=bool)
-    return ok
-
-
-def _filtered(layers, rule: Rule, as_of: dt.date | None = None) -> gpd.GeoDataFrame:
-    """Features of the rule's layer that pass its ``where`` filter and, unless ``status = "any"``,
-    were in service on ``as_of`` (``status = "规划"``: the planned ones)."""
-    gdf = _layer(layers, rule)
-    mask = _where_mask(gdf, rule)
-    status = rule.get("status") or "运营"
-    if status == "运营":
-        mask &= in_service(gdf, as_of)
-    elif status == "规划" and "status" in gdf.columns:
-        mask &= (gdf["status"] == "规划").fillna(False).to_numpy(dtype=bool)
-    return gdf[mask]
-
-
-def _alt_text(alt: dict, layer: str) -> str:
-    kinds = alt.get("kind")
-    thing = "、".join(kinds if isinstance(kinds, list) else [kinds]) if kinds else SCHEMAS[layer].title_zh
-    quals = "".join(q for (col, v), q in _QUALIFIERS.items() if alt.get(col) == v)
-    return quals + thing
-
-
-def _describe(rule: Rule) -> str:
-    """What the rule counts, in Chinese: e.g. 运营中的居家养老服务中心."""
-    thing = "或".join(dict.fromkeys(_alt_text(a, rule.get("layer")) for a in rule.where_any))
-    status = rule.get("status") or "运营"
-    return ("运营中的" if status == "运营" else "规划中的" if status == "规划" else "") + thing
-
-
-def _names(rows: pd.DataFrame, limit: int = 6) -> str:
-    names = [str(n) for n in rows["name"]]
-    text = "、".join(names[:limit])
-    return text + (f" 等 {len(names)} 处" if len(names) > limit else "")
-
-
-def _miss_phrase(row: pd.Series, rule: Rule) -> str | None:
-    """Why a facility of the right kind does not count under the rule's ``where``, or None if the kind differs."""
-    best = None
-    for alt in rule.where_any:
-        kinds = alt.get("kind")
-        if kinds is not None and row.get("kind") not in (kinds if isinstance(kinds, list) else [kinds]):
-            continue
-        fails = []
-        for col, wanted in alt.items():
-            if col == "kind":
-                continue
-            values = wanted if isinstance(wanted, list) else [wanted]
-            if row.get(col) not in values:
-                v = values[0]
-                fails.append(_MISS_PHRASES.get((col, v)) or
-                             f"{SCHEMAS[rule.get('layer')].field(col).label_zh}不是{'或'.join(map(str, values))}")
-        if best is None or len(fails) < len(best):
-            best = fails
-    return "、".join(best) if best else None
-
-
-def _state_notes(rows: pd.DataFrame, as_of: dt.date | None) -> list[str]:
-    """Why facilities that match the rule still do not count on the evaluation date."""
-    notes = []
-    for _, r in rows.iterrows():
-        status, opened = r.get("status"), r.get("opened")
-        closed = r.get("closed") if "closed" in r else None
-        if status == "规划":
-            notes.append(f"{r['name']}尚在规划中" + (f"（计划 {int(opened)} 年建成）" if pd.notna(opened) else ""))
-        elif as_of is not None and pd.notna(opened) and opened > as_of.year:
-            notes.append(f"{r['name']} {int(opened)} 年建成，评估日 {as_of.isoformat()} 时尚未建成")
-        elif as_of is not None and closed is not None and pd.notna(closed) and closed <= as_of.year:
-            notes.append(f"{r['name']}已于 {int(closed)} 年撤销")
-    return notes
-
-
-def facilities_by_township(towns: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                           assign: str = "either") -> pd.Series:
-    """IDs of the facilities serving each township.
-
-    Parameters
-    ----------
-    towns : GeoDataFrame
-        Townships (``code`` and polygons).
-    facilities : GeoDataFrame
-        Facility layer with ``facility_id``, ``township_code`` and geometry.
-    assign : {"location", "column", "either"}
-        Count a facility for the township it stands in, the one its
-        ``township_code`` names, or both (a centre just across a township
-        line that the bureau assigned to its neighbour counts for both).
-
-    Returns
-    -------
-    Series
-        Index township code, values sorted lists of facility IDs.
-    """
-    pairs = []
-    if assign in ("column", "either") and "township_code" in facilities:
-        pairs.append(facilities[["facility_id", "township_code"]].rename(columns={"township_code": "code"}))
-    if assign in ("location", "either") and len(facilities):
-        pts = facilities[["facility_id", facilities.geometry.name]].copy()
-        pts[pts.geometry.name] = pts.geometry.representative_point()
-        joined = gpd.sjoin(pts, towns[["code", towns.geometry.name]].to_crs(pts.crs), predicate="within")
-        pairs.append(joined[["facility_id", "code"]])
-    table = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame(columns=["facility_id", "code"])
-    table = table.dropna().drop_duplicates()
-    grouped = table.groupby("code")["facility_id"].agg(lambda s: sorted(map(str, s)))
-    return pd.Series([grouped.get(c, []) for c in towns["code"]], index=towns["code"].to_numpy())
 
 
 def _count_rule(rule: Rule, towns, layers, year: int, as_of: dt.date | None) -> pd.DataFrame:
@@ -333,18 +176,6 @@ def _village_rule(rule: Rule, layers, year: int, as_of) -> tuple[pd.DataFrame, p
     return out, v
 
 
-def _stat_label(plan: Plan, name: str) -> str:
-    return plan.statistic_label(name)
-
-
-def _missing_stat(plan: Plan, names: list[str], year: int) -> str:
-    parts = []
-    for name in names:
-        have = sorted(plan.statistics.get(name, {}))
-        parts.append(f"{_stat_label(plan, name)}" + (f"（已有 {'、'.join(map(str, have))} 年数据）" if have else ""))
-    return f"缺少 {year} 年统计：{'；'.join(parts)}；请在规划文件 [statistics] 中填入 {year} 年的数字"
-
-
 def _ratio(rule: Rule, layers, plan: Plan, year: int, as_of) -> tuple[float | None, str]:
     if "layer" in rule.spec:
         gdf = _filtered(layers, rule, as_of)
@@ -400,28 +231,6 @@ def _status(value, target, comparison: str) -> str:
     return PASS if _passes(value, target, comparison) else FAIL
 
 
-def _fmt(value, unit: str) -> str:
-    """A value as a person reads it: shares as %, per-10,000 with one decimal, counts and money whole."""
-    if value is None or pd.isna(value):
-        return "—"
-    if unit == "%":
-        return f"{value:.1%}"
-    if "万" in unit:
-        return f"{value:.1f}"
-    if float(value).is_integer() or unit in ("元/年", "元", "处", "个", "人"):
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
-
-
-def _with_target(text: str, value, target, unit: str, comparison: str, year: int) -> str:
-    if target is None:
-        return f"{text}；{year} 年无目标"
-    if value is None or pd.isna(value):
-        return text
-    op = "不低于" if comparison == ">=" else "不高于"
-    shown_unit = "" if unit == "%" else f" {unit}"
-    return f"{_fmt(value, unit)}{shown_unit}（{text}）；目标{op} {_fmt(target, unit)}{shown_unit}"
-
 def townships_from_raster(towns: gpd.GeoDataFrame, population) -> gpd.GeoDataFrame:
     """Townships with ``population`` replaced by the raster's zonal sums (partial cells shared exactly).
 
@@ -445,15 +254,6 @@ def _baseline(rule: Rule):
         return None, None
     y = min(rule.baseline)
     return rule.baseline[y], (y or None)
-
-
-def as_of_layers(layers: Mapping[str, gpd.GeoDataFrame], as_of: dt.date | None) -> dict:
-    """The layers with only the facilities in service on ``as_of`` (planned, not yet opened and closed ones dropped)."""
-    out = dict(layers)
-    for name in FACILITY_LAYERS:
-        if name in out:
-            out[name] = out[name][in_service(out[name], as_of)]
-    return out
 
 
 def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | None = None, *,
