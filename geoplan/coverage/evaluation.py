@@ -29,6 +29,7 @@ from geoplan.coverage.plans import COVERAGE_KINDS, Plan, PlanError, Rule
 from geoplan.coverage.reasons import (  # noqa: F401  (_describe: used by access and proposals)
     _describe, _miss_phrase, _missing_stat, _names, _stat_label, _state_notes, _with_target,
 )
+from geoplan.i18n import _
 from geoplan.layers.schema import SCHEMAS
 
 #: the four outcomes of a target, everywhere a person reads them
@@ -100,24 +101,28 @@ def _count_rule(rule: Rule, towns, layers, year: int, as_of: dt.date | None) -> 
     threshold = rule.get("threshold")
     required_year = rule.required_in(year)
     rows = []
-    for _, t in towns.iterrows():
+    for _i, t in towns.iterrows():
         ids = serving[t["code"]]
         pop = t[pop_col] if pop_col in t else pd.NA
         here = by_id.loc[everything[t["code"]]] if everything[t["code"]] else by_id.iloc[:0]
         named = _names(by_id.loc[ids]) if ids else ""
         if not required_year:
-            status, reason = NOT_REQUIRED, f"{rule.get('from_year')} 年起才要求"
+            status, reason = NOT_REQUIRED, _("required from {year} on").format(year=rule.get("from_year"))
         elif threshold is not None and pd.isna(pop):
-            status, reason = UNKNOWN, "缺少人口数据，无法判断是否要求"
+            status, reason = UNKNOWN, _("no population figure: cannot tell whether it is required")
         elif threshold is not None and pop < threshold:
-            status, reason = NOT_REQUIRED, f"不要求：人口 {int(pop):,} 人，不足 {int(threshold):,} 人"
+            status, reason = NOT_REQUIRED, _("not required: population {population:,}, below {threshold:,}").format(
+                population=int(pop), threshold=int(threshold))
         elif len(ids) >= need:
-            status, reason = PASS, f"有{thing} {len(ids)} 处（{named}）"
+            status, reason = PASS, _("{thing}: {n} ({names})").format(thing=thing, n=len(ids), names=named)
         else:
             status = FAIL
-            parts = [f"{thing}仅 {len(ids)} 处（{named}），需 {need} 处" if ids else f"没有{thing}"]
+            parts = [_("{thing}: only {n} ({names}), {need} needed").format(thing=thing, n=len(ids), names=named,
+                                                                            need=need)
+                     if ids else _("no {thing}").format(thing=thing)]
             if threshold is not None:
-                parts[0] += f"（人口 {int(pop):,} 人 ≥ {int(threshold):,} 人）"
+                parts[0] += _(" (population {population:,} ≥ {threshold:,})").format(
+                    population=int(pop), threshold=int(threshold))
             misses: dict[tuple[str, str], list[str]] = {}
             for fid, r in here.iterrows():
                 if matches.get(fid, False):
@@ -127,11 +132,12 @@ def _count_rule(rule: Rule, towns, layers, year: int, as_of: dt.date | None) -> 
                     label = str(r["kind"]) if "kind" in r and pd.notna(r.get("kind")) else SCHEMAS[rule.get("layer")].title_zh
                     misses.setdefault((label, phrase), []).append(str(r["name"]))
             for (label, phrase), names in misses.items():
-                parts.append(f"有{label} {len(names)} 处（{'、'.join(names)}），但{phrase}")
+                parts.append(_("{label}: {n} ({names}), but {why}").format(
+                    label=label, n=len(names), names=_(", ").join(names), why=phrase))
             not_yet = here[matches.reindex(here.index).fillna(False).to_numpy(dtype=bool)]
             not_yet = not_yet[~not_yet["facility_id"].astype(str).isin(ids)]
             parts += _state_notes(not_yet, as_of)
-            reason = "；".join(parts)
+            reason = _("; ").join(parts)
         rows.append((t["code"], t["name"], pop, len(ids), need, status, reason))
     out = pd.DataFrame(rows, columns=["code", "name", "population", "value", "target", "status", "reason"])
     out["unit"] = "处"
@@ -145,31 +151,34 @@ def _village_rule(rule: Rule, layers, year: int, as_of) -> tuple[pd.DataFrame, p
     gdf = _layer(layers, rule)
     counted = gdf[_where_mask(gdf, rule) & in_service(gdf, as_of)]
     matching = gdf[_where_mask(gdf, rule) & ~in_service(gdf, as_of)]
-    have = counted.groupby("village_code")["name"].agg(lambda s: "、".join(map(str, s)))
-    later = matching.groupby("village_code")["name"].agg(lambda s: "、".join(map(str, s)))
+    have = counted.groupby("village_code")["name"].agg(lambda s: _(", ").join(map(str, s)))
+    later = matching.groupby("village_code")["name"].agg(lambda s: _(", ").join(map(str, s)))
     v = pd.DataFrame({"rule_id": rule.id, "code": villages["code"].astype(str), "name": villages["name"],
                       "township_code": villages["township_code"].astype(str)})
     v["facilities"] = v["code"].map(have).fillna("")
     v["covered"] = v["facilities"].ne("")
     thing = _describe(rule)
-    v["note"] = [("" if c else (f"{later[code]}在评估日未运营（规划中、尚未建成或已撤销）" if code in later.index
-                               else f"没有{thing}"))
+    v["note"] = [("" if c else (_("{names} not operating on the evaluation date (planned, not yet open or closed)")
+                                .format(names=later[code]) if code in later.index
+                                else _("no {thing}").format(thing=thing)))
                  for code, c in zip(v["code"], v["covered"])]
     required = rule.required_in(year)
     rows = []
-    for _, t in towns.iterrows():
+    for _i, t in towns.iterrows():
         mine = v[v["township_code"] == t["code"]]
         n, k = len(mine), int(mine["covered"].sum())
         if not required:
-            status, reason = NOT_REQUIRED, f"{rule.get('from_year')} 年起才要求"
+            status, reason = NOT_REQUIRED, _("required from {year} on").format(year=rule.get("from_year"))
         elif n == 0:
-            status, reason = NOT_REQUIRED, "村(社区)图层中没有该乡镇(街道)的村(社区)"
+            status, reason = NOT_REQUIRED, _("the villages layer has no village or community of this township")
         else:
             missing = mine.loc[~mine["covered"], "name"].astype(str).tolist()
             status = PASS if not missing else FAIL
-            reason = f"{k}/{n} 个村(社区)有{thing}"
+            reason = _("{k}/{n} villages and communities have {thing}").format(k=k, n=n, thing=thing)
             if missing:
-                reason += f"；缺：{'、'.join(missing[:8])}" + (f" 等 {len(missing)} 个" if len(missing) > 8 else "")
+                shown = _(", ").join(missing[:8])
+                reason += (_("; lacking: {names} and others, {n} in all").format(names=shown, n=len(missing))
+                           if len(missing) > 8 else _("; lacking: {names}").format(names=shown))
         rows.append((t["code"], t["name"], t["population"], (k / n) if n else None, 1.0, status, reason))
     out = pd.DataFrame(rows, columns=["code", "name", "population", "value", "target", "status", "reason"])
     out["unit"] = "%"
@@ -183,19 +192,22 @@ def _ratio(rule: Rule, layers, plan: Plan, year: int, as_of) -> tuple[float | No
         num_col, den_col = rule.get("numerator"), rule.get("denominator")
         num, den = gdf[num_col].fillna(0).sum(), gdf[den_col].fillna(0).sum()
         label_n, label_d = schema.field(num_col).label_zh, schema.field(den_col).label_zh
-        what = f"{_describe(rule)} {len(gdf)} 处"
+        what = _("{thing}: {n}").format(thing=_describe(rule), n=len(gdf))
         if den == 0:
-            return None, f"{what}，{label_d}合计为 0，无法计算比例"
-        return float(num / den), f"{what}：{label_n} {int(num):,} / {label_d} {int(den):,}"
+            return None, _("{what}, {label} totals 0: no ratio").format(what=what, label=label_d)
+        return float(num / den), _("{what}: {numerator_label} {numerator:,} / {denominator_label} {denominator:,}").format(
+            what=what, numerator_label=label_n, numerator=int(num), denominator_label=label_d, denominator=int(den))
     n = plan.statistic(rule.get("numerator"), year)
     d = plan.statistic(rule.get("denominator"), year)
     if n is None or d is None:
         missing = [s for s, v in ((rule.get("numerator"), n), (rule.get("denominator"), d)) if v is None]
         return None, _missing_stat(plan, missing, year)
     if d == 0:
-        return None, f"{_stat_label(plan, rule.get('denominator'))} {year} 年为 0，无法计算比例"
-    return n / d, (f"{_stat_label(plan, rule.get('numerator'))} {n:,.0f} / "
-                   f"{_stat_label(plan, rule.get('denominator'))} {d:,.0f}（{year} 年）")
+        return None, _("{label} is 0 in {year}: no ratio").format(label=_stat_label(plan, rule.get("denominator")),
+                                                                     year=year)
+    return n / d, _("{numerator_label} {numerator:,.0f} / {denominator_label} {denominator:,.0f} ({year})").format(
+        numerator_label=_stat_label(plan, rule.get("numerator")), numerator=n,
+        denominator_label=_stat_label(plan, rule.get("denominator")), denominator=d, year=year)
 
 
 def _per_population(rule: Rule, layers, plan: Plan, year: int, towns, as_of) -> tuple[float | None, str]:
@@ -206,15 +218,17 @@ def _per_population(rule: Rule, layers, plan: Plan, year: int, towns, as_of) -> 
         count = plan.statistic(rule.get("statistic"), year)
         if count is None:
             return None, _missing_stat(plan, [rule.get("statistic")], year)
-        label = f"{_stat_label(plan, rule.get('statistic'))} {count:,.0f}（{year} 年）"
+        label = _("{label} {count:,.0f} ({year})").format(label=_stat_label(plan, rule.get("statistic")), count=count,
+                                                           year=year)
     else:
         count = float(len(_filtered(layers, rule, as_of)))
-        label = f"{_describe(rule)} {count:,.0f} 处"
-    who = "60 岁及以上人口" if pop_col == "pop_60plus" else "常住人口"
+        label = _("{thing}: {n:,.0f}").format(thing=_describe(rule), n=count)
+    who = _("population aged 60 and over") if pop_col == "pop_60plus" else _("resident population")
     if people == 0:
-        return None, f"{who}为 0"
-    per_text = "万" if per == 10000 else f"{per:,.0f} "
-    return count / people * per, f"{label} ÷ {who} {people:,.0f} 人 × {per_text}"
+        return None, _("{who} is 0").format(who=who)
+    per_text = _("10,000") if per == 10000 else f"{per:,.0f} "
+    return count / people * per, _("{label} ÷ {who} {people:,.0f} × {per}").format(label=label, who=who, people=people,
+                                                                                   per=per_text)
 
 
 def _passes(value, target, comparison: str):
@@ -305,22 +319,24 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
         try:
             as_of = dt.date.fromisoformat(as_of)
         except ValueError:
-            raise PlanError(f"评估日期 {as_of!r} 不是日期，请写成 2022-12-31 这样的格式。") from None
+            raise PlanError(_("The evaluation date {date!r} is not a date: write it like 2022-12-31.").format(
+                date=as_of)) from None
     if year is None:
         year = as_of.year if as_of is not None else plan.default_year()
     year = plan.check_year(year)
     if as_of is None:
         as_of = dt.date(year, 12, 31)
     if "townships" not in layers:
-        raise CoverageError("评估规划需要乡镇(街道)图层 'townships'。")
+        raise CoverageError(_("Evaluating a plan needs the townships layer 'townships'."))
     towns = layers["townships"]
     if population is not None:
         towns = townships_from_raster(towns, population)
         layers = {**layers, "townships": towns}
     if towns["county_code"].ne(plan.county).any():
         raise CoverageError(
-            f"规划 {plan.name!r} 属于县 {plan.county}，但乡镇图层属于 "
-            f"{', '.join(sorted(towns['county_code'].unique()))}；请使用该县的规划文件。"
+            _("The plan {plan!r} is for county {county}, but the townships layer belongs to {counties}; "
+              "use that county's plan file.").format(plan=plan.name, county=plan.county,
+                                                     counties=", ".join(sorted(towns["county_code"].unique())))
         )
     served = as_of_layers(layers, as_of)
     town_rows, summary, village_rows = [], [], []
@@ -349,14 +365,15 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
                 k, n = int(villages["covered"].sum()), len(villages)
                 value = k / n if n else None
                 status = NOT_REQUIRED if not rule.required_in(year) else _status(value, 1.0, ">=")
-                reason = f"{k}/{n} 个村(社区)有{_describe(rule)}"
+                reason = _("{k}/{n} villages and communities have {thing}").format(k=k, n=n, thing=_describe(rule))
                 layer_rows = layers[rule.get("layer")]
                 uncoded = int((_where_mask(layer_rows, rule) & in_service(layer_rows, as_of)
                                & layer_rows["village_code"].isna().to_numpy()).sum())
                 if uncoded:
-                    reason += f"；另有 {uncoded} 处没有填村(社区)代码（village_code），未计入"
+                    reason += _("; {n} more without a village code (village_code), not counted").format(n=uncoded)
                 if failing:
-                    reason += f"；{len(failing)} 个乡镇(街道)未全覆盖：{'、'.join(failing)}"
+                    reason += _("; {n} townships not fully covered: {names}").format(n=len(failing),
+                                                                                     names=_(", ").join(failing))
                 add(rule, value, 1.0, "%", status, reason)
                 continue
             if per["status"].eq(UNKNOWN).any():
@@ -365,10 +382,10 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
                 status = NOT_REQUIRED
             else:
                 status = PASS if not failing else FAIL
-            reason = (f"{ok}/{len(required)} 个要求的乡镇(街道)达标" if len(required) else
-                      str(per["reason"].iloc[0]) if len(per) else "")
+            reason = (_("{ok}/{n} of the townships required pass").format(ok=ok, n=len(required)) if len(required)
+                      else str(per["reason"].iloc[0]) if len(per) else "")
             if failing:
-                reason += f"；未达标：{'、'.join(failing)}"
+                reason += _("; failing: {names}").format(names=_(", ").join(failing))
             if status == NOT_REQUIRED:
                 add(rule, None, None, "个乡镇(街道)", status, reason)
             else:
@@ -384,7 +401,8 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
         elif rule.kind == "statistic":
             value = plan.statistic(rule.get("statistic"), year)
             how = (_missing_stat(plan, [rule.get("statistic")], year) if value is None
-                   else f"{_stat_label(plan, rule.get('statistic'))}，{year} 年统计")
+                   else _("{label}, statistics of {year}").format(label=_stat_label(plan, rule.get("statistic")),
+                                                                    year=year))
             add(rule, value, target, rule.unit, _status(value, target, rule.comparison),
                 _with_target(how, value, target, rule.unit, rule.comparison, year))
         elif rule.kind == "layer_count":
@@ -392,15 +410,16 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
             if gdf is None:
                 _layer(layers, rule)
             n = int(_where_mask(gdf, rule).sum())
-            how = f"{SCHEMAS[rule.get('layer')].title_zh}图层中 {n:,} 个"
+            how = _("{n:,} in the {layer} layer").format(n=n, layer=SCHEMAS[rule.get("layer")].title_zh)
             add(rule, float(n), target, rule.unit, _status(float(n), target, rule.comparison),
                 _with_target(how, float(n), target, rule.unit, rule.comparison, year))
         elif rule.kind == "travel_time":
             if travel is None:
-                add(rule, None, target, "%", UNKNOWN, "无法评估：需要道路网络和人口栅格")
+                add(rule, None, target, "%", UNKNOWN, _("cannot be evaluated: needs the road network and a population raster"))
                 continue
             if _filtered(served, rule).empty:
-                raise CoverageError(f"规则 {rule.id!r}：评估日 {as_of} 没有任何{_describe(rule)}可以前往。")
+                raise CoverageError(_("Rule {rule!r}: on the evaluation date {date} there is no {thing} to travel to.")
+                                    .format(rule=rule.id, date=as_of, thing=_describe(rule)))
             per = travel(rule, served)
             merged = towns[["code", "name"]].merge(per, on="code", how="left")
             share = merged["population_within"] / merged["population_total"]
@@ -417,14 +436,15 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
             total = merged["population_total"].sum()
             within = merged["population_within"].sum()
             value = float(within / total) if total else None
-            who = "60 岁及以上人口" if rule.get("population") == "pop_60plus" else "人口"
-            how = (f"{who} {within:,.0f} / {total:,.0f} 人在 {rule.get('minutes'):g} 分钟内"
+            who = _("population aged 60 and over") if rule.get("population") == "pop_60plus" else _("people")
+            how = (_("{who} {within:,.0f} / {total:,.0f} within {minutes:g} minutes").format(
+                       who=who, within=within, total=total, minutes=rule.get("minutes"))
                    + _unreached_text(merged.sum(numeric_only=True), travel))
             add(rule, value, target, "%", _status(value, target, rule.comparison),
                 _with_target(how, value, target, "%", rule.comparison, year))
     for ne in plan.not_evaluated:
-        summary.append((ne.id, ne.group, ne.title, "不能用现有数据评估", ne.section, None, None, ne.target or None,
-                        None, "", UNKNOWN, f"未评估：需要{ne.needs}"))
+        summary.append((ne.id, ne.group, ne.title, _("cannot be evaluated with the data at hand"), ne.section, None,
+                        None, ne.target or None, None, "", UNKNOWN, _("not evaluated: needs {what}").format(what=ne.needs)))
     townships = (pd.concat(town_rows, ignore_index=True) if town_rows
                  else pd.DataFrame(columns=TOWNSHIP_COLUMNS))
     townships["passed"] = townships["status"].map({PASS: True, FAIL: False}).astype("boolean")

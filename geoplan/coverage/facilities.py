@@ -18,6 +18,7 @@ import pandas as pd
 
 from geoplan.coverage.plans import Rule
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.layers.schema import SCHEMAS
 
 FACILITY_LAYERS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
@@ -31,8 +32,10 @@ def _layer(layers: Mapping[str, gpd.GeoDataFrame], rule: Rule, name: str | None 
     name = name or rule.get("layer")
     if name not in layers:
         raise CoverageError(
-            f"规则 {rule.id!r}（{rule.title}）需要图层 '{name}'（{SCHEMAS[name].title_zh}），但没有提供。"
-            f"已有图层：{', '.join(layers) or '无'}。"
+            _("Rule {rule!r} ({title}) needs the layer '{layer}' ({layer_title}), which was not given. "
+              "Layers given: {layers}.").format(rule=rule.id, title=rule.title, layer=name,
+                                                 layer_title=SCHEMAS[name].title_zh,
+                                                 layers=", ".join(layers) or _("none"))
         )
     return layers[name]
 
@@ -42,7 +45,8 @@ def _match(gdf: pd.DataFrame, alt: dict) -> np.ndarray:
     for col, wanted in alt.items():
         values = wanted if isinstance(wanted, list) else [wanted]
         if col not in gdf.columns:
-            raise CoverageError(f"图层缺少列 '{col}'，无法按 {col} = {wanted!r} 筛选。")
+            raise CoverageError(_("The layer has no column '{column}'; cannot filter by {column} = {wanted!r}.").format(
+                column=col, wanted=wanted))
         mask &= gdf[col].isin(values).fillna(False).to_numpy(dtype=bool)
     return mask
 

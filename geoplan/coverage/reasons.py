@@ -11,38 +11,50 @@ import datetime as dt
 import pandas as pd
 
 from geoplan.coverage.plans import Plan, Rule
+from geoplan.i18n import N_, _
 from geoplan.layers.schema import SCHEMAS
 
 #: how a facility misses a ``where`` condition, in words (column, wanted value) -> phrase
 _MISS_PHRASES = {
-    ("standardised", True): "未达规范化标准",
-    ("eco_burial", True): "不是节地生态安葬点",
-    ("ownership", "公办"): "不是公办",
-    ("ownership", "民办"): "不是民办",
+    ("standardised", True): N_("is not up to the provincial standard"),
+    ("eco_burial", True): N_("is not an eco-burial site"),
+    ("ownership", "公办"): N_("is not run by the government"),
+    ("ownership", "民办"): N_("is not privately run"),
 }
-#: qualifiers of what a rule counts, in words
-_QUALIFIERS = {("standardised", True): "规范化", ("eco_burial", True): "提供节地生态安葬的", ("ownership", "公办"): "公办",
-               ("ownership", "民办"): "民办"}
+#: qualifiers of what a rule counts, in words (put before the facility kind)
+_QUALIFIERS = {("standardised", True): N_("standardised "), ("eco_burial", True): N_("eco-burial-offering "),
+               ("ownership", "公办"): N_("government-run "), ("ownership", "民办"): N_("privately run ")}
+
+
+def _or(items) -> str:
+    """``a``, ``a或b``, ``a或b或c`` (``a or b or c``)."""
+    items = list(items)
+    text = items[0] if items else ""
+    for item in items[1:]:
+        text = _("{first} or {second}").format(first=text, second=item)
+    return text
 
 
 def _alt_text(alt: dict, layer: str) -> str:
     kinds = alt.get("kind")
-    thing = "、".join(kinds if isinstance(kinds, list) else [kinds]) if kinds else SCHEMAS[layer].title_zh
-    quals = "".join(q for (col, v), q in _QUALIFIERS.items() if alt.get(col) == v)
+    thing = _(", ").join(kinds if isinstance(kinds, list) else [kinds]) if kinds else SCHEMAS[layer].title_zh
+    quals = "".join(_(q) for (col, v), q in _QUALIFIERS.items() if alt.get(col) == v)
     return quals + thing
 
 
 def _describe(rule: Rule) -> str:
-    """What the rule counts, in Chinese: e.g. 运营中的居家养老服务中心."""
-    thing = "或".join(dict.fromkeys(_alt_text(a, rule.get("layer")) for a in rule.where_any))
+    """What the rule counts, in words: e.g. 运营中的居家养老服务中心 (operating 居家养老服务中心)."""
+    thing = _or(dict.fromkeys(_alt_text(a, rule.get("layer")) for a in rule.where_any))
     status = rule.get("status") or "运营"
-    return ("运营中的" if status == "运营" else "规划中的" if status == "规划" else "") + thing
+    if status == "运营":
+        return _("operating {thing}").format(thing=thing)
+    return _("planned {thing}").format(thing=thing) if status == "规划" else thing
 
 
 def _names(rows: pd.DataFrame, limit: int = 6) -> str:
     names = [str(n) for n in rows["name"]]
-    text = "、".join(names[:limit])
-    return text + (f" 等 {len(names)} 处" if len(names) > limit else "")
+    text = _(", ").join(names[:limit])
+    return _("{names} and others, {n} in all").format(names=text, n=len(names)) if len(names) > limit else text
 
 
 def _miss_phrase(row: pd.Series, rule: Rule) -> str | None:
@@ -59,25 +71,28 @@ def _miss_phrase(row: pd.Series, rule: Rule) -> str | None:
             values = wanted if isinstance(wanted, list) else [wanted]
             if row.get(col) not in values:
                 v = values[0]
-                fails.append(_MISS_PHRASES.get((col, v)) or
-                             f"{SCHEMAS[rule.get('layer')].field(col).label_zh}不是{'或'.join(map(str, values))}")
+                phrase = _MISS_PHRASES.get((col, v))
+                fails.append(_(phrase) if phrase else _("{label} is not {values}").format(
+                    label=SCHEMAS[rule.get("layer")].field(col).label_zh, values=_or(map(str, values))))
         if best is None or len(fails) < len(best):
             best = fails
-    return "、".join(best) if best else None
+    return _(", ").join(best) if best else None
 
 
 def _state_notes(rows: pd.DataFrame, as_of: dt.date | None) -> list[str]:
     """Why facilities that match the rule still do not count on the evaluation date."""
     notes = []
-    for _, r in rows.iterrows():
+    for _i, r in rows.iterrows():
         status, opened = r.get("status"), r.get("opened")
         closed = r.get("closed") if "closed" in r else None
         if status == "规划":
-            notes.append(f"{r['name']}尚在规划中" + (f"（计划 {int(opened)} 年建成）" if pd.notna(opened) else ""))
+            notes.append(_("{name} is still planned (to open in {year})").format(name=r["name"], year=int(opened))
+                         if pd.notna(opened) else _("{name} is still planned").format(name=r["name"]))
         elif as_of is not None and pd.notna(opened) and opened > as_of.year:
-            notes.append(f"{r['name']} {int(opened)} 年建成，评估日 {as_of.isoformat()} 时尚未建成")
+            notes.append(_("{name} opens in {year}, not yet open on the evaluation date {date}").format(
+                name=r["name"], year=int(opened), date=as_of.isoformat()))
         elif as_of is not None and closed is not None and pd.notna(closed) and closed <= as_of.year:
-            notes.append(f"{r['name']}已于 {int(closed)} 年撤销")
+            notes.append(_("{name} closed in {year}").format(name=r["name"], year=int(closed)))
     return notes
 
 
@@ -89,8 +104,10 @@ def _missing_stat(plan: Plan, names: list[str], year: int) -> str:
     parts = []
     for name in names:
         have = sorted(plan.statistics.get(name, {}))
-        parts.append(f"{_stat_label(plan, name)}" + (f"（已有 {'、'.join(map(str, have))} 年数据）" if have else ""))
-    return f"缺少 {year} 年统计：{'；'.join(parts)}；请在规划文件 [statistics] 中填入 {year} 年的数字"
+        parts.append(_("{label} (data for {years})").format(label=_stat_label(plan, name), years=_(", ").join(map(str, have)))
+                     if have else _stat_label(plan, name))
+    return _("no statistics for {year}: {missing}; enter the figures of {year} in the plan file's [statistics]").format(
+        year=year, missing=_("; ").join(parts))
 
 
 def _fmt(value, unit: str) -> str:
@@ -108,9 +125,10 @@ def _fmt(value, unit: str) -> str:
 
 def _with_target(text: str, value, target, unit: str, comparison: str, year: int) -> str:
     if target is None:
-        return f"{text}；{year} 年无目标"
+        return _("{text}; no target for {year}").format(text=text, year=year)
     if value is None or pd.isna(value):
         return text
-    op = "不低于" if comparison == ">=" else "不高于"
     shown_unit = "" if unit == "%" else f" {unit}"
-    return f"{_fmt(value, unit)}{shown_unit}（{text}）；目标{op} {_fmt(target, unit)}{shown_unit}"
+    message = (_("{value}{unit} ({text}); target at least {target}{unit}") if comparison == ">="
+               else _("{value}{unit} ({text}); target at most {target}{unit}"))
+    return message.format(value=_fmt(value, unit), unit=shown_unit, text=text, target=_fmt(target, unit))
