@@ -42,10 +42,12 @@ def _alt_text(alt: dict, layer: str) -> str:
     return quals + thing
 
 
-def _describe(rule: Rule) -> str:
+def _describe(rule: Rule, with_status: bool = True) -> str:
     """What the rule counts, in words: e.g. 运营中的居家养老服务中心 (operating 居家养老服务中心)."""
     thing = _or(dict.fromkeys(_alt_text(a, rule.get("layer")) for a in rule.where_any))
     status = rule.get("status") or "运营"
+    if not with_status:
+        return thing
     if status == "运营":
         return _("operating {thing}").format(thing=thing)
     return _("planned {thing}").format(thing=thing) if status == "规划" else thing
