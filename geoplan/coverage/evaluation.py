@@ -129,7 +129,7 @@ def _count_rule(rule: Rule, towns, layers, year: int, as_of: dt.date | None) -> 
                     continue
                 phrase = _miss_phrase(r, rule)
                 if phrase:
-                    label = str(r["kind"]) if "kind" in r and pd.notna(r.get("kind")) else SCHEMAS[rule.get("layer")].title_zh
+                    label = str(r["kind"]) if "kind" in r and pd.notna(r.get("kind")) else SCHEMAS[rule.get("layer")].title
                     misses.setdefault((label, phrase), []).append(str(r["name"]))
             for (label, phrase), names in misses.items():
                 parts.append(_("{label}: {n} ({names}), but {why}").format(
@@ -191,7 +191,7 @@ def _ratio(rule: Rule, layers, plan: Plan, year: int, as_of) -> tuple[float | No
         schema = SCHEMAS[rule.get("layer")]
         num_col, den_col = rule.get("numerator"), rule.get("denominator")
         num, den = gdf[num_col].fillna(0).sum(), gdf[den_col].fillna(0).sum()
-        label_n, label_d = schema.field(num_col).label_zh, schema.field(den_col).label_zh
+        label_n, label_d = schema.field(num_col).label, schema.field(den_col).label
         what = _("{thing}: {n}").format(thing=_describe(rule), n=len(gdf))
         if den == 0:
             return None, _("{what}, {label} totals 0: no ratio").format(what=what, label=label_d)
@@ -410,7 +410,7 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
             if gdf is None:
                 _layer(layers, rule)
             n = int(_where_mask(gdf, rule).sum())
-            how = _("{n:,} in the {layer} layer").format(n=n, layer=SCHEMAS[rule.get("layer")].title_zh)
+            how = _("{n:,} in the {layer} layer").format(n=n, layer=SCHEMAS[rule.get("layer")].title)
             add(rule, float(n), target, rule.unit, _status(float(n), target, rule.comparison),
                 _with_target(how, float(n), target, rule.unit, rule.comparison, year))
         elif rule.kind == "travel_time":

@@ -34,7 +34,7 @@ def _layer(layers: Mapping[str, gpd.GeoDataFrame], rule: Rule, name: str | None 
         raise CoverageError(
             _("Rule {rule!r} ({title}) needs the layer '{layer}' ({layer_title}), which was not given. "
               "Layers given: {layers}.").format(rule=rule.id, title=rule.title, layer=name,
-                                                 layer_title=SCHEMAS[name].title_zh,
+                                                 layer_title=SCHEMAS[name].title,
                                                  layers=", ".join(layers) or _("none"))
         )
     return layers[name]

@@ -284,7 +284,7 @@ def _check_where(rid_where: str, layer: str, where, errors: list[str]) -> list[d
         for col, wanted in alt.items():
             if col not in columns:
                 errors.append(_("{where} where: the layer {layer} ({title}) has no column '{column}'{suggest}"
-                                "Columns: {columns}").format(where=rid_where, layer=layer, title=schema.title_zh,
+                                "Columns: {columns}").format(where=rid_where, layer=layer, title=schema.title,
                                                              column=col, suggest=_suggest(col, columns),
                                                              columns=", ".join(columns)))
                 continue
@@ -307,7 +307,7 @@ def _check_where(rid_where: str, layer: str, where, errors: list[str]) -> list[d
                     if canon is None:
                         errors.append(_("{where} where.{column}: {value!r} is not a value of {label}{suggest}"
                                         "Values: {values}").format(where=rid_where, column=col, value=v,
-                                                                   label=f.label_zh, suggest=_suggest(v, f.choices),
+                                                                   label=f.label, suggest=_suggest(v, f.choices),
                                                                    values=_(", ").join(f.choices)))
                     else:
                         good.append(canon)
@@ -315,7 +315,7 @@ def _check_where(rid_where: str, layer: str, where, errors: list[str]) -> list[d
                     if not isinstance(v, str):
                         errors.append(_("{where} where.{column}: {label} is a text code; write it in quotes: "
                                         "{column} = \"{value}\"").format(where=rid_where, column=col,
-                                                                         label=f.label_zh, value=v))
+                                                                         label=f.label, value=v))
                     elif f.pattern and not re.fullmatch(f.pattern, v):
                         errors.append(_("{where} where.{column}: {value!r} is not in the form ({hint})").format(
                             where=rid_where, column=col, value=v, hint=_(f.pattern_hint)))
@@ -345,7 +345,7 @@ def _numeric_column(rid_where, layer, key, col, errors):
         numeric = [f.name for f in SCHEMAS[layer].fields if f.dtype in ("int", "float")]
         errors.append(_("{where} {key}: the column '{column}' ({label}) is not numeric and cannot be summed; "
                         "numeric columns: {columns}").format(where=rid_where, key=key, column=col,
-                                                             label=columns[col].label_zh, columns=", ".join(numeric)))
+                                                             label=columns[col].label, columns=", ".join(numeric)))
 
 
 def _positive(raw, key, rid_where, errors, *, integer=False, minimum=None, maximum=None, example=""):
@@ -597,6 +597,12 @@ def load_plan(path) -> Plan:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"line (\d+), column (\d+)", str(exc))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))  # the TOML parser's words, in English
+        if where:
+            raise PlanError(_("{path} line {line}, column {column}: not valid TOML ({reason}). Check the quotes and "
+                              "brackets of that line.").format(path=p, line=where[1], column=where[2],
+                                                               reason=reason)) from exc
         raise PlanError(_("{path} is not valid TOML: {error}. Check the quotes and brackets of that line.").format(
             path=p, error=exc)) from exc
     return parse_plan(data, str(p))

@@ -37,7 +37,7 @@ def _or(items) -> str:
 
 def _alt_text(alt: dict, layer: str) -> str:
     kinds = alt.get("kind")
-    thing = _(", ").join(kinds if isinstance(kinds, list) else [kinds]) if kinds else SCHEMAS[layer].title_zh
+    thing = _(", ").join(kinds if isinstance(kinds, list) else [kinds]) if kinds else SCHEMAS[layer].title
     quals = "".join(_(q) for (col, v), q in _QUALIFIERS.items() if alt.get(col) == v)
     return quals + thing
 
@@ -75,7 +75,7 @@ def _miss_phrase(row: pd.Series, rule: Rule) -> str | None:
                 v = values[0]
                 phrase = _MISS_PHRASES.get((col, v))
                 fails.append(_(phrase) if phrase else _("{label} is not {values}").format(
-                    label=SCHEMAS[rule.get("layer")].field(col).label_zh, values=_or(map(str, values))))
+                    label=SCHEMAS[rule.get("layer")].field(col).label, values=_or(map(str, values))))
         if best is None or len(fails) < len(best):
             best = fails
     return _(", ").join(best) if best else None

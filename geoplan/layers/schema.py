@@ -55,6 +55,13 @@ class Field:
     pattern: str | None = None
     pattern_hint: str = ""
 
+    @property
+    def label(self) -> str:
+        """The column's name for a reader: its Chinese label in Chinese, the column name otherwise."""
+        from geoplan.i18n import current_language
+
+        return self.label_zh if current_language() == "zh_CN" else self.name
+
     def canonical(self, value: str) -> str | None:
         """Canonical category value for ``value`` (an alias or choice), else None."""
         v = value.strip()
@@ -75,6 +82,13 @@ class LayerSchema:
     fields: tuple[Field, ...]
     #: columns that must hold official 9-digit township codes
     township_code_fields: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """The layer's name for a reader: its Chinese title in Chinese, the kind in words otherwise."""
+        from geoplan.i18n import current_language
+
+        return self.title_zh if current_language() == "zh_CN" else self.kind.replace("_", " ")
 
     def field(self, name: str) -> Field:
         for f in self.fields:
