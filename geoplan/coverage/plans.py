@@ -598,7 +598,7 @@ def load_plan(path) -> Plan:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         where = re.search(r"line (\d+), column (\d+)", str(exc))
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))  # the TOML parser's words, in English
+        reason = str(exc)  # the TOML parser's own words (English), kept whole for those who search them
         if where:
             raise PlanError(_("{path} line {line}, column {column}: not valid TOML ({reason}). Check the quotes and "
                               "brackets of that line.").format(path=p, line=where[1], column=where[2],
