@@ -150,9 +150,10 @@ def write_results_xlsx(imported, path, *, overwrite: bool = False) -> Path:
     return save_atomic(wb, path, overwrite=overwrite)
 
 
-def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str = "界线联合检查五年计划",
+def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str | None = None,
                          overwrite: bool = False) -> Path:
-    """The five-year programme: one row per line, and the workload per year."""
+    """The five-year programme: one row per line, and the workload per year (``title`` default 界线联合检查五年计划)."""
+    title = title or _("Five-year programme of joint boundary inspections")
     from openpyxl import Workbook
 
     from geoplan.inspection.programme import programme_summary
@@ -330,47 +331,53 @@ def _write_report_pdf(report: CampaignReport, path, overwrite: bool = False) -> 
         fig = plt.figure(figsize=A4)
         fig.text(0.5, 0.95, report.title, ha="center", fontsize=17, fontweight="bold")
         m = report.meta
-        fig.text(0.08, 0.91, f"检查批次：{report.campaign}　　计划界桩 {m['n_planned']} 个，"
-                             f"已检查 {m['n_inspected']} 个，无法到达 {m['n_unreachable']} 个", fontsize=10)
-        fig.text(0.08, 0.875, "一、界桩状况", fontsize=12, fontweight="bold")
-        cells = [["界桩状况"] + list(report.by_condition["condition"]),
-                 ["个数"] + [str(v) for v in report.by_condition["count"]]]
+        fig.text(0.08, 0.91, _("Campaign: {campaign}　　markers planned {planned}, inspected {inspected}, "
+                               "unreachable {unreachable}").format(campaign=report.campaign, planned=m["n_planned"],
+                                                                  inspected=m["n_inspected"],
+                                                                  unreachable=m["n_unreachable"]), fontsize=10)
+        fig.text(0.08, 0.875, _("1. Condition of the markers"), fontsize=12, fontweight="bold")
+        cells = [[_("marker condition")] + list(report.by_condition["condition"]),
+                 [_("count of markers")] + [str(v) for v in report.by_condition["count"]]]
         _table(fig.add_axes([0.08, 0.76, 0.84, 0.1]), cells, [0.16] + [0.14] * len(report.by_condition),
                row_h=0.4)
-        fig.text(0.08, 0.74, "二、维护工作", fontsize=12, fontweight="bold")
-        cells = [["处理意见"] + list(report.repairs_by_action["action"]) + ["位移超限"],
-                 ["个数"] + [str(v) for v in report.repairs_by_action["count"]] + [str(len(report.moved))]]
+        fig.text(0.08, 0.74, _("2. Repairs"), fontsize=12, fontweight="bold")
+        cells = [[_("action")] + list(report.repairs_by_action["action"]) + [_("moved too far")],
+                 [_("count of markers")] + [str(v) for v in report.repairs_by_action["count"]] + [str(len(report.moved))]]
         _table(fig.add_axes([0.08, 0.625, 0.84, 0.1]), cells, [0.2] + [0.16] * 5, row_h=0.4)
-        fig.text(0.08, 0.605, "三、各界线情况", fontsize=12, fontweight="bold")
-        cells = [["界线", "牵头方", "计划", "已检查", "需维护", "界线状况"]]
+        fig.text(0.08, 0.605, _("3. The lines"), fontsize=12, fontweight="bold")
+        cells = [[_("line"), _("lead side"), _("planned"), _("inspected"), _("need repair"), _("line status")]]
         for r in report.lines.head(24).itertuples():
             cells.append([f"{r.line_code} {r.name}", r.lead, str(r.planned), str(r.inspected), str(r.repairs),
                           r.status])
         _table(fig.add_axes([0.05, 0.05, 0.9, 0.54]), cells, [0.27, 0.12, 0.07, 0.08, 0.08, 0.38],
                fontsize=8, row_h=0.04)
         if len(report.lines) > 24:
-            fig.text(0.08, 0.03, f"另有 {len(report.lines) - 24} 条界线见报告工作簿“界线状况”表。", fontsize=8)
+            fig.text(0.08, 0.03, _("{n} more lines: see the sheet “{sheet}” of the report workbook.").format(
+                n=len(report.lines) - 24, sheet=_("line status")), fontsize=8)
         pdf.savefig(fig)
         plt.close(fig)
         for r in report.lines.itertuples():
             fig = plt.figure(figsize=A4)
-            fig.text(0.5, 0.95, "界线联合检查记录", ha="center", fontsize=17, fontweight="bold")
-            fig.text(0.08, 0.91, f"界线：{r.line_code} {r.name}", fontsize=11)
-            fig.text(0.08, 0.885, f"牵头方：{r.lead}　　对方：{r.partners}", fontsize=10)
-            fig.text(0.08, 0.86, f"计划检查 {r.planned} 个，已检查 {r.inspected} 个，无法到达 {r.unreachable} 个；"
-                                 f"{r.status}", fontsize=10)
+            fig.text(0.5, 0.95, _("Joint boundary inspection record"), ha="center", fontsize=17, fontweight="bold")
+            fig.text(0.08, 0.91, _("Line: {code} {name}").format(code=r.line_code, name=r.name), fontsize=11)
+            fig.text(0.08, 0.885, _("Lead side: {lead}　　other side: {partners}").format(lead=r.lead, partners=r.partners),
+                     fontsize=10)
+            fig.text(0.08, 0.86, _("{planned} planned, {inspected} inspected, {unreachable} unreachable; {status}").format(
+                planned=r.planned, inspected=r.inspected, unreachable=r.unreachable, status=r.status), fontsize=10)
             rec = report.records[report.records["line_code"].astype(str) == r.line_code]
-            cells = [["界桩编号", "检查日期", "状况", "位移（米）", "处理意见", "照片编号"]]
+            cells = [[_("marker ID"), _("inspection date"), _("condition"), _("displacement (m)"), _("action"),
+                      _("photo numbers")]]
             for x in rec.head(30).itertuples():
                 d = "" if pd.isna(x.displacement_m) else f"{x.displacement_m:.1f}"
                 cells.append([x.marker_id, str(x.inspected), x.condition, d, x.action or "", str(x.photos)[:16]])
             _table(fig.add_axes([0.08, 0.2, 0.84, 0.64]), cells, [0.16, 0.16, 0.14, 0.14, 0.14, 0.26],
                    fontsize=9, row_h=0.03)
             if len(rec) > 30:
-                fig.text(0.08, 0.19, f"另有 {len(rec) - 30} 个界桩见报告工作簿“界桩情况记录”表。", fontsize=8)
-            fig.text(0.08, 0.12, "双方意见：", fontsize=10)
-            fig.text(0.08, 0.06, "牵头方代表（签字）：＿＿＿＿＿＿　　对方代表（签字）：＿＿＿＿＿＿　　"
-                                 "日期：＿＿＿＿", fontsize=10)
+                fig.text(0.08, 0.19, _("{n} more markers: see the sheet “{sheet}” of the report workbook.").format(
+                    n=len(rec) - 30, sheet=_("marker records")), fontsize=8)
+            fig.text(0.08, 0.12, _("Opinions of both sides:"), fontsize=10)
+            fig.text(0.08, 0.06, _("Lead side's representative (signature): ＿＿＿＿＿＿　　other side's representative "
+                                   "(signature): ＿＿＿＿＿＿　　date: ＿＿＿＿"), fontsize=10)
             pdf.savefig(fig)
             plt.close(fig)
     return Path(path)
