@@ -131,3 +131,21 @@ def gaz_db(request, tmp_path):
     if request.param == "sqlite":
         return tmp_path / "g.sqlite"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The demo on 新昌 (330624), run once in Chinese (the default) and shared: ``(out folder, completed process)``.
+
+    tests/test_demo.py checks what it computes, tests/test_i18n_scan.py scans every file it writes; the demo
+    takes minutes, so it is not run twice.
+    """
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("demo_330624")
+    env = {k: v for k, v in os.environ.items() if k not in ("GEOPLAN_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    res = subprocess.run([sys.executable, "-m", "geoplan.cli.main", "demo", "--county", "330624", "--out", str(out)],
+                         capture_output=True, text=True, env=env)
+    return out, res

@@ -48,8 +48,9 @@ for _schema in SCHEMAS.values():
     for _f in _schema.fields:
         ALLOWED.update(w.lower() for w in re.findall(r"[A-Za-z]+", _f.name))
 
-# The schema's descriptions and pattern hints live in geoplan/layers/schema.py; until that module
-# marks them for translation they reach messages in English, and are left out of the scan.
+
+# The schema's English descriptions name the Chinese category values a file holds (运营 (operating) …):
+# data terms, left out of the English-mode scan for Chinese.
 SCHEMA_TEXTS = sorted({t for s in SCHEMAS.values() for f in s.fields for t in (f.description, f.pattern_hint) if t},
                       key=len, reverse=True)
 
@@ -61,11 +62,9 @@ def restore_language():
 
 
 def english_words(text: str, *paths) -> set[str]:
-    """ASCII words in ``text`` outside the allow-list, file paths and schema texts."""
+    """ASCII words in ``text`` outside the allow-list and file paths (the schema's texts are translated too)."""
     for p in paths:
         text = text.replace(str(p), " ")
-    for t in SCHEMA_TEXTS:
-        text = text.replace(t, " ")
     words = {w for w in re.findall(r"[A-Za-z]{2,}", text)}
     return {w for w in words if w.lower() not in ALLOWED}
 

@@ -29,7 +29,15 @@ def test_due_markers_five_year_cycle(county):
     assert due["due"].any() and not due["due"].all()
     listed = inspection.due_markers(m, marker_ids=["3065001Q"])
     assert listed["due"].sum() == 1
-    with pytest.raises(inspection.InspectionError, match="Unknown marker"):
+    from geoplan import i18n
+
+    i18n.set_language("en")  # the message is Chinese by default, English with --lang en
+    try:
+        with pytest.raises(inspection.InspectionError, match="Unknown marker"):
+            inspection.due_markers(m, marker_ids=["9999001Q"])
+    finally:
+        i18n.set_language(None)
+    with pytest.raises(inspection.InspectionError, match="未知的界桩编号"):
         inspection.due_markers(m, marker_ids=["9999001Q"])
 
 

@@ -126,12 +126,12 @@ def test_speeds_class_default_row_override_table_and_aliases():
 
 
 @pytest.mark.parametrize("speeds", [{"footway": 5}, {"primary": -10}, {"primary": 0}, {"primary": "fast"}])
-def test_bad_speed_table(speeds):
+def test_bad_speed_table(speeds, english):
     with pytest.raises(NetworkError, match="road class|positive"):
         RoadNetwork.from_roads(roads_frame([[(0, 0), (100, 0)]]), speeds=speeds)
 
 
-def test_empty_roads():
+def test_empty_roads(english):
     empty = roads_frame([[(0, 0), (100, 0)]]).iloc[:0]
     with pytest.raises(NetworkError, match="empty"):
         RoadNetwork.from_roads(empty, source="roads.gpkg")
@@ -287,7 +287,17 @@ def island_net():
     return RoadNetwork.from_roads(roads_frame(lines, speed=36.0))
 
 
-def test_components_reported_and_check_connected():
+@pytest.fixture
+def english():
+    """Messages in English (--lang en) for the assertions that read them; Chinese is the default."""
+    from geoplan import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language(None)
+
+
+def test_components_reported_and_check_connected(english):
     net = island_net()
     rep = net.connectivity_report()
     assert list(rep["n_edges"]) == [2, 1] and rep.loc[1, "road_ids"] == "r2"
@@ -328,13 +338,13 @@ def test_cutoff_on_oneway_dead_end_is_unreachable_not_beyond():
     assert r.loc["p0", "status"] == "unreachable" and "one-way" in r.loc["p0", "reason"]
 
 
-def test_no_facility_snapped_raises():
+def test_no_facility_snapped_raises(english):
     net = straight()
     with pytest.raises(NetworkError, match="None of the 1 facilities"):
         net.nearest_facility(points_frame([(0, 0)]), points_frame([(0, 9000)], col="fid"), "pid", "fid")
 
 
-def test_duplicate_ids_rejected():
+def test_duplicate_ids_rejected(english):
     net = straight()
     pts = points_frame([(0, 0), (10, 0)])
     pts["pid"] = "same"
@@ -541,11 +551,16 @@ def test_from_osm_routes(osm_files):
     assert fro.loc["D", "minutes"] == approx((e.loc["w12", "seconds"] + e.loc["w10", "seconds"]) / 60)
 
 
-def test_osm_missing_file():
+def test_osm_missing_file(english):
     from geoplan.errors import DataFileError
     from geoplan.network.osm import read_osm_roads
 
     with pytest.raises(DataFileError, match="does not exist"):
+        read_osm_roads("/nonexistent/county.osm.pbf")
+    from geoplan import i18n
+
+    i18n.set_language("zh_CN")
+    with pytest.raises(DataFileError, match="不存在"):
         read_osm_roads("/nonexistent/county.osm.pbf")
 
 

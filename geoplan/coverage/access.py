@@ -21,6 +21,7 @@ import pandas as pd
 from typing import TYPE_CHECKING
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.network.graph import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M
 
 if TYPE_CHECKING:
@@ -235,18 +236,21 @@ def _unreached_text(row, travel) -> str:
     cut = row.get("unreachable", 0) if hasattr(row, "get") else getattr(row, "unreachable", 0)
     if pd.notna(off) and off >= 0.5:
         limit = getattr(travel, "max_distance_m", None)
-        text += f"；{off:,.0f} 人距道路超过 {limit:,.0f} 米" if limit else f"；{off:,.0f} 人不在道路网络附近"
+        text += (_("; {people:,.0f} people more than {limit:,.0f} m from a road").format(people=off, limit=limit)
+                 if limit else _("; {people:,.0f} people not near the road network").format(people=off))
     if pd.notna(cut) and cut >= 0.5:
-        text += f"；{cut:,.0f} 人所在道路与设施不连通"
+        text += _("; {people:,.0f} people on roads not connected to a facility").format(people=cut)
     return text
 
 
 def _travel_reason(row, rule: Rule, travel=None) -> str:
     if pd.isna(row.population_total):
-        return "无人口数据"
+        return _("no population data")
     share = row.population_within / row.population_total if row.population_total else float("nan")
-    text = (f"{rule.get('minutes'):g} 分钟内 {row.population_within:,.0f} / {row.population_total:,.0f} 人"
-            + (f"，占 {share:.1%}" if share == share else ""))
+    text = _("within {minutes:g} minutes: {within:,.0f} / {total:,.0f} people").format(
+        minutes=rule.get("minutes"), within=row.population_within, total=row.population_total)
+    if share == share:
+        text += _(", {share:.1%}").format(share=share)
     return text + _unreached_text(row._asdict(), travel)
 
 

@@ -22,8 +22,14 @@ import numpy as np
 import pandas as pd
 
 from geoplan.coverage.access import _travel_reason, _unreached_text, road_travel  # noqa: F401  (road_travel: public here too)
+from geoplan.coverage.facilities import (  # noqa: F401  (public here too)
+    FACILITY_LAYERS, CoverageError, _filtered, _layer, _where_mask, as_of_layers, facilities_by_township, in_service,
+)
 from geoplan.coverage.plans import COVERAGE_KINDS, Plan, PlanError, Rule
-from geoplan.errors import GeoplanError
+from geoplan.coverage.reasons import (  # noqa: F401  (_describe: used by access and proposals)
+    _describe, _miss_phrase, _missing_stat, _names, _stat_label, _state_notes, _with_target,
+)
+from geoplan.i18n import _
 from geoplan.layers.schema import SCHEMAS
 
 #: the four outcomes of a target, everywhere a person reads them
@@ -34,27 +40,11 @@ TOWNSHIP_COLUMNS = ["rule_id", "group", "title", "code", "name", "population", "
                     "passed", "status", "reason"]
 SUMMARY_COLUMNS = ["rule_id", "group", "title", "kind", "section", "baseline", "baseline_year", "target",
                    "value", "unit", "passed", "status", "reason"]
-FACILITY_LAYERS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
 
 #: signature of the travel-time evaluator: (rule, layers) -> per-township DataFrame with columns
 #: code, population_total, population_within (people within the rule's minutes), unreachable, off_network.
 #: The layers it is given hold only the facilities in service on the evaluation date.
 TravelEvaluator = Callable[[Rule, Mapping[str, gpd.GeoDataFrame]], pd.DataFrame]
-
-#: how a facility misses a ``where`` condition, in words (column, wanted value) -> phrase
-_MISS_PHRASES = {
-    ("standardised", True): "未达规范化标准",
-    ("eco_burial", True): "不是节地生态安葬点",
-    ("ownership", "公办"): "不是公办",
-    ("ownership", "民办"): "不是民办",
-}
-#: qualifiers of what a rule counts, in words
-_QUALIFIERS = {("standardised", True): "规范化", ("eco_burial", True): "提供节地生态安葬的", ("ownership", "公办"): "公办",
-               ("ownership", "民办"): "民办"}
-
-
-class CoverageError(GeoplanError):
-    """The layers do not allow a rule to be evaluated (missing layer or column)."""
 
 
 @dataclass
@@ -96,152 +86,6 @@ class Evaluation:
         return f.loc[f["rule_id"] == rule_id, "code"].tolist()
 
 
-def _layer(layers: Mapping[str, gpd.GeoDataFrame], rule: Rule, name: str | None = None) -> gpd.GeoDataFrame:
-    name = name or rule.get("layer")
-    if name not in layers:
-        raise CoverageError(
-            f"规则 {rule.id!r}（{rule.title}）需要图层 '{name}'（{SCHEMAS[name].title_zh}），但没有提供。"
-            f"已有图层：{', '.join(layers) or '无'}。"
-        )
-    return layers[name]
-
-
-def _match(gdf: pd.DataFrame, alt: dict) -> np.ndarray:
-    mask = np.ones(len(gdf), dtype=bool)
-    for col, wanted in alt.items():
-        values = wanted if isinstance(wanted, list) else [wanted]
-        if col not in gdf.columns:
-            raise CoverageError(f"图层缺少列 '{col}'，无法按 {col} = {wanted!r} 筛选。")
-        mask &= gdf[col].isin(values).fillna(False).to_numpy(dtype=bool)
-    return mask
-
-
-def _where_mask(gdf: pd.DataFrame, rule: Rule) -> np.ndarray:
-    mask = np.zeros(len(gdf), dtype=bool)
-    for alt in rule.where_any:
-        mask |= _match(gdf, alt)
-    return mask
-
-
-def in_service(gdf: pd.DataFrame, as_of: dt.date | None) -> np.ndarray:
-    """Which facilities were operating on ``as_of``: status 运营, opened by then, not closed by then.
-
-    A facility whose opening year is unknown counts as open (the layer says it operates).
-    """
-    ok = np.ones(len(gdf), dtype=bool)
-    if "status" in gdf.columns:
-        ok &= (gdf["status"] == "运营").fillna(False).to_numpy(dtype=bool)
-    if as_of is not None:
-        if "opened" in gdf.columns:
-            ok &= ~(gdf["opened"] > as_of.year).fillna(False).to_numpy(dtype=bool)
-        if "closed" in gdf.columns:
-            ok &= ~(gdf["closed"] <= as_of.year).fillna(False).to_numpy(dtype=bool)
-    return ok
-
-
-def _filtered(layers, rule: Rule, as_of: dt.date | None = None) -> gpd.GeoDataFrame:
-    """Features of the rule's layer that pass its ``where`` filter and, unless ``status = "any"``,
-    were in service on ``as_of`` (``status = "规划"``: the planned ones)."""
-    gdf = _layer(layers, rule)
-    mask = _where_mask(gdf, rule)
-    status = rule.get("status") or "运营"
-    if status == "运营":
-        mask &= in_service(gdf, as_of)
-    elif status == "规划" and "status" in gdf.columns:
-        mask &= (gdf["status"] == "规划").fillna(False).to_numpy(dtype=bool)
-    return gdf[mask]
-
-
-def _alt_text(alt: dict, layer: str) -> str:
-    kinds = alt.get("kind")
-    thing = "、".join(kinds if isinstance(kinds, list) else [kinds]) if kinds else SCHEMAS[layer].title_zh
-    quals = "".join(q for (col, v), q in _QUALIFIERS.items() if alt.get(col) == v)
-    return quals + thing
-
-
-def _describe(rule: Rule) -> str:
-    """What the rule counts, in Chinese: e.g. 运营中的居家养老服务中心."""
-    thing = "或".join(dict.fromkeys(_alt_text(a, rule.get("layer")) for a in rule.where_any))
-    status = rule.get("status") or "运营"
-    return ("运营中的" if status == "运营" else "规划中的" if status == "规划" else "") + thing
-
-
-def _names(rows: pd.DataFrame, limit: int = 6) -> str:
-    names = [str(n) for n in rows["name"]]
-    text = "、".join(names[:limit])
-    return text + (f" 等 {len(names)} 处" if len(names) > limit else "")
-
-
-def _miss_phrase(row: pd.Series, rule: Rule) -> str | None:
-    """Why a facility of the right kind does not count under the rule's ``where``, or None if the kind differs."""
-    best = None
-    for alt in rule.where_any:
-        kinds = alt.get("kind")
-        if kinds is not None and row.get("kind") not in (kinds if isinstance(kinds, list) else [kinds]):
-            continue
-        fails = []
-        for col, wanted in alt.items():
-            if col == "kind":
-                continue
-            values = wanted if isinstance(wanted, list) else [wanted]
-            if row.get(col) not in values:
-                v = values[0]
-                fails.append(_MISS_PHRASES.get((col, v)) or
-                             f"{SCHEMAS[rule.get('layer')].field(col).label_zh}不是{'或'.join(map(str, values))}")
-        if best is None or len(fails) < len(best):
-            best = fails
-    return "、".join(best) if best else None
-
-
-def _state_notes(rows: pd.DataFrame, as_of: dt.date | None) -> list[str]:
-    """Why facilities that match the rule still do not count on the evaluation date."""
-    notes = []
-    for _, r in rows.iterrows():
-        status, opened = r.get("status"), r.get("opened")
-        closed = r.get("closed") if "closed" in r else None
-        if status == "规划":
-            notes.append(f"{r['name']}尚在规划中" + (f"（计划 {int(opened)} 年建成）" if pd.notna(opened) else ""))
-        elif as_of is not None and pd.notna(opened) and opened > as_of.year:
-            notes.append(f"{r['name']} {int(opened)} 年建成，评估日 {as_of.isoformat()} 时尚未建成")
-        elif as_of is not None and closed is not None and pd.notna(closed) and closed <= as_of.year:
-            notes.append(f"{r['name']}已于 {int(closed)} 年撤销")
-    return notes
-
-
-def facilities_by_township(towns: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                           assign: str = "either") -> pd.Series:
-    """IDs of the facilities serving each township.
-
-    Parameters
-    ----------
-    towns : GeoDataFrame
-        Townships (``code`` and polygons).
-    facilities : GeoDataFrame
-        Facility layer with ``facility_id``, ``township_code`` and geometry.
-    assign : {"location", "column", "either"}
-        Count a facility for the township it stands in, the one its
-        ``township_code`` names, or both (a centre just across a township
-        line that the bureau assigned to its neighbour counts for both).
-
-    Returns
-    -------
-    Series
-        Index township code, values sorted lists of facility IDs.
-    """
-    pairs = []
-    if assign in ("column", "either") and "township_code" in facilities:
-        pairs.append(facilities[["facility_id", "township_code"]].rename(columns={"township_code": "code"}))
-    if assign in ("location", "either") and len(facilities):
-        pts = facilities[["facility_id", facilities.geometry.name]].copy()
-        pts[pts.geometry.name] = pts.geometry.representative_point()
-        joined = gpd.sjoin(pts, towns[["code", towns.geometry.name]].to_crs(pts.crs), predicate="within")
-        pairs.append(joined[["facility_id", "code"]])
-    table = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame(columns=["facility_id", "code"])
-    table = table.dropna().drop_duplicates()
-    grouped = table.groupby("code")["facility_id"].agg(lambda s: sorted(map(str, s)))
-    return pd.Series([grouped.get(c, []) for c in towns["code"]], index=towns["code"].to_numpy())
-
-
 def _count_rule(rule: Rule, towns, layers, year: int, as_of: dt.date | None) -> pd.DataFrame:
     """full_coverage and population_threshold: per township, count facilities in service on ``as_of``."""
     assign = rule.get("assign", "either")
@@ -257,38 +101,43 @@ def _count_rule(rule: Rule, towns, layers, year: int, as_of: dt.date | None) -> 
     threshold = rule.get("threshold")
     required_year = rule.required_in(year)
     rows = []
-    for _, t in towns.iterrows():
+    for _i, t in towns.iterrows():
         ids = serving[t["code"]]
         pop = t[pop_col] if pop_col in t else pd.NA
         here = by_id.loc[everything[t["code"]]] if everything[t["code"]] else by_id.iloc[:0]
         named = _names(by_id.loc[ids]) if ids else ""
         if not required_year:
-            status, reason = NOT_REQUIRED, f"{rule.get('from_year')} 年起才要求"
+            status, reason = NOT_REQUIRED, _("required from {year} on").format(year=rule.get("from_year"))
         elif threshold is not None and pd.isna(pop):
-            status, reason = UNKNOWN, "缺少人口数据，无法判断是否要求"
+            status, reason = UNKNOWN, _("no population figure: cannot tell whether it is required")
         elif threshold is not None and pop < threshold:
-            status, reason = NOT_REQUIRED, f"不要求：人口 {int(pop):,} 人，不足 {int(threshold):,} 人"
+            status, reason = NOT_REQUIRED, _("not required: population {population:,}, below {threshold:,}").format(
+                population=int(pop), threshold=int(threshold))
         elif len(ids) >= need:
-            status, reason = PASS, f"有{thing} {len(ids)} 处（{named}）"
+            status, reason = PASS, _("{thing}: {n} ({names})").format(thing=thing, n=len(ids), names=named)
         else:
             status = FAIL
-            parts = [f"{thing}仅 {len(ids)} 处（{named}），需 {need} 处" if ids else f"没有{thing}"]
+            parts = [_("{thing}: only {n} ({names}), {need} needed").format(thing=thing, n=len(ids), names=named,
+                                                                            need=need)
+                     if ids else _("no {thing}").format(thing=thing)]
             if threshold is not None:
-                parts[0] += f"（人口 {int(pop):,} 人 ≥ {int(threshold):,} 人）"
+                parts[0] += _(" (population {population:,} ≥ {threshold:,})").format(
+                    population=int(pop), threshold=int(threshold))
             misses: dict[tuple[str, str], list[str]] = {}
             for fid, r in here.iterrows():
                 if matches.get(fid, False):
                     continue
                 phrase = _miss_phrase(r, rule)
                 if phrase:
-                    label = str(r["kind"]) if "kind" in r and pd.notna(r.get("kind")) else SCHEMAS[rule.get("layer")].title_zh
+                    label = str(r["kind"]) if "kind" in r and pd.notna(r.get("kind")) else SCHEMAS[rule.get("layer")].title
                     misses.setdefault((label, phrase), []).append(str(r["name"]))
             for (label, phrase), names in misses.items():
-                parts.append(f"有{label} {len(names)} 处（{'、'.join(names)}），但{phrase}")
+                parts.append(_("{label}: {n} ({names}), but {why}").format(
+                    label=label, n=len(names), names=_(", ").join(names), why=phrase))
             not_yet = here[matches.reindex(here.index).fillna(False).to_numpy(dtype=bool)]
             not_yet = not_yet[~not_yet["facility_id"].astype(str).isin(ids)]
             parts += _state_notes(not_yet, as_of)
-            reason = "；".join(parts)
+            reason = _("; ").join(parts)
         rows.append((t["code"], t["name"], pop, len(ids), need, status, reason))
     out = pd.DataFrame(rows, columns=["code", "name", "population", "value", "target", "status", "reason"])
     out["unit"] = "处"
@@ -302,47 +151,38 @@ def _village_rule(rule: Rule, layers, year: int, as_of) -> tuple[pd.DataFrame, p
     gdf = _layer(layers, rule)
     counted = gdf[_where_mask(gdf, rule) & in_service(gdf, as_of)]
     matching = gdf[_where_mask(gdf, rule) & ~in_service(gdf, as_of)]
-    have = counted.groupby("village_code")["name"].agg(lambda s: "、".join(map(str, s)))
-    later = matching.groupby("village_code")["name"].agg(lambda s: "、".join(map(str, s)))
+    have = counted.groupby("village_code")["name"].agg(lambda s: _(", ").join(map(str, s)))
+    later = matching.groupby("village_code")["name"].agg(lambda s: _(", ").join(map(str, s)))
     v = pd.DataFrame({"rule_id": rule.id, "code": villages["code"].astype(str), "name": villages["name"],
                       "township_code": villages["township_code"].astype(str)})
     v["facilities"] = v["code"].map(have).fillna("")
     v["covered"] = v["facilities"].ne("")
     thing = _describe(rule)
-    v["note"] = [("" if c else (f"{later[code]}在评估日未运营（规划中、尚未建成或已撤销）" if code in later.index
-                               else f"没有{thing}"))
+    v["note"] = [("" if c else (_("{names} not operating on the evaluation date (planned, not yet open or closed)")
+                                .format(names=later[code]) if code in later.index
+                                else _("no {thing}").format(thing=thing)))
                  for code, c in zip(v["code"], v["covered"])]
     required = rule.required_in(year)
     rows = []
-    for _, t in towns.iterrows():
+    for _i, t in towns.iterrows():
         mine = v[v["township_code"] == t["code"]]
         n, k = len(mine), int(mine["covered"].sum())
         if not required:
-            status, reason = NOT_REQUIRED, f"{rule.get('from_year')} 年起才要求"
+            status, reason = NOT_REQUIRED, _("required from {year} on").format(year=rule.get("from_year"))
         elif n == 0:
-            status, reason = NOT_REQUIRED, "村(社区)图层中没有该乡镇(街道)的村(社区)"
+            status, reason = NOT_REQUIRED, _("the villages layer has no village or community of this township")
         else:
             missing = mine.loc[~mine["covered"], "name"].astype(str).tolist()
             status = PASS if not missing else FAIL
-            reason = f"{k}/{n} 个村(社区)有{thing}"
+            reason = _("{k}/{n} villages and communities have {thing}").format(k=k, n=n, thing=thing)
             if missing:
-                reason += f"；缺：{'、'.join(missing[:8])}" + (f" 等 {len(missing)} 个" if len(missing) > 8 else "")
+                shown = _(", ").join(missing[:8])
+                reason += (_("; lacking: {names} and others, {n} in all").format(names=shown, n=len(missing))
+                           if len(missing) > 8 else _("; lacking: {names}").format(names=shown))
         rows.append((t["code"], t["name"], t["population"], (k / n) if n else None, 1.0, status, reason))
     out = pd.DataFrame(rows, columns=["code", "name", "population", "value", "target", "status", "reason"])
     out["unit"] = "%"
     return out, v
-
-
-def _stat_label(plan: Plan, name: str) -> str:
-    return plan.statistic_label(name)
-
-
-def _missing_stat(plan: Plan, names: list[str], year: int) -> str:
-    parts = []
-    for name in names:
-        have = sorted(plan.statistics.get(name, {}))
-        parts.append(f"{_stat_label(plan, name)}" + (f"（已有 {'、'.join(map(str, have))} 年数据）" if have else ""))
-    return f"缺少 {year} 年统计：{'；'.join(parts)}；请在规划文件 [statistics] 中填入 {year} 年的数字"
 
 
 def _ratio(rule: Rule, layers, plan: Plan, year: int, as_of) -> tuple[float | None, str]:
@@ -351,20 +191,23 @@ def _ratio(rule: Rule, layers, plan: Plan, year: int, as_of) -> tuple[float | No
         schema = SCHEMAS[rule.get("layer")]
         num_col, den_col = rule.get("numerator"), rule.get("denominator")
         num, den = gdf[num_col].fillna(0).sum(), gdf[den_col].fillna(0).sum()
-        label_n, label_d = schema.field(num_col).label_zh, schema.field(den_col).label_zh
-        what = f"{_describe(rule)} {len(gdf)} 处"
+        label_n, label_d = schema.field(num_col).label, schema.field(den_col).label
+        what = _("{thing}: {n}").format(thing=_describe(rule), n=len(gdf))
         if den == 0:
-            return None, f"{what}，{label_d}合计为 0，无法计算比例"
-        return float(num / den), f"{what}：{label_n} {int(num):,} / {label_d} {int(den):,}"
+            return None, _("{what}, {label} totals 0: no ratio").format(what=what, label=label_d)
+        return float(num / den), _("{what}: {numerator_label} {numerator:,} / {denominator_label} {denominator:,}").format(
+            what=what, numerator_label=label_n, numerator=int(num), denominator_label=label_d, denominator=int(den))
     n = plan.statistic(rule.get("numerator"), year)
     d = plan.statistic(rule.get("denominator"), year)
     if n is None or d is None:
         missing = [s for s, v in ((rule.get("numerator"), n), (rule.get("denominator"), d)) if v is None]
         return None, _missing_stat(plan, missing, year)
     if d == 0:
-        return None, f"{_stat_label(plan, rule.get('denominator'))} {year} 年为 0，无法计算比例"
-    return n / d, (f"{_stat_label(plan, rule.get('numerator'))} {n:,.0f} / "
-                   f"{_stat_label(plan, rule.get('denominator'))} {d:,.0f}（{year} 年）")
+        return None, _("{label} is 0 in {year}: no ratio").format(label=_stat_label(plan, rule.get("denominator")),
+                                                                     year=year)
+    return n / d, _("{numerator_label} {numerator:,.0f} / {denominator_label} {denominator:,.0f} ({year})").format(
+        numerator_label=_stat_label(plan, rule.get("numerator")), numerator=n,
+        denominator_label=_stat_label(plan, rule.get("denominator")), denominator=d, year=year)
 
 
 def _per_population(rule: Rule, layers, plan: Plan, year: int, towns, as_of) -> tuple[float | None, str]:
@@ -375,15 +218,17 @@ def _per_population(rule: Rule, layers, plan: Plan, year: int, towns, as_of) -> 
         count = plan.statistic(rule.get("statistic"), year)
         if count is None:
             return None, _missing_stat(plan, [rule.get("statistic")], year)
-        label = f"{_stat_label(plan, rule.get('statistic'))} {count:,.0f}（{year} 年）"
+        label = _("{label} {count:,.0f} ({year})").format(label=_stat_label(plan, rule.get("statistic")), count=count,
+                                                           year=year)
     else:
         count = float(len(_filtered(layers, rule, as_of)))
-        label = f"{_describe(rule)} {count:,.0f} 处"
-    who = "60 岁及以上人口" if pop_col == "pop_60plus" else "常住人口"
+        label = _("{thing}: {n:,.0f}").format(thing=_describe(rule), n=count)
+    who = _("population aged 60 and over") if pop_col == "pop_60plus" else _("resident population")
     if people == 0:
-        return None, f"{who}为 0"
-    per_text = "万" if per == 10000 else f"{per:,.0f} "
-    return count / people * per, f"{label} ÷ {who} {people:,.0f} 人 × {per_text}"
+        return None, _("{who} is 0").format(who=who)
+    per_text = _("10,000") if per == 10000 else f"{per:,.0f} "
+    return count / people * per, _("{label} ÷ {who} {people:,.0f} × {per}").format(label=label, who=who, people=people,
+                                                                                   per=per_text)
 
 
 def _passes(value, target, comparison: str):
@@ -399,28 +244,6 @@ def _status(value, target, comparison: str) -> str:
         return UNKNOWN
     return PASS if _passes(value, target, comparison) else FAIL
 
-
-def _fmt(value, unit: str) -> str:
-    """A value as a person reads it: shares as %, per-10,000 with one decimal, counts and money whole."""
-    if value is None or pd.isna(value):
-        return "—"
-    if unit == "%":
-        return f"{value:.1%}"
-    if "万" in unit:
-        return f"{value:.1f}"
-    if float(value).is_integer() or unit in ("元/年", "元", "处", "个", "人"):
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
-
-
-def _with_target(text: str, value, target, unit: str, comparison: str, year: int) -> str:
-    if target is None:
-        return f"{text}；{year} 年无目标"
-    if value is None or pd.isna(value):
-        return text
-    op = "不低于" if comparison == ">=" else "不高于"
-    shown_unit = "" if unit == "%" else f" {unit}"
-    return f"{_fmt(value, unit)}{shown_unit}（{text}）；目标{op} {_fmt(target, unit)}{shown_unit}"
 
 def townships_from_raster(towns: gpd.GeoDataFrame, population) -> gpd.GeoDataFrame:
     """Townships with ``population`` replaced by the raster's zonal sums (partial cells shared exactly).
@@ -445,15 +268,6 @@ def _baseline(rule: Rule):
         return None, None
     y = min(rule.baseline)
     return rule.baseline[y], (y or None)
-
-
-def as_of_layers(layers: Mapping[str, gpd.GeoDataFrame], as_of: dt.date | None) -> dict:
-    """The layers with only the facilities in service on ``as_of`` (planned, not yet opened and closed ones dropped)."""
-    out = dict(layers)
-    for name in FACILITY_LAYERS:
-        if name in out:
-            out[name] = out[name][in_service(out[name], as_of)]
-    return out
 
 
 def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | None = None, *,
@@ -505,22 +319,24 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
         try:
             as_of = dt.date.fromisoformat(as_of)
         except ValueError:
-            raise PlanError(f"评估日期 {as_of!r} 不是日期，请写成 2022-12-31 这样的格式。") from None
+            raise PlanError(_("The evaluation date {date!r} is not a date: write it like 2022-12-31.").format(
+                date=as_of)) from None
     if year is None:
         year = as_of.year if as_of is not None else plan.default_year()
     year = plan.check_year(year)
     if as_of is None:
         as_of = dt.date(year, 12, 31)
     if "townships" not in layers:
-        raise CoverageError("评估规划需要乡镇(街道)图层 'townships'。")
+        raise CoverageError(_("Evaluating a plan needs the townships layer 'townships'."))
     towns = layers["townships"]
     if population is not None:
         towns = townships_from_raster(towns, population)
         layers = {**layers, "townships": towns}
     if towns["county_code"].ne(plan.county).any():
         raise CoverageError(
-            f"规划 {plan.name!r} 属于县 {plan.county}，但乡镇图层属于 "
-            f"{', '.join(sorted(towns['county_code'].unique()))}；请使用该县的规划文件。"
+            _("The plan {plan!r} is for county {county}, but the townships layer belongs to {counties}; "
+              "use that county's plan file.").format(plan=plan.name, county=plan.county,
+                                                     counties=", ".join(sorted(towns["county_code"].unique())))
         )
     served = as_of_layers(layers, as_of)
     town_rows, summary, village_rows = [], [], []
@@ -549,14 +365,15 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
                 k, n = int(villages["covered"].sum()), len(villages)
                 value = k / n if n else None
                 status = NOT_REQUIRED if not rule.required_in(year) else _status(value, 1.0, ">=")
-                reason = f"{k}/{n} 个村(社区)有{_describe(rule)}"
+                reason = _("{k}/{n} villages and communities have {thing}").format(k=k, n=n, thing=_describe(rule))
                 layer_rows = layers[rule.get("layer")]
                 uncoded = int((_where_mask(layer_rows, rule) & in_service(layer_rows, as_of)
                                & layer_rows["village_code"].isna().to_numpy()).sum())
                 if uncoded:
-                    reason += f"；另有 {uncoded} 处没有填村(社区)代码（village_code），未计入"
+                    reason += _("; {n} more without a village code (village_code), not counted").format(n=uncoded)
                 if failing:
-                    reason += f"；{len(failing)} 个乡镇(街道)未全覆盖：{'、'.join(failing)}"
+                    reason += _("; {n} townships not fully covered: {names}").format(n=len(failing),
+                                                                                     names=_(", ").join(failing))
                 add(rule, value, 1.0, "%", status, reason)
                 continue
             if per["status"].eq(UNKNOWN).any():
@@ -565,10 +382,10 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
                 status = NOT_REQUIRED
             else:
                 status = PASS if not failing else FAIL
-            reason = (f"{ok}/{len(required)} 个要求的乡镇(街道)达标" if len(required) else
-                      str(per["reason"].iloc[0]) if len(per) else "")
+            reason = (_("{ok}/{n} of the townships required pass").format(ok=ok, n=len(required)) if len(required)
+                      else str(per["reason"].iloc[0]) if len(per) else "")
             if failing:
-                reason += f"；未达标：{'、'.join(failing)}"
+                reason += _("; failing: {names}").format(names=_(", ").join(failing))
             if status == NOT_REQUIRED:
                 add(rule, None, None, "个乡镇(街道)", status, reason)
             else:
@@ -584,7 +401,8 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
         elif rule.kind == "statistic":
             value = plan.statistic(rule.get("statistic"), year)
             how = (_missing_stat(plan, [rule.get("statistic")], year) if value is None
-                   else f"{_stat_label(plan, rule.get('statistic'))}，{year} 年统计")
+                   else _("{label}, statistics of {year}").format(label=_stat_label(plan, rule.get("statistic")),
+                                                                    year=year))
             add(rule, value, target, rule.unit, _status(value, target, rule.comparison),
                 _with_target(how, value, target, rule.unit, rule.comparison, year))
         elif rule.kind == "layer_count":
@@ -592,20 +410,23 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
             if gdf is None:
                 _layer(layers, rule)
             n = int(_where_mask(gdf, rule).sum())
-            how = f"{SCHEMAS[rule.get('layer')].title_zh}图层中 {n:,} 个"
+            how = _("{n:,} in the {layer} layer").format(n=n, layer=SCHEMAS[rule.get("layer")].title)
             add(rule, float(n), target, rule.unit, _status(float(n), target, rule.comparison),
                 _with_target(how, float(n), target, rule.unit, rule.comparison, year))
         elif rule.kind == "travel_time":
             if travel is None:
-                add(rule, None, target, "%", UNKNOWN, "无法评估：需要道路网络和人口栅格")
+                add(rule, None, target, "%", UNKNOWN, _("cannot be evaluated: needs the road network and a population raster"))
                 continue
             none_open = _filtered(served, rule).empty
             per = travel(rule, served)
             merged = towns[["code", "name"]].merge(per, on="code", how="left")
             share = merged["population_within"] / merged["population_total"]
             reasons = [_travel_reason(r, rule, travel) for r in merged.itertuples()]
+            # no facility open on the date: each reason says so, as does the county's
+            none_text = _("; on the evaluation date {date} the county has no {thing}").format(
+                date=as_of, thing=_describe(rule))
             if none_open:
-                reasons = [f"{r}；评估日 {as_of} 县内没有{_describe(rule)}" for r in reasons]
+                reasons = [r + none_text for r in reasons]
             rows = pd.DataFrame({
                 "code": merged["code"], "name": merged["name"], "population": merged["population_total"],
                 "value": share, "target": target, "unit": "%",
@@ -619,15 +440,16 @@ def evaluate(plan: Plan, layers: Mapping[str, gpd.GeoDataFrame], year: int | Non
             total = merged["population_total"].sum()
             within = merged["population_within"].sum()
             value = float(within / total) if total else None
-            who = "60 岁及以上人口" if rule.get("population") == "pop_60plus" else "人口"
-            how = (f"{who} {within:,.0f} / {total:,.0f} 人在 {rule.get('minutes'):g} 分钟内"
+            who = _("population aged 60 and over") if rule.get("population") == "pop_60plus" else _("people")
+            how = (_("{who} {within:,.0f} / {total:,.0f} within {minutes:g} minutes").format(
+                       who=who, within=within, total=total, minutes=rule.get("minutes"))
                    + _unreached_text(merged.sum(numeric_only=True), travel)
-                   + (f"；评估日 {as_of} 县内没有{_describe(rule)}" if none_open else ""))
+                   + (none_text if none_open else ""))
             add(rule, value, target, "%", _status(value, target, rule.comparison),
                 _with_target(how, value, target, "%", rule.comparison, year))
     for ne in plan.not_evaluated:
-        summary.append((ne.id, ne.group, ne.title, "不能用现有数据评估", ne.section, None, None, ne.target or None,
-                        None, "", UNKNOWN, f"未评估：需要{ne.needs}"))
+        summary.append((ne.id, ne.group, ne.title, _("cannot be evaluated with the data at hand"), ne.section, None,
+                        None, ne.target or None, None, "", UNKNOWN, _("not evaluated: needs {what}").format(what=ne.needs)))
     townships = (pd.concat(town_rows, ignore_index=True) if town_rows
                  else pd.DataFrame(columns=TOWNSHIP_COLUMNS))
     townships["passed"] = townships["status"].map({PASS: True, FAIL: False}).astype("boolean")

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import N_, _, ngettext
 from geoplan.layers.schema import SCHEMAS, STATUS, STATUS_ALIASES
 
 
@@ -56,14 +57,14 @@ class PlanError(GeoplanError):
 
 #: rule kinds and their names in reports
 RULE_KINDS = {
-    "full_coverage": "乡镇(街道)全覆盖",
-    "population_threshold": "人口达标乡镇(街道)覆盖",
-    "village_coverage": "村(社区)全覆盖",
-    "ratio": "比例",
-    "per_population": "每万人指标",
-    "statistic": "统计指标",
-    "layer_count": "数量",
-    "travel_time": "通行时间覆盖",
+    "full_coverage": N_("every township covered"),
+    "population_threshold": N_("townships above a population covered"),
+    "village_coverage": N_("every village and community covered"),
+    "ratio": N_("ratio"),
+    "per_population": N_("per 10,000 people"),
+    "statistic": N_("statistic"),
+    "layer_count": N_("count"),
+    "travel_time": N_("travel-time coverage"),
 }
 _COMMON = {"id", "kind", "title", "group", "target", "baseline", "comparison", "note", "section", "quote",
            "unit"}
@@ -126,7 +127,8 @@ class Rule:
 
     @property
     def kind_zh(self) -> str:
-        return RULE_KINDS[self.kind]
+        """The rule kind's name in the reader's language (Chinese by default)."""
+        return _(RULE_KINDS[self.kind])
 
     @property
     def unit(self) -> str:
@@ -175,7 +177,8 @@ class Plan:
             return self.year
         years = [y for r in self.rules for y in r.targets if y]
         if not years:
-            raise PlanError(f"{self.path}：[plan] 表没有写目标年份，请加上 year = 2022 这样的一行，或指定评估年份。")
+            raise PlanError(_("{path}: the [plan] table gives no target year; add a line like year = 2022, "
+                              "or name the year to evaluate.").format(path=self.path))
         return max(years)
 
     @property
@@ -190,15 +193,17 @@ class Plan:
         """``year`` as an int if it lies within the plan's span, else a :class:`PlanError` saying the span."""
         start, end = self.span
         if isinstance(year, bool) or not isinstance(year, int) or not start <= year <= end:
-            raise PlanError(f"{self.path}：评估年份 {year} 不在规划期 {start}—{end} 年内；"
-                            f"请给出 {start} 到 {end} 之间的年份（默认 {self.default_year()}）。")
+            raise PlanError(_("{path}: the year {year} is outside the plan's span {start}–{end}; give a year "
+                              "from {start} to {end} (default {default}).").format(
+                path=self.path, year=year, start=start, end=end, default=self.default_year()))
         return year
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
             if r.id == rule_id:
                 return r
-        raise PlanError(f"规划 {self.name!r} 没有规则 {rule_id!r}；已有规则：" + "、".join(r.id for r in self.rules))
+        raise PlanError(_("The plan {plan!r} has no rule {rule!r}; its rules: {rules}").format(
+            plan=self.name, rule=rule_id, rules=_(", ").join(r.id for r in self.rules)))
 
     def statistic(self, name: str, year: int) -> float | None:
         """The statistic for exactly ``year`` (None if the plan gives no figure for that year)."""
@@ -213,7 +218,7 @@ class Plan:
 
 def _suggest(value, choices) -> str:
     close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.3)
-    return f"，是不是 \"{close[0]}\"？" if close else "。"
+    return _(", did you mean \"{close}\"? ").format(close=close[0]) if close else _(". ")
 
 
 def _number_fix(value) -> str:
@@ -221,8 +226,8 @@ def _number_fix(value) -> str:
     if isinstance(value, str):
         m = re.search(r"-?\d+(\.\d+)?", value)
         if m:
-            return f"请写成不带引号的数字 {m.group(0)}"
-    return "请写成数字"
+            return _("write it as a number without quotes: {number}").format(number=m.group(0))
+    return _("write it as a number")
 
 
 def _year_table(value, where: str, errors: list[str], *, share: bool = False, span=None) -> dict[int, float]:
@@ -233,8 +238,8 @@ def _year_table(value, where: str, errors: list[str], *, share: bool = False, sp
     elif isinstance(value, dict):
         items = value
     else:
-        errors.append(f"{where}：应为数字或按年份的表，例如 {{ \"2020\" = 0.53, \"2025\" = 0.58 }}，"
-                      f"而不是 {value!r}；{_number_fix(value)}")
+        errors.append(_("{where}: should be a number or a table by year, e.g. {example}, not {value!r}; {fix}").format(
+            where=where, example='{ "2020" = 0.53, "2025" = 0.58 }', value=value, fix=_number_fix(value)))
         return {}
     out = {}
     for k, v in items.items():
@@ -243,20 +248,22 @@ def _year_table(value, where: str, errors: list[str], *, share: bool = False, sp
             try:
                 year = int(k)
             except (TypeError, ValueError):
-                errors.append(f"{where}：'{k}' 不是年份，请写成 \"2025\" = …")
+                errors.append(_("{where}: '{key}' is not a year; write \"2025\" = …").format(where=where, key=k))
                 continue
             if span is not None and not span[0] <= year <= span[1]:
-                errors.append(f"{where}：年份 {year} 不在规划期 {span[0]}—{span[1]} 年内")
+                errors.append(_("{where}: the year {year} is outside the plan's span {start}–{end}").format(
+                    where=where, year=year, start=span[0], end=span[1]))
                 continue
-        label = f"{where}" + (f" {year} 年" if year else "")
+        label = _("{where} {year}").format(where=where, year=year) if year else where
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            errors.append(f"{label}：{v!r} 不是数字，{_number_fix(v)}")
+            errors.append(_("{where}: {value!r} is not a number; {fix}").format(where=label, value=v, fix=_number_fix(v)))
             continue
         if v < 0:
-            errors.append(f"{label}：{v:g} 是负数，目标和统计数不能为负")
+            errors.append(_("{where}: {value:g} is negative; targets and statistics cannot be").format(where=label, value=v))
             continue
         if share and v > 1:
-            errors.append(f"{label}：比例写成 0 到 1 之间的小数：{v:g} % 应写成 {v / 100:g}")
+            errors.append(_("{where}: write a share as a fraction from 0 to 1: {value:g} % is {fraction:g}").format(
+                where=label, value=v, fraction=v / 100))
             continue
         out[year] = float(v)
     return out
@@ -267,7 +274,8 @@ def _check_where(rid_where: str, layer: str, where, errors: list[str]) -> list[d
     schema = SCHEMAS[layer]
     alternatives = where if isinstance(where, list) else [where]
     if not alternatives or not all(isinstance(a, dict) for a in alternatives):
-        errors.append(f"{rid_where} where：应为 {{ kind = \"…\" }} 这样的表，或这种表的列表（满足其一即可）")
+        errors.append(_("{where} where: should be a table like {example}, or a list of such tables (any of them)").format(
+            where=rid_where, example='{ kind = "…" }'))
         return None
     columns = {f.name: f for f in schema.fields}
     out = []
@@ -275,8 +283,10 @@ def _check_where(rid_where: str, layer: str, where, errors: list[str]) -> list[d
         clean = {}
         for col, wanted in alt.items():
             if col not in columns:
-                errors.append(f"{rid_where} where：图层 {layer}（{schema.title_zh}）没有列 '{col}'"
-                              f"{_suggest(col, columns)}可用的列：{', '.join(columns)}")
+                errors.append(_("{where} where: the layer {layer} ({title}) has no column '{column}'{suggest}"
+                                "Columns: {columns}").format(where=rid_where, layer=layer, title=schema.title,
+                                                             column=col, suggest=_suggest(col, columns),
+                                                             columns=", ".join(columns)))
                 continue
             f = columns[col]
             values = wanted if isinstance(wanted, list) else [wanted]
@@ -287,27 +297,34 @@ def _check_where(rid_where: str, layer: str, where, errors: list[str]) -> list[d
                         good.append(v)
                     elif str(v).strip().lower() in ("true", "false", "是", "否"):
                         fix = "true" if str(v).strip().lower() in ("true", "是") else "false"
-                        errors.append(f"{rid_where} where.{col}：{v!r} 是文字；请写成不带引号的 {col} = {fix}")
+                        errors.append(_("{where} where.{column}: {value!r} is text; write {column} = {fix} without "
+                                        "quotes").format(where=rid_where, column=col, value=v, fix=fix))
                     else:
-                        errors.append(f"{rid_where} where.{col}：应为 true 或 false，而不是 {v!r}")
+                        errors.append(_("{where} where.{column}: should be true or false, not {value!r}").format(
+                            where=rid_where, column=col, value=v))
                 elif f.dtype == "enum":
                     canon = f.canonical(str(v)) if isinstance(v, str) else None
                     if canon is None:
-                        errors.append(f"{rid_where} where.{col}：{v!r} 不是{f.label_zh}的取值"
-                                      f"{_suggest(v, f.choices)}可用的值：{'、'.join(f.choices)}")
+                        errors.append(_("{where} where.{column}: {value!r} is not a value of {label}{suggest}"
+                                        "Values: {values}").format(where=rid_where, column=col, value=v,
+                                                                   label=f.label, suggest=_suggest(v, f.choices),
+                                                                   values=_(", ").join(f.choices)))
                     else:
                         good.append(canon)
                 elif f.dtype == "str":
                     if not isinstance(v, str):
-                        errors.append(f"{rid_where} where.{col}：{f.label_zh}是文字代码，"
-                                      f"请加引号写成 {col} = \"{v}\"")
+                        errors.append(_("{where} where.{column}: {label} is a text code; write it in quotes: "
+                                        "{column} = \"{value}\"").format(where=rid_where, column=col,
+                                                                         label=f.label, value=v))
                     elif f.pattern and not re.fullmatch(f.pattern, v):
-                        errors.append(f"{rid_where} where.{col}：{v!r} 不符合格式（{f.pattern_hint}）")
+                        errors.append(_("{where} where.{column}: {value!r} is not in the form ({hint})").format(
+                            where=rid_where, column=col, value=v, hint=_(f.pattern_hint)))
                     else:
                         good.append(v)
                 elif f.dtype in ("int", "float", "year"):
                     if isinstance(v, bool) or not isinstance(v, (int, float)):
-                        errors.append(f"{rid_where} where.{col}：{v!r} 不是数字，{_number_fix(v)}")
+                        errors.append(_("{where}: {value!r} is not a number; {fix}").format(
+                            where=f"{rid_where} where.{col}", value=v, fix=_number_fix(v)))
                     else:
                         good.append(v)
                 else:
@@ -321,12 +338,14 @@ def _numeric_column(rid_where, layer, key, col, errors):
     columns = {f.name: f for f in SCHEMAS[layer].fields}
     if not isinstance(col, str) or col not in columns:
         numeric = [f.name for f in SCHEMAS[layer].fields if f.dtype in ("int", "float")]
-        errors.append(f"{rid_where} {key}：图层 {layer} 没有列 {col!r}{_suggest(col, numeric)}"
-                      f"可用的数值列：{', '.join(numeric)}")
+        errors.append(_("{where} {key}: the layer {layer} has no column {column!r}{suggest}Numeric columns: "
+                        "{columns}").format(where=rid_where, key=key, layer=layer, column=col,
+                                            suggest=_suggest(col, numeric), columns=", ".join(numeric)))
     elif columns[col].dtype not in ("int", "float"):
         numeric = [f.name for f in SCHEMAS[layer].fields if f.dtype in ("int", "float")]
-        errors.append(f"{rid_where} {key}：列 '{col}'（{columns[col].label_zh}）不是数值列，不能求和；"
-                      f"可用的数值列：{', '.join(numeric)}")
+        errors.append(_("{where} {key}: the column '{column}' ({label}) is not numeric and cannot be summed; "
+                        "numeric columns: {columns}").format(where=rid_where, key=key, column=col,
+                                                             label=columns[col].label, columns=", ".join(numeric)))
 
 
 def _positive(raw, key, rid_where, errors, *, integer=False, minimum=None, maximum=None, example=""):
@@ -334,15 +353,19 @@ def _positive(raw, key, rid_where, errors, *, integer=False, minimum=None, maxim
         return
     v = raw[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        what = "整数" if integer else "数字"
-        errors.append(f"{rid_where} {key}：{v!r} 不是{what}，{_number_fix(v)}{example}")
+        message = (_("{where} {key}: {value!r} is not a whole number; {fix}{example}") if integer
+                   else _("{where} {key}: {value!r} is not a number; {fix}{example}"))
+        errors.append(message.format(where=rid_where, key=key, value=v, fix=_number_fix(v), example=example))
         return
     if minimum is not None and v < minimum:
-        errors.append(f"{rid_where} {key}：{v:g} 太小，应不小于 {minimum:g}{example}")
+        errors.append(_("{where} {key}: {value:g} is too small, at least {minimum:g}{example}").format(
+            where=rid_where, key=key, value=v, minimum=minimum, example=example))
     elif v <= 0 and minimum is None:
-        errors.append(f"{rid_where} {key}：{v:g} 应为正数{example}")
+        errors.append(_("{where} {key}: {value:g} should be positive{example}").format(
+            where=rid_where, key=key, value=v, example=example))
     elif maximum is not None and v > maximum:
-        errors.append(f"{rid_where} {key}：{v:g} 超出范围，应不大于 {maximum:g}")
+        errors.append(_("{where} {key}: {value:g} is out of range, at most {maximum:g}").format(
+            where=rid_where, key=key, value=v, maximum=maximum))
 
 
 def parse_plan(data: dict, source: str = "<plan>") -> Plan:
@@ -369,29 +392,33 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
     errors: list[str] = []
     meta = data.get("plan")
     if not isinstance(meta, dict):
-        raise PlanError(f"{source}：文件需要 [plan] 表，至少写 county = \"330624\" 和 name = \"…\"。")
+        raise PlanError(_("{source}: the file needs a [plan] table with at least county = \"330624\" and "
+                          "name = \"…\".").format(source=source))
     county = meta.get("county", "")
     if isinstance(county, int) and not isinstance(county, bool):
-        errors.append(f"[plan] county：县代码是文字，请加引号写成 county = \"{county}\"")
+        errors.append(_("[plan] county: a county code is text; write it in quotes: county = \"{county}\"").format(
+            county=county))
         county = str(county)
     county = str(county)
     if not (county.isdigit() and len(county) == 6):
-        errors.append(f"[plan] county：应为 6 位县代码，例如 \"330624\"，而不是 {meta.get('county')!r}")
+        errors.append(_("[plan] county: should be a 6-digit county code such as \"330624\", not {value!r}").format(
+            value=meta.get("county")))
     year = meta.get("year")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 1949 <= year <= 2100):
-        errors.append(f"[plan] year：应为年份，例如 year = 2022，而不是 {year!r}")
+        errors.append(_("[plan] year: should be a year such as year = 2022, not {value!r}").format(value=year))
         year = None
     start = meta.get("start_year")
     if start is not None and (isinstance(start, bool) or not isinstance(start, int)
                               or not 1949 <= start <= (year or 2100)):
-        errors.append(f"[plan] start_year：应为不晚于 year 的年份，例如 start_year = 2020，而不是 {start!r}")
+        errors.append(_("[plan] start_year: should be a year not after year, such as start_year = 2020, not {value!r}")
+                      .format(value=start))
         start = None
     span = (start if start is not None else 1949, year if year is not None else 2100)
 
     raw_stats = data.get("statistics") or {}
     statistics, stat_names = {}, {}
     if not isinstance(raw_stats, dict):
-        errors.append("[statistics]：应为表，每行 名称 = { \"2022\" = 数值 }")
+        errors.append(_("[statistics]: should be a table, one line per statistic: name = { \"2022\" = value }"))
         raw_stats = {}
     for name, table in raw_stats.items():
         if name == "source":
@@ -401,45 +428,47 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
             stat_names[name] = str(table.pop("label"))
         parsed = _year_table(table, f"[statistics] {name}", errors, span=span)
         if 0 in parsed:
-            errors.append(f"[statistics] {name}：统计数要写明年份，例如 {name} = {{ \"2022\" = {parsed[0]:g} }}")
+            errors.append(_("[statistics] {name}: a statistic needs its year, e.g. {example}").format(
+                name=name, example=f'{name} = {{ "2022" = {parsed[0]:g} }}'))
         statistics[name] = {y: v for y, v in parsed.items() if y != 0}
 
     rules = []
     seen = set()
     raw_rules = data.get("rule", [])
     if isinstance(raw_rules, dict):
-        errors.append("规则要写成 [[rule]]（两层方括号），每条规则一个；[rule] 只能出现一次")
+        errors.append(_("write rules as [[rule]] (double brackets), one per rule; [rule] can appear only once"))
         raw_rules = [raw_rules]
     if not isinstance(raw_rules, list) or not raw_rules:
-        errors.append("规划中没有 [[rule]] 规则")
+        errors.append(_("the plan has no [[rule]]"))
         raw_rules = []
     for n, raw in enumerate(raw_rules, start=1):
         if not isinstance(raw, dict):
-            errors.append(f"第 {n} 条规则不是表")
+            errors.append(_("rule {n} is not a table").format(n=n))
             continue
         rid = str(raw.get("id", f"#{n}"))
-        where = f"规则 {rid}（第 {n} 条）"
+        where = _("rule {rule} (no. {n})").format(rule=rid, n=n)
         kind = raw.get("kind")
         if kind not in RULE_KINDS:
-            errors.append(f"{where} kind：{kind!r} 不是规则类型{_suggest(kind, RULE_KINDS)}"
-                          f"可用的类型：{', '.join(RULE_KINDS)}")
+            errors.append(_("{where} kind: {kind!r} is not a rule kind{suggest}Kinds: {kinds}").format(
+                where=where, kind=kind, suggest=_suggest(kind, RULE_KINDS), kinds=", ".join(RULE_KINDS)))
             continue
         if "id" not in raw:
-            errors.append(f"{where}：每条规则都要有 id")
+            errors.append(_("{where}: every rule needs an id").format(where=where))
         if rid in seen:
-            errors.append(f"{where}：id {rid!r} 重复使用")
+            errors.append(_("{where}: the id {rule!r} is used twice").format(where=where, rule=rid))
         seen.add(rid)
         for key in sorted(set(raw) - _ALLOWED[kind]):
-            errors.append(f"{where}：{kind} 规则没有 '{key}' 这一项{_suggest(key, _ALLOWED[kind])}"
-                          f"可用的项：{', '.join(sorted(_ALLOWED[kind]))}")
+            errors.append(_("{where}: a {kind} rule has no key '{key}'{suggest}Keys: {keys}").format(
+                where=where, kind=kind, key=key, suggest=_suggest(key, _ALLOWED[kind]),
+                keys=", ".join(sorted(_ALLOWED[kind]))))
         for key in sorted(_REQUIRED[kind] - set(raw)):
-            errors.append(f"{where}：{kind} 规则需要 '{key}'")
+            errors.append(_("{where}: a {kind} rule needs '{key}'").format(where=where, kind=kind, key=key))
         spec = dict(raw)
         layer = raw.get("layer")
         if layer is not None:
             if layer not in SCHEMAS:
-                errors.append(f"{where} layer：没有图层 '{layer}'{_suggest(layer, SCHEMAS)}"
-                              f"可用的图层：{', '.join(SCHEMAS)}")
+                errors.append(_("{where} layer: there is no layer '{layer}'{suggest}Layers: {layers}").format(
+                    where=where, layer=layer, suggest=_suggest(layer, SCHEMAS), layers=", ".join(SCHEMAS)))
             else:
                 if raw.get("where") is not None:
                     spec["where"] = _check_where(where, layer, raw["where"], errors)
@@ -448,73 +477,83 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
                         if key in raw:
                             _numeric_column(where, layer, key, raw[key], errors)
                 if kind == "village_coverage" and "village_code" not in {f.name for f in SCHEMAS[layer].fields}:
-                    errors.append(f"{where}：图层 {layer} 没有 village_code 列，不能按村(社区)统计")
+                    errors.append(_("{where}: the layer {layer} has no village_code column: cannot count by village")
+                                  .format(where=where, layer=layer))
         elif raw.get("where") is not None:
-            errors.append(f"{where} where：没有 layer，where 无从筛选")
+            errors.append(_("{where} where: no layer for where to filter").format(where=where))
         if "status" in raw:
             st = raw["status"]
             canon = "any" if st == "any" else (st if st in STATUS else STATUS_ALIASES.get(str(st).lower()))
             if canon is None:
-                errors.append(f"{where} status：{st!r} 不是状态{_suggest(st, STATUS)}可用的值：运营、规划、any")
+                errors.append(_("{where} status: {value!r} is not a status{suggest}Values: {values}").format(
+                    where=where, value=st, suggest=_suggest(st, STATUS), values=_(", ").join([*STATUS, "any"])))
             spec["status"] = canon
         for key in ("numerator", "denominator", "statistic"):
             if key in raw and not isinstance(raw[key], str):
-                errors.append(f"{where} {key}：应为列名或统计名（文字），而不是 {raw[key]!r}")
+                errors.append(_("{where} {key}: should be a column or statistic name (text), not {value!r}").format(
+                    where=where, key=key, value=raw[key]))
             elif key in raw and "layer" not in raw and raw[key] not in statistics:
-                errors.append(f"{where} {key}：[statistics] 中没有 '{raw[key]}'；"
-                              f"请在 [statistics] 中加上 {raw[key]} = {{ \"年份\" = 数值 }}"
+                errors.append(_("{where} {key}: [statistics] has no '{name}'; add {name} = {{ \"year\" = value }} "
+                                "to [statistics]").format(where=where, key=key, name=raw[key])
                               + (f"{_suggest(raw[key], statistics)}" if statistics else ""))
         if kind == "per_population" and "statistic" not in raw and "layer" not in raw:
-            errors.append(f"{where}：请写明统计对象：statistic = \"名称\" 或 layer = \"…\"")
+            errors.append(_("{where}: say what is counted: statistic = \"name\" or layer = \"…\"").format(where=where))
         if "population" in raw and raw["population"] not in POPULATION_COLUMNS:
-            errors.append(f"{where} population：{raw['population']!r} 不是人口列"
-                          f"{_suggest(raw['population'], POPULATION_COLUMNS)}可用的值：{', '.join(POPULATION_COLUMNS)}")
-        _positive(raw, "min_count", where, errors, integer=True, minimum=1, example="，例如 min_count = 2")
-        _positive(raw, "minutes", where, errors, maximum=240, example="，例如 minutes = 15")
-        _positive(raw, "per", where, errors, example="，例如 per = 10000")
-        _positive(raw, "threshold", where, errors, minimum=0, example="，例如 threshold = 10000")
+            errors.append(_("{where} population: {value!r} is not a population column{suggest}Values: {values}").format(
+                where=where, value=raw["population"], suggest=_suggest(raw["population"], POPULATION_COLUMNS),
+                values=", ".join(POPULATION_COLUMNS)))
+        for key, kwargs in (("min_count", dict(integer=True, minimum=1)), ("minutes", dict(maximum=240)),
+                            ("per", {}), ("threshold", dict(minimum=0))):
+            example = {"min_count": 2, "minutes": 15, "per": 10000, "threshold": 10000}[key]
+            _positive(raw, key, where, errors, example=_(", e.g. {key} = {value}").format(key=key, value=example),
+                      **kwargs)
         if raw.get("assign", "either") not in ("location", "column", "either"):
-            errors.append(f"{where} assign：应为 location、column 或 either，而不是 {raw.get('assign')!r}")
+            errors.append(_("{where} assign: should be location, column or either, not {value!r}").format(
+                where=where, value=raw.get("assign")))
         if raw.get("comparison", ">=") not in (">=", "<="):
-            errors.append(f"{where} comparison：应为 '>=' 或 '<='")
+            errors.append(_("{where} comparison: should be '>=' or '<='").format(where=where))
         share = kind in SHARE_KINDS or (kind == "statistic" and raw.get("unit") == "%")
         targets = _year_table(raw.get("target"), f"{where} target", errors, share=share, span=span)
         baseline = _year_table(raw.get("baseline"), f"{where} baseline", errors, share=share, span=span)
         if kind in COVERAGE_KINDS and "target" in raw:
-            errors.append(f"{where} target：覆盖类规则不写 target；每处需要几个写 min_count = 1，"
-                          "某年起才要求写 from_year = 2021")
+            errors.append(_("{where} target: coverage rules have no target; write min_count = 1 for how many each "
+                            "needs, from_year = 2021 for a requirement from a year on").format(where=where))
         if "from_year" in raw:
             fy = raw["from_year"]
             if isinstance(fy, bool) or not isinstance(fy, int) or not span[0] <= fy <= span[1]:
-                errors.append(f"{where} from_year：应为规划期 {span[0]}—{span[1]} 内的年份，例如 from_year = 2021，"
-                              f"而不是 {fy!r}")
+                errors.append(_("{where} from_year: should be a year within the plan's span {start}–{end}, such as "
+                                "from_year = 2021, not {value!r}").format(where=where, start=span[0], end=span[1],
+                                                                          value=fy))
         for key in ("title", "section", "quote", "group", "note", "unit"):
             if key in raw and not isinstance(raw[key], str):
-                errors.append(f"{where} {key}：应为文字（加引号）")
+                errors.append(_("{where} {key}: should be text (in quotes)").format(where=where, key=key))
         rules.append(Rule(
-            id=rid, kind=kind, title=str(raw.get("title", rid)), group=str(raw.get("group", RULE_KINDS[kind])),
+            id=rid, kind=kind, title=str(raw.get("title", rid)), group=str(raw.get("group", _(RULE_KINDS[kind]))),
             spec=spec, targets=targets, baseline=baseline, comparison=raw.get("comparison", ">="),
         ))
 
     not_evaluated = []
     raw_ne = data.get("not_evaluated", [])
     if isinstance(raw_ne, dict):
-        errors.append("不可评估的目标要写成 [[not_evaluated]]（两层方括号）")
+        errors.append(_("write targets that cannot be evaluated as [[not_evaluated]] (double brackets)"))
         raw_ne = [raw_ne]
     for n, raw in enumerate(raw_ne or [], start=1):
-        where = f"不可评估目标 {raw.get('id', f'#{n}')}（第 {n} 条）"
+        where = _("target not evaluated {id} (no. {n})").format(id=raw.get("id", f"#{n}"), n=n)
         for key in sorted(set(raw) - NOT_EVALUATED_KEYS):
-            errors.append(f"{where}：没有 '{key}' 这一项；可用的项：{', '.join(sorted(NOT_EVALUATED_KEYS))}")
+            errors.append(_("{where}: there is no key '{key}'; keys: {keys}").format(
+                where=where, key=key, keys=", ".join(sorted(NOT_EVALUATED_KEYS))))
         for key in ("id", "title", "needs"):
             if key not in raw:
-                errors.append(f"{where}：需要 '{key}'")
+                errors.append(_("{where}: needs '{key}'").format(where=where, key=key))
         not_evaluated.append(NotEvaluated(
             id=str(raw.get("id", f"#{n}")), title=str(raw.get("title", "")), group=str(raw.get("group", "")),
             target=str(raw.get("target", "")), section=str(raw.get("section", "")),
             quote=str(raw.get("quote", "")), needs=str(raw.get("needs", ""))))
 
     if errors:
-        raise PlanError(f"规划文件 {source} 有 {len(errors)} 处问题：\n" + "\n".join(f"  - {e}" for e in errors))
+        raise PlanError(ngettext("The plan file {source} has {n} problem:", "The plan file {source} has {n} problems:",
+                                 len(errors)).format(source=source, n=len(errors))
+                        + "\n" + "\n".join(f"  - {e}" for e in errors))
     return Plan(county=county, name=str(meta.get("name", county)), rules=tuple(rules), statistics=statistics,
                 source=str(meta.get("source", "")), path=source, year=year, start=start,
                 not_evaluated=tuple(not_evaluated), statistic_names=stat_names)
@@ -528,7 +567,7 @@ def _read_text(p: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise PlanError(f"{p} 不是 UTF-8 或 GBK 编码的文本；请用记事本“另存为”UTF-8。")
+    raise PlanError(_("{path} is not text in UTF-8 or GBK; save it as UTF-8 (Notepad: Save as).").format(path=p))
 
 
 def load_plan(path) -> Plan:
@@ -543,17 +582,27 @@ def load_plan(path) -> Plan:
     p = Path(path)
     if p.is_dir():
         found = sorted(x.name for x in p.glob("*.toml"))
-        raise PlanError(f"{p} 是文件夹，不是规划文件；请给出其中的 .toml 文件"
-                        + (f"，例如 {p / found[0]}（共有：{'、'.join(found)}）" if found else "") + "。")
+        raise PlanError(_("{path} is a folder, not a plan file; give one of its .toml files, e.g. {example} "
+                          "(all: {files}).").format(path=p, example=p / found[0], files=_(", ").join(found))
+                        if found else _("{path} is a folder, not a plan file; give one of its .toml files.").format(path=p))
     if not p.exists():
-        raise PlanError(f"找不到规划文件 {p}。示例规划在 plans/ 中（例如 plans/330624_2022.toml）。")
+        raise PlanError(_("Plan file {path} not found. The sample plans are in plans/ (e.g. plans/330624_2022.toml).")
+                        .format(path=p))
     text = _read_text(p)
     single = [i for i, line in enumerate(text.splitlines(), start=1) if re.fullmatch(r"\s*\[\s*rule\s*\]\s*", line)]
     if len(single) > 1:
-        raise PlanError(f"{p} 第 {single[1]} 行：规则要写成 [[rule]]（两层方括号），每条规则一个；"
-                        f"[rule] 出现了 {len(single)} 次（第 {'、'.join(map(str, single))} 行）。")
+        raise PlanError(_("{path} line {line}: write rules as [[rule]] (double brackets), one per rule; [rule] "
+                          "appears {n} times (lines {lines}).").format(path=p, line=single[1], n=len(single),
+                                                                       lines=_(", ").join(map(str, single))))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"{p} 不是有效的 TOML：{exc}。请检查该行的引号和括号。") from exc
+        where = re.search(r"line (\d+), column (\d+)", str(exc))
+        reason = str(exc)  # the TOML parser's own words (English), kept whole for those who search them
+        if where:
+            raise PlanError(_("{path} line {line}, column {column}: not valid TOML ({reason}). Check the quotes and "
+                              "brackets of that line.").format(path=p, line=where[1], column=where[2],
+                                                               reason=reason)) from exc
+        raise PlanError(_("{path} is not valid TOML: {error}. Check the quotes and brackets of that line.").format(
+            path=p, error=exc)) from exc
     return parse_plan(data, str(p))

@@ -31,6 +31,7 @@ import shapely
 from geoplan.coverage.evaluation import CoverageError
 from geoplan.layers.crs import STORAGE_CRS
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.coverage.siting import LSCP, MCLP, PMedian, SitingResult
 
 MODELS = ("lscp", "mclp", "pmedian")
@@ -85,13 +86,17 @@ class Proposal:
     layers_after: dict | None = None
 
     def summary(self) -> str:
-        """A few Chinese lines: the rule answered, the coverage before and after, and each site with its reason."""
-        who = "60 岁及以上老人" if self.population == "pop_60plus" else "居民"
-        lines = [f"{who} {self.minutes:g} 分钟内可达的比例：{self.coverage_before:.1%} → {self.coverage_after:.1%}"
-                 f"（现有{'和规划中' if self.planned_fixed is not None and len(self.planned_fixed) else ''}的设施保留，"
-                 f"新增 {len(self.sites)} 处）"]
+        """A few lines: the rule answered, the coverage before and after, and each site with its reason."""
+        who = _("people aged 60 and over") if self.population == "pop_60plus" else _("residents")
+        with_planned = self.planned_fixed is not None and len(self.planned_fixed)
+        lines = [(_("Share of {who} within {minutes:g} minutes: {before:.1%} → {after:.1%} (existing and planned "
+                    "facilities kept, {n} new)") if with_planned else
+                  _("Share of {who} within {minutes:g} minutes: {before:.1%} → {after:.1%} (existing facilities kept, "
+                    "{n} new)")).format(who=who, minutes=self.minutes, before=self.coverage_before,
+                                        after=self.coverage_after, n=len(self.sites))]
         for r in self.sites.itertuples():
-            lines.append(f"  {r.name}（{r.township}）：{r.reason}")
+            lines.append("  " + _("{name} ({township}): {reason}").format(name=r.name, township=r.township,
+                                                                          reason=r.reason))
         return "\n".join(lines)
 
 
@@ -223,12 +228,19 @@ def _reasons(county, demand, chosen_ids, site_ids, costs, fixed, minutes, who, t
                 by_v = g.assign(_v=village_of.loc[g.index]).groupby("_v")["_w"].sum().sort_values(ascending=False)
                 names = [n for n in by_v.index[:4]]
                 more = len(by_v) - len(names)
-            part = towns.get(code, code) + (f"：{'、'.join(names)}" + (f" 等 {len(by_v)} 个村(社区)" if more > 0 else "")
-                                            if names else "")
+            town = towns.get(code, code)
+            if names and more > 0:
+                part = _("{township}: {villages} and others, {n} villages in all").format(
+                    township=town, villages=_(", ").join(names), n=len(by_v))
+            elif names:
+                part = _("{township}: {villages}").format(township=town, villages=_(", ").join(names))
+            else:
+                part = town
             parts.append((g["_w"].sum(), part))
         parts.sort(reverse=True)
-        text = (f"新增 {people:,.0f} 名{who}在 {minutes:g} 分钟内可达（他们现在 {minutes:g} 分钟内到不了任何现有或"
-                f"规划中的{thing}），主要在" + "；".join(p for _, p in parts))
+        text = _("{people:,.0f} more {who} within {minutes:g} minutes (today they reach no existing or planned {thing} "
+                 "within {minutes:g} minutes), mainly in {places}").format(
+            people=people, who=who, minutes=minutes, thing=thing, places=_("; ").join(p for _w, p in parts))
         out[sid] = (people, text)
     return out
 
@@ -247,15 +259,18 @@ def _median_reasons(county, demand, chosen_ids, site_ids, costs, fixed, who, thi
         mine = (nearest == col[sid]) & np.isfinite(t[:, col[sid]])
         people = float(w[mine].sum())
         if people < 0.5:
-            out[sid] = (0.0, f"没有人因此离{thing}更近")
+            out[sid] = (0.0, _("it brings nobody nearer to a {thing}").format(thing=thing))
             continue
         after = float((w[mine] * t[mine, col[sid]]).sum() / people)
         finite = mine & np.isfinite(before)
         was = float((w[finite] * before[finite]).sum() / w[finite].sum()) if finite.any() else float("nan")
-        where = "、".join(towns.get(c, c) for c in pd.Series(demand["township_code"].to_numpy()[mine]).value_counts()
-                         .index[:3])
-        text = (f"{people:,.0f} 名{who}的最近{thing}变为此处（主要在{where}），平均路程 "
-                + (f"{was:.1f} → {after:.1f} 分钟" if was == was else f"{after:.1f} 分钟（原先无路可达）"))
+        where = _(", ").join(towns.get(c, c) for c in pd.Series(demand["township_code"].to_numpy()[mine])
+                             .value_counts().index[:3])
+        text = (_("for {people:,.0f} {who} this becomes the nearest {thing} (mainly in {where}); average trip "
+                  "{before:.1f} → {after:.1f} minutes") if was == was else
+                _("for {people:,.0f} {who} this becomes the nearest {thing} (mainly in {where}); average trip "
+                  "{after:.1f} minutes (no road before)")).format(people=people, who=who, thing=thing, where=where,
+                                                                  before=was, after=after)
         out[sid] = (people, text)
     return out
 
@@ -325,7 +340,8 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame | None = None, *, rule
 
     if rule is not None:
         if rule.kind != "travel_time":
-            raise GeoplanError(f"规则 {rule.id}（{rule.title}）不是通行时间规则；选址需要 kind = \"travel_time\" 的规则。")
+            raise GeoplanError(_("Rule {rule} ({title}) is not a travel-time rule; siting needs a rule of kind = "
+                                 "\"travel_time\".").format(rule=rule.id, title=rule.title))
         minutes = float(rule.get("minutes")) if minutes is None else minutes
         population = population or rule.get("population", "population")
         own_existing, own_planned = rule_facilities(county, rule, as_of)
@@ -334,12 +350,12 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame | None = None, *, rule
     minutes = 15.0 if minutes is None else float(minutes)
     population = population or "pop_60plus"
     if existing is None:
-        raise GeoplanError("请给出现有设施（existing）或规划中的通行时间规则（rule）。")
+        raise GeoplanError(_("Give the existing facilities (existing) or a travel-time rule of the plan (rule)."))
     if rule is None:
         kinds = sorted(existing["kind"].dropna().unique()) if "kind" in existing else []
         layer = next((k for k, g in county.layers.items() if len(existing) and set(existing["facility_id"]) <=
                       set(g.get("facility_id", pd.Series(dtype=str)))), "elderly_care")
-        rule = parse_plan({"plan": {"county": county.code, "name": "选址"}, "rule": [{
+        rule = parse_plan({"plan": {"county": county.code, "name": _("siting")}, "rule": [{
             "id": "site", "kind": "travel_time", "layer": layer, "minutes": minutes, "population": population,
             "target": 1, **({"where": {"kind": kinds}} if kinds else {})}]}).rules[0]
     if planned is None or not include_planned:
@@ -377,8 +393,8 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame | None = None, *, rule
     result = solver.solve(time_limit=time_limit)
     result.raise_if_infeasible()
     new_ids = result.sites.loc[result.sites["status"] == "new", "site_id"].tolist()
-    who = " 60 岁及以上老人" if population == "pop_60plus" else "居民"
-    thing = _describe(rule).replace("运营中的", "")
+    who = _(" people aged 60 and over") if population == "pop_60plus" else _("residents")
+    thing = _describe(rule, with_status=False)
     reasons = _reasons(county, demand.set_index(demand.index), new_ids, list(sites["site_id"]),
                        costs.to_numpy(float), fixed, minutes, who, thing)
     if model == "pmedian":
@@ -450,7 +466,7 @@ def with_sites(layers: dict, layer: str, proposed: gpd.GeoDataFrame, kind: str |
     base = layers[layer]
     add = pd.DataFrame({
         "facility_id": "P" + proposed["site_id"].astype(str),
-        "name": proposed["name"].astype(str) + "（拟建）",
+        "name": [_("{name} (proposed)").format(name=n) for n in proposed["name"].astype(str)],
         "township_code": proposed["township_code"].astype(str),
         "status": status,
     })

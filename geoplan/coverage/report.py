@@ -3,7 +3,8 @@
 Every number is shown as what it is: counts as whole numbers, shares as
 percentages with one decimal, per-10,000 indicators with one decimal, money
 in whole yuan, each beside its target and unit. Outcomes are 达标 / 未达标 /
-不要求 / 无法评估; headers, rule titles and kinds are Chinese. The workbook has
+不要求 / 无法评估; headers and kinds are in the reader's language (Chinese by
+default, translated where shown), rule titles as the plan writes them. The workbook has
 a summary sheet (one row per target of the document, with its baseline,
 target, value and the section it comes from), one sheet per rule group with
 the township rows, and one sheet of villages for village-level rules; failing
@@ -21,22 +22,40 @@ from pathlib import Path
 
 import pandas as pd
 
-from geoplan.coverage.evaluation import FAIL, Evaluation, UNKNOWN
+from geoplan.coverage.evaluation import FAIL, NOT_REQUIRED, PASS, UNKNOWN, Evaluation
+from geoplan.i18n import N_, _
 
+# Headers are marked here and translated where a table is made (the language is chosen later).
 SUMMARY_HEADERS = {
-    "group": "类别", "title": "指标", "section": "依据（文件章节）", "kind": "规则类型", "baseline_year": "基期年份",
-    "baseline": "基期值", "target": "目标值", "value": "现状值", "unit": "单位", "status": "是否达标", "reason": "说明",
+    "group": N_("group"), "title": N_("indicator"), "section": N_("source (section of the document)"),
+    "kind": N_("rule kind"), "baseline_year": N_("baseline year"), "baseline": N_("baseline value"),
+    "target": N_("target value"), "value": N_("current value"), "unit": N_("unit"), "status": N_("outcome"),
+    "reason": N_("reason"),
 }
 TOWNSHIP_HEADERS = {
-    "title": "指标", "code": "乡镇代码", "name": "乡镇(街道)", "population": "人口", "value": "现状值",
-    "target": "目标值", "unit": "单位", "status": "是否达标", "reason": "说明",
+    "title": N_("indicator"), "code": N_("township code"), "name": N_("township"), "population": N_("people"),
+    "value": N_("current value"), "target": N_("target value"), "unit": N_("unit"), "status": N_("outcome"),
+    "reason": N_("reason"),
 }
 VILLAGE_HEADERS = {
-    "title": "指标", "township": "乡镇(街道)", "code": "村(社区)代码", "name": "村(社区)", "status": "是否达标",
-    "facilities": "设施", "note": "说明",
+    "title": N_("indicator"), "township": N_("township"), "code": N_("village code"), "name": N_("village"),
+    "status": N_("outcome"), "facilities": N_("facilities"), "note": N_("reason"),
 }
-_WIDTHS = {"说明": 60, "指标": 30, "依据（文件章节）": 22, "规则类型": 14, "类别": 10, "乡镇(街道)": 11,
-           "村(社区)": 12, "设施": 30, "单位": 12, "目标值": 12}
+#: column widths in the workbook, by header
+_WIDTHS = {N_("reason"): 60, N_("indicator"): 30, N_("source (section of the document)"): 22, N_("rule kind"): 14,
+           N_("group"): 10, N_("township"): 11, N_("village"): 12, N_("facilities"): 30, N_("unit"): 12,
+           N_("target value"): 12}
+#: the outcomes as a person reads them (the evaluation's tables hold the Chinese terms as data)
+_STATUS_TEXT = {PASS: N_("pass"), FAIL: N_("fail"), NOT_REQUIRED: N_("not required"), UNKNOWN: N_("cannot be evaluated")}
+
+
+def status_text(status) -> str:
+    """An outcome of the evaluation (达标 …) in the reader's language."""
+    return _(_STATUS_TEXT[status]) if status in _STATUS_TEXT else status
+
+
+def _translated(headers: dict) -> dict:
+    return {k: _(v) for k, v in headers.items()}
 
 
 def number_format(unit: str) -> str:
@@ -99,7 +118,7 @@ def _village_rows(evaluation: Evaluation) -> pd.DataFrame:
     towns = dict(zip(evaluation.townships["code"], evaluation.townships["name"]))
     return pd.DataFrame({"title": v["rule_id"].map(titles), "township": v["township_code"].map(towns),
                          "code": v["code"], "name": v["name"],
-                         "status": v["covered"].map({True: "达标", False: FAIL}),
+                         "status": v["covered"].map({True: PASS, False: FAIL}),
                          "facilities": v["facilities"], "note": v["note"]})
 
 
@@ -130,8 +149,10 @@ def for_people(evaluation: Evaluation, table: str = "summary") -> pd.DataFrame:
             df[col] = [format_value(v, u) for v, u in zip(df[col], df["unit"])]
     if "population" in df:
         df["population"] = [format_value(v, "人") for v in df["population"]]
+    if "status" in df:
+        df["status"] = df["status"].map(status_text)
     # Plain text: the writers (geoplan.output) keep formula-like text from being run by a spreadsheet.
-    return df[[c for c in headers if c in df.columns]].rename(columns=headers)
+    return df[[c for c in headers if c in df.columns]].rename(columns=_translated(headers))
 
 
 def console_summary(evaluation: Evaluation) -> pd.DataFrame:
@@ -153,12 +174,12 @@ def console_summary(evaluation: Evaluation) -> pd.DataFrame:
         return text if not text or unit in ("", "%") or isinstance(value, str) else f"{text} {unit}"
 
     return pd.DataFrame({
-        "指标": s["title"],
-        "基期": [(f"{with_unit(b, u)}（{y}）" if y != "" else with_unit(b, u))
-                 for b, u, y in zip(s["baseline"], s["unit"], s["baseline_year"])],
-        "目标": [with_unit(t, u) for t, u in zip(s["target"], s["unit"])],
-        "现状": [with_unit(v, u) for v, u in zip(s["value"], s["unit"])],
-        "是否达标": s["status"], "说明": s["reason"],
+        _("indicator"): s["title"],
+        _("baseline"): [(_("{value} ({year})").format(value=with_unit(b, u), year=y) if y != "" else with_unit(b, u))
+                        for b, u, y in zip(s["baseline"], s["unit"], s["baseline_year"])],
+        _("target"): [with_unit(t, u) for t, u in zip(s["target"], s["unit"])],
+        _("current"): [with_unit(v, u) for v, u in zip(s["value"], s["unit"])],
+        _("outcome"): s["status"].map(status_text), _("reason"): s["reason"],
     })
 
 
@@ -214,10 +235,10 @@ def _sheet(wb, name: str, title: str, subtitle: str, df: pd.DataFrame, headers: 
     unknown_fill = PatternFill("solid", fgColor="EDEDED")
     head_fill = PatternFill("solid", fgColor="D9D9D9")
     for j, col in enumerate(cols, start=1):
-        c = ws.cell(row=3, column=j, value=headers[col])
+        c = ws.cell(row=3, column=j, value=_(headers[col]))
         c.font, c.fill = Font(bold=True), head_fill
         c.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.column_dimensions[get_column_letter(j)].width = _WIDTHS.get(headers[col], 11)
+        ws.column_dimensions[get_column_letter(j)].width = _WIDTHS.get(headers[col], 11)  # keyed by the msgid
     for i, row in enumerate(df[cols].itertuples(index=False), start=4):
         unit = getattr(row, unit_col) if unit_col else ""
         for j, (col, value) in enumerate(zip(cols, row), start=1):
@@ -226,6 +247,8 @@ def _sheet(wb, name: str, title: str, subtitle: str, df: pd.DataFrame, headers: 
             elif hasattr(value, "item"):
                 value = value.item()
             c = ws.cell(row=i, column=j)
+            if col == "status":
+                value = status_text(value)
             if isinstance(value, str):
                 c.value = value
                 c.data_type = "s"  # never a formula, whatever the text starts with
@@ -282,18 +305,21 @@ def write_xlsx(evaluation: Evaluation, path, *, overwrite: bool = False) -> Path
     p = Path(path)
     plan = evaluation.plan
     as_of = evaluation.as_of.isoformat() if evaluation.as_of else f"{evaluation.year}-12-31"
-    subtitle = (f"评估日 {as_of}（此后建成或已撤销的设施不计入）；依据：{plan.source or plan.name}。"
-                "是否达标：达标 / 未达标 / 不要求 / 无法评估（缺数据）。")
+    subtitle = _("Evaluated as of {date} (facilities opened after it or closed do not count); source: {source}. "
+                 "Outcome: {outcomes} (data missing).").format(
+        date=as_of, source=plan.source or plan.name, outcomes=" / ".join(status_text(s) for s in _STATUS_TEXT))
 
     # the workbook is built in memory, then saved through the one output path
     wb = Workbook()
     wb.remove(wb.active)
-    _sheet(wb, "总表", f"{plan.name} — {evaluation.year} 年目标评估", subtitle,
+    _sheet(wb, _("summary"), _("{plan} — targets of {year}").format(plan=plan.name, year=evaluation.year), subtitle,
            _summary_rows(evaluation), SUMMARY_HEADERS, "unit")
     towns = _township_rows(evaluation)
     for group, rows in towns.groupby("group", sort=False):
-        _sheet(wb, str(group), f"{plan.name} — {group}（分乡镇(街道)）", subtitle, rows, TOWNSHIP_HEADERS, "unit")
+        _sheet(wb, str(group), _("{plan} — {group} (by township)").format(plan=plan.name, group=group), subtitle,
+               rows, TOWNSHIP_HEADERS, "unit")
     villages = _village_rows(evaluation)
     if len(villages):
-        _sheet(wb, "村(社区)明细", f"{plan.name} — 村(社区)明细", subtitle, villages, VILLAGE_HEADERS, None)
+        _sheet(wb, _("villages in detail"), _("{plan} — villages in detail").format(plan=plan.name), subtitle,
+               villages, VILLAGE_HEADERS, None)
     return save_workbook(wb, p, overwrite=overwrite)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from geoplan.layers.crs import metric_crs
+from geoplan.i18n import _
 from geoplan.inspection.selection import DAY_START
 
 #: Road distance over straight-line distance, and speed, for the other side's estimated drive.
@@ -159,4 +160,4 @@ def partner_departure(meet_time: str, drive_min) -> str:
     h, m = map(int, str(meet_time).split(":"))
     t = _dt.datetime(2000, 1, 1, h, m) - _dt.timedelta(minutes=float(drive_min))
     start = _dt.datetime.combine(_dt.date(2000, 1, 1), DAY_START)
-    return f"{t:%H:%M}" + ("（早于上班时间）" if t < start else "")
+    return _("{time} (before working hours)").format(time=f"{t:%H:%M}") if t < start else f"{t:%H:%M}"

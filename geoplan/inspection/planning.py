@@ -43,6 +43,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from geoplan.i18n import N_, _
 from geoplan.layers.crs import metric_crs, to_storage
 from geoplan.inspection import routing
 from geoplan.inspection.selection import (  # noqa: F401  (public names kept here)
@@ -230,7 +231,8 @@ class InspectionPlan:
         unreachable = []
         for r in stops.itertuples():
             if not r.snapped:
-                unreachable.append((r.marker_id, f"离最近道路超过{self.max_walk_m / 1000:g}公里，需徒步专项安排"))
+                unreachable.append((r.marker_id, _("more than {km:g} km from the nearest road: needs a special trip on "
+                                                   "foot").format(km=self.max_walk_m / 1000)))
         ok = stops[stops["snapped"]].copy()
 
         # one routing node per stop: the marker of the stop nearest the road stands for it
@@ -272,8 +274,8 @@ class InspectionPlan:
                            + mat[nb:, b]) <= self.workday_min
             drop = ~(reach & day_ok)
             for i in np.flatnonzero(drop):
-                why = ("道路不连通：从任何出发地都无法驾车到达" if not reach[i] else
-                       "往返一次超过一个工作日：需就近住宿或专项安排")
+                why = (_("roads not connected: no starting point can drive there") if not reach[i] else
+                       _("the trip there and back takes more than a working day: stay nearby or plan a special trip"))
                 for mid in stop_tab["members"].iloc[i]:
                     unreachable.append((mid, why))
             keep = np.flatnonzero(~drop)
@@ -568,8 +570,8 @@ def plan_for_county(county, n_teams: int = 2, *, time_limit: float = 10.0, as_of
 
     lines = county["boundary_lines"]
     areas = division_names(county)
-    start_date = parse_date(start_date, "开始日期")
-    as_of = parse_date(as_of, "计划基准日期")
+    start_date = parse_date(start_date, N_("start date"))
+    as_of = parse_date(as_of, N_("reference date of the plan"))
     when = pd.Timestamp(start_date if start_date is not None else as_of if as_of is not None
                         else _dt.date.today())
     programme = None

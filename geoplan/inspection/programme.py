@@ -31,6 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoplan.i18n import _
 from geoplan.layers.crs import metric_crs
 from geoplan.inspection.selection import (CYCLE_YEARS, SERVICE_MINUTES, WORKDAY_HOURS, InspectionError,
                                           marker_type)
@@ -74,7 +75,8 @@ def line_workload(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *,
     out["work_min"] = service + STOP_OVERHEAD_MIN * out["n_stops"] + out["length_km"] / ALONG_LINE_KMH * 60.0
     usable = workday_hours * 60.0 - BASE_DRIVE_MIN
     if usable <= 0:
-        raise InspectionError(f"每天工作 {workday_hours:g} 小时，扣除往返车程后没有检查时间。")
+        raise InspectionError(_("A working day of {hours:g} hours leaves no time to inspect after the drive there "
+                                "and back.").format(hours=workday_hours))
     out["team_days"] = np.where(out["n_markers"] > 0, np.ceil(out["work_min"] / usable), 0).astype(int)
     return out[["n_markers", "n_stops", "length_km", "work_min", "team_days"]]
 
@@ -139,9 +141,9 @@ def line_programme(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, county
     from scipy.sparse import lil_matrix
 
     if lines is None or len(lines) == 0:
-        raise InspectionError("本县界线图层中没有界线，无法编制五年计划。")
+        raise InspectionError(_("The county's boundary lines layer has no line: no five-year programme can be made."))
     if years < 1:
-        raise InspectionError(f"计划年数至少为 1，而不是 {years}。")
+        raise InspectionError(_("A programme covers at least 1 year, not {years}.").format(years=years))
     areas = dict(areas or {})
     codes = lines["line_code"].astype(str).to_numpy()
     work = line_workload(lines, markers, workday_hours=workday_hours).reindex(codes)
@@ -192,15 +194,15 @@ def line_programme(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, county
         last_lead = str(getattr(ln, "lead_code", "") or "")
         lead = right if last_lead == left else left if last_lead == right else min(left, right)
         if np.isnan(last[k]):
-            reason = "无检查记录，尽早安排"
+            reason = _("never inspected: as early as possible")
         elif due[k] < start_year:
-            reason = f"已逾期（应于{due[k]}年检查）"
+            reason = _("overdue (due in {year})").format(year=due[k])
         elif year[k] == due[k]:
-            reason = "到期年份"
+            reason = _("the year it is due")
         elif year[k] < due[k]:
-            reason = f"提前{due[k] - year[k]}年，均衡工作量"
+            reason = _("{n} years early, to even out the work").format(n=due[k] - year[k])
         else:
-            reason = f"推迟{year[k] - due[k]}年，均衡工作量"
+            reason = _("{n} years late, to even out the work").format(n=year[k] - due[k])
         rows.append(dict(
             line_code=codes[k], name=str(ln.name), level=str(ln.level),
             partner="、".join(areas.get(s, s) for s in sides),
@@ -239,9 +241,9 @@ def lines_of_year(programme: pd.DataFrame, year: int) -> list[str]:
     """
     got = programme.loc[programme["year"] == int(year), "line_code"].astype(str).tolist()
     if not got:
-        raise InspectionError(f"五年计划中 {year} 年没有安排界线；计划年度为 "
-                              f"{'、'.join(map(str, sorted(programme['year'].unique())))}。"
-                              "可用 --line 指定界线。")
+        raise InspectionError(_("The five-year programme has no line in {year}; its years are {years}. Name the "
+                                "lines with --line.").format(
+            year=year, years=_(", ").join(map(str, sorted(programme["year"].unique())))))
     return got
 
 

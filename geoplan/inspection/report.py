@@ -28,38 +28,39 @@ from pathlib import Path
 
 import pandas as pd
 
+from geoplan.i18n import N_, _
 from geoplan.inspection.selection import MOVED_TOLERANCE_M
 from geoplan.layers.schema import MARKER_CONDITIONS
 
 ROUTE_HEADERS = {
-    "route_id": "组日编号", "team": "检查组", "base_name": "出发地", "date": "日期", "lines": "界线编号",
-    "n_markers": "界桩数", "drive_min": "驾车（分钟）", "walk_min": "步行（分钟）", "service_min": "检查（分钟）",
-    "total_min": "全天（分钟）", "start": "出发", "end": "返回", "lead": "牵头方", "partners": "对方",
-    "meet_at": "会合界桩", "meet_time": "会合时间", "partner_drive_min": "对方车程估算（分钟）",
-    "partner_leave": "对方最迟出发",
+    "route_id": N_("team-day"), "team": N_("team"), "base_name": N_("starting point"), "date": N_("date"), "lines": N_("line code"),
+    "n_markers": N_("markers"), "drive_min": N_("driving (min)"), "walk_min": N_("walking (min)"), "service_min": N_("inspecting (min)"),
+    "total_min": N_("whole day (min)"), "start": N_("leave"), "end": N_("return"), "lead": N_("lead side"), "partners": N_("other side"),
+    "meet_at": N_("meeting marker"), "meet_time": N_("meeting time"), "partner_drive_min": N_("other side's estimated drive (min)"),
+    "partner_leave": N_("other side leaves by"),
 }
 VISIT_HEADERS = {
-    "route_id": "组日编号", "date": "日期", "order": "顺序", "stop": "停靠点", "marker_id": "界桩编号",
-    "marker_type": "类型", "line_code": "界线编号", "lon": "经度", "lat": "纬度", "arrival": "到达",
-    "drive_min": "驾车（分钟）", "walk_min": "步行往返（分钟）", "service_min": "检查（分钟）", "departure": "离开",
+    "route_id": N_("team-day"), "date": N_("date"), "order": N_("order"), "stop": N_("stop"), "marker_id": N_("marker ID"),
+    "marker_type": N_("marker type"), "line_code": N_("line code"), "lon": N_("longitude"), "lat": N_("latitude"), "arrival": N_("arrival"),
+    "drive_min": N_("driving (min)"), "walk_min": N_("walking there and back (min)"), "service_min": N_("inspecting (min)"), "departure": N_("departure"),
 }
 LINE_HEADERS = {
-    "line_code": "界线编号", "name": "界线名称", "level": "级别", "lead_name": "牵头方", "partner_names": "对方",
-    "n_planned": "计划检查界桩", "n_unreachable": "无法到达",
+    "line_code": N_("line code"), "name": N_("line name"), "level": N_("level"), "lead_name": N_("lead side"), "partner_names": N_("other side"),
+    "n_planned": N_("markers planned"), "n_unreachable": N_("unreachable"),
 }
-UNREACHABLE_HEADERS = {"marker_id": "界桩编号", "line_code": "界线编号", "line_name": "界线名称", "reason": "原因"}
+UNREACHABLE_HEADERS = {"marker_id": N_("marker ID"), "line_code": N_("line code"), "line_name": N_("line name"), "reason": N_("why")}
 HISTORY_HEADERS = {
-    "marker_id": "界桩编号", "line_code": "界线编号", "campaign": "检查批次", "inspected": "检查日期",
-    "condition": "界桩状况", "displacement_m": "位移（米）", "measured_lon": "实测经度", "measured_lat": "实测纬度",
-    "reference_ok": "方位物完好", "lettering_ok": "字迹清晰", "action": "处理意见", "photos": "照片编号",
-    "remarks": "备注",
+    "marker_id": N_("marker ID"), "line_code": N_("line code"), "campaign": N_("campaign"), "inspected": N_("inspection date"),
+    "condition": N_("marker condition"), "displacement_m": N_("displacement (m)"), "measured_lon": N_("measured longitude"), "measured_lat": N_("measured latitude"),
+    "reference_ok": N_("reference objects intact"), "lettering_ok": N_("lettering legible"), "action": N_("action"), "photos": N_("photo numbers"),
+    "remarks": N_("remarks"),
 }
-REPAIR_HEADERS = {"marker_id": "界桩编号", "line_code": "界线编号", "condition": "界桩状况",
-                  "displacement_m": "位移（米）", "action": "处理意见", "work": "维护内容"}
+REPAIR_HEADERS = {"marker_id": N_("marker ID"), "line_code": N_("line code"), "condition": N_("marker condition"),
+                  "displacement_m": N_("displacement (m)"), "action": N_("action"), "work": N_("work to do")}
 PROGRAMME_HEADERS = {
-    "year": "检查年度", "line_code": "界线编号", "name": "界线名称", "level": "级别", "partner": "对方",
-    "lead": "牵头方", "last_year": "上次联检", "due_year": "应检年度", "n_markers": "界桩数",
-    "length_km": "长度（公里）", "team_days": "估算组日", "reason": "安排说明",
+    "year": N_("inspection year"), "line_code": N_("line code"), "name": N_("line name"), "level": N_("level"), "partner": N_("other side"),
+    "lead": N_("lead side"), "last_year": N_("last joint inspection"), "due_year": N_("year due"), "n_markers": N_("markers"),
+    "length_km": N_("length (km)"), "team_days": N_("estimated team-days"), "reason": N_("why this year"),
 }
 TYPE_NAMES = {"A": "同号双立", "B": "同号双立", "C": "同号三立", "D": "同号三立", "E": "同号三立", "Q": "单立"}
 
@@ -132,15 +133,16 @@ def write_plan_xlsx(result, path, *, overwrite: bool = False) -> Path:
     p = result.params
     wb = Workbook()
     ws = wb.active
-    ws.title = "组日安排"
-    title = (f"{p.get('county_name') or ''}界线联合检查计划"
-             + (f"（{p['programme_year']}年度）" if p.get("programme_year") else ""))
+    ws.title = _("team-days")
+    county = p.get("county_name") or ""
+    title = (_("{county} joint boundary inspection plan ({year})").format(county=county, year=p["programme_year"])
+             if p.get("programme_year") else _("{county} joint boundary inspection plan").format(county=county))
     write_table(ws, t["routes"], ROUTE_HEADERS, title=title)
-    write_table(wb.create_sheet("访问顺序"), t["visits"], VISIT_HEADERS,
+    write_table(wb.create_sheet(_("visit order")), t["visits"], VISIT_HEADERS,
                 number_formats={"lon": "0.000000", "lat": "0.000000"})
-    write_table(wb.create_sheet("检查界线"), t["lines"], LINE_HEADERS)
-    write_table(wb.create_sheet("未安排界桩"), t["unreachable"], UNREACHABLE_HEADERS,
-                title=f"无法到达或未安排的界桩：{len(t['unreachable'])} 个")
+    write_table(wb.create_sheet(_("lines inspected")), t["lines"], LINE_HEADERS)
+    write_table(wb.create_sheet(_("markers left out")), t["unreachable"], UNREACHABLE_HEADERS,
+                title=_("Markers unreachable or left out: {n}").format(n=len(t["unreachable"])))
     return save_atomic(wb, path, overwrite=overwrite)
 
 
@@ -185,17 +187,18 @@ def write_results_xlsx(imported, path, *, overwrite: bool = False) -> Path:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "检查记录"
+    ws.title = _("inspection records")
     write_table(ws, history_table(imported.history), HISTORY_HEADERS,
                 number_formats={"displacement_m": "0.0", "measured_lon": "0.000000", "measured_lat": "0.000000"})
     rep = imported.repairs.copy()
     rep["displacement_m"] = pd.to_numeric(rep["displacement_m"], errors="coerce").round(1)
-    write_table(wb.create_sheet("维护工单"), rep, REPAIR_HEADERS, title=f"需维护界桩：{len(rep)} 个",
+    write_table(wb.create_sheet(_("work orders")), rep, REPAIR_HEADERS,
+                title=_("Markers needing repair: {n}").format(n=len(rep)),
                 number_formats={"displacement_m": "0.0"})
     return save_atomic(wb, path, overwrite=overwrite)
 
 
-def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str = "界线联合检查五年计划",
+def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str | None = None,
                          overwrite: bool = False) -> Path:
     """The five-year programme: one row per line, and the workload per year.
 
@@ -208,6 +211,7 @@ def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str = "界线�
     >>> openpyxl.load_workbook(write_programme_xlsx(prog, tmp / "programme.xlsx")).sheetnames
     ['五年计划', '年度工作量']
     """
+    title = title or _("Five-year programme of joint boundary inspections")
     from openpyxl import Workbook
 
     from geoplan.inspection.programme import programme_summary
@@ -215,11 +219,11 @@ def write_programme_xlsx(programme: pd.DataFrame, path, *, title: str = "界线�
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "五年计划"
+    ws.title = _("five-year programme")
     write_table(ws, programme, PROGRAMME_HEADERS, title=title)
     summ = programme_summary(programme)
-    write_table(wb.create_sheet("年度工作量"), summ,
-                {"year": "年度", "lines": "界线条数", "markers": "界桩数", "team_days": "估算组日"})
+    write_table(wb.create_sheet(_("workload per year")), summ,
+                {"year": N_("programme year"), "lines": N_("lines"), "markers": N_("markers"), "team_days": N_("estimated team-days")})
     return save_atomic(wb, path, overwrite=overwrite)
 
 
@@ -326,13 +330,15 @@ def campaign_report(result, imported) -> CampaignReport:
             row[c] = int((r["condition"] == c).sum())
         row["repairs"] = n_rep
         left = n_plan + int(unr.get(lc, 0)) - n_done
-        row["status"] = (f"未完成（尚有 {left} 个界桩未检查）" if left > 0 else
-                         f"已完成，{n_rep} 个界桩需维护" if n_rep else "已完成，界桩全部完好")
+        row["status"] = (_("not finished ({n} markers not yet inspected)").format(n=left) if left > 0 else
+                         _("finished, {n} markers need repair").format(n=n_rep) if n_rep else
+                         _("finished, every marker intact"))
         rows.append(row)
     lines = pd.DataFrame(rows)
     p = result.params
-    title = f"{p.get('county_name') or ''}界线联合检查报告" + (f"（{p['programme_year']}年度）"
-                                                        if p.get("programme_year") else "")
+    county = p.get("county_name") or ""
+    title = (_("{county} joint boundary inspection report ({year})").format(county=county, year=p["programme_year"])
+             if p.get("programme_year") else _("{county} joint boundary inspection report").format(county=county))
     # the record shows the action the work orders settled on where the form left it empty
     act = rep.set_index("marker_id")["action"]
     rec["action"] = [a if a else act.get(m, "") for m, a in zip(rec["marker_id"], rec["action"].fillna(""))]
@@ -343,9 +349,9 @@ def campaign_report(result, imported) -> CampaignReport:
                                n_planned=len(result.visits), n_unreachable=len(result.unreachable)))
 
 
-LINE_STATUS_HEADERS = {"line_code": "界线编号", "name": "界线名称", "lead": "牵头方", "partners": "对方",
-                       "planned": "计划", "unreachable": "无法到达", "inspected": "已检查",
-                       **{c: c for c in MARKER_CONDITIONS}, "repairs": "需维护", "status": "界线状况"}
+LINE_STATUS_HEADERS = {"line_code": N_("line code"), "name": N_("line name"), "lead": N_("lead side"), "partners": N_("other side"),
+                       "planned": N_("planned"), "unreachable": N_("unreachable"), "inspected": N_("inspected"),
+                       **{c: c for c in MARKER_CONDITIONS}, "repairs": N_("need repair"), "status": N_("line status")}
 
 
 def write_report_xlsx(report: CampaignReport, path, *, overwrite: bool = False) -> Path:
@@ -368,21 +374,22 @@ def write_report_xlsx(report: CampaignReport, path, *, overwrite: bool = False) 
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "汇总"
+    ws.title = _("overview")
     summary = pd.concat([
-        report.by_condition.rename(columns={"condition": "item"}).assign(kind="界桩状况"),
-        report.repairs_by_action.rename(columns={"action": "item"}).assign(kind="处理意见"),
-        pd.DataFrame([{"kind": "位移超限", "item": f"位移大于 {MOVED_TOLERANCE_M:g} 米", "count": len(report.moved)}]),
+        report.by_condition.rename(columns={"condition": "item"}).assign(kind=_("marker condition")),
+        report.repairs_by_action.rename(columns={"action": "item"}).assign(kind=_("action")),
+        pd.DataFrame([{"kind": _("moved too far"), "item": _("moved more than {metres:g} m").format(
+            metres=MOVED_TOLERANCE_M), "count": len(report.moved)}]),
     ], ignore_index=True)
-    write_table(ws, summary, {"kind": "类别", "item": "项目", "count": "个数"},
-                title=f"{report.title}　检查界桩 {report.meta['n_inspected']} 个")
-    write_table(wb.create_sheet("界线状况"), report.lines, LINE_STATUS_HEADERS)
-    write_table(wb.create_sheet("界桩情况记录"), report.records, HISTORY_HEADERS,
+    write_table(ws, summary, {"kind": N_("group"), "item": N_("entry"), "count": N_("count of markers")},
+                title=_("{title}　{n} markers inspected").format(title=report.title, n=report.meta["n_inspected"]))
+    write_table(wb.create_sheet(_("line status")), report.lines, LINE_STATUS_HEADERS)
+    write_table(wb.create_sheet(_("marker records")), report.records, HISTORY_HEADERS,
                 number_formats={"displacement_m": "0.0", "measured_lon": "0.000000", "measured_lat": "0.000000"})
-    write_table(wb.create_sheet("维护工单"), report.repairs, REPAIR_HEADERS, number_formats={"displacement_m": "0.0"})
-    write_table(wb.create_sheet("移位界桩"), report.moved,
-                {"marker_id": "界桩编号", "line_code": "界线编号", "displacement_m": "位移（米）",
-                 "measured_lon": "实测经度", "measured_lat": "实测纬度"}, number_formats={"displacement_m": "0.0"})
+    write_table(wb.create_sheet(_("work orders")), report.repairs, REPAIR_HEADERS, number_formats={"displacement_m": "0.0"})
+    write_table(wb.create_sheet(_("moved markers")), report.moved,
+                {"marker_id": N_("marker ID"), "line_code": N_("line code"), "displacement_m": N_("displacement (m)"),
+                 "measured_lon": N_("measured longitude"), "measured_lat": N_("measured latitude")}, number_formats={"displacement_m": "0.0"})
     return save_atomic(wb, path, overwrite=overwrite)
 
 
@@ -437,47 +444,53 @@ def _write_report_pdf(report: CampaignReport, path, overwrite: bool = False) -> 
         fig = plt.figure(figsize=A4)
         fig.text(0.5, 0.95, report.title, ha="center", fontsize=17, fontweight="bold")
         m = report.meta
-        fig.text(0.08, 0.91, f"检查批次：{report.campaign}　　计划界桩 {m['n_planned']} 个，"
-                             f"已检查 {m['n_inspected']} 个，无法到达 {m['n_unreachable']} 个", fontsize=10)
-        fig.text(0.08, 0.875, "一、界桩状况", fontsize=12, fontweight="bold")
-        cells = [["界桩状况"] + list(report.by_condition["condition"]),
-                 ["个数"] + [str(v) for v in report.by_condition["count"]]]
+        fig.text(0.08, 0.91, _("Campaign: {campaign}　　markers planned {planned}, inspected {inspected}, "
+                               "unreachable {unreachable}").format(campaign=report.campaign, planned=m["n_planned"],
+                                                                  inspected=m["n_inspected"],
+                                                                  unreachable=m["n_unreachable"]), fontsize=10)
+        fig.text(0.08, 0.875, _("1. Condition of the markers"), fontsize=12, fontweight="bold")
+        cells = [[_("marker condition")] + list(report.by_condition["condition"]),
+                 [_("count of markers")] + [str(v) for v in report.by_condition["count"]]]
         _table(fig.add_axes([0.08, 0.76, 0.84, 0.1]), cells, [0.16] + [0.14] * len(report.by_condition),
                row_h=0.4)
-        fig.text(0.08, 0.74, "二、维护工作", fontsize=12, fontweight="bold")
-        cells = [["处理意见"] + list(report.repairs_by_action["action"]) + ["位移超限"],
-                 ["个数"] + [str(v) for v in report.repairs_by_action["count"]] + [str(len(report.moved))]]
+        fig.text(0.08, 0.74, _("2. Repairs"), fontsize=12, fontweight="bold")
+        cells = [[_("action")] + list(report.repairs_by_action["action"]) + [_("moved too far")],
+                 [_("count of markers")] + [str(v) for v in report.repairs_by_action["count"]] + [str(len(report.moved))]]
         _table(fig.add_axes([0.08, 0.625, 0.84, 0.1]), cells, [0.2] + [0.16] * 5, row_h=0.4)
-        fig.text(0.08, 0.605, "三、各界线情况", fontsize=12, fontweight="bold")
-        cells = [["界线", "牵头方", "计划", "已检查", "需维护", "界线状况"]]
+        fig.text(0.08, 0.605, _("3. The lines"), fontsize=12, fontweight="bold")
+        cells = [[_("line"), _("lead side"), _("planned"), _("inspected"), _("need repair"), _("line status")]]
         for r in report.lines.head(24).itertuples():
             cells.append([f"{r.line_code} {r.name}", r.lead, str(r.planned), str(r.inspected), str(r.repairs),
                           r.status])
         _table(fig.add_axes([0.05, 0.05, 0.9, 0.54]), cells, [0.27, 0.12, 0.07, 0.08, 0.08, 0.38],
                fontsize=8, row_h=0.04)
         if len(report.lines) > 24:
-            fig.text(0.08, 0.03, f"另有 {len(report.lines) - 24} 条界线见报告工作簿“界线状况”表。", fontsize=8)
+            fig.text(0.08, 0.03, _("{n} more lines: see the sheet “{sheet}” of the report workbook.").format(
+                n=len(report.lines) - 24, sheet=_("line status")), fontsize=8)
         pdf.savefig(fig)
         plt.close(fig)
         for r in report.lines.itertuples():
             fig = plt.figure(figsize=A4)
-            fig.text(0.5, 0.95, "界线联合检查记录", ha="center", fontsize=17, fontweight="bold")
-            fig.text(0.08, 0.91, f"界线：{r.line_code} {r.name}", fontsize=11)
-            fig.text(0.08, 0.885, f"牵头方：{r.lead}　　对方：{r.partners}", fontsize=10)
-            fig.text(0.08, 0.86, f"计划检查 {r.planned} 个，已检查 {r.inspected} 个，无法到达 {r.unreachable} 个；"
-                                 f"{r.status}", fontsize=10)
+            fig.text(0.5, 0.95, _("Joint boundary inspection record"), ha="center", fontsize=17, fontweight="bold")
+            fig.text(0.08, 0.91, _("Line: {code} {name}").format(code=r.line_code, name=r.name), fontsize=11)
+            fig.text(0.08, 0.885, _("Lead side: {lead}　　other side: {partners}").format(lead=r.lead, partners=r.partners),
+                     fontsize=10)
+            fig.text(0.08, 0.86, _("{planned} planned, {inspected} inspected, {unreachable} unreachable; {status}").format(
+                planned=r.planned, inspected=r.inspected, unreachable=r.unreachable, status=r.status), fontsize=10)
             rec = report.records[report.records["line_code"].astype(str) == r.line_code]
-            cells = [["界桩编号", "检查日期", "状况", "位移（米）", "处理意见", "照片编号"]]
+            cells = [[_("marker ID"), _("inspection date"), _("condition"), _("displacement (m)"), _("action"),
+                      _("photo numbers")]]
             for x in rec.head(30).itertuples():
                 d = "" if pd.isna(x.displacement_m) else f"{x.displacement_m:.1f}"
                 cells.append([x.marker_id, str(x.inspected), x.condition, d, x.action or "", str(x.photos)[:16]])
             _table(fig.add_axes([0.08, 0.2, 0.84, 0.64]), cells, [0.16, 0.16, 0.14, 0.14, 0.14, 0.26],
                    fontsize=9, row_h=0.03)
             if len(rec) > 30:
-                fig.text(0.08, 0.19, f"另有 {len(rec) - 30} 个界桩见报告工作簿“界桩情况记录”表。", fontsize=8)
-            fig.text(0.08, 0.12, "双方意见：", fontsize=10)
-            fig.text(0.08, 0.06, "牵头方代表（签字）：＿＿＿＿＿＿　　对方代表（签字）：＿＿＿＿＿＿　　"
-                                 "日期：＿＿＿＿", fontsize=10)
+                fig.text(0.08, 0.19, _("{n} more markers: see the sheet “{sheet}” of the report workbook.").format(
+                    n=len(rec) - 30, sheet=_("marker records")), fontsize=8)
+            fig.text(0.08, 0.12, _("Opinions of both sides:"), fontsize=10)
+            fig.text(0.08, 0.06, _("Lead side's representative (signature): ＿＿＿＿＿＿　　other side's representative "
+                                   "(signature): ＿＿＿＿＿＿　　date: ＿＿＿＿"), fontsize=10)
             pdf.savefig(fig)
             plt.close(fig)
     return Path(path)

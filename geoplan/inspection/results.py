@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geoplan.errors import Problem, ValidationError
+from geoplan.i18n import N_, _, ngettext
 from geoplan.layers.crs import metric_crs
 from geoplan.layers.schema import MARKER_ID_RE
 from geoplan.inspection.selection import MOVED_TOLERANCE_M, WORKDAY_HOURS, InspectionError
@@ -25,8 +26,9 @@ from geoplan.layers.values import parse_yes_no
 #: What a condition calls for (处理意见): 维护 / 重建 / 补设 / 复位.
 ACTIONS = ("维护", "重建", "补设", "复位")
 _ACTION_OF = {"损坏": "维护", "丢失": "补设", "移位": "复位", "字迹不清": "维护", "被掩埋": "维护"}
-_WORK_OF = {"损坏": "维护（修补桩体）", "丢失": "补设界桩", "字迹不清": "维护（重新描字）",
-            "被掩埋": "维护（清理掩埋物，露出桩体）"}
+#: the work each reported condition needs (translated where the work order is written)
+_WORK_OF = {"损坏": N_("maintain (repair the marker body)"), "丢失": N_("set a new marker"),
+            "字迹不清": N_("maintain (repaint the lettering)"), "被掩埋": N_("maintain (clear what buries it)")}
 HISTORY_COLUMNS = ["marker_id", "line_code", "campaign", "inspected", "condition", "displacement_m",
                    "measured_lon", "measured_lat", "reference_ok", "lettering_ok", "action", "photos", "remarks"]
 
@@ -169,8 +171,8 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
     waypoints = read_gpx_waypoints(gpx) if gpx is not None else {}
     problems: list[Problem] = []
     if "marker_id" not in df:
-        raise ValidationError([Problem(label, None, None, "界桩编号", None, "表中没有“界桩编号”列",
-                                       "请使用 `geoplan inspect forms` 生成的记录表")])
+        raise ValidationError([Problem(label, None, None, "界桩编号", None, _("the form has no column “界桩编号”"),
+                                       _("use a record form made by `geoplan inspect forms`"))])
     cond_field = BOUNDARY_MARKERS.field("condition")
     register = result.markers.set_index(result.markers["marker_id"].astype(str))
     metric = metric_crs(result.markers)
@@ -178,30 +180,33 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
     seen = {}
     rows = []
     for i, r in filled.iterrows():
-        where = f"第{i + skip + 1}行"
+        where = _("form row {number}").format(number=i + skip + 1)
         mid = str(r["marker_id"]).strip()
         if not MARKER_ID_RE.fullmatch(mid):
-            problems.append(Problem(label, None, where, "界桩编号", mid, "不是界桩编号",
-                                    "4位界线编号+3位序号+A–E或Q，如 3138001A"))
+            problems.append(Problem(label, None, where, "界桩编号", mid, _("not a marker ID"),
+                                    _("4-digit line code + 3-digit sequence + A–E or Q, e.g. 3138001A")))
             continue
         if mid not in register.index:
-            problems.append(Problem(label, None, where, "界桩编号", mid, "界桩登记中没有此编号",
-                                    "请对照图件核对编号"))
+            problems.append(Problem(label, None, where, "界桩编号", mid, _("no such marker in the register"),
+                                    _("check the ID against the atlas")))
             continue
         if mid in seen:
-            problems.append(Problem(label, None, where, "界桩编号", mid, f"重复填报（另见{seen[mid]}）",
-                                    "每个界桩只填一行"))
+            problems.append(Problem(label, None, where, "界桩编号", mid,
+                                    _("reported twice (see also {row})").format(row=seen[mid]),
+                                    _("one row per marker")))
             continue
         seen[mid] = where
         cond = cond_field.canonical(str(r["condition"]))
         if cond is None:
             problems.append(Problem(label, None, where, "界桩状况", str(r["condition"]),
-                                    "界桩状况须为" + "、".join(cond_field.choices), "请从下拉列表中选择"))
+                                    _("the condition must be one of {values}").format(
+                                        values=_(", ").join(cond_field.choices)), _("choose from the drop-down list")))
             continue
         date_txt = str(r.get("inspected", "")).strip()
         inspected = pd.to_datetime(date_txt, errors="coerce") if date_txt else pd.NaT
         if date_txt and pd.isna(inspected):
-            problems.append(Problem(label, None, where, "检查日期", date_txt, "不是日期", "请写成 2026-10-08"))
+            problems.append(Problem(label, None, where, "检查日期", date_txt, _("not a date"),
+                                    _("write it like 2026-10-08")))
             continue
         bools = {}
         for col, zh in (("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰")):
@@ -210,13 +215,14 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
             if bools[col] is None:
                 bools[col] = True if v in _YES_EXTRA else False if v in _NO_EXTRA else None
             if v and bools[col] is None:
-                problems.append(Problem(label, None, where, zh, v, "请填“是”或“否”", ""))
+                problems.append(Problem(label, None, where, zh, v, _("write “是” (yes) or “否” (no)"), ""))
         action = str(r.get("action", "")).strip()
         if action in ("无", "-", "—"):
             action = ""
         if action and action not in ACTIONS:
-            problems.append(Problem(label, None, where, "处理意见", action, "处理意见须为" + "、".join(ACTIONS) + "或空",
-                                    "请从下拉列表中选择"))
+            problems.append(Problem(label, None, where, "处理意见", action,
+                                    _("the action must be one of {values}, or empty").format(
+                                        values=_(", ").join(ACTIONS)), _("choose from the drop-down list")))
             continue
         disp = np.nan
         lon_txt, lat_txt = str(r.get("measured_lon", "")).strip(), str(r.get("measured_lat", "")).strip()
@@ -231,8 +237,10 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
             except (TypeError, ValueError):
                 problems.append(Problem(label, None, where, "实测经度",
                                         f"{lon_txt}, {lat_txt}",
-                                        "移位界桩须填实测坐标" if cond == "移位" else "实测坐标不是经纬度",
-                                        "实测经度/实测纬度填十进制度（CGCS2000），或导入手持GPS航点"))
+                                        _("a moved marker needs its measured coordinates") if cond == "移位"
+                                        else _("the measured coordinates are not longitude and latitude"),
+                                        _("write 实测经度/实测纬度 in decimal degrees (CGCS2000), or import the "
+                                          "handheld GPS waypoints")))
                 continue
             reg = gpd.GeoSeries([register.loc[mid].geometry], crs=result.markers.crs).to_crs(metric).iloc[0]
             now = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs="EPSG:4490").to_crs(metric).iloc[0]
@@ -242,10 +250,14 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
                          reference_ok=bools["reference_ok"], lettering_ok=bools["lettering_ok"], action=action,
                          photos=str(r.get("photos", "")), remarks=str(r.get("remarks", ""))))
     if problems:
-        raise ValidationError(problems, summary=f"记录表 {label} 有 {len(problems)} 处问题，未导入任何数据")
+        raise ValidationError(problems, summary=ngettext(
+            "The record form {file} has {n} problem; nothing was imported",
+            "The record form {file} has {n} problems; nothing was imported", len(problems)).format(
+                file=label, n=len(problems)))
     if not rows:
-        raise ValidationError([Problem(label, None, None, "界桩状况", None, "没有填写任何一行（界桩状况均为空）",
-                                       "请先填写记录表")])
+        raise ValidationError([Problem(label, None, None, "界桩状况", None,
+                                       _("no row is filled in (every condition is empty)"),
+                                       _("fill in the record form first"))])
     campaign = campaign_id(result)
     new = pd.DataFrame(rows)
     default_date = pd.Timestamp(_dt.date.today())
@@ -296,7 +308,8 @@ def read_gpx_waypoints(path) -> dict:
     try:
         root = ET.parse(p).getroot()
     except (OSError, ET.ParseError) as exc:
-        raise InspectionError(f"无法读取GPS航点文件 {p}（{exc}）。请导出为 GPX 1.1。") from exc
+        raise InspectionError(_("Cannot read the GPS waypoint file {path} ({error}). Export it as GPX 1.1.").format(
+            path=p, error=exc)) from exc
     out = {}
     for w in root.iter():
         if not str(w.tag).endswith("wpt"):
@@ -349,21 +362,21 @@ def work_orders(history: pd.DataFrame) -> pd.DataFrame:
         action = str(getattr(h, "action", "") or "")
         if h.condition == "移位":
             if pd.notna(h.displacement_m) and h.displacement_m > MOVED_TOLERANCE_M:
-                jobs.append(f"复位（位移 {h.displacement_m:.1f} 米）")
+                jobs.append(_("reset (moved {metres:.1f} m)").format(metres=h.displacement_m))
                 action = action or "复位"
             # else: within survey error, the marker stands where it is registered
         elif h.condition in _WORK_OF:
-            jobs.append("重建界桩" if action == "重建" else _WORK_OF[h.condition])
+            jobs.append(_("rebuild the marker") if action == "重建" else _(_WORK_OF[h.condition]))
             action = action or _ACTION_OF[h.condition]
         if h.lettering_ok is False and h.condition not in ("丢失", "字迹不清"):
-            jobs.append("重新描字")
+            jobs.append(_("repaint the lettering"))
             action = action or "维护"
         if h.reference_ok is False and h.condition != "丢失":
-            jobs.append("重测方位物")
+            jobs.append(_("re-survey the reference objects"))
             action = action or "维护"
         if jobs:
             work.append(dict(marker_id=h.marker_id, line_code=str(h.marker_id)[:4], condition=h.condition,
-                             displacement_m=h.displacement_m, action=action, work="；".join(jobs)))
+                             displacement_m=h.displacement_m, action=action, work=_("; ").join(jobs)))
     return pd.DataFrame(work, columns=["marker_id", "line_code", "condition", "displacement_m", "action", "work"])
 
 
@@ -385,7 +398,7 @@ def replan(result: InspectionResult, imported: ImportedResults, *, time_limit: f
     True
     """
     if not imported.remaining:
-        raise InspectionError("所有计划界桩都已填表，无需重新安排。")
+        raise InspectionError(_("Every planned marker has a filled-in form: nothing to re-plan."))
     from geoplan.inspection.planning import InspectionPlan
 
     p = result.params

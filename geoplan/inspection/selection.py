@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.layers.schema import MARKER_ID_RE
 
 #: Years between two regular joint inspections of a line.
@@ -117,25 +118,26 @@ def due_markers(markers: gpd.GeoDataFrame, as_of=None, cycle_years: int = CYCLE_
     df["next_due"] = last + pd.DateOffset(years=cycle_years)
     never = last.isna()
     cycle_due = never | (df["next_due"] <= as_of)
-    reason = np.where(never, "从未检查",
-                      [f"上次检查 {d:%Y-%m-%d}，已满{cycle_years}年" if ok else "" for d, ok in
-                       zip(last.fillna(as_of), cycle_due)])
+    reason = np.where(never, _("never inspected"),
+                      [_("last inspected {date:%Y-%m-%d}, {years} years ago or more").format(date=d, years=cycle_years)
+                       if ok else "" for d, ok in zip(last.fillna(as_of), cycle_due)])
     due = cycle_due.to_numpy().copy()
     if marker_ids is not None:
         wanted = [str(m) for m in marker_ids]
         unknown = sorted(set(wanted) - set(df.index))
         if unknown:
-            raise InspectionError(f"Unknown marker IDs: {', '.join(unknown[:10])}. Check the list against the markers layer.")
+            raise InspectionError(_("Unknown marker IDs: {ids}. Check the list against the markers layer.").format(
+                ids=", ".join(unknown[:10])))
         due = df.index.isin(wanted)
-        reason = np.where(due, "指定检查", "")
+        reason = np.where(due, _("inspection asked for"), "")
     elif lines is not None:
         wanted = [str(x) for x in lines]
         unknown = sorted(set(wanted) - set(df["line_code"]))
         if unknown:
-            raise InspectionError(f"No markers on line(s) {', '.join(unknown)}; the lines with markers are "
-                                  f"{', '.join(sorted(set(df['line_code'])))}.")
+            raise InspectionError(_("No markers on line(s) {lines}; the lines with markers are {known}.").format(
+                lines=", ".join(unknown), known=", ".join(sorted(set(df["line_code"])))))
         on = df["line_code"].isin(wanted).to_numpy()
-        reason = np.where(on, "指定界线", "")
+        reason = np.where(on, _("line asked for"), "")
         due = on
     df["due"] = due
     df["reason"] = np.where(due, reason, "")

@@ -16,6 +16,7 @@ import dataclasses
 import zipfile
 from pathlib import Path
 
+from geoplan.i18n import _
 from geoplan.inspection.selection import InspectionError
 
 
@@ -54,8 +55,9 @@ def for_partner(result, code: str):
     info = result.params.get("lines") or {}
     mine = [lc for lc, v in info.items() if str(code) in v["partners"]]
     if not mine:
-        known = ", ".join(f"{k} {v}" for k, v in partner_codes(result).items()) or "无"
-        raise InspectionError(f"计划中没有与 {code} 共同检查的界线；对方有：{known}。")
+        known = ", ".join(f"{k} {v}" for k, v in partner_codes(result).items()) or _("none")
+        raise InspectionError(_("The plan has no line inspected together with {code}; the other sides are: {known}.")
+                              .format(code=code, known=known))
     vis = result.visits[result.visits["line_code"].astype(str).isin(mine)]
     routes = result.routes[result.routes["route_id"].isin(set(vis["route_id"]))].copy()
     # the whole of each of those team-days is shown, so the meeting point and times stay true

@@ -14,10 +14,11 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from geoplan.i18n import N_, _
 from geoplan.inspection.selection import InspectionError
 
 
-def parse_date(value, what: str = "日期"):
+def parse_date(value, what: str = N_("date")):
     """A date from ``YYYY-MM-DD`` (or a date), or an :class:`InspectionError` naming ``what``.
 
     Examples
@@ -34,7 +35,8 @@ def parse_date(value, what: str = "日期"):
     try:
         return pd.Timestamp(value).date()
     except (ValueError, TypeError) as exc:
-        raise InspectionError(f"{what} {value!r} 不是日期；请写成 2026-10-08。") from exc
+        raise InspectionError(_("{what} {value!r} is not a date; write it like 2026-10-08.").format(
+            what=_(what), value=value)) from exc
 
 
 def parse_blackout(values: Iterable[str] | None) -> set[_dt.date]:
@@ -49,14 +51,15 @@ def parse_blackout(values: Iterable[str] | None) -> set[_dt.date]:
             item = item.strip()
             if not item:
                 continue
-            a, _, b = item.partition("..")
+            a, _sep, b = item.partition("..")
             try:
                 lo = pd.Timestamp(a).date()
                 hi = pd.Timestamp(b).date() if b else lo
             except (ValueError, TypeError) as exc:
-                raise InspectionError(f"停工日期 {item!r} 不是日期；请写成 2026-10-09 或 2026-10-09..2026-10-12。") from exc
+                raise InspectionError(_("The day off {value!r} is not a date; write it like 2026-10-09 or "
+                                        "2026-10-09..2026-10-12.").format(value=item)) from exc
             if hi < lo:
-                raise InspectionError(f"停工日期区间 {item!r} 的结束日早于开始日。")
+                raise InspectionError(_("The days off {value!r} end before they begin.").format(value=item))
             d = lo
             while d <= hi:
                 out.add(d)
@@ -112,7 +115,7 @@ def working_days(start, n: int, *, workdays_only: bool = True, blackout: Iterabl
         d += _dt.timedelta(days=1)
         guard += 1
         if guard > 3660 + 2 * n:
-            raise InspectionError("十年内找不到足够的工作日；请检查停工日期。")
+            raise InspectionError(_("Not enough working days within ten years; check the days off."))
     return out
 
 

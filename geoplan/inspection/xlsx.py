@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from geoplan.i18n import _
+
 
 def _display_width(v) -> int:
     s = "" if v is None else str(v)
@@ -51,7 +53,8 @@ def write_table(ws, df: pd.DataFrame, headers: dict | None = None, *, title: str
     ws : openpyxl worksheet
     df : pandas.DataFrame
     headers : dict, optional
-        ``{column: 中文表头}``; only these columns are written, in this order.
+        ``{column: header}``, the header a message id (``N_``) translated here, or text shown as it is;
+        only these columns are written, in this order.
     title : str, optional
         A title row above the table (the header row is then row 2).
     number_formats : dict, optional
@@ -68,7 +71,7 @@ def write_table(ws, df: pd.DataFrame, headers: dict | None = None, *, title: str
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
     cols = list(headers) if headers else list(df.columns)
-    names = [headers[c] if headers else str(c) for c in cols]
+    names = [_(headers[c]) if headers else str(c) for c in cols]
     r0 = 1
     if title:
         ws.cell(1, 1, title).font = Font(bold=True, size=13)

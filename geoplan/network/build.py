@@ -15,7 +15,8 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from geoplan.errors import NetworkError
+from geoplan.errors import NetworkError, feature_label
+from geoplan.i18n import _
 from geoplan.layers.schema import ROAD_CLASSES, ROADS
 from geoplan.layers.values import parse_yes_no
 
@@ -82,8 +83,8 @@ def resolve_speeds(speeds: dict | None = None) -> dict[str, float]:
         cls = field.canonical(str(key))
         if cls is None:
             raise NetworkError(
-                f"Unknown road class {key!r} in the speed table. Known classes: "
-                f"{', '.join(ROAD_CLASSES)} (or their Chinese names such as 县道)."
+                _("Unknown road class {road_class!r} in the speed table. Known classes: {classes} (or their "
+                  "Chinese names such as 县道).").format(road_class=key, classes=", ".join(ROAD_CLASSES))
             )
         try:
             kmh = float(value)
@@ -91,14 +92,15 @@ def resolve_speeds(speeds: dict | None = None) -> dict[str, float]:
             kmh = math.nan
         if not (math.isfinite(kmh) and kmh > 0):
             raise NetworkError(
-                f"Speed for road class {key!r} must be a positive number of km/h, got {value!r}."
+                _("The speed of road class {road_class!r} must be a positive number of km/h, not {value!r}.").format(
+                    road_class=key, value=value)
             )
         table[cls] = kmh
     return table
 
 
 def _row_label(i: int) -> str:
-    return f"feature {i + 1}"
+    return feature_label(i + 1)
 
 
 def _validated_roads(gdf, source: str):

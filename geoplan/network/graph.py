@@ -216,17 +216,16 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         >>> bool(n.edges["seconds"].sum() > net.edges["seconds"].sum())  # slower county roads
         True
         """
-        source = source or "roads layer"
+        source = source or _("roads layer")
         table = resolve_speeds(speeds)
         if roads is None or len(roads) == 0:
             raise NetworkError(
-                f"The roads layer {source} is empty: a travel-time network needs road centre lines. "
-                "Check the file and layer name, or build the network from an OSM extract."
+                _("The roads layer {source} is empty: a travel-time network needs road centre lines. "
+                  "Check the file and layer name, or build the network from an OSM extract.").format(source=source)
             )
         if not isinstance(roads, gpd.GeoDataFrame):
-            raise NetworkError(f"The roads from {source} are not a GeoDataFrame with geometries.")
-        require_crs(roads, _("roads layer") if source == "roads layer"
-                    else _("roads layer {source}").format(source=source))
+            raise NetworkError(_("The roads from {source} are not a GeoDataFrame with geometries.").format(source=source))
+        require_crs(roads, source if source == _("roads layer") else _("roads layer {source}").format(source=source))
         # No local reference to the validated copy: its geometries are freed once the topology is built.
         return cls._from_valid_roads(_validated_roads(roads, source).reset_index(drop=True), table, source,
                                      node_precision_m, require_connected, roads)
@@ -261,8 +260,8 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         })
         if len(topo.u) == 0:
             raise NetworkError(
-                f"No usable road line in {source}: all {n_roads} features are empty or have zero "
-                "length. Check the geometries (and their CRS) in a GIS."
+                _("No usable road line in {source}: all {n} features are empty or have zero length. Check the "
+                  "geometries (and their CRS) in a GIS.").format(source=source, n=n_roads)
             )
         codes, names = pd.factorize(classes)
         class_speed = np.array([table[c] for c in names], dtype=float)[codes]
@@ -270,8 +269,8 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         if not np.all(speed > 0):
             i = int(np.flatnonzero(~(speed > 0))[0])
             raise NetworkError(
-                f"{source}, {_row_label(i)}, column 'speed_kmh': speed must be positive "
-                f"(value: {speed[i]}); correct it or leave it empty to use the class default."
+                _("{source}, {row}, column 'speed_kmh': the speed must be positive (value: {value}); correct it or "
+                  "leave it empty to use the class default.").format(source=source, row=_row_label(i), value=speed[i])
             )
         r = topo.row
         length = shapely.length(topo.geoms)
@@ -475,11 +474,12 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
         ]
         more = len(comps) - 11
         if more > 0:
-            lines.append(f"  ... and {more} more")
+            lines.append("  " + _("... and {n} more").format(n=more))
         raise NetworkError(
-            f"The road network from {self.source} falls into {len(comps)} disconnected pieces; the main "
-            f"one has {comps.n_edges.iloc[0]} road pieces. Points on the others cannot reach it:\n"
-            + "\n".join(lines)
-            + "\nJoin the roads where they should meet (shared vertex at the junction) or remove the strays."
+            _("The road network from {source} falls into {n} disconnected pieces; the main one has {edges} road "
+              "pieces. Points on the others cannot reach it:").format(source=self.source, n=len(comps),
+                                                                      edges=comps.n_edges.iloc[0])
+            + "\n" + "\n".join(lines) + "\n"
+            + _("Join the roads where they should meet (shared vertex at the junction) or remove the strays.")
         )
 

@@ -40,6 +40,7 @@ import shapely
 
 from geoplan.layers.crs import STORAGE_CRS
 from geoplan.errors import DataFileError
+from geoplan.i18n import _
 from geoplan.layers.values import parse_yes_no
 
 #: OSM ``highway`` value → roads-schema ``road_class``.
@@ -141,7 +142,7 @@ def read_osm_roads(path, use_maxspeed: bool = True, classes: dict | None = None)
 
     path = Path(path)
     if not path.exists():
-        raise DataFileError(f"OSM file {path} does not exist.")
+        raise DataFileError(_("The OSM file {path} does not exist.").format(path=path))
     classes = OSM_HIGHWAY_CLASSES if classes is None else classes
     rows: dict[str, list] = {k: [] for k in ("road_id", "name", "road_class", "speed_kmh",
                                              "oneway", "osm_highway", "geometry")}
@@ -187,11 +188,11 @@ def read_osm_roads(path, use_maxspeed: bool = True, classes: dict | None = None)
             rows["osm_highway"].append(highway)
             rows["geometry"].append(geom)
     except (RuntimeError, OSError) as exc:
-        raise DataFileError(f"Cannot read OSM file {path}: {exc}") from exc
+        raise DataFileError(_("Cannot read the OSM file {path}: {error}").format(path=path, error=exc)) from exc
     if not rows["road_id"]:
         raise DataFileError(
-            f"{path} contains no drivable road (highway={', '.join(sorted(set(classes)))}); "
-            "check the extract covers the county."
+            _("{path} contains no drivable road (highway={classes}); check that the extract covers the county.").format(
+                path=path, classes=", ".join(sorted(set(classes))))
         )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
     gdf["speed_kmh"] = gdf["speed_kmh"].astype("float64")

@@ -20,6 +20,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geoplan.errors import NetworkError
+from geoplan.i18n import N_, _
 from geoplan.layers.crs import STORAGE_CRS
 from geoplan.network.build import (
     _BLOCK_BYTES, DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M, DIRECTIONS,
@@ -164,12 +165,12 @@ class RoutingMixin:
         """
         if direction not in DIRECTIONS:
             raise NetworkError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")
-        fac = self._as_pts(facilities, facility_id, max_distance_m, access_speed_kmh, "facilities")
+        fac = self._as_pts(facilities, facility_id, max_distance_m, access_speed_kmh, N_("facilities"))
         if not fac.snapped.any():
             raise NetworkError(
-                f"None of the {len(fac.ids)} facilities lies within {max_distance_m:g} m of a road in "
-                f"{self.source}; check that the facility and road layers cover the same area "
-                "(and their CRSs), or raise max_distance_m."
+                _("None of the {n} facilities lies within {metres:g} m of a road in {source}; check that the "
+                  "facility and road layers cover the same area (and their CRSs), or raise max_distance_m.").format(
+                    n=len(fac.ids), metres=max_distance_m, source=self.source)
             )
         dem = self._as_pts(demand, demand_id, max_distance_m, access_speed_kmh, "demand points")
         best, who = self._multi_source(fac, dem, reverse=(direction == "to_facility"))
@@ -245,7 +246,7 @@ class RoutingMixin:
         """
         if cutoff_min is not None and not (cutoff_min >= 0):
             raise NetworkError(f"cutoff_min must be a number of minutes ≥ 0, got {cutoff_min!r}.")
-        org = self._as_pts(origins, origin_id, max_distance_m, access_speed_kmh, "origins")
+        org = self._as_pts(origins, origin_id, max_distance_m, access_speed_kmh, N_("origins"))
         dst = self._as_pts(destinations, destination_id, max_distance_m, access_speed_kmh, "destinations")
         limit = np.inf if cutoff_min is None else cutoff_min * 60.0
         times = self._many_to_many(org, dst, limit)
@@ -362,7 +363,7 @@ class RoutingMixin:
         mins = sorted(float(m) for m in np.atleast_1d(minutes))
         if not mins or any(not (m > 0) for m in mins):
             raise NetworkError(f"minutes must be positive numbers, got {minutes!r}.")
-        fac = self._as_pts(facilities, facility_id, max_distance_m, access_speed_kmh, "facilities")
+        fac = self._as_pts(facilities, facility_id, max_distance_m, access_speed_kmh, N_("facilities"))
         reverse = direction == "to_facility"
         n = self.n_nodes
         e = self.edges

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from geoplan.errors import GeoplanError, NetworkError, Problem, ValidationError
+from geoplan.i18n import N_, _, ngettext
 from geoplan.layers.crs import require_crs
 from geoplan.network.build import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M, _row_label
 # Re-exported: graph.py and the tests import them from here.
@@ -89,20 +90,23 @@ def _ids_of(gdf, id_col, what):
     else:
         if id_col not in gdf.columns:
             raise GeoplanError(
-                f"The {what} have no column {id_col!r}; columns are: {', '.join(map(str, gdf.columns))}. "
-                "Pass id_col= the column holding each point's unique ID."
+                _("The {what} have no column {column!r}; columns are: {columns}. Pass id_col= the column holding "
+                  "each point's unique ID.").format(what=_(what), column=id_col,
+                                                    columns=", ".join(map(str, gdf.columns)))
             )
         ids = pd.Index(gdf[id_col])
         name = id_col
     problems = []
     for i in np.flatnonzero(pd.isna(ids)):
-        problems.append(Problem(what, None, _row_label(i), str(name), None, "empty ID",
-                                "give every point a unique ID"))
+        problems.append(Problem(_(what), None, _row_label(i), str(name), None, _("empty ID"),
+                                _("give every point a unique ID")))
     for i in np.flatnonzero(ids.duplicated(keep="first")):
-        problems.append(Problem(what, None, _row_label(i), str(name), str(ids[i]), "duplicate ID",
-                                "IDs must be unique so results can be matched back"))
+        problems.append(Problem(_(what), None, _row_label(i), str(name), str(ids[i]), _("duplicate ID"),
+                                _("IDs must be unique so results can be matched back")))
     if problems:
-        raise ValidationError(problems, f"{len(problems)} problem(s) with the IDs of the {what}")
+        raise ValidationError(problems, ngettext("{n} problem with the IDs of the {what}",
+                                                 "{n} problems with the IDs of the {what}", len(problems)).format(
+            n=len(problems), what=_(what)))
     return pd.Index(ids, name=name)
 
 
@@ -142,8 +146,9 @@ class SnappingMixin:
 
     def _points_metric(self, points, what):
         if not isinstance(points, gpd.GeoDataFrame):
-            raise GeoplanError(f"The {what} must be a GeoDataFrame of points, got {type(points).__name__}.")
-        require_crs(points, what)
+            raise GeoplanError(_("The {what} must be a GeoDataFrame of points, not {type}.").format(
+                what=_(what), type=type(points).__name__))
+        require_crs(points, _(what))
         geo = points.geometry
         pts = (geo if geo.crs.equals(self.crs) else geo.to_crs(self.crs)).to_numpy()
         kinds = shapely.get_type_id(pts)
@@ -249,7 +254,7 @@ class SnappingMixin:
         >>> int(s["snapped"].sum()), round(float(s["distance_to_road_m"].max())), s["road_id"].iloc[0]
         (292, 122, '330624R0006')
         """
-        p, along, on = self._snap_arrays(points, id_col, max_distance_m, access_speed_kmh, "points")
+        p, along, on = self._snap_arrays(points, id_col, max_distance_m, access_speed_kmh, N_("points"))
         return self._snap_frame(p, along, on, max_distance_m)
 
     def _snap_frame(self, p: _Pts, along, on, max_distance_m) -> gpd.GeoDataFrame:
