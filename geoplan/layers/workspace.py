@@ -42,6 +42,7 @@ import pandas as pd
 import pyogrio
 
 from geoplan.errors import GeoplanError, Problem, ValidationError
+from geoplan.i18n import _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import EDITION, county_townships
 from geoplan.layers.io import read_population
@@ -111,6 +112,15 @@ def read_manifest(folder) -> dict | None:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise GeoplanError(f"{p} 无法读取（{exc}）：工作区清单已损坏。请换一个输出文件夹重新生成工作区。") from exc
+
+
+def require_manifest(folder) -> dict:
+    """The workspace's manifest; a :class:`GeoplanError` saying how to make one when the folder holds none."""
+    m = read_manifest(folder)
+    if m is None:
+        raise GeoplanError(_("{folder} holds no workspace (no {manifest}): make one with "
+                             "`geoplan workspace init`.").format(folder=folder, manifest=MANIFEST))
+    return m
 
 
 def _now() -> str:
@@ -454,9 +464,7 @@ def load_workspace(folder):
     """
     from geoplan.layers.sample import load_county
 
-    m = read_manifest(folder)
-    if m is None:
-        raise GeoplanError(f"{folder} 中没有工作区清单 {MANIFEST}：请先运行 geoplan workspace init。")
+    m = require_manifest(folder)
     paths = workspace_paths(folder, m["county"])
     c = load_county(paths["gpkg"], paths["population"] if paths["population"].exists() else None)
     c.name = c.name or m.get("county_name", "")
