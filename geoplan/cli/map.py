@@ -119,7 +119,10 @@ def plan_travel(county, evaluation_plan, year):
     table = township_access_table(county["townships"], county.population.cell_centres(), facilities, net,
                                   thresholds=[minutes])
     where = rule.get("where") or {}
-    label = "、".join(str(v) for vs in where.values() for v in (vs if isinstance(vs, list) else [vs]))
+    # one condition set, or alternatives (a list of them): every value named, once
+    values = [v for w in (where if isinstance(where, list) else [where]) for vs in w.values()
+              for v in (vs if isinstance(vs, list) else [vs])]
+    label = "、".join(dict.fromkeys(str(v) for v in values))
     return evaluation, table.attrs["per_cell"], minutes, label or SCHEMAS[rule.get("layer")].title_zh
 
 

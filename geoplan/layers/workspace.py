@@ -47,8 +47,9 @@ from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import EDITION, county_townships
 from geoplan.layers.io import read_population
 from geoplan.layers.wsread import (ADDRESS_NAMES, FACILITY_KINDS, FacilitySpec, WorkspaceError,  # noqa: F401
-                                   match_official_townships, read_facilities, read_roads, read_townships,
-                                   read_villages)
+                                   match_official_townships, neighbour_outlines, parse_layer_spec,
+                                   read_facilities, read_other_layer, read_roads, read_townships, read_villages,
+                                   read_water)
 from geoplan.layers.schema import SCHEMAS
 
 MANIFEST = "manifest.json"
@@ -129,7 +130,8 @@ def _now() -> str:
 
 def build_workspace(county: str, out, *, townships=None, facilities=(), roads=None, census=None,
                     villages=None, population_raster=None, gazetteer=None, townships_crs=None,
-                    legacy_accuracy_m: float | None = None, road_margin_m: float = 5000.0) -> WorkspaceResult:
+                    legacy_accuracy_m: float | None = None, road_margin_m: float = 5000.0,
+                    layers=(), water=None) -> WorkspaceResult:
     """Build or update a county workspace from a bureau's own files.
 
     Parameters
@@ -160,6 +162,12 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         Accept Xian 1980 / Beijing 1954 files, converted approximately, at this stated accuracy.
     road_margin_m : float
         Roads are kept within the county plus this margin.
+    layers : iterable of ``"FILE:KIND"`` or (path, kind)
+        Other layers taken as they are: ``boundary_lines``, ``boundary_markers``, ``place_names``
+        (for ``inspect`` and ``map inspection``/``gazetteer``).
+    water : path, optional
+        Water polygons: stored as the ``water`` layer and kept free of people by the dasymetric
+        method, now and whenever the population is spread again.
 
     Returns
     -------
@@ -277,6 +285,21 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
                                     SCHEMAS[kind].id_field, str(v), "编号在几个文件中重复", "每个设施的编号要唯一"))
         facility_frames[kind] = gpd.GeoDataFrame(combined, geometry="geometry", crs=_crs.STORAGE_CRS)
 
+    other: dict[str, list] = {}
+    for i, spec in enumerate(layers):
+        lpath, kind = spec if isinstance(spec, tuple) else parse_layer_spec(spec)
+        role = f"layer:{kind}:{i}:{Path(lpath).name}"
+        fp(role, lpath, kind=kind)
+        got = attempt(lpath, read_other_layer, lpath, kind, towns, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            other.setdefault(kind, []).append(got[0])
+            notes[role] = got[1]
+    water_layer = None
+    if water is not None:
+        fp("water", water)
+        got = attempt(water, read_water, water, towns, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            water_layer, notes["water"] = got
     road_layer = None
     if roads is not None:
         fp("roads", roads, margin_m=road_margin_m)
@@ -293,10 +316,11 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
 
     # ---- decide what changes ---------------------------------------------
     for role, entry in old_inputs.items():
-        if role.startswith("facilities:") and role not in inputs and not any(
-                r.startswith(f"facilities:{role.split(':')[1]}:") for r in inputs):
-            inputs[role] = entry
-        elif not role.startswith("facilities:") and role not in inputs:
+        group = role.split(":")[0]
+        if group in ("facilities", "layer") and role not in inputs and not any(
+                r.startswith(f"{group}:{role.split(':')[1]}:") for r in inputs):
+            inputs[role] = entry  # a kind given again replaces all its files; others are kept
+        elif group not in ("facilities", "layer") and role not in inputs:
             inputs[role] = entry
     sig = lambda *roles: hashlib.sha256(json.dumps(  # noqa: E731
         [[r, inputs.get(r, {}).get("sha256"), inputs.get(r, {}).get("options")] for r in sorted(roles)]
@@ -307,17 +331,28 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         new_layers["townships"] = (towns, sig(*base))
         outline = towns.dissolve().assign(adcode=county, name=county_name)[["adcode", "name", "geometry"]]
         new_layers["county"] = (outline, sig(*base))
+        nb = neighbour_outlines(county)
+        if nb is not None:
+            new_layers["neighbours"] = (nb, sig(*base))
+            notes["neighbours"] = {"notes": [_("neighbouring counties from the county outlines shipped with "
+                                               "geoplan (DataV 2021): {names}").format(names="、".join(nb["name"]))]}
     if village_layer is not None:
         new_layers["villages"] = (village_layer, sig(*base, "villages"))
     for kind, frame in facility_frames.items():
         roles = [r for r in inputs if r.startswith(f"facilities:{kind}:")]
         new_layers[kind] = (frame, sig(*base, "villages", "gazetteer", *roles))
+    for kind, frames in other.items():
+        roles = [r for r in inputs if r.startswith(f"layer:{kind}:")]
+        new_layers[kind] = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                                             crs=_crs.STORAGE_CRS), sig(*base, *roles))
+    if water_layer is not None:
+        new_layers["water"] = (water_layer, sig(*base, "water"))
     if road_layer is not None:
         new_layers["roads"] = (road_layer, sig(*base, "roads"))
     old_layers = (old or {}).get("layers", {})
     to_write = {k: v for k, v in new_layers.items() if old_layers.get(k, {}).get("signature") != v[1]
                 or not paths["gpkg"].exists()}
-    pop_sig = sig(*base, "villages", "roads", "population_raster")
+    pop_sig = sig(*base, "villages", "roads", "population_raster", "water")
     pop_changed = old is None or old.get("population", {}).get("signature") != pop_sig \
         or not paths["population"].exists()
 
@@ -327,17 +362,23 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
             village_layer = gpd.read_file(paths["gpkg"], layer="villages", engine="pyogrio")
         if road_layer is None and paths["gpkg"].exists() and "roads" in old_layers:
             road_layer = gpd.read_file(paths["gpkg"], layer="roads", engine="pyogrio")
+        if water_layer is None and paths["gpkg"].exists() and "water" in old_layers:
+            # the stored water layer keeps people off water whenever the population is spread again
+            water_layer = gpd.read_file(paths["gpkg"], layer="water", engine="pyogrio")
         population = spread_population(towns, villages=village_layer, roads=road_layer, raster=user_raster,
-                                       source=str(paths["population"]))
+                                       exclude=water_layer, source=str(paths["population"]))
 
     # ---- write (temp files in the folder, then rename) --------------------
     folder.mkdir(parents=True, exist_ok=True)
     stamp = _now()
     layers_meta = dict(old_layers)
     for name, (frame, s) in to_write.items():
-        sources = [r for r in inputs if r in ("townships", "census") or r == name or r.startswith(f"facilities:{name}:")]
+        sources = [r for r in inputs if r in ("townships", "census") or r == name
+                   or r.startswith((f"facilities:{name}:", f"layer:{name}:"))]
         layers_meta[name] = {"signature": s, "written_at": stamp, "features": int(len(frame)),
-                             "sources": sources, "notes": [n for r in sources for n in notes.get(r, {}).get("notes", [])]}
+                             "sources": sources,
+                             "notes": [n for r in sources + [name] * (name not in sources)
+                                       for n in notes.get(r, {}).get("notes", [])]}
     manifest = {
         "county": county, "county_name": county_name, "created_at": (old or {}).get("created_at", stamp),
         "updated_at": stamp, "geoplan": _version(), "storage_crs": "EPSG:4490 (CGCS2000)",

@@ -34,6 +34,7 @@ from pyproj import CRS, Transformer
 import shapely
 
 from geoplan.errors import CRSError, DataFileError, GeoplanError, Problem, ValidationError
+from geoplan.i18n import _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import EDITION, county_townships, township_kind
 from geoplan.layers.io import LAT_NAMES, LON_NAMES, _check_file, _decode_text_file, read_frame
@@ -270,7 +271,7 @@ def read_census(path, county: str) -> pd.DataFrame:
     src = str(path)
     df, labels = read_table_raw(path)
     offset = 0
-    for _ in range(3):
+    for _attempt in range(3):
         cols = {"code": _pick(df.columns, _CENSUS_CODE), "name": _pick(df.columns, _CENSUS_NAME),
                 "pop": _pick(df.columns, _CENSUS_POP), "old": _pick(df.columns, _CENSUS_OLD)}
         if (cols["pop"] and cols["old"] and (cols["code"] or cols["name"])) or len(df) == 0:
@@ -542,3 +543,73 @@ def read_villages(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m=None):
     gdf, labels, note = fix_crs(path, "villages", legacy_accuracy_m=legacy_accuracy_m)
     return validate_frame(gdf, "villages", source=str(path), row_labels=labels,
                           townships=set(townships["code"]), check_official=False), note
+
+
+#: Layer kinds a workspace takes as they are with ``--layer FILE:KIND`` (boundary inspection, place names).
+OTHER_KINDS = ("boundary_lines", "boundary_markers", "place_names")
+
+
+def parse_layer_spec(text: str) -> tuple[Path, str]:
+    """Parse ``FILE:KIND`` of ``--layer`` (split from the right, so ``C:\\`` paths work).
+
+    >>> parse_layer_spec("界桩.shp:boundary_markers")
+    (PosixPath('界桩.shp'), 'boundary_markers')
+    """
+    path, _sep, kind = str(text).rpartition(":")
+    if not path or kind not in OTHER_KINDS:
+        raise GeoplanError(_("--layer {text!r} is not FILE:KIND; KIND is one of {kinds}, e.g. "
+                             "界桩.shp:boundary_markers.").format(text=text, kinds=", ".join(OTHER_KINDS)))
+    return Path(path), kind
+
+
+def read_other_layer(path, kind: str, townships: gpd.GeoDataFrame, *, legacy_accuracy_m: float | None = None):
+    """A boundary-line, boundary-marker or place-name layer, CRS detected as for the townships, validated."""
+    gdf, labels, note = fix_crs(path, kind, legacy_accuracy_m=legacy_accuracy_m)
+    return validate_frame(gdf, kind, source=str(path), row_labels=labels, townships=set(townships["code"])), note
+
+
+def read_water(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m: float | None = None):
+    """Water polygons (lakes, reservoirs, wide rivers) within the county, for keeping people off water.
+
+    Only polygons are kept, clipped to the county; a file without any polygon in the county is an error.
+    """
+    src = str(path)
+    gdf, _labels, note = fix_crs(path, "", legacy_accuracy_m=legacy_accuracy_m)
+    geoms = shapely.make_valid(gdf.geometry.to_numpy())
+    polys = np.array([g if g is not None and g.geom_type in ("Polygon", "MultiPolygon") else
+                      (shapely.unary_union([p for p in getattr(g, "geoms", []) if p.geom_type in
+                                            ("Polygon", "MultiPolygon")]) if g is not None else None)
+                      for g in geoms], dtype=object)
+    county = townships.to_crs(gdf.crs).union_all()
+    keep = np.array([g is not None and not g.is_empty and g.intersects(county) for g in polys])
+    if not keep.any():
+        raise WorkspaceError([Problem(src, None, None, None, None,
+                                      _("no water polygon lies within the county"),
+                                      _("give water areas (polygons) of this county, in a file with its CRS"))])
+    clipped = shapely.intersection(polys[keep], county)
+    out = gpd.GeoDataFrame({"water_id": [f"W{i + 1}" for i in np.flatnonzero(keep)]}, geometry=list(clipped),
+                           crs=gdf.crs)
+    out = out[~out.geometry.is_empty].reset_index(drop=True)
+    note["notes"].append(_("{kept} of {total} water polygons lie in the county; people are kept off them").format(
+        kept=len(out), total=len(gdf)))
+    return _crs.to_storage(out), note
+
+
+def neighbour_outlines(county: str) -> gpd.GeoDataFrame | None:
+    """Counties that share a boundary with ``county`` (shipped Zhejiang outlines), or None outside Zhejiang.
+
+    A neighbour is a county whose outline lies within 50 m of this county's outline (the published
+    outlines meet along shared boundaries; a gap of a few metres is drawing noise).
+    """
+    try:
+        from geoplan.layers.samplebuild.outlines import load_zhejiang
+    except ImportError:  # a geoplan without the sample builder's data
+        return None
+    zj = load_zhejiang()
+    me = zj[zj["adcode"] == str(county)]
+    if me.empty:
+        return None
+    metric = _crs.metric_crs(me)
+    zm = zj.to_crs(metric)
+    near = (zm["adcode"] != str(county)) & (zm.distance(zm.loc[me.index[0], "geometry"]) < 50.0)
+    return zj[near][["adcode", "name", "geometry"]].reset_index(drop=True)
