@@ -510,3 +510,42 @@ def test_not_shipped_county_gaz_seed(tiantai, tmp_path):
 
     res = CliRunner().invoke(main, ["gaz", "seed", "--workspace", str(tiantai["ws"]), "--db", str(tmp_path / "ws.sqlite")])
     assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+def test_water_is_a_layer_and_stays_free_of_people(bundle, tmp_path):
+    """--water: the lake is stored as a layer; no cell centred on it has people, now and after an update."""
+    import geopandas as gpd
+
+    t = bundle["county"]["townships"].to_crs(4549)
+    big = t.loc[t.area.idxmax()]
+    centre = big.geometry.representative_point()
+    lake = gpd.GeoDataFrame({"名称": ["某水库"]}, geometry=[centre.buffer(1500, cap_style=3)], crs=4549)
+    water = tmp_path / "水面.gpkg"
+    lake.to_crs(4528).to_file(water)  # zone-prefixed Gauss–Krüger, like the township file
+    out = tmp_path / "ws"
+    r = build_workspace("330624", out, townships=bundle["townships"], census=bundle["census"],
+                        villages=bundle["villages"], roads=bundle["roads"], water=water)
+    assert "water" in r.written and "water" in pyogrio.list_layers(r.gpkg)[:, 0]
+    stored = gpd.read_file(r.gpkg, layer="water").to_crs(4549)
+    assert abs(stored.area.sum() - lake.area.sum()) < 1.0  # inside the county: kept whole
+
+    def people_on_lake(folder):
+        pop = load_workspace(folder).population
+        cells = pop.cell_centres().to_crs(4549)
+        on = cells[cells.within(lake.geometry.iloc[0].buffer(-1))]
+        return float(on["population"].sum()) if "population" in on else len(on), pop.total
+
+    on, total = people_on_lake(out)
+    assert on == 0 and total == 419036
+    # without --water the same build puts people there: the layer is what keeps them off
+    r0 = build_workspace("330624", tmp_path / "dry", townships=bundle["townships"], census=bundle["census"],
+                         villages=bundle["villages"], roads=bundle["roads"])
+    assert people_on_lake(r0.folder)[0] > 0
+    # an update that spreads the population again (one village fewer) still keeps the lake empty
+    v = gpd.read_file(bundle["villages"]).iloc[1:]
+    fewer = tmp_path / "村点.geojson"
+    v.to_file(fewer, driver="GeoJSON")
+    r2 = build_workspace("330624", out, villages=fewer)
+    assert "water" not in r2.written and r2.population_method is not None
+    assert people_on_lake(out) == (0, 419036)
+    assert set(read_manifest(out)["layers"]["water"]["sources"]) == {"townships", "census", "water"}

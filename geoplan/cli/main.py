@@ -146,7 +146,7 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
         with atomic_target(out_path, overwrite=overwrite) as tmp:
             if out_path.exists():  # --overwrite given: replace this layer, keep the GeoPackage's others
                 shutil.copyfile(out_path, tmp)
-            write_layer(gdf, tmp, layer=k)
+            write_layer(gdf, tmp, layer=k, overwrite=True)
         click.echo(_("Wrote {path} (layer '{layer}', EPSG:4490)").format(path=out_path, layer=k))
 
 

@@ -13,6 +13,11 @@ writes one folder::
     <out>/<county>_population_60plus.tif
     <out>/manifest.json                 what came from where and when, with the CRS used and the method
     <out>/地址匹配报告.xlsx              every address, its level and point (when a list had addresses)
+    <out>/inspection/                   where ``geoplan inspect plan --workspace`` puts its plan
+
+Besides the kinds of :mod:`geoplan.layers.schema`, the GeoPackage holds ``water`` (``--water``:
+nobody is placed there, now or when the population is spread again) and ``neighbours`` (from
+the county outlines shipped with geoplan).
 
 The names follow the sample layout, so ``load_workspace(out)`` (and
 ``GEOPLAN_LAYERS=<out>`` with ``--county <code>``) gives a :class:`County`.
@@ -21,9 +26,9 @@ Every file is read with :mod:`geoplan.layers.io` and checked with
 :func:`geoplan.layers.validate.validate_frame`; township codes are checked
 against the official list (by code, or by name within the county). Every
 problem of every file is collected and raised together as one
-:class:`WorkspaceError`; nothing is written then. Outputs are written to
-temporary files in the same folder and renamed. Re-running on an existing
-workspace re-reads what is given, keeps what is not, and rewrites only the
+:class:`WorkspaceError`; nothing is written then. Outputs are written
+through :mod:`geoplan.output` (temporary files in the folder, renamed when all are
+complete). Re-running on an existing workspace re-reads what is given, keeps what is not, and rewrites only the
 layers whose inputs changed (the manifest keeps a SHA-256 of each input).
 """
 
@@ -31,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -265,12 +269,28 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
                 [village_layer[["code", "name", "township_code", "geometry"]], places], ignore_index=True)
     index = _addr.build_index(county, towns, ref_places, aliases=ref_aliases)
 
+    road_layer = None
+    if roads is not None:
+        fp("roads", roads, margin_m=road_margin_m)
+        got = attempt(roads, read_roads, roads, towns, road_margin_m, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            road_layer, notes["roads"] = got
+    # Roads and villages tell web-map (GCJ-02) coordinates from CGCS2000 ones (wsread.coordinate_evidence).
+    references = []
+    for kind, frame in (("roads", road_layer), ("villages", village_layer)):
+        if frame is None and paths["gpkg"].exists() and kind in (old or {}).get("layers", {}):
+            frame = gpd.read_file(paths["gpkg"], layer=kind, engine="pyogrio")
+        if frame is not None:
+            frame = frame.copy()
+            frame.attrs["what"] = kind
+            references.append(frame)
     fac_layers: dict[str, list] = {}
     matches = []
     for i, spec in enumerate(specs):
         role = f"facilities:{spec.kind}:{i}:{spec.path.name}"
         fp(role, spec.path, kind=spec.kind, coords=spec.coords)
-        got = attempt(spec.path, read_facilities, spec, towns, index, legacy_accuracy_m=legacy_accuracy_m)
+        got = attempt(spec.path, read_facilities, spec, towns, index, legacy_accuracy_m=legacy_accuracy_m,
+                      references=references)
         if got is not None:
             layer, notes[role], m = got
             fac_layers.setdefault(spec.kind, []).append(layer)
@@ -300,12 +320,6 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         got = attempt(water, read_water, water, towns, legacy_accuracy_m=legacy_accuracy_m)
         if got is not None:
             water_layer, notes["water"] = got
-    road_layer = None
-    if roads is not None:
-        fp("roads", roads, margin_m=road_margin_m)
-        got = attempt(roads, read_roads, roads, towns, road_margin_m, legacy_accuracy_m=legacy_accuracy_m)
-        if got is not None:
-            road_layer, notes["roads"] = got
     user_raster = None
     if population_raster is not None:
         fp("population_raster", population_raster)
@@ -368,8 +382,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         population = spread_population(towns, villages=village_layer, roads=road_layer, raster=user_raster,
                                        exclude=water_layer, source=str(paths["population"]))
 
-    # ---- write (temp files in the folder, then rename) --------------------
-    folder.mkdir(parents=True, exist_ok=True)
+    # ---- write (geoplan.output: temporary files in the folder, renamed when all are written) ----
     stamp = _now()
     layers_meta = dict(old_layers)
     for name, (frame, s) in to_write.items():
@@ -397,7 +410,8 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         allm = pd.concat(matches, ignore_index=True)
         manifest["addresses"] = {"report": paths["report"].name,
                                  "summary": _addr.match_summary(allm).to_dict("records")}
-    _write_all(paths, to_write, population, manifest, matches)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_all(paths, to_write, population, manifest, matches, overwrite=old is not None)
     kept = [k for k in new_layers if k not in to_write]
     return WorkspaceResult(folder, paths["gpkg"], manifest, sorted(to_write), kept,
                            pd.concat(matches, ignore_index=True) if matches else None,
@@ -424,41 +438,56 @@ def _provenance(manifest: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _write_all(paths, to_write, population, manifest, matches) -> None:
-    from geoplan.layers.dasymetric import METHOD_TEXT, write_population_raster
+def _write_all(paths, to_write, population, manifest, matches, overwrite: bool) -> None:
+    """Every file of the workspace through :func:`geoplan.output.atomic_target`, renamed only when all are written.
 
-    pid = os.getpid()
-    tmp_gpkg = paths["gpkg"].with_name(f".{paths['gpkg'].stem}.{pid}.tmp.gpkg")
-    tmp_manifest = paths["manifest"].with_name(f".manifest.{pid}.tmp.json")
-    try:
+    ``overwrite`` is true only for a folder that already holds this county's workspace (its manifest
+    says so): a re-run replaces geoplan's own files there, never anyone else's.
+    """
+    import shutil
+    from contextlib import ExitStack
+
+    from geoplan.layers.dasymetric import METHOD_TEXT, write_tif
+    from geoplan.output import atomic_target, neutralise_workbook
+
+    with ExitStack() as stack:
+        # every temporary file is complete before the first rename (the stack renames them on leaving)
+        tmp = {k: stack.enter_context(atomic_target(paths[k], overwrite=overwrite))
+               for k in ("manifest", "gpkg", "population", "pop_60plus", "report")
+               if k in ("manifest", "gpkg") or (k == "report" and matches)
+               or (k in ("population", "pop_60plus") and population is not None)}
         if paths["gpkg"].exists():
-            tmp_gpkg.write_bytes(paths["gpkg"].read_bytes())
+            shutil.copyfile(paths["gpkg"], tmp["gpkg"])  # layers not rewritten now are kept
         for name, (frame, _s) in to_write.items():
-            pyogrio.write_dataframe(_crs.to_storage(frame), tmp_gpkg, layer=name, driver="GPKG")
-        pyogrio.write_dataframe(_provenance(manifest), tmp_gpkg, layer="provenance", driver="GPKG")
-        tmp_manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+            pyogrio.write_dataframe(_crs.to_storage(frame), tmp["gpkg"], layer=name, driver="GPKG")
+        pyogrio.write_dataframe(_provenance(manifest), tmp["gpkg"], layer="provenance", driver="GPKG")
+        tmp["manifest"].write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         if population is not None:
-            write_population_raster(population.population, paths["population"], METHOD_TEXT)
-            write_population_raster(population.pop_60plus, paths["pop_60plus"], METHOD_TEXT)
+            write_tif(population.population, tmp["population"], METHOD_TEXT)
+            write_tif(population.pop_60plus, tmp["pop_60plus"], METHOD_TEXT)
         if matches:
-            write_address_report(pd.concat(matches, ignore_index=True), paths["report"])
-        os.replace(tmp_gpkg, paths["gpkg"])
-        os.replace(tmp_manifest, paths["manifest"])
-    finally:
-        for t in (tmp_gpkg, tmp_manifest):
-            if t.exists():
-                t.unlink()
+            wb = address_workbook(pd.concat(matches, ignore_index=True))
+            neutralise_workbook(wb)
+            wb.save(tmp["report"])
 
 
-def write_address_report(matches: pd.DataFrame, path) -> Path:
-    """Every address with its level and point, unplaced rows first, as an XLSX to fix and re-import."""
+def write_address_report(matches: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
+    """Every address with its level and point, unplaced rows first, as an XLSX to fix and re-import.
+
+    Written through :func:`geoplan.output.save_workbook` (atomic; text never a formula).
+    """
+    from geoplan.output import save_workbook
+
+    return save_workbook(address_workbook(matches), path, overwrite=overwrite)
+
+
+def address_workbook(matches: pd.DataFrame):
+    """The address report as an openpyxl workbook (see :func:`write_address_report`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
     from geoplan.layers.addresses import LEVEL_NONE, LEVEL_TOWNSHIP
 
-    p = Path(path)
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp.xlsx")
     order = {LEVEL_NONE: 0, LEVEL_TOWNSHIP: 1}
     m = matches.assign(_o=matches["level"].map(lambda v: order.get(v, 2))).sort_values("_o", kind="stable")
     wb = Workbook()
@@ -486,13 +515,7 @@ def write_address_report(matches: pd.DataFrame, path) -> Path:
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:M{ws.max_row}"
-    try:
-        wb.save(tmp)
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
+    return wb
 
 
 def load_workspace(folder):
