@@ -549,3 +549,97 @@ def test_water_is_a_layer_and_stays_free_of_people(bundle, tmp_path):
     assert "water" not in r2.written and r2.population_method is not None
     assert people_on_lake(out) == (0, 419036)
     assert set(read_manifest(out)["layers"]["water"]["sources"]) == {"townships", "census", "water"}
+
+
+# --------------------------------------------------------------------------
+# GCJ-02 without being told
+# --------------------------------------------------------------------------
+
+def _coords_note(result):
+    return next(v for k, v in result.manifest["read_notes"].items() if k.startswith("facilities:"))
+
+
+def test_gcj02_recognised_from_roads_and_villages(bundle, tmp_path):
+    """The web-map table given without :gcj02 is recognised and converted; a CGCS2000 one is left as it is."""
+    from geoplan.cli.main import main
+
+    sample = bundle["county"]["elderly_care"].set_index("facility_id")
+    out = tmp_path / "ws"
+    res = CliRunner().invoke(main, ["workspace", "init", "330624", "--townships", str(bundle["townships"]),
+                                    "--population", str(bundle["census"]), "--roads", str(bundle["roads"]),
+                                    "--villages", str(bundle["villages"]),
+                                    "--facilities", f"{bundle['elderly_care']}:elderly_care", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "判定为 GCJ-02" in res.output  # the console says what was assumed
+    note = next(v for k, v in read_manifest(out)["read_notes"].items() if k.startswith("facilities:"))
+    assert note["coords_used"] == "gcj02" and note["coords_reason"] == "evidence"
+    ev = note["coords_evidence"]
+    assert ev["median_m_as_gcj02"] < 0.5 * ev["median_m_as_read"] and 300 < ev["shift_m"] < 600
+    got = load_workspace(out)["elderly_care"].set_index("facility_id")
+    assert metric(got).distance(metric(sample.loc[got.index])).max() < 0.01
+    # The same table in CGCS2000: not converted (the evidence, if any, points the other way).
+    table = pd.read_excel(bundle["elderly_care"])
+    order = table["设施编号"] if "设施编号" in table else table.iloc[:, 0]
+    table["经度"] = sample.loc[order].geometry.x.to_numpy()
+    table["纬度"] = sample.loc[order].geometry.y.to_numpy()
+    plain = tmp_path / "plain.xlsx"
+    table.to_excel(plain, index=False)
+    r = build_workspace("330624", tmp_path / "ws2", townships=bundle["townships"], census=bundle["census"],
+                        roads=bundle["roads"], villages=bundle["villages"], facilities=[f"{plain}:elderly_care"])
+    n = _coords_note(r)
+    assert n["coords_used"] == "cgcs2000" and n["coords_evidence"]["verdict"] != "gcj02" and n["notes"]
+    got = load_workspace(tmp_path / "ws2")["elderly_care"].set_index("facility_id")
+    assert metric(got).distance(metric(sample.loc[got.index])).max() < 0.01
+    # Without roads or villages nothing can tell: CGCS2000 assumed, and the note says to add :gcj02.
+    r = build_workspace("330624", tmp_path / "ws3", townships=bundle["townships"], census=bundle["census"],
+                        facilities=[f"{bundle['elderly_care']}:elderly_care"])
+    n = _coords_note(r)
+    assert n["coords_used"] == "cgcs2000" and n["coords_reason"] == "assumed" and ":gcj02" in n["notes"][-1]
+
+
+def test_coordinate_system_column_row_by_row(bundle, tmp_path):
+    sample = bundle["county"]["elderly_care"].set_index("facility_id")
+    table = pd.read_excel(bundle["elderly_care"])
+    ids = table.iloc[:, 0]
+    plain = np.arange(len(table)) % 2 == 1
+    table.loc[plain, "经度"] = sample.loc[ids[plain]].geometry.x.to_numpy()
+    table.loc[plain, "纬度"] = sample.loc[ids[plain]].geometry.y.to_numpy()
+    table["坐标系"] = np.where(plain, "CGCS2000", "高德地图拾取")
+    p = tmp_path / "mixed.xlsx"
+    table.to_excel(p, index=False)
+    r = build_workspace("330624", tmp_path / "ws", townships=bundle["townships"], census=bundle["census"],
+                        facilities=[f"{p}:elderly_care"])
+    n = _coords_note(r)
+    assert n["coords_used"] == "mixed" and n["coords_reason"] == "column"
+    got = load_workspace(tmp_path / "ws")["elderly_care"].set_index("facility_id")
+    assert metric(got).distance(metric(sample.loc[got.index])).max() < 0.01
+    table.loc[3, "坐标系"] = "北京54"
+    table.to_excel(p, index=False)
+    with pytest.raises(WorkspaceError) as err:
+        build_workspace("330624", tmp_path / "bad", townships=bundle["townships"], census=bundle["census"],
+                        facilities=[f"{p}:elderly_care"])
+    assert any(pr.column == "坐标系" and pr.row == row_label(5) for pr in err.value.problems)  # Excel row 5
+
+
+@pytest.mark.parametrize("county", ["330624", "330727"])
+def test_coordinate_evidence_is_never_wrong(county):
+    """Every facility layer of both samples, as GCJ-02 and as CGCS2000: decided right or left undecided."""
+    import geopandas as gpd
+
+    from geoplan.layers.sample import load_sample
+    from geoplan.layers.wsread import coordinate_evidence
+
+    c = load_sample(county)
+    refs = [c["roads"], c["villages"]]
+    decided = {}
+    for kind in ("elderly_care", "children_homes", "social_work_stations", "cemeteries", "disability_homes"):
+        f = c[kind].reset_index(drop=True)
+        x, y = _crs.wgs84_to_gcj02_xy(f.geometry.x.to_numpy(), f.geometry.y.to_numpy())
+        shifted = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=4490)
+        for truth, pts in (("gcj02", shifted), ("cgcs2000", f)):
+            verdict = coordinate_evidence(pts, refs, c["townships"], f["township_code"].to_numpy())["verdict"]
+            assert verdict in (truth, "unknown"), (kind, truth)
+            decided[(kind, truth)] = verdict == truth
+    # the long lists are always told apart
+    assert decided[("children_homes", "gcj02")] and decided[("children_homes", "cgcs2000")]
+    assert decided[("elderly_care", "gcj02")]
