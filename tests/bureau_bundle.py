@@ -61,7 +61,7 @@ def write_osm_xml(roads, path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def addresses_for(children, villages, towns, county_name: str) -> tuple[list[str], list[str]]:
+def addresses_for(children, villages, towns, county_name: str, city_name: str = "绍兴市") -> tuple[list[str], list[str]]:
     """An address per children's home from its township and village names, in varied styles.
 
     Returns the addresses and the style of each (for the tests' bookkeeping).
@@ -79,7 +79,7 @@ def addresses_for(children, villages, towns, county_name: str) -> tuple[list[str
         if style == 0:
             a = f"{county_name}{t}{v}{i % 40 + 1}号"
         elif style == 1:
-            a = f"浙江省绍兴市{county_name}{t}{v}"
+            a = f"浙江省{city_name}{county_name}{t}{v}"
         elif style == 2:
             a = f"{t}{v}委会" if v.endswith("村") else f"{t}{v}居委会"
         elif style == 3:
@@ -95,18 +95,23 @@ def addresses_for(children, villages, towns, county_name: str) -> tuple[list[str
     return out, styles
 
 
-def build_bundle(folder: Path, county: str = "330624") -> dict:
-    """Write the bundle; returns the paths and the sample county it was made from."""
+def build_bundle(folder: Path, county: str = "330624", source=None) -> dict:
+    """Write the bundle; returns the paths and the county it was made from.
+
+    ``source`` is a loaded county (e.g. one ``geoplan sample build`` made for a county that is not
+    shipped); default the shipped sample ``county``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    c = load_sample(county)
+    c = source if source is not None else load_sample(county)
     towns = c["townships"]
+    zone_epsg = 4513 + round(towns.union_all().centroid.x / 3) - 25  # CGCS2000 3° zone with prefix
 
     # Township boundaries: zone-prefixed coordinates, a .prj that forgets the prefix, GBK, no .cpg.
     shp = folder / "乡镇界.shp"
-    t = towns[["code", "name", "geometry"]].rename(columns={"code": "XZQDM", "name": "XZQMC"}).to_crs(4528)
+    t = towns[["code", "name", "geometry"]].rename(columns={"code": "XZQDM", "name": "XZQMC"}).to_crs(zone_epsg)
     pyogrio.write_dataframe(t, shp, encoding="GBK")
     shp.with_suffix(".cpg").unlink(missing_ok=True)
-    shp.with_suffix(".prj").write_text(_crs.CRS.from_epsg(4549).to_wkt("WKT1_ESRI"))
+    shp.with_suffix(".prj").write_text(_crs.CRS.from_epsg(zone_epsg + 21).to_wkt("WKT1_ESRI"))
 
     # Elderly care with Chinese headers, GCJ-02 coordinates.
     ec = c["elderly_care"]
@@ -119,7 +124,10 @@ def build_bundle(folder: Path, county: str = "330624") -> dict:
 
     # Children's homes: address only, no township code.
     ch = c["children_homes"]
-    addrs, styles = addresses_for(ch, c["villages"], towns, c.name)
+    from geoplan.layers.divisions import county_townships
+
+    city = county_townships(c.code)["city_name"].iloc[0]
+    addrs, styles = addresses_for(ch, c["villages"], towns, c.name, city)
     schema = SCHEMAS["children_homes"]
     table = pd.DataFrame(ch.drop(columns=["geometry", "township_code", "village_code"]))
     table = table.rename(columns={f.name: f.label_zh for f in schema.fields})
@@ -147,8 +155,18 @@ def build_bundle(folder: Path, county: str = "330624") -> dict:
     write_osm_xml(c["roads"], roads)
     villages = folder / "村点.geojson"
     pyogrio.write_dataframe(c["villages"], villages, driver="GeoJSON")
-    return {"county": c, "townships": shp, "elderly_care": elderly, "children_homes": children,
-            "census": census, "roads": roads, "villages": villages, "styles": styles, "addresses": addrs}
+    out = {"county": c, "townships": shp, "elderly_care": elderly, "children_homes": children,
+           "census": census, "roads": roads, "villages": villages, "styles": styles, "addresses": addrs}
+    # The boundary office's lines and markers: GeoPackages in the zone-prefixed Gauss–Krüger CRS.
+    for kind, name in (("boundary_lines", "界线.gpkg"), ("boundary_markers", "界桩.gpkg")):
+        if kind in c.layers:
+            p = folder / name
+            pyogrio.write_dataframe(c[kind].to_crs(zone_epsg), p, driver="GPKG")
+            out[kind] = p
+    if "place_names" in c.layers:
+        out["place_names"] = folder / "地名.geojson"
+        pyogrio.write_dataframe(c["place_names"], out["place_names"], driver="GeoJSON")
+    return out
 
 
 def reference_address_levels(children_xlsx: Path, county: str = "330624") -> list[tuple[str, str | None]]:

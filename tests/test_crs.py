@@ -129,3 +129,78 @@ def test_storage_crs_transform_matches_pyproj():
     x, y = t.transform(120.9, 29.5)
     p = crs.to_metric(g).geometry.iloc[0]
     assert (p.x, p.y) == pytest.approx((x, y))
+
+
+# ---------------------------------------------------------------- reading a declared CRS by its parameters
+def _renamed(epsg: int, name: str = "unnamed") -> CRS:
+    """The CRS of ``epsg`` with every name (CRS, datum, ellipsoid) replaced, as some exports write them."""
+    d = CRS.from_epsg(epsg).to_json_dict()
+    d["name"] = name
+    d.pop("id", None)
+    base = d["base_crs"]
+    base["name"] = name
+    base.pop("id", None)
+    datum = base.get("datum") or base.get("datum_ensemble")
+    datum["name"] = "D_" + name
+    datum.pop("id", None)
+    datum["ellipsoid"]["name"] = "E_" + name
+    datum["ellipsoid"].pop("id", None)
+    d["conversion"]["name"] = name
+    d["conversion"].pop("id", None)
+    return CRS.from_json_dict(d)
+
+
+@pytest.mark.parametrize("epsg, family, cm, zone", [
+    (4528, "CGCS2000", 120, 40), (4549, "CGCS2000", 120, None), (4498, "CGCS2000", 117, 20),
+    (2385, "Xian 1980", 120, None), (2364, "Xian 1980", 120, 40),
+    (2437, "Beijing 1954", 120, None), (2415, "Beijing 1954", 117, 39),
+])
+def test_projection_parameters_not_names(epsg, family, cm, zone):
+    for c in (CRS.from_epsg(epsg), _renamed(epsg), CRS.from_wkt(CRS.from_epsg(epsg).to_wkt("WKT1_ESRI"))):
+        p = crs.projection_parameters(c)
+        assert p["datum"] == family and p["central_meridian"] == cm and p["zone"] == zone and p["scale"] == 1.0
+    assert "unnamed" in _renamed(epsg).name and "Xian" not in _renamed(epsg).datum.name
+
+
+def test_detection_of_renamed_legacy_and_prefixed_crs():
+    from geoplan.layers.wsread import detect_crs, legacy_datum
+
+    prefixed = (40_480_000, 3_250_000, 40_520_000, 3_290_000)
+    # A Xian 1980 zone without prefix whose names say nothing: the ellipsoid (IAG 1975) tells.
+    xian = _renamed(2385)
+    real, notes = detect_crs(prefixed, xian, "x.shp")
+    assert legacy_datum(real) == "西安1980" and crs.projection_parameters(real)["zone"] == 40 and notes
+    # and the corrected CRS puts the points where the EPSG zone-40 Xian CRS does
+    a = Transformer.from_crs(real, 4326, always_xy=True).transform(40_500_000, 3_270_000)
+    b = Transformer.from_crs(2364, 4326, always_xy=True).transform(40_500_000, 3_270_000)
+    assert a == pytest.approx(b, abs=1e-9)
+    assert legacy_datum(_renamed(2437)) == "北京1954" and legacy_datum(_renamed(4549)) is None
+    # a declared zone prefix must fit the coordinates and its own central meridian
+    assert detect_crs(prefixed, _renamed(4528), "x")[0].equals(_renamed(4528))
+    with pytest.raises(CRSError):
+        detect_crs((480_000, 3.25e6, 520_000, 3.29e6), CRS.from_epsg(4528), "x")  # prefix declared, absent
+    with pytest.raises(CRSError):
+        detect_crs((39_480_000, 3.25e6, 39_520_000, 3.29e6), CRS.from_epsg(4528), "x")  # zone 39 ≠ 40
+    # not Gauss–Krüger (UTM): taken as declared
+    assert detect_crs((300_000, 3.25e6, 340_000, 3.29e6), CRS.from_epsg(32651), "x")[0].to_epsg() == 32651
+
+
+def test_gauss_kruger_crs_matches_epsg():
+    # every CGCS2000 zone, with and without prefix, against EPSG's own definition of the same zone
+    for zone in list(range(13, 24)) + list(range(25, 46)):
+        for prefixed in (True, False):
+            c = crs.gauss_kruger_crs(zone, prefixed=prefixed)
+            p = crs.projection_parameters(c)
+            cm, six = crs.zone_central_meridian(zone)
+            assert p["central_meridian"] == cm and p["datum"] == "CGCS2000"
+            assert p["false_easting"] == (zone * 1_000_000 + 500_000 if prefixed else 500_000)
+            # the same map as a Transverse Mercator written out by hand from the zone's definition
+            fe = zone * 1_000_000 + 500_000 if prefixed else 500_000
+            hand = CRS.from_proj4(f"+proj=tmerc +lat_0=0 +lon_0={cm} +k=1 +x_0={fe} +y_0=0 +ellps=GRS80 +units=m")
+            lon = cm + 0.7
+            got = Transformer.from_crs(4490, c, always_xy=True).transform(lon, 30.0)
+            want = Transformer.from_crs("+proj=longlat +ellps=GRS80", hand, always_xy=True).transform(lon, 30.0)
+            assert got == pytest.approx(want, abs=1e-3)
+    # on another datum: the base's ellipsoid kept, the zone's parameters set
+    x = crs.gauss_kruger_crs(40, base=CRS.from_epsg(2385))
+    assert crs.datum_family(x) == "Xian 1980" and crs.projection_parameters(x)["false_easting"] == 40_500_000

@@ -326,6 +326,27 @@ def test_write_layer_is_atomic_and_keeps_other_layers(tmp_path, towns):
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
+def test_write_layer_refuses_to_replace_a_layer_and_leaves_the_file_on_failure(tmp_path, towns):
+    import hashlib
+
+    import pyogrio
+
+    from geoplan.errors import CRSError
+    from geoplan.output import OutputExistsError
+
+    out = tmp_path / "out.gpkg"
+    write_layer(towns, out, "townships")
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    with pytest.raises(OutputExistsError, match="townships"):
+        write_layer(towns.iloc[:1], out, "townships")
+    with pytest.raises(CRSError):  # a layer without a CRS: refused before anything is written
+        write_layer(towns.set_crs(None, allow_override=True), out, "other")
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
+    assert not [p for p in tmp_path.iterdir() if p.name != "out.gpkg"]  # no temporary file or folder left
+    write_layer(towns.iloc[:2], out, "townships", overwrite=True)
+    assert len(pyogrio.read_dataframe(out, layer="townships")) == 2
+
+
 def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "geoplan.cli.main", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env={**os.environ, "PYTHONIOENCODING": "utf-8", "GEOPLAN_LANG": "en"})

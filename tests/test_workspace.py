@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -341,3 +342,315 @@ def test_coverage_and_map_coverage_take_the_workspace(bundle, tmp_path):
     assert res.exit_code == 0, res.output
     text = html.read_text(encoding="utf-8")
     assert "儒岙镇" in text and "新昌县" in text
+
+
+# --------------------------------------------------------------------------
+# A county that is not shipped: every command on its workspace, against the county built directly
+# --------------------------------------------------------------------------
+
+TIANTAI = "331023"  # 天台县: no shipped layers; `geoplan sample build` makes them
+
+
+@pytest.fixture(scope="module")
+def tiantai(tmp_path_factory):
+    """天台县 built by the real sample builder, the bureau's files made from it, and the workspace from those."""
+    from geoplan.cli.main import main
+    from geoplan.layers.sample import load_county
+    from geoplan.layers.samplebuild.build import build_county
+
+    built = build_county(TIANTAI, tmp_path_factory.mktemp("built"))
+    direct = load_county(built["gpkg"], built["tif"])
+    b = build_bundle(tmp_path_factory.mktemp("bureau_tiantai"), TIANTAI, source=direct)
+    fac = _facilities(b)
+    for k in ("cemeteries", "disability_homes", "social_work_stations"):  # the plan's other layers
+        p = b["census"].parent / f"{k}.geojson"
+        pyogrio.write_dataframe(direct[k], p, driver="GeoJSON")
+        fac.append(f"{p}:{k}")
+    ws = tmp_path_factory.mktemp("ws") / "天台工作区"
+    args = ["workspace", "init", TIANTAI, "--townships", str(b["townships"]), "--roads", str(b["roads"]),
+            "--population", str(b["census"]), "--villages", str(b["villages"]), "--out", str(ws)]
+    args += [a for f in fac for a in ("--facilities", f)]
+    args += [a for k in ("boundary_lines", "boundary_markers", "place_names") for a in ("--layer", f"{b[k]}:{k}")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    plan = tmp_path_factory.mktemp("plan") / f"{TIANTAI}.toml"
+    from geoplan.province.inputs import SAMPLE_TEMPLATE
+
+    plan.write_text(SAMPLE_TEMPLATE.replace('county = "*"', f'county = "{TIANTAI}"'), encoding="utf-8")
+    return {"bundle": b, "ws": ws, "gpkg": built["gpkg"], "tif": built["tif"], "direct": direct, "plan": plan,
+            "ws_tif": ws / f"{TIANTAI}_population.tif"}
+
+
+def _cli(*args):
+    from geoplan.cli.main import main
+
+    res = CliRunner().invoke(main, [str(a) for a in args])
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    return res
+
+
+def test_not_shipped_county_layers_equal_the_county_built_directly(tiantai):
+    from geoplan.layers.sample import sample_paths
+
+    with pytest.raises(GeoplanError):
+        sample_paths(TIANTAI)  # really not shipped
+    d, w = tiantai["direct"], load_workspace(tiantai["ws"])
+    assert w.code == TIANTAI and w.name == "天台县"
+    assert set(w.layers) == set(d.layers) - {"cemeteries", "disability_homes", "social_work_stations"} | \
+        {"cemeteries", "disability_homes", "social_work_stations"}
+    for kind in w.layers:
+        a, b = w[kind], d[kind]
+        assert len(a) == len(b), kind
+    t, st = w["townships"].set_index("code"), d["townships"].set_index("code")
+    assert (t[["name", "population", "pop_60plus"]] == st[["name", "population", "pop_60plus"]]).all().all()
+    assert (metric(t).geometry.symmetric_difference(metric(st).geometry).area < 1.0).all()
+    for kind, key in (("boundary_markers", "marker_id"), ("place_names", "name_id"),
+                      ("elderly_care", "facility_id")):
+        a, b = w[kind].set_index(key), d[kind].set_index(key)
+        assert set(a.index) == set(b.index)
+        assert metric(a).distance(metric(b.loc[a.index])).max() < 0.01, kind
+    lines = w["boundary_lines"].set_index("line_code")
+    dl = d["boundary_lines"].set_index("line_code").loc[lines.index]
+    assert (metric(lines).geometry.hausdorff_distance(metric(dl).geometry) < 0.01).all()
+    # neighbours from the shipped outlines: the counties the builder drew shared lines with
+    assert sorted(w.neighbours["adcode"]) == sorted(d.neighbours["adcode"])
+    # the census totals spread exactly onto the workspace's raster
+    assert w.population.total == d["townships"]["population"].sum()
+
+
+def test_not_shipped_county_coverage_and_site(tiantai, tmp_path):
+    """coverage and site on the workspace = on the county built directly with the workspace's population."""
+    ws, plan = tiantai["ws"], tiantai["plan"]
+    direct = ["--layers", tiantai["gpkg"], "--population", tiantai["ws_tif"]]
+    _cli("coverage", "--plan", plan, "--workspace", ws, "--out", tmp_path / "ws.csv")
+    _cli("coverage", "--plan", plan, *direct, "--out", tmp_path / "direct.csv")
+    for part in ("summary", "townships"):
+        a, b = pd.read_csv(tmp_path / f"ws_{part}.csv"), pd.read_csv(tmp_path / f"direct_{part}.csv")
+        pd.testing.assert_frame_equal(a, b)
+    assert "通行时间覆盖" in set(pd.read_csv(tmp_path / "ws_summary.csv")["规则类型"])  # travel times computed
+    for name, extra in (("ws", ["--workspace", ws]), ("direct", [*direct, "--county", TIANTAI])):
+        _cli("site", "mclp", "--new", 2, "--minutes", 15, "--time-limit", 20, *extra, "--out", tmp_path / f"{name}_sites.csv")
+    a, b = pd.read_csv(tmp_path / "ws_sites.csv"), pd.read_csv(tmp_path / "direct_sites.csv")
+    pd.testing.assert_frame_equal(a, b)
+    # a plan of another county with this workspace is refused, naming both
+    other = Path(__file__).parent.parent / "plans" / "330624_2022.toml"
+    from geoplan.cli.main import main
+
+    res = CliRunner().invoke(main, ["coverage", "--plan", str(other), "--workspace", str(ws)])
+    assert res.exit_code == 1 and "331023" in res.output and "330624" in res.output
+
+
+def test_not_shipped_county_maps(tiantai, tmp_path):
+    ws, gpkg = tiantai["ws"], tiantai["gpkg"]
+    d = tiantai["direct"]
+    for cmd in ("inspection", "gazetteer"):
+        _cli("map", cmd, "--workspace", ws, "--offline", "--out", tmp_path / f"ws_{cmd}.html")
+        _cli("map", cmd, "--layers", gpkg, "--offline", "--out", tmp_path / f"direct_{cmd}.html")
+    html = {p.stem: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.html")}
+    for mid in d["boundary_markers"]["marker_id"]:
+        assert mid in html["ws_inspection"]
+    for name in d["place_names"]["name"]:
+        assert name in html["ws_gazetteer"]
+
+    def same_but_outline(text):
+        # Leaflet's random element IDs aside, and the county outline — the workspace's is its townships
+        # dissolved, the builder's the published outline — the maps are the same, byte for byte.
+        text = re.sub(r"[0-9a-f]{32}", "ID", text)
+        return re.sub(r'(<script type="application/json" class="gp-data" id="gp-data-\d+" data-layer="县界">)'
+                      r".*?</script>", r"\1", text, flags=re.S)
+
+    for cmd in ("inspection", "gazetteer"):
+        a, b = same_but_outline(html[f"ws_{cmd}"]), same_but_outline(html[f"direct_{cmd}"])
+        assert a == b and len(a) > 100_000, cmd
+    _cli("map", "coverage", "--plan", tiantai["plan"], "--workspace", ws, "--offline", "--out", tmp_path / "cov.html")
+    assert "天台县" in (tmp_path / "cov.html").read_text(encoding="utf-8")
+
+
+def test_not_shipped_county_inspection(tiantai, tmp_path):
+    """inspect plan / atlas / forms / import on the workspace, against a plan of the county built directly."""
+    import openpyxl
+
+    from geoplan.inspection.planning import InspectionResult
+
+    ws, gpkg = tiantai["ws"], tiantai["gpkg"]
+    common = ["--as-of", "2026-11-23", "--time-limit", 2, "--all"]
+    _cli("inspect", "plan", "--workspace", ws, *common)
+    _cli("inspect", "plan", "--layers", gpkg, "--county", TIANTAI, *common, "--out", tmp_path / "direct")
+    wp = ws / "inspection" / f"{TIANTAI}_inspection_plan.gpkg"
+    a, b = InspectionResult.load(wp), InspectionResult.load(tmp_path / "direct" / f"{TIANTAI}_inspection_plan.gpkg")
+    assert a.params["county"] == TIANTAI
+    assert sorted(a.visits["marker_id"]) == sorted(b.visits["marker_id"])
+    assert sorted(a.unreachable.index) == sorted(b.unreachable.index)
+    assert a.areas == b.areas
+    assert sorted(a.bases["base_id"]) == sorted(b.bases["base_id"])
+    # atlas, forms and import find the workspace's plan themselves
+    _cli("inspect", "atlas", "--workspace", ws)
+    assert (ws / "inspection" / f"{TIANTAI}_inspection_atlas.pdf").stat().st_size > 10_000
+    _cli("inspect", "forms", "--workspace", ws)
+    forms = ws / "inspection" / f"{TIANTAI}_inspection_forms.xlsx"
+    wb = openpyxl.load_workbook(forms)
+    sheet = wb.active
+    col = {c.value: c.column for c in sheet[1]}
+    ids = [sheet.cell(r, col["界桩编号"]).value for r in range(2, sheet.max_row + 1)]
+    assert sorted(ids) == sorted(a.visits["marker_id"])
+    for r in range(2, 8):
+        sheet.cell(r, col["界桩状况"]).value = "完好"
+        sheet.cell(r, col["检查日期"]).value = "2026-11-24"
+    filled = tmp_path / "filled.xlsx"
+    wb.save(filled)
+    res = _cli("inspect", "import", "--workspace", ws, filled, "--no-replan")
+    assert "已导入 6 个界桩" in res.output
+    # a plan of the county built directly is for the same county: accepted; one of another county is not
+    other = tmp_path / "other"
+    from geoplan.cli.main import main
+
+    _cli("inspect", "plan", "--county", "330727", "--as-of", "2026-11-23", "--time-limit", 1, "--out", other)
+    res = CliRunner().invoke(main, ["inspect", "atlas", str(other / "330727_inspection_plan.gpkg"), "--workspace",
+                                    str(ws), "--out", str(tmp_path / "x.pdf")])
+    assert res.exit_code == 1 and "330727" in res.output and not (tmp_path / "x.pdf").exists()
+
+
+def test_not_shipped_county_gaz_seed(tiantai, tmp_path):
+    from geoplan.gazetteer.store import Gazetteer
+
+    _cli("gaz", "seed", "--workspace", tiantai["ws"], "--db", tmp_path / "ws.sqlite")
+    _cli("gaz", "seed", "--layers", tiantai["gpkg"], "--db", tmp_path / "direct.sqlite")
+    with Gazetteer(tmp_path / "ws.sqlite") as a, Gazetteer(tmp_path / "direct.sqlite") as b:
+        assert a.count() == b.count() == len(tiantai["direct"]["place_names"])
+    from geoplan.cli.main import main
+
+    res = CliRunner().invoke(main, ["gaz", "seed", "--workspace", str(tiantai["ws"]), "--db", str(tmp_path / "ws.sqlite")])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+def test_water_is_a_layer_and_stays_free_of_people(bundle, tmp_path):
+    """--water: the lake is stored as a layer; no cell centred on it has people, now and after an update."""
+    import geopandas as gpd
+
+    t = bundle["county"]["townships"].to_crs(4549)
+    big = t.loc[t.area.idxmax()]
+    centre = big.geometry.representative_point()
+    lake = gpd.GeoDataFrame({"名称": ["某水库"]}, geometry=[centre.buffer(1500, cap_style=3)], crs=4549)
+    water = tmp_path / "水面.gpkg"
+    lake.to_crs(4528).to_file(water)  # zone-prefixed Gauss–Krüger, like the township file
+    out = tmp_path / "ws"
+    r = build_workspace("330624", out, townships=bundle["townships"], census=bundle["census"],
+                        villages=bundle["villages"], roads=bundle["roads"], water=water)
+    assert "water" in r.written and "water" in pyogrio.list_layers(r.gpkg)[:, 0]
+    stored = gpd.read_file(r.gpkg, layer="water").to_crs(4549)
+    assert abs(stored.area.sum() - lake.area.sum()) < 1.0  # inside the county: kept whole
+
+    def people_on_lake(folder):
+        pop = load_workspace(folder).population
+        cells = pop.cell_centres().to_crs(4549)
+        on = cells[cells.within(lake.geometry.iloc[0].buffer(-1))]
+        return float(on["population"].sum()) if "population" in on else len(on), pop.total
+
+    on, total = people_on_lake(out)
+    assert on == 0 and total == 419036
+    # without --water the same build puts people there: the layer is what keeps them off
+    r0 = build_workspace("330624", tmp_path / "dry", townships=bundle["townships"], census=bundle["census"],
+                         villages=bundle["villages"], roads=bundle["roads"])
+    assert people_on_lake(r0.folder)[0] > 0
+    # an update that spreads the population again (one village fewer) still keeps the lake empty
+    v = gpd.read_file(bundle["villages"]).iloc[1:]
+    fewer = tmp_path / "村点.geojson"
+    v.to_file(fewer, driver="GeoJSON")
+    r2 = build_workspace("330624", out, villages=fewer)
+    assert "water" not in r2.written and r2.population_method is not None
+    assert people_on_lake(out) == (0, 419036)
+    assert set(read_manifest(out)["layers"]["water"]["sources"]) == {"townships", "census", "water"}
+
+
+# --------------------------------------------------------------------------
+# GCJ-02 without being told
+# --------------------------------------------------------------------------
+
+def _coords_note(result):
+    return next(v for k, v in result.manifest["read_notes"].items() if k.startswith("facilities:"))
+
+
+def test_gcj02_recognised_from_roads_and_villages(bundle, tmp_path):
+    """The web-map table given without :gcj02 is recognised and converted; a CGCS2000 one is left as it is."""
+    from geoplan.cli.main import main
+
+    sample = bundle["county"]["elderly_care"].set_index("facility_id")
+    out = tmp_path / "ws"
+    res = CliRunner().invoke(main, ["workspace", "init", "330624", "--townships", str(bundle["townships"]),
+                                    "--population", str(bundle["census"]), "--roads", str(bundle["roads"]),
+                                    "--villages", str(bundle["villages"]),
+                                    "--facilities", f"{bundle['elderly_care']}:elderly_care", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "判定为 GCJ-02" in res.output  # the console says what was assumed
+    note = next(v for k, v in read_manifest(out)["read_notes"].items() if k.startswith("facilities:"))
+    assert note["coords_used"] == "gcj02" and note["coords_reason"] == "evidence"
+    ev = note["coords_evidence"]
+    assert ev["median_m_as_gcj02"] < 0.5 * ev["median_m_as_read"] and 300 < ev["shift_m"] < 600
+    got = load_workspace(out)["elderly_care"].set_index("facility_id")
+    assert metric(got).distance(metric(sample.loc[got.index])).max() < 0.01
+    # The same table in CGCS2000: not converted (the evidence, if any, points the other way).
+    table = pd.read_excel(bundle["elderly_care"])
+    order = table["设施编号"] if "设施编号" in table else table.iloc[:, 0]
+    table["经度"] = sample.loc[order].geometry.x.to_numpy()
+    table["纬度"] = sample.loc[order].geometry.y.to_numpy()
+    plain = tmp_path / "plain.xlsx"
+    table.to_excel(plain, index=False)
+    r = build_workspace("330624", tmp_path / "ws2", townships=bundle["townships"], census=bundle["census"],
+                        roads=bundle["roads"], villages=bundle["villages"], facilities=[f"{plain}:elderly_care"])
+    n = _coords_note(r)
+    assert n["coords_used"] == "cgcs2000" and n["coords_evidence"]["verdict"] != "gcj02" and n["notes"]
+    got = load_workspace(tmp_path / "ws2")["elderly_care"].set_index("facility_id")
+    assert metric(got).distance(metric(sample.loc[got.index])).max() < 0.01
+    # Without roads or villages nothing can tell: CGCS2000 assumed, and the note says to add :gcj02.
+    r = build_workspace("330624", tmp_path / "ws3", townships=bundle["townships"], census=bundle["census"],
+                        facilities=[f"{bundle['elderly_care']}:elderly_care"])
+    n = _coords_note(r)
+    assert n["coords_used"] == "cgcs2000" and n["coords_reason"] == "assumed" and ":gcj02" in n["notes"][-1]
+
+
+def test_coordinate_system_column_row_by_row(bundle, tmp_path):
+    sample = bundle["county"]["elderly_care"].set_index("facility_id")
+    table = pd.read_excel(bundle["elderly_care"])
+    ids = table.iloc[:, 0]
+    plain = np.arange(len(table)) % 2 == 1
+    table.loc[plain, "经度"] = sample.loc[ids[plain]].geometry.x.to_numpy()
+    table.loc[plain, "纬度"] = sample.loc[ids[plain]].geometry.y.to_numpy()
+    table["坐标系"] = np.where(plain, "CGCS2000", "高德地图拾取")
+    p = tmp_path / "mixed.xlsx"
+    table.to_excel(p, index=False)
+    r = build_workspace("330624", tmp_path / "ws", townships=bundle["townships"], census=bundle["census"],
+                        facilities=[f"{p}:elderly_care"])
+    n = _coords_note(r)
+    assert n["coords_used"] == "mixed" and n["coords_reason"] == "column"
+    got = load_workspace(tmp_path / "ws")["elderly_care"].set_index("facility_id")
+    assert metric(got).distance(metric(sample.loc[got.index])).max() < 0.01
+    table.loc[3, "坐标系"] = "北京54"
+    table.to_excel(p, index=False)
+    with pytest.raises(WorkspaceError) as err:
+        build_workspace("330624", tmp_path / "bad", townships=bundle["townships"], census=bundle["census"],
+                        facilities=[f"{p}:elderly_care"])
+    assert any(pr.column == "坐标系" and pr.row == row_label(5) for pr in err.value.problems)  # Excel row 5
+
+
+@pytest.mark.parametrize("county", ["330624", "330727"])
+def test_coordinate_evidence_is_never_wrong(county):
+    """Every facility layer of both samples, as GCJ-02 and as CGCS2000: decided right or left undecided."""
+    import geopandas as gpd
+
+    from geoplan.layers.sample import load_sample
+    from geoplan.layers.wsread import coordinate_evidence
+
+    c = load_sample(county)
+    refs = [c["roads"], c["villages"]]
+    decided = {}
+    for kind in ("elderly_care", "children_homes", "social_work_stations", "cemeteries", "disability_homes"):
+        f = c[kind].reset_index(drop=True)
+        x, y = _crs.wgs84_to_gcj02_xy(f.geometry.x.to_numpy(), f.geometry.y.to_numpy())
+        shifted = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=4490)
+        for truth, pts in (("gcj02", shifted), ("cgcs2000", f)):
+            verdict = coordinate_evidence(pts, refs, c["townships"], f["township_code"].to_numpy())["verdict"]
+            assert verdict in (truth, "unknown"), (kind, truth)
+            decided[(kind, truth)] = verdict == truth
+    # the long lists are always told apart
+    assert decided[("children_homes", "gcj02")] and decided[("children_homes", "cgcs2000")]
+    assert decided[("elderly_care", "gcj02")]

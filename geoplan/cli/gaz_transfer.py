@@ -11,6 +11,7 @@ import pandas as pd
 
 from geoplan import i18n, output
 from geoplan.cli.gaz import _GazGroup, _open, _out, _table, db_option, gaz, json_option, rules_option, who_options
+from geoplan.cli.util import workspace_option
 from geoplan.gazetteer import store as gz
 
 
@@ -192,6 +193,48 @@ def copy_cmd(source, target):
     finally:
         copied.close()
     click.echo(i18n._("Copied {names} names with their history to {target}.").format(names=names, target=target))
+
+
+@gaz.command("seed")
+@db_option
+@click.option("--county", default="330624", show_default=True, help="Sample county code.")
+@click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="County GeoPackage with layers named by kind. Default: the sample county.")
+@workspace_option
+def seed_cmd(db, county, gpkg, workspace_dir):
+    """Start a new gazetteer from a county's layers: its place names, else its townships and villages.
+
+    The gazetteer must be new (an existing file or a PostgreSQL gazetteer with names is refused, unchanged).
+
+    \b
+    Example:
+      geoplan gaz seed --workspace 新昌工作区 --db xinchang.sqlite
+    """
+    from geoplan.gazetteer import pg
+    from geoplan.gazetteer.transfer import seed_from_county
+    from geoplan.layers.sample import sample_paths
+    from geoplan.layers.workspace import require_manifest, workspace_paths
+
+    if workspace_dir is not None:
+        if gpkg is not None:
+            raise click.UsageError(i18n._("--workspace already holds the layers and population: "
+                                          "leave out --layers/--population."))
+        source = workspace_paths(workspace_dir, require_manifest(workspace_dir)["county"])["gpkg"]
+    else:
+        source = gpkg if gpkg is not None else sample_paths(county)[0]
+    target = db if db is not None else str(gz.default_path(None))
+    if not pg.is_url(target) and Path(target).exists():
+        raise output.OutputExistsError(i18n._("{path} already exists, nothing changed: seeding makes a new "
+                                              "gazetteer. Name a new file with --db.").format(path=target))
+    store, rejected = seed_from_county(target, source, replace=False)
+    try:
+        n = store.count()
+    finally:
+        store.close()
+    click.echo(i18n._("Seeded {names} names from {source} into {target}.").format(names=n, source=source,
+                                                                                    target=target))
+    if len(rejected):
+        click.echo(_table(rejected))
 
 
 class _progress:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import click
 
-from geoplan.cli.util import ErrorGroup
+from geoplan.cli.util import ErrorGroup, load_county_from, workspace_county, workspace_option
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.output import OVERWRITE_HELP, atomic_target, check_targets, refuse_inputs
 
 
@@ -41,6 +42,42 @@ def _stage_printer(bar):
         bar.label = f"{stage:<22}"
         bar.update(1)
     return say
+
+
+def _default_plan_folder(workspace_dir) -> Path:
+    """Where ``inspect plan`` writes without --out: a workspace's ``inspection`` folder, else ``maps``."""
+    return Path(workspace_dir) / "inspection" if workspace_dir is not None else Path("maps")
+
+
+def _plan_path(plan, workspace_dir) -> Path:
+    """The PLAN argument, or with --workspace and no PLAN the plan ``inspect plan --workspace`` wrote.
+
+    A plan given together with --workspace must be of the workspace's county.
+    """
+    from geoplan.inspection.planning import InspectionResult
+
+    if plan is None and workspace_dir is None:
+        raise click.UsageError(_("Name the plan file (PLAN), or give --workspace DIR to use the plan of "
+                                 "`geoplan inspect plan --workspace DIR`."))
+    if plan is not None and workspace_dir is None:
+        return Path(plan)
+    code = workspace_county(workspace_dir)
+    p = Path(plan) if plan is not None else _default_plan_folder(workspace_dir) / f"{code}_inspection_plan.gpkg"
+    if plan is None and not p.exists():
+        raise GeoplanError(_("The workspace {folder} has no inspection plan yet ({path}): make one with "
+                             "`geoplan inspect plan --workspace {folder}`.").format(folder=workspace_dir, path=p))
+    got = str(InspectionResult.load(p).params.get("county", ""))
+    if got != code:
+        raise GeoplanError(_("The plan {path} is for county {got}, but the workspace {folder} holds county {code}: "
+                             "give a plan of this county or the other county's workspace.").format(
+            path=p, got=got or "?", folder=workspace_dir, code=code))
+    return p
+
+
+def _plan_arg(f):
+    """PLAN (optional with --workspace) and --workspace, for the commands that read a plan."""
+    f = workspace_option(f)
+    return click.argument("plan", required=False, type=click.Path(dir_okay=False))(f)
 
 
 @click.group("inspect", cls=ErrorGroup)
@@ -80,6 +117,9 @@ def programme_cmd(county, start_year, years, hours, out, overwrite):
 
 @inspect.command("plan")
 @click.option("--county", default="330624", show_default=True, help="Sample county code.")
+@click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="County GeoPackage with layers named by kind. Default: the sample county.")
+@workspace_option
 @click.option("--teams", default=2, show_default=True, type=click.IntRange(1, 50))
 @click.option("--hours", default=8.0, show_default=True, type=float, help="Working day in hours.")
 @click.option("--time-limit", default=10.0, show_default=True, type=float, help="Solver seconds.")
@@ -92,19 +132,21 @@ def programme_cmd(county, start_year, years, hours, out, overwrite):
 @click.option("--by-marker", is_flag=True, help="Markers whose own last inspection is 5 years old (old rule).")
 @click.option("--blackout", multiple=True,
               help="Days off besides public holidays: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (repeatable).")
-@click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Folder (default: maps; with --workspace, its inspection folder).")
 @_overwrite_files
-def plan_cmd(county, teams, hours, time_limit, as_of, start, year, lines, markers, all_markers, by_marker,
-             blackout, out, overwrite):
+def plan_cmd(county, gpkg, workspace_dir, teams, hours, time_limit, as_of, start, year, lines, markers, all_markers,
+             by_marker, blackout, out, overwrite):
     """Plan a campaign's team-days on working days; writes <county>_inspection_plan.gpkg/.xlsx."""
     from geoplan.inspection.planning import plan_for_county
     from geoplan.inspection.report import write_plan_xlsx
-    from geoplan.layers.sample import load_sample
 
-    outdir = _folder(out)
+    county = workspace_county(workspace_dir) or county
+    outdir = _folder(out if out is not None else _default_plan_folder(workspace_dir))
     targets = check_targets([outdir / f"{county}_inspection_plan.gpkg", outdir / f"{county}_inspection_plan.xlsx"],
                             overwrite=overwrite)  # refuse before the work
-    c = load_sample(county)
+    refuse_inputs(targets, [gpkg])
+    c = load_county_from(county, gpkg, None, workspace_dir)
     with _bar("planning", 8) as bar:
         result = plan_for_county(c, teams, time_limit=time_limit, as_of=as_of, start_date=start,
                                  workday_hours=hours, due_lines=list(lines) or None,
@@ -126,15 +168,17 @@ def plan_cmd(county, teams, hours, time_limit, as_of, start, year, lines, marker
 
 
 @inspect.command("atlas")
-@click.argument("plan", type=click.Path(dir_okay=False))
+@_plan_arg
 @click.option("--out", default=None, help="PDF path (default: next to the plan).")
 @click.option("--paper", type=click.Choice(["A4", "A3"]), default="A4", show_default=True)
 @click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape", show_default=True)
 @_overwrite
-def atlas_cmd(plan, out, paper, orientation, overwrite):
+def atlas_cmd(plan, workspace_dir, out, paper, orientation, overwrite):
     """Print the PDF atlas of a plan."""
     from geoplan.inspection.planning import InspectionResult
     from geoplan.maps.print import write_atlas
+
+    plan = _plan_path(plan, workspace_dir)
 
     pdf = Path(out) if out else Path(plan).with_name(Path(plan).stem.replace("_plan", "") + "_atlas.pdf")
     refuse_inputs([pdf], [plan])
@@ -147,13 +191,15 @@ def atlas_cmd(plan, out, paper, orientation, overwrite):
 
 
 @inspect.command("forms")
-@click.argument("plan", type=click.Path(dir_okay=False))
+@_plan_arg
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Folder (default: next to the plan).")
 @_overwrite_files
-def forms_cmd(plan, out, overwrite):
+def forms_cmd(plan, workspace_dir, out, overwrite):
     """Write record forms (PDF + XLSX) and GPX files of a plan."""
     from geoplan.inspection import forms
     from geoplan.inspection.planning import InspectionResult
+
+    plan = _plan_path(plan, workspace_dir)
 
     result = InspectionResult.load(plan)
     folder = _folder(out) if out else Path(plan).parent
@@ -192,14 +238,14 @@ def share_cmd(plan, partner, out, overwrite):
 
 
 @inspect.command("import")
-@click.argument("plan", type=click.Path(dir_okay=False))
-@click.argument("filled", type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, metavar="[PLAN] FILLED", type=click.Path(dir_okay=False))
+@workspace_option
 @click.option("--gpx", default=None, type=click.Path(dir_okay=False), help="Handheld GPS waypoints named by marker ID.")
 @click.option("--replan/--no-replan", default=True, show_default=True, help="Re-plan markers without a form.")
 @click.option("--time-limit", default=10.0, show_default=True, type=float)
 @click.option("--out", default=None, type=click.Path(file_okay=False))
 @_overwrite_files
-def import_cmd(plan, filled, gpx, replan, time_limit, out, overwrite):
+def import_cmd(files, workspace_dir, gpx, replan, time_limit, out, overwrite):
     """Import filled forms: update markers and their history, work orders, report, re-plan the rest.
 
     The updated markers and the per-marker history accumulate in
@@ -213,6 +259,11 @@ def import_cmd(plan, filled, gpx, replan, time_limit, out, overwrite):
                                            write_results_xlsx)
     from geoplan.inspection.results import load_results, save_results
 
+    if len(files) > 2:
+        raise click.UsageError(_("Give the plan and the filled forms: [PLAN] FILLED (PLAN may be left out "
+                                 "with --workspace)."))
+    plan, filled = (None, files[0]) if len(files) == 1 else files
+    plan = _plan_path(plan, workspace_dir)
     result = inspection.InspectionResult.load(plan)
     folder = _folder(out) if out else Path(plan).parent
     stem = Path(plan).stem.replace("_plan", "")

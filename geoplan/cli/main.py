@@ -14,7 +14,7 @@ import click
 import pandas as pd
 
 from geoplan import __version__
-from geoplan.cli.util import ErrorGroup, lang_option
+from geoplan.cli.util import ErrorGroup, lang_option, load_county_from, workspace_option
 from geoplan.cli.util import table as _table
 from geoplan.i18n import N_, _, ngettext
 from geoplan.output import OVERWRITE_HELP
@@ -146,7 +146,7 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
         with atomic_target(out_path, overwrite=overwrite) as tmp:
             if out_path.exists():  # --overwrite given: replace this layer, keep the GeoPackage's others
                 shutil.copyfile(out_path, tmp)
-            write_layer(gdf, tmp, layer=k)
+            write_layer(gdf, tmp, layer=k, overwrite=True)
         click.echo(_("Wrote {path} (layer '{layer}', EPSG:4490)").format(path=out_path, layer=k))
 
 
@@ -155,8 +155,7 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
               help="Plan file (TOML), e.g. plans/330624_2022.toml.")
 @click.option("--layers", "gpkg", type=click.Path(path_type=Path),
               help="County GeoPackage with layers named by kind. Default: the sample of the plan's county.")
-@click.option("--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="County workspace folder (from `geoplan workspace init`): its layers and population.")
+@workspace_option
 @click.option("--population", type=click.Path(path_type=Path), help="Population GeoTIFF (for travel-time rules).")
 @click.option("--year", type=int, help="Year whose targets apply. Default: the year of --as-of, else the plan's year.")
 @click.option("--as-of", "as_of", help="Evaluation date, e.g. 2022-12-31 (default: the end of the target year). "
@@ -185,8 +184,6 @@ def coverage(plan_path, gpkg, workspace_dir, population, year, as_of, out_path, 
     from geoplan.coverage.plans import PlanError, load_plan
     from geoplan.coverage.report import console_summary, write_csv, write_xlsx
     from geoplan.output import check_target, refuse_inputs
-    from geoplan.layers.sample import load_county, load_sample
-
     plan = load_plan(plan_path)
     if as_of is not None:
         try:
@@ -202,14 +199,7 @@ def coverage(plan_path, gpkg, workspace_dir, population, year, as_of, out_path, 
         refuse_inputs([out_path], [plan_path, gpkg, population])
         check_target(out_path if out_path.suffix.lower() == ".xlsx" else
                      out_path.with_name(f"{out_path.stem}_summary.csv"), overwrite=overwrite)
-    if workspace_dir is not None:
-        from geoplan.layers.workspace import load_workspace
-
-        if gpkg is not None or population is not None:
-            raise click.UsageError("--workspace already holds the layers and population: leave out --layers/--population.")
-        county = load_workspace(workspace_dir)
-    else:
-        county = load_sample(plan.county) if gpkg is None else load_county(gpkg, population)
+    county = load_county_from(plan.county, gpkg, population, workspace_dir, expect=plan.county)
     travel = None
     if travel_rules and "roads" in county.layers and county.population is not None \
             and any(r.kind == "travel_time" for r in plan.rules):

@@ -13,7 +13,7 @@ import click
 import geopandas as gpd
 import pandas as pd
 
-from geoplan.cli.util import ErrorGroup
+from geoplan.cli.util import ErrorGroup, load_county_from, workspace_option
 from geoplan.errors import DataFileError
 from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.content import default_sources
@@ -48,12 +48,6 @@ def _read_table(path: Path | None, what: str) -> pd.DataFrame | None:
         raise DataFileError(f"Cannot read the {what} file {path}: {exc}") from exc
 
 
-def _county(county: str, gpkg: Path | None, population: Path | None):
-    from geoplan.layers.sample import load_county, load_sample
-
-    return load_sample(county) if gpkg is None else load_county(gpkg, population)
-
-
 def _basemap(basemap: str | None, offline: bool) -> str:
     # Offline means "for a PC without internet": tiles could not load there anyway.
     return basemap or ("none" if offline else "osm")
@@ -72,6 +66,7 @@ def _common(f):
                      help="Basemap. Default: none with --offline, else osm. gaode* shifts the data to GCJ-02.")(f)
     f = click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
                      help="HTML file to write.")(f)
+    f = workspace_option(f)
     f = click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Population GeoTIFF to go with --layers.")(f)
     f = click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -124,7 +119,10 @@ def plan_travel(county, evaluation_plan, year):
     table = township_access_table(county["townships"], county.population.cell_centres(), facilities, net,
                                   thresholds=[minutes])
     where = rule.get("where") or {}
-    label = "、".join(str(v) for vs in where.values() for v in (vs if isinstance(vs, list) else [vs]))
+    # one condition set, or alternatives (a list of them): every value named, once
+    values = [v for w in (where if isinstance(where, list) else [where]) for vs in w.values()
+              for v in (vs if isinstance(vs, list) else [vs])]
+    label = "、".join(dict.fromkeys(str(v) for v in values))
     return evaluation, table.attrs["per_cell"], minutes, label or SCHEMAS[rule.get("layer")].title_zh
 
 
@@ -151,8 +149,6 @@ def plan_travel(county, evaluation_plan, year):
               help="One static map per indicator: FILE_<rule_id>.png/.pdf next to the named file.")
 @click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape", show_default=True,
               help="Static map orientation.")
-@click.option("--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="County workspace folder (from `geoplan workspace init`): its layers and population.")
 def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tianditu_key, offline, title, data_date,
                  overwrite,
                  plan_path, year, travel, isochrones, sites, uncovered, png_path, pdf_path, indicator, each_indicator,
@@ -178,17 +174,10 @@ def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tia
     targets = [out_path] + ([] if each_indicator else [png_path, pdf_path])
     check_targets(targets, overwrite=overwrite)
     refuse_inputs(targets, [gpkg, population, plan_path, isochrones, sites, uncovered])
-    if workspace_dir is not None:
-        from geoplan.layers.workspace import load_workspace
-
-        if gpkg is not None or population is not None:
-            raise click.UsageError("--workspace already holds the layers and population: leave out --layers/--population.")
-        c = load_workspace(workspace_dir)
-    else:
-        c = _county(county, gpkg, population)
+    plan = load_plan(plan_path) if plan_path is not None else None
+    c = load_county_from(county, gpkg, population, workspace_dir, expect=plan and plan.county)
     evaluation = per_cell = minutes = label = None
-    if plan_path is not None:
-        plan = load_plan(plan_path)
+    if plan is not None:
         y = year or plan.default_year()
         if travel:
             evaluation, per_cell, minutes, label = plan_travel(c, plan, y)
@@ -215,19 +204,19 @@ def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tia
                                   overwrite=overwrite, **content))
 
 
-def _html_target_and_county(out_path, overwrite, county, gpkg, population, *inputs):
+def _html_target_and_county(out_path, overwrite, county, gpkg, population, workspace_dir, *inputs):
     """The --out file, checked before any work (free or --overwrite, never an input), and the county."""
     out_path = _need_out(out_path)
     check_targets([out_path], overwrite=overwrite)
     refuse_inputs([out_path], [gpkg, population, *inputs])
-    return out_path, _county(county, gpkg, population)
+    return out_path, load_county_from(county, gpkg, population, workspace_dir)
 
 
 @map_group.command("inspection")
 @_common
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Team-day routes: LineStrings with team, day and order columns (GeoJSON/GPKG).")
-def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
+def inspection_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
                    routes):
     """Boundary inspection: lines, markers by condition, team-day routes in visit order.
 
@@ -235,7 +224,7 @@ def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, of
     Example:
       geoplan map inspection --routes routes.gpkg --out 界线检查.html --offline
     """
-    out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, routes)
+    out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, workspace_dir, routes)
     m = inspection_map(c["boundary_lines"], c["boundary_markers"], _read_vector(routes, "routes"),
                        outline=c.outline, basemap=_basemap(basemap, offline), tianditu_key=tianditu_key,
                        offline=offline, title=title or f"{c.name or c.code} 界线联合检查", data_date=data_date)
@@ -246,7 +235,7 @@ def inspection_cmd(county, gpkg, population, out_path, basemap, tianditu_key, of
 @_common
 @click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Name history table (CSV/XLSX) with name_id and e.g. year, event, old_name, note.")
-def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
+def gazetteer_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
                   history):
     """Place names by category, with their history in the popup.
 
@@ -254,7 +243,7 @@ def gazetteer_cmd(county, gpkg, population, out_path, basemap, tianditu_key, off
     Example:
       geoplan map gazetteer --history 地名沿革.csv --out 地名.html --offline
     """
-    out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, history)
+    out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, workspace_dir, history)
     m = gazetteer_map(c["place_names"], _read_table(history, "name history"), outline=c.outline,
                       basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
                       title=title or f"{c.name or c.code} 地名", data_date=data_date)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from geoplan.cli.util import ErrorGroup, table
+from geoplan.cli.util import ErrorGroup, load_county_from, table, workspace_county, workspace_option
 from geoplan.errors import GeoplanError
 from geoplan.i18n import _
 from geoplan.layers.schema import SCHEMAS
@@ -36,6 +36,7 @@ def _options(f):
     f = click.option("--kind", help="Only facilities of this kind (e.g. 居家养老服务中心) stay open as existing.")(f)
     f = click.option("--facilities", default="elderly_care", show_default=True, type=click.Choice(FACILITY_LAYERS),
                      help="Facility layer whose operating sites stay open.")(f)
+    f = workspace_option(f)
     f = click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Population GeoTIFF to go with --layers.")(f)
     f = click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -45,10 +46,9 @@ def _options(f):
 
 
 def _run(model, county, gpkg, population, facilities, kind, minutes, population_field, time_limit, out_path, n_new,
-         plan_path, rule_id, without_planned, overwrite=False):
+         plan_path, rule_id, without_planned, overwrite=False, workspace_dir=None):
     from geoplan.coverage.plans import load_plan, parse_plan
     from geoplan.coverage.proposals import propose_sites
-    from geoplan.layers.sample import load_county, load_sample
     from geoplan.network.graph import RoadNetwork
 
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".gpkg", ".geojson"):
@@ -72,6 +72,7 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
             raise GeoplanError(f"规则 {rule.id}（{rule.title}）不是通行时间规则，不能用于选址。")
         county = plan.county
     else:
+        county = workspace_county(workspace_dir) or county
         where = {}
         if kind is not None:
             schema = SCHEMAS[facilities]
@@ -86,7 +87,7 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
         rule = parse_plan({"plan": {"county": county, "name": "选址"}, "rule": [{
             "id": "site", "kind": "travel_time", "layer": facilities, "minutes": minutes or 15.0,
             "population": population_field or "pop_60plus", "target": 1, **where}]}).rules[0]
-    c = load_sample(county) if gpkg is None else load_county(gpkg, population)
+    c = load_county_from(county, gpkg, population, workspace_dir, expect=county)
     net = RoadNetwork.from_roads(c["roads"])
     with click.progressbar(length=1, label=f"{model.upper()} on road travel times") as bar:
         proposal = propose_sites(c, net, rule=rule, minutes=minutes, n_new=n_new, population=population_field,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 import pandas as pd
@@ -115,3 +116,68 @@ def table(df: pd.DataFrame) -> str:
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500,
                            "display.unicode.east_asian_width", True):
         return df.to_string(index=False)
+
+
+#: ``--workspace DIR``: the county's layers and population from a folder made by ``geoplan workspace init``.
+WORKSPACE_HELP = "County workspace folder (from `geoplan workspace init`): its layers and population."
+
+workspace_option = click.option(
+    "--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help=WORKSPACE_HELP)
+
+
+def load_county_from(county: str | None, gpkg=None, population=None, workspace_dir=None, *, expect=None):
+    """The county a command works on: a workspace, a ``--layers`` GeoPackage, or a sample county.
+
+    Parameters
+    ----------
+    county : str or None
+        Sample county code, used when neither ``gpkg`` nor ``workspace_dir`` is given.
+    gpkg, population : Path, optional
+        ``--layers`` and ``--population``.
+    workspace_dir : Path, optional
+        ``--workspace``: it holds the layers and the population, so it excludes ``--layers``/``--population``.
+    expect : str, optional
+        County code the command's other input is for (a plan): a workspace of another county is refused.
+
+    Returns
+    -------
+    geoplan.layers.sample.County
+
+    Raises
+    ------
+    click.UsageError
+        ``--workspace`` together with ``--layers`` or ``--population``.
+    geoplan.errors.GeoplanError
+        The folder holds no workspace, or a layer fails its checks.
+    """
+    if workspace_dir is not None:
+        if gpkg is not None or population is not None:
+            raise click.UsageError(_("--workspace already holds the layers and population: "
+                                     "leave out --layers/--population."))
+        from geoplan.layers.workspace import load_workspace, require_manifest
+
+        m = require_manifest(workspace_dir)
+        if expect is not None and str(expect) != str(m["county"]):
+            raise GeoplanError(_("The workspace {folder} holds {name} ({code}), but the plan is for county {expect}: "
+                                 "give the workspace of that county, or a plan of {name}.").format(
+                folder=workspace_dir, name=m.get("county_name", ""), code=m["county"], expect=expect))
+        return load_workspace(workspace_dir)
+    from geoplan.layers.sample import load_county, load_sample
+
+    return load_sample(county) if gpkg is None else load_county(gpkg, population)
+
+
+def workspace_county(workspace_dir) -> str | None:
+    """The county code of a workspace folder (``None`` without ``--workspace``), read from its manifest.
+
+    Raises
+    ------
+    geoplan.errors.GeoplanError
+        The folder holds no workspace.
+    """
+    if workspace_dir is None:
+        return None
+    from geoplan.layers.workspace import require_manifest
+
+    return str(require_manifest(workspace_dir)["county"])

@@ -39,6 +39,11 @@ def _options(f):
                      help="Village (村/社区) points, for placing addresses at village level and for spreading the population."),
         click.option("--gazetteer", type=click.Path(dir_okay=False, path_type=Path),
                      help="Gazetteer (geoplan gaz's database): its village points and former names help place addresses."),
+        click.option("--layer", "layers", multiple=True, metavar="FILE:KIND",
+                     help="Another layer as it is, repeatable; KIND: boundary_lines, boundary_markers or place_names "
+                          "(for inspect and the inspection and gazetteer maps)."),
+        click.option("--water", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Water polygons (lakes, reservoirs, rivers): kept as a layer; nobody is placed on water."),
         click.option("--townships-crs", default=None,
                      help="CRS of the township file when it has no .prj and the coordinates do not tell, e.g. EPSG:4549."),
         click.option("--legacy-datum-accuracy", type=float, default=None, metavar="METRES",
@@ -52,13 +57,13 @@ def _options(f):
 
 
 def _run(county, out, townships, facilities, roads, census, population_raster, villages, gazetteer,
-         townships_crs, legacy_datum_accuracy, road_margin):
+         townships_crs, legacy_datum_accuracy, road_margin, layers=(), water=None):
     from geoplan.layers.workspace import build_workspace
 
     result = build_workspace(
         county, out, townships=townships, facilities=facilities, roads=roads, census=census,
         villages=villages, population_raster=population_raster, gazetteer=gazetteer, townships_crs=townships_crs,
-        legacy_accuracy_m=legacy_datum_accuracy, road_margin_m=road_margin * 1000.0)
+        legacy_accuracy_m=legacy_datum_accuracy, road_margin_m=road_margin * 1000.0, layers=layers, water=water)
     m = result.manifest
     click.echo(f"工作区：{m['county_name']}（{m['county']}） → {result.folder}")
     if result.written:

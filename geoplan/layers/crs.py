@@ -351,3 +351,124 @@ def _require_lonlat(gdf, what: str) -> None:
             "The {what} is in a projected CRS ({name}); GCJ-02 coordinates are always "
             "longitude/latitude. Pass the layer as it came from the web map."
         ).format(what=what, name=crs.name))
+
+
+# --------------------------------------------------------------------------
+# Reading a declared CRS by its parameters (not its name)
+# --------------------------------------------------------------------------
+
+#: Reference ellipsoids of the Chinese national datums, by semi-major axis (m) and inverse flattening.
+#: A CRS's datum is recognised from these numbers, whatever its name says (exports often write
+#: "unnamed", "Custom" or a GIS's own label).
+ELLIPSOIDS = {
+    "CGCS2000": (6378137.0, 298.257222101),
+    "WGS84": (6378137.0, 298.257223563),
+    "Xian 1980": (6378140.0, 298.257),      # IAG 1975
+    "Beijing 1954": (6378245.0, 298.3),     # Krasovsky 1940
+}
+#: The two old datums geoplan does not convert silently, with their Chinese names.
+LEGACY_DATUMS = {"Xian 1980": "西安1980", "Beijing 1954": "北京1954"}
+
+_PARAM_CODES = {"8802": "central_meridian", "8806": "false_easting", "8805": "scale", "8807": "false_northing",
+                "8801": "latitude_of_origin"}
+_PARAM_NAMES = {"longitude of natural origin": "central_meridian", "central_meridian": "central_meridian",
+                "false easting": "false_easting", "false_easting": "false_easting",
+                "scale factor at natural origin": "scale", "scale_factor": "scale",
+                "false northing": "false_northing", "false_northing": "false_northing",
+                "latitude of natural origin": "latitude_of_origin", "latitude_of_origin": "latitude_of_origin"}
+
+
+def datum_family(crs) -> str | None:
+    """Which national datum a CRS is on, read from its ellipsoid's numbers (not its name).
+
+    Returns ``"CGCS2000"``, ``"WGS84"``, ``"Xian 1980"``, ``"Beijing 1954"`` or ``None`` (another ellipsoid).
+    CGCS2000 and WGS84 differ only in the inverse flattening (298.257222101 against 298.257223563).
+
+    Examples
+    --------
+    >>> datum_family(CRS.from_epsg(2385)), datum_family(CRS.from_epsg(4528)), datum_family(CRS.from_epsg(32651))
+    ('Xian 1980', 'CGCS2000', 'WGS84')
+    """
+    ell = CRS.from_user_input(crs).ellipsoid
+    if ell is None:
+        return None
+    a, inv_f = float(ell.semi_major_metre), float(ell.inverse_flattening or 0.0)
+    for name, (ea, ef) in ELLIPSOIDS.items():
+        if abs(a - ea) < 0.5 and abs(inv_f - ef) < (1e-8 if ea == 6378137.0 else 1e-3):
+            return name
+    return None
+
+
+def projection_parameters(crs) -> dict | None:
+    """The Transverse Mercator (Gauss–Krüger) parameters of a projected CRS, or ``None`` for any other.
+
+    Returns
+    -------
+    dict or None
+        ``datum`` (:func:`datum_family`), ``central_meridian`` (°E), ``false_easting`` and
+        ``false_northing`` (m), ``scale``, and ``zone``: the zone number carried in the false easting
+        (``40`` for 40 500 000 m) or ``None`` when the false easting is the plain 500 000 m.
+
+    Examples
+    --------
+    >>> p = projection_parameters(CRS.from_epsg(4528))
+    >>> p["central_meridian"], p["false_easting"], p["zone"], p["datum"]
+    (120.0, 40500000.0, 40, 'CGCS2000')
+    """
+    c = CRS.from_user_input(crs)
+    op = c.coordinate_operation if c.is_projected else None
+    if op is None or "transverse mercator" not in (op.method_name or "").lower().replace("_", " "):
+        return None
+    out = {"datum": datum_family(c), "central_meridian": 0.0, "false_easting": 0.0, "false_northing": 0.0,
+           "scale": 1.0, "latitude_of_origin": 0.0}
+    for p in op.params:
+        key = _PARAM_CODES.get(str(p.code or "")) or _PARAM_NAMES.get((p.name or "").lower())
+        if key is not None:
+            out[key] = float(p.value)
+    fe = out["false_easting"]
+    zone = int(fe // 1_000_000) if fe >= 1_000_000 else None
+    out["zone"] = zone if zone is not None and abs(fe - zone * 1_000_000 - 500_000) < 1e-6 else None
+    return out
+
+
+def zone_central_meridian(zone: int) -> tuple[float, bool]:
+    """Central meridian of a Gauss–Krüger zone number, and whether it is a 6-degree zone (13–23) or 3-degree (25–45).
+
+    >>> zone_central_meridian(40), zone_central_meridian(20)
+    ((120.0, False), (117.0, True))
+    """
+    if 13 <= zone <= 23:
+        return float(zone * 6 - 3), True
+    if 25 <= zone <= 45:
+        return float(zone * 3), False
+    raise CRSError(_("{zone} is not a Gauss–Krüger zone number used in China (6-degree zones 13–23, "
+                     "3-degree zones 25–45).").format(zone=zone))
+
+
+def gauss_kruger_crs(zone: int, *, prefixed: bool = True, base=None) -> CRS:
+    """The Gauss–Krüger CRS of a zone, on ``base``'s datum (default CGCS2000), with or without the zone prefix.
+
+    On CGCS2000 the EPSG code is returned (4513–4533 / 4534–4554 for 3-degree zones, 4491–4501 /
+    4502–4512 for 6-degree ones); on another datum, ``base`` with its central meridian and false easting set.
+
+    Examples
+    --------
+    >>> gauss_kruger_crs(40).to_epsg(), gauss_kruger_crs(40, prefixed=False).to_epsg(), gauss_kruger_crs(20).to_epsg()
+    (4528, 4549, 4498)
+    """
+    cm, six = zone_central_meridian(zone)
+    fe = zone * 1_000_000 + 500_000 if prefixed else 500_000
+    if base is None or datum_family(base) == "CGCS2000":
+        if six:
+            return CRS.from_epsg((4491 if prefixed else 4502) + zone - 13)
+        return CRS.from_epsg((4513 if prefixed else 4534) + zone - 25)
+    d = CRS.from_user_input(base).to_json_dict()
+    for par in d["conversion"]["parameters"]:
+        key = _PARAM_CODES.get(str(par.get("id", {}).get("code", ""))) or _PARAM_NAMES.get(par["name"].lower())
+        if key == "false_easting":
+            par["value"] = fe
+        elif key == "central_meridian":
+            par["value"] = cm
+    d["name"] = f"{CRS.from_user_input(base).name} (zone {zone}{' prefix in false easting' if prefixed else ''})"
+    d.pop("id", None)
+    return CRS.from_json_dict(d)

@@ -286,8 +286,10 @@ def spread_population(townships: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame
                             table)
 
 
-def write_population_raster(raster: PopulationRaster, path, description: str = ""):
-    """Write persons per cell as a single-band GeoTIFF, atomically (temp file + rename).
+def write_population_raster(raster: PopulationRaster, path, description: str = "", *, overwrite: bool = False):
+    """Write persons per cell as a single-band GeoTIFF through :func:`geoplan.output.atomic_target`.
+
+    An existing file is replaced only with ``overwrite``; a failed write leaves nothing behind.
 
     Examples
     --------
@@ -298,23 +300,22 @@ def write_population_raster(raster: PopulationRaster, path, description: str = "
     >>> round(read_population(p).total) == round(county.population.total)
     True
     """
-    import os
     from pathlib import Path
 
+    from geoplan.output import atomic_target
+
+    with atomic_target(path, overwrite=overwrite) as tmp:
+        write_tif(raster, tmp, description)
+    return Path(path)
+
+
+def write_tif(raster: PopulationRaster, path, description: str = "") -> None:
+    """Write the GeoTIFF at ``path`` as it is (callers give a temporary path of :func:`geoplan.output.atomic_target`)."""
     import rasterio
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp.tif")
-    try:
-        with rasterio.open(tmp, "w", driver="GTiff", height=raster.data.shape[0], width=raster.data.shape[1],
-                           count=1, dtype="float32", crs=raster.crs.to_wkt(), transform=raster.transform,
-                           nodata=None, compress="deflate") as dst:
-            dst.write(raster.data.astype("float32"), 1)
-            if description:
-                dst.update_tags(method=description)
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
+    with rasterio.open(path, "w", driver="GTiff", height=raster.data.shape[0], width=raster.data.shape[1],
+                       count=1, dtype="float32", crs=raster.crs.to_wkt(), transform=raster.transform,
+                       nodata=None, compress="deflate") as dst:
+        dst.write(raster.data.astype("float32"), 1)
+        if description:
+            dst.update_tags(method=description)

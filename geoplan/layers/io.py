@@ -20,7 +20,6 @@ Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an e
 
 from __future__ import annotations
 
-import os
 import struct
 import warnings
 import zipfile
@@ -455,12 +454,27 @@ def read_layer(path, kind: str, *, layer: str | None = None, encoding: str | Non
                           extra_problems=problems)
 
 
-def write_layer(gdf: gpd.GeoDataFrame, path, layer: str) -> Path:
-    """Write a layer into a GeoPackage atomically (in EPSG:4490).
+def write_layer(gdf: gpd.GeoDataFrame, path, layer: str, *, overwrite: bool = False) -> Path:
+    """Add a layer to a GeoPackage (in EPSG:4490) through :func:`geoplan.output.atomic_target`.
 
-    The file is written to a temporary name beside the target and renamed
-    over it only when complete, so an interrupted write never leaves a
-    half-written GeoPackage. Other layers of an existing GeoPackage are kept.
+    The GeoPackage (a copy of the existing one, if any, so its other layers are kept) is written under a
+    temporary name beside the target and renamed over it only when complete: an interrupted or failed
+    write leaves the file as it was.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+    path : str or Path
+        The GeoPackage; created if missing.
+    layer : str
+        Layer name.
+    overwrite : bool
+        Replace a layer of that name already in the file; without it that is refused
+        (:class:`geoplan.output.OutputExistsError`) and the file is unchanged.
+
+    Returns
+    -------
+    Path
 
     Examples
     --------
@@ -468,17 +482,22 @@ def write_layer(gdf: gpd.GeoDataFrame, path, layer: str) -> Path:
     >>> list_layers(p), len(read_layer(p, "villages"))
     (['villages'], 292)
     """
+    import shutil
+
+    from geoplan.output import OutputExistsError, atomic_target
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp.gpkg")
-    try:
-        if p.exists():
-            tmp.write_bytes(p.read_bytes())
-        pyogrio.write_dataframe(_crs.to_storage(gdf), tmp, layer=layer, driver="GPKG")
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    exists = p.exists()
+    if exists and not overwrite and layer in list_layers(p):
+        raise OutputExistsError(_("{path} already has a layer '{layer}'; nothing changed. Give --overwrite to "
+                                  "replace it.").format(path=p, layer=layer))
+    storage = _crs.to_storage(gdf)  # a layer without a CRS is refused before anything is written
+    # the file is replaced by its own copy plus the layer: the one output path's atomic rename
+    with atomic_target(p, overwrite=True) as tmp:
+        if exists:
+            shutil.copyfile(p, tmp)
+        pyogrio.write_dataframe(storage, tmp, layer=layer, driver="GPKG")
     return p
 
 

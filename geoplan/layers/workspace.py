@@ -13,6 +13,11 @@ writes one folder::
     <out>/<county>_population_60plus.tif
     <out>/manifest.json                 what came from where and when, with the CRS used and the method
     <out>/地址匹配报告.xlsx              every address, its level and point (when a list had addresses)
+    <out>/inspection/                   where ``geoplan inspect plan --workspace`` puts its plan
+
+Besides the kinds of :mod:`geoplan.layers.schema`, the GeoPackage holds ``water`` (``--water``:
+nobody is placed there, now or when the population is spread again) and ``neighbours`` (from
+the county outlines shipped with geoplan).
 
 The names follow the sample layout, so ``load_workspace(out)`` (and
 ``GEOPLAN_LAYERS=<out>`` with ``--county <code>``) gives a :class:`County`.
@@ -21,9 +26,9 @@ Every file is read with :mod:`geoplan.layers.io` and checked with
 :func:`geoplan.layers.validate.validate_frame`; township codes are checked
 against the official list (by code, or by name within the county). Every
 problem of every file is collected and raised together as one
-:class:`WorkspaceError`; nothing is written then. Outputs are written to
-temporary files in the same folder and renamed. Re-running on an existing
-workspace re-reads what is given, keeps what is not, and rewrites only the
+:class:`WorkspaceError`; nothing is written then. Outputs are written
+through :mod:`geoplan.output` (temporary files in the folder, renamed when all are
+complete). Re-running on an existing workspace re-reads what is given, keeps what is not, and rewrites only the
 layers whose inputs changed (the manifest keeps a SHA-256 of each input).
 
 Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
@@ -34,7 +39,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,12 +49,14 @@ import pandas as pd
 import pyogrio
 
 from geoplan.errors import GeoplanError, Problem, ValidationError
+from geoplan.i18n import _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import EDITION, county_townships
 from geoplan.layers.io import read_population
 from geoplan.layers.wsread import (ADDRESS_NAMES, FACILITY_KINDS, FacilitySpec, WorkspaceError,  # noqa: F401
-                                   match_official_townships, read_facilities, read_roads, read_townships,
-                                   read_villages)
+                                   match_official_townships, neighbour_outlines, parse_layer_spec,
+                                   read_facilities, read_other_layer, read_roads, read_townships, read_villages,
+                                   read_water)
 from geoplan.layers.schema import SCHEMAS
 
 MANIFEST = "manifest.json"
@@ -138,13 +144,23 @@ def read_manifest(folder) -> dict | None:
         raise GeoplanError(f"{p} 无法读取（{exc}）：工作区清单已损坏。请换一个输出文件夹重新生成工作区。") from exc
 
 
+def require_manifest(folder) -> dict:
+    """The workspace's manifest; a :class:`GeoplanError` saying how to make one when the folder holds none."""
+    m = read_manifest(folder)
+    if m is None:
+        raise GeoplanError(_("{folder} holds no workspace (no {manifest}): make one with "
+                             "`geoplan workspace init`.").format(folder=folder, manifest=MANIFEST))
+    return m
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def build_workspace(county: str, out, *, townships=None, facilities=(), roads=None, census=None,
                     villages=None, population_raster=None, gazetteer=None, townships_crs=None,
-                    legacy_accuracy_m: float | None = None, road_margin_m: float = 5000.0) -> WorkspaceResult:
+                    legacy_accuracy_m: float | None = None, road_margin_m: float = 5000.0,
+                    layers=(), water=None) -> WorkspaceResult:
     """Build or update a county workspace from a bureau's own files.
 
     Parameters
@@ -175,6 +191,12 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         Accept Xian 1980 / Beijing 1954 files, converted approximately, at this stated accuracy.
     road_margin_m : float
         Roads are kept within the county plus this margin.
+    layers : iterable of ``"FILE:KIND"`` or (path, kind)
+        Other layers taken as they are: ``boundary_lines``, ``boundary_markers``, ``place_names``
+        (for ``inspect`` and ``map inspection``/``gazetteer``).
+    water : path, optional
+        Water polygons: stored as the ``water`` layer and kept free of people by the dasymetric
+        method, now and whenever the population is spread again.
 
     Returns
     -------
@@ -286,12 +308,28 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
                 [village_layer[["code", "name", "township_code", "geometry"]], places], ignore_index=True)
     index = _addr.build_index(county, towns, ref_places, aliases=ref_aliases)
 
+    road_layer = None
+    if roads is not None:
+        fp("roads", roads, margin_m=road_margin_m)
+        got = attempt(roads, read_roads, roads, towns, road_margin_m, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            road_layer, notes["roads"] = got
+    # Roads and villages tell web-map (GCJ-02) coordinates from CGCS2000 ones (wsread.coordinate_evidence).
+    references = []
+    for kind, frame in (("roads", road_layer), ("villages", village_layer)):
+        if frame is None and paths["gpkg"].exists() and kind in (old or {}).get("layers", {}):
+            frame = gpd.read_file(paths["gpkg"], layer=kind, engine="pyogrio")
+        if frame is not None:
+            frame = frame.copy()
+            frame.attrs["what"] = kind
+            references.append(frame)
     fac_layers: dict[str, list] = {}
     matches = []
     for i, spec in enumerate(specs):
         role = f"facilities:{spec.kind}:{i}:{spec.path.name}"
         fp(role, spec.path, kind=spec.kind, coords=spec.coords)
-        got = attempt(spec.path, read_facilities, spec, towns, index, legacy_accuracy_m=legacy_accuracy_m)
+        got = attempt(spec.path, read_facilities, spec, towns, index, legacy_accuracy_m=legacy_accuracy_m,
+                      references=references)
         if got is not None:
             layer, notes[role], m = got
             fac_layers.setdefault(spec.kind, []).append(layer)
@@ -306,12 +344,21 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
                                     SCHEMAS[kind].id_field, str(v), "编号在几个文件中重复", "每个设施的编号要唯一"))
         facility_frames[kind] = gpd.GeoDataFrame(combined, geometry="geometry", crs=_crs.STORAGE_CRS)
 
-    road_layer = None
-    if roads is not None:
-        fp("roads", roads, margin_m=road_margin_m)
-        got = attempt(roads, read_roads, roads, towns, road_margin_m, legacy_accuracy_m=legacy_accuracy_m)
+    other: dict[str, list] = {}
+    for i, spec in enumerate(layers):
+        lpath, kind = spec if isinstance(spec, tuple) else parse_layer_spec(spec)
+        role = f"layer:{kind}:{i}:{Path(lpath).name}"
+        fp(role, lpath, kind=kind)
+        got = attempt(lpath, read_other_layer, lpath, kind, towns, legacy_accuracy_m=legacy_accuracy_m)
         if got is not None:
-            road_layer, notes["roads"] = got
+            other.setdefault(kind, []).append(got[0])
+            notes[role] = got[1]
+    water_layer = None
+    if water is not None:
+        fp("water", water)
+        got = attempt(water, read_water, water, towns, legacy_accuracy_m=legacy_accuracy_m)
+        if got is not None:
+            water_layer, notes["water"] = got
     user_raster = None
     if population_raster is not None:
         fp("population_raster", population_raster)
@@ -322,10 +369,11 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
 
     # ---- decide what changes ---------------------------------------------
     for role, entry in old_inputs.items():
-        if role.startswith("facilities:") and role not in inputs and not any(
-                r.startswith(f"facilities:{role.split(':')[1]}:") for r in inputs):
-            inputs[role] = entry
-        elif not role.startswith("facilities:") and role not in inputs:
+        group = role.split(":")[0]
+        if group in ("facilities", "layer") and role not in inputs and not any(
+                r.startswith(f"{group}:{role.split(':')[1]}:") for r in inputs):
+            inputs[role] = entry  # a kind given again replaces all its files; others are kept
+        elif group not in ("facilities", "layer") and role not in inputs:
             inputs[role] = entry
     sig = lambda *roles: hashlib.sha256(json.dumps(  # noqa: E731
         [[r, inputs.get(r, {}).get("sha256"), inputs.get(r, {}).get("options")] for r in sorted(roles)]
@@ -336,17 +384,28 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         new_layers["townships"] = (towns, sig(*base))
         outline = towns.dissolve().assign(adcode=county, name=county_name)[["adcode", "name", "geometry"]]
         new_layers["county"] = (outline, sig(*base))
+        nb = neighbour_outlines(county)
+        if nb is not None:
+            new_layers["neighbours"] = (nb, sig(*base))
+            notes["neighbours"] = {"notes": [_("neighbouring counties from the county outlines shipped with "
+                                               "geoplan (DataV 2021): {names}").format(names="、".join(nb["name"]))]}
     if village_layer is not None:
         new_layers["villages"] = (village_layer, sig(*base, "villages"))
     for kind, frame in facility_frames.items():
         roles = [r for r in inputs if r.startswith(f"facilities:{kind}:")]
         new_layers[kind] = (frame, sig(*base, "villages", "gazetteer", *roles))
+    for kind, frames in other.items():
+        roles = [r for r in inputs if r.startswith(f"layer:{kind}:")]
+        new_layers[kind] = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                                             crs=_crs.STORAGE_CRS), sig(*base, *roles))
+    if water_layer is not None:
+        new_layers["water"] = (water_layer, sig(*base, "water"))
     if road_layer is not None:
         new_layers["roads"] = (road_layer, sig(*base, "roads"))
     old_layers = (old or {}).get("layers", {})
     to_write = {k: v for k, v in new_layers.items() if old_layers.get(k, {}).get("signature") != v[1]
                 or not paths["gpkg"].exists()}
-    pop_sig = sig(*base, "villages", "roads", "population_raster")
+    pop_sig = sig(*base, "villages", "roads", "population_raster", "water")
     pop_changed = old is None or old.get("population", {}).get("signature") != pop_sig \
         or not paths["population"].exists()
 
@@ -356,17 +415,22 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
             village_layer = gpd.read_file(paths["gpkg"], layer="villages", engine="pyogrio")
         if road_layer is None and paths["gpkg"].exists() and "roads" in old_layers:
             road_layer = gpd.read_file(paths["gpkg"], layer="roads", engine="pyogrio")
+        if water_layer is None and paths["gpkg"].exists() and "water" in old_layers:
+            # the stored water layer keeps people off water whenever the population is spread again
+            water_layer = gpd.read_file(paths["gpkg"], layer="water", engine="pyogrio")
         population = spread_population(towns, villages=village_layer, roads=road_layer, raster=user_raster,
-                                       source=str(paths["population"]))
+                                       exclude=water_layer, source=str(paths["population"]))
 
-    # ---- write (temp files in the folder, then rename) --------------------
-    folder.mkdir(parents=True, exist_ok=True)
+    # ---- write (geoplan.output: temporary files in the folder, renamed when all are written) ----
     stamp = _now()
     layers_meta = dict(old_layers)
     for name, (frame, s) in to_write.items():
-        sources = [r for r in inputs if r in ("townships", "census") or r == name or r.startswith(f"facilities:{name}:")]
+        sources = [r for r in inputs if r in ("townships", "census") or r == name
+                   or r.startswith((f"facilities:{name}:", f"layer:{name}:"))]
         layers_meta[name] = {"signature": s, "written_at": stamp, "features": int(len(frame)),
-                             "sources": sources, "notes": [n for r in sources for n in notes.get(r, {}).get("notes", [])]}
+                             "sources": sources,
+                             "notes": [n for r in sources + [name] * (name not in sources)
+                                       for n in notes.get(r, {}).get("notes", [])]}
     manifest = {
         "county": county, "county_name": county_name, "created_at": (old or {}).get("created_at", stamp),
         "updated_at": stamp, "geoplan": _version(), "storage_crs": "EPSG:4490 (CGCS2000)",
@@ -385,7 +449,8 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         allm = pd.concat(matches, ignore_index=True)
         manifest["addresses"] = {"report": paths["report"].name,
                                  "summary": _addr.match_summary(allm).to_dict("records")}
-    _write_all(paths, to_write, population, manifest, matches)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_all(paths, to_write, population, manifest, matches, overwrite=old is not None)
     kept = [k for k in new_layers if k not in to_write]
     return WorkspaceResult(folder, paths["gpkg"], manifest, sorted(to_write), kept,
                            pd.concat(matches, ignore_index=True) if matches else None,
@@ -412,34 +477,43 @@ def _provenance(manifest: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _write_all(paths, to_write, population, manifest, matches) -> None:
-    from geoplan.layers.dasymetric import METHOD_TEXT, write_population_raster
+def _write_all(paths, to_write, population, manifest, matches, overwrite: bool) -> None:
+    """Every file of the workspace through :func:`geoplan.output.atomic_target`, renamed only when all are written.
 
-    pid = os.getpid()
-    tmp_gpkg = paths["gpkg"].with_name(f".{paths['gpkg'].stem}.{pid}.tmp.gpkg")
-    tmp_manifest = paths["manifest"].with_name(f".manifest.{pid}.tmp.json")
-    try:
+    ``overwrite`` is true only for a folder that already holds this county's workspace (its manifest
+    says so): a re-run replaces geoplan's own files there, never anyone else's.
+    """
+    import shutil
+    from contextlib import ExitStack
+
+    from geoplan.layers.dasymetric import METHOD_TEXT, write_tif
+    from geoplan.output import atomic_target, neutralise_workbook
+
+    with ExitStack() as stack:
+        # every temporary file is complete before the first rename (the stack renames them on leaving)
+        tmp = {k: stack.enter_context(atomic_target(paths[k], overwrite=overwrite))
+               for k in ("manifest", "gpkg", "population", "pop_60plus", "report")
+               if k in ("manifest", "gpkg") or (k == "report" and matches)
+               or (k in ("population", "pop_60plus") and population is not None)}
         if paths["gpkg"].exists():
-            tmp_gpkg.write_bytes(paths["gpkg"].read_bytes())
+            shutil.copyfile(paths["gpkg"], tmp["gpkg"])  # layers not rewritten now are kept
         for name, (frame, _s) in to_write.items():
-            pyogrio.write_dataframe(_crs.to_storage(frame), tmp_gpkg, layer=name, driver="GPKG")
-        pyogrio.write_dataframe(_provenance(manifest), tmp_gpkg, layer="provenance", driver="GPKG")
-        tmp_manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+            pyogrio.write_dataframe(_crs.to_storage(frame), tmp["gpkg"], layer=name, driver="GPKG")
+        pyogrio.write_dataframe(_provenance(manifest), tmp["gpkg"], layer="provenance", driver="GPKG")
+        tmp["manifest"].write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         if population is not None:
-            write_population_raster(population.population, paths["population"], METHOD_TEXT)
-            write_population_raster(population.pop_60plus, paths["pop_60plus"], METHOD_TEXT)
+            write_tif(population.population, tmp["population"], METHOD_TEXT)
+            write_tif(population.pop_60plus, tmp["pop_60plus"], METHOD_TEXT)
         if matches:
-            write_address_report(pd.concat(matches, ignore_index=True), paths["report"])
-        os.replace(tmp_gpkg, paths["gpkg"])
-        os.replace(tmp_manifest, paths["manifest"])
-    finally:
-        for t in (tmp_gpkg, tmp_manifest):
-            if t.exists():
-                t.unlink()
+            wb = address_workbook(pd.concat(matches, ignore_index=True))
+            neutralise_workbook(wb)
+            wb.save(tmp["report"])
 
 
-def write_address_report(matches: pd.DataFrame, path) -> Path:
+def write_address_report(matches: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
     """Every address with its level and point, unplaced rows first, as an XLSX to fix and re-import.
+
+    Written through :func:`geoplan.output.save_workbook` (atomic; text never a formula).
 
     Examples
     --------
@@ -451,13 +525,18 @@ def write_address_report(matches: pd.DataFrame, path) -> Path:
     >>> ws.max_row, ws["B2"].value, ws["E2"].value  # the unplaced address first
     (3, '第 3 行', '未匹配')
     """
+    from geoplan.output import save_workbook
+
+    return save_workbook(address_workbook(matches), path, overwrite=overwrite)
+
+
+def address_workbook(matches: pd.DataFrame):
+    """The address report as an openpyxl workbook (see :func:`write_address_report`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
     from geoplan.layers.addresses import LEVEL_NONE, LEVEL_TOWNSHIP
 
-    p = Path(path)
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp.xlsx")
     order = {LEVEL_NONE: 0, LEVEL_TOWNSHIP: 1}
     m = matches.assign(_o=matches["level"].map(lambda v: order.get(v, 2))).sort_values("_o", kind="stable")
     wb = Workbook()
@@ -485,13 +564,7 @@ def write_address_report(matches: pd.DataFrame, path) -> Path:
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:M{ws.max_row}"
-    try:
-        wb.save(tmp)
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
+    return wb
 
 
 def load_workspace(folder):
@@ -511,9 +584,7 @@ def load_workspace(folder):
     """
     from geoplan.layers.sample import load_county
 
-    m = read_manifest(folder)
-    if m is None:
-        raise GeoplanError(f"{folder} 中没有工作区清单 {MANIFEST}：请先运行 geoplan workspace init。")
+    m = require_manifest(folder)
     paths = workspace_paths(folder, m["county"])
     c = load_county(paths["gpkg"], paths["population"] if paths["population"].exists() else None)
     c.name = c.name or m.get("county_name", "")

@@ -1,22 +1,9 @@
-"""Reading a bureau's own files for the workspace: CRS, census table, townships, facilities, roads.
+"""Reading a bureau's own files for the workspace: census table, townships, facilities, roads, other layers.
 
-Coordinate systems seen in Chinese county files, and what :func:`fix_crs` does:
-
-* CGCS2000 longitude/latitude (EPSG:4490), WGS84 (EPSG:4326): used as they are
-  (the two agree to centimetres).
-* CGCS2000 3-degree Gauss–Krüger with the zone number in the false easting
-  (EPSG:4513–4533, x ≈ 40 500 000 for zone 40) or without it (EPSG:4534–4554,
-  x ≈ 500 000), and the 6-degree zones (EPSG:4491–4501): taken from the
-  ``.prj``; when the ``.prj`` says "no prefix" but the x values carry one (a
-  common export mistake) — or there is no ``.prj`` at all — the zone is read
-  from the coordinates' magnitude (40 xxx xxx → zone 40 → EPSG:4528).
-* GCJ-02 (web maps): only when the user says so (``FILE:KIND:gcj02``); it has
-  no EPSG code and cannot be recognised from the numbers.
-* Xian 1980 and Beijing 1954: named as such and refused, because no public
-  transformation to CGCS2000 is accurate for a county (the local seven-parameter
-  set is held by the natural-resources bureau). With ``legacy_accuracy_m`` the
-  user accepts pyproj's best available transformation at the accuracy they
-  state; the manifest records both.
+Which coordinate system each file is really in — Gauss–Krüger zones with or
+without the zone prefix, Xian 1980 / Beijing 1954, GCJ-02 from web maps — is
+decided in :mod:`geoplan.layers.wscrs` (:func:`fix_crs`, :func:`detect_crs`,
+:func:`coordinate_evidence`), re-exported here.
 
 Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an empty folder)
 (``import geoplan as gp``); pytest builds them once per session (see ``geoplan/conftest.py``).
@@ -31,16 +18,18 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-from pyproj import CRS, Transformer
-
 import shapely
 
-from geoplan.errors import CRSError, DataFileError, GeoplanError, Problem, ValidationError
+from geoplan.errors import DataFileError, GeoplanError, Problem, ValidationError
+from geoplan.i18n import _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import EDITION, county_townships, township_kind
 from geoplan.layers.io import LAT_NAMES, LON_NAMES, _check_file, _decode_text_file, read_frame
 from geoplan.layers.validate import validate_frame
+from geoplan.layers.wscrs import (COORD_SYSTEM_NAMES, coordinate_evidence, detect_crs,  # noqa: F401
+                                  fix_crs, legacy_datum)
+from geoplan.layers.wscrs import _settle_coords
+from geoplan.layers.wscrs import pick_column as _pick
 
 OSM_SUFFIXES = (".osm", ".osm.pbf", ".pbf", ".osm.bz2")
 FACILITY_KINDS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
@@ -104,159 +93,6 @@ def parse_facility_spec(text: str) -> FacilitySpec:
 # --------------------------------------------------------------------------
 # CRS
 # --------------------------------------------------------------------------
-
-def legacy_datum(crs: CRS | None) -> str | None:
-    """``"西安1980"`` / ``"北京1954"`` if the CRS is on one of the old national datums.
-
-    Examples
-    --------
-    >>> legacy_datum(CRS.from_epsg(2385)), legacy_datum(CRS.from_epsg(4549)), legacy_datum(None)
-    ('西安1980', None, None)
-    """
-    if crs is None:
-        return None
-    name = ((crs.datum.name if crs.datum else "") + " " + crs.name).lower().replace("'", "")
-    if "xian" in name or "xi an" in name or "1980 xian" in name:
-        return "西安1980"
-    if "beijing" in name and "1954" in name:
-        return "北京1954"
-    return None
-
-
-def _prefixed_crs(base: CRS | None, zone: int, six_degree: bool) -> CRS:
-    """The Gauss–Krüger CRS of ``zone`` with the zone number in the false easting."""
-    if base is None or legacy_datum(base) is None:
-        return CRS.from_epsg((4491 + zone - 13) if six_degree else (4513 + zone - 25))
-    # Same datum and projection, only the false easting (and central meridian) changed.
-    d = base.to_json_dict()
-    for par in d["conversion"]["parameters"]:
-        if par["name"] == "False easting":
-            par["value"] = zone * 1_000_000 + 500_000
-        elif par["name"] == "Longitude of natural origin":
-            par["value"] = zone * 6 - 3 if six_degree else zone * 3
-    d["name"] = f"{base.name} (zone {zone} prefix in false easting)"
-    d.pop("id", None)
-    return CRS.from_json_dict(d)
-
-
-def detect_crs(bounds, declared: CRS | None, source: str) -> tuple[CRS, list[str]]:
-    """The CRS the coordinates are really in, from the declared one and their magnitude.
-
-    Parameters
-    ----------
-    bounds : (xmin, ymin, xmax, ymax)
-    declared : pyproj.CRS or None
-        What the file says (``.prj``), if anything.
-    source : str
-        File name for messages.
-
-    Returns
-    -------
-    (pyproj.CRS, list of str)
-        The CRS and notes in Chinese on what was decided.
-
-    Raises
-    ------
-    CRSError
-        When the coordinates fit no CRS geoplan can decide on alone.
-
-    Examples
-    --------
-    >>> detect_crs((40_480_000, 3_250_000, 40_520_000, 3_290_000), CRS.from_epsg(4549), "x.shp")[0].to_epsg()
-    4528
-    """
-    x0, y0, x1, y1 = (float(v) for v in bounds)
-    notes: list[str] = []
-    if not np.all(np.isfinite([x0, y0, x1, y1])):
-        raise CRSError(f"{source}：没有有效坐标（要素为空）。请在 GIS 中检查后重新导出。")
-    lonlat = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
-    prefixed = x0 >= 1_000_000 and int(x0 // 1_000_000) == int(x1 // 1_000_000)
-    zone = int(x0 // 1_000_000)
-    if declared is not None and declared.is_geographic:
-        if not lonlat:
-            raise CRSError(f"{source}：.prj 写的是经纬度（{declared.name}），但坐标数值（x≈{x0:.0f}）是投影坐标。"
-                           "请改正 .prj，或用 --crs 指明真实坐标系（如 EPSG:4528）。")
-        return declared, notes
-    if declared is not None and declared.is_projected:
-        fe = float(declared.to_dict().get("x_0", 500000) or 0)
-        if fe < 1_000_000 and prefixed and 13 <= zone <= 45:
-            six = zone <= 23
-            fixed = _prefixed_crs(declared, zone, six)
-            cm = zone * 6 - 3 if six else zone * 3
-            lon0 = declared.to_dict().get("lon_0")
-            if lon0 is not None and abs(float(lon0) - cm) > 1e-6:
-                raise CRSError(f"{source}：.prj 的中央经线是 {lon0}°，坐标的带号前缀却是第 {zone} 带（中央经线 {cm}°），"
-                               "两者矛盾。请在 GIS 中核对后用 --crs 指明。")
-            notes.append(f".prj 为不带带号的 {declared.name}，但坐标带有带号前缀 {zone}，按 {fixed.name} 读取")
-            return fixed, notes
-        return declared, notes
-    # No CRS in the file: decide from the numbers.
-    if lonlat:
-        notes.append("文件没有坐标系（.prj），坐标为经纬度，按 CGCS2000（EPSG:4490）读取；若是 GCJ-02 请加 :gcj02")
-        return _crs.STORAGE_CRS, notes
-    if prefixed and 1_000_000 <= y0 <= 6_500_000 and (25 <= zone <= 45 or 13 <= zone <= 23):
-        fixed = _prefixed_crs(None, zone, zone <= 23)
-        notes.append(f"文件没有坐标系（.prj），按坐标的带号前缀 {zone} 判断为 {fixed.name}（EPSG:{fixed.to_epsg()}）；"
-                     "若实为西安1980或北京1954坐标，请用 --crs 说明")
-        return fixed, notes
-    raise CRSError(f"{source}：文件没有坐标系（.prj），坐标（x≈{x0:.0f}, y≈{y0:.0f}）不带带号前缀，无法判断属于哪个"
-                   "高斯–克吕格投影带。请补上 .prj，或用 --crs 指明，例如 EPSG:4549（CGCS2000 3度带 中央经线120°E）。")
-
-
-def fix_crs(path, kind: str, *, crs=None, legacy_accuracy_m: float | None = None, gcj02: bool = False):
-    """Read a vector file with the CRS its coordinates are really in, converted to EPSG:4490.
-
-    Returns ``(gdf, row_labels, note)`` where ``note`` says which CRS was used and how
-    (``crs_declared``, ``crs_used``, ``notes``, and for Xian 1980 / Beijing 1954 the
-    ``transformation`` and the accuracy the user accepted).
-
-    Examples
-    --------
-    A Gauss–Krüger Shapefile whose ``.prj`` is right:
-
-    >>> county["villages"].to_crs(4549).to_file(tmp / "村点.shp", encoding="utf-8", engine="pyogrio")
-    >>> gdf, labels, note = fix_crs(tmp / "村点.shp", "villages")
-    >>> gdf.crs.to_epsg(), labels[0], note["crs_used"]
-    (4490, '第 1 个要素', 'CGCS2000 / 3-degree Gauss-Kruger CM 120E')
-    """
-    p = _check_file(path)
-    src = str(path)
-    try:
-        info = pyogrio.read_info(p)
-    except Exception as exc:  # a damaged file: let read_frame report it
-        read_frame(p, kind)
-        raise DataFileError(f"{src}：无法读取（{exc}）。请重新导出。") from exc
-    declared = CRS.from_user_input(info["crs"]) if info.get("crs") else None
-    if crs is not None:
-        real, notes = CRS.from_user_input(crs), [f"按用户指定的 {crs} 读取"]
-    elif gcj02:
-        real, notes = _crs.STORAGE_CRS, ["GCJ-02 坐标已转换为 CGCS2000"]
-    else:
-        bounds = info.get("total_bounds")
-        if bounds is None:
-            bounds = pyogrio.read_bounds(p)[1]
-            bounds = (bounds[0].min(), bounds[1].min(), bounds[2].max(), bounds[3].max())
-        real, notes = detect_crs(bounds, declared, src)
-    note = {"crs_declared": declared.name if declared else None, "crs_used": real.name, "notes": notes}
-    legacy = legacy_datum(real)
-    if legacy and legacy_accuracy_m is None:
-        raise CRSError(
-            f"{src}：坐标系是{legacy}（{real.name}）。{legacy}与 CGCS2000 之间没有公开的精确换算参数，"
-            "两者在本地相差可达数十米到一百多米，geoplan 不会静默换算。请在 GIS 中用自然资源局提供的本地七参数"
-            "转为 CGCS2000 后重新导入；或者确认可以接受近似换算，加上 --legacy-datum-accuracy 米数"
-            "（例如 100），换算方法和你声明的精度会记在工作区清单里。"
-        )
-    gdf, labels, problems, _layer = read_frame(p, kind, crs=None if gcj02 else real, coords="gcj02" if gcj02 else "cgcs2000")
-    if problems:
-        raise ValidationError(problems)
-    if legacy:
-        tr = Transformer.from_crs(real, _crs.STORAGE_CRS, always_xy=True)
-        note["transformation"] = tr.description
-        note["accuracy_stated_m"] = float(legacy_accuracy_m)
-        note["notes"].append(f"{legacy}按 pyproj 的“{tr.description}”近似换算为 CGCS2000，"
-                             f"用户声明可接受精度 {legacy_accuracy_m:g} 米")
-    return _crs.to_storage(gdf), labels, note
-
 
 # --------------------------------------------------------------------------
 # Tables
@@ -328,7 +164,7 @@ def read_census(path, county: str) -> pd.DataFrame:
     src = str(path)
     df, labels = read_table_raw(path)
     offset = 0
-    for _ in range(3):
+    for _attempt in range(3):
         cols = {"code": _pick(df.columns, _CENSUS_CODE), "name": _pick(df.columns, _CENSUS_NAME),
                 "pop": _pick(df.columns, _CENSUS_POP), "old": _pick(df.columns, _CENSUS_OLD)}
         if (cols["pop"] and cols["old"] and (cols["code"] or cols["name"])) or len(df) == 0:
@@ -388,14 +224,6 @@ def read_census(path, county: str) -> pd.DataFrame:
 
 _CODE_NAMES = ("code", "乡镇代码", "代码", "区划代码", "行政区划代码", "xzqdm", "xzqhdm", "dm", "adcode")
 _NAME_NAMES = ("name", "名称", "乡镇名称", "乡镇", "乡镇(街道)", "乡镇（街道）", "乡镇街道", "xzqmc", "mc")
-
-
-def _pick(columns, names) -> str | None:
-    low = {str(c).strip().lower(): c for c in columns}
-    for n in names:
-        if n.lower() in low:
-            return low[n.lower()]
-    return None
 
 
 def match_official_townships(frame: pd.DataFrame, county: str, source: str, labels,
@@ -520,7 +348,7 @@ def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs
 # --------------------------------------------------------------------------
 
 def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None, *,
-                    legacy_accuracy_m: float | None = None):
+                    legacy_accuracy_m: float | None = None, references=()):
     """Read one facility file (coordinates or addresses) into a valid layer of ``spec.kind``.
 
     Returns ``(layer, note, matches)``; ``matches`` is the address table (or None).
@@ -573,12 +401,17 @@ def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None,
             return valid, note, m
         gdf, labels, problems, layer = read_frame(spec.path, spec.kind, coords=spec.coords or "cgcs2000")
         if spec.coords == "gcj02":
-            note["notes"].append("GCJ-02 坐标已转换为 CGCS2000")
+            note["notes"].append(_("GCJ-02 coordinates converted to CGCS2000"))
+        gdf, more = _settle_coords(gdf, spec, note, labels, references, townships)
+        problems = list(problems) + more
     else:
         gdf, labels, crs_note = fix_crs(spec.path, spec.kind, legacy_accuracy_m=legacy_accuracy_m,
                                         gcj02=spec.coords == "gcj02")
         note.update(crs_note)
         problems, layer = [], None
+        if spec.coords is not None or crs_note["lonlat"]:
+            # longitude/latitude: GCJ-02 is possible, decided as for a table
+            gdf, problems = _settle_coords(gdf, spec, note, labels, references, townships)
     tc = _pick(gdf.columns, ("township_code", "township_c", "所属乡镇(街道)代码"))
     if tc is None and len(gdf):
         joined = gpd.sjoin(gdf[["geometry"]].to_crs(_crs.STORAGE_CRS), townships[["code", "geometry"]],
@@ -642,3 +475,73 @@ def read_villages(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m=None):
     gdf, labels, note = fix_crs(path, "villages", legacy_accuracy_m=legacy_accuracy_m)
     return validate_frame(gdf, "villages", source=str(path), row_labels=labels,
                           townships=set(townships["code"]), check_official=False), note
+
+
+#: Layer kinds a workspace takes as they are with ``--layer FILE:KIND`` (boundary inspection, place names).
+OTHER_KINDS = ("boundary_lines", "boundary_markers", "place_names")
+
+
+def parse_layer_spec(text: str) -> tuple[Path, str]:
+    """Parse ``FILE:KIND`` of ``--layer`` (split from the right, so ``C:\\`` paths work).
+
+    >>> parse_layer_spec("界桩.shp:boundary_markers")
+    (PosixPath('界桩.shp'), 'boundary_markers')
+    """
+    path, _sep, kind = str(text).rpartition(":")
+    if not path or kind not in OTHER_KINDS:
+        raise GeoplanError(_("--layer {text!r} is not FILE:KIND; KIND is one of {kinds}, e.g. "
+                             "界桩.shp:boundary_markers.").format(text=text, kinds=", ".join(OTHER_KINDS)))
+    return Path(path), kind
+
+
+def read_other_layer(path, kind: str, townships: gpd.GeoDataFrame, *, legacy_accuracy_m: float | None = None):
+    """A boundary-line, boundary-marker or place-name layer, CRS detected as for the townships, validated."""
+    gdf, labels, note = fix_crs(path, kind, legacy_accuracy_m=legacy_accuracy_m)
+    return validate_frame(gdf, kind, source=str(path), row_labels=labels, townships=set(townships["code"])), note
+
+
+def read_water(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m: float | None = None):
+    """Water polygons (lakes, reservoirs, wide rivers) within the county, for keeping people off water.
+
+    Only polygons are kept, clipped to the county; a file without any polygon in the county is an error.
+    """
+    src = str(path)
+    gdf, _labels, note = fix_crs(path, "", legacy_accuracy_m=legacy_accuracy_m)
+    geoms = shapely.make_valid(gdf.geometry.to_numpy())
+    polys = np.array([g if g is not None and g.geom_type in ("Polygon", "MultiPolygon") else
+                      (shapely.unary_union([p for p in getattr(g, "geoms", []) if p.geom_type in
+                                            ("Polygon", "MultiPolygon")]) if g is not None else None)
+                      for g in geoms], dtype=object)
+    county = townships.to_crs(gdf.crs).union_all()
+    keep = np.array([g is not None and not g.is_empty and g.intersects(county) for g in polys])
+    if not keep.any():
+        raise WorkspaceError([Problem(src, None, None, None, None,
+                                      _("no water polygon lies within the county"),
+                                      _("give water areas (polygons) of this county, in a file with its CRS"))])
+    clipped = shapely.intersection(polys[keep], county)
+    out = gpd.GeoDataFrame({"water_id": [f"W{i + 1}" for i in np.flatnonzero(keep)]}, geometry=list(clipped),
+                           crs=gdf.crs)
+    out = out[~out.geometry.is_empty].reset_index(drop=True)
+    note["notes"].append(_("{kept} of {total} water polygons lie in the county; people are kept off them").format(
+        kept=len(out), total=len(gdf)))
+    return _crs.to_storage(out), note
+
+
+def neighbour_outlines(county: str) -> gpd.GeoDataFrame | None:
+    """Counties that share a boundary with ``county`` (shipped Zhejiang outlines), or None outside Zhejiang.
+
+    A neighbour is a county whose outline lies within 50 m of this county's outline (the published
+    outlines meet along shared boundaries; a gap of a few metres is drawing noise).
+    """
+    try:
+        from geoplan.layers.samplebuild.outlines import load_zhejiang
+    except ImportError:  # a geoplan without the sample builder's data
+        return None
+    zj = load_zhejiang()
+    me = zj[zj["adcode"] == str(county)]
+    if me.empty:
+        return None
+    metric = _crs.metric_crs(me)
+    zm = zj.to_crs(metric)
+    near = (zm["adcode"] != str(county)) & (zm.distance(zm.loc[me.index[0], "geometry"]) < 50.0)
+    return zj[near][["adcode", "name", "geometry"]].reset_index(drop=True)
