@@ -116,6 +116,8 @@ class _SnapIndex:
     #: Widest padded candidate row (None: as wide as the fullest cell, within
     #: the memory bound of :func:`_pad_grid`); cells with more candidates take the ragged path.
     PAD_WIDTH: int | None = None
+    #: Candidates (nearest the cell centre) every point looks at first; see :meth:`_pad_block`.
+    PAD_FIRST = 4
 
     @classmethod
     def build(cls, geoms: np.ndarray, n_edges: int) -> "_SnapIndex":
@@ -183,7 +185,7 @@ class _SnapIndex:
         """
         pos, hit = self._grid_cells(xy)
         if self.pad is not None:
-            table, width, soa = self.pad
+            table, width, soa, _ = self.pad
             fits = hit & (width[pos] > 0)
             if fits.all():
                 return self._pad_block(xy, pos, table, soa)
@@ -200,9 +202,35 @@ class _SnapIndex:
 
     def _pad_block(self, xy, pos, table, soa):
         """:meth:`_grid_block` for points whose cells are in the padded table: one
-        ``(points × width)`` gather instead of ragged lists, same arithmetic as :func:`_project`."""
+        ``(points × width)`` gather instead of ragged lists.
+
+        Rows are sorted by distance from the cell's centre, so the first
+        ``PAD_FIRST`` candidates usually hold the answer: a later one is at
+        least its centre distance less the point's own distance from the
+        centre away (triangle inequality), and only points whose best so far
+        is not strictly below that look at the whole row.
+        """
+        first = self.PAD_FIRST
+        if table.shape[1] <= first:
+            return self._settle(*self._pad_eval(xy, table[pos], soa))
+        seg, best = self._pad_eval(xy, table[pos, :first], soa)
+        x0, y0, g, nx, ny, keys = self.grid[:6]
+        key = keys[pos]
+        cx, cy = key // ny, key % ny
+        dpc = np.hypot(xy[:, 0] - (x0 + (cx + 0.5) * g), xy[:, 1] - (y0 + (cy + 0.5) * g))
+        bound = (self.pad[3][pos] - dpc) * (1 - 1e-9) - 1e-9
+        more = np.flatnonzero(~(best < bound))
+        if len(more):
+            seg[more], best[more] = self._pad_eval(xy[more], table[pos[more]], soa)
+        return self._settle(seg, best)
+
+    def _settle(self, seg, best):
+        return seg, best, best <= self.grid[8]
+
+    @staticmethod
+    def _pad_eval(xy, cand, soa):
+        """Nearest of the candidate pieces ``cand`` (points × columns), the arithmetic of :func:`_project`."""
         sx, sy, sdx, sdy, sden, sseg = soa
-        cand = table[pos]                      # (m, width) pieces, padding → a piece far away
         qx = xy[:, :1] - sx[cand]
         qy = xy[:, 1:] - sy[cand]
         dx, dy = sdx[cand], sdy[cand]
@@ -218,10 +246,10 @@ class _SnapIndex:
         best = d.min(axis=1)
         # Of equally near segments the lowest wins, as in the tree search.
         seg = np.where(d == best[:, None], sseg[cand], np.iinfo(np.int64).max).min(axis=1)
-        return seg, best, best <= self.grid[-1]
+        return seg, best
 
     def _list_block(self, xy, pos, hit):
-        x0, y0, g, nx, ny, keys, starts, entries, reach = self.grid
+        x0, y0, g, nx, ny, keys, starts, entries, reach = self.grid[:9]
         m = len(xy)
         lo = np.where(hit, starts[pos], 0)
         cnt = np.where(hit, starts[pos + 1] - starts[pos], 0)
@@ -302,7 +330,7 @@ class _SnapIndex:
         return best_seg, best_d
 
     def _reach(self) -> float:
-        return self.grid[-1] if self.grid is not None else -np.inf
+        return self.grid[8] if self.grid is not None else -np.inf
 
     def _nearest_block(self, xy, max_distance):
         """:meth:`nearest` for one block, distances exact only within ``max_distance``."""
@@ -406,6 +434,7 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
     idx_dtype = np.int32 if len(mid) < 2**31 else np.int64
     keys = np.empty(total, dtype=np.int64)
     owner = np.empty(total, dtype=idx_dtype)
+    centre_d = np.empty(total) if piece_rows is not None else None
     # A piece may be nearest within ``reach`` only if it comes within
     # ``reach`` of the cell, and it is at least its distance from the cell's
     # centre less the half-diagonal: pieces the square listed beyond that
@@ -430,6 +459,7 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
             near = d <= limit * (1 + 1e-9) + 1e-9
             kx, ky, own = kx[near], ky[near], own[near]
             cnt = len(own)
+            centre_d[out:out + cnt] = d[near]
         keys[out:out + cnt] = kx * ny + ky
         owner[out:out + cnt] = own
         out += cnt
@@ -437,12 +467,14 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     entries = owner[order]
+    if centre_d is not None:
+        centre_d = centre_d[:out][order]
     del order, owner
     new = np.empty(total, dtype=bool)
     new[0] = True
     np.not_equal(keys[1:], keys[:-1], out=new[1:])
     starts = np.append(np.flatnonzero(new), total)
-    return (float(x0), float(y0), g, nx, ny, keys[new], starts, entries, reach)
+    return (float(x0), float(y0), g, nx, ny, keys[new], starts, entries, reach, centre_d)
 
 
 def _pad_grid(grid, piece_rows: np.ndarray, piece_seg: np.ndarray, cap: int | None = None):
@@ -472,6 +504,18 @@ def _pad_grid(grid, piece_rows: np.ndarray, piece_seg: np.ndarray, cap: int | No
     first = starts[:-1][ok]
     col = np.arange(len(rows)) - np.repeat(np.cumsum(cnt[ok]) - cnt[ok], cnt[ok])
     table[rows, col] = entries[np.repeat(first, cnt[ok]) + col]
+    # Each row nearest-to-the-cell-centre first, and the centre distance of
+    # the first candidate not looked at in the first round (see _pad_block).
+    next_d = np.full(len(cnt), np.inf)
+    centre_d = grid[9]
+    if centre_d is not None:
+        dist = np.full((len(cnt), width), np.inf)
+        dist[rows, col] = centre_d[np.repeat(first, cnt[ok]) + col]
+        order = np.argsort(dist, axis=1, kind="stable")
+        table = np.take_along_axis(table, order, axis=1)
+        if width > _SnapIndex.PAD_FIRST:
+            next_d = np.take_along_axis(dist, order[:, _SnapIndex.PAD_FIRST:_SnapIndex.PAD_FIRST + 1], axis=1)[:, 0]
+        del dist, order
     far = 1e300
     sx = np.append(piece_rows[:, 0], far)
     sy = np.append(piece_rows[:, 1], far)
@@ -480,4 +524,4 @@ def _pad_grid(grid, piece_rows: np.ndarray, piece_seg: np.ndarray, cap: int | No
     # As in _project: the same den, floored the same way.
     sden = np.maximum(sdx * sdx + sdy * sdy, 1e-300)
     sseg = np.append(piece_seg, np.iinfo(np.int64).max)
-    return table, np.where(ok, cnt, 0), (sx, sy, sdx, sdy, sden, sseg)
+    return table, np.where(ok, cnt, 0), (sx, sy, sdx, sdy, sden, sseg), next_d
