@@ -99,6 +99,7 @@ class _SnapIndex:
     seg_along: np.ndarray
     grid: tuple | None = None
     pad: tuple | None = None
+    cell_pos: np.ndarray | None = None
     _tree: object = None
 
     #: Points per block of queries: bounds the (points × k) candidate
@@ -153,8 +154,13 @@ class _SnapIndex:
         half = float((seg_len / per).max() / 2.0) * (1 + 1e-9) + 1e-9 if len(per) else 0.0
         del k, t
         grid = _build_grid(mid, half, piece_rows) if cls.GRID else None
+        cell_pos = None
+        if grid is not None and grid[3] * grid[4] <= max(4 * len(grid[5]), 1 << 22):
+            # Cell → position in the key list, one array lookup instead of a binary search per point.
+            cell_pos = np.full(grid[3] * grid[4], -1, dtype=np.int32 if len(grid[5]) < 2**31 else np.int64)
+            cell_pos[grid[5]] = np.arange(len(grid[5]))
         return cls(mid, owner, piece_rows, half, seg_rows, seg_edge, seg_len, seg_along, grid,
-                   _pad_grid(grid, piece_rows, owner, cls.PAD_WIDTH) if grid is not None else None)
+                   _pad_grid(grid, piece_rows, owner, cls.PAD_WIDTH) if grid is not None else None, cell_pos)
 
     @property
     def tree(self):
@@ -173,6 +179,10 @@ class _SnapIndex:
         cy = np.floor((xy[:, 1] - y0) / g)
         inside = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
         key = np.where(inside, cx * ny + cy, -1).astype(np.int64)
+        if self.cell_pos is not None:
+            pos = self.cell_pos[np.maximum(key, 0)].astype(np.int64)
+            hit = inside & (pos >= 0)
+            return np.maximum(pos, 0), hit
         pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
         return pos, inside & (keys[pos] == key)
 
