@@ -106,7 +106,7 @@ class _SnapIndex:
     #: arrays and keeps them in cache.
     CHUNK = 16384
     #: Points per block of grid lookups: their (points × candidates)
-    #: temporaries then fit in a core's cache (16384 ran ~1.4× slower).
+    #: temporaries then fit in a core's cache (16384 ran ~1.2× slower).
     GRID_CHUNK = 2048
     #: Candidates fetched first: 8 settle most points (75 % of the sample
     #: county's cells, 90 % on a synthetic grid); the rest take a ball query.
