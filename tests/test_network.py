@@ -646,10 +646,18 @@ def exact_nearest(net, xy):
     return d.min(axis=1), d
 
 
-@pytest.mark.parametrize("k0, chunk, grid", [(8, 16384, True), (8, 16384, False), (1, 7, True), (2, 1000, False)])
+@pytest.mark.parametrize("k0, chunk, grid, pad_width, pad_first", [
+    (8, 16384, True, None, 4), (8, 16384, False, None, 4), (1, 7, True, None, 4), (2, 1000, False, None, 4),
+    (8, 16384, True, 3, 4), (8, 16384, True, 0, 4), (8, 16384, True, None, 1)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk, grid):
+def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk, grid, pad_width, pad_first):
     from geoplan.network.graph import _SnapIndex
+
+    # pad_width 3: crowded cells leave the padded candidate table for the
+    # ragged lists, in the same blocks; 0: no padded table at all. pad_first 1:
+    # most points need the second round over their cell's whole row.
+    monkeypatch.setattr(_SnapIndex, "PAD_WIDTH", pad_width)
+    monkeypatch.setattr(_SnapIndex, "PAD_FIRST", pad_first)
 
     # A small first k and small blocks send most points through the second
     # (ball) round and through several threads; with the grid, points near

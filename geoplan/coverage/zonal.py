@@ -156,12 +156,23 @@ def _weighted_sums(pieces, values: np.ndarray, n_owners: int, sign: float):
     owner, row, col, own, pdy = pieces
     nrows, ncols = values.shape
     ok = (row >= 0) & (row < nrows) & (col >= 0)
-    owner, row, col, own, pdy = owner[ok], row[ok], col[ok], own[ok], pdy[ok]
+    if not ok.all():
+        owner, row, col, own, pdy = owner[ok], row[ok], col[ok], own[ok], pdy[ok]
+    if len(row) == 0:
+        return np.zeros(n_owners), np.zeros(n_owners)
     # Pieces right of the raster still cover every cell of their row to their left.
     right = col >= ncols
     col = np.minimum(col, ncols)
-    cum = np.cumsum(values, axis=1)
-    left_sum = np.where(col > 0, cum[row, np.maximum(col - 1, 0)], 0.0)
+    # Row prefix sums over the pieces' bounding box only. Starting them at
+    # column c0 rather than 0 drops the same amount from every piece of a
+    # row, and a closed ring's pieces in a row add up to dy = 0, so the sums
+    # are unchanged (when a piece lies left of the raster, c0 is 0 anyway).
+    r0, r1 = int(row.min()), int(row.max())
+    c0, c1 = int(col.min()), min(int(col.max()), ncols - 1)
+    cum = np.zeros((r1 - r0 + 1, max(c1 - c0 + 1, 0) + 1))
+    np.cumsum(values[r0:r1 + 1, c0:c1 + 1], axis=1, out=cum[:, 1:])
+    rel = row - r0
+    left_sum = cum[rel, col - c0]
     cell_value = np.where(right, 0.0, values[row, np.minimum(col, ncols - 1)])
     weighted = own * cell_value + pdy * left_sum
     covered = np.where(right, 0.0, own) + pdy * col
@@ -186,6 +197,23 @@ def _ids(polygons, id_col):
 # --------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------
+
+def _zonal_arrays(polygons, raster, id_col):
+    """IDs, Σ value × fraction, Σ fraction and the cell's signed area: the work of :func:`zonal_stats`."""
+    ids = _ids(polygons, id_col)
+    geoms = _polygons_in_raster_crs(polygons, raster)
+    values = _clean_values(raster)
+    t = raster.transform
+    det = t.a * t.e - t.b * t.d
+    sign = -1.0 if det < 0 else 1.0
+    pieces = _pieces(*_pixel_edges(geoms, t))
+    sums, cells = _weighted_sums(pieces, values, len(geoms), sign)
+    # Round-off can leave −1e−12 where a polygon only touches a cell.
+    scale = max(1.0, float(values.max(initial=0.0)), -float(values.min(initial=0.0)))
+    sums[np.abs(sums) < 1e-9 * scale] = 0.0
+    cells = np.clip(cells, 0.0, None)
+    return ids, sums, cells, det
+
 
 def zonal_stats(polygons, raster, id_col: str | None = None) -> pd.DataFrame:
     """Population sum and covered area of every polygon, with partial cells shared exactly.
@@ -221,17 +249,7 @@ def zonal_stats(polygons, raster, id_col: str | None = None) -> pd.DataFrame:
     >>> list(s.columns), round(float(s["sum"].sum()))
     (['sum', 'cells', 'area_m2', 'mean'], 418215)
     """
-    ids = _ids(polygons, id_col)
-    geoms = _polygons_in_raster_crs(polygons, raster)
-    values = _clean_values(raster)
-    t = raster.transform
-    det = t.a * t.e - t.b * t.d
-    sign = -1.0 if det < 0 else 1.0
-    pieces = _pieces(*_pixel_edges(geoms, t))
-    sums, cells = _weighted_sums(pieces, values, len(geoms), sign)
-    # Round-off can leave −1e−12 where a polygon only touches a cell.
-    sums = np.where(np.abs(sums) < 1e-9 * max(1.0, float(np.abs(values).max(initial=0.0))), 0.0, sums)
-    cells = np.clip(cells, 0.0, None)
+    ids, sums, cells, det = _zonal_arrays(polygons, raster, id_col)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cells > 1e-12, sums / cells, np.nan)
     return pd.DataFrame({"sum": sums, "cells": cells, "area_m2": cells * abs(det), "mean": mean},
@@ -267,7 +285,8 @@ def zonal_sum(polygons, raster, id_col: str | None = None) -> pd.Series:
     >>> round(float((s - county["townships"].set_index("code")["population"]).abs().max()))
     963
     """
-    return zonal_stats(polygons, raster, id_col)["sum"].rename("population")
+    ids, sums, _, _ = _zonal_arrays(polygons, raster, id_col)
+    return pd.Series(sums, index=ids, name="population")
 
 
 def coverage_fractions(geometry, raster, crs=None):

@@ -6,6 +6,7 @@ points near roads, and a k-d tree of their midpoints for the rest.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -97,17 +98,27 @@ class _SnapIndex:
     seg_len: np.ndarray
     seg_along: np.ndarray
     grid: tuple | None = None
+    pad: tuple | None = None
+    cell_pos: np.ndarray | None = None
     _tree: object = None
 
     #: Points per block of queries: bounds the (points × k) candidate
     #: arrays and keeps them in cache.
     CHUNK = 16384
+    #: Points per block of grid lookups: their (points × candidates)
+    #: temporaries then fit in a core's cache (16384 ran ~1.2× slower).
+    GRID_CHUNK = 2048
     #: Candidates fetched first: 8 settle most points (75 % of the sample
     #: county's cells, 90 % on a synthetic grid); the rest take a ball query.
     K0 = 8
     #: First look in a uniform grid (see :func:`_build_grid`); the tree only
     #: for the points it does not settle.
     GRID = True
+    #: Widest padded candidate row (None: as wide as the fullest cell, within
+    #: the memory bound of :func:`_pad_grid`); cells with more candidates take the ragged path.
+    PAD_WIDTH: int | None = None
+    #: Candidates (nearest the cell centre) every point looks at first; see :meth:`_pad_block`.
+    PAD_FIRST = 4
 
     @classmethod
     def build(cls, geoms: np.ndarray, n_edges: int) -> "_SnapIndex":
@@ -142,8 +153,14 @@ class _SnapIndex:
         # The margin covers rounding in the midpoints (far below a micrometre).
         half = float((seg_len / per).max() / 2.0) * (1 + 1e-9) + 1e-9 if len(per) else 0.0
         del k, t
-        return cls(mid, owner, piece_rows, half, seg_rows, seg_edge, seg_len, seg_along,
-                   _build_grid(mid, half) if cls.GRID else None)
+        grid = _build_grid(mid, half, piece_rows) if cls.GRID else None
+        cell_pos = None
+        if grid is not None and grid[3] * grid[4] <= max(4 * len(grid[5]), 1 << 22):
+            # Cell → position in the key list, one array lookup instead of a binary search per point.
+            cell_pos = np.full(grid[3] * grid[4], -1, dtype=np.int32 if len(grid[5]) < 2**31 else np.int64)
+            cell_pos[grid[5]] = np.arange(len(grid[5]))
+        return cls(mid, owner, piece_rows, half, seg_rows, seg_edge, seg_len, seg_along, grid,
+                   _pad_grid(grid, piece_rows, owner, cls.PAD_WIDTH) if grid is not None else None, cell_pos)
 
     @property
     def tree(self):
@@ -155,6 +172,20 @@ class _SnapIndex:
             self._tree = cKDTree(self.mid, balanced_tree=False, compact_nodes=False)
         return self._tree
 
+    def _grid_cells(self, xy):
+        """Position of each point's cell in the grid's key list, and whether that cell is listed."""
+        x0, y0, g, nx, ny, keys = self.grid[:6]
+        cx = np.floor((xy[:, 0] - x0) / g)
+        cy = np.floor((xy[:, 1] - y0) / g)
+        inside = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
+        key = np.where(inside, cx * ny + cy, -1).astype(np.int64)
+        if self.cell_pos is not None:
+            pos = self.cell_pos[np.maximum(key, 0)].astype(np.int64)
+            hit = inside & (pos >= 0)
+            return np.maximum(pos, 0), hit
+        pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+        return pos, inside & (keys[pos] == key)
+
     def _grid_block(self, xy):
         """Nearest segment among the pieces listed in each point's grid cell.
 
@@ -162,14 +193,74 @@ class _SnapIndex:
         and tie rule as the tree search) where ``settled``, i.e. where the
         distance is within the grid's reach (see :func:`_build_grid`).
         """
-        x0, y0, g, nx, ny, keys, starts, entries, reach = self.grid
+        pos, hit = self._grid_cells(xy)
+        if self.pad is not None:
+            table, width, soa, _ = self.pad
+            fits = hit & (width[pos] > 0)
+            if fits.all():
+                return self._pad_block(xy, pos, table, soa)
+            # Cells too crowded for the padded table take the general path below.
+            out = (np.full(len(xy), -1, dtype=np.int64), np.full(len(xy), np.inf), np.zeros(len(xy), dtype=bool))
+            f = np.flatnonzero(fits)
+            r = np.flatnonzero(~fits)
+            for dst, src in zip(out, self._pad_block(xy[f], pos[f], table, soa)):
+                dst[f] = src
+            for dst, src in zip(out, self._list_block(xy[r], pos[r], hit[r])):
+                dst[r] = src
+            return out
+        return self._list_block(xy, pos, hit)
+
+    def _pad_block(self, xy, pos, table, soa):
+        """:meth:`_grid_block` for points whose cells are in the padded table: one
+        ``(points × width)`` gather instead of ragged lists.
+
+        Rows are sorted by distance from the cell's centre, so the first
+        ``PAD_FIRST`` candidates usually hold the answer: a later one is at
+        least its centre distance less the point's own distance from the
+        centre away (triangle inequality), and only points whose best so far
+        is not strictly below that look at the whole row.
+        """
+        first = self.PAD_FIRST
+        if table.shape[1] <= first:
+            return self._settle(*self._pad_eval(xy, table[pos], soa))
+        seg, best = self._pad_eval(xy, table[pos, :first], soa)
+        x0, y0, g, nx, ny, keys = self.grid[:6]
+        key = keys[pos]
+        cx, cy = key // ny, key % ny
+        dpc = np.hypot(xy[:, 0] - (x0 + (cx + 0.5) * g), xy[:, 1] - (y0 + (cy + 0.5) * g))
+        bound = (self.pad[3][pos] - dpc) * (1 - 1e-9) - 1e-9
+        more = np.flatnonzero(~(best < bound))
+        if len(more):
+            seg[more], best[more] = self._pad_eval(xy[more], table[pos[more]], soa)
+        return self._settle(seg, best)
+
+    def _settle(self, seg, best):
+        return seg, best, best <= self.grid[8]
+
+    @staticmethod
+    def _pad_eval(xy, cand, soa):
+        """Nearest of the candidate pieces ``cand`` (points × columns), the arithmetic of :func:`_project`."""
+        sx, sy, sdx, sdy, sden, sseg = soa
+        qx = xy[:, :1] - sx[cand]
+        qy = xy[:, 1:] - sy[cand]
+        dx, dy = sdx[cand], sdy[cand]
+        t = qx * dx
+        t += qy * dy
+        t /= sden[cand]
+        np.clip(t, 0.0, 1.0, out=t)
+        dx *= t
+        dy *= t
+        qx -= dx
+        qy -= dy
+        d = np.hypot(qx, qy, out=qx)
+        best = d.min(axis=1)
+        # Of equally near segments the lowest wins, as in the tree search.
+        seg = np.where(d == best[:, None], sseg[cand], np.iinfo(np.int64).max).min(axis=1)
+        return seg, best
+
+    def _list_block(self, xy, pos, hit):
+        x0, y0, g, nx, ny, keys, starts, entries, reach = self.grid[:9]
         m = len(xy)
-        cx = np.floor((xy[:, 0] - x0) / g)
-        cy = np.floor((xy[:, 1] - y0) / g)
-        inside = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
-        key = np.where(inside, cx * ny + cy, -1).astype(np.int64)
-        pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-        hit = inside & (keys[pos] == key)
         lo = np.where(hit, starts[pos], 0)
         cnt = np.where(hit, starts[pos + 1] - starts[pos], 0)
         first = np.cumsum(cnt) - cnt
@@ -220,7 +311,7 @@ class _SnapIndex:
                 best_d[rows] = d
                 settled[rows] = ok
 
-            _on_threads(grid, [z[lo:lo + self.CHUNK] for lo in range(0, m, self.CHUNK)])
+            _on_threads(grid, [z[lo:lo + self.GRID_CHUNK] for lo in range(0, m, self.GRID_CHUNK)])
             # Only what the grid left open goes to the tree (in the same order).
             z = z[~settled[z]]
 
@@ -249,7 +340,7 @@ class _SnapIndex:
         return best_seg, best_d
 
     def _reach(self) -> float:
-        return self.grid[-1] if self.grid is not None else -np.inf
+        return self.grid[8] if self.grid is not None else -np.inf
 
     def _nearest_block(self, xy, max_distance):
         """:meth:`nearest` for one block, distances exact only within ``max_distance``."""
@@ -318,7 +409,7 @@ def _on_threads(fn, blocks) -> None:
             fn(b)
 
 
-def _build_grid(mid: np.ndarray, half: float):
+def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = None):
     """Uniform grid listing, for each cell, the pieces that may be nearest to a point in it.
 
     Cells are ``2 × half`` wide; a piece is listed in every cell that meets
@@ -353,6 +444,13 @@ def _build_grid(mid: np.ndarray, half: float):
     idx_dtype = np.int32 if len(mid) < 2**31 else np.int64
     keys = np.empty(total, dtype=np.int64)
     owner = np.empty(total, dtype=idx_dtype)
+    centre_d = np.empty(total) if piece_rows is not None else None
+    # A piece may be nearest within ``reach`` only if it comes within
+    # ``reach`` of the cell, and it is at least its distance from the cell's
+    # centre less the half-diagonal: pieces the square listed beyond that
+    # (over a third on a street grid) are left out, so each point projects
+    # onto fewer candidates.
+    limit = reach + g / math.sqrt(2.0)
     # In slices, so the temporaries stay small on millions of pieces.
     step = 1 << 20
     out = 0
@@ -362,15 +460,78 @@ def _build_grid(mid: np.ndarray, half: float):
         cnt = int(p.sum())
         k = np.arange(cnt) - np.repeat(np.cumsum(p) - p, p)
         c = np.repeat(cy[sl], p)
-        keys[out:out + cnt] = (np.repeat(ix0[sl], p) + k // c) * ny + np.repeat(iy0[sl], p) + k % c
-        owner[out:out + cnt] = np.repeat(np.arange(lo, lo + len(p), dtype=idx_dtype), p)
+        kx = np.repeat(ix0[sl], p) + k // c
+        ky = np.repeat(iy0[sl], p) + k % c
+        own = np.repeat(np.arange(lo, lo + len(p), dtype=idx_dtype), p)
+        if piece_rows is not None:
+            rows = piece_rows[own]
+            _, d = _project(rows, x0 + (kx + 0.5) * g, y0 + (ky + 0.5) * g)
+            near = d <= limit * (1 + 1e-9) + 1e-9
+            kx, ky, own = kx[near], ky[near], own[near]
+            cnt = len(own)
+            centre_d[out:out + cnt] = d[near]
+        keys[out:out + cnt] = kx * ny + ky
+        owner[out:out + cnt] = own
         out += cnt
+    keys, owner, total = keys[:out], owner[:out], out
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     entries = owner[order]
+    if centre_d is not None:
+        centre_d = centre_d[:out][order]
     del order, owner
     new = np.empty(total, dtype=bool)
     new[0] = True
     np.not_equal(keys[1:], keys[:-1], out=new[1:])
     starts = np.append(np.flatnonzero(new), total)
-    return (float(x0), float(y0), g, nx, ny, keys[new], starts, entries, reach)
+    return (float(x0), float(y0), g, nx, ny, keys[new], starts, entries, reach, centre_d)
+
+
+def _pad_grid(grid, piece_rows: np.ndarray, piece_seg: np.ndarray, cap: int | None = None):
+    """The grid's candidate lists as a padded ``(cells, width)`` table, plus the
+    pieces' columns one array each (the gathers of :meth:`_SnapIndex._pad_block`).
+
+    The ragged lists need ``np.repeat`` and ``reduceat`` over every
+    candidate; a rectangle needs one gather. The width is the largest list
+    unless that would make the table more than four times the lists (a few
+    crowded town cells): cells longer than the width keep the ragged path
+    (their ``width`` entry is 0). Padding points at an extra piece so far
+    away that it never wins.
+    """
+    starts, entries = grid[6], grid[7]
+    cnt = np.diff(starts)
+    if len(cnt) == 0:
+        return None
+    limit = 4 * len(entries) + (1 << 16)
+    width = min(int(cnt.max()), limit // len(cnt), cap if cap is not None else len(entries))
+    if width <= 0:
+        return None
+    n_pieces = len(piece_rows)
+    dtype = np.int32 if n_pieces + 1 < 2**31 else np.int64
+    table = np.full((len(cnt), width), n_pieces, dtype=dtype)
+    ok = cnt <= width
+    rows = np.repeat(np.flatnonzero(ok), cnt[ok])
+    first = starts[:-1][ok]
+    col = np.arange(len(rows)) - np.repeat(np.cumsum(cnt[ok]) - cnt[ok], cnt[ok])
+    table[rows, col] = entries[np.repeat(first, cnt[ok]) + col]
+    # Each row nearest-to-the-cell-centre first, and the centre distance of
+    # the first candidate not looked at in the first round (see _pad_block).
+    next_d = np.full(len(cnt), np.inf)
+    centre_d = grid[9]
+    if centre_d is not None:
+        dist = np.full((len(cnt), width), np.inf)
+        dist[rows, col] = centre_d[np.repeat(first, cnt[ok]) + col]
+        order = np.argsort(dist, axis=1, kind="stable")
+        table = np.take_along_axis(table, order, axis=1)
+        if width > _SnapIndex.PAD_FIRST:
+            next_d = np.take_along_axis(dist, order[:, _SnapIndex.PAD_FIRST:_SnapIndex.PAD_FIRST + 1], axis=1)[:, 0]
+        del dist, order
+    far = 1e300
+    sx = np.append(piece_rows[:, 0], far)
+    sy = np.append(piece_rows[:, 1], far)
+    sdx = np.append(piece_rows[:, 2], 0.0)
+    sdy = np.append(piece_rows[:, 3], 0.0)
+    # As in _project: the same den, floored the same way.
+    sden = np.maximum(sdx * sdx + sdy * sdy, 1e-300)
+    sseg = np.append(piece_seg, np.iinfo(np.int64).max)
+    return table, np.where(ok, cnt, 0), (sx, sy, sdx, sdy, sden, sseg), next_d

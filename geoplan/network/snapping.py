@@ -151,9 +151,11 @@ class SnappingMixin:
         require_crs(points, _(what))
         geo = points.geometry
         pts = (geo if geo.crs.equals(self.crs) else geo.to_crs(self.crs)).to_numpy()
-        kinds = shapely.get_type_id(pts)
         # Facilities may be drawn as polygons (cemeteries); route to a point inside.
-        non_point = (kinds != 0) & ~shapely.is_empty(pts) & ~pd.isna(pts)
+        # (get_type_id is -1 for missing geometries; is_empty only on the few others.)
+        non_point = shapely.get_type_id(pts) > 0
+        if non_point.any():
+            non_point[non_point] = ~shapely.is_empty(pts[non_point])
         if non_point.any():
             pts = pts.copy()
             pts[non_point] = shapely.point_on_surface(pts[non_point])
@@ -168,7 +170,7 @@ class SnappingMixin:
         ids = _ids_of(points, id_col, what)
         pts = self._points_metric(points, what)
         n = len(pts)
-        missing = pd.isna(pts) | shapely.is_empty(pts)
+        missing = shapely.is_missing(pts) | shapely.is_empty(pts)
         valid = np.flatnonzero(~missing)
         edge = np.full(n, -1, dtype=np.int64)
         dist = np.full(n, np.nan)

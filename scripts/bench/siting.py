@@ -22,6 +22,7 @@ of memory in PuLP; ``--spopt-time-limit`` bounds CBC's solve time and
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -73,6 +74,11 @@ def run_geoplan(model, cost, w, fixed, args):
     return time.perf_counter() - t0, res
 
 
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (5 min {five:.2f}) on {os.cpu_count()} cores"
+
+
 def issue_benchmark(args):
     """The issue's hard instance: 5,000 demand points and 500 candidates uniform in the unit square
     (seed 0), populations 1–99, MCLP at radius 0.12 and p-median, p = 20, a time limit and a target
@@ -82,7 +88,7 @@ def issue_benchmark(args):
     w = rng.integers(1, 100, 5000).astype(float)
     cost = cdist(d, s)
     print(f"issue instance: 5000 x 500 unit square, p = 20, MCLP radius 0.12; time limit {args.time_limit:g} s, "
-          f"target gap {args.gap:.0%}", flush=True)
+          f"target gap {args.gap:.0%} ({load()})", flush=True)
     for model in args.models.split(","):
         if model == "lscp":
             continue
@@ -94,7 +100,7 @@ def issue_benchmark(args):
         gap = "unknown" if d_.get("gap") is None else f"{d_['gap']:.2%}"
         print(f"\n{model}: geoplan {t:6.1f} s  objective {res.objective:,.2f}  proven gap {gap} "
               f"(bound {d_.get('bound') or float('nan'):,.2f}; {res.status}; heuristic {d_['heuristic_objective']:,.2f} "
-              f"after {d_['heuristic_seconds']:.1f} s)", flush=True)
+              f"after {d_['heuristic_seconds']:.1f} s; {load()})", flush=True)
         if args.no_spopt or (model == "pmedian" and not args.spopt_pmedian):
             print("       spopt: not run" + ("" if args.no_spopt else
                   " (its p-median has 2.5M binaries here; --spopt-pmedian to try)"), flush=True)
