@@ -353,10 +353,11 @@ PLACE_NAMES = _register(LayerSchema(
 def get_schema(kind: str) -> LayerSchema:
     """Return the schema of a layer kind, with a helpful error for a typo."""
     from geoplan.errors import GeoplanError
+    from geoplan.i18n import _
 
     try:
         return SCHEMAS[kind]
     except KeyError:
         raise GeoplanError(
-            f"Unknown layer kind {kind!r}. Known kinds: {', '.join(SCHEMAS)}."
+            _("Unknown layer kind {kind!r}. Known kinds: {kinds}.").format(kind=kind, kinds=", ".join(SCHEMAS))
         ) from None

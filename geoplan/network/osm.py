@@ -37,6 +37,7 @@ import shapely
 
 from geoplan.layers.crs import STORAGE_CRS
 from geoplan.errors import DataFileError
+from geoplan.i18n import _
 from geoplan.layers.values import parse_yes_no
 
 #: OSM ``highway`` value → roads-schema ``road_class``.
@@ -164,11 +165,11 @@ def read_osm_roads(path, use_maxspeed: bool = True, classes: dict | None = None)
             rows["osm_highway"].append(highway)
             rows["geometry"].append(geom)
     except (RuntimeError, OSError) as exc:
-        raise DataFileError(f"Cannot read OSM file {path}: {exc}") from exc
+        raise DataFileError(_("Cannot read OSM file {path}: {error}").format(path=path, error=exc)) from exc
     if not rows["road_id"]:
         raise DataFileError(
-            f"{path} contains no drivable road (highway={', '.join(sorted(set(classes)))}); "
-            "check the extract covers the county."
+            _("{path} contains no drivable road (highway={classes}); check the extract covers the county.").format(
+                path=path, classes=", ".join(sorted(set(classes))))
         )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
     gdf["speed_kmh"] = gdf["speed_kmh"].astype("float64")
