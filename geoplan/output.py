@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import errno
+import io
 import math
 import os
 import re
@@ -228,6 +229,19 @@ def _os_error(p: Path, exc: OSError) -> OutputError:
     return OutputError(f"无法写入 {p}（{exc.strerror or exc}），原有文件（若有）未被改动。")
 
 
+def _disk_full(exc: BaseException) -> bool:
+    text = str(exc)
+    return "No space" in text or "disk is full" in text or "disk full" in text
+
+
+def _save_workbook(wb, tmp: Path) -> None:
+    # Built in memory, then written in one go: openpyxl's zip writer left half-open on a full disk
+    # complains (a traceback on stderr) when it is collected later.
+    buf = io.BytesIO()
+    wb.save(buf)
+    tmp.write_bytes(buf.getvalue())
+
+
 def _fsync_path(path: Path, directory: bool = False) -> None:
     try:
         fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
@@ -290,6 +304,10 @@ def atomic_target(path, *, overwrite: bool = False) -> Iterator[Path]:
             yield tmp
         except OSError as exc:
             raise _os_error(p, exc) from exc
+        except Exception as exc:
+            if _disk_full(exc):  # GDAL and SQLite report a full disk as their own error types
+                raise _os_error(p, OSError(errno.ENOSPC, "No space left on device")) from exc
+            raise
         if not tmp.exists():
             raise OutputError(f"{p} 未能生成（写出程序没有产生文件）。")
         try:
@@ -488,7 +506,7 @@ def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Shee
     if not sheets:
         wb.create_sheet("Sheet1")
     with atomic_target(path, overwrite=overwrite) as tmp:
-        wb.save(tmp)
+        _save_workbook(wb, tmp)
     return Path(path)
 
 
@@ -528,7 +546,7 @@ def write_geo(gdf, path, *, layer: str | None = None, overwrite: bool = False) -
         except (OSError, OutputError):
             raise
         except Exception as exc:  # GDAL reports a full disk as its own error type
-            if "No space" in str(exc):
+            if _disk_full(exc):
                 raise _os_error(p, OSError(errno.ENOSPC, "No space left on device")) from exc
             raise OutputError(f"无法写出 {p}（{exc}），未写任何文件。") from exc
     return p
@@ -622,7 +640,7 @@ def save_workbook(wb, path, *, overwrite: bool = False) -> Path:
     check_target(path, overwrite=overwrite)
     neutralise_workbook(wb)
     with atomic_target(path, overwrite=overwrite) as tmp:
-        wb.save(tmp)
+        _save_workbook(wb, tmp)
     return Path(path)
 
 

@@ -265,17 +265,20 @@ def import_cmd(files, workspace_dir, gpx, replan, time_limit, out, overwrite):
     plan, filled = (None, files[0]) if len(files) == 1 else files
     plan = _plan_path(plan, workspace_dir)
     result = inspection.InspectionResult.load(plan)
-    folder = _folder(out) if out else Path(plan).parent
+    folder = Path(out) if out else Path(plan).parent
     stem = Path(plan).stem.replace("_plan", "")
     store = folder / f"{stem}_results.gpkg"
     refuse_inputs([store, folder / f"{stem}_results.xlsx", folder / f"{stem}_report.xlsx"], [plan, filled, gpx])
-    files = check_targets([folder / f"{stem}_results.xlsx", folder / f"{stem}_report.xlsx",
-                           folder / f"{stem}_report.pdf"] + ([folder / f"{stem}_replan.gpkg"] if replan else []),
-                          overwrite=overwrite)  # refuse before the work
+    targets = [folder / f"{stem}_results.xlsx", folder / f"{stem}_report.xlsx",
+               folder / f"{stem}_report.pdf"] + ([folder / f"{stem}_replan.gpkg"] if replan else [])
+    if folder.is_dir():
+        check_targets(targets, overwrite=overwrite)  # refuse before the work
     prev_markers, prev_history = load_results(store) if store.exists() else (None, None)
     imp = inspection.import_results(result, filled, gpx=gpx, previous_markers=prev_markers,
                                     previous_history=prev_history)
     rep = campaign_report(result, imp)
+    _folder(folder)  # a new --out folder only once the form is known good: a refused form leaves nothing behind
+    files = check_targets(targets, overwrite=overwrite)
     save_results(imp, store, overwrite=True)  # the accumulating store: earlier imports are inside it
     xlsx = write_results_xlsx(imp, files[0], overwrite=overwrite)
     rx = write_report_xlsx(rep, files[1], overwrite=overwrite)

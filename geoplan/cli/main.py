@@ -114,7 +114,8 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
 
     if out_path is not None:
         if out_path.suffix.lower() != ".gpkg":
-            raise click.UsageError(f"--out must end in .gpkg, not {out_path.suffix or 'nothing'}.")
+            raise click.UsageError(_("--out must end in .gpkg, not {suffix}.").format(
+                suffix=out_path.suffix or _("nothing")))
         refuse_inputs([out_path], [path])
         check_target(out_path, overwrite=overwrite)  # refuse before the work
 
@@ -192,7 +193,8 @@ def coverage(plan_path, gpkg, workspace_dir, population, year, as_of, out_path, 
             raise PlanError(f"--as-of {as_of!r} 不是日期，请写成 2022-12-31 这样的格式。") from None
     year = plan.check_year(year if year is not None else (as_of.year if as_of else plan.default_year()))
     if out_path is not None and out_path.suffix.lower() not in (".xlsx", ".csv"):
-        raise click.UsageError(f"--out must end in .xlsx or .csv, not {out_path.suffix or 'nothing'}.")
+        raise click.UsageError(_("--out must end in .xlsx or .csv, not {suffix}.").format(
+            suffix=out_path.suffix or _("nothing")))
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)  # as before: a new folder for the report is made
         # refuse before the work (the CSV's sibling files are checked again once the tables are known)

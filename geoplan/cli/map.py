@@ -18,7 +18,7 @@ from geoplan.errors import DataFileError
 from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.content import default_sources
 from geoplan.maps.html import BASEMAPS, coverage_map, gazetteer_map, inspection_map, people_beyond, save_map
-from geoplan.i18n import _
+from geoplan.i18n import N_, _
 from geoplan.output import OVERWRITE_HELP, check_targets, refuse_inputs
 
 __all__ = ["map_group", "write_demo_maps", "demo_isochrones"]
@@ -30,10 +30,11 @@ def _read_vector(path: Path | None, what: str) -> gpd.GeoDataFrame | None:
     try:
         gdf = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise DataFileError(f"Cannot read the {what} file {path}: {exc}") from exc
+        raise DataFileError(_("Cannot read the {what} file {path}: {error}").format(
+            what=_(what), path=path, error=exc)) from exc
     if gdf.crs is None:
-        raise DataFileError(f"The {what} file {path} has no coordinate reference system; "
-                            "save it with one (e.g. EPSG:4490).")
+        raise DataFileError(_("The {what} file {path} has no coordinate reference system; "
+                              "save it with one (e.g. EPSG:4490).").format(what=_(what), path=path))
     return gdf
 
 
@@ -45,7 +46,8 @@ def _read_table(path: Path | None, what: str) -> pd.DataFrame | None:
             return pd.read_excel(path, dtype={"name_id": str})
         return pd.read_csv(path, encoding="utf-8-sig", dtype={"name_id": str})
     except Exception as exc:
-        raise DataFileError(f"Cannot read the {what} file {path}: {exc}") from exc
+        raise DataFileError(_("Cannot read the {what} file {path}: {error}").format(
+            what=_(what), path=path, error=exc)) from exc
 
 
 def _basemap(basemap: str | None, offline: bool) -> str:
@@ -183,13 +185,13 @@ def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tia
             evaluation, per_cell, minutes, label = plan_travel(c, plan, y)
         else:
             evaluation = evaluate(plan, c.layers, y)
-    people = _read_vector(uncovered, "uncovered people")
+    people = _read_vector(uncovered, N_("uncovered people"))
     if people is None and per_cell is not None:
         people = people_beyond(per_cell, minutes)
     content = dict(travel=per_cell, travel_label=label or "最近设施", uncovered=people, gap_minutes=minutes,
-                   proposed_sites=_read_vector(sites, "proposed sites"), title=title, data_date=data_date)
+                   proposed_sites=_read_vector(sites, N_("proposed sites")), title=title, data_date=data_date)
     if out_path is not None:
-        m = coverage_map(c, evaluation, isochrones=_read_vector(isochrones, "isochrones") if per_cell is None else None,
+        m = coverage_map(c, evaluation, isochrones=_read_vector(isochrones, N_("isochrones")) if per_cell is None else None,
                          basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline, **content)
         _done(save_map(m, out_path, overwrite=overwrite))
     for path in (png_path, pdf_path):
@@ -225,7 +227,7 @@ def inspection_cmd(county, gpkg, population, workspace_dir, out_path, basemap, t
       geoplan map inspection --routes routes.gpkg --out 界线检查.html --offline
     """
     out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, workspace_dir, routes)
-    m = inspection_map(c["boundary_lines"], c["boundary_markers"], _read_vector(routes, "routes"),
+    m = inspection_map(c["boundary_lines"], c["boundary_markers"], _read_vector(routes, N_("routes")),
                        outline=c.outline, basemap=_basemap(basemap, offline), tianditu_key=tianditu_key,
                        offline=offline, title=title or f"{c.name or c.code} 界线联合检查", data_date=data_date)
     _done(save_map(m, out_path, overwrite=overwrite))
@@ -244,7 +246,7 @@ def gazetteer_cmd(county, gpkg, population, workspace_dir, out_path, basemap, ti
       geoplan map gazetteer --history 地名沿革.csv --out 地名.html --offline
     """
     out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, workspace_dir, history)
-    m = gazetteer_map(c["place_names"], _read_table(history, "name history"), outline=c.outline,
+    m = gazetteer_map(c["place_names"], _read_table(history, N_("name history")), outline=c.outline,
                       basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
                       title=title or f"{c.name or c.code} 地名", data_date=data_date)
     _done(save_map(m, out_path, overwrite=overwrite))

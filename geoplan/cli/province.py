@@ -189,6 +189,10 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
         with dask_client(scheduler, workers=workers, memory_limit=memory_limit) as client:
             run = evaluate_all(client)
 
+    if not run.ok:  # nothing to report on: say why, write nothing
+        reasons = [f"  {r.label} {r.name}: {r.reason.splitlines()[0][:300]}" for r in run.failed]
+        reasons += [f"  {c}: {reason}" for c, reason in run.skipped[:10]]
+        raise GeoplanError(_("No county finished; nothing was written:") + "\n" + "\n".join(reasons[:20]))
     tables = province_tables(run.results, run.skipped)
     years = sorted({r.evaluation.year for r in run.ok})
     title = title or (f"{'浙江省' if sample else '全省'}民政设施规划评估" + (f"（{years[-1]} 年）" if len(years) == 1 else ""))

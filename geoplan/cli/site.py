@@ -52,7 +52,8 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
     from geoplan.network.graph import RoadNetwork
 
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".gpkg", ".geojson"):
-        raise GeoplanError(f"--out must end in .csv, .gpkg or .geojson, not {out_path.suffix or 'nothing'}.")
+        raise GeoplanError(_("--out must end in .csv, .gpkg or .geojson, not {suffix}.").format(
+            suffix=out_path.suffix or _("nothing")))
     if out_path is not None:
         if not out_path.parent.exists():
             out_path.parent.mkdir(parents=True)  # a new folder for the sites is made, as for coverage --out

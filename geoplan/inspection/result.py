@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geoplan.i18n import _
 from geoplan.inspection.selection import InspectionError
 
 # --------------------------------------------------------------------------
@@ -136,13 +137,14 @@ class InspectionResult:
 
         p = Path(path)
         if not p.exists():
-            raise InspectionError(f"Plan file not found: {p}. Make one with `geoplan inspect plan`.")
+            raise InspectionError(_("Plan file not found: {path}. Make one with `geoplan inspect plan`.").format(path=p))
         try:
             names = set(pyogrio.list_layers(p)[:, 0])
         except Exception as exc:
-            raise InspectionError(f"{p} is not a plan GeoPackage ({exc}).") from exc
+            raise InspectionError(_("{path} is not a plan GeoPackage ({error}).").format(path=p, error=exc)) from exc
         if not {"plan_visits", "plan_routes", "plan_meta"} <= names:
-            raise InspectionError(f"{p} is not a plan written by `geoplan inspect plan` (no plan_* tables).")
+            raise InspectionError(
+                _("{path} is not a plan written by `geoplan inspect plan` (no plan_* tables).").format(path=p))
 
         def rd(name):
             return gpd.read_file(p, layer=name, engine="pyogrio") if name in names else None

@@ -74,6 +74,8 @@ class ImportedResults:
 # besides the package's yes/no spellings (layers.values), the words teams write in these columns
 _YES_EXTRA = {"完好", "清晰"}
 _NO_EXTRA = {"x", "损坏", "模糊"}
+#: farther than this from its registered place, a measured point is a wrong coordinate, not a moved marker
+MAX_DISPLACEMENT_M = 2000.0
 
 
 def _read_form(path) -> tuple[pd.DataFrame, int]:
@@ -82,7 +84,7 @@ def _read_form(path) -> tuple[pd.DataFrame, int]:
 
     p = Path(path)
     if not p.exists():
-        raise InspectionError(f"Form file not found: {p}.")
+        raise InspectionError(_("Form file not found: {path}.").format(path=p))
     try:
         if p.suffix.lower() in (".xlsx", ".xlsm"):
             raw = pd.read_excel(p, dtype=str, header=None, engine="openpyxl")
@@ -95,18 +97,19 @@ def _read_form(path) -> tuple[pd.DataFrame, int]:
                 except UnicodeDecodeError:
                     continue
             else:
-                raise InspectionError(f"{p} is neither UTF-8 nor GBK text; save it as CSV UTF-8.")
+                raise InspectionError(_("{path} is neither UTF-8 nor GBK text; save it as CSV UTF-8.").format(path=p))
             import io as _io
             from geoplan.output import unescape_frame
 
             # a form geoplan wrote as CSV has formula-like text quoted (OWASP); undo it
             raw = unescape_frame(pd.read_csv(_io.StringIO(text), dtype=str, header=None, keep_default_na=False))
         else:
-            raise InspectionError(f"{p}: record forms are read from .xlsx or .csv files.")
+            raise InspectionError(_("{path}: record forms are read from .xlsx or .csv files.").format(path=p))
     except InspectionError:
         raise
     except Exception as exc:
-        raise InspectionError(f"{p} cannot be read as a record form ({type(exc).__name__}: {exc}).") from exc
+        raise InspectionError(_("{path} cannot be read as a record form ({error}).").format(
+            path=p, error=f"{type(exc).__name__}: {exc}")) from exc
     names = {zh: en for en, zh in FORM_COLUMNS} | {en: en for en, _ in FORM_COLUMNS}
     header = [names.get(str(c).strip(), str(c).strip()) for c in raw.iloc[0]]
     skip = 1
@@ -208,6 +211,11 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
             problems.append(Problem(label, None, where, "检查日期", date_txt, _("not a date"),
                                     _("write it like 2026-10-08")))
             continue
+        if date_txt and not (pd.Timestamp("1949-10-01") <= inspected <= pd.Timestamp(_dt.date.today())):
+            # a typo of the year (2125, 1025) would set the marker's next due date wrongly for decades
+            problems.append(Problem(label, None, where, "检查日期", date_txt, "检查日期不能晚于今天或早于1949年",
+                                    "请核对年份"))
+            continue
         bools = {}
         for col, zh in (("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰")):
             v = str(r.get(col, "")).strip().lower()
@@ -245,6 +253,11 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
             reg = gpd.GeoSeries([register.loc[mid].geometry], crs=result.markers.crs).to_crs(metric).iloc[0]
             now = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs="EPSG:4490").to_crs(metric).iloc[0]
             disp = float(reg.distance(now))
+            if disp > MAX_DISPLACEMENT_M:  # another marker's or a mistyped coordinate, not a moved marker
+                problems.append(Problem(label, None, where, "实测经度", f"{lon_txt}, {lat_txt}",
+                                        f"实测位置离登记位置 {disp / 1000:.1f} 公里，不可能是界桩移位",
+                                        "请核对实测坐标（或GPS航点名称）"))
+                continue
         rows.append(dict(marker_id=mid, inspected=inspected, condition=cond, displacement_m=disp,
                          measured_lon=lon, measured_lat=lat,
                          reference_ok=bools["reference_ok"], lettering_ok=bools["lettering_ok"], action=action,
@@ -316,7 +329,14 @@ def read_gpx_waypoints(path) -> dict:
             continue
         name = next((c.text for c in w if str(c.tag).endswith("name")), None)
         if name and MARKER_ID_RE.fullmatch(name.strip()):
-            out[name.strip()] = (float(w.get("lon")), float(w.get("lat")))
+            try:
+                lon, lat = float(w.get("lon")), float(w.get("lat"))
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise InspectionError(f"GPS航点文件 {p} 中航点 {name.strip()} 的坐标无效（lon={w.get('lon')!r}，"
+                                      f"lat={w.get('lat')!r}）。请从手持GPS重新导出 GPX 1.1。") from None
+            out[name.strip()] = (lon, lat)
     return out
 
 

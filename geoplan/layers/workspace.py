@@ -422,6 +422,12 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
                                        exclude=water_layer, source=str(paths["population"]))
 
     # ---- write (geoplan.output: temporary files in the folder, renamed when all are written) ----
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from geoplan.output import _os_error
+        raise _os_error(folder, exc) from exc
     stamp = _now()
     layers_meta = dict(old_layers)
     for name, (frame, s) in to_write.items():
@@ -449,8 +455,19 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         allm = pd.concat(matches, ignore_index=True)
         manifest["addresses"] = {"report": paths["report"].name,
                                  "summary": _addr.match_summary(allm).to_dict("records")}
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_all(paths, to_write, population, manifest, matches, overwrite=old is not None)
+    try:
+        _write_all(paths, to_write, population, manifest, matches, overwrite=old is not None)
+    except Exception as exc:  # a read-only folder or a full disk: a message, and no new folder left behind
+        from geoplan.output import _disk_full, _os_error
+        if created:
+            import shutil
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _os_error(folder, exc) from exc
+        if _disk_full(exc):
+            import errno
+            raise _os_error(folder, OSError(errno.ENOSPC, "No space left on device")) from exc
+        raise
     kept = [k for k in new_layers if k not in to_write]
     return WorkspaceResult(folder, paths["gpkg"], manifest, sorted(to_write), kept,
                            pd.concat(matches, ignore_index=True) if matches else None,

@@ -19,6 +19,7 @@ import shapely
 
 from geoplan.layers.crs import STORAGE_CRS, metric_crs
 from geoplan.layers.schema import SCHEMAS
+from geoplan.i18n import _
 from geoplan.maps.builder import _Builder
 from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results,
                                   travel_time_areas)
@@ -225,7 +226,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
     colours = {PASS: _PASS, FAIL: _FAIL, EXEMPT: _EXEMPT}
     for i, ind in enumerate(indicator_results(evaluation)):
         feats = []
-        for _, town in towns_d.iterrows():
+        for _i, town in towns_d.iterrows():
             code = str(town["code"])
             if code not in ind.results.index:
                 continue
@@ -255,7 +256,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         "s": {"color": "#777", "weight": 1, "fill": True, "fillOpacity": 0.0},
         "p": _popup(r["name"], _record_pairs(r, labels)),
         "n": r["name"],
-    }) for _, r in towns_d.iterrows()]
+    }) for _i, r in towns_d.iterrows()]
     b.layer("乡镇(街道)", feats, show=True)
 
     # Population as a light choropleth of 1 km squares.
@@ -264,7 +265,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         breaks = _classes(grid["population"].to_numpy(), len(_POP_COLOURS))
         grid_d = b.prepare(grid)
         feats = []
-        for _, r in grid_d.iterrows():
+        for _i, r in grid_d.iterrows():
             k = int(np.searchsorted(breaks, r["population"], side="right"))
             feats.append(_feature(r.geometry, {
                 "s": {"stroke": False, "fillColor": _POP_COLOURS[min(k, len(_POP_COLOURS) - 1)],
@@ -307,7 +308,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         beyond = areas[~(areas["hi"] <= max(travel_minutes))]
         if len(beyond):
             entries.append(("", "其余 " + "，".join(f"{r['band']} {_fmt(round(r['population']))} 人"
-                                                  for _, r in beyond.iterrows())))
+                                                  for _i, r in beyond.iterrows())))
         group = b.layer("通行时间（步行至道路 + 驾车）", feats[::-1], show=True)
         b.legend_section(f"到{travel_label}的通行时间", entries, groups=[group])
     elif isochrones is not None and len(isochrones):
@@ -316,7 +317,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
     # Gaps: failing townships, then people outside the service area, where they live.
     if failing:
         feats = []
-        for _, town in towns_d[towns_d["code"].astype(str).isin(failing)].iterrows():
+        for _i, town in towns_d[towns_d["code"].astype(str).isin(failing)].iterrows():
             code = str(town["code"])
             extra = "<h5>未达标指标</h5><table>" + "".join(
                 f"<tr><th>{_esc(rt)}</th><td>{_esc(reason)}</td></tr>" for rt, reason in failing[code]
@@ -332,7 +333,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
                          groups=[group])
     if uncovered is not None and len(uncovered):
         if "population" not in uncovered.columns:
-            raise MapError("The 'uncovered' layer needs a 'population' column (persons at each point).")
+            raise MapError(_("The 'uncovered' layer needs a 'population' column (persons at each point)."))
         d = b.prepare(uncovered)
         top = max(float(d["population"].max()), 1.0)
         feats = [_feature(r.geometry, {
@@ -341,7 +342,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             "s": {"radius": round(max(0.8, 8 * math.sqrt(float(r["population"]) / top)), 1), "color": "#c62828",
                   "weight": 0.5, "fillColor": "#ef5350", "fillOpacity": 0.6},
             "t": f"未覆盖约 {_fmt(round(float(r['population'])))} 人",
-        }) for _, r in d.iterrows()]
+        }) for _i, r in d.iterrows()]
         when = f"{_fmt(gap_minutes)} 分钟" if gap_minutes is not None else "服务范围"
         group = b.layer(f"缺口：{when}外人口", feats, show=True)
         total = float(d["population"].sum())
@@ -364,7 +365,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             "p": _popup(r["name"], _record_pairs(r, flabels)),
             "t": _esc(r["name"]),
             "n": r["name"],
-        }) for _, r in d.iterrows()]
+        }) for _i, r in d.iterrows()]
         title_zh = SCHEMAS[kind].title_zh if kind in SCHEMAS else kind
         fac_groups.append(b.layer(title_zh, feats, show=(kind != "children_homes")))
         fac_entries.append((_sym_html(symbol, colour), f"{title_zh}（{len(fac)} 处）"))
@@ -379,7 +380,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         name_col = next((c for c in ("name", "site_id", "facility_id") if c in d.columns), None)
         slabels = _labels(None)
         feats = []
-        for i, (_, r) in enumerate(d.iterrows()):
+        for i, (_i, r) in enumerate(d.iterrows()):
             nm = r[name_col] if name_col else f"拟新建站点 {i + 1}"
             feats.append(_feature(r.geometry, {
                 "i": _sym_html("新", "#d81b60"), "zi": 1000,
@@ -399,7 +400,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
 def _draw_isochrones(b, isochrones: gpd.GeoDataFrame) -> None:
     """Road isochrones (older input), dissolved per kind and minutes; the widest band drawn first."""
     if "minutes" not in isochrones.columns:
-        raise MapError("The isochrones need a 'minutes' column (travel time of each polygon).")
+        raise MapError(_("The isochrones need a 'minutes' column (travel time of each polygon)."))
     iso = isochrones.copy()
     kind_col = next((c for c in ("kind", "layer") if c in iso.columns), None)
     iso["_kind"] = iso[kind_col].astype(str) if kind_col else ""
@@ -421,7 +422,7 @@ def _draw_isochrones(b, isochrones: gpd.GeoDataFrame) -> None:
             "p": _popup(f"{kind_zh} {_fmt(r['minutes'])} 分钟可达范围".strip(),
                         [("通行时间(分钟)", r["minutes"]), ("设施数", r["facilities"])]),
             "t": f"{_esc(kind_zh)} {_esc(r['minutes'])} 分钟可达".strip(),
-        }) for _, r in d.iterrows()]
+        }) for _i, r in d.iterrows()]
         groups.append(b.layer(f"{kind_zh} 通行时间等时圈".strip(), feats, show=True))
     b.legend_section("道路通行时间等时圈", [(_sw_fill(colour_of[m], 0.4, border=colour_of[m]), f"{_fmt(m)} 分钟内")
                                      for m in minutes_all], groups=groups)

@@ -13,6 +13,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from geoplan.i18n import _
 from geoplan.maps.builder import _Builder
 from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _labels, _popup, _record_pairs,
                                  _sw_dot)
@@ -70,7 +71,7 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
     """
     for col in ("name", "category"):
         if col not in names.columns:
-            raise MapError(f"The place names need a {col!r} column.")
+            raise MapError(_("The place names need a {column!r} column.").format(column=col))
     cats = dict(DEFAULT_CATEGORY_LABELS)
     cats.update({str(k): str(v) for k, v in (category_labels or {}).items()})
     frame = outline if outline is not None and len(outline) else names
@@ -83,7 +84,7 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
     hist_by_id: dict[str, pd.DataFrame] = {}
     if history is not None and len(history):
         if "name_id" not in history.columns:
-            raise MapError("The name history needs a 'name_id' column linking it to the place names.")
+            raise MapError(_("The name history needs a 'name_id' column linking it to the place names."))
         hist_by_id = {str(k): g.drop(columns="name_id") for k, g in history.groupby("name_id", sort=False)}
     labels = _labels("place_names")
     d = b.prepare(names)
@@ -94,7 +95,7 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
         label = (str(part["category_name"].dropna().iloc[0]) if "category_name" in part.columns
                  and part["category_name"].notna().any() else cats.get(cat, f"类别 {cat}"))
         feats = []
-        for _, r in part.iterrows():
+        for _i, r in part.iterrows():
             extra = ""
             h = hist_by_id.get(str(r.get("name_id")))
             if h is not None and len(h):

@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geoplan.i18n import _
 from geoplan.maps.builder import _Builder
 from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _labels, _missing, _popup,
                                  _record_pairs, _sw_dot, _sw_line)
@@ -60,7 +61,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
     """
     for col in ("condition",):
         if col not in markers.columns:
-            raise MapError(f"The boundary markers need a {col!r} column.")
+            raise MapError(_("The boundary markers need a {column!r} column.").format(column=col))
     frame = outline if outline is not None and len(outline) else (lines if len(lines) else markers)
     if data_date is None and "last_inspected" in markers.columns and markers["last_inspected"].notna().any():
         data_date = f"界桩上次检查 {_fmt(pd.to_datetime(markers['last_inspected']).max())}"
@@ -74,7 +75,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
     llabels = _labels("boundary_lines")
     d = b.prepare(lines)
     feats = []
-    for _, r in d.iterrows():
+    for _i, r in d.iterrows():
         nm = r.get("name", r.get("line_code", ""))
         feats.append(_feature(r.geometry, {
             "s": {"color": "#424242", "weight": _LEVEL_WEIGHTS.get(r.get("level"), 3), "opacity": 0.9},
@@ -85,7 +86,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
     mlabels = _labels("boundary_markers")
     d = b.prepare(markers)
     feats = []
-    for _, r in d.iterrows():
+    for _i, r in d.iterrows():
         colour = CONDITION_COLOURS.get(r["condition"], "#607d8b")
         mid = r.get("marker_id", "")
         feats.append(_feature(r.geometry, {
@@ -122,7 +123,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
                     feats.append(_feature(start, {
                         "i": f'<span class="gp-num" style="background:{colour}">起</span>', "iz": [22, 18],
                         "zi": 500, "t": f"{_esc(name)} 出发点"}))
-            for (_, r), order in zip(part.iterrows(), orders):
+            for (_i, r), order in zip(part.iterrows(), orders):
                 pairs = _record_pairs(r, rlabels, skip=("order",)) + [("顺序", order)]
                 feats.append(_feature(r.geometry, {
                     "s": {"color": colour, "weight": 4, "opacity": 0.85},
