@@ -38,11 +38,12 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterator
 
 from geoplan.errors import GeoplanError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is handled: importing this module must stay cheap (CLI start-up)
+    import pandas as pd
 
 __all__ = ["OutputError", "OutputExistsError", "check_target", "atomic_target", "write_text", "write_bytes",
            "write_csv", "write_xlsx", "write_geo", "escape_cell", "unescape_cell", "escape_frame",
@@ -115,6 +116,8 @@ def unescape_cell(value):
 
 def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` with :func:`escape_cell` applied to every text cell and column name."""
+    import pandas as pd
+
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
@@ -125,6 +128,8 @@ def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def unescape_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` with :func:`unescape_cell` applied to every text cell and column name."""
+    import pandas as pd
+
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
@@ -315,6 +320,8 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
     kwargs.setdefault("keep_default_na", False)
     kwargs.setdefault("na_values", [""])
     kwargs.setdefault("encoding", "utf-8-sig")
+    import pandas as pd
+
     return unescape_frame(pd.read_csv(path, **kwargs))
 
 
@@ -332,6 +339,10 @@ def _xlsx_value(v):
             return _xlsx_value(v.item())
         except (ValueError, TypeError):
             pass
+    if isinstance(v, str):
+        return _XML_ILLEGAL.sub("", v), "s"
+    import pandas as pd
+
     if v is pd.NaT or v is pd.NA:
         return None, None
     if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
@@ -371,6 +382,7 @@ def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Shee
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    import pandas as pd
 
     check_target(path, overwrite=overwrite)  # before any work: a refusal leaves nothing half-built
     if isinstance(sheets, pd.DataFrame):
