@@ -42,11 +42,12 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterator
 
 from geoplan.errors import GeoplanError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is handled: importing this module must stay cheap (CLI start-up)
+    import pandas as pd
 
 __all__ = ["OutputError", "OutputExistsError", "check_target", "atomic_target", "write_text", "write_bytes",
            "write_csv", "write_xlsx", "write_geo", "escape_cell", "unescape_cell", "escape_frame",
@@ -141,11 +142,14 @@ def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> escape_frame(pd.DataFrame({"=名称": ["=SUM(A1)", "南山村"], "人口": [1, 2]}))
             '=名称  人口
     0  '=SUM(A1)   1
     1        南山村   2
     """
+    import pandas as pd
+
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
@@ -159,10 +163,13 @@ def unescape_frame(df: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> df = pd.DataFrame({"=名称": ["=SUM(A1)", "南山村"]})
     >>> unescape_frame(escape_frame(df)).equals(df)
     True
     """
+    import pandas as pd
+
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
@@ -407,6 +414,8 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
     kwargs.setdefault("keep_default_na", False)
     kwargs.setdefault("na_values", [""])
     kwargs.setdefault("encoding", "utf-8-sig")
+    import pandas as pd
+
     return unescape_frame(pd.read_csv(path, **kwargs))
 
 
@@ -424,6 +433,10 @@ def _xlsx_value(v):
             return _xlsx_value(v.item())
         except (ValueError, TypeError):
             pass
+    if isinstance(v, str):
+        return _XML_ILLEGAL.sub("", v), "s"
+    import pandas as pd
+
     if v is pd.NaT or v is pd.NA:
         return None, None
     if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
@@ -472,6 +485,7 @@ def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Shee
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    import pandas as pd
 
     check_target(path, overwrite=overwrite)  # before any work: a refusal leaves nothing half-built
     if isinstance(sheets, pd.DataFrame):

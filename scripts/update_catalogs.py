@@ -56,8 +56,10 @@ def help_messages():
         for p in cmd.params:
             if getattr(p, "help", None):
                 yield p.help, where
-        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
-            yield from walk(sub, [*path, name])
+        if isinstance(cmd, click.Group):  # list_commands/get_command: also the lazily loaded groups
+            ctx = click.Context(cmd)
+            for name in cmd.list_commands(ctx):
+                yield from walk(cmd.get_command(ctx, name), [*path, name])
 
     yield from walk(main, ["geoplan"])
 

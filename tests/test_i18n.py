@@ -88,14 +88,17 @@ def test_project_errors_are_prefixed_in_the_language():
 
 def test_every_command_shows_its_help_in_chinese():
     """Each command of the tree (groups, sub-commands, stand-alone commands) translates its help."""
+    import click
     from click.testing import CliRunner
 
     from geoplan.cli.main import main
 
     def walk(cmd, path):
         yield cmd, path
-        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
-            yield from walk(sub, [*path, name])
+        if isinstance(cmd, click.Group):  # list_commands/get_command: also the lazily loaded groups
+            ctx = click.Context(cmd)
+            for name in cmd.list_commands(ctx):
+                yield from walk(cmd.get_command(ctx, name), [*path, name])
 
     i18n.set_language("zh_CN")
     try:

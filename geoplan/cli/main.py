@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from geoplan import __version__
-from geoplan.cli.util import ErrorGroup, lang_option, load_county_from, workspace_option
+from geoplan.cli.util import LazyGroup, lang_option, load_county_from, workspace_option
 from geoplan.cli.util import table as _table
 from geoplan.i18n import N_, _, ngettext
 from geoplan.output import OVERWRITE_HELP
@@ -24,7 +23,20 @@ def _overwrite(f):
     return click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)(f)
 
 
-@click.group(cls=ErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# The command groups, imported only when used: `geoplan gaz search` need not load the map stack (folium,
+# geopandas …), which took most of a call's time.
+_GROUPS = {
+    "gaz": "geoplan.cli.gaz:gaz",
+    "inspect": "geoplan.cli.inspect:inspect",
+    "map": "geoplan.cli.map:map_group",
+    "province": "geoplan.cli.province:province",
+    "sample": "geoplan.cli.sample:sample",
+    "site": "geoplan.cli.site:site",
+    "workspace": "geoplan.cli.workspace:workspace",
+}
+
+
+@click.group(cls=LazyGroup, lazy_subcommands=_GROUPS, context_settings={"help_option_names": ["-h", "--help"]})
 @lang_option
 @click.version_option(__version__, prog_name="geoplan")
 def main():
@@ -241,6 +253,8 @@ def layers_cmd(kind):
     Example:
       geoplan layers boundary_markers
     """
+    import pandas as pd
+
     from geoplan.layers.schema import SCHEMAS, get_schema
 
     if kind is None:
@@ -260,22 +274,6 @@ def layers_cmd(kind):
              _("meaning"): _(f.description)}
             for f in s.fields]
     click.echo(_table(pd.DataFrame(rows)))
-
-
-def _register_subcommands() -> None:
-    from geoplan.cli.gaz import gaz
-    from geoplan.cli.inspect import inspect
-    from geoplan.cli.map import map_group
-    from geoplan.cli.province import province
-    from geoplan.cli.sample import sample
-    from geoplan.cli.site import site
-    from geoplan.cli.workspace import workspace
-
-    for group in (gaz, inspect, map_group, province, sample, site, workspace):
-        main.add_command(group)
-
-
-_register_subcommands()
 
 
 if __name__ == "__main__":  # pragma: no cover

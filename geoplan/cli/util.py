@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 from contextlib import contextmanager
 from pathlib import Path
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from geoplan.errors import GeoplanError
 from geoplan.i18n import LANGUAGES, _, set_language, use_for_click
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextmanager
@@ -97,6 +104,74 @@ class ErrorGroup(_HelpInLanguage, click.Group):
             ctx.exit(1)
 
 
+class LazyGroup(ErrorGroup):
+    """An :class:`ErrorGroup` whose sub-commands are imported only when one of them is used.
+
+    ``lazy_subcommands`` maps a command name to ``"module:attribute"``. A command
+    is imported when it runs or its own help is shown; the command list of the
+    group's ``--help`` reads each one's docstring from its module's source
+    instead, so ``geoplan --help`` and ``geoplan gaz search`` do not import the
+    map, siting and inspection stacks (folium, geopandas …). The help text stays
+    in one place, the docstring. Walk the tree with ``list_commands`` /
+    ``get_command`` (as click does), not ``.commands``.
+    """
+
+    def __init__(self, *args, lazy_subcommands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+        self._listing = False
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+
+    def get_command(self, ctx, cmd_name):
+        target = self.lazy_subcommands.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            summary = _summary(cmd_name, target) if self._listing else None
+            if summary is not None:
+                return summary
+            module, _sep, attr = target.partition(":")
+            cmd = getattr(importlib.import_module(module), attr)
+            if not isinstance(cmd, click.Command):
+                raise TypeError(f"{target} is not a click command")
+            self.add_command(cmd, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx, formatter):
+        self._listing = True  # the list needs only each command's help: no import
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+@lru_cache(maxsize=None)
+def _summary(name: str, target: str) -> click.Command | None:
+    """A stand-in for the command at ``target`` carrying its docstring, read from the source without importing it.
+
+    None (so the command is imported) when the source is not at hand or the
+    command is declared with anything besides its docstring that the list shows
+    (``help=``, ``short_help=``, ``hidden=``, ``deprecated=``).
+    """
+    module, _sep, attr = target.partition(":")
+    try:
+        spec = importlib.util.find_spec(module)
+        with open(spec.origin, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (ImportError, AttributeError, TypeError, OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == attr:
+            makers = [d for d in node.decorator_list if isinstance(d, ast.Call)
+                      and getattr(d.func, "attr", getattr(d.func, "id", None)) in ("command", "group")]
+            shown = {"help", "short_help", "hidden", "deprecated", None}  # None: **kwargs, unknown
+            if len(makers) != 1 or any(k.arg in shown for k in makers[0].keywords):
+                return None
+            doc = ast.get_docstring(node, clean=False)
+            return click.Command(name, help=doc) if doc else None
+    return None
+
+
 def _choose_language(ctx, param, value):
     if value:
         set_language(value)
@@ -113,6 +188,8 @@ lang_option = click.option(
 
 def table(df: pd.DataFrame) -> str:
     """A DataFrame as aligned text, with Chinese characters counted double-width."""
+    import pandas as pd
+
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500,
                            "display.unicode.east_asian_width", True):
         return df.to_string(index=False)
