@@ -215,5 +215,5 @@ class NetworkError(GeoplanError):
     >>> resolve_speeds({"县道": 0})
     Traceback (most recent call last):
     ...
-    geoplan.errors.NetworkError: Speed for road class '县道' must be a positive number of km/h, got 0.
+    geoplan.errors.NetworkError: 道路等级 '县道' 的速度须为正数（km/h），而不是 0。
     """

@@ -389,6 +389,7 @@ def write_csv(df: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
     Examples
     --------
     >>> import codecs
+    >>> import pandas as pd
     >>> p = write_csv(pd.DataFrame({"名称": ["=1+1", "南山村"]}), tmp / "a.csv")
     >>> p.read_bytes().startswith(codecs.BOM_UTF8), p.read_text(encoding="utf-8-sig").splitlines()
     (True, ['名称', "'=1+1", '南山村'])
@@ -406,6 +407,7 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> p = write_csv(pd.DataFrame({"名称": ["=1+1", "南山村"]}), tmp / "a.csv")
     >>> read_csv(p)["名称"].tolist()
     ['=1+1', '南山村']
@@ -474,7 +476,7 @@ def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Shee
 
     Examples
     --------
-    >>> import openpyxl
+    >>> import openpyxl, pandas as pd
     >>> p = write_xlsx({"乡镇": county["townships"][["code", "name"]], "说明": pd.DataFrame({"x": ["=1+1"]})},
     ...                tmp / "a.xlsx")
     >>> wb = openpyxl.load_workbook(p)

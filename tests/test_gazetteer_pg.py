@@ -127,12 +127,13 @@ for i in range(n):
 print(conflicts)
 """
 WHOS = "甲乙丙丁戊己庚辛"
-#: The full size of issue 20 (8 writers × 500 edits) runs in CI (``CI`` set) or with GEOPLAN_SLOW=1; the quick
-#: size (60 edits each, GEOPLAN_PG_STRESS_EDITS to change it) always runs.
-FULL = bool(os.environ.get("CI") or os.environ.get("GEOPLAN_SLOW"))
+#: The full size of issue 20 (8 writers × 500 edits) runs with GEOPLAN_SLOW=1 only: it took 21 minutes on a loaded
+#: 2-core machine, which CI's 30-minute budget (whole suite ~18 minutes) cannot hold; the quick size (60 edits
+#: each, GEOPLAN_PG_STRESS_EDITS to change it) always runs.
+FULL = bool(os.environ.get("GEOPLAN_SLOW"))
 SIZES = [pytest.param(int(os.environ.get("GEOPLAN_PG_STRESS_EDITS", "60")), id="quick"),
          pytest.param(500, id="8x500", marks=[pytest.mark.slow, pytest.mark.skipif(
-             not FULL, reason="full size (8 writers × 500 edits, several minutes): set GEOPLAN_SLOW=1 (CI runs it)")])]
+             not FULL, reason="full size (8 writers × 500 edits, several minutes): set GEOPLAN_SLOW=1")])]
 
 
 def _run_writers(url, n, tmp_path, victim=None):

@@ -50,7 +50,7 @@ class InspectionError(GeoplanError):
     >>> due_markers(county["boundary_markers"], lines=["9999"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    geoplan.inspection.selection.InspectionError: No markers on line(s) 9999; the lines with markers are 3065, 3068, 3138, 3139, 3140, 3141, 7001, 7002, 7003, 7004, 7005, 7006, 7007, 7008, 7009, 7010, 7011, 7012, 7013, 7014, 7015, 7016, 7017, 7018, 7019.
+    geoplan.inspection.selection.InspectionError: 界线 9999 上没有界桩；有界桩的界线为 3065, 3068, 3138, 3139, 3140, 3141, 7001, 7002, 7003, 7004, 7005, 7006, 7007, 7008, 7009, 7010, 7011, 7012, 7013, 7014, 7015, 7016, 7017, 7018, 7019。
     """
 
 

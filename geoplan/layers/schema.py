@@ -389,7 +389,7 @@ def get_schema(kind: str) -> LayerSchema:
     >>> get_schema("township")
     Traceback (most recent call last):
     ...
-    geoplan.errors.GeoplanError: Unknown layer kind 'township'. Known kinds: townships, villages, elderly_care, cemeteries, social_work_stations, disability_homes, children_homes, roads, boundary_lines, boundary_markers, place_names.
+    geoplan.errors.GeoplanError: 未知的图层类型 'township'。已知类型：townships, villages, elderly_care, cemeteries, social_work_stations, disability_homes, children_homes, roads, boundary_lines, boundary_markers, place_names。
     """
     from geoplan.errors import GeoplanError
     from geoplan.i18n import _

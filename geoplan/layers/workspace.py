@@ -216,7 +216,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
     >>> towns[["code", "population", "pop_60plus"]].to_csv(tmp / "七普.csv", index=False)
     >>> r = build_workspace("330624", tmp / "ws", townships=tmp / "乡镇界.shp", census=tmp / "七普.csv")
     >>> r.gpkg.name, r.written
-    ('330624.gpkg', ['county', 'townships'])
+    ('330624.gpkg', ['county', 'neighbours', 'townships'])
     >>> ws = load_workspace(tmp / "ws")
     >>> int(ws["townships"]["population"].sum()), round(ws.population.total)
     (419036, 419036)
@@ -597,7 +597,7 @@ def load_workspace(folder):
     >>> load_workspace(tmp)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    geoplan.errors.GeoplanError: ... 中没有工作区清单 manifest.json：请先运行 geoplan workspace init。
+    geoplan.errors.GeoplanError: ... 中没有工作区（没有 manifest.json）：请先运行 geoplan workspace init。
     """
     from geoplan.layers.sample import load_county
 

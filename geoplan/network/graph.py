@@ -118,7 +118,7 @@ class RoadNetwork(SnappingMixin, RoutingMixin):
     (``county = gp.load_sample("330624")``).
 
     >>> net
-    RoadNetwork(348 nodes, 474 edges, 1 component(s), crs=EPSG:4549, source='roads layer')
+    RoadNetwork(348 nodes, 474 edges, 1 component(s), crs=EPSG:4549, source='道路图层')
     >>> net.n_nodes, net.n_edges, round(float(net.edges["length_m"].sum() / 1000))
     (348, 474, 767)
     """
