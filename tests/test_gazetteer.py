@@ -70,7 +70,7 @@ def test_merge_rename_as_of_history_and_revert(store):
     assert store.changes()["change"].tolist() == [5, 4, 3, 2, 1] and rename_change == 5
     assert store.revert(rename_change, who="carol") == 6
     assert store.resolve("330624004")["name"] == "澄潭镇"
-    with pytest.raises(gz.GazetteerError, match="already reverted"):
+    with pytest.raises(gz.GazetteerError, match="已被变更 [0-9]+ 撤销"):
         store.revert(rename_change)
     merge_change = int(hist.iloc[1]["change"])
     store.revert(merge_change)
@@ -82,7 +82,7 @@ def test_revert_refuses_when_later_change_exists(store):
     store.rename("回山镇", "回山街道", date="2020-01-01")
     first = int(store.history("回山街道").iloc[-1]["change"])
     store.retire("回山街道", date="2021-01-01")
-    with pytest.raises(gz.GazetteerError, match="Revert the later change first"):
+    with pytest.raises(gz.GazetteerError, match="请先撤销后面的变更"):
         store.revert(first)
 
 
@@ -114,7 +114,7 @@ def test_move_and_heritage(store):
     store.move("v2", "330624004")
     store.set_heritage("回山镇", "省级", 2016)
     assert store.resolve("回山镇")["heritage_level"] == "省级"
-    with pytest.raises(gz.RecordError, match="heritage level"):
+    with pytest.raises(gz.RecordError, match="地名文化遗产级别"):
         store.set_heritage("回山镇", "世界级", 2016)
     store.set_heritage("回山镇", None, None)
     assert store.resolve("回山镇")["heritage_level"] is None
@@ -242,7 +242,7 @@ def test_cli_workflow_json_and_dry_run(tmp_path, gaz_db):
     out = json.loads(r.invoke(gaz, ["search", "xyc", "--db", str(db), "--json"]).output)
     assert out[0]["name"] == "下垟村" and out[0]["roman"] == "Xiayang Cun"
     res = r.invoke(gaz, ["validate", "--db", str(db)])
-    assert res.exit_code == 0 and "0 error(s)" in res.output
+    assert res.exit_code == 0 and "错误 0 条" in res.output
 
 
 # ---------------------------------------------------------------- processes

@@ -107,7 +107,7 @@ def test_geopackage_given_as_gazetteer_is_refused_unchanged(tmp_path, args):
     before = sha(gpkg)
     res = cli(*args, db=gpkg)
     assert res.exit_code == 1, res.output
-    assert "not a geoplan gazetteer" in res.output and "GeoPackage" in res.output
+    assert "不是 geoplan 地名库" in res.output and "GeoPackage" in res.output
     assert "Traceback" not in res.output
     assert sha(gpkg) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["layers.gpkg"]  # no -wal/-shm left either
@@ -118,7 +118,7 @@ def test_init_refuses_any_other_file_but_takes_an_empty_one(tmp_path):
     notes.write_text("委员会会议记录\n", encoding="utf-8")
     before = sha(notes)
     res = cli("init", db=notes)
-    assert res.exit_code == 1 and "not a geoplan gazetteer" in res.output and sha(notes) == before
+    assert res.exit_code == 1 and "不是 geoplan 地名库" in res.output and sha(notes) == before
     other = tmp_path / "other.sqlite"
     import sqlite3
 
@@ -173,7 +173,7 @@ def test_import_with_every_row_rejected_exits_nonzero(tmp_path, db):
     assert res.exit_code == 1 and "没有导入任何地名" in res.output
     assert gz.Gazetteer(db).count() == 2
     rep = pd.read_csv(tmp_path / "dup_rejected.csv", encoding="utf-8-sig")
-    assert rep["row"].tolist() == ["row 2", "row 3"]
+    assert rep["row"].tolist() == ["第 2 行", "第 3 行"]
     assert not rep["reason"].str.contains("row row").any()
     assert before  # the database file itself may be checkpointed, its content is compared above
 

@@ -21,6 +21,7 @@ import pandas as pd
 from geoplan.gazetteer import store as gz
 from geoplan.gazetteer import naming
 from geoplan.gazetteer import romanize
+from geoplan.gazetteer import labels
 from geoplan import output
 from geoplan import i18n
 from geoplan.cli.util import ErrorGroup
@@ -33,16 +34,16 @@ def _lead(exc) -> str:
     if isinstance(exc, output.OutputError):
         return ""  # already Chinese
     if isinstance(exc, DataFileError):
-        return "输入文件无法读取，未作任何改动。"
+        return i18n._("The input file cannot be read; nothing was changed. ")
     if isinstance(exc, ValidationError):
-        return "输入文件有错误，未作任何改动。"
+        return i18n._("The input file has errors; nothing was changed. ")
     if isinstance(exc, naming.NamingError):
-        return "违反地名命名规则，未作改动。"
+        return i18n._("A naming rule is broken; nothing was changed. ")
     if isinstance(exc, gz.NameNotFoundError):
-        return "地名库中没有这个地名或编号。"
+        return i18n._("No such place name or ID in the gazetteer. ")
     if isinstance(exc, gz.RecordError):
-        return "字段值有误，未作改动。"
-    return "地名库未作改动。"
+        return i18n._("A field value is wrong; nothing was changed. ")
+    return i18n._("The gazetteer was not changed. ")
 
 
 def _error(message: str) -> str:
@@ -75,7 +76,7 @@ class _GazGroup(ErrorGroup):
 
 def _table(df: pd.DataFrame) -> str:
     if df.empty:
-        return "(none)"
+        return i18n._("(none)")
     with pd.option_context("display.width", 250, "display.max_columns", 50, "display.max_rows", 1000,
                            "display.max_colwidth", 90, "display.unicode.east_asian_width", True):
         return df.to_string(index=False)
@@ -89,7 +90,7 @@ def _out(obj, as_json: bool, text=None) -> None:
     elif text is not None:
         click.echo(text)
     elif isinstance(obj, pd.DataFrame):
-        click.echo(_table(obj))
+        click.echo(_table(labels.for_reading(obj)))
     else:
         click.echo(obj)
 
@@ -143,15 +144,15 @@ def _record_view(rec: dict) -> pd.DataFrame:
             v = "; ".join(f"{f['name']} ({f.get('from') or '?'} – {f.get('to') or '?'})" for f in v) or ""
         elif c == "sources":
             v = "; ".join(v)
-        rows.append({"field": c, "value": "" if v is None else v})
-    return pd.DataFrame(rows)
+        rows.append({"field": labels.header(c), "value": "" if v is None else labels.value(c, v)})
+    return labels.for_reading(pd.DataFrame(rows))
 
 
 def _report_warnings(report: pd.DataFrame) -> None:
     if report is not None and not report.empty:
-        click.echo("Naming-rule notes:")
+        click.echo(i18n._("Naming-rule notes:"))
         for r in report.itertuples():
-            click.echo(f"  {r.rule} {r.severity}: {r.message}")
+            click.echo(f"  {r.rule} {labels.value('severity', r.severity)}: {r.message}")
 
 
 @click.group("gaz", cls=_GazGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -180,13 +181,14 @@ def init(db):
     if gz.pg.is_url(url):
         with _open(db, create=True) as store:
             n = store.count()
-        click.echo(f"PostgreSQL 地名库已就绪 (gazetteer ready): {store.path} ({n} names)")
+        click.echo(i18n._("PostgreSQL gazetteer ready: {db} ({n} names)").format(db=store.path, n=n))
         return
     path = gz.default_path(db)
     existed = path.exists()
     with _open(db, create=True) as store:
         n = store.count()
-    click.echo(f"{'Gazetteer already exists' if existed else 'Created gazetteer'}: {path} ({n} names)")
+    click.echo((i18n._("The gazetteer already exists: {db} ({n} names)") if existed
+                else i18n._("Created the gazetteer: {db} ({n} names)")).format(db=path, n=n))
 
 
 @gaz.command()
@@ -234,7 +236,7 @@ def add(name, category, parent_code, name_id, specific, generic, geometry, lon, 
     if as_json:
         _out({"record": rec, "rule_notes": json.loads(report.to_json(orient="records", force_ascii=False))}, True)
         return
-    click.echo(f"Added {rec['name']} ({rec['roman']}) as {rec['name_id']}")
+    click.echo(i18n._("Added {name} ({roman}) as {id}").format(name=rec["name"], roman=rec["roman"], id=rec["name_id"]))
     _report_warnings(report)
 
 
@@ -262,7 +264,8 @@ def rename(ref, new_name, date, pron_override, force, db, rules_file, who, why, 
                                    pron_override=pron_override)
     if as_json:
         return _out(rec, True)
-    click.echo(f"Renamed {rec['former_names'][-1]['name']} → {rec['name']} ({rec['roman']}), ID {rec['name_id']}")
+    click.echo(i18n._("Renamed {old} → {name} ({roman}), ID {id}").format(
+        old=rec["former_names"][-1]["name"], name=rec["name"], roman=rec["roman"], id=rec["name_id"]))
     _report_warnings(report)
 
 
@@ -281,7 +284,8 @@ def retire(ref, date, db, who, why, as_json):
     """
     with _open(db) as store:
         rec = store.retire(ref, date=date, who=who, why=why)
-    _out(rec, as_json, f"Retired {rec['name']} ({rec['name_id']}) from {rec['valid_to']}")
+    _out(rec, as_json, i18n._("Retired {name} ({id}) from {date}").format(name=rec["name"], id=rec["name_id"],
+                                                                         date=rec["valid_to"]))
 
 
 @gaz.command()
@@ -304,8 +308,8 @@ def merge(refs, into, new_name, date, force, db, rules_file, who, why, as_json):
     """
     with _open(db, rules_file) as store:
         rec = store.merge(list(refs), into=into, new_name=new_name, date=date, who=who, why=why, force=force)
-    _out(rec, as_json, f"Merged into {rec['name']} ({rec['name_id']}); former names: "
-                       + ", ".join(f["name"] for f in rec["former_names"]))
+    _out(rec, as_json, i18n._("Merged into {name} ({id}); former names: {former}").format(
+        name=rec["name"], id=rec["name_id"], former="、".join(f["name"] for f in rec["former_names"])))
 
 
 @gaz.command()
@@ -327,7 +331,7 @@ def split(ref, new_names, date, keep, force, db, rules_file, who, why, as_json):
     """
     with _open(db, rules_file) as store:
         recs = store.split(ref, list(new_names), date=date, keep=keep, who=who, why=why, force=force)
-    _out(recs, as_json, "Created " + ", ".join(f"{r['name']} ({r['name_id']})" for r in recs))
+    _out(recs, as_json, i18n._("Created {names}").format(names="、".join(f"{r['name']} ({r['name_id']})" for r in recs)))
 
 
 @gaz.command()
@@ -349,7 +353,8 @@ def move(ref, new_parent, force, db, rules_file, who, why, as_json):
         rec, report = store.move(ref, new_parent, who=who, why=why, force=force)
     if as_json:
         return _out(rec, True)
-    click.echo(f"Moved {rec['name']} ({rec['name_id']}) to {rec['parent_code']}")
+    click.echo(i18n._("Moved {name} ({id}) under {parent}").format(name=rec["name"], id=rec["name_id"],
+                                                                  parent=rec["parent_code"]))
     _report_warnings(report)
 
 
@@ -443,7 +448,9 @@ def history(ref, db, as_json):
     """
     with _open(db) as store:
         df = store.history(ref)
-    _out(df, as_json)
+    # The logged summary is English text written at the time; "operation" and "what changed" say it in
+    # the reader's language.
+    _out(df, as_json, None if as_json else _table(labels.for_reading(df.drop(columns=["summary"]))))
 
 
 @gaz.command()
@@ -460,7 +467,8 @@ def revert(change_id, db, who, why, as_json):
     """
     with _open(db) as store:
         new = store.revert(change_id, who=who, why=why)
-    _out({"reverted": change_id, "change": new}, as_json, f"Reverted change {change_id} (new change {new})")
+    _out({"reverted": change_id, "change": new}, as_json,
+         i18n._("Undid change {change} (new change {new})").format(change=change_id, new=new))
 
 
 @gaz.command()
@@ -491,17 +499,16 @@ def validate(as_of, out_path, errors_only, overwrite, db, rules_file, as_json):
     if as_json:
         _out(report, True)
     else:
-        click.echo(f"检查了 {n} 个地名：错误 {int((report['severity'] == 'error').sum())} 条，"
-                   f"提醒 {int((report['severity'] == 'warning').sum())} 条")
-        click.echo(f"Checked {n} names: {int((report['severity'] == 'error').sum())} error(s), "
-                   f"{int((report['severity'] == 'warning').sum())} warning(s)\n")
+        click.echo(i18n._("Checked {n} names: {errors} error(s), {warnings} warning(s)").format(
+            n=n, errors=int((report["severity"] == "error").sum()),
+            warnings=int((report["severity"] == "warning").sum())) + "\n")
         if not report.empty:
-            click.echo(_table(naming.summary(report)) + "\n")
-            click.echo(_table(report.drop(columns=["related_ids"]).head(200)))
+            click.echo(_table(labels.for_reading(naming.summary(report))) + "\n")
+            click.echo(_table(labels.for_reading(report.drop(columns=["related_ids"]).head(200))))
             if len(report) > 200:
-                click.echo(f"... {len(report) - 200} more in the report (--out FILE)")
+                click.echo(i18n._("… {n} more in the full report (--out FILE)").format(n=len(report) - 200))
         if out_path is not None:
-            click.echo(f"\n已写出 {out_path}（Wrote {out_path}）")
+            click.echo("\n" + i18n._("Wrote {path}").format(path=out_path))
     if (report["severity"] == "error").any():
         sys.exit(1)
 
@@ -545,7 +552,8 @@ def romanize_cmd(text, pron, free, db, who, why, as_json):
               "pinyin": " ".join(romanize.syllables(rec["name"], rec["pron_override"])),
               "override": rec["pron_override"]}
     _out(result, as_json, f"{rec['name']} ({rec['name_id']}): {rec['roman']}"
-         + (f"  [override: {rec['pron_override']}]" if rec["pron_override"] else ""))
+         + ("  [" + i18n._("pronunciation override: {pron}").format(pron=rec["pron_override"]) + "]"
+            if rec["pron_override"] else ""))
 
 
 @gaz.command()
@@ -563,7 +571,7 @@ def categories(rules_file, as_json):
       geoplan gaz categories
     """
     cfg = naming.NamingConfig.from_json(rules_file) if rules_file else naming.DEFAULT_CONFIG
-    df = pd.DataFrame([{"code": c.code, "category": c.name_zh, "通名": "/".join(c.generics) or "(any)",
+    df = pd.DataFrame([{"code": c.code, "category_name": c.name_zh, "generics": "/".join(c.generics) or i18n._("(any)"),
                         "unique within": c.scope, "group": c.group, "basis": i18n._(naming.BASIS[c.basis])}
                        for c in cfg.categories.values()])
     if as_json:

@@ -40,7 +40,8 @@ def heritage_add(ref, level, year, db, who, why):
     """
     with _open(db) as store:
         rec = store.set_heritage(ref, level, year, who=who, why=why)
-    click.echo(f"Listed {rec['name']} ({rec['name_id']}): {level} {year}")
+    click.echo(i18n._("Listed {name} ({id}) as place-name heritage: {level}, {year}").format(
+        name=rec["name"], id=rec["name_id"], level=level, year=year))
 
 
 @heritage.command("list")
@@ -72,7 +73,7 @@ def heritage_remove(ref, db, who, why):
     """
     with _open(db) as store:
         rec = store.set_heritage(ref, None, None, who=who, why=why)
-    click.echo(f"Removed {rec['name']} ({rec['name_id']}) from the heritage list")
+    click.echo(i18n._("Took {name} ({id}) off the heritage list").format(name=rec["name"], id=rec["name_id"]))
 
 
 @gaz.command("import")
@@ -136,22 +137,23 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
     if as_json:
         _out(summary, True)
         return _import_exit(plan, rejected, report_path)
-    zh = "试运行（未写入）：将" if dry_run else ""
-    click.echo(f"{zh}新增 {plan.added} 条、更新 {plan.updated} 条，未变 {plan.unchanged} 条，拒绝 {len(rejected)} 行"
-               + ("" if dry_run or change is None else f"（变更号 {change}）"))
-    verb = "Would add" if dry_run else "Added"
-    click.echo(f"{verb} {plan.added}, {'would update' if dry_run else 'updated'} {plan.updated}, "
-               f"unchanged {plan.unchanged}, rejected {len(rejected)} row(s)"
-               + ("" if dry_run or change is None else f" — change {change}"))
+    counts = dict(added=plan.added, updated=plan.updated, unchanged=plan.unchanged, rejected=len(rejected))
+    if dry_run:
+        click.echo(i18n._("Dry run, nothing written: would add {added}, update {updated}, leave {unchanged} "
+                          "unchanged, reject {rejected} row(s)").format(**counts))
+    else:
+        click.echo(i18n._("Added {added}, updated {updated}, unchanged {unchanged}, rejected {rejected} row(s)")
+                   .format(**counts) + ("" if change is None else i18n._(" (change {change})").format(change=change)))
     if dry_run and plan.items:
         click.echo(_table(plan.changes_frame().head(30)))
         if len(plan.items) > 30:
-            click.echo(f"... and {len(plan.items) - 30} more")
+            click.echo(i18n._("… and {n} more").format(n=len(plan.items) - 30))
     if not rejected.empty:
-        click.echo(f"\n被拒绝的行（全部原因见 {report_path}）Rejected rows:")
+        click.echo("\n" + i18n._("Rejected rows (every reason is in {path}):").format(path=report_path))
         click.echo(_table(rejected.head(20)))
     if len(plan.warnings):
-        click.echo(f"\n{len(plan.warnings)} 条命名规则提醒（naming-rule warnings），用 geoplan gaz validate 查看。")
+        click.echo("\n" + i18n._("{n} naming-rule warning(s): `geoplan gaz validate` lists them.").format(
+            n=len(plan.warnings)))
     _import_exit(plan, rejected, report_path)
 
 
@@ -170,7 +172,7 @@ def export_cmd(path, as_of, retired, overwrite, db):
     """
     with _open(db) as store:
         out = gz.export(store, path, as_of=as_of, include_retired=retired, overwrite=overwrite)
-    click.echo(f"已写出 {out}（Wrote {out}）")
+    click.echo(i18n._("Wrote {path}").format(path=out))
 
 
 @gaz.command("copy")

@@ -231,7 +231,7 @@ class ImportPlan:
     >>> plan = g.plan_import(df, ["row 2", "row 3"], "villages.csv")
     >>> plan.added, plan.updated, plan.changes_frame()["action"].tolist()
     (1, 1, ['update', 'add'])
-    >>> "name: 下垟村 → 上垟村" in plan.changes_frame()["fields"].iloc[0]  # the update becomes a rename
+    >>> "名称: 下垟村 → 上垟村" in plan.changes_frame()["fields"].iloc[0]  # the update becomes a rename
     True
     >>> g.close()
     """

@@ -19,6 +19,7 @@ from geoplan.gazetteer import romanize
 from geoplan.gazetteer.records import (_COLUMN_SET, COLUMNS, EDITABLE, STATUSES, GazetteerError, RecordError,
                                        _check_heritage, _clean, _dump, _former_start, check_date, check_geometry,
                                        today)
+from geoplan.i18n import _
 
 
 class ConflictError(GazetteerError):
@@ -62,22 +63,23 @@ class EditsMixin:
         rec.update({k: v for k, v in fields.items() if k in _COLUMN_SET})
         rec["name"] = _clean(name)
         if not rec["name"]:
-            raise RecordError("The standard name is empty. Give the name, e.g. 回山镇.")
+            raise RecordError(_("The standard name is empty. Give the name, e.g. 回山镇."))
         rec["category"] = _clean(category)
         if rec["category"] not in self.config.categories:
-            raise RecordError(f"Unknown category {category!r}. Known categories: "
-                              + ", ".join(f"{c.code} {c.name_zh}" for c in self.config.categories.values()) + ".")
+            raise RecordError(_("Unknown category {category!r}. Known categories: {known}.").format(
+                category=category, known=", ".join(f"{c.code} {c.name_zh}" for c in self.config.categories.values())))
         rec["parent_code"] = _clean(parent_code) or None
         if rec["parent_code"] is not None and not (rec["parent_code"].isdigit() and len(rec["parent_code"]) in (6, 9, 12)):
-            raise RecordError(f"Parent code {parent_code!r} is not a 6, 9 or 12-digit division code "
-                              "(e.g. 330624 for 新昌县, 330624104 for 回山镇).")
+            raise RecordError(_("Parent code {code!r} is not a 6, 9 or 12-digit division code "
+                                "(e.g. 330624 for 新昌县, 330624104 for 回山镇).").format(code=parent_code))
         rec["status"] = _clean(rec.get("status")) or "current"
         if rec["status"] not in STATUSES:
-            raise RecordError(f"Status {rec['status']!r} must be 'current' or 'retired'.")
-        rec["valid_from"] = check_date(rec.get("valid_from"), "valid-from date")
-        rec["valid_to"] = check_date(rec.get("valid_to"), "valid-to date")
+            raise RecordError(_("Status {status!r} must be 'current' or 'retired'.").format(status=rec["status"]))
+        rec["valid_from"] = check_date(rec.get("valid_from"), _("valid-from date"))
+        rec["valid_to"] = check_date(rec.get("valid_to"), _("valid-to date"))
         if rec["valid_from"] and rec["valid_to"] and rec["valid_to"] <= rec["valid_from"]:
-            raise RecordError(f"valid-to {rec['valid_to']} is not after valid-from {rec['valid_from']}.")
+            raise RecordError(_("The valid-to date {to} is not after the valid-from date {start}.").format(
+                to=rec["valid_to"], start=rec["valid_from"]))
         rec["geometry"] = check_geometry(rec.get("geometry"))
         rec["former_names"] = list(rec.get("former_names") or [])
         rec["sources"] = list(rec.get("sources") or [])
@@ -136,9 +138,9 @@ class EditsMixin:
         if name_id is not None:
             name_id = _clean(name_id)
             if not name_id:
-                raise RecordError("The ID is empty.")
+                raise RecordError(_("The ID is empty."))
             if self._row(name_id) is not None:
-                raise GazetteerError(f"ID {name_id} is already used by {self._row(name_id)['name']}.")
+                raise GazetteerError(_("ID {id} is already used by {name}.").format(id=name_id, name=self._row(name_id)["name"]))
         rec["name_id"] = name_id or "(new)"
         self._enforce([rec], f"Adding {rec['name']}", force)  # fail fast, before waiting for the lock
         with self._change("add", f"add {rec['name']}", who, why) as tx:
@@ -149,7 +151,7 @@ class EditsMixin:
                 rec["name_id"] = self._new_id()
                 report = report.assign(name_id=rec["name_id"]) if not report.empty else report
             elif self._row(name_id) is not None:  # taken while we waited for the lock
-                raise GazetteerError(f"ID {name_id} is already used by {self._row(name_id)['name']}.")
+                raise GazetteerError(_("ID {id} is already used by {name}.").format(id=name_id, name=self._row(name_id)["name"]))
             self._put(rec)
             _test_pause("put", 1)  # a kill test stops here, holding the write lock with the row written
             tx.log(rec["name_id"], None, rec)
@@ -201,11 +203,12 @@ class EditsMixin:
         """
         before = self.resolve(ref)
         if before["status"] != "current":
-            raise GazetteerError(f"{before['name']} ({before['name_id']}) is retired; only current names can be renamed.")
+            raise GazetteerError(_("{name} ({id}) is retired; only names in use can be renamed.").format(
+                name=before["name"], id=before["name_id"]))
         date = check_date(date, "date") or today()
         new_name = _clean(new_name)
         if new_name == before["name"]:
-            raise GazetteerError(f"{before['name_id']} is already called {new_name}.")
+            raise GazetteerError(_("{id} is already called {name}.").format(id=before["name_id"], name=new_name))
         after = dict(before, former_names=before["former_names"] + [
             {"name": before["name"], "from": _former_start(before), "to": date}])
         extra = {k: v for k, v in after.items() if k not in ("name", "category", "parent_code")}
@@ -236,10 +239,11 @@ class EditsMixin:
         """
         before = self.resolve(ref)
         if before["status"] == "retired":
-            raise GazetteerError(f"{before['name']} ({before['name_id']}) is already retired.")
+            raise GazetteerError(_("{name} ({id}) is already retired.").format(name=before["name"], id=before["name_id"]))
         date = check_date(date, "date") or today()
         if before["valid_from"] and date <= before["valid_from"]:
-            raise GazetteerError(f"Retirement date {date} is not after {before['name']}'s valid-from {before['valid_from']}.")
+            raise GazetteerError(_("The retirement date {date} is not after the valid-from date of {name} ({start}).").format(
+                date=date, name=before["name"], start=before["valid_from"]))
         after = dict(before, status="retired", valid_to=date)
         self._update("retire", f"retire {before['name']}", [(before, after)], who, why)
         return after
@@ -268,20 +272,20 @@ class EditsMixin:
         import shapely
 
         if (into is None) == (new_name is None):
-            raise GazetteerError("Say what to merge into: --into NAME|ID (an existing place) or --new-name NAME.")
+            raise GazetteerError(_("Say what to merge into: --into NAME|ID (an existing place) or --new-name NAME."))
         date = check_date(date, "date") or today()
         sources = [self.resolve(r) for r in refs]
         ids = [s["name_id"] for s in sources]
         if len(set(ids)) != len(ids):
-            raise GazetteerError("The same place is listed twice in the merge.")
+            raise GazetteerError(_("The same place is listed twice in the merge."))
         target = self.resolve(into) if into is not None else None
         if target is not None and target["name_id"] in ids:
             sources = [s for s in sources if s["name_id"] != target["name_id"]]
         if not sources:
-            raise GazetteerError("Nothing to merge: give at least one place besides the target.")
+            raise GazetteerError(_("Nothing to merge: give at least one place besides the target."))
         for s in sources + ([target] if target else []):
             if s["status"] != "current":
-                raise GazetteerError(f"{s['name']} ({s['name_id']}) is retired and cannot be merged.")
+                raise GazetteerError(_("{name} ({id}) is retired and cannot be merged.").format(name=s["name"], id=s["name_id"]))
         former = []
         for s in sources:
             former += s["former_names"] + [{"name": s["name"], "from": _former_start(s), "to": date,
@@ -336,9 +340,9 @@ class EditsMixin:
         """
         src = self.resolve(ref)
         if src["status"] != "current":
-            raise GazetteerError(f"{src['name']} ({src['name_id']}) is retired and cannot be split.")
+            raise GazetteerError(_("{name} ({id}) is retired and cannot be split.").format(name=src["name"], id=src["name_id"]))
         if not new_names:
-            raise GazetteerError("Give the names of the new places: split NAME --into A --into B.")
+            raise GazetteerError(_("Give the names of the new places: split NAME --into A --into B."))
         date = check_date(date, "date") or today()
         recs = []
         for n in new_names:
@@ -380,7 +384,7 @@ class EditsMixin:
                                  **{k: v for k, v in before.items() if k not in ("name", "category", "parent_code")})
         after["name_id"] = before["name_id"]
         if after["parent_code"] == before["parent_code"]:
-            raise GazetteerError(f"{before['name']} is already under {new_parent}.")
+            raise GazetteerError(_("{name} is already under {parent}.").format(name=before["name"], parent=new_parent))
         self._check_parent(after)
         what = f"Moving {before['name']} to {new_parent}"
         report = self._enforce([after], what, force, exclude=[before["name_id"]])
@@ -401,13 +405,14 @@ class EditsMixin:
         >>> g.edit("回山镇", origin="因回山得名", geometry="POINT (121.07 29.43)")["origin"]
         '因回山得名'
         >>> g.history("回山镇")["fields"].iloc[-1]
-        'geometry: - → POINT (121.07 29.43); origin: - → 因回山得名'
+        '位置（WKT）: - → POINT (121.07 29.43); 来历: - → 因回山得名'
         >>> g.close()
         """
         before = self.resolve(ref)
         bad = set(fields) - set(EDITABLE) - {"name"}
         if bad or "name" in fields:
-            raise GazetteerError(f"Cannot edit {', '.join(sorted(bad or {'name'}))} here (use rename/move).")
+            raise GazetteerError(_("{fields} cannot be edited here: use rename or move.").format(
+                fields=", ".join(sorted(bad or {"name"}))))
         merged = {**before, **fields}
         after = self.make_record(before["name"], merged.pop("category"), merged.pop("parent_code"),
                                  **{k: v for k, v in merged.items() if k != "name"})
@@ -435,7 +440,7 @@ class EditsMixin:
         rec = self.resolve(ref)
         if level is None:
             if not rec["heritage_level"]:
-                raise GazetteerError(f"{rec['name']} is not on the heritage list.")
+                raise GazetteerError(_("{name} is not on the heritage list.").format(name=rec["name"]))
             return self.edit(rec["name_id"], heritage_level=None, heritage_year=None, who=who, why=why,
                              op="heritage-remove")
         return self.edit(rec["name_id"], heritage_level=level, heritage_year=year, who=who, why=why,

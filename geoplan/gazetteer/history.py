@@ -7,6 +7,7 @@ import pandas as pd
 
 from geoplan.gazetteer import romanize
 from geoplan.gazetteer.records import COLUMNS, GazetteerError, _diff, _dump, _load, local_time_text
+from geoplan.i18n import _
 
 
 class HistoryMixin:
@@ -36,8 +37,9 @@ class HistoryMixin:
         row = self.conn.execute("SELECT change_id, at, who, why, op, summary, reverts FROM changes "
                                 "WHERE change_id = ?", (int(change_id),)).fetchone()
         if row is None:
-            raise GazetteerError(f"No change {change_id} in the change log of {self.path}. "
-                                 "`geoplan gaz history NAME` lists the changes of a name.")
+            raise GazetteerError(_("There is no change {change} in the change log of {db}. "
+                                   "`geoplan gaz history NAME` lists the changes of a name.").format(
+                change=change_id, db=self.path))
         items = self.conn.execute("SELECT name_id, before, after FROM change_items WHERE change_id = ? "
                                   "ORDER BY seq", (int(change_id),)).fetchall()
         keys = ("change_id", "at", "who", "why", "op", "summary", "reverts")
@@ -65,14 +67,15 @@ class HistoryMixin:
         ch = self.change(change_id)
         done = self.conn.execute("SELECT change_id FROM changes WHERE reverts = ?", (int(change_id),)).fetchone()
         if done:
-            raise GazetteerError(f"Change {change_id} was already reverted by change {done[0]}.")
+            raise GazetteerError(_("Change {change} was already undone by change {by}.").format(change=change_id, by=done[0]))
         undo = []
         for name_id, before, after in reversed(ch["items"]):
             if _dump(self._row(name_id)) != _dump(after):
                 later = self.conn.execute("SELECT max(change_id) FROM change_items WHERE name_id = ?",
                                           (name_id,)).fetchone()[0]
-                raise GazetteerError(f"Cannot revert change {change_id}: {name_id} has changed since "
-                                     f"(change {later}). Revert the later change first.")
+                raise GazetteerError(_("Change {change} cannot be undone: {id} has changed since (change {later}). "
+                                       "Undo the later change first.").format(change=change_id, id=name_id,
+                                                                              later=later))
             undo.append((after, before))
         # _update re-checks every record under the write lock, writes and logs, as for any other change.
         return self._update("revert", f"revert change {change_id} ({ch['summary']})", undo, who, why,

@@ -8,6 +8,7 @@ import pandas as pd
 
 from geoplan.errors import DataFileError
 from geoplan.gazetteer.records import GazetteerError, _cell, category_from_code, split_committee
+from geoplan.i18n import _
 
 IMPORT_FIELDS = ("name_id", "name", "specific", "generic", "category", "parent_code", "pron_override",
                  "valid_from", "valid_to", "origin", "meaning", "heritage_level", "heritage_year", "sources", "status",
@@ -62,7 +63,7 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     >>> df, labels = read_import_table(src, {"name_id": "code", "parent_code": "streetCode"},
     ...                                category_from_code="code")
     >>> df[["name_id", "name", "category", "committee"]].values.tolist(), labels
-    ([['330624104201', '对面山村', '1220', '对面山村委会']], ['row 2'])
+    ([['330624104201', '对面山村', '1220', '对面山村委会']], ['第 2 行'])
     """
     from geoplan.layers import io as gio
     from geoplan.output import unescape_frame
@@ -77,7 +78,7 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
         if "geometry" in df.columns and gcj02:
             df["geometry"] = _wkt_gcj02(df["geometry"])
     else:
-        gdf, labels, problems, _ = gio.read_frame(p, "place_names", layer=layer, encoding=encoding,
+        gdf, labels, problems, _crs = gio.read_frame(p, "place_names", layer=layer, encoding=encoding,
                                                   coords="gcj02" if gcj02 else "cgcs2000")
         if problems:  # e.g. text in a coordinate column: never import such a row without its place
             from geoplan.errors import ValidationError
@@ -91,12 +92,12 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
         raise GazetteerError(f"{p} 中没有数据行（只有表头或全是空行），未导入任何地名。请检查文件是否导出完整。")
     unknown = set(mapping) - set(IMPORT_FIELDS)
     if unknown:
-        raise GazetteerError(f"Unknown gazetteer field(s) in the mapping: {', '.join(sorted(unknown))}. "
-                             f"Fields: {', '.join(IMPORT_FIELDS)}.")
+        raise GazetteerError(_("Unknown gazetteer field(s) in the mapping: {unknown}. Fields: {fields}.").format(
+            unknown=", ".join(sorted(unknown)), fields=", ".join(IMPORT_FIELDS)))
     missing = [c for c in mapping.values() if c not in df.columns]
     if missing:
-        raise GazetteerError(f"{p} has no column {', '.join(repr(m) for m in missing)}; its columns are "
-                             f"{', '.join(map(str, df.columns))}.（文件中没有这些列）")
+        raise GazetteerError(_("{file} has no column {missing}; its columns are {columns}.").format(
+            file=p, missing=", ".join(repr(m) for m in missing), columns=", ".join(map(str, df.columns))))
     out = pd.DataFrame(index=df.index)
     for f in IMPORT_FIELDS:
         col = mapping.get(f, f if f in df.columns else None)
@@ -106,7 +107,8 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
         out["geometry"] = df["geometry"]
     if category_from_code:
         if category_from_code not in df.columns:
-            raise GazetteerError(f"{p} has no column {category_from_code!r} to derive categories from.")
+            raise GazetteerError(_("{file} has no column {column!r} to derive categories from.").format(
+                file=p, column=category_from_code))
         derived = [category_from_code_(v) for v in df[category_from_code].tolist()]
         out["category"] = pd.Series(derived, index=df.index, dtype=object)
         if "category" in out and out["category"].isna().any():
@@ -114,9 +116,10 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     elif category:
         out["category"] = out["category"].fillna(category) if "category" in out else category
     if "name" not in out:
-        raise GazetteerError(f"{p} has no 'name' column; map one with --map name=COLUMN.")
+        raise GazetteerError(_("{file} has no 'name' column; map one with --map name=COLUMN.").format(file=p))
     if "category" not in out:
-        raise GazetteerError(f"{p} has no 'category' column; map one with --map category=COLUMN or give --category.")
+        raise GazetteerError(_("{file} has no 'category' column; map one with --map category=COLUMN or give "
+                                "--category.").format(file=p))
     # Statistical lists name the committee, not the place: 对面山村委会 is the committee of 对面山村.
     names, committees = [], []
     given = out["committee"].tolist() if "committee" in out else [None] * len(out)
@@ -193,7 +196,7 @@ def _has_coordinates(p: Path, layer, encoding) -> bool:
     else:
         import io as _stdio
 
-        text, _ = gio._decode_text_file(p, encoding)
+        text, _enc = gio._decode_text_file(p, encoding)
         try:
             head = pd.read_csv(_stdio.StringIO(text), nrows=0)
         except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
@@ -214,7 +217,7 @@ def _read_plain_table(p: Path, layer, encoding):
     else:
         import io as _stdio
 
-        text, _ = gio._decode_text_file(p, encoding)
+        text, _enc = gio._decode_text_file(p, encoding)
         gio._check_csv_complete(p, text)
         try:
             df = pd.read_csv(_stdio.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
@@ -222,4 +225,4 @@ def _read_plain_table(p: Path, layer, encoding):
             raise DataFileError(f"{p} is not a well-formed CSV file ({str(exc).strip()[:200]}). Export it again.") from exc
     df = df.dropna(how="all").reset_index(drop=True)
     df.columns = [str(c).strip() for c in df.columns]
-    return df, [f"row {i + 2}" for i in range(len(df))]
+    return df, [_("row {n}").format(n=i + 2) for i in range(len(df))]

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from geoplan.errors import GeoplanError
+from geoplan.gazetteer.labels import header, value
+from geoplan.i18n import _
 
 ENV_VAR = "GEOPLAN_GAZETTEER"
 DEFAULT_PATH = "gazetteer.sqlite"
@@ -105,7 +107,8 @@ def check_date(value, what: str = "date") -> str | None:
     try:
         return _dt.date.fromisoformat(text[:10] if len(text) > 10 and text[10] in "T " else text).isoformat()
     except ValueError:
-        raise RecordError(f"{what} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2019-01-01.") from None
+        raise RecordError(_("{what} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2019-01-01.").format(
+            what=what, text=text)) from None
 
 
 def check_geometry(value) -> str | None:
@@ -126,16 +129,17 @@ def check_geometry(value) -> str | None:
         try:
             geom = shapely.from_wkt(str(value))
         except Exception:  # shapely raises GEOSException for malformed WKT
-            raise RecordError(f"geometry {str(value)[:60]!r} is not valid WKT, e.g. 'POINT (120.90 29.50)'.") from None
+            raise RecordError(_("The geometry {wkt!r} is not valid WKT, e.g. 'POINT (120.90 29.50)'.").format(
+                wkt=str(value)[:60])) from None
     if geom is None or geom.is_empty:
         return None
     if geom.geom_type not in ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"):
-        raise RecordError(f"geometry type {geom.geom_type} is not a point, line or polygon.")
+        raise RecordError(_("The geometry type {type} is not a point, line or polygon.").format(type=geom.geom_type))
     x0, y0, x1, y1 = geom.bounds
     if not (73 <= x0 <= x1 <= 136 and 3 <= y0 <= y1 <= 54):
-        raise RecordError(
-            f"geometry {geom.wkt[:60]} is not longitude/latitude in China (CGCS2000): x must be 73–136 and "
-            "y 3–54. Projected (metre) coordinates or swapped x/y?")
+        raise RecordError(_(
+            "The geometry {wkt} is not longitude/latitude in China (CGCS2000): x must be 73–136 and "
+            "y 3–54. Projected (metre) coordinates or swapped x/y?").format(wkt=geom.wkt[:60]))
     return shapely.to_wkt(geom, rounding_precision=7, trim=True)
 
 
@@ -194,18 +198,20 @@ def _year(v) -> int | None:
     try:
         return int(float(str(v)))
     except ValueError:
-        raise RecordError(f"heritage year {v!r} is not a year") from None
+        raise RecordError(_("The heritage year {year!r} is not a year.").format(year=v)) from None
 
 
 def _check_heritage(rec: dict) -> None:
     rec["heritage_year"] = _year(rec.get("heritage_year"))
     lvl, yr = rec.get("heritage_level"), rec["heritage_year"]
     if lvl and lvl not in HERITAGE_LEVELS:
-        raise RecordError(f"heritage level {lvl!r} must be one of {', '.join(HERITAGE_LEVELS)}.")
+        raise RecordError(_("The heritage level {level!r} must be one of {levels}.").format(
+            level=lvl, levels=", ".join(HERITAGE_LEVELS)))
     if yr is not None and not (2004 <= yr <= _dt.date.today().year):
-        raise RecordError(f"heritage year {yr} is not plausible (the 地名文化遗产 lists start in 2004).")
+        raise RecordError(_("The heritage year {year} is not plausible (the place-name heritage lists "
+                              "start in 2004).").format(year=yr))
     if bool(lvl) != (yr is not None):
-        raise RecordError("a heritage listing needs both a level and a year.")
+        raise RecordError(_("A heritage listing needs both a level and a year."))
 
 
 def village_category(code: str) -> str:
@@ -309,9 +315,10 @@ def _diff(before: dict | None, after: dict | None) -> str:
     if before is None and after is None:
         return ""
     if before is None:
-        return f"added {after['name']} ({after['category']}, parent {after.get('parent_code') or '-'})"
+        return _("added {name} ({category}, under {parent})").format(
+            name=after["name"], category=after["category"], parent=after.get("parent_code") or "-")
     if after is None:
-        return f"removed {before['name']}"
+        return _("removed {name}").format(name=before["name"])
     parts = []
     for c in COLUMNS:
         if c in ("roman", "pinyin_key", "initials", "specific", "generic"):
@@ -319,9 +326,10 @@ def _diff(before: dict | None, after: dict | None) -> str:
         if before.get(c) != after.get(c):
             b, a = before.get(c), after.get(c)
             if c == "former_names":
-                parts.append("former names: " + ", ".join(f["name"] for f in a or []))
+                parts.append(f"{header(c)}: " + ", ".join(f["name"] for f in a or []))
             else:
-                parts.append(f"{c}: {b if b not in (None, '') else '-'} → {a if a not in (None, '') else '-'}")
+                b, a = (value(c, v) if v not in (None, "") else "-" for v in (b, a))
+                parts.append(f"{header(c)}: {b} → {a}")
     return "; ".join(parts)
 
 
@@ -369,7 +377,9 @@ def parent_problem(code: str | None, known=()) -> str | None:
         return None
     if (known(code) if callable(known) else code in known):
         return None
-    level = {6: "县级（或地级、省级）", 9: "乡级（乡、镇、街道）", 12: "乡级（乡、镇、街道）"}.get(len(code), "")
+    level = _("county-level (or prefecture or province)") if len(code) == 6 else _("township-level")
     where = code[:9] if len(code) == 12 else code
-    return (f"上级代码 {code} 不存在：{where} 不在国家统计局 {edition} 的{level}区划代码中，也不是本地名库中的记录。"
-            f"请核对代码（例如 330624104 为新昌县回山镇），或先把该上级单位加入地名库。")
+    return _("The parent code {code} does not exist: {where} is neither among the {level} division codes of the "
+             "National Bureau of Statistics ({edition}) nor a record of this gazetteer. Check the code (e.g. "
+             "330624104 is 回山镇 of 新昌县), or add that parent unit to the gazetteer first.").format(
+        code=code, where=where, level=level, edition=edition)

@@ -51,6 +51,7 @@ from geoplan.gazetteer.records import (_COLUMN_SET, _EDITABLE_SET, _JSON_POS, _L
 from geoplan.gazetteer.search import SearchIndex, _postings  # noqa: F401
 from geoplan.gazetteer.transfer import (IMPORT_FIELDS, ImportMixin, ImportPlan, export,  # noqa: F401
                                         copy_gazetteer, read_import_table, seed_from_county)
+from geoplan.i18n import _
 
 #: Secondary indexes of ``names``; a bulk import into a (nearly) empty
 #: table drops and rebuilds them inside its transaction.
@@ -140,10 +141,10 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
             self._migrate()
             version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise GazetteerError(f"{self.path} is not a geoplan gazetteer ({exc}). Check the path; "
-                                 "`geoplan gaz init` creates a new one.") from exc
+            raise GazetteerError(_("{db} is not a geoplan gazetteer ({error}). Check the path; "
+                                   "`geoplan gaz init` creates a new one.").format(db=self.path, error=exc)) from exc
         if version is None:
-            raise GazetteerError(f"{self.path} is not a geoplan gazetteer. `geoplan gaz init` creates one.")
+            raise GazetteerError(_("{db} is not a geoplan gazetteer. `geoplan gaz init` creates one.").format(db=self.path))
 
     def _open_postgresql(self, url: str, create: bool) -> None:
         """Connect to a PostgreSQL/PostGIS gazetteer (see :mod:`geoplan.gazetteer.pg`)."""
@@ -269,7 +270,7 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
                                                  (low,))}
         taken.update(exclude)
         out, k = [], start
-        for _ in range(n):
+        for _i in range(n):
             while f"GZ{k:08d}" in taken:
                 k += 1
             out.append(f"GZ{k:08d}")
@@ -296,7 +297,7 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
         present = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND "
                                                    "tbl_name='names'")}
         dropped = [(i, c) for i, c in _NAMES_INDEXES.items() if i in present]
-        for index, _ in dropped:
+        for index, _drop in dropped:
             self.conn.execute(f"DROP INDEX {index}")
         return dropped
 
@@ -338,7 +339,7 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
         """
         ref = str(ref).strip()
         if not ref:
-            raise GazetteerError("No name or ID given.")
+            raise GazetteerError(_("No name or ID given."))
         rec = self._row(ref)
         if rec is not None:
             return rec
@@ -350,15 +351,17 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
             if len(pick) == 1:
                 return self._row(pick[0])
             if len(pick) > 1:
-                raise GazetteerError(f"{ref} names {len(pick)} records ({', '.join(pick[:10])}); give the ID.")
+                raise GazetteerError(_("{ref} names {n} records ({ids}); give the ID.").format(
+                    ref=ref, n=len(pick), ids=", ".join(pick[:10])))
         like = [r[0] for r in self.conn.execute(
             "SELECT name_id FROM names WHERE former_names LIKE ? LIMIT 50", (f'%"{ref}"%',))]
         like = [i for i in like if any(f["name"] == ref for f in self._row(i)["former_names"])]
         if len(like) == 1:
             return self._row(like[0])
         if len(like) > 1:
-            raise GazetteerError(f"{ref} is a former name of {', '.join(like)}; give the ID.")
-        raise NameNotFoundError(f"No place name or ID {ref!r} in {self.path}. Try `geoplan gaz search {ref}`.")
+            raise GazetteerError(_("{ref} is a former name of {names}; give the ID.").format(ref=ref, names=", ".join(like)))
+        raise NameNotFoundError(_("There is no place name or ID {ref!r} in {db}. Try `geoplan gaz search {ref}`.").format(
+            ref=ref, db=self.path))
 
     def frame(self, as_of: str | None = None, include_retired: bool = False, category=None,
               parent: str | None = None) -> pd.DataFrame:

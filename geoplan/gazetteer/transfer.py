@@ -11,6 +11,7 @@ import pandas as pd
 from geoplan.gazetteer.bulk_import import ImportMixin, ImportPlan  # noqa: F401
 from geoplan.gazetteer.import_table import IMPORT_FIELDS, read_import_table  # noqa: F401
 from geoplan.gazetteer.records import COLUMNS, GazetteerError, township_category
+from geoplan.i18n import _
 
 
 def former_names_text(former: list) -> str:
@@ -145,8 +146,8 @@ def export(store: "Gazetteer", path, *, as_of: str | None = None, include_retire
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".geojson", ".json", ".gpkg"):
-        raise GazetteerError(f"Cannot export to '{suffix or 'no extension'}': use .csv, .xlsx, .geojson or .gpkg."
-                             "（不支持的导出格式）")
+        raise GazetteerError(_("Cannot export to '{suffix}': use .csv, .xlsx, .geojson or .gpkg.").format(
+            suffix=suffix or _("no extension")))
     output.check_target(p, overwrite=overwrite)  # before the work: refuse early, write nothing
     df = store.frame(as_of=as_of, include_retired=include_retired)
     df = df.drop(columns=["pinyin_key", "initials"])
@@ -222,7 +223,8 @@ def seed_from_county(db_path, gpkg, *, who: str = "geoplan-seed", replace: bool 
                                         "parent_code": v[parent] if parent else None,
                                         "geometry": [g.wkt if g is not None else None for g in v.geometry]}))
     if not frames:
-        raise GazetteerError(f"{gpkg} has no place_names, townships or villages layer to seed a gazetteer from.")
+        raise GazetteerError(_("{file} has no place_names, townships or villages layer to seed a gazetteer from.").format(
+            file=gpkg))
     df = pd.concat(frames, ignore_index=True)
     df = df[[c for c in df.columns if c in IMPORT_FIELDS or c == "geometry"]]
     df = df.astype(object).where(df.notna(), None)
