@@ -556,53 +556,9 @@ def romanize_cmd(text, pron, free, db, who, why, as_json):
             if rec["pron_override"] else ""))
 
 
-@gaz.command()
-@rules_option
-@json_option
-def categories(rules_file, as_json):
-    """The category codes, their 通名 and the scope of the duplicate rules.
-
-    The codes are geoplan's PROVISIONAL list (暂定), not the codes of
-    GB/T 18521; `--rules FILE` replaces them when the committee confirms the
-    standard's codes.
-
-    \b
-    Example:
-      geoplan gaz categories
-    """
-    cfg = naming.NamingConfig.from_json(rules_file) if rules_file else naming.DEFAULT_CONFIG
-    df = pd.DataFrame([{"code": c.code, "category_name": c.name_zh, "generics": "/".join(c.generics) or i18n._("(any)"),
-                        "unique within": c.scope, "group": c.group, "basis": i18n._(naming.BASIS[c.basis])}
-                       for c in cfg.categories.values()])
-    if as_json:
-        return _out({"provisional": True, "note": PROVISIONAL_NOTE, "categories": json.loads(
-            df.to_json(orient="records", force_ascii=False))}, True)
-    click.echo(PROVISIONAL_NOTE + "\n")
-    _out(df, False)
-
-
-@gaz.command()
-@json_option
-def rules(as_json):
-    """The naming rules: code, default severity, what each checks.
-
-    \b
-    Example:
-      geoplan gaz rules
-    """
-    df = pd.DataFrame([{"rule": k, "severity": v[0], "checks": i18n._(v[1]),
-                        "basis": i18n._(naming.BASIS[naming.RULE_BASIS[k]]) if k in naming.RULE_BASIS
-                        else i18n._("the category's scope (see `geoplan gaz categories`)")}
-                       for k, v in naming.RULES.items()])
-    _out(df, as_json)
-
-
-PROVISIONAL_NOTE = ("注意：以下类别代码是 geoplan 的暂定编码（provisional），并非 GB/T 18521《地名分类与类别代码编制规则》"
-                    "的正式代码；委员会确认正式代码后，可用 --rules 规则文件替换。")
-
-
-# import/export, copy and the heritage list live in their own module; loading it registers them
-from geoplan.cli import gaz_transfer  # noqa: E402,F401
+# import/export, copy and the heritage list, and the rule and category tables, live in their own modules;
+# loading them registers their commands
+from geoplan.cli import gaz_rules, gaz_transfer  # noqa: E402,F401
 
 
 if __name__ == "__main__":  # pragma: no cover
