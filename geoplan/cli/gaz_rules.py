@@ -27,14 +27,15 @@ def categories(rules_file, as_json):
       geoplan gaz categories
     """
     cfg = naming.NamingConfig.from_json(rules_file) if rules_file else naming.DEFAULT_CONFIG
-    df = pd.DataFrame([{"code": c.code, "category_name": c.name_zh, "generics": "/".join(c.generics) or i18n._("(any)"),
+    df = pd.DataFrame([{"code": c.code, "category_name": c.name_zh, "generics": "/".join(c.generics),
                         "unique within": c.scope, "group": c.group, "basis": i18n._(naming.BASIS[c.basis])}
                        for c in cfg.categories.values()])
     if as_json:
         return _out({"provisional": True, "note": PROVISIONAL_NOTE, "categories": json.loads(
             df.to_json(orient="records", force_ascii=False))}, True)
     click.echo(PROVISIONAL_NOTE + "\n")
-    _out(df, False)
+    # --json keeps "" for "any generic part"; a person reads it in words
+    _out(df.assign(generics=df["generics"].replace("", i18n._("(any)"))), False)
 
 
 @gaz.command()
