@@ -449,8 +449,8 @@ def history(ref, db, as_json):
     with _open(db) as store:
         df = store.history(ref)
     # The logged summary is English text written at the time; "operation" and "what changed" say it in
-    # the reader's language.
-    _out(df, as_json, None if as_json else _table(labels.for_reading(df.drop(columns=["summary"]))))
+    # the reader's language (_out shows a table through labels.for_reading).
+    _out(df if as_json else df.drop(columns=["summary"]), as_json)
 
 
 @gaz.command()
