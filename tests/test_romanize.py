@@ -19,6 +19,8 @@ OFFICIAL = [
     ("西安市", "Xi'an Shi"), ("新昌县", "Xinchang Xian"), ("磐安县", "Pan'an Xian"), ("儒岙镇", "Ru'ao Zhen"),
     ("羽林街道", "Yulin Jiedao"), ("澄潭街道", "Chengtan Jiedao"), ("新渥街道", "Xinwo Jiedao"),
     ("嵊州市", "Shengzhou Shi"), ("大栅栏街道", "Dashilan Jiedao"), ("莘庄镇", "Xinzhuang Zhen"),
+    ("长兴县", "Changxing Xian"), ("长丰县", "Changfeng Xian"), ("长海县", "Changhai Xian"),
+    ("长子县", "Zhangzi Xian"),
 ]
 
 
@@ -106,3 +108,23 @@ def test_public_api_fallback_gives_the_same_readings(monkeypatch):
     fast = [r._pypinyin_run(n) for n in names]
     monkeypatch.setattr(r, "_readings", lambda: None)
     assert [r._pypinyin_run(n) for n in names] == fast
+
+
+def test_chang_in_real_zhejiang_names():
+    """长 is zhǎng in pypinyin on its own; in Zhejiang's real village and township names (长山, 长坑, 长涂 …)
+    it is the 'long' cháng — the dictionary's 长 entry — and only its listed zhǎng words (长子, 长房) differ."""
+    import pandas as pd
+
+    from geoplan.gazetteer.romanize import place_dictionary, syllables
+
+    villages = pd.read_csv(romanize.resources.files("geoplan") / "data" / "villages_2023_zhejiang.csv.gz", dtype=str)
+    names = [n for n in villages["name"] if "长" in n]
+    assert len(names) > 100
+    # without the entry pypinyin reads most of them zhang: the entry is there for a reason
+    assert sum("zhang" in lazy_pinyin(n) for n in names) > 50
+    zhang_words = [w for w, s in place_dictionary().items() if w.startswith("长") and s[0] == "zhang"]
+    for n in names:
+        sylls = syllables(n)
+        for i, c in enumerate(n):
+            if c == "长" and not any(n.startswith(w, i) for w in zhang_words):
+                assert sylls[i] == "chang", (n, sylls)

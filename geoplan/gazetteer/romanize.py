@@ -98,10 +98,11 @@ def _lengths_by_first(words) -> dict[str, tuple[int, ...]]:
     # Longest-match segmentation otherwise slices and looks up every length
     # at every position; most characters start no word at all, so knowing
     # the few lengths that can match makes a miss one dict look-up.
+    # One-character words count too: a character whose everyday default reading is wrong in place
+    # names (长 is zhǎng in pypinyin, cháng in place names) is listed on its own.
     lengths: dict[str, set[int]] = {}
     for w in words:
-        if len(w) > 1:
-            lengths.setdefault(w[0], set()).add(len(w))
+        lengths.setdefault(w[0], set()).add(len(w))
     return {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
 
 
