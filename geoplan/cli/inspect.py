@@ -109,10 +109,12 @@ def programme_cmd(county, start_year, years, hours, out, overwrite):
     prog = line_programme(c["boundary_lines"], c["boundary_markers"], county_code=c.code, start_year=start,
                           years=years, areas=division_names(c), workday_hours=hours)
     xlsx = write_programme_xlsx(prog, target, overwrite=overwrite,
-                                title=f"{c.name or county}界线联合检查计划（{start}—{start + years - 1}年）")
+                                title=_("{county} joint boundary inspection programme ({first}–{last})").format(
+                                    county=c.name or county, first=start, last=start + years - 1))
     for r in programme_summary(prog).itertuples():
-        click.echo(f"{r.year}年：界线 {r.lines} 条，界桩 {r.markers} 个，估算 {r.team_days} 组日")
-    click.echo(f"已写出 {xlsx}")
+        click.echo(_("{year}: {lines} lines, {markers} markers, about {team_days} team-days").format(
+            year=r.year, lines=r.lines, markers=r.markers, team_days=r.team_days))
+    click.echo(_("Wrote {path}").format(path=xlsx))
 
 
 @inspect.command("plan")
@@ -156,15 +158,18 @@ def plan_cmd(county, gpkg, workspace_dir, teams, hours, time_limit, as_of, start
     gpkg = result.save(targets[0], overwrite=overwrite)
     xlsx = write_plan_xlsx(result, targets[1], overwrite=overwrite)
     r = result.routes
-    click.echo(f"界桩 {len(result.visits)} 个，{len(r)} 个组日（{r['team'].nunique() if len(r) else 0} 个组），"
-               f"{r['date'].min() if len(r) else ''} 至 {r['date'].max() if len(r) else ''}；"
-               f"最长一天 {r['total_min'].max() if len(r) else 0:.0f} 分钟；无法到达 {len(result.unreachable)} 个")
+    click.echo(_("{markers} markers, {days} team-days ({teams} teams), {first} to {last}; longest day "
+                 "{longest:.0f} minutes; {unreachable} unreachable").format(
+        markers=len(result.visits), days=len(r), teams=r['team'].nunique() if len(r) else 0,
+        first=r['date'].min() if len(r) else '', last=r['date'].max() if len(r) else '',
+        longest=r['total_min'].max() if len(r) else 0, unreachable=len(result.unreachable)))
     for mid, why in result.unreachable["reason"].items():
-        click.echo(f"  无法到达 {mid}：{why}")
+        click.echo("  " + _("Unreachable {marker}: {reason}").format(marker=mid, reason=why))
     if result.params.get("calendar_unknown_years"):
-        click.echo("注意：节假日表尚未包含 " + "、".join(map(str, result.params["calendar_unknown_years"]))
-                   + " 年，按周一至周五排班，请在国务院公布放假安排后核对。")
-    click.echo(f"已写出 {gpkg} 和 {xlsx}")
+        click.echo(_("Note: the holiday calendar does not yet hold {years}; days are planned Monday to Friday. "
+                     "Check them once the State Council publishes the holiday arrangements.").format(
+            years=_(", ").join(map(str, result.params["calendar_unknown_years"]))))
+    click.echo(_("Wrote {first} and {second}").format(first=gpkg, second=xlsx))
 
 
 @inspect.command("atlas")
@@ -187,7 +192,7 @@ def atlas_cmd(plan, workspace_dir, out, paper, orientation, overwrite):
     # the atlas writer draws into the temporary file of the one output path: atomic and never clobbering
     with _bar("pages", len(result.routes) + 1) as bar, atomic_target(pdf, overwrite=overwrite) as tmp:
         write_atlas(result, tmp, paper=paper, orientation=orientation, progress=lambda s: bar.update(1))
-    click.echo(f"已写出 {pdf}")
+    click.echo(_("Wrote {path}").format(path=pdf))
 
 
 @inspect.command("forms")
@@ -215,7 +220,8 @@ def forms_cmd(plan, workspace_dir, out, overwrite):
         bar.update(1)
         g = forms.write_gpx(result, gpx_dir, overwrite=overwrite)
         bar.update(1)
-    click.echo(f"已写出 {x}、{p}，以及 {len(g)} 个 GPX 文件（{folder / (stem + '_gpx')}）")
+    click.echo(_("Wrote {xlsx}, {pdf} and {n} GPX files ({folder})").format(
+        xlsx=x, pdf=p, n=len(g), folder=folder / (stem + '_gpx')))
 
 
 @inspect.command("share")
@@ -234,7 +240,7 @@ def share_cmd(plan, partner, out, overwrite):
     result = InspectionResult.load(plan)
     name = partner_codes(result).get(partner, partner)
     write_share_package(result, partner, z, overwrite=overwrite)
-    click.echo(f"已写出 {z}（{name}）")
+    click.echo(_("Wrote {path} ({partner})").format(path=z, partner=name))
 
 
 @inspect.command("import")
@@ -283,13 +289,16 @@ def import_cmd(files, workspace_dir, gpx, replan, time_limit, out, overwrite):
     xlsx = write_results_xlsx(imp, files[0], overwrite=overwrite)
     rx = write_report_xlsx(rep, files[1], overwrite=overwrite)
     rp = write_report_pdf(rep, files[2], overwrite=overwrite)
-    click.echo(f"已导入 {rep.meta['n_inspected']} 个界桩，{len(imp.repairs)} 个需维护，"
-               f"{len(imp.remaining)} 个尚未检查；已写出 {store}、{xlsx}、{rx}、{rp}")
+    click.echo(_("Imported {inspected} markers, {repairs} need maintenance, {remaining} not yet inspected; "
+                 "wrote {files}").format(inspected=rep.meta['n_inspected'], repairs=len(imp.repairs),
+                                         remaining=len(imp.remaining),
+                                         files=_(", ").join(map(str, (store, xlsx, rx, rp)))))
     if replan and imp.remaining:
         with _bar("re-planning", 8) as bar:
             new = inspection.replan(result, imp, time_limit=time_limit, progress=_stage_printer(bar))
         new_path = new.save(files[3], overwrite=overwrite)
-        click.echo(f"其余界桩已重新安排：{len(new.visits)} 个，{len(new.routes)} 个组日；已写出 {new_path}")
+        click.echo(_("The remaining markers are re-planned: {markers} markers, {days} team-days; wrote {path}")
+                   .format(markers=len(new.visits), days=len(new.routes), path=new_path))
 
 
 __all__ = ["inspect", "GeoplanError"]

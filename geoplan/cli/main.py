@@ -49,7 +49,7 @@ def main():
 
 @main.command()
 @click.option("--county", default="330624", show_default=True,
-              help="Sample county code: 330624 (新昌县) or 330727 (磐安县).")
+              help="Sample county code: 330624 (Xinchang, 新昌县) or 330727 (Pan'an, 磐安县).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("maps"),
               show_default=True, help="Folder for the outputs.")
 def demo(county, out_dir):
@@ -195,14 +195,16 @@ def coverage(plan_path, gpkg, workspace_dir, population, year, as_of, out_path, 
 
     from geoplan.coverage.evaluation import evaluate
     from geoplan.coverage.plans import PlanError, load_plan
-    from geoplan.coverage.report import console_summary, write_csv, write_xlsx
+    from geoplan.coverage.evaluation import FAIL, NOT_REQUIRED, PASS, UNKNOWN
+    from geoplan.coverage.report import console_summary, status_text, write_csv, write_xlsx
     from geoplan.output import check_target, refuse_inputs
     plan = load_plan(plan_path)
     if as_of is not None:
         try:
             as_of = dt.date.fromisoformat(as_of)
         except ValueError:
-            raise PlanError(f"--as-of {as_of!r} 不是日期，请写成 2022-12-31 这样的格式。") from None
+            raise PlanError(_("--as-of {value!r} is not a date; write it like 2022-12-31.").format(
+                value=as_of)) from None
     year = plan.check_year(year if year is not None else (as_of.year if as_of else plan.default_year()))
     if out_path is not None and out_path.suffix.lower() not in (".xlsx", ".csv"):
         raise click.UsageError(_("--out must end in .xlsx or .csv, not {suffix}.").format(
@@ -223,12 +225,14 @@ def coverage(plan_path, gpkg, workspace_dir, population, year, as_of, out_path, 
         travel = road_travel(RoadNetwork.from_roads(county["roads"], source=str(gpkg or "sample roads")),
                              county.population)
     if raster_population and county.population is None:
-        raise click.UsageError("--raster-population needs a population raster (--population).")
+        raise click.UsageError(_("--raster-population needs a population raster (--population)."))
     result = evaluate(plan, county.layers, year, as_of=as_of, travel=travel,
                       population=county.population if raster_population else None)
     counts = result.summary["status"].value_counts()
-    click.echo(f"{plan.name} — {year} 年目标，评估日 {result.as_of.isoformat()}")
-    click.echo("；".join(f"{s} {int(counts.get(s, 0))} 项" for s in ("达标", "未达标", "不要求", "无法评估")) + "\n")
+    click.echo(_("{plan} — targets of {year}, evaluated as of {date}").format(
+        plan=plan.name, year=year, date=result.as_of.isoformat()))
+    click.echo(_("; ").join(_("{status} {n}").format(status=status_text(s), n=int(counts.get(s, 0)))
+                            for s in (PASS, FAIL, NOT_REQUIRED, UNKNOWN)) + "\n")
     click.echo(_table(console_summary(result)))
     if out_path is not None:
         if out_path.suffix.lower() == ".csv":

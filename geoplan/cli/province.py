@@ -195,17 +195,24 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
         raise GeoplanError(_("No county finished; nothing was written:") + "\n" + "\n".join(reasons[:20]))
     tables = province_tables(run.results, run.skipped)
     years = sorted({r.evaluation.year for r in run.ok})
-    title = title or (f"{'浙江省' if sample else '全省'}民政设施规划评估" + (f"（{years[-1]} 年）" if len(years) == 1 else ""))
-    notes = [f"县数：{len(run.results) + len(run.skipped)}；完成 {len(run.ok)}，未完成 {len(run.failed) + len(run.skipped)}；"
-             f"本次计算 {len(run.computed)} 个县，其余来自缓存。"]
+    if not title:
+        where = _("Zhejiang") if sample else _("Province")
+        title = (_("{where}: civil-affairs facility plan evaluation ({year})").format(where=where, year=years[-1])
+                 if len(years) == 1 else
+                 _("{where}: civil-affairs facility plan evaluation").format(where=where))
+    notes = [_("Counties: {n}; finished {ok}, not finished {failed}; {computed} computed in this run, the rest "
+               "from the cache.").format(n=len(run.results) + len(run.skipped), ok=len(run.ok),
+                                         failed=len(run.failed) + len(run.skipped), computed=len(run.computed))]
     if sample:
-        notes.append("样例数据：县界、乡镇名称与代码为真实数据；乡镇范围、人口、道路与设施为示意数据，仅供演示。")
+        notes.append(_("Sample data: county outlines, township names and codes are real; township extents, "
+                       "population, roads and facilities are illustrative, for demonstration only."))
     written = [write_xlsx(tables, paths["xlsx"], title=title, notes=notes, overwrite=overwrite)]
     written += write_csvs(tables, paths, overwrite=overwrite)
     if run.ok:
         m = province_map(run.results, tables, indicator=indicator, title=title,
-                         data_date=f"{years[-1]} 年评估" if len(years) == 1
-                         else f"各县按本县规划年份评估（{'、'.join(map(str, years))}）")
+                         data_date=_("evaluated for {year}").format(year=years[-1]) if len(years) == 1
+                         else _("each county evaluated for its own plan year ({years})").format(
+                             years=_(", ").join(map(str, years))))
         tmp = paths["map"].with_name(f".{paths['map'].stem}.part.html")
         save_map(m, tmp)
         from geoplan.province.report import publish

@@ -9,6 +9,7 @@ import click
 
 from geoplan.cli.util import ErrorGroup, table
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _, ngettext
 
 
 @click.group(cls=ErrorGroup)
@@ -28,11 +29,13 @@ def list_cmd():
     from geoplan.layers.samplebuild.outlines import zhejiang_counties
 
     t = zhejiang_counties()
-    shown = t.assign(可生成=t["buildable"].map({True: "是", False: "否"}))
-    shown = shown.rename(columns={"code": "代码", "name": "名称", "prefecture": "所属地级市"})
-    click.echo(table(shown[["代码", "名称", "所属地级市", "可生成"]]))
-    click.echo(f"\n县界数据（2021）与区划代码（2022）中共 {len(t)} 个县级代码，其中 {int(t['buildable'].sum())} 个"
-               "可生成示例图层。")
+    shown = t.assign(buildable=t["buildable"].map({True: _("yes"), False: _("no")}))
+    headers = {"code": _("code"), "name": _("name"), "prefecture": _("prefecture"), "buildable": _("can be built")}
+    shown = shown[list(headers)].rename(columns=headers)
+    click.echo(table(shown))
+    click.echo("\n" + _("The county outlines (2021) and division codes (2022) hold {n} county-level codes; sample "
+                        "layers can be built for {buildable} of them.").format(
+        n=len(t), buildable=int(t['buildable'].sum())))
     for reason in t.loc[~t["buildable"], "reason"]:
         click.echo(f"  {reason}。")
 
@@ -67,28 +70,32 @@ def build(codes, out_dir, all_counties, overwrite, readme, population, pop60):
     from geoplan.layers.samplebuild.provenance import write_docs
 
     if all_counties and codes:
-        raise GeoplanError("--all 与县代码只能选一个。")
+        raise GeoplanError(_("Give either --all or county codes, not both."))
     if all_counties:
         t = zhejiang_counties()
         codes = tuple(t.loc[t["buildable"], "code"])
     if not codes:
-        raise GeoplanError("请给出至少一个县代码(例如 331023),或加 --all。可用代码见 `geoplan sample list`。")
+        raise GeoplanError(_("Give at least one county code (e.g. 331023), or --all. `geoplan sample list` "
+                             "shows the codes."))
     codes = tuple(dict.fromkeys(str(c).strip() for c in codes))
     if (population is not None or pop60 is not None) and len(codes) != 1:
-        raise GeoplanError("--population / --pop60 只能与一个县代码一起使用。")
+        raise GeoplanError(_("--population / --pop60 can only be used with a single county code."))
     for code in codes:
         check_county(code)
     check_outputs(codes, out_dir, overwrite)
     if readme and (out_dir / "README.md").exists() and not overwrite:
-        raise GeoplanError(f"{out_dir} 中已有 README.md,不会覆盖。请去掉 --readme,或加 --overwrite。")
+        raise GeoplanError(_("{folder} already has a README.md, which is not replaced. Leave out --readme, or "
+                             "add --overwrite.").format(folder=out_dir))
     t0 = time.perf_counter()
     for code in codes:
         res = build_county(code, out_dir, overwrite=overwrite, population=population, pop60=pop60)
-        click.echo(f"{res['code']} {res['name']}：{res['gpkg'].name}、{res['tif'].name}，"
-                   f"常住人口 {res['total']:,} 人，用时 {res['seconds']:.1f} 秒")
+        click.echo(_("{code} {name}: {gpkg}, {tif}, {people:,} residents, {seconds:.1f} s").format(
+            code=res['code'], name=res['name'], gpkg=res['gpkg'].name, tif=res['tif'].name, people=res['total'],
+            seconds=res['seconds']))
     if readme:
-        click.echo(f"写出 {write_docs(out_dir)}")
-    click.echo(f"共 {len(codes)} 个县，用时 {time.perf_counter() - t0:.1f} 秒。")
+        click.echo(_("Wrote {path}").format(path=write_docs(out_dir)))
+    click.echo(ngettext("{n} county in {seconds:.1f} s.", "{n} counties in {seconds:.1f} s.", len(codes)).format(
+        n=len(codes), seconds=time.perf_counter() - t0))
 
 
 def script_main(argv: list[str]) -> int:

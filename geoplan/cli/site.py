@@ -28,12 +28,13 @@ def _options(f):
                      help="Covered means within this many minutes by road (walk to the road included). "
                           "Default: the plan rule's, else 15.")(f)
     f = click.option("--without-planned", is_flag=True,
-                     help="Leave planned (规划) facilities out instead of treating them as built.")(f)
+                     help="Leave planned facilities (规划, status 'planned') out instead of treating them as built.")(f)
     f = click.option("--rule", "rule_id", help="ID of the plan's travel-time rule (default: its only one).")(f)
     f = click.option("--plan", "plan_path", type=click.Path(path_type=Path),
                      help="Plan file whose travel-time rule sets the minutes, population and facilities, "
                           "e.g. plans/local/330624_15min.toml.")(f)
-    f = click.option("--kind", help="Only facilities of this kind (e.g. 居家养老服务中心) stay open as existing.")(f)
+    f = click.option("--kind", help="Only facilities of this kind (e.g. 居家养老服务中心, home-care service centre) stay open as "
+                          "existing.")(f)
     f = click.option("--facilities", default="elderly_care", show_default=True, type=click.Choice(FACILITY_LAYERS),
                      help="Facility layer whose operating sites stay open.")(f)
     f = workspace_option(f)
@@ -67,10 +68,11 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
         elif len(travel_rules) == 1:
             rule = travel_rules[0]
         else:
-            raise GeoplanError(f"{plan_path} 有 {len(travel_rules)} 条通行时间规则；请用 --rule 指定其一："
-                               + "、".join(r.id for r in travel_rules))
+            raise GeoplanError(_("{plan} has {n} travel-time rules; choose one with --rule: {rules}").format(
+                plan=plan_path, n=len(travel_rules), rules=_(", ").join(r.id for r in travel_rules)))
         if rule.kind != "travel_time":
-            raise GeoplanError(f"规则 {rule.id}（{rule.title}）不是通行时间规则，不能用于选址。")
+            raise GeoplanError(_("Rule {id} ({title}) is not a travel-time rule; it cannot be used for siting.")
+                               .format(id=rule.id, title=rule.title))
         county = plan.county
     else:
         county = workspace_county(workspace_dir) or county
@@ -78,12 +80,13 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
         if kind is not None:
             schema = SCHEMAS[facilities]
             if "kind" not in {f.name for f in schema.fields}:
-                raise GeoplanError(f"图层 {facilities}（{schema.title_zh}）没有类型列；请去掉 --kind。")
+                raise GeoplanError(_("The layer {layer} ({title}) has no kind column; leave out --kind.").format(
+                    layer=facilities, title=schema.title_zh))
             field = schema.field("kind")
             wanted = field.canonical(kind)
             if wanted is None:
-                raise GeoplanError(f"--kind {kind!r} 不是{schema.title_zh}的类型；可用的类型："
-                                   + "、".join(field.choices) + "。")
+                raise GeoplanError(_("--kind {kind!r} is not a kind of {title}; the kinds are: {kinds}.").format(
+                    kind=kind, title=schema.title_zh, kinds=_(", ").join(field.choices)))
             where = {"where": {"kind": wanted}}
         rule = parse_plan({"plan": {"county": county, "name": "选址"}, "rule": [{
             "id": "site", "kind": "travel_time", "layer": facilities, "minutes": minutes or 15.0,
@@ -97,8 +100,9 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
     click.echo(proposal.summary())
     click.echo("")
     shown = pd.DataFrame(proposal.sites.drop(columns=["geometry", "reason"])).rename(columns={
-        "site_id": "候选点编号", "name": "名称", "township_code": "乡镇代码", "township": "乡镇(街道)",
-        "new_people": "以此为最近的人数" if model == "pmedian" else "新增覆盖人数"})
+        "site_id": _("candidate site"), "name": _("name"), "township_code": _("township code"),
+        "township": _("township"),
+        "new_people": _("people nearest to it") if model == "pmedian" else _("people newly covered")})
     click.echo(table(shown))
     if out_path is not None:
         suffix = out_path.suffix.lower()

@@ -79,10 +79,11 @@ def township_access_table(townships, population_cells, facilities, net, threshol
     >>> t.set_index("name").loc["儒岙镇", ["mean_minutes", "share_beyond_15min"]].astype(float).round(2).tolist()
     [28.5, 1.0]
     """
-    for col, frame, what in ((population_col, population_cells, "population cells"),
-                             (township_id, townships, "townships")):
+    for col, frame, what in ((population_col, population_cells, _("population cells")),
+                             (township_id, townships, _("townships"))):
         if col not in frame.columns:
-            raise GeoplanError(f"The {what} have no column {col!r}; columns: {', '.join(map(str, frame.columns))}.")
+            raise GeoplanError(_("The {what} have no column {column!r}; columns: {columns}.").format(
+                what=what, column=col, columns=_(", ").join(map(str, frame.columns))))
     thresholds = [float(t) for t in thresholds]
     cell_col = cell_id if cell_id in population_cells.columns else None
     near = net.nearest_facility(population_cells, facilities, demand_id=cell_col, facility_id=facility_id,
@@ -208,9 +209,10 @@ def two_step_fca(costs: pd.DataFrame, demand: pd.Series, supply: pd.Series, max_
 
     for col in (origin, destination, cost):
         if col not in costs.columns:
-            raise GeoplanError(f"The cost table has no column {col!r}; columns: {', '.join(map(str, costs.columns))}.")
+            raise GeoplanError(_("The cost table has no column {column!r}; columns: {columns}.").format(
+                column=col, columns=_(", ").join(map(str, costs.columns))))
     if (supply < 0).any() or (demand < 0).any():
-        raise GeoplanError("Demand and supply must not be negative.")
+        raise GeoplanError(_("Demand and supply must not be negative."))
     d_index = pd.Index(demand.index)
     s_index = pd.Index(supply.index)
     c = costs[[origin, destination, cost]]

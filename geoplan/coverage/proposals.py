@@ -122,7 +122,7 @@ def demand_blocks(county, population: str = "pop_60plus", block_m: float = 500.0
     (452, True)
     """
     if county.population is None:
-        raise CoverageError("Proposing sites needs the population raster.")
+        raise CoverageError(_("Proposing sites needs the population raster."))
     cells = county.population.cell_centres()
     towns = county["townships"].to_crs(cells.crs)
     joined = gpd.sjoin(cells, towns[["code", "population", "pop_60plus", towns.geometry.name]],
@@ -164,7 +164,7 @@ def candidate_sites(county) -> gpd.GeoDataFrame:
                                         "township_code": seats["name_id"].astype(str)},
                                        geometry=seats.geometry.values, crs=seats.crs))
     if not frames:
-        raise GeoplanError("No candidate sites: the county has neither a villages nor a place_names layer.")
+        raise GeoplanError(_("No candidate sites: the county has neither a villages nor a place_names layer."))
     out = pd.concat([f.to_crs(STORAGE_CRS) for f in frames], ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
 
@@ -365,9 +365,10 @@ def propose_sites(county, net, existing: gpd.GeoDataFrame | None = None, *, rule
     fixed_pts = pd.concat([_site_frame(existing, "E"), _site_frame(planned, "G")], ignore_index=True)
     model = model or ("lscp" if n_new is None else "mclp")
     if model not in MODELS:
-        raise GeoplanError(f"model must be one of {', '.join(MODELS)}, got {model!r}.")
+        raise GeoplanError(_("The model must be one of {models}, not {model!r}.").format(
+            models=_(", ").join(MODELS), model=model))
     if model != "lscp" and n_new is None:
-        raise GeoplanError(f"The {model} model needs the number of new sites (n_new).")
+        raise GeoplanError(_("The {model} model needs the number of new sites (n_new).").format(model=model))
     # Candidates a fixed facility already reaches within a few minutes would duplicate it.
     if len(fixed_pts) and len(cands) and near_minutes > 0:
         near = net.cost_matrix(fixed_pts, cands, origin_id="site_id", destination_id="site_id",

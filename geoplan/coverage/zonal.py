@@ -34,6 +34,7 @@ import shapely
 
 from geoplan.errors import CRSError, GeoplanError
 from geoplan.layers.values import id_index
+from geoplan.i18n import _
 
 __all__ = ["ZonalError", "zonal_sum", "zonal_stats", "coverage_fractions", "areal_interpolate"]
 
@@ -58,12 +59,12 @@ def _polygons_in_raster_crs(polygons, raster):
     from geoplan.layers import crs as _crs
 
     if raster.crs is None:
-        raise CRSError("The population raster has no CRS; cannot place polygons on it.")
+        raise CRSError(_("The population raster has no coordinate system (CRS); polygons cannot be placed on it."))
     try:
         _crs.require_crs(polygons, "polygon layer")
         array = polygons.geometry.values if hasattr(polygons, "geometry") else polygons.values
     except AttributeError:
-        raise ZonalError("Polygons must be a GeoDataFrame or GeoSeries with a CRS.") from None
+        raise ZonalError(_("Polygons must be a GeoDataFrame or GeoSeries with a coordinate system (CRS).")) from None
     # Reproject the bare geometry array: copying the attribute table would cost more than the sums.
     if not polygons.crs.equals(raster.crs):
         array = array.to_crs(raster.crs)
@@ -73,9 +74,8 @@ def _polygons_in_raster_crs(polygons, raster):
     bad = ~np.isin(kinds, (-1, 3, 6))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ZonalError(
-            f"Zonal statistics need polygons; feature {i + 1} is a {geoms[i].geom_type}. "
-            "Buffer points or lines first.")
+        raise ZonalError(_("Zonal statistics need polygons; feature {n} is a {kind}. Buffer points or lines "
+                           "first.").format(n=i + 1, kind=geoms[i].geom_type))
     # Self-intersecting rings would count the overlapping parts twice (or negatively); repair them the
     # way GIS tools do, keeping only polygonal area.
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
@@ -285,7 +285,7 @@ def zonal_sum(polygons, raster, id_col: str | None = None) -> pd.Series:
     >>> round(float((s - county["townships"].set_index("code")["population"]).abs().max()))
     963
     """
-    ids, sums, _, _ = _zonal_arrays(polygons, raster, id_col)
+    ids, sums, _areas, _cover = _zonal_arrays(polygons, raster, id_col)
     return pd.Series(sums, index=ids, name="population")
 
 

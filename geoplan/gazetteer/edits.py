@@ -167,9 +167,9 @@ class EditsMixin:
                 key = (before or after)["name_id"]
                 current = self._row(key)
                 if _dump(current) != _dump(before):
-                    raise ConflictError(f"{key}（{(before or after)['name']}）刚被其他人修改过，与本次修改冲突，"
-                                        "本次修改未保存；请查看 geoplan gaz history 后重新运行命令。"
-                                        f"({key} was changed by someone else meanwhile; run the command again.)")
+                    raise ConflictError(_("{id} ({name}) was changed by someone else meanwhile, which conflicts "
+                                          "with this change; nothing was saved. See geoplan gaz history, then run "
+                                          "the command again.").format(id=key, name=(before or after)['name']))
                 if after is None:
                     self.conn.execute("DELETE FROM names WHERE name_id = ?", (key,))
                 else:
@@ -306,8 +306,8 @@ class EditsMixin:
                 tx.log(after["name_id"], None, after)
                 for s in sources:
                     if _dump(self._row(s["name_id"])) != _dump(s):
-                        raise ConflictError(f"{s['name_id']}（{s['name']}）刚被其他人修改过，本次修改未保存；请重新运行命令。"
-                                            f"({s['name_id']} was changed by someone else meanwhile; run it again.)")
+                        raise ConflictError(_("{id} ({name}) was changed by someone else meanwhile; nothing was "
+                                              "saved. Run the command again.").format(id=s['name_id'], name=s['name']))
                     gone = dict(s, status="retired", valid_to=date)
                     self._put(gone)
                     tx.log(s["name_id"], s, gone)
@@ -354,8 +354,8 @@ class EditsMixin:
         self._enforce(recs, f"Splitting {src['name']}", force, exclude=[] if keep else [src["name_id"]])
         with self._change("split", f"split {src['name']} → {', '.join(new_names)}", who, why) as tx:
             if _dump(self._row(src["name_id"])) != _dump(src):
-                raise ConflictError(f"{src['name_id']}（{src['name']}）刚被其他人修改过，本次修改未保存；请重新运行命令。"
-                                    f"({src['name_id']} was changed by someone else meanwhile; run it again.)")
+                raise ConflictError(_("{id} ({name}) was changed by someone else meanwhile; nothing was "
+                                      "saved. Run the command again.").format(id=src['name_id'], name=src['name']))
             for r in recs:
                 r["name_id"] = self._new_id()
                 self._put(r)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geoplan.gazetteer.records import BUSY_TIMEOUT_S, COLUMNS, STATUSES, GazetteerError
+from geoplan.i18n import _
 
 #: The spatial reference of the PostGIS geometry column: CGCS2000 longitude/latitude.
 SRID = 4490
@@ -179,11 +180,13 @@ def _check_is_gazetteer(path: Path) -> None:
         pages = int.from_bytes(header[28:32], "big")
         valid = header[24:28] == header[92:96]  # the in-header size is trustworthy
         if valid and pages and Path(path).stat().st_size < page * pages:
-            raise GazetteerError(f"{path} 不完整（文件被截断：应有 {page * pages} 字节，只有 {Path(path).stat().st_size} 字节），"
-                                 "未作任何改动。请从备份恢复地名库。The gazetteer file is truncated.")
+            raise GazetteerError(_("{path} is incomplete (the file was cut short: it should have {want} bytes, "
+                                   "it has {have}); nothing was changed. Restore the gazetteer from a backup.").format(
+                path=path, want=page * pages, have=Path(path).stat().st_size))
     if head != b"SQLite format 3\x00":
-        raise GazetteerError(f"{path} 不是 geoplan 地名库（not a geoplan gazetteer：不是 SQLite 数据库文件），未作任何改动。"
-                             "请检查 --db 路径；新建地名库请给一个新文件名：geoplan gaz init --db 新文件.sqlite。")
+        raise GazetteerError(_("{path} is not a geoplan gazetteer (not an SQLite database file); nothing was "
+                               "changed. Check the --db path; to create a gazetteer give a new file name: "
+                               "geoplan gaz init --db new.sqlite").format(path=path))
     uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
@@ -194,11 +197,12 @@ def _check_is_gazetteer(path: Path) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise GazetteerError(f"{path} 不是 geoplan 地名库（not a geoplan gazetteer：{exc}），未作任何改动。"
-                             "请检查 --db 路径。") from exc
+        raise GazetteerError(_("{path} is not a geoplan gazetteer ({reason}); nothing was changed. "
+                               "Check the --db path.").format(path=path, reason=exc)) from exc
     if not ok:
-        what = "GeoPackage 图层文件" if "gpkg_contents" in tables else "别的 SQLite 数据库"
-        raise GazetteerError(f"{path} 是 {what}，不是 geoplan 地名库（not a geoplan gazetteer），未作任何改动。"
-                             "请检查 --db 路径；新建地名库请给一个新文件名：geoplan gaz init --db 新文件.sqlite。")
+        what = _("a GeoPackage layer file") if "gpkg_contents" in tables else _("another SQLite database")
+        raise GazetteerError(_("{path} is {what}, not a geoplan gazetteer; nothing was changed. Check the --db "
+                               "path; to create a gazetteer give a new file name: "
+                               "geoplan gaz init --db new.sqlite").format(path=path, what=what))
 
 

@@ -75,8 +75,8 @@ def copy_gazetteer(source, target, *, config=None) -> "Gazetteer":
         dst = Gazetteer(target, create=True, config=config)
         try:
             if dst.count() or dst.conn.execute("SELECT count(*) FROM changes").fetchone()[0]:
-                raise GazetteerError(f"{dst.path} 不是空的地名库，未作任何改动；复制只写入新的或空的地名库。"
-                                     "(The target gazetteer is not empty.)")
+                raise GazetteerError(_("{path} is not an empty gazetteer; nothing was changed. A copy is only "
+                                       "written into a new or empty gazetteer.").format(path=dst.path))
             names = src.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM names ORDER BY name_id").fetchall()
             changes = src.conn.execute("SELECT change_id, at, who, why, op, summary, reverts FROM changes "
                                        "ORDER BY change_id").fetchall()
@@ -193,8 +193,9 @@ def seed_from_county(db_path, gpkg, *, who: str = "geoplan-seed", replace: bool 
         n = store.count()
         if n:
             store.close()
-            raise GazetteerError(f"{store.path} 已有 {n} 条地名；"
-                                 "样例县只导入空的 PostgreSQL 地名库（不会替换已有数据）。")
+            raise GazetteerError(_("{path} already holds {n:,} names; the sample county is only loaded into an "
+                                   "empty PostgreSQL gazetteer (existing data is never replaced).").format(
+                path=store.path, n=n))
     else:
         db_path = Path(db_path)
         if replace:

@@ -68,7 +68,8 @@ def marker_type(marker_id: str) -> str:
     """
     m = MARKER_ID_RE.fullmatch(str(marker_id))
     if not m:
-        raise InspectionError(f"{marker_id!r} is not a marker ID (4-digit line + 3-digit number + A–E/Q).")
+        raise InspectionError(_("{value!r} is not a marker ID (4-digit line + 3-digit number + A–E/Q).").format(
+            value=marker_id))
     return m.group(3)
 
 

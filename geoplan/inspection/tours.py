@@ -11,6 +11,7 @@ import itertools
 import numpy as np
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 
 #: LKH-3 works on C ints; matrices are scaled down if they would overflow.
 _LKH_MAX_WEIGHT = 10_000_000
@@ -209,7 +210,7 @@ def _elkai_solve(params: str, problem: str) -> list[int]:
     try:
         from elkai import _elkai
     except ImportError as exc:  # pragma: no cover - dependency missing
-        raise RoutingError("LKH-3 is not available: install the 'elkai' package (pip install elkai).") from exc
+        raise RoutingError(_("LKH-3 is not available: install the 'elkai' package (pip install elkai).")) from exc
     return list(_elkai.solve_problem(params, problem))
 
 

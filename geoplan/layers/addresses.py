@@ -43,6 +43,7 @@ import shapely
 from geoplan.errors import GeoplanError
 from geoplan.layers.crs import STORAGE_CRS
 from geoplan.layers.divisions import county_townships
+from geoplan.i18n import _
 
 VILLAGE_EDITION = "2023-06-30"
 
@@ -76,10 +77,9 @@ def official_villages(province: str = "33") -> pd.DataFrame:
     # the same packaged list the sample builder uses (scripts/build_divisions.py)
     ref = resources.files("geoplan") / "data" / "villages_2023_zhejiang.csv.gz"
     if province != "33":
-        raise GeoplanError(
-            f"没有省份代码 {province} 的官方村(社区)名录（geoplan 只附带浙江省 33 的名录，"
-            "见 data/raw/divisions_2023 与 scripts/build_divisions.py）。"
-        )
+        raise GeoplanError(_("There is no official village (community) list for province code {code}: geoplan "
+                             "ships the list of Zhejiang (33) only (see data/raw/divisions_2023 and "
+                             "scripts/build_divisions.py).").format(code=province))
     with resources.as_file(ref) as path:
         v = pd.read_csv(path, dtype=str, keep_default_na=False, compression="gzip")
     v["county_code"] = v["township_code"].str[:6]
@@ -339,7 +339,7 @@ def match_addresses(addresses, index: AddressIndex, names=None) -> gpd.GeoDataFr
         if not addr:
             rec["note"] = "地址为空"
             continue
-        rest, _ = _strip_prefixes(addr, index)
+        rest, _found = _strip_prefixes(addr, index)
         towns, end = _find_township(rest, index)
         foreign = None if towns else _foreign_county(rest, index)
         if foreign:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from geoplan.i18n import _
 
 #: Spellings of "yes" and "no", compared stripped and case-insensitively.
 YES = frozenset({"是", "有", "√", "✓", "true", "t", "yes", "y", "1", "1.0"})
@@ -91,5 +92,5 @@ def id_index(frame, id_col: str | None, error=ValueError, what: str = "layer"):
     if id_col is None:
         return pd.Index(frame.index)
     if id_col not in frame.columns:
-        raise error(f"The ID column {id_col!r} is not in the {what}.")
+        raise error(_("The ID column {column!r} is not in the {what}.").format(column=id_col, what=what))
     return pd.Index(frame[id_col], name=id_col)
