@@ -16,7 +16,7 @@ from geoplan.gazetteer import naming
 @rules_option
 @json_option
 def categories(rules_file, as_json):
-    """The category codes, their 通名 and the scope of the duplicate rules.
+    """The category codes, their generic parts (通名) and the scope of the duplicate rules.
 
     The codes are geoplan's PROVISIONAL list (暂定), not the codes of
     GB/T 18521; `--rules FILE` replaces them when the committee confirms the

@@ -565,3 +565,40 @@ def summary(report: pd.DataFrame) -> pd.DataFrame:
     s = report.groupby(["rule", "severity"]).size().rename("count").reset_index()
     s.insert(2, "what", s["rule"].map(lambda r: _(RULES[r][1])))
     return s
+
+
+def for_people(report: pd.DataFrame, lang: str | None = None) -> pd.DataFrame:
+    """The naming report, or its :func:`summary`, as a person reads it: headers and severities in ``lang``.
+
+    Files and tables for people (the demo's report, ``gaz validate --out``, the console) go through this;
+    ``--json`` and code keep the English keys (``rule``, ``severity = "warning"`` …). A summary's rule
+    descriptions are translated again from the rule codes; the messages stay in the language the check
+    ran in.
+
+    Parameters
+    ----------
+    report : pandas.DataFrame
+        From :func:`check_frame`, :func:`validate_all` or :func:`summary`.
+    lang : str, optional
+        ``"zh_CN"`` or ``"en"``; default the current language.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with translated headers and values.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"rule": ["N011"], "severity": ["warning"], "what": ["…"], "count": [3]})
+    >>> for_people(s, "zh_CN").to_dict("records")
+    [{'规则': 'N011', '级别': '警告', '检查内容': '同音（应避免）', '数量': 3}]
+    >>> list(for_people(s, "en").iloc[0])
+    ['N011', 'warning', 'same sound within the scope (should be avoided)', 3]
+    """
+    from geoplan.gazetteer.labels import for_reading
+    from geoplan.i18n import catalog
+
+    out = report.copy()
+    if "what" in out.columns and "rule" in out.columns:
+        out["what"] = [catalog(lang).gettext(RULES[r][1]) if r in RULES else w for r, w in zip(out["rule"], out["what"])]
+    return for_reading(out, lang)
