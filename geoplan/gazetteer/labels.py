@@ -83,6 +83,12 @@ VALUES = {
               "same sound": N_("same sound"), "fuzzy": N_("similar"), "fuzzy pinyin": N_("similar pinyin"),
               "former name": N_("former name")},
     "severity": {"error": N_("error"), "warning": N_("warning")},
+    # the category groups of `gaz categories`: names in one group are compared with each other
+    "group": {"county": N_("county-level divisions"), "township": N_("township-level divisions"),
+              "village": N_("villages and communities"), "residential": N_("residential areas"),
+              "settlement": N_("natural villages"), "road": N_("streets and roads"), "highway": N_("highways"),
+              "bridge": N_("bridges and tunnels"), "mountain": N_("mountains"), "water": N_("rivers and lakes"),
+              "heritage": N_("memorial sites and historic sites"), "facility": N_("public facilities")},
     "unique within": {"all": N_("the whole gazetteer"), "province": N_("the same province"),
                       "city": N_("the same prefecture-level city"), "county": N_("the same county"),
                       "township": N_("the same township")},
