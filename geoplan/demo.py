@@ -26,7 +26,7 @@ from geoplan.coverage.evaluation import Evaluation, evaluate, road_travel
 from geoplan.coverage.plans import load_plan
 from geoplan.coverage.proposals import Proposal, propose_sites
 from geoplan.coverage.report import write_csv, write_xlsx
-from geoplan.gazetteer.naming import validate_all
+from geoplan.gazetteer.naming import for_people as naming_for_people, validate_all
 from geoplan.gazetteer.store import seed_from_county
 from geoplan.i18n import N_, _
 from geoplan.inspection.forms import write_forms_xlsx
@@ -280,7 +280,9 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         for suffix in ("-wal", "-shm", "-journal"):  # the previous database's side files, never the new one's
             Path(str(db) + suffix).unlink(missing_ok=True)
     result.tables["naming_report"] = report
-    result.files += [db, _write_table_csv(report, out / f"{data.code}_naming_report.csv", overwrite=True)]
+    # the file is for people: headers and severities in their language (the table keeps the English keys)
+    result.files += [db, _write_table_csv(naming_for_people(report), out / f"{data.code}_naming_report.csv",
+                                          overwrite=True)]
 
     # the five-year programme of whole lines, then this year's campaign (its lines, both sides)
     from geoplan.inspection.parties import division_names

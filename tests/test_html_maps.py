@@ -12,6 +12,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from geoplan import i18n
 from geoplan.coverage.evaluation import evaluate
 from geoplan.layers.crs import to_metric, wgs84_to_gcj02_xy
 from geoplan.cli.map import map_group
@@ -236,8 +237,13 @@ def test_inspection_map_routes_per_team_day(county):
     assert sum(markers["styles"][f["properties"]["sk"]]["fillColor"] == "#d32f2f"
                for f in markers["features"]) == lost
     assert "<th>界桩状况</th>" in markers["features"][0]["properties"]["p"]
-    with pytest.raises(MapError, match="team and day"):
-        inspection_map(county["boundary_lines"], county["boundary_markers"], routes.drop(columns="team"))
+    for lang, words in (("zh_CN", "组日路线.*team.*day.*缺少：team"), ("en", "team and a day.*missing: team")):
+        i18n.set_language(lang)
+        try:
+            with pytest.raises(MapError, match=words):
+                inspection_map(county["boundary_lines"], county["boundary_markers"], routes.drop(columns="team"))
+        finally:
+            i18n.set_language(None)
 
 
 def test_gazetteer_map_categories_and_history(county):

@@ -193,18 +193,18 @@ def init(db):
 
 @gaz.command()
 @click.argument("name")
-@click.option("--category", "-c", required=True, help="Category code, e.g. 1120 township, 1220 village (`gaz categories`; provisional codes 暂定编码).")
+@click.option("--category", "-c", required=True, help="Category code, e.g. 1120 township, 1220 village; provisional codes (暂定编码), see `gaz categories`.")
 @click.option("--parent", "parent_code", help="Code of the administrative unit it lies in (6/9/12 digits).")
 @click.option("--id", "name_id", help="Stable ID (default: generated, GZ00000001 …).")
-@click.option("--specific", help="专名, if not what precedes the 通名.")
-@click.option("--generic", help="通名, if not recognised from the end of the name.")
+@click.option("--specific", help="Specific part (专名), if not what precedes the generic part (通名).")
+@click.option("--generic", help="Generic part (通名), if not recognised from the end of the name.")
 @click.option("--wkt", "geometry", help="Geometry as WKT in CGCS2000 lon/lat, e.g. 'POINT (120.90 29.50)'.")
 @click.option("--lon", type=float, help="Longitude of a point (with --lat).")
 @click.option("--lat", type=float, help="Latitude of a point (with --lon).")
 @click.option("--pron", "pron_override", help="Pronunciation override, one toneless syllable per character.")
 @click.option("--valid-from", help="Date the name took effect (YYYY-MM-DD).")
-@click.option("--origin", help="来历: how the name came about.")
-@click.option("--meaning", help="含义: what the name means.")
+@click.option("--origin", help="Origin of the name (来历): how it came about.")
+@click.option("--meaning", help="Meaning of the name (含义): what it means.")
 @click.option("--source", "sources", multiple=True, help="Source document (repeatable).")
 @click.option("--force", is_flag=True, help="Record it even if it breaks a naming rule (give --why).")
 @db_option
@@ -495,7 +495,9 @@ def validate(as_of, out_path, errors_only, overwrite, db, rules_file, as_json):
     if errors_only:
         report = report[report["severity"] == "error"]
     if out_path is not None:
-        output.write_table(report, out_path, overwrite=overwrite, sheet_name="地名规则检查")
+        # a file for people: headers and severities in their language (--json keeps the English keys)
+        output.write_table(naming.for_people(report), out_path, overwrite=overwrite,
+                           sheet_name=i18n._("naming-rule check"))
     if as_json:
         _out(report, True)
     else:
@@ -503,8 +505,8 @@ def validate(as_of, out_path, errors_only, overwrite, db, rules_file, as_json):
             n=n, errors=int((report["severity"] == "error").sum()),
             warnings=int((report["severity"] == "warning").sum())) + "\n")
         if not report.empty:
-            click.echo(_table(labels.for_reading(naming.summary(report))) + "\n")
-            click.echo(_table(labels.for_reading(report.drop(columns=["related_ids"]).head(200))))
+            click.echo(_table(naming.for_people(naming.summary(report))) + "\n")
+            click.echo(_table(naming.for_people(report.drop(columns=["related_ids"]).head(200))))
             if len(report) > 200:
                 click.echo(i18n._("… {n} more in the full report (--out FILE)").format(n=len(report) - 200))
         if out_path is not None:
@@ -521,7 +523,7 @@ def validate(as_of, out_path, errors_only, overwrite, db, rules_file, as_json):
 @who_options
 @json_option
 def romanize_cmd(text, pron, free, db, who, why, as_json):
-    """Spell a name in Hanyu Pinyin by the place-name rules (专名 and 通名 apart).
+    """Spell a name in Hanyu Pinyin by the place-name rules, specific part (专名) and generic part (通名) apart.
 
     \b
     Examples:

@@ -16,7 +16,7 @@ from geoplan.gazetteer import naming
 @rules_option
 @json_option
 def categories(rules_file, as_json):
-    """The category codes, their 通名 and the scope of the duplicate rules.
+    """The category codes, their generic parts (通名) and the scope of the duplicate rules.
 
     The codes are geoplan's PROVISIONAL list (暂定), not the codes of
     GB/T 18521; `--rules FILE` replaces them when the committee confirms the
@@ -33,7 +33,9 @@ def categories(rules_file, as_json):
     if as_json:
         return _out({"provisional": True, "note": PROVISIONAL_NOTE, "categories": json.loads(
             df.to_json(orient="records", force_ascii=False))}, True)
-    click.echo(PROVISIONAL_NOTE + "\n")
+    click.echo(i18n._("Note: these category codes are geoplan's provisional codes, not the official codes of "
+                      "GB/T 18521 (rules for the classification and codes of place names); when the committee "
+                      "confirms the official codes, replace them with --rules FILE.") + "\n")
     # --json keeps "" for "any generic part"; a person reads it in words
     _out(df.assign(generics=df["generics"].replace("", i18n._("(any)"))), False)
 
@@ -54,5 +56,6 @@ def rules(as_json):
     _out(df, as_json)
 
 
+#: the note of the --json answer (the same in every language: scripts compare the answers)
 PROVISIONAL_NOTE = ("注意：以下类别代码是 geoplan 的暂定编码（provisional），并非 GB/T 18521《地名分类与类别代码编制规则》"
                     "的正式代码；委员会确认正式代码后，可用 --rules 规则文件替换。")

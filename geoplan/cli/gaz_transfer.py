@@ -17,7 +17,7 @@ from geoplan.gazetteer import store as gz
 
 @gaz.group(cls=_GazGroup)
 def heritage():
-    """The 地名文化遗产保护名录 (place-name cultural heritage list).
+    """The place-name cultural heritage list (地名文化遗产保护名录).
 
     \b
     Example:
@@ -85,7 +85,7 @@ def heritage_remove(ref, db, who, why):
 @click.option("--category", help="Category code for rows without one.")
 @click.option("--category-from-code", metavar="COLUMN",
               help="Derive the category from official codes in COLUMN: 9-digit townships (001–399 → 1120, "
-                   "400–599 → 1190), 12-digit villages (001–199 → 1210 社区, 200–399 → 1220 村).")
+                   "400–599 → 1190), 12-digit villages (001–199 → 1210 community (社区), 200–399 → 1220 village (村)).")
 @click.option("--gcj02", is_flag=True, help="Coordinates were picked on a Chinese web map (GCJ-02): convert to CGCS2000.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --report file.")
 @click.option("--date", help="Effective date of renames in the file (default today).")
@@ -161,7 +161,7 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", help="Names valid on this day.")
 @click.option("--retired", is_flag=True, help="Include retired names.")
-@click.option("--overwrite", is_flag=True, help="Replace PATH if it exists (else refused; 已存在则拒绝).")
+@click.option("--overwrite", is_flag=True, help="Replace PATH if it exists (else it is refused).")
 @db_option
 def export_cmd(path, as_of, retired, overwrite, db):
     """Export the gazetteer to CSV, XLSX, GeoJSON or GeoPackage (by extension).

@@ -85,14 +85,14 @@ def demo(county, out_dir):
         click.echo(_table(result.tables["siting"][["what", "name", "reason"]].rename(
             columns={"what": _("item"), "name": _("name"), "reason": _("reason")})))
     if "naming_report" in result.tables:
-        from geoplan.gazetteer.naming import summary
+        from geoplan.gazetteer.naming import for_people as naming_for_people, summary
 
         report = result.tables["naming_report"]
         click.echo("\n" + ngettext("Gazetteer: seeded from the sample layers; the naming-rule check found {n} issue",
                                     "Gazetteer: seeded from the sample layers; the naming-rule check found {n} issues",
                                     len(report)).format(n=len(report)))
         if len(report):
-            click.echo(_table(summary(report)))
+            click.echo(_table(naming_for_people(summary(report))))
     click.echo("\n" + _("Wrote:"))
     for path in result.files:
         click.echo(f"  {path}")

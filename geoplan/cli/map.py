@@ -74,7 +74,7 @@ def _common(f):
     f = click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="County GeoPackage with layers named by kind. Default: the sample county.")(f)
     f = click.option("--county", default="330624", show_default=True,
-                     help="Sample county code (330624 新昌县, 330727 磐安县) when --layers is not given.")(f)
+                     help="Sample county code when --layers is not given: 330624 (Xinchang, 新昌县) or 330727 (Pan'an, 磐安县).")(f)
     return f
 
 

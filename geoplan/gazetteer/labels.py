@@ -21,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from geoplan.i18n import N_, _
+from geoplan.i18n import N_, catalog
 
 #: column → header (English msgid; the Chinese follows 《地名管理条例》 and the committee's forms)
 COLUMNS = {
@@ -65,6 +65,11 @@ COLUMNS = {
     "rule": N_("rule"),
     "severity": N_("severity"),
     "checks": N_("what it checks"),
+    # the naming-rule report (geoplan.gazetteer.naming) and its summary
+    "message": N_("problem"),
+    "related_ids": N_("related IDs"),
+    "what": N_("what it checks"),
+    "count": N_("count"),
 }
 
 #: coded values of a column → their reading
@@ -78,36 +83,48 @@ VALUES = {
               "same sound": N_("same sound"), "fuzzy": N_("similar"), "fuzzy pinyin": N_("similar pinyin"),
               "former name": N_("former name")},
     "severity": {"error": N_("error"), "warning": N_("warning")},
+    # the category groups of `gaz categories`: names in one group are compared with each other
+    "group": {"county": N_("county-level divisions"), "township": N_("township-level divisions"),
+              "village": N_("villages and communities"), "residential": N_("residential areas"),
+              "settlement": N_("natural villages"), "road": N_("streets and roads"), "highway": N_("highways"),
+              "bridge": N_("bridges and tunnels"), "mountain": N_("mountains"), "water": N_("rivers and lakes"),
+              "heritage": N_("memorial sites and historic sites"), "facility": N_("public facilities")},
     "unique within": {"all": N_("the whole gazetteer"), "province": N_("the same province"),
                       "city": N_("the same prefecture-level city"), "county": N_("the same county"),
                       "township": N_("the same township")},
 }
 
 
-def header(column: str) -> str:
-    """The header of ``column`` in the current language (the key itself when it has no label)."""
-    return _(COLUMNS[column]) if column in COLUMNS else column
+def _t(message: str, lang: str | None) -> str:
+    return catalog(lang).gettext(message)
 
 
-def value(column: str, v):
-    """A coded value of ``column`` in the current language; other values unchanged."""
+def header(column: str, lang: str | None = None) -> str:
+    """The header of ``column`` in ``lang`` (default: the current language; the key itself when it has no label)."""
+    return _t(COLUMNS[column], lang) if column in COLUMNS else column
+
+
+def value(column: str, v, lang: str | None = None):
+    """A coded value of ``column`` in ``lang`` (default: the current language); other values unchanged."""
     table = VALUES.get(column)
     if table is None or not isinstance(v, str):
         return v
     if v in table:
-        return _(table[v])
+        return _t(table[v], lang)
     if v.endswith(" prefix") and v[:-7] in table:  # a search hit on the start of a name, its pinyin …
-        return _("{how} (prefix)").format(how=_(table[v[:-7]]))
+        return _t(N_("{how} (prefix)"), lang).format(how=_t(table[v[:-7]], lang))
     return v
 
 
-def for_reading(df):
+def for_reading(df, lang: str | None = None):
     """``df`` with translated headers and coded values, for a person to read (never for ``--json``).
 
     Parameters
     ----------
     df : pandas.DataFrame
         A gazetteer table with the stable English keys as columns.
+    lang : str, optional
+        ``"zh_CN"`` or ``"en"``; default the current language.
 
     Returns
     -------
@@ -117,7 +134,7 @@ def for_reading(df):
     out = df.copy()
     for c in out.columns:
         if c in VALUES:
-            out[c] = [value(c, v) for v in out[c]]
+            out[c] = [value(c, v, lang) for v in out[c]]
         if out[c].dtype == object:  # an empty field reads as empty, not "None"
             out[c] = out[c].where(out[c].notna(), "")
-    return out.rename(columns={c: header(c) for c in out.columns})
+    return out.rename(columns={c: header(c, lang) for c in out.columns})

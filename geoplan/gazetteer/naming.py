@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from geoplan.errors import GeoplanError
-from geoplan.i18n import N_, _
+from geoplan.gazetteer.labels import for_reading
+from geoplan.i18n import N_, _, catalog
 
 
 @dataclass(frozen=True)
@@ -565,3 +566,36 @@ def summary(report: pd.DataFrame) -> pd.DataFrame:
     s = report.groupby(["rule", "severity"]).size().rename("count").reset_index()
     s.insert(2, "what", s["rule"].map(lambda r: _(RULES[r][1])))
     return s
+
+
+def for_people(report: pd.DataFrame, lang: str | None = None) -> pd.DataFrame:
+    """The naming report, or its :func:`summary`, for people: headers and severities in ``lang``.
+
+    Files and tables for people go through this; ``--json`` and code keep the English keys (``severity =
+    "warning"`` …). The rule descriptions follow ``lang``; the messages stay in the check's language.
+
+    Parameters
+    ----------
+    report : pandas.DataFrame
+        From :func:`check_frame`, :func:`validate_all` or :func:`summary`.
+    lang : str, optional
+        ``"zh_CN"`` or ``"en"``; default the current language.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with translated headers and values.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"rule": ["N011"], "severity": ["warning"], "what": ["…"], "count": [3]})
+    >>> for_people(s, "zh_CN").to_dict("records")
+    [{'规则': 'N011', '级别': '警告', '检查内容': '范围内同音（应避免同音）', '数量': 3}]
+    >>> for_people(s, "en").iloc[0].tolist()[:3]
+    ['N011', 'warning', 'same sound within the scope (should be avoided)']
+    """
+    out = report.copy()
+    if "what" in out.columns and "rule" in out.columns:
+        out["what"] = [catalog(lang).gettext(RULES[r][1]) if r in RULES else w
+                       for r, w in zip(out["rule"], out["what"])]
+    return for_reading(out, lang)

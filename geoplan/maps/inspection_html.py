@@ -102,7 +102,8 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
     if routes is not None and len(routes):
         missing = [c for c in ("team", "day") if c not in routes.columns]
         if missing:
-            raise MapError(f"The routes need the columns team and day; missing: {', '.join(missing)}.")
+            raise MapError(_("Each team-day route is made of the rows sharing a team and a day: the routes "
+                             "need both columns; missing: {missing}.").format(missing=", ".join(missing)))
         d = b.prepare(routes)
         rlabels = _labels(None)
         entries = []
