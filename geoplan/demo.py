@@ -166,16 +166,18 @@ def siting_table(proposal: Proposal, current: Evaluation | None = None) -> pd.Da
     ['拟建点', '覆盖率', '覆盖率']
     """
     sites = pd.DataFrame(proposal.sites.drop(columns="geometry"))
-    sites.insert(0, "what", "拟建点")
+    sites.insert(0, "what", _("proposed site"))
     rule = proposal.rule
     steps = []
     if current is not None:
         row = current.summary.set_index("rule_id").loc[rule.id]
-        steps.append(("评估日现状", row["value"]))
-    steps += [("现有和规划中设施建成后" if len(proposal.planned_fixed) else "现有设施", proposal.coverage_before),
-              (f"再建 {len(proposal.sites)} 处拟建点后", proposal.coverage_after)]
-    effect = pd.DataFrame({"what": "覆盖率", "site_id": "", "name": rule.title,
-                           "reason": [f"{label}：{value:.1%}" for label, value in steps]})
+        steps.append((_("today, on the evaluation date"), row["value"]))
+    steps += [(_("once existing and planned facilities are built") if len(proposal.planned_fixed)
+               else _("existing facilities"), proposal.coverage_before),
+              (_("after building {n} proposed sites more").format(n=len(proposal.sites)), proposal.coverage_after)]
+    effect = pd.DataFrame({"what": _("coverage"), "site_id": "", "name": rule.title,
+                           "reason": [_("{label}: {value:.1%}").format(label=label, value=value)
+                                      for label, value in steps]})
     return pd.concat([sites, effect], ignore_index=True)
 
 
@@ -267,10 +269,11 @@ def run_demo(out_dir="maps", county: str = DEFAULT_COUNTY) -> DemoResult:
         result.proposal = proposal
         result.tables["siting"] = siting_table(proposal, current)
         result.files.append(_write_table_csv(result.tables["siting"].rename(columns={
-            "what": "类别", "site_id": "编号", "name": "名称", "township_code": "乡镇代码", "township": "乡镇(街道)",
-            "new_people": "新增覆盖人数", "reason": "说明"}), out / f"{data.code}_siting_proposal.csv", overwrite=True))
+            "what": _("row kind"), "site_id": _("site ID"), "name": _("name"), "township_code": _("township code"),
+            "township": _("township"), "new_people": _("people newly covered"), "reason": _("explanation")}),
+            out / f"{data.code}_siting_proposal.csv", overwrite=True))
 
-    gpkg, _ = sample_paths(data.code)
+    gpkg = sample_paths(data.code)[0]
     db = out / f"{data.code}_gazetteer.sqlite"
     # seeded in the temporary file of the one output path, then renamed over the demo's previous database
     with atomic_target(db, overwrite=True) as tmp:
@@ -356,11 +359,13 @@ def check_preconditions(out: Path, code: str) -> None:
 
     cjk_font_path()
     if out.exists() and not out.is_dir():
-        raise OutputError(f"{out} 是一个文件，不是文件夹：请用 --out 给出输出文件夹。未写任何文件。")
+        raise OutputError(_("{path} is a file, not a folder: give the output folder with --out. Nothing was "
+                            "written.").format(path=out))
     if not out.exists():
         parent = next((p for p in out.absolute().parents if p.exists()), None)
         if parent is None or not parent.is_dir():
-            raise OutputError(f"不能建立输出文件夹 {out}：上级路径不是文件夹。未写任何文件。")
+            raise OutputError(_("Cannot make the output folder {path}: a parent path is not a folder. Nothing was "
+                                "written.").format(path=out))
         check_target(parent / ".geoplan-demo-probe", overwrite=True)  # the folder can be created there
         return
     check_target(out / f"{code}_layers.csv", overwrite=True)  # the folder is writable

@@ -61,16 +61,17 @@ class _GazGroup(ErrorGroup):
         except GeoplanError as exc:
             text = str(exc)
             # A message that already says in Chinese what was (not) done needs no lead sentence.
-            said = any(w in text for w in ("未作", "未写", "未导入", "未能"))
+            said = any(w in text for w in ("未作", "未写", "未导入", "未能", "othing was", "othing is"))
             click.echo(_error(f"{'' if said else _lead(exc)}{text}"), err=True)
             ctx.exit(1)
         except sqlite3.OperationalError as exc:
-            click.echo(_error(f"地名库无法写入，未作改动（{exc}）：可能另一程序长时间占用它，或磁盘已满、只读。"
-                              "the gazetteer database could not be written; nothing was changed."), err=True)
+            click.echo(_error(i18n._("The gazetteer database could not be written; nothing was changed ({reason}). "
+                                     "Another program may be holding it for a long time, or the disk is full or "
+                                     "read-only.").format(reason=exc)), err=True)
             ctx.exit(1)
         except sqlite3.DatabaseError as exc:
-            click.echo(_error(f"地名库文件已损坏或不是地名库（{exc}），未作改动。"
-                              "The gazetteer file is damaged or not a gazetteer."), err=True)
+            click.echo(_error(i18n._("The gazetteer file is damaged or is not a gazetteer ({reason}); nothing was "
+                                     "changed.").format(reason=exc)), err=True)
             ctx.exit(1)
 
 

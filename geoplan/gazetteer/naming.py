@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 
 from geoplan.errors import GeoplanError
-from geoplan.gazetteer.labels import for_reading
-from geoplan.i18n import N_, _, catalog
+from geoplan.gazetteer.labels import for_reading, value as label_value
+from geoplan.i18n import N_, _, catalog, ngettext
 
 
 @dataclass(frozen=True)
@@ -185,10 +185,13 @@ class NamingError(GeoplanError):
 
     def __init__(self, violations: pd.DataFrame, what: str):
         self.violations = violations
-        lines = [f"{what}：违反 {len(violations)} 条地名命名规则，未作改动（breaks naming rules; nothing was changed）："]
+        lines = [ngettext("{what} breaks {n} naming rule; nothing was changed:",
+                          "{what} breaks {n} naming rules; nothing was changed:", len(violations)).format(
+            what=what, n=len(violations))]
         for v in violations.itertuples():
-            lines.append(f"  - {v.rule} {v.severity}: {v.message}")
-        lines.append("请另取名称；确属有意的例外，可加 --force 并用 --why 写明依据。")
+            lines.append(f"  - {v.rule} {label_value('severity', v.severity)}: {v.message}")
+        lines.append(_("Choose another name; for a deliberate exception add --force and state the grounds "
+                       "with --why."))
         super().__init__("\n".join(lines))
 
 
