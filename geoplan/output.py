@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Iterator
 from geoplan.cells import (TRIGGERS, clean_xml_text, escape_cell, escape_frame, neutralise_workbook,  # noqa: F401
                            unescape_cell, unescape_frame, xlsx_value)
 from geoplan.errors import GeoplanError
+from geoplan.i18n import N_, _
 
 if TYPE_CHECKING:  # pandas is imported where a frame is handled: importing this module must stay cheap (CLI start-up)
     import pandas as pd
@@ -116,28 +117,37 @@ def check_target(path, *, overwrite: bool = False) -> Path:
     """
     p = Path(path)
     if p.is_dir():
-        raise OutputError(f"{p} 是一个文件夹，不是文件：请给出输出文件的路径（例如 {p / '结果.csv'}）。未写任何文件。")
+        raise OutputError(_("{path} is a folder, not a file: give the path of the output file (e.g. {example}). "
+                            "No file was written.").format(path=p, example=p / _("result.csv")))
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():
-        raise OutputError(f"输出文件夹 {parent} 不存在，未写任何文件。请先建好文件夹，或换一个输出路径。")
+        raise OutputError(_("The output folder {folder} does not exist; no file was written. Make the folder first, "
+                            "or give another output path.").format(folder=parent))
     if not parent.is_dir():
-        raise OutputError(f"{parent} 是一个文件，不是文件夹，不能在其中写 {p.name}。请换一个输出路径。")
+        raise OutputError(_("{parent} is a file, not a folder; {name} cannot be written in it. Give another output "
+                            "path.").format(parent=parent, name=p.name))
     if p.exists() or p.is_symlink():
         if not overwrite:
-            raise OutputExistsError(f"输出文件 {p} 已存在，未作任何改动。要替换它请加 --overwrite，或换一个文件名。")
+            raise OutputExistsError(_("The output file {path} exists; nothing was changed. To replace it add "
+                                      "--overwrite, or give another file name.").format(path=p))
         if not os.access(p, os.W_OK):
-            raise OutputError(f"输出文件 {p} 是只读的，未作任何改动。请换一个文件名或先解除只读。")
+            raise OutputError(_("The output file {path} is read-only; nothing was changed. Give another file name or "
+                                "make it writable first.").format(path=p))
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"文件夹 {parent} 不可写（只读或没有权限），未写任何文件。请换一个可写的文件夹。")
+        raise OutputError(_("The folder {folder} is not writable (read-only or no permission); no file was written. "
+                            "Give a folder you can write to.").format(folder=parent))
     return p
 
 
 def _os_error(p: Path, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
-        return OutputError(f"磁盘已满，{p} 未能写完；原有文件（若有）未被改动。请腾出空间后重试。")
+        return OutputError(_("The disk is full; {path} could not be written completely, and the existing file (if any) "
+                             "is unchanged. Free some space and try again.").format(path=p))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"无法写入 {p}（{exc.strerror}）：文件夹只读或没有权限，未写任何文件。请换一个可写的文件夹。")
-    return OutputError(f"无法写入 {p}（{exc.strerror or exc}），原有文件（若有）未被改动。")
+        return OutputError(_("{path} cannot be written ({error}): the folder is read-only or you have no permission; "
+                             "no file was written. Give a folder you can write to.").format(path=p, error=exc.strerror))
+    return OutputError(_("{path} cannot be written ({error}); the existing file (if any) is unchanged.").format(
+        path=p, error=exc.strerror or exc))
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -220,7 +230,7 @@ def atomic_target(path, *, overwrite: bool = False) -> Iterator[Path]:
                 raise _os_error(p, OSError(errno.ENOSPC, "No space left on device")) from exc
             raise
         if not tmp.exists():
-            raise OutputError(f"{p} 未能生成（写出程序没有产生文件）。")
+            raise OutputError(_("{path} was not made (the writer produced no file).").format(path=p))
         try:
             _fsync_path(tmp)
             if overwrite:
@@ -229,12 +239,12 @@ def atomic_target(path, *, overwrite: bool = False) -> Iterator[Path]:
                 try:
                     os.link(tmp, p)  # fails if the file appeared meanwhile: never clobber
                 except FileExistsError:
-                    raise OutputExistsError(f"输出文件 {p} 在写出期间被创建，未作改动。要替换它请加 --overwrite。") \
-                        from None
+                    raise OutputExistsError(_("The output file {path} was created while writing; nothing was changed. "
+                                              "To replace it add --overwrite.").format(path=p)) from None
                 except OSError:  # no hard links on this file system
                     if p.exists():
-                        raise OutputExistsError(f"输出文件 {p} 已存在，未作任何改动。要替换它请加 --overwrite。") \
-                            from None
+                        raise OutputExistsError(_("The output file {path} exists; nothing was changed. To replace it "
+                                                  "add --overwrite.").format(path=p)) from None
                     os.replace(tmp, p)
             _fsync_path(parent, directory=True)
         except OSError as exc:
@@ -437,13 +447,15 @@ def write_geo(gdf, path, *, layer: str | None = None, overwrite: bool = False) -
             elif suffix in (".geojson", ".json"):
                 gdf.to_file(tmp, driver="GeoJSON")
             else:
-                raise OutputError(f"不能写成 '{suffix or '无扩展名'}' 格式：请用 .gpkg 或 .geojson。")
+                raise OutputError(_("Cannot write the format '{suffix}': use .gpkg or .geojson.").format(
+                    suffix=suffix or _("no extension")))
         except (OSError, OutputError):
             raise
         except Exception as exc:  # GDAL reports a full disk as its own error type
             if _disk_full(exc):
                 raise _os_error(p, OSError(errno.ENOSPC, "No space left on device")) from exc
-            raise OutputError(f"无法写出 {p}（{exc}），未写任何文件。") from exc
+            raise OutputError(_("{path} cannot be written ({error}); no file was written.").format(
+                path=p, error=exc)) from exc
     return p
 
 
@@ -536,11 +548,12 @@ def refuse_inputs(targets, inputs) -> None:
     seen = {Path(p).resolve() for p in inputs if p is not None}
     for t in targets:
         if t is not None and Path(t).resolve() in seen:
-            raise OutputError(f"输出文件 {t} 就是输入文件：geoplan 从不改写输入。请换一个输出文件名。未写任何文件。")
+            raise OutputError(_("The output file {path} is an input file: geoplan never changes its inputs. Give "
+                                "another output file name. No file was written.").format(path=t))
 
 
 #: The command line's text for ``--overwrite`` (every command that writes a file the user names has it).
 #: (the text has its Chinese translation in the catalog: reuse it rather than word a new one)
-OVERWRITE_HELP = "Replace the --out file if it exists."
+OVERWRITE_HELP = N_("Replace the --out file if it exists.")
 
 __all__ += ["neutralise_workbook", "save_workbook", "check_targets", "refuse_inputs", "OVERWRITE_HELP"]

@@ -7,10 +7,10 @@ instead) to the caller's ``errors`` list, so that every problem of a file is rep
 Examples
 --------
 >>> errors = []
->>> year_table({"2025": "58%"}, "rule r1 target", errors, share=True)
-{}
+>>> year_table({"2025": "58%", "2020": 0.53}, "规则 r1 target", errors, share=True)
+{2020: 0.53}
 >>> errors
-['rule r1 target 2025: \'58%\' is not a number; write it as a number without quotes: 58']
+["规则 r1 target 2025 年：'58%' 不是数字，请写成不带引号的数字 58"]
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ import pandas as pd
 import pyogrio
 
 from geoplan.errors import GeoplanError, Problem, ValidationError
-from geoplan.i18n import _
+from geoplan.i18n import _, ngettext
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import county_townships
 from geoplan.layers.io import read_population
@@ -57,6 +57,7 @@ from geoplan.layers.wsread import (ADDRESS_NAMES, FACILITY_KINDS, FacilitySpec, 
                                    read_facilities, read_other_layer, read_roads, read_townships, read_villages,
                                    read_water)
 from geoplan.layers.schema import SCHEMAS
+from geoplan.layers.wsplace import township_place_problems
 from geoplan.layers.wswrite import _now, address_workbook, write_address_report, write_workspace  # noqa: F401
 
 MANIFEST = "manifest.json"
@@ -113,6 +114,15 @@ def _as_problems(exc: GeoplanError, path) -> list[Problem]:
 # The workspace
 # --------------------------------------------------------------------------
 
+def _not_made(problems: list[Problem]) -> WorkspaceError:
+    """The refusal listing every problem of every file: nothing was written."""
+    n = len(problems)
+    files = len({p.file for p in problems})
+    return WorkspaceError(problems, summary=ngettext(
+        "Workspace not made: {n} problem found in {files} file(s); no file was written",
+        "Workspace not made: {n} problems found in {files} file(s); no file was written", n).format(n=n, files=files))
+
+
 def workspace_paths(folder, county: str) -> dict[str, Path]:
     """The files of a county's workspace in ``folder``: GeoPackage, rasters, manifest, address report.
 
@@ -141,7 +151,8 @@ def read_manifest(folder) -> dict | None:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise GeoplanError(f"{p} 无法读取（{exc}）：工作区清单已损坏。请换一个输出文件夹重新生成工作区。") from exc
+        raise GeoplanError(_("{path} cannot be read ({error}): the workspace manifest is damaged. Make the workspace "
+                              "again in another output folder.").format(path=p, error=exc)) from exc
 
 
 def require_manifest(folder) -> dict:
@@ -228,13 +239,15 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
     paths = workspace_paths(folder, county)
     old = read_manifest(folder)
     if old is not None and old.get("county") != county:
-        raise GeoplanError(f"{folder} 已是{old.get('county_name')}({old.get('county')})的工作区，"
-                           f"不能再放{county_name}({county})。请换一个输出文件夹。")
+        raise GeoplanError(_("{folder} is already the workspace of {old_name} ({old_code}); it cannot also hold "
+                             "{name} ({code}). Give another output folder.").format(
+            folder=folder, old_name=old.get("county_name"), old_code=old.get("county"), name=county_name, code=county))
     if old is None:
         theirs = [p.name for k, p in paths.items() if k != "manifest" and p.exists()]
         if theirs:
-            raise GeoplanError(f"{folder} 里已有 {'、'.join(theirs)}，但不是 geoplan 工作区（没有 {MANIFEST}）。"
-                               "为免覆盖你的文件，请换一个新的输出文件夹。")
+            raise GeoplanError(_("{folder} already holds {files} but is not a geoplan workspace (no {manifest}). "
+                                 "So as not to overwrite your files, give a new output folder.").format(
+                folder=folder, files=_(", ").join(theirs), manifest=MANIFEST))
     old_inputs = (old or {}).get("inputs", {})
     specs = [s if isinstance(s, FacilitySpec) else parse_facility_spec(s) for s in facilities]
     problems: list[Problem] = []
@@ -245,7 +258,8 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
             inputs[role] = {**_fingerprint(path), "options": {k: v for k, v in opts.items() if v is not None},
                             "read_at": _now()}
         except OSError as exc:
-            problems.append(Problem(str(path), None, None, None, None, f"文件无法打开：{exc}", "检查路径和文件名"))
+            problems.append(Problem(str(path), None, None, None, None, _("the file cannot be opened: {error}").format(
+                error=exc), _("check the path and the file name")))
 
     def attempt(path, fn, *args, **kwargs):
         try:
@@ -266,6 +280,10 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
                       legacy_accuracy_m=legacy_accuracy_m, census_failed=census is not None and census_df is None)
         if got is not None:
             towns, notes["townships"] = got
+            # a layer in the wrong CRS or of another county reads without error: check where it lies
+            misplaced = township_place_problems(towns, county, str(townships))
+            if misplaced:
+                raise _not_made(problems + misplaced)
     elif paths["gpkg"].exists() and "townships" in pyogrio.list_layers(paths["gpkg"])[:, 0]:
         from geoplan.layers.io import read_layer
 
@@ -276,10 +294,11 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         elif "census" in old_inputs:
             inputs["census"] = old_inputs["census"]
     else:
-        problems.append(Problem("(未给出)", None, None, None, None, "缺少乡镇界文件",
-                                "用 --townships 给出乡镇(街道)界线文件（Shapefile、GeoPackage 或 GeoJSON）"))
+        problems.append(Problem(_("(not given)"), None, None, None, None, _("the township boundary file is missing"),
+                                _("give the township (乡镇/街道) boundary file with --townships (Shapefile, "
+                                  "GeoPackage or GeoJSON)")))
     if towns is None:
-        raise WorkspaceError(problems, summary=f"工作区未生成：发现 {len(problems)} 个问题，没有写入任何文件")
+        raise _not_made(problems)
 
     village_layer = None
     if villages is not None:
@@ -336,8 +355,9 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         combined = pd.concat(frames, ignore_index=True)
         dup = combined[SCHEMAS[kind].id_field].duplicated(keep="first")
         for v in combined.loc[dup, SCHEMAS[kind].id_field]:
-            problems.append(Problem("、".join(str(s.path) for s in specs if s.kind == kind), None, None,
-                                    SCHEMAS[kind].id_field, str(v), "编号在几个文件中重复", "每个设施的编号要唯一"))
+            problems.append(Problem(_(", ").join(str(s.path) for s in specs if s.kind == kind), None, None,
+                                    SCHEMAS[kind].id_field, str(v), _("the ID appears in several files"),
+                                    _("every facility needs its own ID")))
         facility_frames[kind] = gpd.GeoDataFrame(combined, geometry="geometry", crs=_crs.STORAGE_CRS)
 
     other: dict[str, list] = {}
@@ -360,8 +380,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         fp("population_raster", population_raster)
         user_raster = attempt(population_raster, read_population, population_raster)
     if problems:
-        raise WorkspaceError(problems, summary=(f"工作区未生成：{len({p.file for p in problems})} 个文件中发现 "
-                                                f"{len(problems)} 个问题，没有写入任何文件"))
+        raise _not_made(problems)
 
     # ---- decide what changes ---------------------------------------------
     for role, entry in old_inputs.items():
@@ -384,7 +403,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         if nb is not None:
             new_layers["neighbours"] = (nb, sig(*base))
             notes["neighbours"] = {"notes": [_("neighbouring counties from the county outlines shipped with "
-                                               "geoplan (DataV 2021): {names}").format(names="、".join(nb["name"]))]}
+                                               "geoplan (DataV 2021): {names}").format(names=_(", ").join(nb["name"]))]}
     if village_layer is not None:
         new_layers["villages"] = (village_layer, sig(*base, "villages"))
     for kind, frame in facility_frames.items():

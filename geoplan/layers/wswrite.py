@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from geoplan.i18n import _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import EDITION
 
@@ -201,9 +202,10 @@ def address_workbook(matches: pd.DataFrame):
     m = matches.assign(_o=matches["level"].map(lambda v: order.get(v, 2))).sort_values("_o", kind="stable")
     wb = Workbook()
     ws = wb.active
-    ws.title = "地址匹配"
-    head = ["文件", "行", "名称", "地址", "匹配级别", "乡镇(街道)代码", "乡镇(街道)", "村(社区)代码", "村(社区)",
-            "坐标来源", "经度", "纬度", "说明"]
+    ws.title = _("address matches")
+    head = [_("file"), _("row"), _("name"), _("address"), _("match level"), _("township (乡镇/街道) code"),
+            _("township"), _("village code"), _("village"), _("source of the point"), _("longitude"),
+            _("latitude"), _("note")]
     ws.append(head)
     for c in ws[1]:
         c.font = Font(bold=True)
