@@ -13,7 +13,8 @@ Every output goes through :func:`atomic_target` (or a writer built on it):
   ``-``, ``@``, a tab or a carriage return (unless the cell is a number), and
   :func:`write_xlsx` writes every text cell as a string cell, never a
   formula. :func:`unescape_cell` / :func:`read_csv` undo the CSV prefix when
-  geoplan reads its own files back, so a round trip keeps every value.
+  geoplan reads its own files back, so a round trip keeps every value. The
+  cell rules themselves are in :mod:`geoplan.cells` (re-exported here).
 
 Examples
 --------
@@ -32,19 +33,20 @@ Examples in this module use ``county = gp.load_sample("330624")``, ``tmp`` (an e
 
 from __future__ import annotations
 
-import datetime as _dt
 import errno
 import io
-import math
 import os
-import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+# the cell handling lives in geoplan.cells; its public names stay importable from here
+from geoplan.cells import (TRIGGERS, clean_xml_text, escape_cell, escape_frame, neutralise_workbook,  # noqa: F401
+                           unescape_cell, unescape_frame, xlsx_value)
 from geoplan.errors import GeoplanError
+from geoplan.i18n import N_, _
 
 if TYPE_CHECKING:  # pandas is imported where a frame is handled: importing this module must stay cheap (CLI start-up)
     import pandas as pd
@@ -52,12 +54,6 @@ if TYPE_CHECKING:  # pandas is imported where a frame is handled: importing this
 __all__ = ["OutputError", "OutputExistsError", "check_target", "atomic_target", "write_text", "write_bytes",
            "write_csv", "write_xlsx", "write_geo", "escape_cell", "unescape_cell", "escape_frame",
            "unescape_frame", "read_csv", "TRIGGERS"]
-
-#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
-TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
-# Characters XML 1.0 cannot hold; openpyxl refuses them, so they are dropped from XLSX text.
-_XML_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
 
 
 class OutputError(GeoplanError):
@@ -85,97 +81,6 @@ class OutputExistsError(OutputError):
     >>> p.read_text(encoding="utf-8")
     '一'
     """
-
-
-# ---------------------------------------------------------------------- formula injection
-def _needs_quote(text: str) -> bool:
-    # A leading quote followed by something that needs one is quoted too, so
-    # that escape/unescape are exact inverses for every string.
-    if not text:
-        return False
-    if text[0] == "'":
-        return _needs_quote(text[1:])
-    return text[0] in TRIGGERS and not _NUMBER.fullmatch(text)
-
-
-def escape_cell(value):
-    """A value safe to write into a CSV cell: text that a spreadsheet would run as a formula gets a ``'`` prefix.
-
-    Parameters
-    ----------
-    value : object
-        Any cell value; only strings are changed.
-
-    Returns
-    -------
-    object
-        ``"'" + value`` for text starting with ``= + - @``, tab or carriage
-        return that is not a number; everything else unchanged.
-
-    Examples
-    --------
-    >>> escape_cell("=HYPERLINK(\\"http://x\\",\\"y\\")")
-    '\\'=HYPERLINK("http://x","y")'
-    >>> escape_cell("-12.5"), escape_cell("回山镇"), escape_cell(7)
-    ('-12.5', '回山镇', 7)
-    """
-    if isinstance(value, str) and _needs_quote(value):
-        return "'" + value
-    return value
-
-
-def unescape_cell(value):
-    """Undo :func:`escape_cell` (for CSV files geoplan wrote).
-
-    Examples
-    --------
-    >>> unescape_cell("'=1+1"), unescape_cell("'just a quote")
-    ('=1+1', "'just a quote")
-    """
-    if isinstance(value, str) and value[:1] == "'" and _needs_quote(value[1:]):
-        return value[1:]
-    return value
-
-
-def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` with :func:`escape_cell` applied to every text cell and column name.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> escape_frame(pd.DataFrame({"=名称": ["=SUM(A1)", "南山村"], "人口": [1, 2]}))
-            '=名称  人口
-    0  '=SUM(A1)   1
-    1        南山村   2
-    """
-    import pandas as pd
-
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = [escape_cell(v) for v in out[c].tolist()]
-    out.columns = [escape_cell(str(c)) for c in out.columns]
-    return out
-
-
-def unescape_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` with :func:`unescape_cell` applied to every text cell and column name.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"=名称": ["=SUM(A1)", "南山村"]})
-    >>> unescape_frame(escape_frame(df)).equals(df)
-    True
-    """
-    import pandas as pd
-
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = [unescape_cell(v) for v in out[c].tolist()]
-    out.columns = [unescape_cell(c) if isinstance(c, str) else c for c in out.columns]
-    return out
 
 
 # ---------------------------------------------------------------------- atomic writing
@@ -212,28 +117,37 @@ def check_target(path, *, overwrite: bool = False) -> Path:
     """
     p = Path(path)
     if p.is_dir():
-        raise OutputError(f"{p} 是一个文件夹，不是文件：请给出输出文件的路径（例如 {p / '结果.csv'}）。未写任何文件。")
+        raise OutputError(_("{path} is a folder, not a file: give the path of the output file (e.g. {example}). "
+                            "No file was written.").format(path=p, example=p / _("result.csv")))
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():
-        raise OutputError(f"输出文件夹 {parent} 不存在，未写任何文件。请先建好文件夹，或换一个输出路径。")
+        raise OutputError(_("The output folder {folder} does not exist; no file was written. Make the folder first, "
+                            "or give another output path.").format(folder=parent))
     if not parent.is_dir():
-        raise OutputError(f"{parent} 是一个文件，不是文件夹，不能在其中写 {p.name}。请换一个输出路径。")
+        raise OutputError(_("{parent} is a file, not a folder; {name} cannot be written in it. Give another output "
+                            "path.").format(parent=parent, name=p.name))
     if p.exists() or p.is_symlink():
         if not overwrite:
-            raise OutputExistsError(f"输出文件 {p} 已存在，未作任何改动。要替换它请加 --overwrite，或换一个文件名。")
+            raise OutputExistsError(_("The output file {path} exists; nothing was changed. To replace it add "
+                                      "--overwrite, or give another file name.").format(path=p))
         if not os.access(p, os.W_OK):
-            raise OutputError(f"输出文件 {p} 是只读的，未作任何改动。请换一个文件名或先解除只读。")
+            raise OutputError(_("The output file {path} is read-only; nothing was changed. Give another file name or "
+                                "make it writable first.").format(path=p))
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"文件夹 {parent} 不可写（只读或没有权限），未写任何文件。请换一个可写的文件夹。")
+        raise OutputError(_("The folder {folder} is not writable (read-only or no permission); no file was written. "
+                            "Give a folder you can write to.").format(folder=parent))
     return p
 
 
 def _os_error(p: Path, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
-        return OutputError(f"磁盘已满，{p} 未能写完；原有文件（若有）未被改动。请腾出空间后重试。")
+        return OutputError(_("The disk is full; {path} could not be written completely, and the existing file (if any) "
+                             "is unchanged. Free some space and try again.").format(path=p))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"无法写入 {p}（{exc.strerror}）：文件夹只读或没有权限，未写任何文件。请换一个可写的文件夹。")
-    return OutputError(f"无法写入 {p}（{exc.strerror or exc}），原有文件（若有）未被改动。")
+        return OutputError(_("{path} cannot be written ({error}): the folder is read-only or you have no permission; "
+                             "no file was written. Give a folder you can write to.").format(path=p, error=exc.strerror))
+    return OutputError(_("{path} cannot be written ({error}); the existing file (if any) is unchanged.").format(
+        path=p, error=exc.strerror or exc))
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -316,7 +230,7 @@ def atomic_target(path, *, overwrite: bool = False) -> Iterator[Path]:
                 raise _os_error(p, OSError(errno.ENOSPC, "No space left on device")) from exc
             raise
         if not tmp.exists():
-            raise OutputError(f"{p} 未能生成（写出程序没有产生文件）。")
+            raise OutputError(_("{path} was not made (the writer produced no file).").format(path=p))
         try:
             _fsync_path(tmp)
             if overwrite:
@@ -325,12 +239,12 @@ def atomic_target(path, *, overwrite: bool = False) -> Iterator[Path]:
                 try:
                     os.link(tmp, p)  # fails if the file appeared meanwhile: never clobber
                 except FileExistsError:
-                    raise OutputExistsError(f"输出文件 {p} 在写出期间被创建，未作改动。要替换它请加 --overwrite。") \
-                        from None
+                    raise OutputExistsError(_("The output file {path} was created while writing; nothing was changed. "
+                                              "To replace it add --overwrite.").format(path=p)) from None
                 except OSError:  # no hard links on this file system
                     if p.exists():
-                        raise OutputExistsError(f"输出文件 {p} 已存在，未作任何改动。要替换它请加 --overwrite。") \
-                            from None
+                        raise OutputExistsError(_("The output file {path} exists; nothing was changed. To replace it "
+                                                  "add --overwrite.").format(path=p)) from None
                     os.replace(tmp, p)
             _fsync_path(parent, directory=True)
         except OSError as exc:
@@ -421,31 +335,6 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
     return unescape_frame(pd.read_csv(path, **kwargs))
 
 
-def _xlsx_value(v):
-    if v is None or (isinstance(v, str) and v == ""):
-        return None, None
-    if isinstance(v, bool):
-        return v, "b"
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-            return None, None
-        return v, "n"
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):  # numpy scalars
-        try:
-            return _xlsx_value(v.item())
-        except (ValueError, TypeError):
-            pass
-    if isinstance(v, str):
-        return _XML_ILLEGAL.sub("", v), "s"
-    import pandas as pd
-
-    if v is pd.NaT or v is pd.NA:
-        return None, None
-    if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
-        return v.isoformat(), "s"
-    return _XML_ILLEGAL.sub("", str(v)), "s"
-
-
 def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Sheet1",
                widths: dict | None = None) -> Path:
     """Write one or more tables to an XLSX workbook: text as string cells (never formulas), atomically.
@@ -495,7 +384,7 @@ def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Shee
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     for name, df in sheets.items():
-        ws = wb.create_sheet(title=_XML_ILLEGAL.sub("", str(name))[:31] or "Sheet")
+        ws = wb.create_sheet(title=clean_xml_text(str(name))[:31] or "Sheet")
         cols = [str(c) for c in df.columns]
         for k, c in enumerate(cols, 1):
             if widths and c in widths:
@@ -507,7 +396,7 @@ def write_xlsx(sheets, path, *, overwrite: bool = False, sheet_name: str = "Shee
         ws.freeze_panes = "A2"
 
         def cell(v, font=None):
-            value, kind = _xlsx_value(v)
+            value, kind = xlsx_value(v)
             c = WriteOnlyCell(ws, value=None)
             if value is not None:
                 c.value = value
@@ -558,13 +447,15 @@ def write_geo(gdf, path, *, layer: str | None = None, overwrite: bool = False) -
             elif suffix in (".geojson", ".json"):
                 gdf.to_file(tmp, driver="GeoJSON")
             else:
-                raise OutputError(f"不能写成 '{suffix or '无扩展名'}' 格式：请用 .gpkg 或 .geojson。")
+                raise OutputError(_("Cannot write the format '{suffix}': use .gpkg or .geojson.").format(
+                    suffix=suffix or _("no extension")))
         except (OSError, OutputError):
             raise
         except Exception as exc:  # GDAL reports a full disk as its own error type
             if _disk_full(exc):
                 raise _os_error(p, OSError(errno.ENOSPC, "No space left on device")) from exc
-            raise OutputError(f"无法写出 {p}（{exc}），未写任何文件。") from exc
+            raise OutputError(_("{path} cannot be written ({error}); no file was written.").format(
+                path=p, error=exc)) from exc
     return p
 
 
@@ -597,37 +488,6 @@ __all__ += ["table_writer", "write_table"]
 
 
 # ---------------------------------------------------------------------- formatted workbooks, several targets
-def neutralise_workbook(wb) -> int:
-    """Make every formula cell of an openpyxl workbook a string cell; returns how many were changed.
-
-    openpyxl turns any string assigned to a cell that starts with ``=`` into a
-    formula. geoplan never writes a formula on purpose, so a formula cell can
-    only be text from data: it is written back as text (``data_type='s'``).
-    Characters XML cannot hold are dropped from text cells.
-
-    Examples
-    --------
-    >>> import openpyxl
-    >>> wb = openpyxl.Workbook()
-    >>> wb.active["A1"], wb.active["A2"] = '=HYPERLINK("http://x")', "南山村"
-    >>> neutralise_workbook(wb), wb.active["A1"].data_type, wb.active["A1"].value
-    (1, 's', '=HYPERLINK("http://x")')
-    """
-    n = 0
-    for ws in wb.worksheets:
-        # the cells that hold something (iter_rows would create every empty cell of the range)
-        for c in list(getattr(ws, "_cells", {}).values()):
-            if c.data_type == "f":
-                v = c.value
-                c.value = _XML_ILLEGAL.sub("", v if isinstance(v, str) else str(v))
-                c.data_type = "s"  # after the value: assigning "=…" makes openpyxl set "f" again
-                n += 1
-            elif c.data_type == "s" and isinstance(c.value, str) and _XML_ILLEGAL.search(c.value):
-                c.value = _XML_ILLEGAL.sub("", c.value)
-                c.data_type = "s"
-    return n
-
-
 def save_workbook(wb, path, *, overwrite: bool = False) -> Path:
     """Save a formatted openpyxl workbook: formula cells neutralised (:func:`neutralise_workbook`), atomically.
 
@@ -688,11 +548,12 @@ def refuse_inputs(targets, inputs) -> None:
     seen = {Path(p).resolve() for p in inputs if p is not None}
     for t in targets:
         if t is not None and Path(t).resolve() in seen:
-            raise OutputError(f"输出文件 {t} 就是输入文件：geoplan 从不改写输入。请换一个输出文件名。未写任何文件。")
+            raise OutputError(_("The output file {path} is an input file: geoplan never changes its inputs. Give "
+                                "another output file name. No file was written.").format(path=t))
 
 
 #: The command line's text for ``--overwrite`` (every command that writes a file the user names has it).
 #: (the text has its Chinese translation in the catalog: reuse it rather than word a new one)
-OVERWRITE_HELP = "Replace the --out file if it exists."
+OVERWRITE_HELP = N_("Replace the --out file if it exists.")
 
 __all__ += ["neutralise_workbook", "save_workbook", "check_targets", "refuse_inputs", "OVERWRITE_HELP"]

@@ -8,6 +8,7 @@ import click
 
 from geoplan.cli.util import ErrorGroup
 from geoplan.cli.util import table as _table
+from geoplan.i18n import _
 
 
 @click.group("workspace", cls=ErrorGroup)
@@ -65,25 +66,29 @@ def _run(county, out, townships, facilities, roads, census, population_raster, v
         villages=villages, population_raster=population_raster, gazetteer=gazetteer, townships_crs=townships_crs,
         legacy_accuracy_m=legacy_datum_accuracy, road_margin_m=road_margin * 1000.0, layers=layers, water=water)
     m = result.manifest
-    click.echo(f"工作区：{m['county_name']}（{m['county']}） → {result.folder}")
+    click.echo(_("Workspace: {name} ({code}) → {folder}").format(name=m["county_name"], code=m["county"],
+                                                              folder=result.folder))
     if result.written:
-        click.echo("写入图层：" + "、".join(result.written))
+        click.echo(_("Layers written: {layers}").format(layers=_(", ").join(result.written)))
     if result.kept:
-        click.echo("未变（保留）：" + "、".join(result.kept))
+        click.echo(_("Unchanged (kept): {layers}").format(layers=_(", ").join(result.kept)))
     for role, note in m.get("read_notes", {}).items():
         for n in note.get("notes", []):
             click.echo(f"  {role}: {n}")
     if result.population_method is not None:
-        click.echo("\n人口分配（100米格网，" + m["population"]["method"][:22] + "…）：")
+        click.echo("\n" + _("Population spread (100 m grid, {method}…):").format(
+            method=m["population"]["method"][:22]))
         click.echo(_table(result.population_method.rename(columns={
-            "code": "乡镇代码", "name": "乡镇", "method": "方法", "cells": "有人格数",
-            "population": "常住人口", "pop_60plus": "60岁及以上"})))
+            "code": _("township code"), "name": _("township name"), "method": _("method"),
+            "cells": _("cells with people"), "population": _("resident population"), "pop_60plus": _("people aged 60+")})))
     if result.addresses is not None:
         from geoplan.layers.addresses import match_summary
 
         s = match_summary(result.addresses)
-        click.echo("\n地址定位：" + "；".join(f"{r.level} {r.count} 条（{r.share:.1%}）" for r in s.itertuples())
-                   + f"。明细见 {result.folder / m['addresses']['report']}")
+        counts = _("; ").join(_("{level} {count} ({share:.1%})").format(level=r.level, count=r.count, share=r.share)
+                              for r in s.itertuples())
+        click.echo("\n" + _("Addresses placed: {counts}. Details in {report}").format(
+            counts=counts, report=result.folder / m["addresses"]["report"]))
 
 
 @workspace.command("init")
@@ -108,7 +113,8 @@ def update(folder, **kw):
 
     m = read_manifest(folder)
     if m is None:
-        raise click.ClickException(f"{folder} 不是工作区（没有 manifest.json）：请先运行 geoplan workspace init。")
+        raise click.ClickException(_("{folder} is not a workspace (no manifest.json): make one with "
+                                     "`geoplan workspace init` first.").format(folder=folder))
     _run(m["county"], folder, **kw)
 
 
@@ -122,11 +128,12 @@ def show(folder):
 
     m = read_manifest(folder)
     if m is None:
-        raise click.ClickException(f"{folder} 不是工作区（没有 manifest.json）。")
-    click.echo(f"{m['county_name']}（{m['county']}），建立 {m['created_at']}，更新 {m['updated_at']}")
-    rows = [{"图层": k, "要素数": v["features"], "写入时间": v["written_at"],
-             "来源": "；".join(Path(m["inputs"].get(r, {}).get("path", r)).name for r in v["sources"])}
+        raise click.ClickException(_("{folder} is not a workspace (no manifest.json).").format(folder=folder))
+    click.echo(_("{name} ({code}), made {created}, updated {updated}").format(
+        name=m["county_name"], code=m["county"], created=m["created_at"], updated=m["updated_at"]))
+    rows = [{_("layer"): k, _("features"): v["features"], _("written at"): v["written_at"],
+             _("source files"): _("; ").join(Path(m["inputs"].get(r, {}).get("path", r)).name for r in v["sources"])}
             for k, v in m["layers"].items()]
     click.echo(_table(pd.DataFrame(rows)))
     if m.get("population"):
-        click.echo("人口：" + m["population"]["method"])
+        click.echo(_("Population: {method}").format(method=m["population"]["method"]))

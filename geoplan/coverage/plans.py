@@ -40,12 +40,14 @@ The schema is documented in ``plans/README.md``.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# the value checks live in planchecks.py (plans.py stays the reader of the file and its rules)
+from geoplan.coverage.planchecks import (check_numeric_column, check_positive, check_where, number_fix,  # noqa: F401
+                                         suggest, year_table)
 from geoplan.errors import GeoplanError
 from geoplan.i18n import N_, _, ngettext
 from geoplan.layers.schema import SCHEMAS, STATUS, STATUS_ALIASES
@@ -213,161 +215,6 @@ class Plan:
         return self.statistic_names.get(name, name)
 
 
-# ----------------------------------------------------------------------------------------- checking
-
-
-def _suggest(value, choices) -> str:
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.3)
-    return _(", did you mean \"{close}\"? ").format(close=close[0]) if close else _(". ")
-
-
-def _number_fix(value) -> str:
-    """How to write a quoted or annotated number as a number, e.g. "15分钟" → 15."""
-    if isinstance(value, str):
-        m = re.search(r"-?\d+(\.\d+)?", value)
-        if m:
-            return _("write it as a number without quotes: {number}").format(number=m.group(0))
-    return _("write it as a number")
-
-
-def _year_table(value, where: str, errors: list[str], *, share: bool = False, span=None) -> dict[int, float]:
-    if value is None:
-        return {}
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        items = {"": value}
-    elif isinstance(value, dict):
-        items = value
-    else:
-        errors.append(_("{where}: should be a number or a table by year, e.g. {example}, not {value!r}; {fix}").format(
-            where=where, example='{ "2020" = 0.53, "2025" = 0.58 }', value=value, fix=_number_fix(value)))
-        return {}
-    out = {}
-    for k, v in items.items():
-        year = 0
-        if k != "":
-            try:
-                year = int(k)
-            except (TypeError, ValueError):
-                errors.append(_("{where}: '{key}' is not a year; write \"2025\" = …").format(where=where, key=k))
-                continue
-            if span is not None and not span[0] <= year <= span[1]:
-                errors.append(_("{where}: the year {year} is outside the plan's span {start}–{end}").format(
-                    where=where, year=year, start=span[0], end=span[1]))
-                continue
-        label = _("{where} {year}").format(where=where, year=year) if year else where
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            errors.append(_("{where}: {value!r} is not a number; {fix}").format(where=label, value=v, fix=_number_fix(v)))
-            continue
-        if v < 0:
-            errors.append(_("{where}: {value:g} is negative; targets and statistics cannot be").format(where=label, value=v))
-            continue
-        if share and v > 1:
-            errors.append(_("{where}: write a share as a fraction from 0 to 1: {value:g} % is {fraction:g}").format(
-                where=label, value=v, fraction=v / 100))
-            continue
-        out[year] = float(v)
-    return out
-
-
-def _check_where(rid_where: str, layer: str, where, errors: list[str]) -> list[dict] | None:
-    """Check a ``where`` filter against the layer's schema; return it with enum aliases made canonical."""
-    schema = SCHEMAS[layer]
-    alternatives = where if isinstance(where, list) else [where]
-    if not alternatives or not all(isinstance(a, dict) for a in alternatives):
-        errors.append(_("{where} where: should be a table like {example}, or a list of such tables (any of them)").format(
-            where=rid_where, example='{ kind = "…" }'))
-        return None
-    columns = {f.name: f for f in schema.fields}
-    out = []
-    for alt in alternatives:
-        clean = {}
-        for col, wanted in alt.items():
-            if col not in columns:
-                errors.append(_("{where} where: the layer {layer} ({title}) has no column '{column}'{suggest}"
-                                "Columns: {columns}").format(where=rid_where, layer=layer, title=schema.title,
-                                                             column=col, suggest=_suggest(col, columns),
-                                                             columns=", ".join(columns)))
-                continue
-            f = columns[col]
-            values = wanted if isinstance(wanted, list) else [wanted]
-            good = []
-            for v in values:
-                if f.dtype == "bool":
-                    if isinstance(v, bool):
-                        good.append(v)
-                    elif str(v).strip().lower() in ("true", "false", "是", "否"):
-                        fix = "true" if str(v).strip().lower() in ("true", "是") else "false"
-                        errors.append(_("{where} where.{column}: {value!r} is text; write {column} = {fix} without "
-                                        "quotes").format(where=rid_where, column=col, value=v, fix=fix))
-                    else:
-                        errors.append(_("{where} where.{column}: should be true or false, not {value!r}").format(
-                            where=rid_where, column=col, value=v))
-                elif f.dtype == "enum":
-                    canon = f.canonical(str(v)) if isinstance(v, str) else None
-                    if canon is None:
-                        errors.append(_("{where} where.{column}: {value!r} is not a value of {label}{suggest}"
-                                        "Values: {values}").format(where=rid_where, column=col, value=v,
-                                                                   label=f.label, suggest=_suggest(v, f.choices),
-                                                                   values=_(", ").join(f.choices)))
-                    else:
-                        good.append(canon)
-                elif f.dtype == "str":
-                    if not isinstance(v, str):
-                        errors.append(_("{where} where.{column}: {label} is a text code; write it in quotes: "
-                                        "{column} = \"{value}\"").format(where=rid_where, column=col,
-                                                                         label=f.label, value=v))
-                    elif f.pattern and not re.fullmatch(f.pattern, v):
-                        errors.append(_("{where} where.{column}: {value!r} is not in the form ({hint})").format(
-                            where=rid_where, column=col, value=v, hint=_(f.pattern_hint)))
-                    else:
-                        good.append(v)
-                elif f.dtype in ("int", "float", "year"):
-                    if isinstance(v, bool) or not isinstance(v, (int, float)):
-                        errors.append(_("{where}: {value!r} is not a number; {fix}").format(
-                            where=f"{rid_where} where.{col}", value=v, fix=_number_fix(v)))
-                    else:
-                        good.append(v)
-                else:
-                    good.append(v)
-            clean[col] = good if isinstance(wanted, list) else (good[0] if good else None)
-        out.append(clean)
-    return out
-
-
-def _numeric_column(rid_where, layer, key, col, errors):
-    columns = {f.name: f for f in SCHEMAS[layer].fields}
-    if not isinstance(col, str) or col not in columns:
-        numeric = [f.name for f in SCHEMAS[layer].fields if f.dtype in ("int", "float")]
-        errors.append(_("{where} {key}: the layer {layer} has no column {column!r}{suggest}Numeric columns: "
-                        "{columns}").format(where=rid_where, key=key, layer=layer, column=col,
-                                            suggest=_suggest(col, numeric), columns=", ".join(numeric)))
-    elif columns[col].dtype not in ("int", "float"):
-        numeric = [f.name for f in SCHEMAS[layer].fields if f.dtype in ("int", "float")]
-        errors.append(_("{where} {key}: the column '{column}' ({label}) is not numeric and cannot be summed; "
-                        "numeric columns: {columns}").format(where=rid_where, key=key, column=col,
-                                                             label=columns[col].label, columns=", ".join(numeric)))
-
-
-def _positive(raw, key, rid_where, errors, *, integer=False, minimum=None, maximum=None, example=""):
-    if key not in raw:
-        return
-    v = raw[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        message = (_("{where} {key}: {value!r} is not a whole number; {fix}{example}") if integer
-                   else _("{where} {key}: {value!r} is not a number; {fix}{example}"))
-        errors.append(message.format(where=rid_where, key=key, value=v, fix=_number_fix(v), example=example))
-        return
-    if minimum is not None and v < minimum:
-        errors.append(_("{where} {key}: {value:g} is too small, at least {minimum:g}{example}").format(
-            where=rid_where, key=key, value=v, minimum=minimum, example=example))
-    elif v <= 0 and minimum is None:
-        errors.append(_("{where} {key}: {value:g} should be positive{example}").format(
-            where=rid_where, key=key, value=v, example=example))
-    elif maximum is not None and v > maximum:
-        errors.append(_("{where} {key}: {value:g} is out of range, at most {maximum:g}").format(
-            where=rid_where, key=key, value=v, maximum=maximum))
-
-
 def parse_plan(data: dict, source: str = "<plan>") -> Plan:
     """Check a parsed plan document and build a :class:`Plan`.
 
@@ -426,7 +273,7 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
         if isinstance(table, dict) and "label" in table:
             table = dict(table)
             stat_names[name] = str(table.pop("label"))
-        parsed = _year_table(table, f"[statistics] {name}", errors, span=span)
+        parsed = year_table(table, f"[statistics] {name}", errors, span=span)
         if 0 in parsed:
             errors.append(_("[statistics] {name}: a statistic needs its year, e.g. {example}").format(
                 name=name, example=f'{name} = {{ "2022" = {parsed[0]:g} }}'))
@@ -450,7 +297,7 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
         kind = raw.get("kind")
         if kind not in RULE_KINDS:
             errors.append(_("{where} kind: {kind!r} is not a rule kind{suggest}Kinds: {kinds}").format(
-                where=where, kind=kind, suggest=_suggest(kind, RULE_KINDS), kinds=", ".join(RULE_KINDS)))
+                where=where, kind=kind, suggest=suggest(kind, RULE_KINDS), kinds=", ".join(RULE_KINDS)))
             continue
         if "id" not in raw:
             errors.append(_("{where}: every rule needs an id").format(where=where))
@@ -459,7 +306,7 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
         seen.add(rid)
         for key in sorted(set(raw) - _ALLOWED[kind]):
             errors.append(_("{where}: a {kind} rule has no key '{key}'{suggest}Keys: {keys}").format(
-                where=where, kind=kind, key=key, suggest=_suggest(key, _ALLOWED[kind]),
+                where=where, kind=kind, key=key, suggest=suggest(key, _ALLOWED[kind]),
                 keys=", ".join(sorted(_ALLOWED[kind]))))
         for key in sorted(_REQUIRED[kind] - set(raw)):
             errors.append(_("{where}: a {kind} rule needs '{key}'").format(where=where, kind=kind, key=key))
@@ -468,14 +315,14 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
         if layer is not None:
             if layer not in SCHEMAS:
                 errors.append(_("{where} layer: there is no layer '{layer}'{suggest}Layers: {layers}").format(
-                    where=where, layer=layer, suggest=_suggest(layer, SCHEMAS), layers=", ".join(SCHEMAS)))
+                    where=where, layer=layer, suggest=suggest(layer, SCHEMAS), layers=", ".join(SCHEMAS)))
             else:
                 if raw.get("where") is not None:
-                    spec["where"] = _check_where(where, layer, raw["where"], errors)
+                    spec["where"] = check_where(where, layer, raw["where"], errors)
                 if kind == "ratio":
                     for key in ("numerator", "denominator"):
                         if key in raw:
-                            _numeric_column(where, layer, key, raw[key], errors)
+                            check_numeric_column(where, layer, key, raw[key], errors)
                 if kind == "village_coverage" and "village_code" not in {f.name for f in SCHEMAS[layer].fields}:
                     errors.append(_("{where}: the layer {layer} has no village_code column: cannot count by village")
                                   .format(where=where, layer=layer))
@@ -486,7 +333,7 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
             canon = "any" if st == "any" else (st if st in STATUS else STATUS_ALIASES.get(str(st).lower()))
             if canon is None:
                 errors.append(_("{where} status: {value!r} is not a status{suggest}Values: {values}").format(
-                    where=where, value=st, suggest=_suggest(st, STATUS), values=_(", ").join([*STATUS, "any"])))
+                    where=where, value=st, suggest=suggest(st, STATUS), values=_(", ").join([*STATUS, "any"])))
             spec["status"] = canon
         for key in ("numerator", "denominator", "statistic"):
             if key in raw and not isinstance(raw[key], str):
@@ -495,17 +342,17 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
             elif key in raw and "layer" not in raw and raw[key] not in statistics:
                 errors.append(_("{where} {key}: [statistics] has no '{name}'; add {name} = {{ \"year\" = value }} "
                                 "to [statistics]").format(where=where, key=key, name=raw[key])
-                              + (f"{_suggest(raw[key], statistics)}" if statistics else ""))
+                              + (f"{suggest(raw[key], statistics)}" if statistics else ""))
         if kind == "per_population" and "statistic" not in raw and "layer" not in raw:
             errors.append(_("{where}: say what is counted: statistic = \"name\" or layer = \"…\"").format(where=where))
         if "population" in raw and raw["population"] not in POPULATION_COLUMNS:
             errors.append(_("{where} population: {value!r} is not a population column{suggest}Values: {values}").format(
-                where=where, value=raw["population"], suggest=_suggest(raw["population"], POPULATION_COLUMNS),
+                where=where, value=raw["population"], suggest=suggest(raw["population"], POPULATION_COLUMNS),
                 values=", ".join(POPULATION_COLUMNS)))
         for key, kwargs in (("min_count", dict(integer=True, minimum=1)), ("minutes", dict(maximum=240)),
                             ("per", {}), ("threshold", dict(minimum=0))):
             example = {"min_count": 2, "minutes": 15, "per": 10000, "threshold": 10000}[key]
-            _positive(raw, key, where, errors, example=_(", e.g. {key} = {value}").format(key=key, value=example),
+            check_positive(raw, key, where, errors, example=_(", e.g. {key} = {value}").format(key=key, value=example),
                       **kwargs)
         if raw.get("assign", "either") not in ("location", "column", "either"):
             errors.append(_("{where} assign: should be location, column or either, not {value!r}").format(
@@ -513,8 +360,8 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
         if raw.get("comparison", ">=") not in (">=", "<="):
             errors.append(_("{where} comparison: should be '>=' or '<='").format(where=where))
         share = kind in SHARE_KINDS or (kind == "statistic" and raw.get("unit") == "%")
-        targets = _year_table(raw.get("target"), f"{where} target", errors, share=share, span=span)
-        baseline = _year_table(raw.get("baseline"), f"{where} baseline", errors, share=share, span=span)
+        targets = year_table(raw.get("target"), f"{where} target", errors, share=share, span=span)
+        baseline = year_table(raw.get("baseline"), f"{where} baseline", errors, share=share, span=span)
         if kind in COVERAGE_KINDS and "target" in raw:
             errors.append(_("{where} target: coverage rules have no target; write min_count = 1 for how many each "
                             "needs, from_year = 2021 for a requirement from a year on").format(where=where))

@@ -44,20 +44,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 
 from geoplan.errors import GeoplanError, Problem, ValidationError
-from geoplan.i18n import _
+from geoplan.i18n import _, ngettext
 from geoplan.layers import crs as _crs
-from geoplan.layers.divisions import EDITION, county_townships
+from geoplan.layers.divisions import county_townships
 from geoplan.layers.io import read_population
 from geoplan.layers.wsread import (ADDRESS_NAMES, FACILITY_KINDS, FacilitySpec, WorkspaceError,  # noqa: F401
                                    match_official_townships, neighbour_outlines, parse_layer_spec,
                                    read_facilities, read_other_layer, read_roads, read_townships, read_villages,
                                    read_water)
 from geoplan.layers.schema import SCHEMAS
+from geoplan.layers.wsplace import township_place_problems
+from geoplan.layers.wswrite import _now, address_workbook, write_address_report, write_workspace  # noqa: F401
 
 MANIFEST = "manifest.json"
 ADDRESS_REPORT = "地址匹配报告.xlsx"
@@ -113,6 +114,15 @@ def _as_problems(exc: GeoplanError, path) -> list[Problem]:
 # The workspace
 # --------------------------------------------------------------------------
 
+def _not_made(problems: list[Problem]) -> WorkspaceError:
+    """The refusal listing every problem of every file: nothing was written."""
+    n = len(problems)
+    files = len({p.file for p in problems})
+    return WorkspaceError(problems, summary=ngettext(
+        "Workspace not made: {n} problem found in {files} file(s); no file was written",
+        "Workspace not made: {n} problems found in {files} file(s); no file was written", n).format(n=n, files=files))
+
+
 def workspace_paths(folder, county: str) -> dict[str, Path]:
     """The files of a county's workspace in ``folder``: GeoPackage, rasters, manifest, address report.
 
@@ -141,7 +151,8 @@ def read_manifest(folder) -> dict | None:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise GeoplanError(f"{p} 无法读取（{exc}）：工作区清单已损坏。请换一个输出文件夹重新生成工作区。") from exc
+        raise GeoplanError(_("{path} cannot be read ({error}): the workspace manifest is damaged. Make the workspace "
+                              "again in another output folder.").format(path=p, error=exc)) from exc
 
 
 def require_manifest(folder) -> dict:
@@ -151,10 +162,6 @@ def require_manifest(folder) -> dict:
         raise GeoplanError(_("{folder} holds no workspace (no {manifest}): make one with "
                              "`geoplan workspace init`.").format(folder=folder, manifest=MANIFEST))
     return m
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def build_workspace(county: str, out, *, townships=None, facilities=(), roads=None, census=None,
@@ -222,7 +229,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
     (419036, 419036)
     """
     from geoplan.layers import addresses as _addr
-    from geoplan.layers.dasymetric import METHOD_TEXT, spread_population
+    from geoplan.layers.dasymetric import spread_population
     from geoplan.layers.wsread import parse_facility_spec, read_census
 
     county = str(county)
@@ -232,13 +239,15 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
     paths = workspace_paths(folder, county)
     old = read_manifest(folder)
     if old is not None and old.get("county") != county:
-        raise GeoplanError(f"{folder} 已是{old.get('county_name')}({old.get('county')})的工作区，"
-                           f"不能再放{county_name}({county})。请换一个输出文件夹。")
+        raise GeoplanError(_("{folder} is already the workspace of {old_name} ({old_code}); it cannot also hold "
+                             "{name} ({code}). Give another output folder.").format(
+            folder=folder, old_name=old.get("county_name"), old_code=old.get("county"), name=county_name, code=county))
     if old is None:
         theirs = [p.name for k, p in paths.items() if k != "manifest" and p.exists()]
         if theirs:
-            raise GeoplanError(f"{folder} 里已有 {'、'.join(theirs)}，但不是 geoplan 工作区（没有 {MANIFEST}）。"
-                               "为免覆盖你的文件，请换一个新的输出文件夹。")
+            raise GeoplanError(_("{folder} already holds {files} but is not a geoplan workspace (no {manifest}). "
+                                 "So as not to overwrite your files, give a new output folder.").format(
+                folder=folder, files=_(", ").join(theirs), manifest=MANIFEST))
     old_inputs = (old or {}).get("inputs", {})
     specs = [s if isinstance(s, FacilitySpec) else parse_facility_spec(s) for s in facilities]
     problems: list[Problem] = []
@@ -249,7 +258,8 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
             inputs[role] = {**_fingerprint(path), "options": {k: v for k, v in opts.items() if v is not None},
                             "read_at": _now()}
         except OSError as exc:
-            problems.append(Problem(str(path), None, None, None, None, f"文件无法打开：{exc}", "检查路径和文件名"))
+            problems.append(Problem(str(path), None, None, None, None, _("the file cannot be opened: {error}").format(
+                error=exc), _("check the path and the file name")))
 
     def attempt(path, fn, *args, **kwargs):
         try:
@@ -270,6 +280,10 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
                       legacy_accuracy_m=legacy_accuracy_m, census_failed=census is not None and census_df is None)
         if got is not None:
             towns, notes["townships"] = got
+            # a layer in the wrong CRS or of another county reads without error: check where it lies
+            misplaced = township_place_problems(towns, county, str(townships))
+            if misplaced:
+                raise _not_made(problems + misplaced)
     elif paths["gpkg"].exists() and "townships" in pyogrio.list_layers(paths["gpkg"])[:, 0]:
         from geoplan.layers.io import read_layer
 
@@ -280,10 +294,11 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         elif "census" in old_inputs:
             inputs["census"] = old_inputs["census"]
     else:
-        problems.append(Problem("(未给出)", None, None, None, None, "缺少乡镇界文件",
-                                "用 --townships 给出乡镇(街道)界线文件（Shapefile、GeoPackage 或 GeoJSON）"))
+        problems.append(Problem(_("(not given)"), None, None, None, None, _("the township boundary file is missing"),
+                                _("give the township (乡镇/街道) boundary file with --townships (Shapefile, "
+                                  "GeoPackage or GeoJSON)")))
     if towns is None:
-        raise WorkspaceError(problems, summary=f"工作区未生成：发现 {len(problems)} 个问题，没有写入任何文件")
+        raise _not_made(problems)
 
     village_layer = None
     if villages is not None:
@@ -340,8 +355,9 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         combined = pd.concat(frames, ignore_index=True)
         dup = combined[SCHEMAS[kind].id_field].duplicated(keep="first")
         for v in combined.loc[dup, SCHEMAS[kind].id_field]:
-            problems.append(Problem("、".join(str(s.path) for s in specs if s.kind == kind), None, None,
-                                    SCHEMAS[kind].id_field, str(v), "编号在几个文件中重复", "每个设施的编号要唯一"))
+            problems.append(Problem(_(", ").join(str(s.path) for s in specs if s.kind == kind), None, None,
+                                    SCHEMAS[kind].id_field, str(v), _("the ID appears in several files"),
+                                    _("every facility needs its own ID")))
         facility_frames[kind] = gpd.GeoDataFrame(combined, geometry="geometry", crs=_crs.STORAGE_CRS)
 
     other: dict[str, list] = {}
@@ -364,8 +380,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         fp("population_raster", population_raster)
         user_raster = attempt(population_raster, read_population, population_raster)
     if problems:
-        raise WorkspaceError(problems, summary=(f"工作区未生成：{len({p.file for p in problems})} 个文件中发现 "
-                                                f"{len(problems)} 个问题，没有写入任何文件"))
+        raise _not_made(problems)
 
     # ---- decide what changes ---------------------------------------------
     for role, entry in old_inputs.items():
@@ -388,7 +403,7 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
         if nb is not None:
             new_layers["neighbours"] = (nb, sig(*base))
             notes["neighbours"] = {"notes": [_("neighbouring counties from the county outlines shipped with "
-                                               "geoplan (DataV 2021): {names}").format(names="、".join(nb["name"]))]}
+                                               "geoplan (DataV 2021): {names}").format(names=_(", ").join(nb["name"]))]}
     if village_layer is not None:
         new_layers["villages"] = (village_layer, sig(*base, "villages"))
     for kind, frame in facility_frames.items():
@@ -422,166 +437,12 @@ def build_workspace(county: str, out, *, townships=None, facilities=(), roads=No
                                        exclude=water_layer, source=str(paths["population"]))
 
     # ---- write (geoplan.output: temporary files in the folder, renamed when all are written) ----
-    created = not folder.exists()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        from geoplan.output import _os_error
-        raise _os_error(folder, exc) from exc
-    stamp = _now()
-    layers_meta = dict(old_layers)
-    for name, (frame, s) in to_write.items():
-        sources = [r for r in inputs if r in ("townships", "census") or r == name
-                   or r.startswith((f"facilities:{name}:", f"layer:{name}:"))]
-        layers_meta[name] = {"signature": s, "written_at": stamp, "features": int(len(frame)),
-                             "sources": sources,
-                             "notes": [n for r in sources + [name] * (name not in sources)
-                                       for n in notes.get(r, {}).get("notes", [])]}
-    manifest = {
-        "county": county, "county_name": county_name, "created_at": (old or {}).get("created_at", stamp),
-        "updated_at": stamp, "geoplan": _version(), "storage_crs": "EPSG:4490 (CGCS2000)",
-        "official_divisions": f"国家统计局统计用区划代码 {EDITION}",
-        "inputs": inputs, "read_notes": notes, "layers": layers_meta,
-        "population": (old or {}).get("population", {}),
-    }
-    if population is not None:
-        manifest["population"] = {
-            "signature": pop_sig, "written_at": stamp, "method": METHOD_TEXT,
-            "by_township": population.townships.to_dict("records"),
-            "files": [paths["population"].name, paths["pop_60plus"].name], "cell_m": 100,
-            "crs": population.population.crs.name,
-        }
-    if matches:
-        allm = pd.concat(matches, ignore_index=True)
-        manifest["addresses"] = {"report": paths["report"].name,
-                                 "summary": _addr.match_summary(allm).to_dict("records")}
-    try:
-        _write_all(paths, to_write, population, manifest, matches, overwrite=old is not None)
-    except Exception as exc:  # a read-only folder or a full disk: a message, and no new folder left behind
-        from geoplan.output import _disk_full, _os_error
-        if created:
-            import shutil
-            shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise _os_error(folder, exc) from exc
-        if _disk_full(exc):
-            import errno
-            raise _os_error(folder, OSError(errno.ENOSPC, "No space left on device")) from exc
-        raise
+    manifest = write_workspace(folder, paths, to_write, county=county, county_name=county_name, old=old,
+                               inputs=inputs, notes=notes, population=population, pop_sig=pop_sig, matches=matches)
     kept = [k for k in new_layers if k not in to_write]
     return WorkspaceResult(folder, paths["gpkg"], manifest, sorted(to_write), kept,
                            pd.concat(matches, ignore_index=True) if matches else None,
                            population.townships if population is not None else None)
-
-
-def _version() -> str:
-    from geoplan import __version__
-
-    return __version__
-
-
-def _provenance(manifest: dict) -> pd.DataFrame:
-    rows = []
-    for name, meta in manifest["layers"].items():
-        srcs = [manifest["inputs"].get(r, {}).get("path", r) for r in meta.get("sources", [])]
-        rows.append({"layer": name, "part": "all", "status": "bureau data", "source": "; ".join(srcs),
-                     "method": "; ".join(meta.get("notes", [])) or "read and validated",
-                     "generated_by": f"geoplan workspace {meta.get('written_at')}"})
-    if manifest.get("population"):
-        rows.append({"layer": "population raster", "part": "all", "status": "modelled",
-                     "source": "census table", "method": manifest["population"].get("method", ""),
-                     "generated_by": "geoplan.layers.dasymetric"})
-    return pd.DataFrame(rows)
-
-
-def _write_all(paths, to_write, population, manifest, matches, overwrite: bool) -> None:
-    """Every file of the workspace through :func:`geoplan.output.atomic_target`, renamed only when all are written.
-
-    ``overwrite`` is true only for a folder that already holds this county's workspace (its manifest
-    says so): a re-run replaces geoplan's own files there, never anyone else's.
-    """
-    import shutil
-    from contextlib import ExitStack
-
-    from geoplan.layers.dasymetric import METHOD_TEXT, write_tif
-    from geoplan.output import atomic_target, neutralise_workbook
-
-    with ExitStack() as stack:
-        # every temporary file is complete before the first rename (the stack renames them on leaving)
-        tmp = {k: stack.enter_context(atomic_target(paths[k], overwrite=overwrite))
-               for k in ("manifest", "gpkg", "population", "pop_60plus", "report")
-               if k in ("manifest", "gpkg") or (k == "report" and matches)
-               or (k in ("population", "pop_60plus") and population is not None)}
-        if paths["gpkg"].exists():
-            shutil.copyfile(paths["gpkg"], tmp["gpkg"])  # layers not rewritten now are kept
-        for name, (frame, _s) in to_write.items():
-            pyogrio.write_dataframe(_crs.to_storage(frame), tmp["gpkg"], layer=name, driver="GPKG")
-        pyogrio.write_dataframe(_provenance(manifest), tmp["gpkg"], layer="provenance", driver="GPKG")
-        tmp["manifest"].write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        if population is not None:
-            write_tif(population.population, tmp["population"], METHOD_TEXT)
-            write_tif(population.pop_60plus, tmp["pop_60plus"], METHOD_TEXT)
-        if matches:
-            wb = address_workbook(pd.concat(matches, ignore_index=True))
-            neutralise_workbook(wb)
-            wb.save(tmp["report"])
-
-
-def write_address_report(matches: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
-    """Every address with its level and point, unplaced rows first, as an XLSX to fix and re-import.
-
-    Written through :func:`geoplan.output.save_workbook` (atomic; text never a formula).
-
-    Examples
-    --------
-    >>> import openpyxl
-    >>> from geoplan.layers.addresses import build_index, match_addresses
-    >>> m = match_addresses(["新昌县儒岙镇南山村12号", "杭州市西湖区"], build_index("330624"))
-    >>> m = m.assign(file="儿童之家.xlsx", row=["第 2 行", "第 3 行"], name=["南山村儿童之家", "西湖儿童之家"])
-    >>> ws = openpyxl.load_workbook(write_address_report(m, tmp / "addresses.xlsx")).active
-    >>> ws.max_row, ws["B2"].value, ws["E2"].value  # the unplaced address first
-    (3, '第 3 行', '未匹配')
-    """
-    from geoplan.output import save_workbook
-
-    return save_workbook(address_workbook(matches), path, overwrite=overwrite)
-
-
-def address_workbook(matches: pd.DataFrame):
-    """The address report as an openpyxl workbook (see :func:`write_address_report`)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-
-    from geoplan.layers.addresses import LEVEL_NONE, LEVEL_TOWNSHIP
-
-    order = {LEVEL_NONE: 0, LEVEL_TOWNSHIP: 1}
-    m = matches.assign(_o=matches["level"].map(lambda v: order.get(v, 2))).sort_values("_o", kind="stable")
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "地址匹配"
-    head = ["文件", "行", "名称", "地址", "匹配级别", "乡镇(街道)代码", "乡镇(街道)", "村(社区)代码", "村(社区)",
-            "坐标来源", "经度", "纬度", "说明"]
-    ws.append(head)
-    for c in ws[1]:
-        c.font = Font(bold=True)
-    fills = {LEVEL_NONE: PatternFill("solid", fgColor="F4CCCC"), LEVEL_TOWNSHIP: PatternFill("solid", fgColor="FFF2CC")}
-    for r in m.itertuples():
-        g = r.geometry
-        vals = [r.file, r.row, r.name, r.address, r.level, r.township_code, r.township_name, r.village_code,
-                r.village_name, r.point_source, None if g is None else round(g.x, 6),
-                None if g is None else round(g.y, 6), r.note]
-        ws.append([None if (v is None or (isinstance(v, float) and np.isnan(v))) else v for v in vals])
-        for c in ws[ws.max_row]:
-            # Text from the bureau's file never becomes a formula.
-            if isinstance(c.value, str):
-                c.data_type = "s"
-            if r.level in fills:
-                c.fill = fills[r.level]
-    for col, width in zip("ABCDEFGHIJKLM", (18, 8, 22, 36, 10, 14, 10, 15, 14, 30, 11, 11, 48)):
-        ws.column_dimensions[col].width = width
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:M{ws.max_row}"
-    return wb
 
 
 def load_workspace(folder):

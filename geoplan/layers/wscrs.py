@@ -161,10 +161,10 @@ def fix_crs(path, kind: str, *, crs=None, legacy_accuracy_m: float | None = None
         info = pyogrio.read_info(p)
     except Exception as exc:  # a damaged file: let read_frame report it
         read_frame(p, kind)
-        raise DataFileError(f"{src}：无法读取（{exc}）。请重新导出。") from exc
+        raise DataFileError(_("{path}: cannot be read ({error}). Export it again.").format(path=src, error=exc)) from exc
     declared = CRS.from_user_input(info["crs"]) if info.get("crs") else None
     if crs is not None:
-        real, notes = CRS.from_user_input(crs), [f"按用户指定的 {crs} 读取"]
+        real, notes = CRS.from_user_input(crs), [_("read as {crs}, as the user gave").format(crs=crs)]
     elif gcj02:
         real, notes = _crs.STORAGE_CRS, [_("GCJ-02 coordinates converted to CGCS2000")]
     else:
@@ -177,12 +177,13 @@ def fix_crs(path, kind: str, *, crs=None, legacy_accuracy_m: float | None = None
             "lonlat": bool(real.is_geographic)}
     legacy = legacy_datum(real)
     if legacy and legacy_accuracy_m is None:
-        raise CRSError(
-            f"{src}：坐标系是{legacy}（{real.name}）。{legacy}与 CGCS2000 之间没有公开的精确换算参数，"
-            "两者在本地相差可达数十米到一百多米，geoplan 不会静默换算。请在 GIS 中用自然资源局提供的本地七参数"
-            "转为 CGCS2000 后重新导入；或者确认可以接受近似换算，加上 --legacy-datum-accuracy 米数"
-            "（例如 100），换算方法和你声明的精度会记在工作区清单里。"
-        )
+        raise CRSError(_(
+            "{path}: the coordinate system is {datum} ({crs}). There are no public exact parameters between "
+            "{datum} and CGCS2000; locally the two differ by tens of metres to over a hundred, and geoplan does "
+            "not convert silently. Convert the file to CGCS2000 in your GIS with the local seven parameters from "
+            "the natural resources bureau and import it again; or, if an approximate conversion is acceptable, "
+            "add --legacy-datum-accuracy with the metres you accept (e.g. 100): the method and the accuracy you "
+            "state are recorded in the workspace manifest.").format(path=src, datum=legacy, crs=real.name))
     gdf, labels, problems, _layer = read_frame(p, kind, crs=None if gcj02 else real, coords="gcj02" if gcj02 else "cgcs2000")
     if problems:
         raise ValidationError(problems)
@@ -190,8 +191,9 @@ def fix_crs(path, kind: str, *, crs=None, legacy_accuracy_m: float | None = None
         tr = Transformer.from_crs(real, _crs.STORAGE_CRS, always_xy=True)
         note["transformation"] = tr.description
         note["accuracy_stated_m"] = float(legacy_accuracy_m)
-        note["notes"].append(f"{legacy}按 pyproj 的“{tr.description}”近似换算为 CGCS2000，"
-                             f"用户声明可接受精度 {legacy_accuracy_m:g} 米")
+        note["notes"].append(_("{datum} converted approximately to CGCS2000 with pyproj's “{method}”; accuracy "
+                               "accepted by the user: {metres:g} m").format(datum=legacy, method=tr.description,
+                                                                            metres=legacy_accuracy_m))
     return _crs.to_storage(gdf), labels, note
 
 

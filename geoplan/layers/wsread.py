@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoplan.errors import DataFileError, GeoplanError, Problem, ValidationError
+from geoplan.errors import DataFileError, GeoplanError, Problem, ValidationError, row_label
 from geoplan.i18n import _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import EDITION, county_townships, township_kind
@@ -30,6 +30,7 @@ from geoplan.layers.wscrs import (COORD_SYSTEM_NAMES, coordinate_evidence, detec
                                   fix_crs, legacy_datum)
 from geoplan.layers.wscrs import _settle_coords
 from geoplan.layers.wscrs import pick_column as _pick
+from geoplan.layers.wsplace import points_outside_problems
 
 OSM_SUFFIXES = (".osm", ".osm.pbf", ".pbf", ".osm.bz2")
 FACILITY_KINDS = ("elderly_care", "cemeteries", "social_work_stations", "disability_homes", "children_homes")
@@ -82,11 +83,12 @@ def parse_facility_spec(text: str) -> FacilitySpec:
     elif len(parts) == 3:
         parts = [parts[0] + ":" + parts[1], parts[2]]
     if len(parts) != 2 or not parts[0] or parts[1] not in SCHEMAS:
-        kinds = "elderly_care、cemeteries、social_work_stations、disability_homes、children_homes"
-        raise GeoplanError(
-            f"设施参数“{text}”的格式不对：应为 文件:类型[:坐标系]，例如 养老设施.xlsx:elderly_care:gcj02。"
-            f"类型可选：{kinds}；坐标系可选 gcj02（网络地图拾取）、wgs84、cgcs2000（默认）。"
-        )
+        kinds = _(", ").join(("elderly_care", "cemeteries", "social_work_stations", "disability_homes",
+                              "children_homes"))
+        raise GeoplanError(_(
+            "The facility argument \"{text}\" is not in the form FILE:KIND[:CRS], e.g. "
+            "养老设施.xlsx:elderly_care:gcj02. KIND is one of {kinds}; CRS is gcj02 (picked on a web map), wgs84 "
+            "or cgcs2000 (the default).").format(text=text, kinds=kinds))
     return FacilitySpec(Path(parts[0]), parts[1], coords)
 
 
@@ -113,15 +115,16 @@ def read_table_raw(path) -> tuple[pd.DataFrame, list[str]]:
         try:
             df = pd.read_excel(p, dtype=object, engine="openpyxl")
         except Exception as exc:
-            raise DataFileError(f"{p}：无法作为 Excel 文件读取（{exc}）。请在 Excel 中另存为 .xlsx 后重试。") from exc
+            raise DataFileError(_("{path}: cannot be read as an Excel file ({error}). Save it as .xlsx in Excel "
+                                  "and try again.").format(path=p, error=exc)) from exc
     elif p.suffix.lower() == ".xls":
-        raise DataFileError(f"{p} 是旧版 Excel 97–2003 (.xls) 文件：请在 Excel 中另存为 .xlsx。")
+        raise DataFileError(_("{path} is an old Excel 97–2003 (.xls) file: save it as .xlsx in Excel.").format(path=p))
     else:
         text, _enc = _decode_text_file(p, None)
         df = pd.read_csv(_stdio.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     df = df.dropna(how="all").reset_index(drop=True)
     df.columns = [str(c).strip() for c in df.columns]
-    return df, [f"第 {i + 2} 行" for i in range(len(df))]
+    return df, [row_label(i + 2) for i in range(len(df))]
 
 
 def table_has_coords(df: pd.DataFrame) -> bool:
@@ -173,11 +176,12 @@ def read_census(path, county: str) -> pd.DataFrame:
         header = [str(v).strip() for v in df.iloc[0]]
         df = df.iloc[1:].reset_index(drop=True).set_axis(header, axis=1)
         offset += 1
-    labels = [f"第 {i + 2 + offset} 行" for i in range(len(df))]
+    labels = [row_label(i + 2 + offset) for i in range(len(df))]
     if not (cols["pop"] and cols["old"] and (cols["code"] or cols["name"])):
         raise ValidationError([Problem(src, None, None, None, None,
-                                       "普查表缺少必要的列：需要乡镇代码或乡镇名称、常住人口、60岁及以上人口",
-                                       "表头写成 乡镇代码（或 乡镇）、常住人口、60岁及以上人口")])
+                                       _("the census table lacks columns: it needs the township code or name, "
+                                         "the residents and the people aged 60+"),
+                                       _("write the header as 乡镇代码 (or 乡镇), 常住人口, 60岁及以上人口"))])
     # Total rows (合计/全县) are not townships.
     namecol = cols["name"]
     keep = np.ones(len(df), bool)
@@ -192,24 +196,29 @@ def read_census(path, county: str) -> pd.DataFrame:
         bad = num.isna() | (num < 0) | (num != num.round())
         for i in np.flatnonzero(bad.to_numpy()):
             problems.append(Problem(src, None, labels[i], col, None if pd.isna(df[col].iloc[i]) else str(df[col].iloc[i]),
-                                    "人数不是非负整数", "填写整数人数，不要写“万人”或小数"))
+                                    _("the number of people is not a whole number of 0 or more"),
+                                    _("write whole numbers of people, not “万人” or decimals")))
         nums[key] = num
     over = (nums["pop_60plus"] > nums["population"]).to_numpy()
     for i in np.flatnonzero(over):
         problems.append(Problem(src, None, labels[i], cols["old"], str(df[cols["old"]].iloc[i]),
-                                "60岁及以上人口大于常住人口", "核对这两列是否填反"))
+                                _("more people aged 60+ than residents"),
+                                _("check whether the two columns are swapped")))
     seen: dict[str, str] = {}
     for i, c in enumerate(codes):
         if c and c in seen:
             problems.append(Problem(src, None, labels[i], cols["code"] or cols["name"], c,
-                                    f"同一乡镇出现两次（另见{seen[c]}）", "删去重复行"))
+                                    _("the same township appears twice (see also {row})").format(row=seen[c]),
+                                    _("delete the repeated row")))
         elif c:
             seen[c] = labels[i]
     off = county_townships(county)
     missing = [f"{c} {n}" for c, n in zip(off["code"], off["name"]) if c not in seen]
     if missing:
         problems.append(Problem(src, None, None, cols["code"] or cols["name"], None,
-                                "普查表缺少这些乡镇：" + "、".join(missing), "补齐全县每个乡镇(街道)的人口"))
+                                _("the census table lacks these townships: {towns}").format(
+                                    towns=_(", ").join(missing)),
+                                _("give the population of every township (乡镇/街道) of the county")))
     if problems:
         raise ValidationError(problems)
     out = pd.DataFrame({"code": codes, "population": nums["population"].astype("int64"),
@@ -244,7 +253,7 @@ def match_official_townships(frame: pd.DataFrame, county: str, source: str, labe
     county_name = off["county_name"].iloc[0]
     problems: list[Problem] = []
     codes = np.full(len(frame), None, dtype=object)
-    hint_list = "、".join(f"{c} {n}" for c, n in names.items())
+    hint_list = _(", ").join(f"{c} {n}" for c, n in names.items())
     for i in range(len(frame)):
         if code_col is not None:
             raw = frame[code_col].iloc[i]
@@ -254,11 +263,14 @@ def match_official_townships(frame: pd.DataFrame, county: str, source: str, labe
             if val in names:
                 codes[i] = val
                 continue
-            msg = ("代码为空" if not val else
-                   f"不是{county_name}({county})的官方乡镇代码（国家统计局 {EDITION} 版）"
-                   + ("，而是其他县的代码" if len(val) == 9 and val.isdigit() and not val.startswith(county) else ""))
+            other = len(val) == 9 and val.isdigit() and not val.startswith(county)
+            msg = (_("the code is empty") if not val else
+                   (_("not an official township code of {county} ({code}) (National Bureau of Statistics, {edition} "
+                      "edition), but another county's") if other else
+                    _("not an official township code of {county} ({code}) (National Bureau of Statistics, {edition} "
+                      "edition)")).format(county=county_name, code=county, edition=EDITION))
             problems.append(Problem(source, None, labels[i], code_col, val or None, msg,
-                                    f"改为本县乡镇代码之一：{hint_list}"))
+                                    _("use one of the county's township codes: {codes}").format(codes=hint_list)))
         else:
             raw = str(frame[name_col].iloc[i]).strip() if name_col else ""
             hit = [c for c, n in names.items() if raw and (raw == n or raw == n.rstrip("镇乡") or
@@ -267,8 +279,10 @@ def match_official_townships(frame: pd.DataFrame, county: str, source: str, labe
                 codes[i] = hit[0]
                 continue
             problems.append(Problem(source, None, labels[i], name_col, raw or None,
-                                    f"乡镇名称在{county_name}的官方名录中找不到",
-                                    f"改为官方名称之一，或在文件中加一列乡镇代码：{hint_list}"))
+                                    _("the township name is not in the official list of {county}").format(
+                                        county=county_name),
+                                    _("use one of the official names, or add a column of township codes to the "
+                                      "file: {codes}").format(codes=hint_list)))
     return codes, problems
 
 
@@ -302,22 +316,25 @@ def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs
     name_col = _pick(gdf.columns, _NAME_NAMES)
     if code_col is None and name_col is None:
         raise WorkspaceError([Problem(src, None, None, None, None,
-                                      "既没有乡镇代码列也没有乡镇名称列",
-                                      "加一列“乡镇代码”（9位）或“名称”（官方乡镇名称）")])
+                                      _("there is neither a township code column nor a township name column"),
+                                      _("add a column “乡镇代码” (9 digits) or “名称” (the official township "
+                                        "name)"))])
     codes, problems = match_official_townships(gdf, county, src, labels, code_col, name_col)
     off = county_townships(county).set_index("code")
     present = set(c for c in codes if c)
     missing = [c for c in off.index if c not in present]
     if missing:
         problems.append(Problem(src, None, None, code_col or name_col, None,
-                                "缺少这些官方乡镇：" + "、".join(f"{c} {off.loc[c, 'name']}" for c in missing),
-                                "乡镇界文件应覆盖全县所有乡镇(街道)；补齐后重新导入"))
+                                _("these official townships are missing: {towns}").format(
+                                    towns=_(", ").join(f"{c} {off.loc[c, 'name']}" for c in missing)),
+                                _("the township file must cover every township (乡镇/街道) of the county; add "
+                                  "them and import again")))
     if problems:
         raise WorkspaceError(problems)
     gdf = gdf.assign(code=codes)
     dissolved = gdf[["code", "geometry"]].dissolve(by="code", as_index=False)
     if len(dissolved) < len(gdf):
-        note["notes"].append(f"{len(gdf) - len(dissolved)} 个多余要素按乡镇代码合并")
+        note["notes"].append(_("{n} extra features merged by township code").format(n=len(gdf) - len(dissolved)))
     out = dissolved.assign(name=dissolved["code"].map(off["name"]),
                            kind=dissolved["code"].map(lambda c: township_kind(off.loc[c, "name"])),
                            county_code=county)
@@ -332,13 +349,15 @@ def read_townships(path, county: str, census: pd.DataFrame | None = None, *, crs
         old_col = _pick(gdf.columns, ("pop_60plus", "60岁及以上人口"))
         if pop_col is None or old_col is None:
             raise WorkspaceError([Problem(src, None, None, None, None,
-                                          "乡镇界文件没有人口列，也没有给出普查人口表",
-                                          "用 --population 给出第七次人口普查乡镇人口表（常住人口、60岁及以上人口）")])
+                                          _("the township file has no population columns and no census table "
+                                            "was given"),
+                                          _("give the 7th census table of population per township (residents, "
+                                            "aged 60+) with --population"))])
         firsts = gdf.groupby("code")[[pop_col, old_col]].first()
         out["population"] = out["code"].map(firsts[pop_col])
         out["pop_60plus"] = out["code"].map(firsts[old_col])
     out = out[["code", "name", "kind", "county_code", "population", "pop_60plus", "geometry"]]
-    valid = validate_frame(out, "townships", source=src, row_labels=[f"乡镇 {c}" for c in out["code"]],
+    valid = validate_frame(out, "townships", source=src, row_labels=[_("township {code}").format(code=c) for c in out["code"]],
                            check_official=False)
     return valid, note
 
@@ -377,8 +396,10 @@ def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None,
             addr_col = _pick(raw.columns, ADDRESS_NAMES)
             if addr_col is None:
                 raise WorkspaceError([Problem(src, None, None, None, None,
-                                              "表中既没有经纬度列，也没有地址列",
-                                              "加“经度”“纬度”两列，或一列“地址”（如 新昌县儒岙镇某某村12号）")])
+                                              _("the table has neither longitude/latitude columns nor an "
+                                                "address column"),
+                                              _("add two columns “经度” and “纬度”, or one column “地址” (e.g. "
+                                                "新昌县儒岙镇某某村12号)"))])
             if index is None:
                 index = _addr.build_index(townships["county_code"].iloc[0], townships)
             name_col = _pick(raw.columns, ("name", "名称"))
@@ -412,12 +433,13 @@ def read_facilities(spec: FacilitySpec, townships: gpd.GeoDataFrame, index=None,
         if spec.coords is not None or crs_note["lonlat"]:
             # longitude/latitude: GCJ-02 is possible, decided as for a table
             gdf, problems = _settle_coords(gdf, spec, note, labels, references, townships)
+    problems = list(problems) + points_outside_problems(gdf, townships, src, labels, layer=layer)
     tc = _pick(gdf.columns, ("township_code", "township_c", "所属乡镇(街道)代码"))
     if tc is None and len(gdf):
         joined = gpd.sjoin(gdf[["geometry"]].to_crs(_crs.STORAGE_CRS), townships[["code", "geometry"]],
                            how="left", predicate="within")
         gdf = gdf.assign(township_code=joined.groupby(level=0)["code"].first().reindex(gdf.index).to_numpy())
-        note["notes"].append("所属乡镇代码按坐标所在乡镇界补齐")
+        note["notes"].append(_("township codes filled in from the township each point lies in"))
     valid = validate_frame(gdf, spec.kind, source=src, layer=layer, row_labels=labels, townships=codes,
                            check_official=False, extra_problems=problems)
     return valid, note, None
@@ -439,7 +461,7 @@ def read_roads(path, outline: gpd.GeoDataFrame, margin_m: float = 5000.0, *,
     src = str(path)
     name = Path(path).name.lower()
     if name.endswith(OSM_SUFFIXES):
-        roads, labels, note = read_osm_roads(path), None, {"crs_used": "EPSG:4326 (OSM, 视同 CGCS2000)", "notes": []}
+        roads, labels, note = read_osm_roads(path), None, {"crs_used": _("EPSG:4326 (OSM, taken as CGCS2000)"), "notes": []}
     else:
         roads, labels, note = fix_crs(path, "roads", legacy_accuracy_m=legacy_accuracy_m)
     n_in = len(roads)
@@ -452,9 +474,12 @@ def read_roads(path, outline: gpd.GeoDataFrame, margin_m: float = 5000.0, *,
     clipped = clipped[~clipped.geometry.is_empty & clipped.geom_type.isin(["LineString", "MultiLineString"])]
     if clipped.empty:
         raise WorkspaceError([Problem(src, None, None, None, None,
-                                      f"文件中没有位于本县及周边 {margin_m / 1000:g} 公里范围内的道路",
-                                      "检查道路文件是否覆盖本县，坐标系是否正确")])
-    note["notes"].append(f"按县界外扩 {margin_m / 1000:g} 公里裁剪：{n_in} 条中保留 {len(clipped)} 条")
+                                      _("the file has no roads within the county and {km:g} km around it").format(
+                                          km=margin_m / 1000),
+                                      _("check that the road file covers the county and that its coordinate "
+                                        "system is right"))])
+    note["notes"].append(_("clipped to the county outline plus {km:g} km: {kept} of {total} roads kept").format(
+        km=margin_m / 1000, kept=len(clipped), total=n_in))
     note["margin_m"] = margin_m
     out = clipped.to_crs(_crs.STORAGE_CRS)
     rows = labels and [labels[i] for i in np.flatnonzero(keep)]
@@ -474,7 +499,8 @@ def read_villages(path, townships: gpd.GeoDataFrame, *, legacy_accuracy_m=None):
     """
     gdf, labels, note = fix_crs(path, "villages", legacy_accuracy_m=legacy_accuracy_m)
     return validate_frame(gdf, "villages", source=str(path), row_labels=labels,
-                          townships=set(townships["code"]), check_official=False), note
+                          townships=set(townships["code"]), check_official=False,
+                          extra_problems=points_outside_problems(gdf, townships, str(path), labels)), note
 
 
 #: Layer kinds a workspace takes as they are with ``--layer FILE:KIND`` (boundary inspection, place names).
