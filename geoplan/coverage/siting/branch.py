@@ -108,7 +108,10 @@ def mclp_branch_and_bound(a: sp.csr_array, w: np.ndarray, k: int, best: np.ndarr
             sol = h.getSolution()
             dual = np.asarray(sol.row_dual, dtype=float)[:m]
             if len(dual) == m and np.isfinite(dual).all():
-                lam = np.clip(-dual * scale, 0.0, w)
+                mine = np.clip(-dual * scale, 0.0, w)
+                # An LP stopped by the deadline may give poor duals: keep the parent's if they bound better.
+                if _lagrangian(at, w, k, mine, lo, hi)[0] <= _lagrangian(at, w, k, lam, lo, hi)[0]:
+                    lam = mine
                 y = np.asarray(sol.col_value, dtype=float)[:n]
         while True:
             bound, free, up, down = _lagrangian(at, w, k, lam, lo, hi)
