@@ -162,8 +162,9 @@ class MCLP(_Model):
     def _solve_groups(self, ga, gw, k, nf, time_limit, mip_gap, t0, details):
         """Open ``k`` of the ``nf`` free sites to cover the most group weight ``gw``.
 
-        A heuristic plan and the Lagrangian bound first; the MIP (warm
-        started from that plan) only when their gap exceeds ``mip_gap``.
+        A heuristic plan and the Lagrangian bound first; when their gap
+        exceeds ``mip_gap``, the Lagrangian branch and bound (three quarters
+        of the time left), then the MIP warm started from the best plan.
         Returns the chosen mask over the free sites (None if nothing was
         found), the status, and the proven gap in population (None if unknown).
         """
