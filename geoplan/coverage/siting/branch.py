@@ -71,6 +71,7 @@ def mclp_branch_and_bound(a: sp.csr_array, w: np.ndarray, k: int, best: np.ndarr
     if solver.highspy is None:
         return best, best_val, None, 0
     m, n = a.shape
+    max_nodes = min(max_nodes, max(50, int(2e8 / max(m, 1))))   # the open nodes' λ stay under ~1 GB
     at = sp.csr_array(a.T)
     scale = float(w.max(initial=0.0)) or 1.0
     # min −w·z/scale with z_i ≤ Σ_j a_ij y_j and Σ y = k, all in [0, 1].
@@ -143,7 +144,8 @@ def mclp_branch_and_bound(a: sp.csr_array, w: np.ndarray, k: int, best: np.ndarr
                 state["best"], state["val"] = lo == 1, v
             state["closed"] = max(state["closed"], v)
             return
-        heapq.heappush(heap, (-bound, count, lo, hi, y, lam))
+        # λ kept in single precision: any λ ≥ 0 gives a valid bound, and open nodes hold one each.
+        heapq.heappush(heap, (-bound, count, lo, hi, y, lam.astype(np.float32)))
         count += 1
 
     lam0 = 0.5 * w
@@ -151,6 +153,7 @@ def mclp_branch_and_bound(a: sp.csr_array, w: np.ndarray, k: int, best: np.ndarr
     nodes = 1
     while heap and nodes < max_nodes and time.perf_counter() < deadline:
         neg, _, lo, hi, y, lam = heapq.heappop(heap)
+        lam = lam.astype(float)
         if -neg <= target():
             state["closed"] = max(state["closed"], -neg)
             continue
