@@ -80,7 +80,6 @@ def mclp_branch_and_bound(a: sp.csr_array, w: np.ndarray, k: int, best: np.ndarr
                       (sp.csr_array(np.concatenate([np.ones(n), np.zeros(m)])[None, :]), k, k)])
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("run_crossover", "off")
-    h.setOptionValue("threads", 1)
     cols = np.arange(n, dtype=np.int32)
     tol = 1e-9 * max(1.0, abs(best_val))
     state = {"best": best.copy(), "val": float(best_val), "closed": -np.inf}
