@@ -102,6 +102,47 @@ def test_heuristics_and_bounds_bracket_the_brute_force_optimum(seed):
     assert (dominated_columns(cover) == want).all()
 
 
+def test_mclp_branch_and_bound_proves_the_brute_force_optimum():
+    # Sixteen instances in one test: most close at the root, the test checks some needed branching.
+    most = 0
+    for seed in range(700, 716):
+        most = max(most, _check_branch_and_bound(seed))
+    assert most > 1
+
+
+def _check_branch_and_bound(seed):
+    import time
+
+    import scipy.sparse as sp
+
+    from geoplan.coverage.siting.branch import mclp_branch_and_bound
+
+    rng, cost, w, _ = instance(seed, (40, 80), (14, 22))
+    n = cost.shape[1]
+    r = float(np.quantile(cost, 0.15))
+    p = int(rng.integers(2, 5))
+    cover = sp.csr_array((cost <= r).astype(float))
+    best = brute_mclp(cost, w, r, p, [])
+    # From the worst start (the first p sites), with and without a tolerated gap.
+    start = np.zeros(n, dtype=bool)
+    start[:p] = True
+    start_val = float(w[(cost[:, start] <= r).any(axis=1)].sum())
+    most_nodes = 0
+    for gap in (0.0, 0.05):
+        plan, value, bound, nodes = mclp_branch_and_bound(cover, w, p, start, start_val, gap,
+                                                          time.perf_counter() + 30)
+        assert plan.sum() == p and value == w[(cost[:, plan] <= r).any(axis=1)].sum()
+        assert value <= best + 1e-9 and bound >= best - 1e-6 * best
+        assert bound <= value * (1 + gap) + 1e-6 * best
+        if gap == 0:
+            assert value == pytest.approx(best)
+        most_nodes = max(most_nodes, nodes)
+    # No time at all: the start comes back with a valid bound.
+    plan, value, bound, _ = mclp_branch_and_bound(cover, w, p, start, start_val, 0.0, time.perf_counter())
+    assert value >= start_val and bound >= best - 1e-6 * best
+    return most_nodes
+
+
 @pytest.mark.parametrize("model", ["mclp", "pmedian"])
 def test_time_limit_returns_a_plan_and_a_proven_gap(model):
     # Too short to prove anything: the plan comes back with its gap, never nothing.

@@ -1,4 +1,4 @@
-"""Benchmark: geoplan.coverage.siting (HiGHS via scipy) vs spopt (PuLP + CBC).
+"""Benchmark: geoplan.coverage.siting (heuristics, Lagrangian bounds, HiGHS) vs spopt (PuLP + CBC).
 
 Usage::
 
@@ -98,9 +98,11 @@ def issue_benchmark(args):
         t = time.perf_counter() - t0
         d_ = res.details
         gap = "unknown" if d_.get("gap") is None else f"{d_['gap']:.2%}"
+        branch = (f"; branch and bound {d_['nodes']} node(s), done after {d_['branch_seconds']:.1f} s"
+                  if "nodes" in d_ else "")
         print(f"\n{model}: geoplan {t:6.1f} s  objective {res.objective:,.2f}  proven gap {gap} "
               f"(bound {d_.get('bound') or float('nan'):,.2f}; {res.status}; heuristic {d_['heuristic_objective']:,.2f} "
-              f"after {d_['heuristic_seconds']:.1f} s; {load()})", flush=True)
+              f"after {d_['heuristic_seconds']:.1f} s{branch}; {load()})", flush=True)
         if args.no_spopt or (model == "pmedian" and not args.spopt_pmedian):
             print("       spopt: not run" + ("" if args.no_spopt else
                   " (its p-median has 2.5M binaries here; --spopt-pmedian to try)"), flush=True)

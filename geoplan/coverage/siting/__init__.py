@@ -34,8 +34,12 @@ MCLP and the uncapacitated p-median first build a plan with a heuristic
 (greedy, then swaps of one open site for one closed one until none helps)
 and a bound from a Lagrangian relaxation (see
 :mod:`geoplan.coverage.siting.solver`). When the gap between them is
-already within ``mip_gap`` the MIP is skipped; otherwise HiGHS starts from
-the plan. With a ``time_limit`` the result is always a plan:
+already within ``mip_gap`` the MIP is skipped. Otherwise MCLP runs a branch
+and bound whose nodes are bounded by the Lagrangian at the duals of an
+interior-point LP — valid whatever the LP's accuracy — and which fixes
+sites by those bounds (:mod:`geoplan.coverage.siting.branch`); what it has
+not closed, and the p-median, go to HiGHS's MIP starting from the best
+plan. With a ``time_limit`` the result is always a plan:
 ``details["gap"]`` is its proven relative distance from the best possible
 objective (``details["bound"]``) and the message says so when the plan is
 not proven optimal.

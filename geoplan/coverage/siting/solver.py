@@ -50,31 +50,10 @@ def _run_milp(c, integrality, lb, ub, rows, time_limit, mip_gap, x0=None):
     rows = [(sp.csr_array(a), lo, hi) for a, lo, hi in rows if a.shape[0]]
     if highspy is None:
         return _run_scipy(c, integrality, lb, ub, rows, time_limit, mip_gap, scale)
-    n = len(c)
-    a = sp.vstack([r[0] for r in rows], format="csr") if rows else sp.csr_array((0, n))
-    lo = np.concatenate([np.broadcast_to(np.asarray(r[1], float), (r[0].shape[0],)) for r in rows]) if rows \
-        else np.zeros(0)
-    hi = np.concatenate([np.broadcast_to(np.asarray(r[2], float), (r[0].shape[0],)) for r in rows]) if rows \
-        else np.zeros(0)
-    # The bare binding: highspy.Highs() prints a banner on stdout (computation never prints).
-    h = getattr(highspy._core, "_Highs", highspy.Highs)()
-    h.setOptionValue("output_flag", bool(base._DISP))
+    h = _highs_model(c, integrality, lb, ub, rows)
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     if time_limit is not None:
         h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, a.shape[0]
-    lp.col_cost_ = np.asarray(c, float)
-    lp.col_lower_, lp.col_upper_ = np.asarray(lb, float), np.asarray(ub, float)
-    lp.row_lower_, lp.row_upper_ = lo, hi
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, a.shape[0]
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(float)
-    kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
-    lp.integrality_ = [kinds[int(v)] for v in integrality]
-    h.passModel(lp)
     if x0 is not None:
         sol = highspy.HighsSolution()
         sol.col_value = list(map(float, x0))
@@ -99,6 +78,37 @@ def _run_milp(c, integrality, lb, ub, rows, time_limit, mip_gap, x0=None):
     res = SimpleNamespace(x=x, fun=float(info.objective_function_value) * scale if has_x else None,
                           bound=bound, mip_gap=float(info.mip_gap) if has_x else None)
     return res, status
+
+
+def _highs_model(c, integrality, lb, ub, rows):
+    """A silent ``highspy`` model of ``min c·x`` over ``rows`` (list of (sparse matrix, lower, upper)).
+
+    ``integrality`` None gives the LP.
+    """
+    n = len(c)
+    a = sp.vstack([r[0] for r in rows], format="csr") if rows else sp.csr_array((0, n))
+    lo = np.concatenate([np.broadcast_to(np.asarray(r[1], float), (r[0].shape[0],)) for r in rows]) if rows \
+        else np.zeros(0)
+    hi = np.concatenate([np.broadcast_to(np.asarray(r[2], float), (r[0].shape[0],)) for r in rows]) if rows \
+        else np.zeros(0)
+    # The bare binding: highspy.Highs() prints a banner on stdout (computation never prints).
+    h = getattr(highspy._core, "_Highs", highspy.Highs)()
+    h.setOptionValue("output_flag", bool(base._DISP))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, a.shape[0]
+    lp.col_cost_ = np.asarray(c, float)
+    lp.col_lower_, lp.col_upper_ = np.asarray(lb, float), np.asarray(ub, float)
+    lp.row_lower_, lp.row_upper_ = lo, hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, a.shape[0]
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(float)
+    if integrality is not None:
+        kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
+        lp.integrality_ = [kinds[int(v)] for v in integrality]
+    h.passModel(lp)
+    return h
 
 
 def _run_scipy(c, integrality, lb, ub, rows, time_limit, mip_gap, scale):
