@@ -326,8 +326,8 @@ def chinese_ui(text: str, data: set[str]) -> set[str]:
             continue
         opening, closing = text.rfind("(", 0, m.start()), text.find(")", m.end())
         if opening != -1 and closing != -1 and ")" not in text[opening:m.start()] \
-                and "\n" not in text[opening:closing] and re.search(r"[A-Za-z]\s*$", text[:opening]):
-            continue  # inside the parentheses after an English word: the field's Chinese term as a gloss
+                and "\n" not in text[opening:closing] and re.search(r"[A-Za-z][\'\"’”]?\s*$", text[:opening]):
+            continue  # in parentheses after an English word or a quoted column name: the Chinese term as a gloss
         found.add(run)
     return found
 

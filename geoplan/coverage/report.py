@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from geoplan.coverage.evaluation import FAIL, NOT_REQUIRED, PASS, UNKNOWN, Evaluation
-from geoplan.i18n import N_, _
+from geoplan.i18n import N_, _, current_language
 
 # Headers are marked here and translated where a table is made (the language is chosen later).
 SUMMARY_HEADERS = {
@@ -47,6 +47,29 @@ _WIDTHS = {N_("reason"): 60, N_("indicator"): 30, N_("source (section of the doc
            N_("target value"): 12}
 #: the outcomes as a person reads them (the evaluation's tables hold the Chinese terms as data)
 _STATUS_TEXT = {PASS: N_("pass"), FAIL: N_("fail"), NOT_REQUIRED: N_("not required"), UNKNOWN: N_("cannot be evaluated")}
+
+
+#: units in English: the evaluation's own (个乡镇(街道)) and those the counties' plans use. In Chinese a unit
+#: is shown as written (it is the plan's own word); a plan's other units are shown as written in both.
+_UNIT_TEXT = {"个乡镇(街道)": N_("townships"), "个/万人": N_("per 10,000 people"),
+              "人/万人": N_("people per 10,000 people"), "人/万老年人": N_("people per 10,000 older people"),
+              "张/万人": N_("beds per 10,000 people"), "元/年": N_("yuan a year"), "人": N_("people")}
+
+
+def unit_text(unit) -> str:
+    """A unit (个乡镇(街道), 张/万人 …) as the reader reads it: as written in Chinese, translated in English
+    where known (a count, 个, needs no unit word).
+
+    >>> from geoplan.i18n import set_language
+    >>> set_language("en"); unit_text("个乡镇(街道)"), unit_text("张/万人"), unit_text("个"), unit_text("%")
+    ('townships', 'beds per 10,000 people', '', '%')
+    >>> set_language(None)
+    """
+    if current_language() != "en":
+        return unit
+    if unit == "个":
+        return ""
+    return _(_UNIT_TEXT[unit]) if unit in _UNIT_TEXT else unit
 
 
 def status_text(status) -> str:
@@ -151,6 +174,8 @@ def for_people(evaluation: Evaluation, table: str = "summary") -> pd.DataFrame:
         df["population"] = [format_value(v, "人") for v in df["population"]]
     if "status" in df:
         df["status"] = df["status"].map(status_text)
+    if "unit" in df:
+        df["unit"] = df["unit"].map(unit_text)
     # Plain text: the writers (geoplan.output) keep formula-like text from being run by a spreadsheet.
     return df[[c for c in headers if c in df.columns]].rename(columns=_translated(headers))
 
@@ -171,7 +196,8 @@ def console_summary(evaluation: Evaluation) -> pd.DataFrame:
 
     def with_unit(value, unit):
         text = format_value(value, unit)
-        return text if not text or unit in ("", "%") or isinstance(value, str) else f"{text} {unit}"
+        shown = unit_text(unit)
+        return text if not text or not shown or unit == "%" or isinstance(value, str) else f"{text} {shown}"
 
     return pd.DataFrame({
         _("indicator"): s["title"],
