@@ -41,7 +41,7 @@ INDICATORS = {
 }
 
 # The tables' headers: English message ids while a table is built, translated when it is returned.
-PREF_CODE, PREF, COUNTY_CODE, COUNTY = N_("prefecture code"), N_("prefecture"), N_("county code"), N_("county (city, district)")
+PREF_CODE, PREF, COUNTY_CODE, COUNTY = N_("prefecture code"), N_("prefectural city"), N_("county code"), N_("county (city, district)")
 STATUS, NOTE, PLAN, YEAR = N_("status"), N_("reason"), N_("plan"), N_("year evaluated")
 N_TOWNS, POP, POP60 = N_("townships (number)"), N_("resident population"), N_("aged 60+")
 N_RULES, N_PASSED, N_FAILED = N_("rules (number)"), N_("rules passed"), N_("rules failed")
