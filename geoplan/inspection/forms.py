@@ -163,14 +163,14 @@ def write_forms_xlsx(result, path, *, overwrite: bool = False) -> Path:
     fill = PatternFill("solid", fgColor="FFF2CC")
     widths = {"condition": 10, "measured_lon": 12, "measured_lat": 12, "photos": 12, "inspected": 11,
               "remarks": 20, "signature_a": 10, "signature_b": 10}
-    for j, (name, _) in enumerate(FORM_COLUMNS, start=1):
+    for j, (name, _msgid) in enumerate(FORM_COLUMNS, start=1):
         letter = ws.cell(1, j).column_letter
         if name in FILL_IN:
             ws.cell(1, j).fill = fill
             # empty fill-in columns still need room for handwriting
             ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width, widths.get(name, 9))
     n = len(df) + 1
-    col = {name: ws.cell(1, j).column_letter for j, (name, _) in enumerate(FORM_COLUMNS, start=1)}
+    col = {name: ws.cell(1, j).column_letter for j, (name, _msgid) in enumerate(FORM_COLUMNS, start=1)}
     conditions = [_(CONDITION_TEXT[c]) for c in MARKER_CONDITIONS]
     cond = DataValidation(type="list", formula1='"' + ",".join(conditions) + '"', allow_blank=True)
     yesno = DataValidation(type="list", formula1=f'"{_("yes")},{_("no")}"', allow_blank=True)
