@@ -306,7 +306,7 @@ def write_gpx(result, folder, *, overwrite: bool = False) -> list[Path]:
             ET.SubElement(w, f"{{{ns}}}desc").text = desc
         rte = ET.SubElement(gpx, f"{{{ns}}}rte")
         ET.SubElement(rte, f"{{{ns}}}name").text = r.route_id
-        for x, y, name, _ in pts + pts[:1]:
+        for x, y, name, _desc in pts + pts[:1]:
             p = ET.SubElement(rte, f"{{{ns}}}rtept", lat=f"{y:.7f}", lon=f"{x:.7f}")
             ET.SubElement(p, f"{{{ns}}}name").text = name
         leg = 1
