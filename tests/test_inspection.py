@@ -95,9 +95,8 @@ def _fill(result, tmp_path, rows, name="filled.xlsx"):
     src = forms.write_forms_xlsx(result, tmp_path / "forms.xlsx")
     wb = openpyxl.load_workbook(src)
     ws = wb.active
-    zh = dict(forms.FORM_COLUMNS)
     col = {c.value: c.column for c in ws[1]}
-    col = {en: col[zh[en]] for en in zh}
+    col = {en: col[forms.form_header(en)] for en, _msgid in forms.FORM_COLUMNS}
     for k, values in enumerate(rows, start=2):
         for key, val in values.items():
             ws.cell(k, col[key]).value = val

@@ -107,7 +107,7 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
     from geoplan.maps.html import save_map
     from geoplan.province.inputs import SAMPLE_TEMPLATE, county_inputs, layer_sets, province_counties
     from geoplan.province.map import province_map
-    from geoplan.province.report import check_free, output_paths, province_tables, write_csvs, write_xlsx
+    from geoplan.province.report import check_free, output_paths, province_tables, sheet, write_csvs, write_xlsx
     from geoplan.province.runner import dask_client, run_province
 
     if memory_limit not in (None, "", "auto"):
@@ -230,7 +230,8 @@ def province(codes, layer_dirs, plans_dir, template, sample, year, travel, indic
         lines = [f"  {r.label} {r.name}: {r.reason.splitlines()[0][:300]}" for r in run.failed]
         lines += [f"  {c}: {reason}" for c, reason in run.skipped[:10]]
         raise GeoplanError(
-            ngettext("{n} county did not finish (listed in the report's 未完成 sheet):",
-                     "{n} counties did not finish (listed in the report's 未完成 sheet):", len(bad)).format(n=len(bad))
+            ngettext("{n} county did not finish (listed in the report's “{sheet}” sheet):",
+                     "{n} counties did not finish (listed in the report's “{sheet}” sheet):", len(bad)).format(
+                n=len(bad), sheet=sheet("failed"))
             + "\n" + "\n".join(lines[:20]) + "\n"
             + _("Fix them and run the same command again with --overwrite: only these counties are computed."))

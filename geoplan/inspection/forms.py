@@ -20,25 +20,76 @@ from pathlib import Path
 import pandas as pd
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import LANGUAGES, N_, _, catalog
 from geoplan.layers.schema import MARKER_CONDITIONS
 from geoplan.output import check_targets, write_bytes
 
-#: (column, Chinese header) of the record form, registered data first.
+#: (column, header) of the record form, registered data first; the header a message id, translated where
+#: the form is written (:func:`form_header`), and read back in either language (:func:`header_columns`).
 FORM_COLUMNS = [
-    ("route_id", "组日"), ("date", "计划日期"), ("order", "顺序"), ("marker_id", "界桩编号"),
-    ("marker_type", "界桩类型"), ("line_code", "界线编号"), ("line_name", "界线名称"),
-    ("lon", "登记经度"), ("lat", "登记纬度"),
+    ("route_id", N_("team and day")), ("date", N_("planned date")), ("order", N_("order")),
+    ("marker_id", N_("marker ID")), ("marker_type", N_("type of marker")), ("line_code", N_("line code")),
+    ("line_name", N_("line name")), ("lon", N_("registered longitude")), ("lat", N_("registered latitude")),
     # filled in the field
-    ("condition", "界桩状况"), ("measured_lon", "实测经度"), ("measured_lat", "实测纬度"),
-    ("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰"), ("action", "处理意见"), ("photos", "照片编号"),
-    ("inspected", "检查日期"), ("remarks", "备注"), ("signature_a", "甲方签字"), ("signature_b", "乙方签字"),
+    ("condition", N_("marker condition")), ("measured_lon", N_("measured longitude")),
+    ("measured_lat", N_("measured latitude")), ("reference_ok", N_("reference objects intact")),
+    ("lettering_ok", N_("lettering legible")), ("action", N_("action")), ("photos", N_("photo numbers")),
+    ("inspected", N_("inspection date")), ("remarks", N_("remarks")), ("signature_a", N_("signature, side A")),
+    ("signature_b", N_("signature, side B")),
 ]
 FILL_IN = ("condition", "measured_lon", "measured_lat", "reference_ok", "lettering_ok", "action", "photos",
            "inspected", "remarks", "signature_a", "signature_b")
-#: 处理意见 choices on the form (无 = nothing to do).
+#: 处理意见 choices on the form (无 = nothing to do), as stored; :data:`ACTION_TEXT` as a person reads them.
 ACTION_CHOICES = ("无", "维护", "重建", "补设", "复位")
-TYPE_NAMES = {"A": "同号双立(A)", "B": "同号双立(B)", "C": "同号三立(C)", "D": "同号三立(D)", "E": "同号三立(E)",
-              "Q": "单立(Q)"}
+ACTION_TEXT = {"无": N_("none"), "维护": N_("maintain"), "重建": N_("rebuild"), "补设": N_("set anew"),
+               "复位": N_("reset")}
+#: the marker conditions (stored in Chinese, :data:`geoplan.layers.schema.MARKER_CONDITIONS`) as a person reads
+#: them; the English words are the schema's aliases, so a form filled in English is read back.
+CONDITION_TEXT = {"完好": N_("intact"), "损坏": N_("damaged"), "移位": N_("moved"), "丢失": N_("missing"),
+                  "字迹不清": N_("illegible"), "被掩埋": N_("buried")}
+#: the marker types by the letter of the ID ({letter}: the letter itself)
+TYPE_TEXT = {"A": N_("pair, same number ({letter})"), "B": N_("pair, same number ({letter})"),
+             "C": N_("triple, same number ({letter})"), "D": N_("triple, same number ({letter})"),
+             "E": N_("triple, same number ({letter})"), "Q": N_("single ({letter})")}
+#: (kept for callers) the types in Chinese, as the form shows them in Chinese mode
+TYPE_NAMES = {k: catalog("zh_CN").gettext(v).format(letter=k) for k, v in TYPE_TEXT.items()}
+
+
+def form_header(column: str, lang: str | None = None) -> str:
+    """The header of a form column in ``lang`` (default: the current language).
+
+    >>> form_header("marker_id", "zh_CN"), form_header("marker_id", "en")
+    ('界桩编号', 'marker ID')
+    """
+    return catalog(lang).gettext(dict(FORM_COLUMNS)[column])
+
+
+def header_columns() -> dict[str, str]:
+    """Every header a filled form may have (Chinese, English, the column key itself) → its column.
+
+    >>> cols = header_columns()
+    >>> cols["界桩状况"], cols["marker condition"], cols["condition"]
+    ('condition', 'condition', 'condition')
+    """
+    out = {}
+    for col, msgid in FORM_COLUMNS:
+        for lang in LANGUAGES:
+            out[form_header(col, lang)] = col
+        out[col] = col
+    return out
+
+
+def action_value(text: str) -> str:
+    """The stored action (维护 …; "" for none) of what a form says, in either language; else ``text`` as it is.
+
+    >>> action_value("reset"), action_value("复位"), action_value("None"), action_value("-"), action_value("fix")
+    ('复位', '复位', '', '', 'fix')
+    """
+    t = str(text).strip()
+    for stored, msgid in ACTION_TEXT.items():
+        if t.lower() in {msgid.lower(), catalog("zh_CN").gettext(msgid), stored}:
+            return "" if stored == "无" else stored
+    return "" if t in ("-", "—") else t
 
 
 class FormError(GeoplanError):
@@ -68,7 +119,7 @@ def form_table(result) -> pd.DataFrame:
     lines = result.lines.set_index(result.lines["line_code"].astype(str))["name"].astype(str).to_dict()
     out = pd.DataFrame({
         "route_id": v["route_id"], "date": v["date"].astype(str), "order": v["order"],
-        "marker_id": v["marker_id"], "marker_type": v["marker_type"].map(TYPE_NAMES),
+        "marker_id": v["marker_id"], "marker_type": v["marker_type"].map(lambda t: _(TYPE_TEXT[t]).format(letter=t) if t in TYPE_TEXT else t),
         "line_code": v["line_code"], "line_name": v["line_code"].map(lines),
         "lon": v["lon"].round(6), "lat": v["lat"].round(6),
     })
@@ -80,8 +131,10 @@ def form_table(result) -> pd.DataFrame:
 def write_forms_xlsx(result, path, *, overwrite: bool = False) -> Path:
     """Write the record forms as one XLSX sheet (one row per marker) with drop-down lists.
 
-    Row 1 holds the Chinese headers (the only header row; it is what
-    :func:`geoplan.inspection.results.import_results` matches). The sheet
+    Row 1 holds the headers in the current language (the only header row;
+    :func:`geoplan.inspection.results.import_results` reads either language's),
+    and the drop-down lists offer the conditions, yes/no and actions in words it
+    reads back. The sheet
     prints on landscape A4 fitted to one page width with the header row on
     every page; the columns the teams fill in are shaded.
 
@@ -105,22 +158,24 @@ def write_forms_xlsx(result, path, *, overwrite: bool = False) -> Path:
     df = form_table(result)
     wb = Workbook()
     ws = wb.active
-    ws.title = "检查记录"
+    ws.title = _("inspection records")
     write_table(ws, df, dict(FORM_COLUMNS), number_formats={"lon": "0.000000", "lat": "0.000000"})
     fill = PatternFill("solid", fgColor="FFF2CC")
     widths = {"condition": 10, "measured_lon": 12, "measured_lat": 12, "photos": 12, "inspected": 11,
               "remarks": 20, "signature_a": 10, "signature_b": 10}
-    for j, (name, _) in enumerate(FORM_COLUMNS, start=1):
+    for j, (name, _msgid) in enumerate(FORM_COLUMNS, start=1):
         letter = ws.cell(1, j).column_letter
         if name in FILL_IN:
             ws.cell(1, j).fill = fill
             # empty fill-in columns still need room for handwriting
             ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width, widths.get(name, 9))
     n = len(df) + 1
-    col = {name: ws.cell(1, j).column_letter for j, (name, _) in enumerate(FORM_COLUMNS, start=1)}
-    cond = DataValidation(type="list", formula1='"' + ",".join(MARKER_CONDITIONS) + '"', allow_blank=True)
-    yesno = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
-    act = DataValidation(type="list", formula1='"' + ",".join(ACTION_CHOICES) + '"', allow_blank=True)
+    col = {name: ws.cell(1, j).column_letter for j, (name, _msgid) in enumerate(FORM_COLUMNS, start=1)}
+    conditions = [_(CONDITION_TEXT[c]) for c in MARKER_CONDITIONS]
+    cond = DataValidation(type="list", formula1='"' + ",".join(conditions) + '"', allow_blank=True)
+    yesno = DataValidation(type="list", formula1=f'"{_("yes")},{_("no")}"', allow_blank=True)
+    act = DataValidation(type="list", formula1='"' + ",".join(_(ACTION_TEXT[a]) for a in ACTION_CHOICES) + '"',
+                         allow_blank=True)
     for dv in (cond, yesno, act):
         ws.add_data_validation(dv)
     cond.add(f"{col['condition']}2:{col['condition']}{n}")
@@ -169,23 +224,29 @@ def _write_forms_pdf(result, path, overwrite: bool = False) -> Path:
     with atomic_path(path, overwrite=overwrite) as tmp, PdfPages(tmp) as pdf:
         for row in df.itertuples(index=False):
             fig = plt.figure(figsize=(8.27, 11.69))
-            fig.text(0.5, 0.94, "界桩登记表（联合检查记录）", ha="center", fontsize=18, fontweight="bold")
+            fig.text(0.5, 0.94, _("Boundary marker record (joint inspection)"), ha="center", fontsize=18,
+                     fontweight="bold")
             ln = lines.loc[row.line_code] if row.line_code in lines.index else None
             sides = (f"{areas.get(str(ln['left_code']), ln['left_code'])} / {areas.get(str(ln['right_code']), ln['right_code'])}"
                      if ln is not None else "")
+            h = form_header
+            boxes = lambda words: " ".join("□" + w for w in words)  # noqa: E731
+            conds = [_(CONDITION_TEXT[c]) for c in MARKER_CONDITIONS]
+            yes_no = f"□{_('yes')}  □{_('no')}"
             cells = [
-                ["界桩编号", row.marker_id, "界桩类型", row.marker_type],
-                ["界线", f"{row.line_code} {row.line_name}", "双方", sides],
-                ["登记经度", f"{row.lon:.6f}", "登记纬度", f"{row.lat:.6f}"],
-                ["组日 / 顺序", f"{row.route_id} / {row.order}", "计划日期", row.date],
-                ["界桩状况", "□完好 □损坏 □移位 □丢失\n□字迹不清 □被掩埋", "检查日期", ""],
-                ["实测经度", "", "实测纬度", ""],
-                ["方位物完好", "□是  □否", "字迹清晰", "□是  □否"],
-                ["处理意见", "□无 □维护 □重建 □补设 □复位", "位移（米）", ""],
-                ["方位物记录", "", "", ""],
-                ["照片编号", "", "", ""],
-                ["备注", "", "", ""],
-                ["甲方检查人签字", "", "乙方检查人签字", ""],
+                [h("marker_id"), row.marker_id, h("marker_type"), row.marker_type],
+                [_("line"), f"{row.line_code} {row.line_name}", _("both sides"), sides],
+                [h("lon"), f"{row.lon:.6f}", h("lat"), f"{row.lat:.6f}"],
+                [_("{team_day} / {order}").format(team_day=h("route_id"), order=h("order")),
+                 f"{row.route_id} / {row.order}", h("date"), row.date],
+                [h("condition"), boxes(conds[:4]) + "\n" + boxes(conds[4:]), h("inspected"), ""],
+                [h("measured_lon"), "", h("measured_lat"), ""],
+                [h("reference_ok"), yes_no, h("lettering_ok"), yes_no],
+                [h("action"), boxes(_(ACTION_TEXT[a]) for a in ACTION_CHOICES), _("displacement (metres)"), ""],
+                [_("reference objects"), "", "", ""],
+                [h("photos"), "", "", ""],
+                [h("remarks"), "", "", ""],
+                [_("inspector's signature, side A"), "", _("inspector's signature, side B"), ""],
             ]
             ax = fig.add_axes([0.06, 0.12, 0.88, 0.78])
             ax.axis("off")
@@ -198,8 +259,9 @@ def _write_forms_pdf(result, path, overwrite: bool = False) -> Path:
                 if j in (0, 2):
                     cell.set_facecolor("0.9")
                     cell.get_text().set_fontweight("bold")
-            fig.text(0.06, 0.06, "说明: 移位界桩须填写实测坐标 (CGCS2000 经纬度); 照片编号写相机或手机的文件编号。"
-                                 "本表由双方各执一份。", fontsize=8, color="0.3")
+            fig.text(0.06, 0.06, _("Note: for a moved marker write its measured coordinates (CGCS2000 longitude "
+                                   "and latitude); for the photos write the camera's or phone's file numbers. Each "
+                                   "side keeps one copy of this form."), fontsize=8, color="0.3", wrap=True)
             pdf.savefig(fig)
             plt.close(fig)
     return Path(path)
@@ -236,7 +298,7 @@ def write_gpx(result, folder, *, overwrite: bool = False) -> list[Path]:
         pts = []
         if str(r.base_id) in bases.index:
             g = bases.loc[str(r.base_id)].geometry
-            pts.append((g.x, g.y, str(r.base_name), "出发地"))
+            pts.append((g.x, g.y, str(r.base_name), _("starting point")))
         pts += [(v.lon, v.lat, v.marker_id, f"{v.order}. {v.marker_type} {v.arrival}") for v in vis.itertuples()]
         for x, y, name, desc in pts:
             w = ET.SubElement(gpx, f"{{{ns}}}wpt", lat=f"{y:.7f}", lon=f"{x:.7f}")
@@ -244,12 +306,12 @@ def write_gpx(result, folder, *, overwrite: bool = False) -> list[Path]:
             ET.SubElement(w, f"{{{ns}}}desc").text = desc
         rte = ET.SubElement(gpx, f"{{{ns}}}rte")
         ET.SubElement(rte, f"{{{ns}}}name").text = r.route_id
-        for x, y, name, _ in pts + pts[:1]:
+        for x, y, name, _desc in pts + pts[:1]:
             p = ET.SubElement(rte, f"{{{ns}}}rtept", lat=f"{y:.7f}", lon=f"{x:.7f}")
             ET.SubElement(p, f"{{{ns}}}name").text = name
         leg = 1
         trk = ET.SubElement(gpx, f"{{{ns}}}trk")
-        ET.SubElement(trk, f"{{{ns}}}name").text = f"{r.route_id} 道路路线"
+        ET.SubElement(trk, f"{{{ns}}}name").text = _("{route} road route").format(route=r.route_id)
         seg = ET.SubElement(trk, f"{{{ns}}}trkseg")
         while (r.route_id, leg) in result.paths:
             for x, y in result.paths[(r.route_id, leg)]:

@@ -62,11 +62,13 @@ PROGRAMME_HEADERS = {
     "lead": N_("lead side"), "last_year": N_("last joint inspection"), "due_year": N_("year due"), "n_markers": N_("markers"),
     "length_km": N_("length (km)"), "team_days": N_("estimated team-days"), "reason": N_("why this year"),
 }
-TYPE_NAMES = {"A": "同号双立", "B": "同号双立", "C": "同号三立", "D": "同号三立", "E": "同号三立", "Q": "单立"}
+#: the marker types by the letter of the ID, translated where shown
+TYPE_NAMES = {"A": N_("pair, same number"), "B": N_("pair, same number"), "C": N_("triple, same number"),
+              "D": N_("triple, same number"), "E": N_("triple, same number"), "Q": N_("single")}
 
 
 def _yesno(v):
-    return "是" if v is True else "否" if v is False else ""
+    return _("yes") if v is True else _("no") if v is False else ""
 
 
 def plan_tables(result) -> dict[str, pd.DataFrame]:
@@ -96,7 +98,7 @@ def plan_tables(result) -> dict[str, pd.DataFrame]:
         visits[c] = visits[c].round(0).astype(int)
     visits["lon"] = visits["lon"].round(6)
     visits["lat"] = visits["lat"].round(6)
-    visits["marker_type"] = visits["marker_type"].map(TYPE_NAMES).fillna(visits["marker_type"])
+    visits["marker_type"] = visits["marker_type"].map({k: _(v) for k, v in TYPE_NAMES.items()}).fillna(visits["marker_type"])
     info = result.params.get("lines") or {}
     names = dict(zip(result.lines["line_code"].astype(str), result.lines["name"].astype(str)))
     unr = result.unreachable.reset_index()

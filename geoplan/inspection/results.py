@@ -80,7 +80,7 @@ MAX_DISPLACEMENT_M = 2000.0
 
 def _read_form(path) -> tuple[pd.DataFrame, int]:
     from pathlib import Path
-    from geoplan.inspection.forms import FORM_COLUMNS
+    from geoplan.inspection.forms import header_columns
 
     p = Path(path)
     if not p.exists():
@@ -110,7 +110,7 @@ def _read_form(path) -> tuple[pd.DataFrame, int]:
     except Exception as exc:
         raise InspectionError(_("{path} cannot be read as a record form ({error}).").format(
             path=p, error=f"{type(exc).__name__}: {exc}")) from exc
-    names = {zh: en for en, zh in FORM_COLUMNS} | {en: en for en, _ in FORM_COLUMNS}
+    names = header_columns()  # a form written in either language, or with the columns' own names
     header = [names.get(str(c).strip(), str(c).strip()) for c in raw.iloc[0]]
     skip = 1
     # the form's second row repeats the headers as column names
@@ -167,6 +167,7 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
     >>> imported.repairs.iloc[0][["marker_id", "condition"]].tolist() == [forms["marker_id"].iloc[0], "损坏"]
     True
     """
+    from geoplan.inspection.forms import action_value, form_header as head
     from geoplan.layers.schema import BOUNDARY_MARKERS
 
     df, skip = _read_form(path)
@@ -174,7 +175,8 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
     waypoints = read_gpx_waypoints(gpx) if gpx is not None else {}
     problems: list[Problem] = []
     if "marker_id" not in df:
-        raise ValidationError([Problem(label, None, None, "界桩编号", None, _("the form has no column “界桩编号”"),
+        raise ValidationError([Problem(label, None, None, head("marker_id"), None,
+                                       _("the form has no column “{column}”").format(column=head("marker_id")),
                                        _("use a record form made by `geoplan inspect forms`"))])
     cond_field = BOUNDARY_MARKERS.field("condition")
     register = result.markers.set_index(result.markers["marker_id"].astype(str))
@@ -186,49 +188,48 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
         where = _("form row {number}").format(number=i + skip + 1)
         mid = str(r["marker_id"]).strip()
         if not MARKER_ID_RE.fullmatch(mid):
-            problems.append(Problem(label, None, where, "界桩编号", mid, _("not a marker ID"),
+            problems.append(Problem(label, None, where, head("marker_id"), mid, _("not a marker ID"),
                                     _("4-digit line code + 3-digit sequence + A–E or Q, e.g. 3138001A")))
             continue
         if mid not in register.index:
-            problems.append(Problem(label, None, where, "界桩编号", mid, _("no such marker in the register"),
+            problems.append(Problem(label, None, where, head("marker_id"), mid, _("no such marker in the register"),
                                     _("check the ID against the atlas")))
             continue
         if mid in seen:
-            problems.append(Problem(label, None, where, "界桩编号", mid,
+            problems.append(Problem(label, None, where, head("marker_id"), mid,
                                     _("reported twice (see also {row})").format(row=seen[mid]),
                                     _("one row per marker")))
             continue
         seen[mid] = where
         cond = cond_field.canonical(str(r["condition"]))
         if cond is None:
-            problems.append(Problem(label, None, where, "界桩状况", str(r["condition"]),
+            problems.append(Problem(label, None, where, head("condition"), str(r["condition"]),
                                     _("the condition must be one of {values}").format(
                                         values=_(", ").join(cond_field.choices)), _("choose from the drop-down list")))
             continue
         date_txt = str(r.get("inspected", "")).strip()
         inspected = pd.to_datetime(date_txt, errors="coerce") if date_txt else pd.NaT
         if date_txt and pd.isna(inspected):
-            problems.append(Problem(label, None, where, "检查日期", date_txt, _("not a date"),
+            problems.append(Problem(label, None, where, head("inspected"), date_txt, _("not a date"),
                                     _("write it like 2026-10-08")))
             continue
         if date_txt and not (pd.Timestamp("1949-10-01") <= inspected <= pd.Timestamp(_dt.date.today())):
             # a typo of the year (2125, 1025) would set the marker's next due date wrongly for decades
-            problems.append(Problem(label, None, where, "检查日期", date_txt, "检查日期不能晚于今天或早于1949年",
-                                    "请核对年份"))
+            problems.append(Problem(label, None, where, head("inspected"), date_txt,
+                                    _("the inspection date cannot be later than today or before 1949"),
+                                    _("check the year")))
             continue
         bools = {}
-        for col, zh in (("reference_ok", "方位物完好"), ("lettering_ok", "字迹清晰")):
+        for col in ("reference_ok", "lettering_ok"):
             v = str(r.get(col, "")).strip().lower()
             bools[col] = parse_yes_no(v)
             if bools[col] is None:
                 bools[col] = True if v in _YES_EXTRA else False if v in _NO_EXTRA else None
             if v and bools[col] is None:
-                problems.append(Problem(label, None, where, zh, v, _("write “是” (yes) or “否” (no)"), ""))
-        action = str(r.get("action", "")).strip()
-        if action in ("无", "-", "—"):
-            action = ""
+                problems.append(Problem(label, None, where, head(col), v, _("write “是” (yes) or “否” (no)"), ""))
+        action = action_value(str(r.get("action", "")))  # 复位 or "reset": stored as 复位
         if action and action not in ACTIONS:
-            problems.append(Problem(label, None, where, "处理意见", action,
+            problems.append(Problem(label, None, where, head("action"), action,
                                     _("the action must be one of {values}, or empty").format(
                                         values=_(", ").join(ACTIONS)), _("choose from the drop-down list")))
             continue
@@ -243,7 +244,7 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
                 if not (70 <= lon <= 140 and 0 <= lat <= 60):
                     raise ValueError
             except (TypeError, ValueError):
-                problems.append(Problem(label, None, where, "实测经度",
+                problems.append(Problem(label, None, where, head("measured_lon"),
                                         f"{lon_txt}, {lat_txt}",
                                         _("a moved marker needs its measured coordinates") if cond == "移位"
                                         else _("the measured coordinates are not longitude and latitude"),
@@ -254,9 +255,10 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
             now = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs="EPSG:4490").to_crs(metric).iloc[0]
             disp = float(reg.distance(now))
             if disp > MAX_DISPLACEMENT_M:  # another marker's or a mistyped coordinate, not a moved marker
-                problems.append(Problem(label, None, where, "实测经度", f"{lon_txt}, {lat_txt}",
-                                        f"实测位置离登记位置 {disp / 1000:.1f} 公里，不可能是界桩移位",
-                                        "请核对实测坐标（或GPS航点名称）"))
+                problems.append(Problem(label, None, where, head("measured_lon"), f"{lon_txt}, {lat_txt}",
+                                        _("the measured position is {km} km from the registered one: not a moved "
+                                          "marker").format(km=f"{disp / 1000:.1f}"),
+                                        _("check the measured coordinates (or the GPS waypoint's name)")))
                 continue
         rows.append(dict(marker_id=mid, inspected=inspected, condition=cond, displacement_m=disp,
                          measured_lon=lon, measured_lat=lat,
@@ -268,7 +270,7 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
             "The record form {file} has {n} problems; nothing was imported", len(problems)).format(
                 file=label, n=len(problems)))
     if not rows:
-        raise ValidationError([Problem(label, None, None, "界桩状况", None,
+        raise ValidationError([Problem(label, None, None, head("condition"), None,
                                        _("no row is filled in (every condition is empty)"),
                                        _("fill in the record form first"))])
     campaign = campaign_id(result)
@@ -334,8 +336,9 @@ def read_gpx_waypoints(path) -> dict:
                 if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                     raise ValueError
             except (TypeError, ValueError):
-                raise InspectionError(f"GPS航点文件 {p} 中航点 {name.strip()} 的坐标无效（lon={w.get('lon')!r}，"
-                                      f"lat={w.get('lat')!r}）。请从手持GPS重新导出 GPX 1.1。") from None
+                raise InspectionError(_("The GPS waypoint file {path}: waypoint {name} has invalid coordinates "
+                                        "({coords}). Export GPX 1.1 from the handheld GPS again.").format(
+                    path=p, name=name.strip(), coords=f"lon={w.get('lon')!r}, lat={w.get('lat')!r}")) from None
             out[name.strip()] = (lon, lat)
     return out
 

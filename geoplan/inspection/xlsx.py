@@ -131,7 +131,7 @@ def print_setup(ws, area: str, header_rows: str = "1:1") -> None:
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.5
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.text = _("page {page} of {pages}").format(page="&P", pages="&N")
 
 
 def save_atomic(wb, path, *, overwrite: bool = False) -> Path:

@@ -28,8 +28,24 @@ import geopandas as gpd
 import pandas as pd
 
 from geoplan.errors import GeoplanError
-from geoplan.i18n import _
+from geoplan import i18n
+from geoplan.i18n import N_, _
 from geoplan.province.inputs import CountyInput, county_name
+
+#: The stages a county's task reaches (stored as these values, cached), and how a person reads them.
+STAGES = {"图层校验": N_("layer check"), "出行时间": N_("travel times"), "规划评估": N_("plan evaluation"),
+          "完成": N_("finished")}
+
+
+def stage_text(stage: str) -> str:
+    """A stage of :data:`STAGES` in the current language (anything else as it is).
+
+    >>> i18n.set_language("en"); stage_text("图层校验")
+    'layer check'
+    >>> i18n.set_language(None)
+    """
+    return _(STAGES[stage]) if stage in STAGES else stage
+
 
 #: Township columns kept for the province map and tables.
 TOWN_COLUMNS = ["code", "name", "kind", "county_code", "population", "pop_60plus"]
@@ -174,6 +190,16 @@ def run_county(county: CountyInput) -> CountyResult:
     >>> r.ok, r.name, len(r.townships)
     (True, '磐安县', 14)
     """
+    chosen = i18n._chosen  # a worker speaks the language of the run that sent the task; put back after
+    if county.lang:
+        i18n.set_language(county.lang)
+    try:
+        return _run_county(county)
+    finally:
+        i18n.set_language(chosen)
+
+
+def _run_county(county: CountyInput) -> CountyResult:
     start = time.perf_counter()
     result = CountyResult(county.code, county.name, county.key, ok=False, stage="图层校验",
                           name=county_name(county.code), worker=_worker_name())
@@ -182,12 +208,12 @@ def run_county(county: CountyInput) -> CountyResult:
     except GeoplanError as exc:
         result.reason = str(exc)
     except MemoryError:
-        result.reason = "内存不足：该县数据超出了工作进程的内存上限（--memory-limit）"
+        result.reason = _("out of memory: the county's data exceed a worker's memory limit (--memory-limit)")
     except Exception as exc:  # noqa: BLE001 — one county's bug must not stop the province
         # Not a user's mistake: keep the last frame so a developer can find it from the report.
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        result.reason = (f"内部错误 {type(exc).__name__}: {exc} "
-                         f"({Path(where.filename).name}:{where.lineno}); please report it")
+        result.reason = _("internal error {error} ({where}); please report it").format(
+            error=f"{type(exc).__name__}: {exc}", where=f"{Path(where.filename).name}:{where.lineno}")
     else:
         towns = data["townships"]
         keep = [c for c in TOWN_COLUMNS if c in towns.columns]

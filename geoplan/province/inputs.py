@@ -33,7 +33,7 @@ from pathlib import Path
 
 from geoplan.coverage.plans import PlanError, parse_plan
 from geoplan.errors import GeoplanError
-from geoplan.i18n import _
+from geoplan.i18n import _, current_language
 
 #: Bumped whenever what a county task computes changes, so old cached results are not reused.
 CACHE_VERSION = 1
@@ -75,6 +75,9 @@ class CountyInput:
         Evaluate travel-time rules (needs roads and the population raster).
     label : str
         Name of the task in progress displays; the code unless a benchmark runs copies.
+    lang : str
+        The language of the result's words (reasons, kinds): the worker speaks it, and it is part of the
+        key, so a cached result is never shown in the other language.
 
     Examples
     --------
@@ -92,6 +95,7 @@ class CountyInput:
     year: int | None = None
     travel: bool = True
     label: str = ""
+    lang: str = ""
     _digests: tuple = field(default=(), compare=False, repr=False)
 
     @property
@@ -102,6 +106,8 @@ class CountyInput:
             "files": list(self._digests or _file_digests(self.gpkg, self.population)),
             "plan": self.plan, "year": self.year, "travel": self.travel,
         }
+        if self.lang:
+            payload["lang"] = self.lang
         text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -431,7 +437,7 @@ def county_inputs(folders, *, codes=None, plans_dir=None, template=None, year: i
     sets = layer_sets(folders)
     tmpl = None
     if isinstance(template, str) and template.lstrip().startswith("["):
-        template_source = "内置省级样例模板"
+        template_source = _("the built-in sample province template")
         tmpl = check_template(tomllib.loads(template), template_source)
     elif template is not None:
         template_source = f"template:{template}"
@@ -445,7 +451,7 @@ def county_inputs(folders, *, codes=None, plans_dir=None, template=None, year: i
     todo, skipped = [], []
     for code in wanted:
         if code not in sets:
-            skipped.append((code, "没有该县的图层（缺少 " + f"{code}.gpkg）"))
+            skipped.append((code, _("no layers for this county ({file} is missing)").format(file=f"{code}.gpkg")))
             continue
         gpkg, tif = sets[code]
         own = find_plan(pdir, code) if pdir is not None else None
@@ -453,14 +459,15 @@ def county_inputs(folders, *, codes=None, plans_dir=None, template=None, year: i
             try:
                 plan, source = read_toml(own), str(own)
             except PlanError as exc:
-                skipped.append((code, f"规划文件无法读取：{exc}"))
+                skipped.append((code, _("the plan file cannot be read: {error}").format(error=exc)))
                 continue
         elif tmpl is not None:
             plan, source = fill_template(tmpl, code, county_name(code)), template_source
         else:
-            skipped.append((code, "没有该县的规划文件，也没有给出规划模板（--plan-template）"))
+            skipped.append((code, _("no plan file for this county, and no plan template (--plan-template)")))
             continue
-        todo.append(CountyInput(code, str(gpkg), None if tif is None else str(tif), plan, source, year, travel))
+        todo.append(CountyInput(code, str(gpkg), None if tif is None else str(tif), plan, source, year, travel,
+                                lang=current_language()))
     if not todo and not skipped:
         where = ", ".join(str(f) for f in folders)
         raise ProvinceError(_("No county layer sets (<6-digit code>.gpkg) in {folders}.").format(folders=where))

@@ -24,14 +24,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoplan.i18n import _
+from geoplan.coverage.evaluation import FAIL, PASS
+from geoplan.coverage.report import status_text
+from geoplan.i18n import N_, _, ngettext
 from geoplan.province.county import CountyResult, township_frame
-from geoplan.province.report import INDICATORS, ProvinceError
+from geoplan.province import report as R
+from geoplan.province.report import INDICATORS, ProvinceError, sheet
 
 # Sequential classes, light to dark: more failing rules, darker red.
 _REDS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
 _BLUES_REV = ["#a50f15", "#de2d26", "#fb6a4a", "#fcae91", "#c7e9c0", "#41ab5d"]
 _PASS, _FAIL, _NONE = "#43a047", "#e53935", "#bdbdbd"
+_NO_DATA = N_("no data / not required")
 
 
 def _maps():
@@ -47,34 +51,36 @@ def _maps():
 
 def _town_values(towns_table: pd.DataFrame, town_rules: pd.DataFrame, indicator: str):
     """Per township code: (value for colour, label in the legend), and the legend classes."""
+    code = _(R.TOWN_CODE)
     if indicator == "failed":
-        v = towns_table.set_index("乡镇代码")["未达标指标数"].astype(float)
-        classes = [(0, 0, "0 项（全部达标）"), (1, 1, "1 项"), (2, 2, "2 项"), (3, 3, "3 项"), (4, np.inf, "4 项及以上")]
-        return v, classes, _REDS[: len(classes)], "未达标指标数"
+        v = towns_table.set_index(code)[_(R.N_FAILED)].astype(float)
+        classes = [(0, 0, _("0 (all passed)")), (1, 1, _("1 rule")), (2, 2, _("2 rules")), (3, 3, _("3 rules")),
+                   (4, np.inf, _("4 rules or more"))]
+        return v, classes, _REDS[: len(classes)], _(R.N_FAILED)
     if indicator == "within":
-        v = towns_table.set_index("乡镇代码")["时限内人口比例(%)"].astype(float)
+        v = towns_table.set_index(code)[_(R.WITHIN)].astype(float)
         classes = [(0, 50, "< 50%"), (50, 70, "50–70%"), (70, 80, "70–80%"), (80, 90, "80–90%"),
                    (90, 99.95, "90–99.9%"), (99.95, np.inf, "100%")]
-        return v, classes, _BLUES_REV, "出行时间指标：时限内人口比例"
+        return v, classes, _BLUES_REV, _("travel-time rule: share of people within the limit")
     if indicator == "beyond":
-        v = towns_table.set_index("乡镇代码")["时限外人口"].astype(float)
-        classes = [(0, 0.5, "0 人"), (0.5, 500, "1–499 人"), (500, 2000, "500–1,999 人"),
-                   (2000, 5000, "2,000–4,999 人"), (5000, np.inf, "5,000 人及以上")]
-        return v, classes, ["#f7f7f7", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"], "出行时间指标：时限外人口"
-    rows = town_rules[town_rules["规则编号"] == indicator]
+        v = towns_table.set_index(code)[_(R.BEYOND)].astype(float)
+        classes = [(0, 0.5, _("0 people")), (0.5, 500, _("1–499 people")), (500, 2000, _("500–1,999 people")),
+                   (2000, 5000, _("2,000–4,999 people")), (5000, np.inf, _("5,000 people or more"))]
+        return v, classes, ["#f7f7f7", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"], _(INDICATORS["beyond"])
+    rows = town_rules[town_rules[_(R.RULE_ID)] == indicator]
     if rows.empty:
-        known = sorted(set(town_rules["规则编号"]))
+        known = sorted(set(town_rules[_(R.RULE_ID)]))
         raise ProvinceError(_("No township has the rule {rule}. Colour by one of: {choices}.").format(
             rule=repr(indicator), choices=", ".join(list(INDICATORS) + known)))
-    status = rows.set_index("乡镇代码")["是否达标"]
-    v = status.map({"达标": 1.0, "未达标": 0.0})
-    title = str(rows["指标"].mode().iloc[0])
-    return v, [(1, 1, "达标"), (0, 0, "未达标")], [_PASS, _FAIL], title
+    status = rows.set_index(code)[_(R.OUTCOME)]
+    v = status.map({status_text(PASS): 1.0, status_text(FAIL): 0.0})
+    title = str(rows[_(R.TITLE)].mode().iloc[0])
+    return v, [(1, 1, status_text(PASS)), (0, 0, status_text(FAIL))], [_PASS, _FAIL], title
 
 
 def _colour(value, classes, colours) -> tuple[str, str]:
     if value is None or pd.isna(value):
-        return _NONE, "无数据/不要求"
+        return _NONE, _(_NO_DATA)
     for (lo, hi, label), colour in zip(classes, colours):
         if lo <= value <= hi or (lo <= value < hi):
             return colour, label
@@ -82,7 +88,7 @@ def _colour(value, classes, colours) -> tuple[str, str]:
 
 
 def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame], *, indicator: str = "failed",
-                 title: str = "全省民政设施规划评估", data_date=None, offline: bool = True,
+                 title: str | None = None, data_date=None, offline: bool = True,
                  basemap: str | None = None, tianditu_key: str | None = None, simplify_m: float = 50.0):
     """The province map as a :class:`folium.Map` (write it with :func:`geoplan.maps.html.save_map`).
 
@@ -113,18 +119,20 @@ def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame
     ('Map', True)
     """
     mh = _maps()
+    title = title or _("Province: civil-affairs facility plan evaluation")
+    t_towns, t_town_rules, t_counties = tables[sheet("townships")], tables[sheet("township_rules")], tables[sheet("counties")]
+    code_col, county_code = _(R.TOWN_CODE), _(R.COUNTY_CODE)
     towns = township_frame(results)
     outlines = [r.outline.to_crs("EPSG:4490") for r in results if r.ok and r.outline is not None and len(r.outline)]
     if towns.empty:
         raise ProvinceError(_("No county finished, so there is nothing to map."))
     counties_gdf = (gpd.GeoDataFrame(pd.concat(outlines, ignore_index=True), crs="EPSG:4490") if outlines
                     else towns.dissolve("county_code").reset_index().rename(columns={"county_code": "adcode"}))
-    values, classes, colours, ind_title = _town_values(tables["乡镇"], tables["乡镇指标"], indicator)
+    values, classes, colours, ind_title = _town_values(t_towns, t_town_rules, indicator)
     b = mh._Builder(title, data_date, basemap or ("none" if offline else "osm"), tianditu_key, offline,
-                    simplify_m, counties_gdf, search_placeholder="搜索乡镇或县名…")
-    town_rules = tables["乡镇指标"]
-    by_town = {code: part for code, part in town_rules.groupby("乡镇代码", sort=False)}
-    info = tables["乡镇"].set_index("乡镇代码")
+                    simplify_m, counties_gdf, search_placeholder=_("Search a township or county…"))
+    by_town = {code: part for code, part in t_town_rules.groupby(code_col, sort=False)}
+    info = t_towns.set_index(code_col)
     towns_d = b.prepare(towns)
     feats = []
     counts = {label: 0 for _, _, label in classes}
@@ -132,51 +140,56 @@ def province_map(results: Sequence[CountyResult], tables: dict[str, pd.DataFrame
         colour, label = _colour(values.get(t.code), classes, colours)
         counts[label] = counts.get(label, 0) + 1
         row = info.loc[t.code] if t.code in info.index else None
-        pairs = [("县(市、区)", row["县(市、区)"] if row is not None else ""),
-                 ("地市", row["地市"] if row is not None else ""),
-                 ("乡镇代码", t.code), ("常住人口", t.population), ("60岁及以上人口", t.pop_60plus),
+        pairs = [(_(R.COUNTY), row[_(R.COUNTY)] if row is not None else ""),
+                 (_(R.PREF), row[_(R.PREF)] if row is not None else ""),
+                 (code_col, t.code), (_(R.POP), t.population), (_(R.POP60), t.pop_60plus),
                  (ind_title, _shown(values.get(t.code), indicator, label))]
         feats.append(mh._feature(t.geometry, {
             "s": {"color": "#666", "weight": 0.6, "fillColor": colour, "fillOpacity": 0.7},
             "p": mh._popup(t.name, pairs, _rules_html(by_town.get(t.code))),
-            "t": f"{mh._esc(t.name)}：{mh._esc(label)}",
+            "t": _("{name}: {value}").format(name=mh._esc(t.name), value=mh._esc(label)),
             "n": t.name,
         }))
-    b.layer(f"乡镇(街道)：{ind_title}", feats, show=True, search_label="乡镇")
-    b.legend_section(f"乡镇(街道)：{ind_title}",
-                     [(mh._sw_fill(c, opacity=0.7), f"{label}（{counts.get(label, 0)} 个）")
-                      for (_, _, label), c in zip(classes, colours)]
-                     + ([(mh._sw_fill(_NONE, opacity=0.7), f"无数据/不要求（{counts['无数据/不要求']} 个）")]
-                        if counts.get("无数据/不要求") else []))
+    layer_name = _("Townships: {indicator}").format(indicator=ind_title)
+    b.layer(layer_name, feats, show=True, search_label=_("township"))
+    no_data = _(_NO_DATA)
+    b.legend_section(layer_name,
+                     [(mh._sw_fill(c, opacity=0.7), _("{label} ({n})").format(label=label, n=counts.get(label, 0)))
+                      for (_lo, _hi, label), c in zip(classes, colours)]
+                     + ([(mh._sw_fill(_NONE, opacity=0.7), _("{label} ({n})").format(label=no_data, n=counts[no_data]))]
+                        if counts.get(no_data) else []))
 
-    county_rows = tables["县"].set_index("县代码")
+    county_rows = t_counties.set_index(county_code)
     cd = b.prepare(counties_gdf)
     feats = []
     for c in cd.itertuples(index=False):
         code = str(c.adcode)
         row = county_rows.loc[code] if code in county_rows.index else None
-        pairs = [] if row is None else [(k, row[k]) for k in ("地市", "规划", "评估年份", "乡镇数", "常住人口",
-                                                              "达标指标数", "未达标指标数", "有未达标指标的乡镇数",
-                                                              "未达标指标") if k in row.index]
+        keys = [_(k) for k in (R.PREF, R.PLAN, R.YEAR, R.N_TOWNS, R.POP, R.N_PASSED, R.N_FAILED, R.TOWNS_FAILING,
+                               R.FAILED_RULES)]
+        pairs = [] if row is None else [(k, row[k]) for k in keys if k in row.index]
         feats.append(mh._feature(c.geometry, {
             "s": {"color": "#222", "weight": 2.2, "fill": True, "fillOpacity": 0.0},
-            "p": mh._popup(f"{c.name}（{code}）", pairs), "n": c.name,
+            "p": mh._popup(_("{name} ({code})").format(name=c.name, code=code), pairs), "n": c.name,
         }))
-    b.layer("县界（点击看全县指标）", feats, show=True, search_label="县")
+    b.layer(_("County boundaries (click for the county's rules)"), feats, show=True, search_label=_("county"))
 
-    prefectures = _prefecture_outlines(counties_gdf, tables["县"])
+    prefectures = _prefecture_outlines(counties_gdf, t_counties)
     if prefectures is not None:
         pd_ = b.prepare(prefectures)
         feats = [mh._feature(p.geometry, {"s": {"color": "#000", "weight": 3.5, "fill": False, "interactive": False},
                                           "t": None}) for p in pd_.itertuples(index=False)]
-        b.layer("地市界", feats, show=True)
+        b.layer(_("Prefecture boundaries"), feats, show=True)
     failed = [r for r in results if not r.ok]
     if failed:
         names = [f"{r.code} {r.name}".strip() for r in failed]
-        b.legend_section(f"未完成的县 {len(failed)} 个（不在图上；原因见报告“未完成”表）",
-                         [("", "、".join(names[:12]) + (" 等" if len(names) > 12 else ""))])
-    b.legend_section("边界", [(mh._sw_line("#000"), "地市界"), (mh._sw_line("#222"), "县界"),
-                              (mh._sw_line("#666"), "乡镇(街道)界")])
+        b.legend_section(ngettext("{n} county not finished (not on the map; why: the report's “{sheet}” sheet)",
+                                  "{n} counties not finished (not on the map; why: the report's “{sheet}” sheet)",
+                                  len(failed)).format(n=len(failed), sheet=sheet("failed")),
+                         [("", _(", ").join(names[:12]) + (_(" and more") if len(names) > 12 else ""))])
+    b.legend_section(_("Boundaries"), [(mh._sw_line("#000"), _("prefecture boundary")),
+                                      (mh._sw_line("#222"), _("county boundary")),
+                                      (mh._sw_line("#666"), _("township boundary"))])
     return b.finish()
 
 
@@ -185,12 +198,14 @@ def _shown(value, indicator: str, label: str) -> str:
     if value is None or pd.isna(value) or indicator not in ("within", "beyond", "failed"):
         return label
     if indicator == "within":
-        return f"{value:.1f}%（{label}）"
-    return f"{value:,.0f}{' 人' if indicator == 'beyond' else ' 项'}"
+        return _("{value} ({label})").format(value=f"{value:.1f}%", label=label)
+    if indicator == "beyond":
+        return _("{n} people").format(n=f"{value:,.0f}")
+    return _("{n} rules").format(n=f"{value:,.0f}")
 
 
 def _prefecture_outlines(counties_gdf: gpd.GeoDataFrame, county_table: pd.DataFrame):
-    codes = county_table.set_index("县代码")["地市代码"]
+    codes = county_table.set_index(_(R.COUNTY_CODE))[_(R.PREF_CODE)]
     g = counties_gdf.assign(prefecture=counties_gdf["adcode"].astype(str).map(codes))
     g = g[g["prefecture"].notna()]
     if g.empty or g["prefecture"].nunique() < 1:
@@ -200,17 +215,21 @@ def _prefecture_outlines(counties_gdf: gpd.GeoDataFrame, county_table: pd.DataFr
 
 
 def _rules_html(rows: pd.DataFrame | None) -> str:
-    """The township's rules as a small table: 指标, 现状, 目标, 结果 — every value escaped."""
+    """The township's rules as a small table: indicator, current, target, outcome — every value escaped."""
     if rows is None or rows.empty:
         return ""
     mh = _maps()
     body = []
-    for r in rows.itertuples(index=False):
-        unit = str(r.单位 or "")
-        shown = "" if pd.isna(r.现状值) else f"{mh._fmt(r.现状值)}{'%' if unit.startswith('%') else ''}"
-        goal = "" if pd.isna(r.目标值) else f"{mh._fmt(r.目标值)}{'%' if unit.startswith('%') else ''}"
-        colour = {"达标": _PASS, "未达标": _FAIL}.get(r.是否达标, "#777")
-        body.append(f'<tr><td title="{mh._esc(r.说明)}">{mh._esc(r.指标)}</td><td>{html.escape(shown)}</td>'
-                    f'<td>{html.escape(goal)}</td><td style="color:{colour};white-space:nowrap">{mh._esc(r.是否达标)}</td></tr>')
-    return ('<h5>本县规划指标</h5><table class="gp-hist"><tr><th>指标</th><th>现状</th><th>目标</th><th>结果</th></tr>'
+    colours = {status_text(PASS): _PASS, status_text(FAIL): _FAIL}
+    for r in rows.to_dict("records"):
+        unit = str(r[_(R.UNIT)] or "")
+        value, target, outcome = r[_(R.VALUE)], r[_(R.TARGET)], r[_(R.OUTCOME)]
+        shown = "" if pd.isna(value) else f"{mh._fmt(value)}{'%' if unit.startswith('%') else ''}"
+        goal = "" if pd.isna(target) else f"{mh._fmt(target)}{'%' if unit.startswith('%') else ''}"
+        colour = colours.get(outcome, "#777")
+        body.append(f'<tr><td title="{mh._esc(r[_(R.NOTE)])}">{mh._esc(r[_(R.TITLE)])}</td><td>{html.escape(shown)}</td>'
+                    f'<td>{html.escape(goal)}</td><td style="color:{colour};white-space:nowrap">{mh._esc(outcome)}</td></tr>')
+    heads = "".join(f"<th>{mh._esc(h)}</th>" for h in (_("indicator"), _("current"), _("target"), _("outcome")))
+    caption = mh._esc(_("Rules of this county's plan"))
+    return (f'<h5>{caption}</h5><table class="gp-hist"><tr>{heads}</tr>'
             + "".join(body) + "</table>")

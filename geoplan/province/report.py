@@ -27,17 +27,66 @@ import numpy as np
 import pandas as pd
 
 from geoplan.coverage.evaluation import FAIL, NOT_REQUIRED, PASS, UNKNOWN
-from geoplan.i18n import _, ngettext
-from geoplan.province.county import CountyResult
+from geoplan.coverage.report import status_text
+from geoplan.i18n import N_, _, ngettext
+from geoplan.province.county import CountyResult, stage_text
 from geoplan.province.inputs import ProvinceError, county_table
 
 
-#: Indicators the province map can colour townships by (key → Chinese name).
+#: Indicators the province map can colour townships by (key → name, translated where shown).
 INDICATORS = {
-    "failed": "未达标指标数",
-    "within": "出行时间指标：时限内人口比例(%)",
-    "beyond": "出行时间指标：时限外人口",
+    "failed": N_("rules failed"),
+    "within": N_("travel-time rule: share of people within the limit (%)"),
+    "beyond": N_("travel-time rule: people beyond the limit"),
 }
+
+# The tables' headers: English message ids while a table is built, translated when it is returned.
+PREF_CODE, PREF, COUNTY_CODE, COUNTY = N_("prefecture code"), N_("prefectural city"), N_("county code"), N_("county (city, district)")
+STATUS, NOTE, PLAN, YEAR = N_("status"), N_("reason"), N_("plan"), N_("year evaluated")
+N_TOWNS, POP, POP60 = N_("townships (number)"), N_("resident population"), N_("aged 60+")
+N_RULES, N_PASSED, N_FAILED = N_("rules (number)"), N_("rules passed"), N_("rules failed")
+N_NOT_REQUIRED, N_UNKNOWN = N_("rules not required"), N_("rules that cannot be evaluated")
+PASS_RATE, TOWNS_FAILING = N_("share of rules passed (%)"), N_("townships failing a rule")
+FAILED_RULES, SECONDS = N_("failed rules"), N_("compute time (s)")
+RULE_ID, GROUP, TITLE, KIND = N_("rule ID"), N_("group"), N_("indicator"), N_("rule kind")
+VALUE, TARGET, UNIT, OUTCOME = N_("current value"), N_("target value"), N_("unit"), N_("outcome")
+TOWN_CODE, TOWN, PEOPLE, TOWN_KIND = N_("township code"), N_("township"), N_("people"), N_("division type")
+N_EVALUATED, TRAVEL_RULE = N_("rules evaluated"), N_("travel-time rule")
+WITHIN, BEYOND = N_("share of people within the time limit (%)"), N_("people beyond the time limit")
+STAGE, WHY = N_("stage"), N_("why")
+N_COUNTIES, N_DONE, N_NOT_DONE = N_("counties (number)"), N_("counties finished"), N_("counties not finished")
+TOWNS_FAILING_SHARE = N_("share of townships failing a rule (%)")
+COUNTY_PASS_RATE = N_("share of county rules passed (%)")
+ALL_PASSED = N_("counties passing every county rule")
+TRAVEL_BEYOND = N_("people beyond the travel-time limit")
+N_EVAL_COUNTIES, N_PASS_COUNTIES = N_("counties evaluated"), N_("counties passing")
+N_UNKNOWN_COUNTIES, N_REQ_TOWNS = N_("counties that cannot be evaluated"), N_("townships required")
+N_PASS_TOWNS, TOWN_PASS_RATE = N_("townships passing"), N_("share of townships passing (%)")
+# the counties' states (the 状态 column), and the stage of a county that was never run
+DONE, DONE_CACHED, FAILED, NOT_RUN = N_("finished"), N_("finished (from the cache)"), N_("failed"), N_("not run")
+PREPARING, WHOLE_PROVINCE = N_("preparation"), N_("whole province")
+
+#: The report's tables: key (the CSV file's name, never translated) → sheet name.
+SHEETS = {"prefectures": N_("prefecture summary"), "counties": N_("by county"), "county_rules": N_("county rules"),
+          "townships": N_("by township"), "township_rules": N_("township rules"),
+          "prefecture_rules": N_("rules by prefecture"), "failed": N_("not finished")}
+
+
+def sheet(key: str) -> str:
+    """The name of table ``key`` of :data:`SHEETS` in the current language (its key in :func:`province_tables`).
+
+    >>> from geoplan.i18n import set_language
+    >>> set_language("zh_CN"); sheet("townships")
+    '乡镇'
+    >>> set_language("en"); sheet("townships")
+    'by township'
+    >>> set_language(None)
+    """
+    return _(SHEETS[key])
+
+
+def _translated(df: pd.DataFrame) -> pd.DataFrame:
+    return df.rename(columns={c: _(c) for c in df.columns})
 
 
 def _places(code: str) -> tuple[str, str]:
@@ -78,15 +127,18 @@ def _unit_text(unit) -> str:
 
 
 def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str, str]] = ()) -> dict[str, pd.DataFrame]:
-    """The report's tables, Chinese headers.
+    """The report's tables, headers and sheet names in the current language.
 
     Returns
     -------
     dict of str to DataFrame
-        ``地市汇总`` (one row per prefecture and a 全省 row), ``县`` (per
-        county), ``县级指标`` (county × rule), ``乡镇`` (per township, with the
-        map's indicators), ``乡镇指标`` (township × rule), ``地市分指标``
-        (prefecture × rule), ``未完成`` (failed or skipped counties).
+        By sheet name (:func:`sheet` of the keys of :data:`SHEETS`): the
+        prefecture summary (one row per prefecture and a whole-province row),
+        one row per county, county × rule, one row per township (with the
+        map's indicators), township × rule, prefecture × rule, and the failed
+        or skipped counties. Outcomes are shown as words of the language
+        (:func:`geoplan.coverage.report.status_text`); names, plan texts and
+        reasons are the data's own.
 
     Examples
     --------
@@ -104,83 +156,88 @@ def province_tables(results: Sequence[CountyResult], skipped: Sequence[tuple[str
     for r in results:
         pcode, pname = _places(r.code)
         if not r.ok:
-            fail_rows.append({"地市": pname, "县代码": r.code, "县(市、区)": r.name or _places_name(r.code),
-                              "阶段": r.stage, "原因": r.reason})
-            county_rows.append({"地市代码": pcode, "地市": pname, "县代码": r.code,
-                                "县(市、区)": r.name or _places_name(r.code), "状态": "失败", "说明": r.reason})
+            fail_rows.append({PREF: pname, COUNTY_CODE: r.code, COUNTY: r.name or _places_name(r.code),
+                              STAGE: stage_text(r.stage), WHY: r.reason})
+            county_rows.append({PREF_CODE: pcode, PREF: pname, COUNTY_CODE: r.code,
+                                COUNTY: r.name or _places_name(r.code), STATUS: _(FAILED), NOTE: r.reason})
             continue
         ev = r.evaluation
         kinds = {rule.id: rule.kind for rule in ev.plan.rules}
         towns = r.townships
-        base = {"地市代码": pcode, "地市": pname, "县代码": r.code, "县(市、区)": r.name}
+        base = {PREF_CODE: pcode, PREF: pname, COUNTY_CODE: r.code, COUNTY: r.name}
         # The evaluation's own tables, as `geoplan coverage` writes them: one row per target of the document
         # (statistic, village-level and not-evaluable targets included), and the township rows it produced.
+        # Outcomes stay the evaluation's values here (they are counted below) and are translated at the end.
         for s in ev.summary.itertuples(index=False):
-            rule_rows.append({**base, "规则编号": s.rule_id, "类别": s.group, "指标": s.title, "规则类型": s.kind,
-                              "现状值": _shown(s.value, s.unit), "目标值": _shown(s.target, s.unit),
-                              "单位": _unit_text(s.unit), "是否达标": s.status, "说明": s.reason})
+            rule_rows.append({**base, RULE_ID: s.rule_id, GROUP: s.group, TITLE: s.title, KIND: s.kind,
+                              VALUE: _shown(s.value, s.unit), TARGET: _shown(s.target, s.unit),
+                              UNIT: _unit_text(s.unit), OUTCOME: s.status, NOTE: s.reason})
         t = ev.townships
         for row in t.itertuples(index=False):
-            town_rule_rows.append({**base, "乡镇代码": row.code, "乡镇(街道)": row.name, "规则编号": row.rule_id,
-                                   "类别": row.group, "指标": row.title, "人口": _count(row.population),
-                                   "现状值": _shown(row.value, row.unit), "目标值": _shown(row.target, row.unit),
-                                   "单位": _unit_text(row.unit), "是否达标": row.status, "说明": row.reason})
+            town_rule_rows.append({**base, TOWN_CODE: row.code, TOWN: row.name, RULE_ID: row.rule_id,
+                                   GROUP: row.group, TITLE: row.title, PEOPLE: _count(row.population),
+                                   VALUE: _shown(row.value, row.unit), TARGET: _shown(row.target, row.unit),
+                                   UNIT: _unit_text(row.unit), OUTCOME: row.status, NOTE: row.reason})
         travel_ids = [rid for rid, k in kinds.items() if k == "travel_time"]
         travel = t[t["rule_id"] == travel_ids[0]].set_index("code") if travel_ids else None
         failing = t[t["passed"].eq(False)]
         for town in towns.itertuples(index=False):
             mine = failing[failing["code"] == town.code]
-            row = {**base, "乡镇代码": town.code, "乡镇(街道)": town.name, "类型": town.kind,
-                   "常住人口": _count(town.population), "60岁及以上人口": _count(town.pop_60plus),
-                   "评估指标数": int(((t["code"] == town.code) & t["passed"].notna()).sum()),
-                   "未达标指标数": len(mine),
-                   "未达标指标": "、".join(mine["title"]),
-                   "出行时间指标": "", "时限内人口比例(%)": None, "时限外人口": None}
+            row = {**base, TOWN_CODE: town.code, TOWN: town.name, TOWN_KIND: town.kind,
+                   POP: _count(town.population), POP60: _count(town.pop_60plus),
+                   N_EVALUATED: int(((t["code"] == town.code) & t["passed"].notna()).sum()),
+                   N_FAILED: len(mine),
+                   FAILED_RULES: "、".join(mine["title"]),
+                   TRAVEL_RULE: "", WITHIN: None, BEYOND: None}
             if travel is not None and town.code in travel.index:
                 tr = travel.loc[town.code]
-                row["出行时间指标"] = str(tr["title"])
-                row["时限内人口比例(%)"] = _pct(tr["value"])
+                row[TRAVEL_RULE] = str(tr["title"])
+                row[WITHIN] = _pct(tr["value"])
                 if pd.notna(tr["value"]) and pd.notna(tr["population"]):
-                    row["时限外人口"] = _count(tr["population"] * (1.0 - tr["value"]))
+                    row[BEYOND] = _count(tr["population"] * (1.0 - tr["value"]))
             town_rows.append(row)
         summ = ev.summary
         evaluated = summ[summ["passed"].notna()]
         county_rows.append({
-            **base, "状态": "完成（缓存）" if r.cached else "完成", "说明": "",
-            "规划": ev.plan.name, "评估年份": ev.year, "乡镇数": len(towns),
-            "常住人口": _count(towns["population"].sum()), "60岁及以上人口": _count(towns["pop_60plus"].sum()),
-            "指标数": len(summ), "达标指标数": int(evaluated["passed"].sum()),
-            "未达标指标数": int((~evaluated["passed"].astype(bool)).sum()),
-            "不要求指标数": int(summ["status"].eq(NOT_REQUIRED).sum()),
-            "无法评估指标数": int(summ["status"].eq(UNKNOWN).sum()),
-            "指标达标率(%)": _pct(evaluated["passed"].mean()) if len(evaluated) else None,
-            "有未达标指标的乡镇数": int(failing["code"].nunique()),
-            "未达标指标": "、".join(summ.loc[summ["passed"].eq(False), "title"]),
-            "计算用时(秒)": round(r.seconds, 1),
+            **base, STATUS: _(DONE_CACHED) if r.cached else _(DONE), NOTE: "",
+            PLAN: ev.plan.name, YEAR: ev.year, N_TOWNS: len(towns),
+            POP: _count(towns["population"].sum()), POP60: _count(towns["pop_60plus"].sum()),
+            N_RULES: len(summ), N_PASSED: int(evaluated["passed"].sum()),
+            N_FAILED: int((~evaluated["passed"].astype(bool)).sum()),
+            N_NOT_REQUIRED: int(summ["status"].eq(NOT_REQUIRED).sum()),
+            N_UNKNOWN: int(summ["status"].eq(UNKNOWN).sum()),
+            PASS_RATE: _pct(evaluated["passed"].mean()) if len(evaluated) else None,
+            TOWNS_FAILING: int(failing["code"].nunique()),
+            FAILED_RULES: "、".join(summ.loc[summ["passed"].eq(False), "title"]),
+            SECONDS: round(r.seconds, 1),
         })
     for code, reason in skipped:
         pcode, pname = _places(code)
-        fail_rows.append({"地市": pname, "县代码": code, "县(市、区)": _places_name(code), "阶段": "准备",
-                          "原因": reason})
-        county_rows.append({"地市代码": pcode, "地市": pname, "县代码": code, "县(市、区)": _places_name(code),
-                            "状态": "未运行", "说明": reason})
+        fail_rows.append({PREF: pname, COUNTY_CODE: code, COUNTY: _places_name(code), STAGE: _(PREPARING),
+                          WHY: reason})
+        county_rows.append({PREF_CODE: pcode, PREF: pname, COUNTY_CODE: code, COUNTY: _places_name(code),
+                            STATUS: _(NOT_RUN), NOTE: reason})
     counties = pd.DataFrame(county_rows)
     if counties.empty:
         raise ProvinceError(_("No county to report on."))
-    counties = counties.sort_values("县代码", kind="stable").reset_index(drop=True)
+    counties = counties.sort_values(COUNTY_CODE, kind="stable").reset_index(drop=True)
     towns_df = pd.DataFrame(town_rows, columns=_TOWN_COLS)
-    # object: 现状值 holds counts (处) and percentages in one column; each number stays as it is (2, not 2.0).
+    # object: the current value holds counts (处) and percentages in one column; each number stays as it is
+    # (2, not 2.0).
     town_rules = pd.DataFrame(town_rule_rows, columns=_TOWN_RULE_COLS, dtype=object)
     rules = pd.DataFrame(rule_rows, columns=_RULE_COLS, dtype=object)
-    return {
-        "地市汇总": _prefectures(counties, towns_df),
-        "县": counties.reindex(columns=_COUNTY_COLS),
-        "县级指标": rules,
-        "乡镇": towns_df,
-        "乡镇指标": town_rules,
-        "地市分指标": _prefecture_rules(rules, town_rules),
-        "未完成": pd.DataFrame(fail_rows, columns=["地市", "县代码", "县(市、区)", "阶段", "原因"]),
+    tables = {
+        "prefectures": _prefectures(counties, towns_df),
+        "counties": counties.reindex(columns=_COUNTY_COLS),
+        "county_rules": rules,
+        "townships": towns_df,
+        "township_rules": town_rules,
+        "prefecture_rules": _prefecture_rules(rules, town_rules),
+        "failed": pd.DataFrame(fail_rows, columns=[PREF, COUNTY_CODE, COUNTY, STAGE, WHY]),
     }
+    for key in ("county_rules", "township_rules"):
+        tables[key][OUTCOME] = tables[key][OUTCOME].map(status_text)
+    return {sheet(key): _translated(df) for key, df in tables.items()}
 
 
 def _places_name(code: str) -> str:
@@ -188,54 +245,52 @@ def _places_name(code: str) -> str:
     return str(t.loc[code, "county_name"]) if code in t.index else ""
 
 
-_COUNTY_COLS = ["地市代码", "地市", "县代码", "县(市、区)", "状态", "说明", "规划", "评估年份", "乡镇数", "常住人口",
-                "60岁及以上人口", "指标数", "达标指标数", "未达标指标数", "不要求指标数",
-                "无法评估指标数", "指标达标率(%)",
-                "有未达标指标的乡镇数", "未达标指标", "计算用时(秒)"]
-_RULE_COLS = ["地市代码", "地市", "县代码", "县(市、区)", "规则编号", "类别", "指标", "规则类型", "现状值", "目标值", "单位",
-              "是否达标", "说明"]
-_TOWN_RULE_COLS = ["地市代码", "地市", "县代码", "县(市、区)", "乡镇代码", "乡镇(街道)", "规则编号", "类别", "指标",
-                   "人口", "现状值", "目标值", "单位", "是否达标", "说明"]
-_TOWN_COLS = ["地市代码", "地市", "县代码", "县(市、区)", "乡镇代码", "乡镇(街道)", "类型", "常住人口", "60岁及以上人口",
-              "评估指标数", "未达标指标数", "未达标指标", "出行时间指标", "时限内人口比例(%)", "时限外人口"]
+_COUNTY_COLS = [PREF_CODE, PREF, COUNTY_CODE, COUNTY, STATUS, NOTE, PLAN, YEAR, N_TOWNS, POP, POP60, N_RULES,
+                N_PASSED, N_FAILED, N_NOT_REQUIRED, N_UNKNOWN, PASS_RATE, TOWNS_FAILING, FAILED_RULES, SECONDS]
+_RULE_COLS = [PREF_CODE, PREF, COUNTY_CODE, COUNTY, RULE_ID, GROUP, TITLE, KIND, VALUE, TARGET, UNIT, OUTCOME, NOTE]
+_TOWN_RULE_COLS = [PREF_CODE, PREF, COUNTY_CODE, COUNTY, TOWN_CODE, TOWN, RULE_ID, GROUP, TITLE, PEOPLE, VALUE,
+                   TARGET, UNIT, OUTCOME, NOTE]
+_TOWN_COLS = [PREF_CODE, PREF, COUNTY_CODE, COUNTY, TOWN_CODE, TOWN, TOWN_KIND, POP, POP60, N_EVALUATED, N_FAILED,
+              FAILED_RULES, TRAVEL_RULE, WITHIN, BEYOND]
 
 
 def _prefectures(counties: pd.DataFrame, towns: pd.DataFrame) -> pd.DataFrame:
-    done = counties[counties["状态"].str.startswith("完成")]
+    done = counties[counties[STATUS].isin([_(DONE), _(DONE_CACHED)])]
     rows = []
-    groups = list(counties.groupby(["地市代码", "地市"], sort=True)) + [(("", "全省合计"), counties)]
+    groups = list(counties.groupby([PREF_CODE, PREF], sort=True)) + [(("", _(WHOLE_PROVINCE)), counties)]
     for (pcode, pname), part in groups:
-        d = done[done["县代码"].isin(part["县代码"])]
-        tw = towns[towns["县代码"].isin(d["县代码"])]
-        n_rules = d["达标指标数"].sum() + d["未达标指标数"].sum() if len(d) else 0
+        d = done[done[COUNTY_CODE].isin(part[COUNTY_CODE])]
+        tw = towns[towns[COUNTY_CODE].isin(d[COUNTY_CODE])]
+        n_rules = d[N_PASSED].sum() + d[N_FAILED].sum() if len(d) else 0
         rows.append({
-            "地市代码": pcode, "地市": pname, "县数": len(part), "完成县数": len(d), "未完成县数": len(part) - len(d),
-            "乡镇数": len(tw), "常住人口": _count(tw["常住人口"].sum()) if len(tw) else 0,
-            "60岁及以上人口": _count(tw["60岁及以上人口"].sum()) if len(tw) else 0,
-            "有未达标指标的乡镇数": int((tw["未达标指标数"] > 0).sum()),
-            "有未达标指标的乡镇占比(%)": _pct((tw["未达标指标数"] > 0).mean()) if len(tw) else None,
-            "县级指标达标率(%)": _pct(d["达标指标数"].sum() / n_rules) if n_rules else None,
-            "全部县级指标达标的县数": int((d["未达标指标数"] == 0).sum()),
-            "出行时间时限外人口": _count(tw["时限外人口"].sum()) if tw["时限外人口"].notna().any() else None,
+            PREF_CODE: pcode, PREF: pname, N_COUNTIES: len(part), N_DONE: len(d), N_NOT_DONE: len(part) - len(d),
+            N_TOWNS: len(tw), POP: _count(tw[POP].sum()) if len(tw) else 0,
+            POP60: _count(tw[POP60].sum()) if len(tw) else 0,
+            TOWNS_FAILING: int((tw[N_FAILED] > 0).sum()),
+            TOWNS_FAILING_SHARE: _pct((tw[N_FAILED] > 0).mean()) if len(tw) else None,
+            COUNTY_PASS_RATE: _pct(d[N_PASSED].sum() / n_rules) if n_rules else None,
+            ALL_PASSED: int((d[N_FAILED] == 0).sum()),
+            TRAVEL_BEYOND: _count(tw[BEYOND].sum()) if tw[BEYOND].notna().any() else None,
         })
     return pd.DataFrame(rows)
 
 
 def _prefecture_rules(rules: pd.DataFrame, town_rules: pd.DataFrame) -> pd.DataFrame:
-    cols = ["地市代码", "地市", "规则编号", "指标", "评估县数", "达标县数", "无法评估县数", "要求乡镇数", "达标乡镇数", "乡镇达标率(%)"]
+    cols = [PREF_CODE, PREF, RULE_ID, TITLE, N_EVAL_COUNTIES, N_PASS_COUNTIES, N_UNKNOWN_COUNTIES, N_REQ_TOWNS,
+            N_PASS_TOWNS, TOWN_PASS_RATE]
     if rules.empty:
         return pd.DataFrame(columns=cols)
     rows = []
-    for (pcode, pname, rid), part in rules.groupby(["地市代码", "地市", "规则编号"], sort=True):
-        tr = town_rules[(town_rules["县代码"].isin(part["县代码"])) & (town_rules["规则编号"] == rid)]
-        required = tr[tr["是否达标"].isin([PASS, FAIL])]
-        ok = int((required["是否达标"] == "达标").sum())
-        rows.append({"地市代码": pcode, "地市": pname, "规则编号": rid,
+    for (pcode, pname, rid), part in rules.groupby([PREF_CODE, PREF, RULE_ID], sort=True):
+        tr = town_rules[(town_rules[COUNTY_CODE].isin(part[COUNTY_CODE])) & (town_rules[RULE_ID] == rid)]
+        required = tr[tr[OUTCOME].isin([PASS, FAIL])]
+        ok = int((required[OUTCOME] == PASS).sum())
+        rows.append({PREF_CODE: pcode, PREF: pname, RULE_ID: rid,
                      # A template gives every county one title; own plans may word it differently.
-                     "指标": part["指标"].mode().iloc[0], "评估县数": int(part["是否达标"].isin([PASS, FAIL]).sum()),
-                     "达标县数": int((part["是否达标"] == "达标").sum()),
-                     "无法评估县数": int((part["是否达标"] == UNKNOWN).sum()), "要求乡镇数": len(required),
-                     "达标乡镇数": ok, "乡镇达标率(%)": _pct(ok / len(required)) if len(required) else None})
+                     TITLE: part[TITLE].mode().iloc[0], N_EVAL_COUNTIES: int(part[OUTCOME].isin([PASS, FAIL]).sum()),
+                     N_PASS_COUNTIES: int((part[OUTCOME] == PASS).sum()),
+                     N_UNKNOWN_COUNTIES: int((part[OUTCOME] == UNKNOWN).sum()), N_REQ_TOWNS: len(required),
+                     N_PASS_TOWNS: ok, TOWN_PASS_RATE: _pct(ok / len(required)) if len(required) else None})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -243,12 +298,11 @@ def _prefecture_rules(rules: pd.DataFrame, town_rules: pd.DataFrame) -> pd.DataF
 # Writing
 # --------------------------------------------------------------------------
 
-CSV_NAMES = {"地市汇总": "prefectures", "县": "counties", "县级指标": "county_rules", "乡镇": "townships",
-             "乡镇指标": "township_rules", "地市分指标": "prefecture_rules", "未完成": "failed"}
-
-
 def output_paths(out_dir, stem: str = "province") -> dict[str, Path]:
-    """Every file a report writes: ``xlsx``, one CSV per table, ``map``.
+    """Every file a report writes: ``xlsx``, one CSV per table (``csv:`` and its sheet name), ``map``.
+
+    The file names are the same in every language; the keys of the CSVs follow the sheet names of the
+    current language, as :func:`province_tables` does.
 
     Examples
     --------
@@ -257,8 +311,8 @@ def output_paths(out_dir, stem: str = "province") -> dict[str, Path]:
     """
     d = Path(out_dir)
     paths = {"xlsx": d / f"{stem}.xlsx", "map": d / f"{stem}_map.html"}
-    for sheet, name in CSV_NAMES.items():
-        paths[f"csv:{sheet}"] = d / f"{stem}_{name}.csv"
+    for key in SHEETS:
+        paths[f"csv:{sheet(key)}"] = d / f"{stem}_{key}.csv"
     return paths
 
 
@@ -340,32 +394,33 @@ def write_csvs(tables: dict[str, pd.DataFrame], paths: dict[str, Path], overwrit
     from geoplan.output import write_csv
 
     out = []
-    for sheet, table in tables.items():
-        target = paths[f"csv:{sheet}"]
+    for name, table in tables.items():
+        target = paths[f"csv:{name}"]
         target.parent.mkdir(parents=True, exist_ok=True)
         out.append(write_csv(table, target, overwrite=overwrite))
     return out
 
 
-_WIDTHS = {"说明": 50, "原因": 60, "指标": 34, "未达标指标": 40, "规划": 30, "出行时间指标": 30, "规则编号": 20,
-           "乡镇(街道)": 14, "县(市、区)": 12, "地市": 9}
+_WIDTHS = {NOTE: 50, WHY: 60, TITLE: 34, FAILED_RULES: 40, PLAN: 30, TRAVEL_RULE: 30, RULE_ID: 20,
+           TOWN: 14, COUNTY: 12, PREF: 9}
 
 
 def _number_format(header: str, unit) -> str | None:
-    if header.endswith("(%)") or (header in ("现状值", "目标值") and str(unit).startswith("%")):
+    """The Excel format of a number under ``header`` (translated) in a row of ``unit``."""
+    if header.endswith("(%)") or (header in (_(VALUE), _(TARGET)) and str(unit).startswith("%")):
         return '0.0"%"'
-    if header in ("现状值", "目标值") and "万" in str(unit):
+    if header in (_(VALUE), _(TARGET)) and "万" in str(unit):
         return "0.0"
-    if header.endswith("(秒)"):
+    if header == _(SECONDS):
         return "0.0"
-    if "年份" in header:
+    if header == _(YEAR):
         return "0"  # a year, not a count: 2025, never 2,025
     return "#,##0"
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path, *, title: str, notes: Sequence[str] = (),
                overwrite: bool = False) -> Path:
-    """The report as one workbook: a 说明 sheet, then one formatted sheet per table.
+    """The report as one workbook: a notes sheet (说明), then one formatted sheet per table.
 
     Cells are written one by one with openpyxl so that text is always text
     (a name starting with ``=`` stays a name) and each number gets its format:
@@ -390,34 +445,40 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path, *, title: str, notes: Sequ
     target.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
     info = wb.active
-    info.title = "说明"
+    info.title = _("notes")
     info["A1"] = title
     info["A1"].font = Font(bold=True, size=14)
-    lines = [f"生成时间：{datetime.now():%Y-%m-%d %H:%M}", *notes, "",
-             "工作表：地市汇总（按地市与全省）、县（每县一行）、县级指标（每县每项指标，目标为该县自己的规划目标）、"
-             "乡镇（每个乡镇一行）、乡镇指标（每个乡镇每项指标）、地市分指标、未完成（失败或未运行的县及原因）。",
-             "数值：人数与处数为整数；标“(%)”或单位为“%”的为百分比；每万人指标保留一位小数。"]
+    lines = [_("Written: {time}").format(time=f"{datetime.now():%Y-%m-%d %H:%M}"), *notes, "",
+             _("Sheets: {prefectures} (by prefecture and the whole province), {counties} (one row per county), "
+               "{county_rules} (every rule of every county, the target being the county's own plan's), "
+               "{townships} (one row per township), {township_rules} (every rule of every township), "
+               "{prefecture_rules}, {failed} (counties that failed or were not run, and why).").format(
+                 **{key: sheet(key) for key in SHEETS}),
+             _("Numbers: people and facilities are whole numbers; columns marked “(%)” or with the unit “%” are "
+               "percentages; per-10,000 rates have one decimal.")]
     for i, line in enumerate(lines, start=3):
         c = info.cell(row=i, column=1, value=line)
         c.data_type = "s"  # a note is text, whatever it starts with
     info.column_dimensions["A"].width = 120
     head_fill = PatternFill("solid", fgColor="D9D9D9")
     fail_fill = PatternFill("solid", fgColor="F4CCCC")
-    for sheet, table in tables.items():
-        ws = wb.create_sheet(sheet)
-        ws["A1"] = f"{title}（{sheet}）"
+    widths = {_(h): w for h, w in _WIDTHS.items()}
+    bad_states = {_(FAILED), _(NOT_RUN), status_text(FAIL)}
+    for name, table in tables.items():
+        ws = wb.create_sheet(name)
+        ws["A1"] = _("{title} ({sheet})").format(title=title, sheet=name)
         ws["A1"].font = Font(bold=True, size=13)
         headers = list(table.columns)
         for j, h in enumerate(headers, start=1):
             c = ws.cell(row=3, column=j, value=h)
             c.font, c.fill = Font(bold=True), head_fill
             c.alignment = Alignment(wrap_text=True, vertical="center")
-            ws.column_dimensions[get_column_letter(j)].width = _WIDTHS.get(h, max(9, min(16, 2 * len(h) + 2)))
-        unit_idx = headers.index("单位") if "单位" in headers else None
-        status_idx = next((headers.index(h) for h in ("是否达标", "状态") if h in headers), None)
+            ws.column_dimensions[get_column_letter(j)].width = widths.get(h, max(9, min(16, 2 * len(h) + 2)))
+        unit_idx = headers.index(_(UNIT)) if _(UNIT) in headers else None
+        status_idx = next((headers.index(h) for h in (_(OUTCOME), _(STATUS)) if h in headers), None)
         for i, values in enumerate(table.itertuples(index=False), start=4):
             unit = values[unit_idx] if unit_idx is not None else None
-            bad = status_idx is not None and values[status_idx] in ("未达标", "失败", "未运行")
+            bad = status_idx is not None and values[status_idx] in bad_states
             for j, v in enumerate(values, start=1):
                 if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
                     continue

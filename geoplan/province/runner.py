@@ -247,8 +247,10 @@ def run_province(counties: Sequence[CountyInput], *, client=None, cache_dir=None
 def _lost_reason(exc: Exception) -> str:
     name = type(exc).__name__
     if name == "KilledWorker":
-        return ("计算该县的工作进程退出了（多半是超出了每个工作进程的内存上限 --memory-limit，"
-                "或进程被终止）；其余县不受影响，重新运行会只重算该县")
+        return _("the worker computing this county exited (most likely it went over the memory limit of "
+                 "each worker, --memory-limit, or the process was killed); the other counties are not affected, "
+                 "and running again computes only this county")
     if name in ("CancelledError", "FutureCancelledError"):
-        return "任务被取消（调度器或工作进程断开）；重新运行会只重算该县"
-    return f"任务失败 {name}: {exc}"
+        return _("the task was cancelled (the scheduler or the worker was disconnected); running again "
+                 "computes only this county")
+    return _("the task failed: {error}").format(error=f"{name}: {exc}")
