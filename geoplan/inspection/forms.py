@@ -14,13 +14,14 @@ once per session (see ``geoplan/conftest.py``).
 
 from __future__ import annotations
 
+import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pandas as pd
 
 from geoplan.errors import GeoplanError
-from geoplan.i18n import LANGUAGES, N_, _, catalog
+from geoplan.i18n import LANGUAGES, N_, _, catalog, current_language
 from geoplan.layers.schema import MARKER_CONDITIONS
 from geoplan.output import check_targets, write_bytes
 
@@ -77,6 +78,18 @@ def header_columns() -> dict[str, str]:
             out[form_header(col, lang)] = col
         out[col] = col
     return out
+
+
+def shown(column: str, value):
+    """A stored marker condition or action (完好, 复位 …) as the reader reads it; other values unchanged.
+
+    >>> from geoplan.i18n import set_language
+    >>> set_language("en"); shown("action", "复位"), shown("condition", "移位"), shown("name", "复位")
+    ('reset', 'moved', '复位')
+    >>> set_language(None)
+    """
+    table = {"action": ACTION_TEXT, "condition": CONDITION_TEXT}.get(column)
+    return _(table[value]) if table is not None and isinstance(value, str) and value in table else value
 
 
 def action_value(text: str) -> str:
@@ -232,6 +245,11 @@ def _write_forms_pdf(result, path, overwrite: bool = False) -> Path:
             h = form_header
             boxes = lambda words: " ".join("□" + w for w in words)  # noqa: E731
             conds = [_(CONDITION_TEXT[c]) for c in MARKER_CONDITIONS]
+            acts = [_(ACTION_TEXT[a]) for a in ACTION_CHOICES]
+            # English words are longer than the Chinese ones: the check-boxes take two lines of three
+            english = current_language() == "en"
+            split = 3 if english else 4
+            action_boxes = boxes(acts[:3]) + "\n" + boxes(acts[3:]) if english else boxes(acts)
             yes_no = f"□{_('yes')}  □{_('no')}"
             cells = [
                 [h("marker_id"), row.marker_id, h("marker_type"), row.marker_type],
@@ -239,10 +257,10 @@ def _write_forms_pdf(result, path, overwrite: bool = False) -> Path:
                 [h("lon"), f"{row.lon:.6f}", h("lat"), f"{row.lat:.6f}"],
                 [_("{team_day} / {order}").format(team_day=h("route_id"), order=h("order")),
                  f"{row.route_id} / {row.order}", h("date"), row.date],
-                [h("condition"), boxes(conds[:4]) + "\n" + boxes(conds[4:]), h("inspected"), ""],
+                [h("condition"), boxes(conds[:split]) + "\n" + boxes(conds[split:]), h("inspected"), ""],
                 [h("measured_lon"), "", h("measured_lat"), ""],
                 [h("reference_ok"), yes_no, h("lettering_ok"), yes_no],
-                [h("action"), boxes(_(ACTION_TEXT[a]) for a in ACTION_CHOICES), _("displacement (metres)"), ""],
+                [h("action"), action_boxes, _("displacement (metres)"), ""],
                 [_("reference objects"), "", "", ""],
                 [h("photos"), "", "", ""],
                 [h("remarks"), "", "", ""],
@@ -252,13 +270,16 @@ def _write_forms_pdf(result, path, overwrite: bool = False) -> Path:
             ax.axis("off")
             t = ax.table(cellText=cells, loc="upper center", cellLoc="left", colWidths=[0.18, 0.34, 0.16, 0.32])
             t.auto_set_font_size(False)
-            t.set_fontsize(10)
+            t.set_fontsize(9 if english else 10)
             for (i, j), cell in t.get_celld().items():
                 cell.set_height(0.085 if i in (8, 10) else 0.06)
                 cell.set_linewidth(0.8)
                 if j in (0, 2):
                     cell.set_facecolor("0.9")
                     cell.get_text().set_fontweight("bold")
+                    # a label longer than its column (English) wraps instead of running into the next cell
+                    cell.get_text().set_text(textwrap.fill(cell.get_text().get_text(), 15 if j == 0 else 13,
+                                                           break_long_words=False))
             fig.text(0.06, 0.06, _("Note: for a moved marker write its measured coordinates (CGCS2000 longitude "
                                    "and latitude); for the photos write the camera's or phone's file numbers. Each "
                                    "side keeps one copy of this form."), fontsize=8, color="0.3", wrap=True)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from geoplan.i18n import N_, _
 from geoplan.inspection.selection import MOVED_TOLERANCE_M
+from geoplan.inspection.forms import shown
 from geoplan.layers.schema import MARKER_CONDITIONS
 
 ROUTE_HEADERS = {
@@ -378,8 +379,10 @@ def write_report_xlsx(report: CampaignReport, path, *, overwrite: bool = False) 
     ws = wb.active
     ws.title = _("overview")
     summary = pd.concat([
-        report.by_condition.rename(columns={"condition": "item"}).assign(kind=_("marker condition")),
-        report.repairs_by_action.rename(columns={"action": "item"}).assign(kind=_("action")),
+        report.by_condition.assign(item=[shown("condition", v) for v in report.by_condition["condition"]],
+                                   kind=_("marker condition")),
+        report.repairs_by_action.assign(item=[shown("action", v) for v in report.repairs_by_action["action"]],
+                                        kind=_("action")),
         pd.DataFrame([{"kind": _("moved too far"), "item": _("moved more than {metres:g} m").format(
             metres=MOVED_TOLERANCE_M), "count": len(report.moved)}]),
     ], ignore_index=True)
@@ -451,12 +454,13 @@ def _write_report_pdf(report: CampaignReport, path, overwrite: bool = False) -> 
                                                                   inspected=m["n_inspected"],
                                                                   unreachable=m["n_unreachable"]), fontsize=10)
         fig.text(0.08, 0.875, _("1. Condition of the markers"), fontsize=12, fontweight="bold")
-        cells = [[_("marker condition")] + list(report.by_condition["condition"]),
+        cells = [[_("marker condition")] + [shown("condition", c) for c in report.by_condition["condition"]],
                  [_("count of markers")] + [str(v) for v in report.by_condition["count"]]]
         _table(fig.add_axes([0.08, 0.76, 0.84, 0.1]), cells, [0.16] + [0.14] * len(report.by_condition),
                row_h=0.4)
         fig.text(0.08, 0.74, _("2. Repairs"), fontsize=12, fontweight="bold")
-        cells = [[_("action")] + list(report.repairs_by_action["action"]) + [_("moved too far")],
+        cells = [[_("action")] + [shown("action", a) for a in report.repairs_by_action["action"]]
+                 + [_("moved too far")],
                  [_("count of markers")] + [str(v) for v in report.repairs_by_action["count"]] + [str(len(report.moved))]]
         _table(fig.add_axes([0.08, 0.625, 0.84, 0.1]), cells, [0.2] + [0.16] * 5, row_h=0.4)
         fig.text(0.08, 0.605, _("3. The lines"), fontsize=12, fontweight="bold")
@@ -484,7 +488,8 @@ def _write_report_pdf(report: CampaignReport, path, overwrite: bool = False) -> 
                       _("photo numbers")]]
             for x in rec.head(30).itertuples():
                 d = "" if pd.isna(x.displacement_m) else f"{x.displacement_m:.1f}"
-                cells.append([x.marker_id, str(x.inspected), x.condition, d, x.action or "", str(x.photos)[:16]])
+                cells.append([x.marker_id, str(x.inspected), shown("condition", x.condition), d,
+                              shown("action", x.action) or "", str(x.photos)[:16]])
             _table(fig.add_axes([0.08, 0.2, 0.84, 0.64]), cells, [0.16, 0.16, 0.14, 0.14, 0.14, 0.26],
                    fontsize=9, row_h=0.03)
             if len(rec) > 30:

@@ -248,8 +248,9 @@ def import_results(result: InspectionResult, path, *, file_label: str | None = N
                                         f"{lon_txt}, {lat_txt}",
                                         _("a moved marker needs its measured coordinates") if cond == "移位"
                                         else _("the measured coordinates are not longitude and latitude"),
-                                        _("write 实测经度/实测纬度 in decimal degrees (CGCS2000), or import the "
-                                          "handheld GPS waypoints")))
+                                        _("write {lon}/{lat} in decimal degrees (CGCS2000), or import the "
+                                          "handheld GPS waypoints").format(lon=head("measured_lon"),
+                                                                           lat=head("measured_lat"))))
                 continue
             reg = gpd.GeoSeries([register.loc[mid].geometry], crs=result.markers.crs).to_crs(metric).iloc[0]
             now = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs="EPSG:4490").to_crs(metric).iloc[0]

@@ -70,8 +70,12 @@ def write_table(ws, df: pd.DataFrame, headers: dict | None = None, *, title: str
     """
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
+    from geoplan.inspection.forms import shown
+
     cols = list(headers) if headers else list(df.columns)
     names = [_(headers[c]) if headers else str(c) for c in cols]
+    # stored conditions and actions (完好, 复位 …) in the reader's language; the stored data is not touched
+    df = df.assign(**{c: df[c].map(lambda v, c=c: shown(c, v)) for c in ("action", "condition") if c in cols})
     r0 = 1
     if title:
         ws.cell(1, 1, title).font = Font(bold=True, size=13)

@@ -197,7 +197,7 @@ def read_census(path, county: str) -> pd.DataFrame:
         for i in np.flatnonzero(bad.to_numpy()):
             problems.append(Problem(src, None, labels[i], col, None if pd.isna(df[col].iloc[i]) else str(df[col].iloc[i]),
                                     _("the number of people is not a whole number of 0 or more"),
-                                    _("write whole numbers of people, not figures in units of 10,000 (万人) or decimals")))
+                                    _("write whole numbers of people, not ten-thousands (万人) or decimals")))
         nums[key] = num
     over = (nums["pop_60plus"] > nums["population"]).to_numpy()
     for i in np.flatnonzero(over):
