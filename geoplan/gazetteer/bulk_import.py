@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.errors import GeoplanError
 from geoplan.gazetteer import edits, naming
@@ -157,8 +157,11 @@ class ImportMixin:
         table = pd.concat([current, new], ignore_index=True) if not current.empty else new
         return naming.check_frame(table[table["status"] == "current"], self.config, only_ids=ids)
 
-    def apply_import(self, plan: "ImportPlan", *, who=None, why=None) -> int | None:
+    def apply_import(self, plan: "ImportPlan", *, who=None, why=None, progress=None) -> int | None:
         """Write the accepted rows of an import plan in one transaction (one change).
+
+        ``progress``, if given, is called with the number of rows written after
+        every batch of 5,000 rows.
 
         Returns
         -------
@@ -209,6 +212,8 @@ class ImportMixin:
                                       names_rows[k:k + 5000])
                 self.conn.executemany("INSERT INTO change_items VALUES (?,?,?,?,?)", item_rows[k:k + 5000])
                 edits._test_pause("import", k + len(names_rows[k:k + 5000]))
+                if progress is not None:
+                    progress(k + len(names_rows[k:k + 5000]))
             for index, column in rebuild:
                 self.conn.execute(f"CREATE INDEX {index} ON names({column})")
             return tx.change_id

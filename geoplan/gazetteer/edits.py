@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.gazetteer import romanize
 from geoplan.gazetteer.records import (_COLUMN_SET, COLUMNS, EDITABLE, STATUSES, GazetteerError, RecordError,
