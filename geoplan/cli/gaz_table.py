@@ -9,17 +9,17 @@ Asian widths): headers and coded values translated, every column
 right-aligned to its widest cell counting a Chinese character as two,
 columns one space apart, a number column's header with a leading space, and
 floats with the fewest decimals that show every value of the column.
-``tests/test_gazetteer_search_cli.py`` compares the two on many tables.
+``tests/test_gazetteer_search_cli.py`` compares the two on many random tables.
 
 Examples
 --------
 >>> from geoplan.i18n import set_language
 >>> set_language("en")
 >>> print(text_table([{"name": "回山镇", "match": "exact", "score": 100.0},
-...                   {"name": "回山村", "match": "prefix", "score": 89.5}], ["name", "match", "score"]))
-  name        match  score
-回山镇        exact  100.0
-回山村 prefix (prefix)   89.5
+...                   {"name": "回山村", "match": "pinyin prefix", "score": 89.5}], ["name", "match", "score"]))
+  name           match  similarity
+回山镇           exact       100.0
+回山村 pinyin (prefix)        89.5
 >>> set_language(None)
 """
 
@@ -31,8 +31,6 @@ import unicodedata
 from geoplan.gazetteer import labels
 from geoplan.i18n import _
 
-#: pandas' ``display.max_colwidth`` as ``gaz``'s tables set it: longer cells end in "..."
-MAX_COLWIDTH = 90
 _WIDE = {"W": 2, "F": 2}
 
 
@@ -93,10 +91,7 @@ def text_table(rows: list[dict], columns: list[str]) -> str:
         else:
             cells = [_cell(labels.value(c, v)) for v in values]
         head = (" " if numeric else "") + labels.header(c)
-        size = max(max(width(x) for x in cells), width(head))
-        if size > MAX_COLWIDTH:
-            size = MAX_COLWIDTH
-            cells = [x[:size - 3] + "..." if width(x) > size else x for x in cells]
+        size = max(max(width(x) for x in cells), width(head))  # to_string never cuts a cell short
         cols.append([_rjust(x, size) for x in [head] + cells])
     # As pandas joins them: every column but the last padded to its width and one space, the last to its
     # longest cell counted in characters.
