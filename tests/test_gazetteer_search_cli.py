@@ -113,7 +113,8 @@ def _search_process(db, cache, *args):
 def test_warm_search_does_not_import_pandas(small_db, tmp_path):
     cache = tmp_path / "cache"
     cold_out, _ = _search_process(small_db, cache, "回山")  # builds and writes the index
-    for args in (["回山"], ["hs"], ["回三镇"], ["会山"], ["回山", "--json"], ["山", "-c", "1220", "--parent", "330624"]):
+    queries = (["回山"], ["hs"], ["回三镇"], ["会山"], ["回山", "--json"], ["山", "-c", "1220", "--parent", "330624"])
+    for args in queries:
         out, loaded = _search_process(small_db, cache, *args)
         assert loaded == ["False", "False"], args  # neither pandas nor geopandas
         assert "回山" in out or args[0] == "山"
