@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import click
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.gazetteer import store as gz
 from geoplan.gazetteer import naming
@@ -24,6 +24,7 @@ from geoplan.gazetteer import romanize
 from geoplan.gazetteer import labels
 from geoplan import output
 from geoplan import i18n
+from geoplan.cli import gaz_table
 from geoplan.cli.util import ErrorGroup
 
 
@@ -375,6 +376,9 @@ def show(ref, db, as_json):
     _out(rec, as_json, _table(_record_view(rec)))
 
 
+_SEARCH_COLUMNS = ["name_id", "name", "roman", "category", "parent_code", "status", "match", "score"]
+
+
 @gaz.command()
 @click.argument("query")
 @click.option("--category", "-c", multiple=True, help="Only this category code (repeatable).")
@@ -404,16 +408,14 @@ def search(query, category, parent, as_of, retired, limit, db, as_json):
             # Kept on disk between calls and rebuilt only when the database changed.
             index = gz.SearchIndex.cached(store)
             table = None
-        hits = index.search(query, limit=limit, category=list(category) or None, parent=parent,
-                            include_retired=retired)
         rows = []
-        for h in hits.itertuples():
-            rec = store._row(h.name_id) if table is None else table.iloc[h.index].to_dict()
-            rows.append({"name_id": h.name_id, "name": h.name, "roman": rec["roman"], "category": rec["category"],
-                         "parent_code": rec["parent_code"], "status": rec["status"], "match": h.how,
-                         "score": h.score})
-    _out(pd.DataFrame(rows, columns=["name_id", "name", "roman", "category", "parent_code", "status", "match",
-                                     "score"]), as_json)
+        # Plain tuples and a table printed without pandas: a warm search never imports it (issue 17).
+        for i, name_id, name, how, score in index.matches(query, limit=limit, category=list(category) or None,
+                                                          parent=parent, include_retired=retired):
+            rec = store._row(name_id) if table is None else table.iloc[i].to_dict()
+            rows.append({"name_id": name_id, "name": name, "roman": rec["roman"], "category": rec["category"],
+                         "parent_code": rec["parent_code"], "status": rec["status"], "match": how, "score": score})
+    gaz_table.echo_rows(rows, _SEARCH_COLUMNS, as_json)
 
 
 @gaz.command("list")

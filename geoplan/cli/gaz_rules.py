@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import click
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan import i18n
 from geoplan.cli.gaz import _out, gaz, json_option, rules_option

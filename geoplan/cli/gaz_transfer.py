@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from geoplan import i18n, output
 from geoplan.cli.gaz import _GazGroup, _open, _out, _table, db_option, gaz, json_option, rules_option, who_options
 from geoplan.cli.util import workspace_option
 from geoplan.gazetteer import store as gz
+from geoplan.gazetteer.lazy_pandas import pd
 
 
 @gaz.group(cls=_GazGroup)
@@ -93,12 +93,14 @@ def heritage_remove(ref, db, who, why):
 @click.option("--report", "report_path", type=click.Path(path_type=Path),
               help="Where to write the rejected rows (default: <file>_rejected.csv next to the input).")
 @click.option("--force", is_flag=True, help="Accept rows that break naming rules (bad values are still rejected).")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="Show a progress bar on stderr (default: only when stderr is a terminal).")
 @db_option
 @rules_option
 @who_options
 @json_option
 def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02, overwrite, date, dry_run,
-               report_path, force, db, rules_file, who, why, as_json):
+               report_path, force, show_progress, db, rules_file, who, why, as_json):
     """Import names from CSV, XLSX, GeoJSON or GeoPackage in one transaction.
 
     Rows with an existing ID update that record; others are added. Rows
@@ -121,7 +123,7 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
     with _open(db, rules_file) as store:
         df, labels = gz.read_import_table(path, mapping, layer=layer, encoding=encoding, category=category,
                                           category_from_code=category_from_code, gcj02=gcj02)
-        with _progress(len(df), "检查") as tick:
+        with _progress(len(df), i18n._("checking"), show_progress) as tick:
             plan = store.plan_import(df, labels, str(path), date=date, force=force, progress=tick)
         rejected = plan.rejected_frame()
         if not rejected.empty and report_path is None:
@@ -130,7 +132,10 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
         if not rejected.empty:
             # Written before the import commits: a report that cannot be written stops the import.
             output.write_table(rejected, report_path, overwrite=overwrite, sheet_name="未导入的行")
-        change = None if dry_run else store.apply_import(plan, who=who, why=why)
+        change = None
+        if not dry_run:
+            with _progress(len(plan.items), i18n._("writing"), show_progress) as tick:
+                change = store.apply_import(plan, who=who, why=why, progress=tick)
     summary = {"file": str(path), "dry_run": dry_run, "added": plan.added, "updated": plan.updated,
                "unchanged": plan.unchanged, "rejected": len(rejected), "warnings": len(plan.warnings),
                "change": change, "report": None if rejected.empty else str(report_path)}
@@ -240,14 +245,20 @@ def seed_cmd(db, county, gpkg, workspace_dir):
 
 
 class _progress:
-    """A progress bar on the terminal for long imports (none when output goes to a file or a test)."""
+    """A progress bar on stderr for an import's checking and writing; stdout and ``--json`` stay as they are.
 
-    def __init__(self, total: int, what: str):
+    ``show``: True (``--progress``) always, False (``--no-progress``) never,
+    None only when stderr is a terminal and the table is long enough to wait
+    for (not in a pipe, a log file or a test).
+    """
+
+    def __init__(self, total: int, what: str, show: bool | None = None):
         self.bar = None
-        if total >= 20_000 and sys.stderr.isatty():
+        if show or (show is None and total >= 20_000 and sys.stderr.isatty()):
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=what, unit="行", file=sys.stderr, leave=False)
+            self.bar = tqdm(total=total, desc=what, unit=i18n._("rows"), file=sys.stderr, leave=False,
+                            mininterval=0.5)
         self.done = 0
 
     def __enter__(self):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.errors import GeoplanError
 from geoplan.gazetteer import edits, naming
@@ -45,12 +45,9 @@ class ImportMixin:
         existing = {}
         if "name_id" in df and df["name_id"].notna().any():
             ids = [str(i) for i in df["name_id"].dropna().unique()]
-            for k in range(0, len(ids), 900):
-                chunk = ids[k:k + 900]
-                for row in self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM names WHERE name_id IN "
-                                             f"({', '.join('?' * len(chunk))})", chunk):
-                    rec = _decode(row)
-                    existing[rec["name_id"]] = rec
+            for row in self._rows_with_ids(f"SELECT {', '.join(COLUMNS)} FROM names", ids):
+                rec = _decode(row)
+                existing[rec["name_id"]] = rec
         plan = ImportPlan(file=file)
         seen: set[str] = set()
         rows = df.to_dict("records")
@@ -109,7 +106,10 @@ class ImportMixin:
             return
         in_file = {rec["name_id"]: rec.get("parent_code") for _, _, rec in plan.items
                    if not rec["name_id"].startswith("(")}
-        db_parent: dict[str, object] = {}
+        # Every stored parent the checks below can ask about, read in a few batched queries instead of one
+        # query per parent (41k townships under a national village list: the bulk of PostgreSQL's check time).
+        db_parent = self._stored_parents({rec.get("parent_code") for _, _, rec in plan.items} - in_file.keys(),
+                                         in_file)
 
         def stored_parent(code):
             # None: no such record; "": a record without a parent.
@@ -149,6 +149,40 @@ class ImportMixin:
                 keep.append((label, old, rec))
         plan.items = keep
 
+    def _rows_with_ids(self, select: str, ids: list[str]):
+        """The rows of ``select`` (``SELECT … FROM names``) whose ``name_id`` is one of ``ids``.
+
+        SQLite: 900 parameters per query (its limit). PostgreSQL: one array
+        parameter per 50,000 IDs — a statement with 900 placeholders costs
+        psycopg more to prepare than the server needs to answer it.
+        """
+        if self.backend == "postgresql":
+            for k in range(0, len(ids), 50_000):
+                yield from self.conn.execute(f"{select} WHERE name_id = ANY(?)", (list(ids[k:k + 50_000]),)).fetchall()
+            return
+        for k in range(0, len(ids), 900):
+            chunk = ids[k:k + 900]
+            yield from self.conn.execute(f"{select} WHERE name_id IN ({', '.join('?' * len(chunk))})", chunk)
+
+    def _stored_parents(self, codes, in_file) -> dict[str, object]:
+        """``code → parent_code`` of the records ``codes`` name and of their stored ancestors, level by level.
+
+        None for a code with no record, "" for a record without a parent, as
+        :meth:`_check_import_parents` reads them; the walk stops at codes
+        ``in_file`` (their parents are the file's).
+        """
+        found: dict[str, object] = {}
+        todo = sorted(c for c in codes if c)
+        for _level in range(60):
+            if not todo:
+                break
+            got = {}
+            got.update(self._rows_with_ids("SELECT name_id, parent_code FROM names", todo))
+            for code in todo:
+                found[code] = (got[code] or "") if code in got else None
+            todo = sorted({p for p in got.values() if p and p not in found and p not in in_file})
+        return found
+
     def _check_bulk(self, recs: list[dict]) -> pd.DataFrame:
         ids = {r["name_id"] for r in recs}
         current = self.frame()
@@ -157,8 +191,11 @@ class ImportMixin:
         table = pd.concat([current, new], ignore_index=True) if not current.empty else new
         return naming.check_frame(table[table["status"] == "current"], self.config, only_ids=ids)
 
-    def apply_import(self, plan: "ImportPlan", *, who=None, why=None) -> int | None:
+    def apply_import(self, plan: "ImportPlan", *, who=None, why=None, progress=None) -> int | None:
         """Write the accepted rows of an import plan in one transaction (one change).
+
+        ``progress``, if given, is called with the number of rows written after
+        every batch of 5,000 rows.
 
         Returns
         -------
@@ -184,14 +221,11 @@ class ImportMixin:
         with self._change("import", f"import {len(plan.items)} name(s) from {Path(plan.file).name}", who, why) as tx:
             given = [rec["name_id"] for _, _, rec in plan.items if not rec["name_id"].startswith("(")]
             now: dict[str, str] = {}
-            for k in range(0, len(given), 900):
-                chunk = given[k:k + 900]
-                for row in self.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM names WHERE name_id IN "
-                                             f"({', '.join('?' * len(chunk))})", chunk):
-                    now[row[0]] = _dump(_decode(row))
+            for row in self._rows_with_ids(f"SELECT {', '.join(COLUMNS)} FROM names", given):
+                now[row[0]] = _dump(_decode(row))
             new_ids = iter(self._new_ids(sum(1 for _, _, rec in plan.items if rec["name_id"].startswith("(")),
                                          exclude=set(given)))
-            names_rows, item_rows = [], []
+            names_rows, item_rows, fresh = [], [], []
             for label, old, rec in plan.items:
                 before = _dump(old)
                 if rec["name_id"].startswith("("):
@@ -200,15 +234,23 @@ class ImportMixin:
                     raise GazetteerError(f"{rec['name_id']} ({label}) was changed by someone else while the import "
                                          "was prepared; run the import again.")
                 names_rows.append(_encode(rec))
+                fresh.append(old is None)
                 tx.seq += 1
                 item_rows.append((tx.change_id, tx.seq, rec["name_id"], before, _dump(rec)))
             rebuild = self._drop_indexes_for(len(names_rows))
-            placeholders = ", ".join("?" * len(COLUMNS))
+            values = f"names ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
             for k in range(0, len(names_rows), 5000):
-                self.conn.executemany(f"INSERT OR REPLACE INTO names ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                                      names_rows[k:k + 5000])
+                # A new record is a plain insert (PostgreSQL: COPY straight into the table): its ID was free
+                # when the plan was made and, checked above under the write lock, still is.
+                part = range(k, min(k + 5000, len(names_rows)))
+                for new, sql in ((True, f"INSERT INTO {values}"), (False, f"INSERT OR REPLACE INTO {values}")):
+                    rows = [names_rows[j] for j in part if fresh[j] is new]
+                    if rows:
+                        self.conn.executemany(sql, rows)
                 self.conn.executemany("INSERT INTO change_items VALUES (?,?,?,?,?)", item_rows[k:k + 5000])
                 edits._test_pause("import", k + len(names_rows[k:k + 5000]))
+                if progress is not None:
+                    progress(k + len(names_rows[k:k + 5000]))
             for index, column in rebuild:
                 self.conn.execute(f"CREATE INDEX {index} ON names({column})")
             return tx.change_id

@@ -3,7 +3,7 @@ parents (official code or a record, no cycle)."""
 
 from __future__ import annotations
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.gazetteer import naming
 from geoplan.gazetteer.records import COLUMNS, RecordError, _decode, parent_problem

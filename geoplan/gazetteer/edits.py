@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.gazetteer import romanize
 from geoplan.gazetteer.records import (_COLUMN_SET, COLUMNS, EDITABLE, STATUSES, GazetteerError, RecordError,
@@ -75,8 +75,10 @@ class EditsMixin:
         rec["status"] = _clean(rec.get("status")) or "current"
         if rec["status"] not in STATUSES:
             raise RecordError(_("Status {status!r} must be 'current' or 'retired'.").format(status=rec["status"]))
-        rec["valid_from"] = check_date(rec.get("valid_from"), _("valid-from date"))
-        rec["valid_to"] = check_date(rec.get("valid_to"), _("valid-to date"))
+        # The label is translated only when there is a date to check: a national import makes 660k records
+        # without one, and each translation reads the environment for the language.
+        rec["valid_from"] = None if rec.get("valid_from") is None else check_date(rec["valid_from"], _("valid-from date"))
+        rec["valid_to"] = None if rec.get("valid_to") is None else check_date(rec["valid_to"], _("valid-to date"))
         if rec["valid_from"] and rec["valid_to"] and rec["valid_to"] <= rec["valid_from"]:
             raise RecordError(_("The valid-to date {to} is not after the valid-from date {start}.").format(
                 to=rec["valid_to"], start=rec["valid_from"]))

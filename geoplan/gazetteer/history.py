@@ -3,7 +3,7 @@ the view of the names as they were on a past day (``--as-of``)."""
 
 from __future__ import annotations
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.gazetteer import romanize
 from geoplan.gazetteer.records import COLUMNS, GazetteerError, _diff, _dump, _load, local_time_text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.errors import DataFileError
 from geoplan.gazetteer.records import GazetteerError, _cell, category_from_code, split_committee

@@ -135,6 +135,6 @@ def for_reading(df, lang: str | None = None):
     for c in out.columns:
         if c in VALUES:
             out[c] = [value(c, v, lang) for v in out[c]]
-        if out[c].dtype == object:  # an empty field reads as empty, not "None"
+        if out[c].dtype.kind == "O":  # an empty field reads as empty, not "None" (nor "NaN" in a pandas 3 str column)
             out[c] = out[c].where(out[c].notna(), "")
     return out.rename(columns={c: header(c, lang) for c in out.columns})

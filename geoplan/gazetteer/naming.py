@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.errors import GeoplanError
 from geoplan.gazetteer.labels import for_reading, value as label_value

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.errors import GeoplanError
 from geoplan.gazetteer.labels import header, value

@@ -32,7 +32,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.gazetteer import naming, pg
 from geoplan.gazetteer.checks import ChecksMixin

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
+from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.gazetteer.bulk_import import ImportMixin, ImportPlan  # noqa: F401
 from geoplan.gazetteer.import_table import IMPORT_FIELDS, read_import_table  # noqa: F401
