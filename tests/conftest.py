@@ -149,3 +149,18 @@ def demo_run(tmp_path_factory):
     res = subprocess.run([sys.executable, "-m", "geoplan.cli.main", "demo", "--county", "330624", "--out", str(out)],
                          capture_output=True, text=True, env=env)
     return out, res
+
+
+@pytest.fixture(scope="session")
+def demo_run_en(tmp_path_factory):
+    """The same demo with ``GEOPLAN_LANG=en``: ``(out folder, completed process)`` (tests/test_i18n_scan.py)."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("demo_330624_en")
+    env = {k: v for k, v in os.environ.items() if k not in ("GEOPLAN_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    env["GEOPLAN_LANG"] = "en"
+    res = subprocess.run([sys.executable, "-m", "geoplan.cli.main", "demo", "--county", "330624", "--out", str(out)],
+                         capture_output=True, text=True, env=env)
+    return out, res

@@ -279,7 +279,19 @@ def _own_chinese(folder: Path) -> set[str]:
     runs = set()
     for p in folder.rglob("*"):
         runs.update(CJK_RUN.findall(p.name))
-        if p.is_file() and p.stat().st_size < 2_000_000:
+        if p.is_file() and p.suffix == ".xlsx":  # zipped: its sheet names and cells
+            try:
+                import openpyxl
+
+                wb = openpyxl.load_workbook(p, read_only=True)
+                runs.update(CJK_RUN.findall(" ".join(ws.title for ws in wb.worksheets)))
+                for ws in wb.worksheets:
+                    for row in ws.iter_rows(values_only=True):
+                        runs.update(CJK_RUN.findall(" ".join(str(v) for v in row if v is not None)))
+                wb.close()
+            except Exception:  # noqa: BLE001 - a corpus file is often a broken workbook on purpose
+                pass
+        elif p.is_file() and p.stat().st_size < 2_000_000:
             raw = p.read_bytes()
             for enc in ("utf-8", "gbk", "utf-16"):
                 runs.update(CJK_RUN.findall(raw.decode(enc, errors="ignore")))

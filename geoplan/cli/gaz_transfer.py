@@ -287,6 +287,7 @@ def _free_name(path: Path) -> Path:
 def _import_exit(plan, rejected: pd.DataFrame, report_path) -> None:
     """Exit 1 when the import did none of what was asked: every row refused (or no row at all)."""
     if not plan.items and plan.unchanged == 0:
-        click.echo(f"错误：没有导入任何地名——全部 {len(rejected)} 行都被拒绝（原因见 {report_path}）。"
-                   "地名库未作改动。", err=True)
+        click.echo(i18n._("Error: {message}").format(message=i18n._(
+            "no name was imported: all {n} rows were rejected (the reasons are in {report}). The gazetteer was not "
+            "changed.").format(n=len(rejected), report=report_path)), err=True)
         sys.exit(1)

@@ -13,6 +13,7 @@ from geoplan.gazetteer import edits, naming
 from geoplan.gazetteer.records import (COLUMNS, _EDITABLE_SET, GazetteerError, RecordError, _blank, _clean,
                                        _decode, _diff, _dump, _encode, _former_start, _year, check_date,
                                        parent_problem, today)
+from geoplan.i18n import _
 
 
 class ImportMixin:
@@ -133,12 +134,13 @@ class ImportMixin:
             nid = rec["name_id"]
             if why is None and code and not nid.startswith("("):
                 seen, up = {nid}, code
-                for _ in range(60):
+                for _step in range(60):
                     if not up:
                         break
                     if up in seen:
-                        why = (f"上下级循环：{rec['name']}（{nid}）的上级 {code} 经由上级链又回到了 {up}"
-                               "（A 属 B、B 又属 A）。请核对上级代码。")
+                        why = _("parent cycle: the parent {code} of {name} ({id}) leads back to {back} through "
+                                "its own parents (A under B, B under A). Check the parent codes.").format(
+                            code=code, name=rec['name'], id=nid, back=up)
                         break
                     seen.add(up)
                     up = parent_of(up) if (up in in_file or stored_parent(up)) else None

@@ -89,7 +89,8 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     if suffix == ".csv":
         df = unescape_frame(df)
     if df.empty:
-        raise GazetteerError(f"{p} 中没有数据行（只有表头或全是空行），未导入任何地名。请检查文件是否导出完整。")
+        raise GazetteerError(_("{path} has no data rows (only a header, or only empty rows); no name was imported. "
+                               "Check that the file was exported completely.").format(path=p))
     unknown = set(mapping) - set(IMPORT_FIELDS)
     if unknown:
         raise GazetteerError(_("Unknown gazetteer field(s) in the mapping: {unknown}. Fields: {fields}.").format(
@@ -175,13 +176,16 @@ def _pick_sheet(p: Path, layer: str | None) -> str:
     visible = [t for t, st in states.items() if st == "visible"]
     if layer is not None:
         if layer not in states:
-            raise DataFileError(f"{p} 中没有名为“{layer}”的工作表（sheet）。它的工作表有：{'、'.join(states)}。")
+            raise DataFileError(_("{path} has no sheet named “{sheet}”. Its sheets are: {sheets}.").format(
+                path=p, sheet=layer, sheets=_(", ").join(states)))
         if states[layer] != "visible":
-            raise GazetteerError(f"{p} 的工作表“{layer}”是隐藏的，未导入。隐藏表常是草稿或旧数据：若确要导入，"
-                                 "请在 Excel 中取消隐藏后再导入。")
+            raise GazetteerError(_("The sheet “{sheet}” of {path} is hidden; it was not imported. A hidden sheet is "
+                                   "often a draft or old data: to import it, unhide it in Excel first.").format(
+                sheet=layer, path=p))
         return layer
     if not visible:
-        raise GazetteerError(f"{p} 没有可见的工作表（全部隐藏），未导入。请在 Excel 中取消隐藏要导入的表。")
+        raise GazetteerError(_("{path} has no visible sheet (all are hidden); nothing was imported. Unhide the "
+                               "sheet to import in Excel.").format(path=p))
     return visible[0]
 
 

@@ -111,12 +111,12 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
         self.backend = "sqlite"
         self.path = default_path(path)
         if self.path.is_dir():
-            raise GazetteerError(f"{self.path} 是一个文件夹，不是地名库文件；请给出地名库文件的路径（--db）。")
+            raise GazetteerError(_("{path} is a folder, not a gazetteer file; give the path of the gazetteer file "
+                                   "(--db).").format(path=self.path))
         if not self.path.exists() and not create:
-            raise GazetteerError(
-                f"No gazetteer at {self.path} (looked in {self.path.resolve().parent}). Create one with "
-                f"`geoplan gaz init --db {self.path}`, or point --db / ${ENV_VAR} at an existing one."
-                f"（{self.path} 处没有地名库：用 geoplan gaz init --db {self.path} 新建。）")
+            raise GazetteerError(_("No gazetteer at {path} (looked in {folder}). Create one with `geoplan gaz init "
+                                   "--db {path}`, or point --db / ${env} at an existing one.").format(
+                path=self.path, folder=self.path.resolve().parent, env=ENV_VAR))
         # A file that is there already is first looked at read-only: a
         # GeoPackage or any other user file given by mistake is refused
         # without a byte of it changing (no WAL switch, no tables).
