@@ -117,7 +117,8 @@ def data(county, evaluation, campaign):
 
     add(evaluation.townships.select_dtypes(exclude="number").to_numpy().ravel())  # the plan's titles, reasons
     add([evaluation.plan.name, county.name])
-    add(county["boundary_lines"]["name"])
+    for kind in ("boundary_lines", "boundary_markers"):  # names, materials, notes: what the bureau wrote
+        add(county[kind].select_dtypes(exclude="number").drop(columns="geometry").to_numpy().ravel())
     add(county["elderly_care"]["name"])
     for kind in ("cemeteries", "social_work_stations", "disability_homes", "children_homes"):
         if kind in county.layers:

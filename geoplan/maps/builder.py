@@ -312,7 +312,7 @@ class _Builder:
                       + (f'<div class="gp-sub">{html.escape(self.subtitle)}</div>' if self.subtitle else "")
                       + '<div class="gp-date">' + html.escape(_("Data date: {date}").format(date=date_text) + extra)
                       + "</div>")
-        legend_html = f"<b>{html.escape(_('Legend'))}</b>" + "".join(
+        legend_html = "<b>" + html.escape(_("Legend")) + "</b>" + "".join(
             f'<div class="gp-sec"><h4>{html.escape(h)}</h4>' + "".join(
                 f'<div class="gp-row">{sw}<span>{html.escape(label)}</span></div>' for sw, label in rows) + "</div>"
             for h, rows, _g in self.legend)

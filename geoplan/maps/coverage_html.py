@@ -340,7 +340,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         feats = []
         for _i, town in towns_d[towns_d["code"].astype(str).isin(failing)].iterrows():
             code = str(town["code"])
-            extra = f"<h5>{_esc(_('Indicators failed'))}</h5><table>" + "".join(
+            extra = "<h5>" + _esc(_("Indicators failed")) + "</h5><table>" + "".join(
                 f"<tr><th>{_esc(rt)}</th><td>{_esc(reason)}</td></tr>" for rt, reason in failing[code]
             ) + "</table>"
             feats.append(_feature(town.geometry, {

@@ -90,7 +90,7 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
         hist_by_id = {str(k): g.drop(columns="name_id") for k, g in history.groupby("name_id", sort=False)}
     labels = _labels("place_names")
     plain = _labels(None)
-    history_h5 = f"<h5>{html.escape(_('History of the name'))}</h5>"
+    history_h5 = "<h5>" + html.escape(_("History of the name")) + "</h5>"
     d = b.prepare(names)
     d = d.assign(_cat=d["category"].astype(str))
     entries = []
@@ -109,7 +109,7 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
                          + "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>"
                                    for row in h.itertuples(index=False)) + "</table>")
             elif history is not None:
-                extra = history_h5 + f"<div>{html.escape(_('no records'))}</div>"
+                extra = history_h5 + "<div>" + html.escape(_("no records")) + "</div>"
             props = {"p": _popup(r["name"], _record_pairs(r, labels) + [(plain["category_name"], label)], extra),
                      "t": _esc(r["name"]), "n": _fmt(r["name"])}
             if len(part) <= label_max:

@@ -129,7 +129,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
                                           else first, 0)
                 if start is not None and not start.is_empty:
                     feats.append(_feature(start, {
-                        "i": f'<span class="gp-num" style="background:{colour}">{_esc(_("▶"))}</span>',
+                        "i": f'<span class="gp-num" style="background:{colour}">' + _esc(_("▶")) + "</span>",
                         "iz": [22, 18], "zi": 500, "t": _esc(_("{route} starting point").format(route=name))}))
             for (_i, r), order in zip(part.iterrows(), orders):
                 pairs = _record_pairs(r, rlabels, skip=("order",)) + [(rlabels["order"], order)]
