@@ -121,6 +121,24 @@ def value_text(column: str, value):
     return _(table[value])
 
 
+def layer_title(kind: str) -> str:
+    """A layer kind's name as a map's layer control and legend show it (capitalised in English).
+
+    Examples
+    --------
+    >>> from geoplan.i18n import set_language
+    >>> set_language("en"); layer_title("boundary_markers"), layer_title("my_layer")
+    ('Boundary markers', 'my_layer')
+    >>> set_language("zh_CN"); layer_title("boundary_markers")
+    '界桩'
+    >>> set_language(None)
+    """
+    if kind not in SCHEMAS:
+        return kind
+    title = SCHEMAS[kind].title
+    return title[:1].upper() + title[1:]
+
+
 def _labels(kind: str | None) -> dict[str, str]:
     """Column → label in the reader's language (the schema's labels, then :data:`EXTRA_LABELS`)."""
     labels = {k: _(v) for k, v in EXTRA_LABELS.items()}

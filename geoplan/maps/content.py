@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoplan.i18n import N_, _, ngettext
+from geoplan.i18n import N_, _
 from geoplan.maps.common import MapError, _missing
 
 __all__ = ["travel_time_areas", "indicator_results", "Indicator", "default_sources", "TRAVEL_NO_ROUTE"]
@@ -165,8 +165,7 @@ class Indicator:
         """Title with the number of failing townships, as offered in the indicator choice."""
         if not self.n_fail:
             return _("{title} (all pass)").format(title=self.title)
-        return ngettext("{title} ({n} township fails)", "{title} ({n} townships fail)",
-                        self.n_fail).format(title=self.title, n=self.n_fail)
+        return _("{title} ({n} not met)").format(title=self.title, n=self.n_fail)
 
 
 def indicator_results(evaluation) -> list[Indicator]:

@@ -18,13 +18,12 @@ import pandas as pd
 import shapely
 
 from geoplan.layers.crs import STORAGE_CRS, metric_crs
-from geoplan.layers.schema import SCHEMAS
 from geoplan.i18n import N_, _, ngettext
 from geoplan.maps.builder import _Builder
 from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results, result_text,
                                   travel_time_areas)
 from geoplan.maps.common import (MapError, _esc, _feature, _fmt, _labels, _missing, _popup,
-                                 _record_pairs, _sw_dot, _sw_fill, _sw_line, _sym_html)
+                                 _record_pairs, _sw_dot, _sw_fill, _sw_line, _sym_html, layer_title)
 
 # --------------------------------------------------------------------------
 # Coverage map
@@ -273,7 +272,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         "p": _popup(r["name"], _record_pairs(r, labels)),
         "n": r["name"],
     }) for _i, r in towns_d.iterrows()]
-    b.layer(SCHEMAS["townships"].title, feats, show=True)
+    b.layer(layer_title("townships"), feats, show=True)
 
     # Population as a light choropleth of 1 km squares.
     if population and county.population is not None:
@@ -391,10 +390,10 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             "t": _esc(r["name"]),
             "n": r["name"],
         }) for _i, r in d.iterrows()]
-        layer_title = SCHEMAS[kind].title if kind in SCHEMAS else kind
-        fac_groups.append(b.layer(layer_title, feats, show=(kind != "children_homes")))
+        kind_title = layer_title(kind)
+        fac_groups.append(b.layer(kind_title, feats, show=(kind != "children_homes")))
         fac_entries.append((_sym_html(symbol, colour), ngettext("{layer} ({n} site)", "{layer} ({n} sites)",
-                                                                len(fac)).format(layer=layer_title, n=len(fac))))
+                                                                len(fac)).format(layer=kind_title, n=len(fac))))
     if fac_entries:
         fac_entries.append((_sym_html(_("P"), "#555", planned=True), _("hollow: planned")))
         b.legend_section(_("Facilities"), fac_entries, groups=fac_groups)
@@ -442,17 +441,17 @@ def _draw_isochrones(b, isochrones: gpd.GeoDataFrame) -> None:
             n_fac = sel["facility_id"].nunique() if "facility_id" in sel.columns else len(sel)
             rows.append({"minutes": m, "facilities": n_fac, "geometry": geom})
         d = b.prepare(gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS))
-        layer_title = SCHEMAS[kind].title if kind in SCHEMAS else kind
+        kind_title = layer_title(kind)
         labels = _labels(None)
         feats = [_feature(r.geometry, {
             "s": {"color": colour_of[r["minutes"]], "weight": 1, "fillColor": colour_of[r["minutes"]],
                   "fillOpacity": 0.18},
-            "p": _popup(_("{layer} reached within {minutes} min").format(layer=layer_title,
+            "p": _popup(_("{layer} reached within {minutes} min").format(layer=kind_title,
                                                                         minutes=_fmt(r["minutes"])).strip(),
                         [(labels["minutes"], r["minutes"]), (labels["facilities"], r["facilities"])]),
-            "t": _esc(_("{layer}: {minutes} min").format(layer=layer_title, minutes=_fmt(r["minutes"])).strip()),
+            "t": _esc(_("{layer}: {minutes} min").format(layer=kind_title, minutes=_fmt(r["minutes"])).strip()),
         }) for _i, r in d.iterrows()]
-        groups.append(b.layer(_("{layer} journey-time isochrones").format(layer=layer_title).strip(), feats,
+        groups.append(b.layer(_("{layer} journey-time isochrones").format(layer=kind_title).strip(), feats,
                               show=True))
     b.legend_section(_("Road journey-time isochrones"), [
         (_sw_fill(colour_of[m], 0.4, border=colour_of[m]), _("within {minutes} min").format(minutes=_fmt(m)))

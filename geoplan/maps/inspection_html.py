@@ -12,10 +12,9 @@ import pandas as pd
 import shapely
 
 from geoplan.i18n import _, ngettext
-from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.builder import _Builder
 from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _labels, _missing, _popup,
-                                 _record_pairs, _sw_dot, _sw_line, value_text)
+                                 _record_pairs, _sw_dot, _sw_line, layer_title, value_text)
 
 #: Marker colour per condition (schema ``boundary_markers.condition``).
 CONDITION_COLOURS: dict[str, str] = {"完好": "#2e7d32", "损坏": "#f9a825", "移位": "#8e24aa", "丢失": "#d32f2f",
@@ -84,7 +83,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
         feats.append(_feature(r.geometry, {
             "s": {"color": "#424242", "weight": _LEVEL_WEIGHTS.get(r.get("level"), 3), "opacity": 0.9},
             "p": _popup(nm, _record_pairs(r, llabels)), "t": _esc(nm), "n": _fmt(nm)}))
-    b.layer(SCHEMAS["boundary_lines"].title, feats)
+    b.layer(layer_title("boundary_lines"), feats)
     b.legend_section(_("Boundary lines"), [(_sw_line("#424242"), _("Boundary lines (thicker: higher level)"))])
 
     mlabels = _labels("boundary_markers")
@@ -99,7 +98,7 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
             "t": _esc(_("{id} ({condition})").format(id=_fmt(mid), condition=_fmt(value_text("condition",
                                                                                                 r["condition"])))),
             "n": _fmt(mid)}))
-    b.layer(SCHEMAS["boundary_markers"].title, feats)
+    b.layer(layer_title("boundary_markers"), feats)
     known = [c for c in CONDITION_COLOURS if c in set(markers["condition"].dropna())] or list(CONDITION_COLOURS)
     other = sorted(set(markers["condition"].dropna().astype(str)) - set(CONDITION_COLOURS))
     b.legend_section(_("Boundary marker condition"), [(_sw_dot(CONDITION_COLOURS[c]), value_text("condition", c))

@@ -29,9 +29,8 @@ import shapely
 
 from geoplan.i18n import _, ngettext
 from geoplan.layers.crs import metric_crs
-from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.atlas_parts import new_figure
-from geoplan.maps.common import MapError, _fmt
+from geoplan.maps.common import MapError, _fmt, layer_title
 from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results, result_text,
                                   travel_time_areas)
 from geoplan.output import atomic_target
@@ -232,7 +231,7 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
         if planned.any():
             ax.scatter(pts.x[planned], pts.y[planned], marker=marker, s=34, facecolor="white", edgecolor=colour,
                        linewidth=1.0, zorder=7)
-        name = SCHEMAS[kind].title if kind in SCHEMAS else kind
+        name = layer_title(kind)
         handles.append(Line2D([0], [0], marker=marker, linestyle="none", markerfacecolor=colour,
                               markeredgecolor="white", markersize=6,
                               label=ngettext("{layer} ({n} site)", "{layer} ({n} sites)", len(fac)).format(
