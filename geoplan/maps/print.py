@@ -312,7 +312,8 @@ def _overview_page(fig, ctx, result, paper_aspect, missed_rows):
     n_routes = min(len(rows), _ROWS_FIT)
     tax = fig.add_axes([0.70, top - _ROW_H * (n_routes + 1), 0.28, _ROW_H * (n_routes + 1)])
     tax.axis("off")
-    _table(tax, [_("Team-day"), _("Date"), _("Markers"), _("Minutes"), _("Boundary lines")], rows[:n_routes], col_widths=[0.17, 0.25, 0.11, 0.12, 0.35])
+    _table(tax, [_("Team-day"), _("Date"), _("Stops"), _("Min"), _("Boundary lines")], rows[:n_routes],
+           col_widths=[0.17, 0.25, 0.11, 0.12, 0.35])
     if len(rows) > n_routes:
         fig.text(0.70, top - _ROW_H * (n_routes + 1) - 0.005,
                  _("{n} more team-days on the day pages").format(n=len(rows) - n_routes),

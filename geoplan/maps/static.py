@@ -295,7 +295,8 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
     note = sources if sources is not None else default_sources(county)
     fig.text(0.03, 0.055, _("Data date: {date}    Coordinates: CGCS2000, Gauss–Krüger projection").format(
         date=_fmt(data_date) if data_date is not None else _("not stated")), fontsize=7, va="top")
-    fig.text(0.03, 0.032, note, fontsize=7, va="top", color="0.2")
+    # wrap: a long note (the English one) breaks at the sheet's edge instead of running off it
+    fig.text(0.03, 0.032, note, fontsize=7, va="top", color="0.2", wrap=True)
     return fig
 
 
