@@ -55,6 +55,7 @@ _GEOPLAN_CSS = """
 .gp-search li{padding:2px 4px;cursor:pointer;font-size:12px}.gp-search li:hover,.gp-search li.gp-active{background:#e3f0ff}
 .gp-search li small{color:#777}
 .gp-print-only{display:none}.gp-north{padding:3px 5px}
+.leaflet-control-attribution{max-width:calc(100vw - 190px)}
 @media print{
  @page{size:A4 landscape;margin:8mm}
  html,body{width:281mm;height:194mm;margin:0;padding:0;overflow:hidden}

@@ -22,8 +22,8 @@ from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _label
 #: geoplan.layers.schema; 1110, 1210, 1220 are the sample's provisional codes
 #: (layers/README.md). Pass ``category_labels`` for a full code table. English msgids, translated where shown.
 DEFAULT_CATEGORY_LABELS: dict[str, str] = {
-    "1110": N_("county-level administrative areas"), "1120": N_("township-level administrative areas"),
-    "1210": N_("communities (residents' committees)"), "1220": N_("administrative villages (villagers' committees)"),
+    "1110": N_("County-level administrative areas"), "1120": N_("Township-level administrative areas"),
+    "1210": N_("Communities (residents' committees)"), "1220": N_("Administrative villages (villagers' committees)"),
 }
 
 
