@@ -124,8 +124,8 @@ def plan_travel(county, evaluation_plan, year):
     # one condition set, or alternatives (a list of them): every value named, once
     values = [v for w in (where if isinstance(where, list) else [where]) for vs in w.values()
               for v in (vs if isinstance(vs, list) else [vs])]
-    label = "、".join(dict.fromkeys(str(v) for v in values))
-    return evaluation, table.attrs["per_cell"], minutes, label or SCHEMAS[rule.get("layer")].title_zh
+    label = _(", ").join(dict.fromkeys(str(v) for v in values))  # the plan's values, as written there
+    return evaluation, table.attrs["per_cell"], minutes, label or SCHEMAS[rule.get("layer")].title
 
 
 @map_group.command("coverage")
@@ -188,7 +188,7 @@ def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tia
     people = _read_vector(uncovered, N_("uncovered people"))
     if people is None and per_cell is not None:
         people = people_beyond(per_cell, minutes)
-    content = dict(travel=per_cell, travel_label=label or "最近设施", uncovered=people, gap_minutes=minutes,
+    content = dict(travel=per_cell, travel_label=label, uncovered=people, gap_minutes=minutes,
                    proposed_sites=_read_vector(sites, N_("proposed sites")), title=title, data_date=data_date)
     if out_path is not None:
         m = coverage_map(c, evaluation, isochrones=_read_vector(isochrones, N_("isochrones")) if per_cell is None else None,
@@ -229,7 +229,7 @@ def inspection_cmd(county, gpkg, population, workspace_dir, out_path, basemap, t
     out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, workspace_dir, routes)
     m = inspection_map(c["boundary_lines"], c["boundary_markers"], _read_vector(routes, N_("routes")),
                        outline=c.outline, basemap=_basemap(basemap, offline), tianditu_key=tianditu_key,
-                       offline=offline, title=title or f"{c.name or c.code} 界线联合检查", data_date=data_date)
+                       offline=offline, title=title or _("{county} boundary joint inspection").format(county=c.name or c.code), data_date=data_date)
     _done(save_map(m, out_path, overwrite=overwrite))
 
 
@@ -248,7 +248,7 @@ def gazetteer_cmd(county, gpkg, population, workspace_dir, out_path, basemap, ti
     out_path, c = _html_target_and_county(out_path, overwrite, county, gpkg, population, workspace_dir, history)
     m = gazetteer_map(c["place_names"], _read_table(history, N_("name history")), outline=c.outline,
                       basemap=_basemap(basemap, offline), tianditu_key=tianditu_key, offline=offline,
-                      title=title or f"{c.name or c.code} 地名", data_date=data_date)
+                      title=title or _("{county} place names").format(county=c.name or c.code), data_date=data_date)
     _done(save_map(m, out_path, overwrite=overwrite))
 
 
@@ -312,17 +312,17 @@ def write_demo_maps(county, out_dir, *, evaluation=None, per_cell: gpd.GeoDataFr
     uncovered = people_beyond(per_cell, gap_minutes) if per_cell is not None else None
     name = county.name or county.code
     files = [
-        save_map(coverage_map(county, evaluation, travel=per_cell, travel_label="居家养老服务中心",
+        save_map(coverage_map(county, evaluation, travel=per_cell, travel_label=_("home-care service centre"),
                               isochrones=isochrones if per_cell is None else None, uncovered=uncovered,
                               proposed_sites=proposed_sites,
                               gap_minutes=gap_minutes, basemap=basemap, offline=offline),
                  out / f"{county.code}_coverage.html"),
         save_map(inspection_map(county["boundary_lines"], county["boundary_markers"], routes, outline=county.outline,
-                                basemap=basemap, offline=offline, title=f"{name} 界线联合检查",
+                                basemap=basemap, offline=offline, title=_("{county} boundary joint inspection").format(county=name),
                                 sources=default_sources(county)),
                  out / f"{county.code}_inspection.html"),
         save_map(gazetteer_map(county["place_names"], outline=county.outline, basemap=basemap, offline=offline,
-                               title=f"{name} 地名", hidden_categories=["1220"], sources=default_sources(county)),
+                               title=_("{county} place names").format(county=name), hidden_categories=["1220"], sources=default_sources(county)),
                  out / f"{county.code}_gazetteer.html"),
     ]
     return files

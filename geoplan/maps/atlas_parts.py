@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from geoplan.i18n import N_, _
+
 def new_figure(size):
     """A figure of ``size`` inches that is drawn once, when saved.
 
@@ -91,14 +93,14 @@ def _scale_and_north(fig, ax, extent, x, y, width=0.20, north_x=None):
     for i in range(4):
         fig.add_artist(Rectangle((x + i * seg, y), seg, 0.008, transform=fig.transFigure,
                                  facecolor="black" if i % 2 == 0 else "white", edgecolor="black", linewidth=0.6))
-    lab = f"{length / 1000:g} 公里" if length >= 1000 else f"{length:g} 米"
+    lab = _("{n} km").format(n=f"{length / 1000:g}") if length >= 1000 else _("{n} m").format(n=f"{length:g}")
     fig.text(x, y + 0.012, "0", fontsize=7, ha="center")
     fig.text(x + frac, y + 0.012, lab, fontsize=7, ha="center")
-    fig.text(x + frac / 2, y - 0.018, "比例尺", fontsize=7, ha="center")
+    fig.text(x + frac / 2, y - 0.018, _("Scale"), fontsize=7, ha="center")
     nx_ = north_x if north_x is not None else x + frac + 0.04
     fig.add_artist(FancyArrow(nx_, y - 0.01, 0, 0.04, width=0.004, head_width=0.014, head_length=0.018,
                               color="black", transform=fig.transFigure, length_includes_head=True))
-    fig.text(nx_, y + 0.035, "北", fontsize=10, ha="center", va="bottom", fontweight="bold")
+    fig.text(nx_, y + 0.035, _("N"), fontsize=10, ha="center", va="bottom", fontweight="bold")
 
 
 def _inset(ax, ctx, extent):
@@ -122,7 +124,7 @@ def _inset(ax, ctx, extent):
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title("位置示意", fontsize=7, pad=2)
+    ax.set_title(_("Location"), fontsize=7, pad=2)
     ax.set_xlabel("")
     ax.set_ylabel("")
 
@@ -131,21 +133,22 @@ def _legend(ax, items):
     from matplotlib.lines import Line2D
 
     handles = []
-    for label, kw in items:
-        handles.append(Line2D([0], [0], label=label, **kw))
-    ax.legend(handles=handles, loc="upper left", fontsize=7, frameon=True, title="图例", title_fontsize=8,
+    for label, kw in items:  # labels: msgids (LEGEND_ITEMS) or texts already in the reader's language
+        handles.append(Line2D([0], [0], label=_(label), **kw))
+    ax.legend(handles=handles, loc="upper left", fontsize=7, frameon=True, title=_("Legend"), title_fontsize=8,
               borderaxespad=0.2, handlelength=3)
     ax.axis("off")
 
 
+#: The atlas legend's entries: English msgids, translated where drawn.
 LEGEND_ITEMS = [
-    ("行政区域界线", dict(color="black", linewidth=1.6, linestyle=(0, (6, 2, 1, 2)))),
-    ("道路", dict(color="0.55", linewidth=1.0)),
-    ("当日路线", dict(color="black", linewidth=2.4)),
-    ("当日界桩 (按顺序编号)", dict(marker="o", markersize=9, markerfacecolor="white", markeredgecolor="black",
+    (N_("Administrative boundary lines"), dict(color="black", linewidth=1.6, linestyle=(0, (6, 2, 1, 2)))),
+    (N_("Roads"), dict(color="0.55", linewidth=1.0)),
+    (N_("Route of the day"), dict(color="black", linewidth=2.4)),
+    (N_("Boundary markers of the day (numbered in visiting order)"), dict(marker="o", markersize=9, markerfacecolor="white", markeredgecolor="black",
                              linestyle="none")),
-    ("其他界桩", dict(marker="^", markersize=5, color="0.5", linestyle="none")),
-    ("出发地", dict(marker="s", markersize=7, color="black", linestyle="none")),
+    (N_("Other boundary markers"), dict(marker="^", markersize=5, color="0.5", linestyle="none")),
+    (N_("Starting point"), dict(marker="s", markersize=7, color="black", linestyle="none")),
 ]
 
 
@@ -170,7 +173,7 @@ def _table(ax, header, rows, col_widths, fontsize=7):
     t.auto_set_font_size(False)
     t.set_fontsize(fontsize)
     t.scale(1, 1.15)
-    for (i, _), cell in t.get_celld().items():
+    for (i, _j), cell in t.get_celld().items():
         cell.set_linewidth(0.4)
         if i == 0:
             cell.set_facecolor("0.85")

@@ -10,6 +10,7 @@ import geopandas as gpd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from geoplan.i18n import _
 from geoplan.maps.common import MapError, _fmt, _js_json, _prepare
 from geoplan.maps.tiles import _LEAFLET_CDN_CSS, _LEAFLET_CDN_JS, BASEMAPS, _is_gcj02, basemap_tiles, leaflet_assets
 
@@ -54,6 +55,7 @@ _GEOPLAN_CSS = """
 .gp-search li{padding:2px 4px;cursor:pointer;font-size:12px}.gp-search li:hover,.gp-search li.gp-active{background:#e3f0ff}
 .gp-search li small{color:#777}
 .gp-print-only{display:none}.gp-north{padding:3px 5px}
+.leaflet-control-attribution{max-width:calc(100vw - 190px)}
 @media print{
  @page{size:A4 landscape;margin:8mm}
  html,body{width:281mm;height:194mm;margin:0;padding:0;overflow:hidden}
@@ -195,8 +197,11 @@ var geoplan = (function () {
 """
 
 
-_NORTH = ('<svg width="22" height="34" viewBox="0 0 22 34" aria-label="北"><polygon points="11,0 21,24 11,18 1,24" '
-          'fill="#222"/><text x="11" y="33" font-size="10" text-anchor="middle">北</text></svg>')
+def _north() -> str:
+    """The printed page's north arrow, its letter in the reader's language."""
+    n = html.escape(_("N"))
+    return (f'<svg width="22" height="34" viewBox="0 0 22 34" aria-label="{n}"><polygon points="11,0 21,24 11,18 1,24" '
+            f'fill="#222"/><text x="11" y="33" font-size="10" text-anchor="middle">{n}</text></svg>')
 
 
 class _Script(MacroElement):
@@ -219,7 +224,7 @@ class _Builder:
     """Collects layers, legend and title; makes the folium map."""
 
     def __init__(self, title: str, data_date, basemap: str, tianditu_key: str | None, offline: bool,
-                 simplify_m: float, bounds_gdf: gpd.GeoDataFrame | None, search_placeholder: str = "搜索名称…",
+                 simplify_m: float, bounds_gdf: gpd.GeoDataFrame | None, search_placeholder: str | None = None,
                  subtitle: str | None = None, sources: str | None = None):
         # Offline means a PC without internet, where tiles could not load anyway.
         basemap = basemap or ("none" if offline else "osm")
@@ -257,7 +262,7 @@ class _Builder:
         self.bounds = None
         if bounds_gdf is not None and len(bounds_gdf):
             self.bounds = _prepare(bounds_gdf, self.gcj02, self.simplify_m).total_bounds
-        self.search_placeholder = search_placeholder
+        self.search_placeholder = search_placeholder if search_placeholder is not None else _("Search names…")
 
     # -- layers -----------------------------------------------------------
     def prepare(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -302,17 +307,18 @@ class _Builder:
     # -- finishing --------------------------------------------------------
     def finish(self) -> folium.Map:
         m = self.map
-        date_text = _fmt(self.data_date) if self.data_date is not None else "未注明"
-        extra = "（数据已偏移至 GCJ-02 以对齐高德底图）" if self.gcj02 else ""
+        date_text = _fmt(self.data_date) if self.data_date is not None else _("not stated")
+        extra = _(" (data shifted to GCJ-02 to line up with the Gaode basemap)") if self.gcj02 else ""
         title_html = (f'<div class="gp-title">{html.escape(self.title)}</div>'
                       + (f'<div class="gp-sub">{html.escape(self.subtitle)}</div>' if self.subtitle else "")
-                      + f'<div class="gp-date">数据日期：{html.escape(date_text)}{html.escape(extra)}</div>')
-        legend_html = "<b>图例</b>" + "".join(
+                      + '<div class="gp-date">' + html.escape(_("Data date: {date}").format(date=date_text) + extra)
+                      + "</div>")
+        legend_html = "<b>" + html.escape(_("Legend")) + "</b>" + "".join(
             f'<div class="gp-sec"><h4>{html.escape(h)}</h4>' + "".join(
                 f'<div class="gp-row">{sw}<span>{html.escape(label)}</span></div>' for sw, label in rows) + "</div>"
-            for h, rows, _ in self.legend)
+            for h, rows, _g in self.legend)
         tied = ", ".join(f"[{i}, [{', '.join(g.get_name() for g in groups)}]]"
-                         for i, (_, _, groups) in enumerate(self.legend) if groups)
+                         for i, (_h, _r, groups) in enumerate(self.legend) if groups)
         name = m.get_name()
         code = list(self.scripts)
         for heading, items in self.choices:
@@ -330,7 +336,7 @@ class _Builder:
             f"geoplan.search({name}, {_js_json(self.search_placeholder)});",
             f"geoplan.box({name}, 'topleft', 'gp-titlebox', {_js_json(title_html)}, true);",
             # On paper a north arrow (the screen map is always north-up and needs none).
-            f"geoplan.box({name}, 'topright', 'gp-north gp-print-only', {_js_json(_NORTH)});",
+            f"geoplan.box({name}, 'topright', 'gp-north gp-print-only', {_js_json(_north())});",
         ]
         m.add_child(_Script("\n".join(code)))
         folium.LayerControl(collapsed=False, position="topright").add_to(m)

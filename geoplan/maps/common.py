@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import N_, _
 from geoplan.layers.crs import STORAGE_CRS, cgcs2000_to_gcj02, metric_crs, require_crs
 from geoplan.layers.schema import SCHEMAS
 
@@ -57,11 +58,11 @@ def _missing(value) -> bool:
 
 
 def _fmt(value) -> str:
-    """A value as a planner reads it: 是/否, thousands separators, ISO dates, no ``nan``."""
+    """A value as a planner reads it: 是/否 (yes/no), thousands separators, ISO dates, no ``nan``."""
     if _missing(value):
         return "—"
     if isinstance(value, (bool, np.bool_)):
-        return "是" if value else "否"
+        return _("yes") if value else _("no")
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}" if abs(int(value)) >= 10000 else str(int(value))
     if isinstance(value, (float, np.floating)):
@@ -74,29 +75,75 @@ def _fmt(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return "、".join(_fmt(v) for v in value)
+        return _(", ").join(_fmt(v) for v in value)
     return str(value)
 
 
-#: Labels of columns that are not in a layer schema but appear on these maps.
+#: Labels of columns that are not in a layer schema but appear on these maps (English msgids).
 EXTRA_LABELS: dict[str, str] = {
-    "rule": "指标", "result": "结果", "value": "数值", "target": "目标", "reason": "说明",
-    "facility_id": "设施编号", "minutes": "通行时间(分钟)", "road_km": "可达道路(km)",
-    "area_km2": "面积(km²)", "facilities": "设施数", "population": "人口",
-    "site_id": "站点编号", "rank": "选址顺序", "covered_population": "新增覆盖人口",
-    "population_gained": "新增覆盖人口", "score": "评分",
-    "team": "检查组", "day": "日期", "order": "顺序", "stop": "检查点", "length_km": "里程(km)",
-    "duration_min": "用时(分钟)", "marker_id": "界桩编号", "category_name": "类别名称",
-    "pinyin": "汉语拼音", "meaning": "含义", "history": "历史沿革", "remark": "备注", "note": "备注",
-    "year": "年份", "event": "变更事项", "old_name": "原名称", "new_name": "新名称",
-    "approved_by": "批准机关", "document": "批准文号",
+    "rule": N_("indicator"), "result": N_("result"), "value": N_("measured value"), "target": N_("target"),
+    "reason": N_("reason"), "facility_id": N_("facility no."), "minutes": N_("journey time (min)"),
+    "road_km": N_("roads reached (km)"), "area_km2": N_("area in km²"), "facilities": N_("number of facilities"),
+    "population": N_("people"), "site_id": N_("site no."), "rank": N_("siting order"),
+    "covered_population": N_("newly covered people"), "population_gained": N_("newly covered people"),
+    "score": N_("score"), "team": N_("team"), "day": N_("date"), "order": N_("order"),
+    "stop": N_("checkpoint"), "length_km": N_("distance (km)"), "duration_min": N_("time taken (min)"),
+    "marker_id": N_("boundary marker no."), "category_name": N_("category name"), "pinyin": N_("Hanyu Pinyin"),
+    "meaning": N_("meaning"), "history": N_("history of the name"), "remark": N_("remarks"), "note": N_("remarks"),
+    "year": N_("year"), "event": N_("change"), "old_name": N_("old name"), "new_name": N_("new name"),
+    "approved_by": N_("approving authority"), "document": N_("approval document no."),
+}
+
+#: Coded values of the layers (stored as the schema's Chinese terms) → English msgid, for display only.
+VALUE_TEXTS: dict[str, dict[str, str]] = {
+    "status": {"运营": N_("in operation"), "规划": N_("planned (not yet built)")},
+    "condition": {"完好": N_("intact"), "损坏": N_("damaged"), "移位": N_("displaced"), "丢失": N_("lost"),
+                  "字迹不清": N_("lettering illegible"), "被掩埋": N_("buried")},
+    "ownership": {"公办": N_("public"), "民办": N_("private")},
 }
 
 
+def value_text(column: str, value):
+    """A coded value of ``column`` as the reader's language says it; the stored data is not changed.
+
+    Examples
+    --------
+    >>> from geoplan.i18n import set_language
+    >>> set_language("en"); value_text("condition", "损坏"), value_text("condition", "其他"), value_text("name", "完好")
+    ('damaged', '其他', '完好')
+    >>> set_language("zh_CN"); value_text("condition", "损坏")
+    '损坏'
+    >>> set_language(None)
+    """
+    table = VALUE_TEXTS.get(column)
+    if table is None or not isinstance(value, str) or value not in table:
+        return value
+    return _(table[value])
+
+
+def layer_title(kind: str) -> str:
+    """A layer kind's name as a map's layer control and legend show it (capitalised in English).
+
+    Examples
+    --------
+    >>> from geoplan.i18n import set_language
+    >>> set_language("en"); layer_title("boundary_markers"), layer_title("my_layer")
+    ('Boundary markers', 'my_layer')
+    >>> set_language("zh_CN"); layer_title("boundary_markers")
+    '界桩'
+    >>> set_language(None)
+    """
+    if kind not in SCHEMAS:
+        return kind
+    title = SCHEMAS[kind].title
+    return title[:1].upper() + title[1:]
+
+
 def _labels(kind: str | None) -> dict[str, str]:
-    labels = dict(EXTRA_LABELS)
+    """Column → label in the reader's language (the schema's labels, then :data:`EXTRA_LABELS`)."""
+    labels = {k: _(v) for k, v in EXTRA_LABELS.items()}
     if kind in SCHEMAS:
-        labels.update({f.name: f.label_zh for f in SCHEMAS[kind].fields})
+        labels.update({f.name: f.label for f in SCHEMAS[kind].fields})
     return labels
 
 
@@ -115,7 +162,7 @@ def _record_pairs(row: pd.Series, labels: Mapping[str, str], skip=()) -> list[tu
     for col, value in row.items():
         if col in skip or str(col).startswith("_") or isinstance(value, shapely.Geometry):
             continue
-        out.append((labels.get(col, str(col)), value))
+        out.append((labels.get(col, str(col)), value_text(str(col), value)))
     return out
 
 

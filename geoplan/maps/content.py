@@ -22,14 +22,38 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoplan.i18n import N_, _
 from geoplan.maps.common import MapError, _missing
 
 __all__ = ["travel_time_areas", "indicator_results", "Indicator", "default_sources", "TRAVEL_NO_ROUTE"]
 
-#: Band label of people with no road route (too far from any road, or no path).
-TRAVEL_NO_ROUTE = "无道路可达"
+#: Band label of people with no road route (too far from any road, or no path); English msgid.
+_NO_ROUTE = N_("no road access")
 
+#: The township outcomes as the evaluation stores them (data; shown with :func:`result_text`).
 PASS, FAIL, EXEMPT = "达标", "未达标", "不要求"
+
+
+def __getattr__(name):
+    # TRAVEL_NO_ROUTE: the no-route band's label in the language in force when it is looked up.
+    if name == "TRAVEL_NO_ROUTE":
+        return _(_NO_ROUTE)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def result_text(result: str) -> str:
+    """A township outcome (达标 / 未达标 / 不要求, stored data) in the reader's language.
+
+    Examples
+    --------
+    >>> from geoplan.i18n import set_language
+    >>> set_language("en"); result_text(FAIL), result_text("其他")
+    ('fail', '其他')
+    >>> set_language(None)
+    """
+    from geoplan.coverage.report import status_text
+
+    return status_text(result)
 
 
 def travel_time_areas(per_cell: gpd.GeoDataFrame, raster, minutes=(15, 30)) -> gpd.GeoDataFrame:
@@ -81,13 +105,16 @@ def travel_time_areas(per_cell: gpd.GeoDataFrame, raster, minutes=(15, 30)) -> g
     labels, los, his = [], [], []
     for k in range(len(limits) + 2):
         if k == 0:
-            labels.append(f"{limits[0]:g} 分钟内"), los.append(0.0), his.append(limits[0])
+            labels.append(_("within {minutes} min").format(minutes=f"{limits[0]:g}"))
+            los.append(0.0), his.append(limits[0])
         elif k < len(limits):
-            labels.append(f"{limits[k - 1]:g}–{limits[k]:g} 分钟"), los.append(limits[k - 1]), his.append(limits[k])
+            labels.append(_("{low}–{high} min").format(low=f"{limits[k - 1]:g}", high=f"{limits[k]:g}"))
+            los.append(limits[k - 1]), his.append(limits[k])
         elif k == len(limits):
-            labels.append(f"{limits[-1]:g} 分钟以上"), los.append(limits[-1]), his.append(np.inf)
+            labels.append(_("over {minutes} min").format(minutes=f"{limits[-1]:g}"))
+            los.append(limits[-1]), his.append(np.inf)
         else:
-            labels.append(TRAVEL_NO_ROUTE), los.append(np.nan), his.append(np.nan)
+            labels.append(_(_NO_ROUTE)), los.append(np.nan), his.append(np.nan)
     from shapely.geometry import shape
     from shapely import union_all
 
@@ -136,7 +163,9 @@ class Indicator:
     @property
     def label(self) -> str:
         """Title with the number of failing townships, as offered in the indicator choice."""
-        return f"{self.title}（{self.n_fail} 个未达标）" if self.n_fail else f"{self.title}（全部达标）"
+        if not self.n_fail:
+            return _("{title} (all pass)").format(title=self.title)
+        return _("{title} ({n} not met)").format(title=self.title, n=self.n_fail)
 
 
 def indicator_results(evaluation) -> list[Indicator]:
@@ -170,13 +199,15 @@ def default_sources(county) -> str:
     """
     prov = getattr(county, "provenance", None)
     if prov is None or not len(prov) or "status" not in prov.columns:
-        return "数据来源：用户提供的图层"
+        return _("Sources: the user's layers")
     status = prov["status"].astype(str)
     illustrative = status.str.contains("illustrative").any()
     sources = " ".join(prov.loc[status.eq("real"), "source"].astype(str))
-    known = [("NBS", "区划代码：国家统计局"), ("DataV", "县界：阿里云 DataV"), ("人口普查", "人口总数：第七次全国人口普查公报")]
-    parts = [text for key, text in known if key in sources]
-    note = "数据来源：" + ("；".join(parts) if parts else "见图层说明")
+    known = [("NBS", N_("division codes: National Bureau of Statistics")),
+             ("DataV", N_("county boundary: Alibaba Cloud DataV")),
+             ("人口普查", N_("population totals: Seventh National Population Census communiqué"))]
+    parts = [_(text) for key, text in known if key in sources]
+    note = _("Sources: {sources}").format(sources=_("; ").join(parts) if parts else _("see the layers' notes"))
     if illustrative:
-        note += "。乡镇界线、人口分布、设施与道路为样例示意数据"
+        note += _(". Township boundaries, population distribution, facilities and roads are illustrative sample data")
     return note

@@ -18,25 +18,24 @@ import pandas as pd
 import shapely
 
 from geoplan.layers.crs import STORAGE_CRS, metric_crs
-from geoplan.layers.schema import SCHEMAS
-from geoplan.i18n import _
+from geoplan.i18n import N_, _, ngettext
 from geoplan.maps.builder import _Builder
-from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results,
+from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results, result_text,
                                   travel_time_areas)
 from geoplan.maps.common import (MapError, _esc, _feature, _fmt, _labels, _missing, _popup,
-                                 _record_pairs, _sw_dot, _sw_fill, _sw_line, _sym_html)
+                                 _record_pairs, _sw_dot, _sw_fill, _sw_line, _sym_html, layer_title)
 
 # --------------------------------------------------------------------------
 # Coverage map
 # --------------------------------------------------------------------------
 
-#: Symbol and colour of each facility kind (layer) on the coverage map.
+#: Symbol (English msgid, one letter; translated where drawn) and colour of each facility kind (layer).
 FACILITY_STYLES: dict[str, tuple[str, str]] = {
-    "elderly_care": ("养", "#1565c0"),
-    "cemeteries": ("墓", "#5d4037"),
-    "social_work_stations": ("社", "#00897b"),
-    "disability_homes": ("残", "#7b1fa2"),
-    "children_homes": ("童", "#ef6c00"),
+    "elderly_care": (N_("E"), "#1565c0"),
+    "cemeteries": (N_("C"), "#5d4037"),
+    "social_work_stations": (N_("S"), "#00897b"),
+    "disability_homes": (N_("D"), "#7b1fa2"),
+    "children_homes": (N_("H"), "#ef6c00"),
 }
 
 _PASS, _FAIL, _EXEMPT = "#43a047", "#e53935", "#9e9e9e"
@@ -106,6 +105,14 @@ def people_beyond(per_cell: gpd.GeoDataFrame, minutes: float, cell_m: float = 10
     return gpd.GeoDataFrame({"population": g["population"].round().to_numpy()}, geometry=pts, crs=metric.crs)
 
 
+def _joined(items) -> str:
+    """Items in one sentence with the reader's comma (，in Chinese)."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{a}, {b}").format(a=out, b=item)
+    return out or ""
+
+
 def _classes(values: np.ndarray, n: int) -> np.ndarray:
     """Class breaks at quantiles of the positive values (a light, readable choropleth)."""
     v = values[values > 0]
@@ -119,7 +126,7 @@ def _classes(values: np.ndarray, n: int) -> np.ndarray:
 
 
 def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = None,
-                 travel_minutes: Sequence[float] = (15, 30), travel_label: str = "最近设施",
+                 travel_minutes: Sequence[float] = (15, 30), travel_label: str | None = None,
                  isochrones: gpd.GeoDataFrame | None = None,
                  proposed_sites: gpd.GeoDataFrame | None = None,
                  uncovered: gpd.GeoDataFrame | None = None, gap_minutes: float | None = None,
@@ -154,7 +161,8 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
     travel_minutes : sequence of float
         Band limits of the travel-time areas.
     travel_label : str
-        What the travel time is to, for the layer and legend (e.g. ``居家养老服务中心``).
+        What the travel time is to, for the layer and legend (e.g. ``居家养老服务中心``; default
+        "nearest facility" in the reader's language).
     isochrones : GeoDataFrame, optional
         Older input: polygons with ``minutes`` (e.g. from
         :meth:`geoplan.network.graph.RoadNetwork.isochrones`), drawn
@@ -182,7 +190,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
     offline : bool
         Inline Leaflet so the file works without a network.
     title : str, optional
-        Default: county name and "民政设施覆盖".
+        Default: county name and "civil-affairs facility coverage" (民政设施覆盖).
     data_date : str or date, optional
         Date of the data, shown under the title. Default: the evaluated year.
     sources : str, optional
@@ -203,22 +211,28 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
     year = getattr(evaluation, "year", None)
     plan_name = getattr(getattr(evaluation, "plan", None), "name", None)
     if title is None:
-        title = f"{county.name or county.code} 民政设施覆盖"
-    subtitle = (f"规划：{plan_name}" + (f"（{year} 年评估）" if year is not None else "")) if plan_name else None
+        title = _("{county} civil-affairs facility coverage").format(county=county.name or county.code)
+    subtitle = (_("Plan: {plan}").format(plan=plan_name)
+                + (_(" (evaluated for {year})").format(year=year) if year is not None else "")) if plan_name else None
     if data_date is None and year is not None:
-        data_date = f"{year} 年"
+        data_date = _("year {year}").format(year=year)
+    if travel_label is None:
+        travel_label = _("nearest facility")
     outline = county.outline if county.outline is not None and len(county.outline) else towns
     b = _Builder(title, data_date, basemap, tianditu_key, offline, simplify_m, outline,
                  subtitle=subtitle, sources=sources if sources is not None else default_sources(county))
     labels = _labels("townships")
+    plain = _labels(None)  # the maps' own columns (a township's "population" is its resident population)
     towns_d = b.prepare(towns)
 
     # County outline, not in the layer control: it frames every other layer.
     if county.outline is not None and len(county.outline):
         o = b.prepare(county.outline)
-        b.layer("县界", [_feature(g, {"s": {"color": "#333", "weight": 2.5, "fill": False, "interactive": False}})
-                        for g in o.geometry], show=True, control=False)
-    b.legend_section("边界", [(_sw_line("#333"), "县界"), (_sw_line("#777"), "乡镇(街道)界")])
+        b.layer(_("County boundary"), [_feature(g, {"s": {"color": "#333", "weight": 2.5, "fill": False,
+                                                          "interactive": False}})
+                                       for g in o.geometry], show=True, control=False)
+    b.legend_section(_("Boundaries"), [(_sw_line("#333"), _("County boundary")),
+                                       (_sw_line("#777"), _("Township boundary"))])
 
     # One question at a time: each township rule is one radio choice; its legend shows only while chosen.
     failing: dict[str, list[tuple[str, str]]] = {}
@@ -234,22 +248,23 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             if r["result"] == FAIL:
                 failing.setdefault(code, []).append((ind.title, str(r["reason"])))
             pairs = [(labels["name"], town["name"]), (labels["code"], town["code"]),
-                     ("指标", ind.title), ("结果", r["result"]), ("数值", r["value"]), ("目标", r["target"]),
-                     ("说明", r["reason"])]
+                     (plain["rule"], ind.title), (plain["result"], result_text(r["result"])),
+                     (plain["value"], r["value"]), (plain["target"], r["target"]), (plain["reason"], r["reason"])]
             feats.append(_feature(town.geometry, {
                 "s": {"color": "#666", "weight": 1, "fillColor": colours[r["result"]], "fillOpacity": 0.45,
                       "className": f"gp-ind gp-ind-{i}"},
                 "p": _popup(town["name"], pairs),
-                "t": f"{_esc(town['name'])}：{_esc(r['result'])}",
+                "t": _esc(_("{name}: {outcome}").format(name=_fmt(town["name"]), outcome=result_text(r["result"]))),
             }))
-        group = b.layer(f"达标：{ind.title}", feats, show=(i == 0), control=False)
+        group = b.layer(_("Outcome: {indicator}").format(indicator=ind.title), feats, show=(i == 0), control=False)
         choices.append((ind.label, group))
         counts = ind.results["result"].value_counts()
-        b.legend_section(f"指标：{ind.title}",
-                         [(_sw_fill(colours[k]), f"{k}（{int(counts.get(k, 0))} 个）") for k in (PASS, FAIL, EXEMPT)
-                          if counts.get(k, 0) or k != EXEMPT], groups=[group])
+        b.legend_section(_("Indicator: {indicator}").format(indicator=ind.title),
+                         [(_sw_fill(colours[k]), _("{outcome} ({n})").format(outcome=result_text(k),
+                                                                            n=int(counts.get(k, 0))))
+                          for k in (PASS, FAIL, EXEMPT) if counts.get(k, 0) or k != EXEMPT], groups=[group])
     if choices:
-        b.choice("选择一项指标（乡镇达标情况）", choices)
+        b.choice(_("Choose an indicator (township outcomes)"), choices)
 
     # Townships with their own fields (always there, also the search target for township names).
     feats = [_feature(r.geometry, {
@@ -257,7 +272,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         "p": _popup(r["name"], _record_pairs(r, labels)),
         "n": r["name"],
     }) for _i, r in towns_d.iterrows()]
-    b.layer("乡镇(街道)", feats, show=True)
+    b.layer(layer_title("townships"), feats, show=True)
 
     # Population as a light choropleth of 1 km squares.
     if population and county.population is not None:
@@ -270,16 +285,17 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             feats.append(_feature(r.geometry, {
                 "s": {"stroke": False, "fillColor": _POP_COLOURS[min(k, len(_POP_COLOURS) - 1)],
                       "fillOpacity": 0.55},
-                "t": f"约 {_fmt(round(r['population']))} 人/km²"}))
-        group = b.layer("人口分布（每平方公里）", feats, show=False)
+                "t": _esc(_("about {n} people/km²").format(n=_fmt(round(r["population"]))))}))
+        group = b.layer(_("Population (per km²)"), feats, show=False)
         edges = [0.0] + [float(x) for x in breaks]
         entries = []
         for k, colour in enumerate(_POP_COLOURS[:len(edges)]):
             lo = edges[k]
             hi = edges[k + 1] if k + 1 < len(edges) else None
             entries.append((_sw_fill(colour, 0.8, border="#bbb"),
-                            f"{_fmt(round(lo))}–{_fmt(round(hi))} 人" if hi is not None else f"≥ {_fmt(round(lo))} 人"))
-        b.legend_section("人口（每平方公里）", entries, groups=[group])
+                            _("{low}–{high} people").format(low=_fmt(round(lo)), high=_fmt(round(hi)))
+                            if hi is not None else _("≥ {low} people").format(low=_fmt(round(lo)))))
+        b.legend_section(_("People per km²"), entries, groups=[group])
 
     # Travel-time areas: the evaluation's per-cell result, cell by cell.
     if travel is not None and len(travel):
@@ -301,16 +317,20 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             feats.append(_feature(d.geometry.iloc[0], {
                 "s": {"color": colour, "weight": 2.2 if k == 0 else 1.6, "dashArray": dash, "fillColor": colour,
                       "fillOpacity": 0.07, "className": "gp-travel"},
-                "p": _popup(f"{_fmt(limit)} 分钟内可达{travel_label}", [
-                    ("人口", round(people)), ("说明", "步行至最近道路 + 驾车，与评估相同；每格 100 米")]),
-                "t": f"{_fmt(limit)} 分钟内：约 {_fmt(round(people))} 人"}))
-            entries.append((_sw_line(colour, dash=bool(dash)), f"{_fmt(limit)} 分钟内可达（{_fmt(round(people))} 人）"))
+                "p": _popup(_("{facility} within {minutes} min").format(facility=travel_label, minutes=_fmt(limit)), [
+                    (plain["population"], round(people)),
+                    (plain["reason"], _("walk to the nearest road + drive, as in the evaluation; cells of 100 m"))]),
+                "t": _esc(_("within {minutes} min: about {n} people").format(minutes=_fmt(limit),
+                                                                             n=_fmt(round(people))))}))
+            entries.append((_sw_line(colour, dash=bool(dash)), _("reached within {minutes} min ({n} people)").format(
+                minutes=_fmt(limit), n=_fmt(round(people)))))
         beyond = areas[~(areas["hi"] <= max(travel_minutes))]
         if len(beyond):
-            entries.append(("", "其余 " + "，".join(f"{r['band']} {_fmt(round(r['population']))} 人"
-                                                  for _i, r in beyond.iterrows())))
-        group = b.layer("通行时间（步行至道路 + 驾车）", feats[::-1], show=True)
-        b.legend_section(f"到{travel_label}的通行时间", entries, groups=[group])
+            entries.append(("", _("rest: {bands}").format(bands=_joined(
+                _("{band} {n} people").format(band=r["band"], n=_fmt(round(r["population"])))
+                for _i, r in beyond.iterrows()))))
+        group = b.layer(_("Journey time (walk to the road + drive)"), feats[::-1], show=True)
+        b.legend_section(_("Journey time to {facility}").format(facility=travel_label), entries, groups=[group])
     elif isochrones is not None and len(isochrones):
         _draw_isochrones(b, isochrones)
 
@@ -319,18 +339,19 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         feats = []
         for _i, town in towns_d[towns_d["code"].astype(str).isin(failing)].iterrows():
             code = str(town["code"])
-            extra = "<h5>未达标指标</h5><table>" + "".join(
+            extra = "<h5>" + _esc(_("Indicators failed")) + "</h5><table>" + "".join(
                 f"<tr><th>{_esc(rt)}</th><td>{_esc(reason)}</td></tr>" for rt, reason in failing[code]
             ) + "</table>"
             feats.append(_feature(town.geometry, {
                 "s": {"color": _FAIL, "weight": 3, "dashArray": "6 4", "fillColor": _FAIL, "fillOpacity": 0.12},
                 "p": _popup(town["name"], [(labels["name"], town["name"]), (labels["code"], town["code"]),
-                                           ("未达标指标数", len(failing[code]))], extra),
-                "t": f"{_esc(town['name'])}：{len(failing[code])} 项未达标",
+                                           (_("indicators failed"), len(failing[code]))], extra),
+                "t": _esc(ngettext("{name}: {n} indicator failed", "{name}: {n} indicators failed",
+                                   len(failing[code])).format(name=_fmt(town["name"]), n=len(failing[code]))),
             }))
-        group = b.layer("缺口：未达标乡镇(街道)", feats, show=False)
-        b.legend_section("缺口", [(_sw_fill(_FAIL, 0.3, border=_FAIL, dash=True), "有未达标指标的乡镇(街道)")],
-                         groups=[group])
+        group = b.layer(_("Gaps: failing townships"), feats, show=False)
+        b.legend_section(_("Gaps"), [(_sw_fill(_FAIL, 0.3, border=_FAIL, dash=True),
+                                      _("Townships failing an indicator"))], groups=[group])
     if uncovered is not None and len(uncovered):
         if "population" not in uncovered.columns:
             raise MapError(_("The 'uncovered' layer needs a 'population' column (persons at each point)."))
@@ -341,13 +362,15 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             # layer shows where the uncovered people are rather than painting the whole county red.
             "s": {"radius": round(max(0.8, 8 * math.sqrt(float(r["population"]) / top)), 1), "color": "#c62828",
                   "weight": 0.5, "fillColor": "#ef5350", "fillOpacity": 0.6},
-            "t": f"未覆盖约 {_fmt(round(float(r['population'])))} 人",
+            "t": _esc(_("not covered: about {n} people").format(n=_fmt(round(float(r["population"]))))),
         }) for _i, r in d.iterrows()]
-        when = f"{_fmt(gap_minutes)} 分钟" if gap_minutes is not None else "服务范围"
-        group = b.layer(f"缺口：{when}外人口", feats, show=True)
+        when = _("{minutes} min").format(minutes=_fmt(gap_minutes)) if gap_minutes is not None \
+            else _("the service area")
+        group = b.layer(_("Gaps: people beyond {limit}").format(limit=when), feats, show=True)
         total = float(d["population"].sum())
-        b.legend_section("未覆盖人口（所在位置）", [
-            (_sw_dot("#ef5350"), f"{when}外共约 {_fmt(round(total))} 人，圈越大人越多")], groups=[group])
+        b.legend_section(_("People not covered (where they live)"), [
+            (_sw_dot("#ef5350"), _("about {n} people beyond {limit} in all; bigger circles, more people").format(
+                n=_fmt(round(total)), limit=when))], groups=[group])
 
     # Facilities: one layer per kind, symbol + colour; planned ones hollow.
     kinds = facility_kinds if facility_kinds is not None else [k for k in FACILITY_STYLES if k in county.layers]
@@ -357,6 +380,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         if not len(fac):
             continue
         symbol, colour = FACILITY_STYLES.get(kind, ("•", "#333"))
+        symbol = _(symbol) if symbol != "•" else symbol
         flabels = _labels(kind)
         d = b.prepare(fac)
         d = d.set_geometry(d.geometry.representative_point())
@@ -366,12 +390,13 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
             "t": _esc(r["name"]),
             "n": r["name"],
         }) for _i, r in d.iterrows()]
-        title_zh = SCHEMAS[kind].title_zh if kind in SCHEMAS else kind
-        fac_groups.append(b.layer(title_zh, feats, show=(kind != "children_homes")))
-        fac_entries.append((_sym_html(symbol, colour), f"{title_zh}（{len(fac)} 处）"))
+        kind_title = layer_title(kind)
+        fac_groups.append(b.layer(kind_title, feats, show=(kind != "children_homes")))
+        fac_entries.append((_sym_html(symbol, colour), ngettext("{layer} ({n} site)", "{layer} ({n} sites)",
+                                                                len(fac)).format(layer=kind_title, n=len(fac))))
     if fac_entries:
-        fac_entries.append((_sym_html("规", "#555", planned=True), "空心：规划中"))
-        b.legend_section("设施", fac_entries, groups=fac_groups)
+        fac_entries.append((_sym_html(_("P"), "#555", planned=True), _("hollow: planned")))
+        b.legend_section(_("Facilities"), fac_entries, groups=fac_groups)
 
     # Proposed sites from siting.
     if proposed_sites is not None and len(proposed_sites):
@@ -381,19 +406,20 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
         slabels = _labels(None)
         feats = []
         for i, (_i, r) in enumerate(d.iterrows()):
-            nm = r[name_col] if name_col else f"拟新建站点 {i + 1}"
+            nm = r[name_col] if name_col else _("proposed site {n}").format(n=i + 1)
+            proposed = _("Proposed: {name}").format(name=_fmt(nm))
             feats.append(_feature(r.geometry, {
-                "i": _sym_html("新", "#d81b60"), "zi": 1000,
-                "p": _popup(f"拟新建：{_fmt(nm)}", _record_pairs(r, slabels)),
-                "t": f"拟新建：{_esc(nm)}", "n": _fmt(nm)}))
-        group = b.layer("拟新建站点（选址结果）", feats, show=True)
-        b.legend_section("选址", [(_sym_html("新", "#d81b60"), "拟新建站点")], groups=[group])
+                "i": _sym_html(_("+"), "#d81b60"), "zi": 1000,
+                "p": _popup(proposed, _record_pairs(r, slabels)),
+                "t": _esc(proposed), "n": _fmt(nm)}))
+        group = b.layer(_("Proposed sites (siting result)"), feats, show=True)
+        b.legend_section(_("Siting"), [(_sym_html(_("+"), "#d81b60"), _("Proposed site"))], groups=[group])
 
     # Township names last, so they sit above every fill.
     spots = shapely.transform(towns_d.geometry.representative_point().values, lambda xy: np.round(xy, 5))
     feats = [_feature(pt, {"i": f'<div class="gp-tl">{_esc(name)}</div>', "iz": [0, 0], "ni": 1})
              for pt, name in zip(spots, towns_d["name"])]
-    b.layer("乡镇(街道)名称", feats, show=True)
+    b.layer(_("Township names"), feats, show=True)
     return b.finish()
 
 
@@ -415,14 +441,18 @@ def _draw_isochrones(b, isochrones: gpd.GeoDataFrame) -> None:
             n_fac = sel["facility_id"].nunique() if "facility_id" in sel.columns else len(sel)
             rows.append({"minutes": m, "facilities": n_fac, "geometry": geom})
         d = b.prepare(gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS))
-        kind_zh = SCHEMAS[kind].title_zh if kind in SCHEMAS else kind
+        kind_title = layer_title(kind)
+        labels = _labels(None)
         feats = [_feature(r.geometry, {
             "s": {"color": colour_of[r["minutes"]], "weight": 1, "fillColor": colour_of[r["minutes"]],
                   "fillOpacity": 0.18},
-            "p": _popup(f"{kind_zh} {_fmt(r['minutes'])} 分钟可达范围".strip(),
-                        [("通行时间(分钟)", r["minutes"]), ("设施数", r["facilities"])]),
-            "t": f"{_esc(kind_zh)} {_esc(r['minutes'])} 分钟可达".strip(),
+            "p": _popup(_("{layer} reached within {minutes} min").format(layer=kind_title,
+                                                                        minutes=_fmt(r["minutes"])).strip(),
+                        [(labels["minutes"], r["minutes"]), (labels["facilities"], r["facilities"])]),
+            "t": _esc(_("{layer}: {minutes} min").format(layer=kind_title, minutes=_fmt(r["minutes"])).strip()),
         }) for _i, r in d.iterrows()]
-        groups.append(b.layer(f"{kind_zh} 通行时间等时圈".strip(), feats, show=True))
-    b.legend_section("道路通行时间等时圈", [(_sw_fill(colour_of[m], 0.4, border=colour_of[m]), f"{_fmt(m)} 分钟内")
-                                     for m in minutes_all], groups=groups)
+        groups.append(b.layer(_("{layer} journey-time isochrones").format(layer=kind_title).strip(), feats,
+                              show=True))
+    b.legend_section(_("Road journey-time isochrones"), [
+        (_sw_fill(colour_of[m], 0.4, border=colour_of[m]), _("within {minutes} min").format(minutes=_fmt(m)))
+        for m in minutes_all], groups=groups)

@@ -13,24 +13,24 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from geoplan.i18n import _
+from geoplan.i18n import N_, _, ngettext
 from geoplan.maps.builder import _Builder
 from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _labels, _popup, _record_pairs,
                                  _sw_dot)
 
 #: Labels of the sample's place-name categories. 1120 is the code used in
 #: geoplan.layers.schema; 1110, 1210, 1220 are the sample's provisional codes
-#: (layers/README.md). Pass ``category_labels`` for a full code table.
+#: (layers/README.md). Pass ``category_labels`` for a full code table. English msgids, translated where shown.
 DEFAULT_CATEGORY_LABELS: dict[str, str] = {
-    "1110": "县级行政区域", "1120": "乡级行政区域（乡、镇、街道）",
-    "1210": "社区（居民委员会）", "1220": "行政村（村民委员会）",
+    "1110": N_("County-level administrative areas"), "1120": N_("Township-level administrative areas"),
+    "1210": N_("Communities (residents' committees)"), "1220": N_("Administrative villages (villagers' committees)"),
 }
 
 
 def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, *,
                   category_labels: Mapping[str, str] | None = None, outline: gpd.GeoDataFrame | None = None,
                   basemap: str | None = None, tianditu_key: str | None = None, offline: bool = False,
-                  title: str = "地名分布", data_date=None, simplify_m: float = 10.0, sources: str | None = None,
+                  title: str | None = None, data_date=None, simplify_m: float = 10.0, sources: str | None = None,
                   hidden_categories: Sequence[str] = (), label_max: int = 20) -> folium.Map:
     """Map of standard place names by category, with each name's history in its popup.
 
@@ -45,7 +45,7 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
         ``old_name``, ``new_name``, ``approved_by``, ``note``), shown as a
         table in the popup of that name, in the given row order.
     category_labels : mapping, optional
-        Category code → Chinese label, added to :data:`DEFAULT_CATEGORY_LABELS`;
+        Category code → label (shown as given), added to :data:`DEFAULT_CATEGORY_LABELS`;
         a ``category_name`` column wins over both.
     outline : GeoDataFrame, optional
         Area outline for framing.
@@ -72,14 +72,16 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
     for col in ("name", "category"):
         if col not in names.columns:
             raise MapError(_("The place names need a {column!r} column.").format(column=col))
-    cats = dict(DEFAULT_CATEGORY_LABELS)
+    if title is None:
+        title = _("Place names")
+    cats = {k: _(v) for k, v in DEFAULT_CATEGORY_LABELS.items()}
     cats.update({str(k): str(v) for k, v in (category_labels or {}).items()})
     frame = outline if outline is not None and len(outline) else names
     b = _Builder(title, data_date, basemap, tianditu_key, offline, simplify_m, frame,
-                 search_placeholder="搜索地名…", sources=sources)
+                 search_placeholder=_("Search place names…"), sources=sources)
     if outline is not None and len(outline):
         o = b.prepare(outline)
-        b.layer("县界", [_feature(g, {"s": {"color": "#555", "weight": 2, "fill": False, "interactive": False}})
+        b.layer(_("County boundary"), [_feature(g, {"s": {"color": "#555", "weight": 2, "fill": False, "interactive": False}})
                         for g in o.geometry])
     hist_by_id: dict[str, pd.DataFrame] = {}
     if history is not None and len(history):
@@ -87,26 +89,28 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
             raise MapError(_("The name history needs a 'name_id' column linking it to the place names."))
         hist_by_id = {str(k): g.drop(columns="name_id") for k, g in history.groupby("name_id", sort=False)}
     labels = _labels("place_names")
+    plain = _labels(None)
+    history_h5 = "<h5>" + html.escape(_("History of the name")) + "</h5>"
     d = b.prepare(names)
     d = d.assign(_cat=d["category"].astype(str))
     entries = []
     for i, (cat, part) in enumerate(sorted(d.groupby("_cat"), key=lambda kv: kv[0])):
         colour = PALETTE[i % len(PALETTE)]
         label = (str(part["category_name"].dropna().iloc[0]) if "category_name" in part.columns
-                 and part["category_name"].notna().any() else cats.get(cat, f"类别 {cat}"))
+                 and part["category_name"].notna().any() else cats.get(cat, _("category {code}").format(code=cat)))
         feats = []
         for _i, r in part.iterrows():
             extra = ""
             h = hist_by_id.get(str(r.get("name_id")))
             if h is not None and len(h):
                 hl = [labels.get(c, str(c)) for c in h.columns]
-                extra = ("<h5>历史沿革</h5><table class=\"gp-hist\"><tr>"
+                extra = (history_h5 + "<table class=\"gp-hist\"><tr>"
                          + "".join(f"<th>{html.escape(x)}</th>" for x in hl) + "</tr>"
                          + "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>"
                                    for row in h.itertuples(index=False)) + "</table>")
             elif history is not None:
-                extra = "<h5>历史沿革</h5><div>无记录</div>"
-            props = {"p": _popup(r["name"], _record_pairs(r, labels) + [("类别名称", label)], extra),
+                extra = history_h5 + "<div>" + html.escape(_("no records")) + "</div>"
+            props = {"p": _popup(r["name"], _record_pairs(r, labels) + [(plain["category_name"], label)], extra),
                      "t": _esc(r["name"]), "n": _fmt(r["name"])}
             if len(part) <= label_max:
                 props["lb"] = 1
@@ -115,10 +119,11 @@ def gazetteer_map(names: gpd.GeoDataFrame, history: pd.DataFrame | None = None, 
             else:
                 props["s"] = {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.15}
             feats.append(_feature(r.geometry, props))
-        b.layer(f"{label}（{cat}）", feats, show=cat not in set(map(str, hidden_categories)),
+        b.layer(_("{category} ({code})").format(category=label, code=cat), feats, show=cat not in set(map(str, hidden_categories)),
                 search_label=label)
-        entries.append((_sw_dot(colour), f"{label}（{cat}，{len(part)} 处）"))
-    b.legend_section("地名类别", entries)
+        entries.append((_sw_dot(colour), ngettext("{category} ({code}, {n} place)", "{category} ({code}, {n} places)",
+                                                  len(part)).format(category=label, code=cat, n=len(part))))
+    b.legend_section(_("Place-name categories"), entries)
     return b.finish()
 
 

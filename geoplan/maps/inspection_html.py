@@ -11,10 +11,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geoplan.i18n import _
+from geoplan.i18n import _, ngettext
 from geoplan.maps.builder import _Builder
 from geoplan.maps.common import (PALETTE, MapError, _esc, _feature, _fmt, _labels, _missing, _popup,
-                                 _record_pairs, _sw_dot, _sw_line)
+                                 _record_pairs, _sw_dot, _sw_line, layer_title, value_text)
 
 #: Marker colour per condition (schema ``boundary_markers.condition``).
 CONDITION_COLOURS: dict[str, str] = {"完好": "#2e7d32", "损坏": "#f9a825", "移位": "#8e24aa", "丢失": "#d32f2f",
@@ -25,7 +25,7 @@ _LEVEL_WEIGHTS = {"省级": 5, "市级": 4, "县级": 3, "乡级": 2}
 
 def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: gpd.GeoDataFrame | None = None,
                    *, outline: gpd.GeoDataFrame | None = None, basemap: str | None = None,
-                   tianditu_key: str | None = None, offline: bool = False, title: str = "界线联合检查",
+                   tianditu_key: str | None = None, offline: bool = False, title: str | None = None,
                    data_date=None, simplify_m: float = 10.0, sources: str | None = None) -> folium.Map:
     """Map for boundary inspection: lines, markers by condition, team-day routes in visit order.
 
@@ -62,14 +62,17 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
     for col in ("condition",):
         if col not in markers.columns:
             raise MapError(_("The boundary markers need a {column!r} column.").format(column=col))
+    if title is None:
+        title = _("Boundary joint inspection")
     frame = outline if outline is not None and len(outline) else (lines if len(lines) else markers)
     if data_date is None and "last_inspected" in markers.columns and markers["last_inspected"].notna().any():
-        data_date = f"界桩上次检查 {_fmt(pd.to_datetime(markers['last_inspected']).max())}"
+        data_date = _("boundary markers last inspected {date}").format(
+            date=_fmt(pd.to_datetime(markers["last_inspected"]).max()))
     b = _Builder(title, data_date, basemap, tianditu_key, offline, simplify_m, frame,
-                 search_placeholder="搜索界线、界桩…", sources=sources)
+                 search_placeholder=_("Search boundary lines, boundary markers…"), sources=sources)
     if outline is not None and len(outline):
         o = b.prepare(outline)
-        b.layer("县界", [_feature(g, {"s": {"color": "#999", "weight": 1.5, "fill": False, "dashArray": "4 3",
+        b.layer(_("County boundary"), [_feature(g, {"s": {"color": "#999", "weight": 1.5, "fill": False, "dashArray": "4 3",
                                             "interactive": False}}) for g in o.geometry])
 
     llabels = _labels("boundary_lines")
@@ -80,8 +83,8 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
         feats.append(_feature(r.geometry, {
             "s": {"color": "#424242", "weight": _LEVEL_WEIGHTS.get(r.get("level"), 3), "opacity": 0.9},
             "p": _popup(nm, _record_pairs(r, llabels)), "t": _esc(nm), "n": _fmt(nm)}))
-    b.layer("行政区域界线", feats)
-    b.legend_section("界线", [(_sw_line("#424242"), "行政区域界线（越粗级别越高）")])
+    b.layer(layer_title("boundary_lines"), feats)
+    b.legend_section(_("Boundary lines"), [(_sw_line("#424242"), _("Boundary lines (thicker: higher level)"))])
 
     mlabels = _labels("boundary_markers")
     d = b.prepare(markers)
@@ -91,12 +94,15 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
         mid = r.get("marker_id", "")
         feats.append(_feature(r.geometry, {
             "s": {"radius": 6, "color": "#fff", "weight": 1.5, "fillColor": colour, "fillOpacity": 1},
-            "p": _popup(f"界桩 {_fmt(mid)}", _record_pairs(r, mlabels)),
-            "t": f"{_esc(mid)}（{_esc(r['condition'])}）", "n": _fmt(mid)}))
-    b.layer("界桩", feats)
+            "p": _popup(_("Boundary marker {id}").format(id=_fmt(mid)), _record_pairs(r, mlabels)),
+            "t": _esc(_("{id} ({condition})").format(id=_fmt(mid), condition=_fmt(value_text("condition",
+                                                                                                r["condition"])))),
+            "n": _fmt(mid)}))
+    b.layer(layer_title("boundary_markers"), feats)
     known = [c for c in CONDITION_COLOURS if c in set(markers["condition"].dropna())] or list(CONDITION_COLOURS)
     other = sorted(set(markers["condition"].dropna().astype(str)) - set(CONDITION_COLOURS))
-    b.legend_section("界桩状况", [(_sw_dot(CONDITION_COLOURS[c]), c) for c in known]
+    b.legend_section(_("Boundary marker condition"), [(_sw_dot(CONDITION_COLOURS[c]), value_text("condition", c))
+                                                      for c in known]
                      + [(_sw_dot("#607d8b"), c) for c in other])
 
     if routes is not None and len(routes):
@@ -122,14 +128,14 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
                                           else first, 0)
                 if start is not None and not start.is_empty:
                     feats.append(_feature(start, {
-                        "i": f'<span class="gp-num" style="background:{colour}">起</span>', "iz": [22, 18],
-                        "zi": 500, "t": f"{_esc(name)} 出发点"}))
+                        "i": f'<span class="gp-num" style="background:{colour}">' + _esc(_("▶")) + "</span>",
+                        "iz": [22, 18], "zi": 500, "t": _esc(_("{route} starting point").format(route=name))}))
             for (_i, r), order in zip(part.iterrows(), orders):
-                pairs = _record_pairs(r, rlabels, skip=("order",)) + [("顺序", order)]
+                pairs = _record_pairs(r, rlabels, skip=("order",)) + [(rlabels["order"], order)]
                 feats.append(_feature(r.geometry, {
                     "s": {"color": colour, "weight": 4, "opacity": 0.85},
-                    "p": _popup(f"路线 {name} 第 {_fmt(order)} 段", pairs),
-                    "t": f"{_esc(name)} 第 {_esc(order)} 段"}))
+                    "p": _popup(_("Route {route}, leg {n}").format(route=name, n=_fmt(order)), pairs),
+                    "t": _esc(_("{route}, leg {n}").format(route=name, n=_fmt(order)))}))
                 end = shapely.get_point(shapely.line_merge(r.geometry) if r.geometry.geom_type == "MultiLineString"
                                         else r.geometry, -1) if r.geometry.geom_type in ("LineString",
                                                                                           "MultiLineString") else None
@@ -139,12 +145,17 @@ def inspection_map(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, routes: g
                 feats.append(_feature(end, {
                     "i": f'<span class="gp-num" style="background:{colour}">{_esc(order)}</span>', "iz": [22, 18],
                     "zi": 500,
-                    "p": _popup(f"{name} 第 {_fmt(order)} 站", [("检查组", team), ("日期", day), ("顺序", order)]
-                                + ([("检查点", stop)] if not _missing(stop) else [])),
-                    "t": f"{_esc(name)} 第 {_esc(order)} 站" + (f"：{_esc(stop)}" if not _missing(stop) else "")}))
-            b.layer(f"路线 {name}", feats, search_label=f"路线 {name}")
-            entries.append((_sw_line(colour), f"{name}（{len(part)} 段，数字为到访顺序）"))
-        b.legend_section("检查路线（每组每天一色）", entries)
+                    "p": _popup(_("{route}, stop {n}").format(route=name, n=_fmt(order)),
+                                [(rlabels["team"], team), (rlabels["day"], day), (rlabels["order"], order)]
+                                + ([(rlabels["stop"], stop)] if not _missing(stop) else [])),
+                    "t": _esc(_("{route}, stop {n}").format(route=name, n=_fmt(order))
+                              + (_(": {stop}").format(stop=_fmt(stop)) if not _missing(stop) else ""))}))
+            route_name = _("Route {route}").format(route=name)
+            b.layer(route_name, feats, search_label=route_name)
+            entries.append((_sw_line(colour), ngettext("{route} ({n} leg; numbers give the visiting order)",
+                                                       "{route} ({n} legs; numbers give the visiting order)",
+                                                       len(part)).format(route=name, n=len(part))))
+        b.legend_section(_("Inspection routes (one colour per team and day)"), entries)
     return b.finish()
 
 

@@ -32,6 +32,8 @@ import shapely
 
 from geoplan.layers.crs import metric_crs
 from geoplan.errors import GeoplanError
+from geoplan.i18n import N_, _
+from geoplan.maps.common import value_text
 from geoplan.maps.atlas_parts import (LEGEND_ITEMS, _extent, new_figure, _furniture, _inset, _legend, _line_names,
                                       _scale_and_north, _table)
 from geoplan.maps.labels import LabelPlacer
@@ -173,7 +175,7 @@ def _draw_base(ax, ctx, extent, *, road_alpha=1.0, label_areas=True):
     if label_areas:
         frames = [f for f in (ctx.outline, ctx.neighbours) if f is not None]
         for f in frames:
-            for _, row in f.iterrows():
+            for _i, row in f.iterrows():
                 part = row.geometry.intersection(box.buffer(-(x1 - x0) * 0.04))
                 if part.is_empty or part.area < box.area * 0.02:
                     continue
@@ -209,11 +211,15 @@ def missed_markers(result) -> pd.DataFrame:
     if "due" in m.columns:
         for mid in m.index[m["due"].fillna(False).astype(bool)]:
             if mid not in visited and mid not in {r[0] for r in rows}:
-                rows.append((mid, "未排入计划：工作日时长或天数不足"))
+                rows.append((mid, _(NOT_SCHEDULED)))
     out = pd.DataFrame(rows, columns=["marker_id", "reason"])
     out["reason"] = out["reason"].map(_zh_reason)
     out.insert(1, "line_code", out["marker_id"].map(m["line_code"].astype(str)).fillna("—"))
     return out.sort_values(["line_code", "marker_id"], kind="stable").reset_index(drop=True)
+
+
+#: The reason of a due marker no team-day holds (English msgid).
+NOT_SCHEDULED = N_("not scheduled: too few working hours or days")
 
 
 def _zh_reason(text: str) -> str:
@@ -248,7 +254,7 @@ def _overview_page(fig, ctx, result, paper_aspect, missed_rows):
         hull = pts.convex_hull.buffer(1200)
         gpd.GeoSeries([hull], crs=ctx.crs).plot(ax=ax, facecolor="none", edgecolor="0.2", hatch=HATCHES[i % len(HATCHES)],
                                                 linewidth=0.6, zorder=2.5, alpha=0.6)
-        patches.append(Patch(facecolor="white", edgecolor="0.2", hatch=HATCHES[i % len(HATCHES)], label=f"{team}作业区"))
+        patches.append(Patch(facecolor="white", edgecolor="0.2", hatch=HATCHES[i % len(HATCHES)], label=_("{team} work area").format(team=team)))
     due = ctx.markers[ctx.markers.get("due", True).astype(bool)] if "due" in ctx.markers else ctx.markers
     other = ctx.markers.drop(due.index)
     other.plot(ax=ax, marker="^", color="0.6", markersize=10, zorder=4)
@@ -265,35 +271,40 @@ def _overview_page(fig, ctx, result, paper_aspect, missed_rows):
     for artist in area_names:
         placer.block_artist(artist)
     if ctx.bases is not None:
-        for _, b in ctx.bases.iterrows():
+        for _i, b in ctx.bases.iterrows():
             placer.block_point(b.geometry.x, b.geometry.y, 5)
-    for _, ln in ctx.lines.iterrows():
+    for _i, ln in ctx.lines.iterrows():
         p = ln.geometry.interpolate(0.5, normalized=True)
         placer.place(str(ln["line_code"]), p.x, p.y, fontsize=8, fontweight="bold", zorder=7,
                      bbox=dict(boxstyle="square,pad=0.15", fc="white", ec="black", lw=0.5))
     if ctx.bases is not None:
-        for _, b in ctx.bases.iterrows():
+        for _i, b in ctx.bases.iterrows():
             placer.place(str(b["name"]), b.geometry.x, b.geometry.y, fontsize=7, zorder=7,
                          bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
     for row in missed_rows:
         hit = ctx.markers[ctx.markers["marker_id"].astype(str) == row[0]]
         if len(hit):
             placer.place(row[0], hit.geometry.x.iloc[0], hit.geometry.y.iloc[0], fontsize=6.5, zorder=7)
-    title = f"{r.params.get('county_name', '')}行政区域界线联合检查 — 总图"
+    title = _("{county} administrative boundary lines joint inspection — overview").format(
+        county=r.params.get("county_name", ""))
     fig.text(0.04, 0.955, title, fontsize=16, fontweight="bold", va="top")
-    unr = sum(1 for row in missed_rows if not row[2].startswith("未排入"))
-    fig.text(0.04, 0.905, f"计划 {len(r.visits)} 个界桩，{len(r.routes)} 个组日，"
-             f"{r.routes['date'].min()} 至 {r.routes['date'].max()}；无法到达 {unr} 个，"
-             f"未排入 {len(missed_rows) - unr} 个" + ("（编号与原因见右表，图中以 × 标出）" if missed_rows else ""),
+    unr = sum(1 for row in missed_rows if row[2] != _zh_reason(_(NOT_SCHEDULED)))
+    fig.text(0.04, 0.905, _("Planned: {markers} boundary markers, {days} team-days, {first} to {last}; "
+                            "{unreachable} unreachable, {unscheduled} not scheduled").format(
+                 markers=len(r.visits), days=len(r.routes), first=r.routes["date"].min(), last=r.routes["date"].max(),
+                 unreachable=unr, unscheduled=len(missed_rows) - unr)
+             + (_(" (numbers and reasons in the table on the right, marked × on the map)") if missed_rows else ""),
              fontsize=9, va="top")
     lax = fig.add_axes([0.70, 0.64, 0.28, 0.24])
     from matplotlib.lines import Line2D
-    handles = [Line2D([0], [0], label=l, **kw) for l, kw in LEGEND_ITEMS[:2]] + [
-        Line2D([0], [0], marker="o", color="black", linestyle="none", markersize=5, label="待检界桩"),
-        Line2D([0], [0], marker="^", color="0.6", linestyle="none", markersize=5, label="本次不检界桩"),
-        Line2D([0], [0], marker="x", color="black", linestyle="none", markersize=6, label="无法到达 / 未排入"),
-        Line2D([0], [0], marker="s", color="black", linestyle="none", markersize=6, label="出发地")] + patches
-    lax.legend(handles=handles, loc="upper left", fontsize=7, title="图例", title_fontsize=8, borderaxespad=0)
+    handles = [Line2D([0], [0], label=_(l), **kw) for l, kw in LEGEND_ITEMS[:2]] + [
+        Line2D([0], [0], marker="o", color="black", linestyle="none", markersize=5, label=_("Boundary markers due")),
+        Line2D([0], [0], marker="^", color="0.6", linestyle="none", markersize=5,
+               label=_("Boundary markers not inspected this time")),
+        Line2D([0], [0], marker="x", color="black", linestyle="none", markersize=6,
+               label=_("Unreachable / not scheduled")),
+        Line2D([0], [0], marker="s", color="black", linestyle="none", markersize=6, label=_("Starting point"))] + patches
+    lax.legend(handles=handles, loc="upper left", fontsize=7, title=_("Legend"), title_fontsize=8, borderaxespad=0)
     lax.axis("off")
     rows = [[str(x.route_id), str(x.date), f"{x.n_markers}", f"{x.total_min:.0f}", str(x.lines)]
             for x in r.routes.itertuples()]
@@ -301,14 +312,17 @@ def _overview_page(fig, ctx, result, paper_aspect, missed_rows):
     n_routes = min(len(rows), _ROWS_FIT)
     tax = fig.add_axes([0.70, top - _ROW_H * (n_routes + 1), 0.28, _ROW_H * (n_routes + 1)])
     tax.axis("off")
-    _table(tax, ["组日", "日期", "界桩", "分钟", "界线"], rows[:n_routes], col_widths=[0.17, 0.25, 0.11, 0.12, 0.35])
+    _table(tax, [_("Team-day"), _("Date"), _("Stops"), _("Min"), _("Boundary lines")], rows[:n_routes],
+           col_widths=[0.17, 0.25, 0.11, 0.12, 0.35])
     if len(rows) > n_routes:
-        fig.text(0.70, top - _ROW_H * (n_routes + 1) - 0.005, f"另 {len(rows) - n_routes} 个组日见各日作业图",
+        fig.text(0.70, top - _ROW_H * (n_routes + 1) - 0.005,
+                 _("{n} more team-days on the day pages").format(n=len(rows) - n_routes),
                  fontsize=6.5, va="top")
     names = _line_names(r, sorted(r.lines["line_code"].astype(str)))
-    fig.text(0.04, 0.07, "界线: " + "；".join(names), fontsize=6, va="top", wrap=True)
-    fig.text(0.04, 0.025, "坐标网: CGCS2000 高斯-克吕格投影公里网 (单位 km)。界桩位置为示意数据。", fontsize=6,
-             color="0.3", va="top")
+    fig.text(0.04, 0.07, _("Boundary lines: {lines}").format(lines=_("; ").join(names)), fontsize=6, va="top",
+             wrap=True)
+    fig.text(0.04, 0.025, _("Grid: CGCS2000 Gauss–Krüger kilometre grid (unit km). Boundary marker positions are "
+                            "illustrative data."), fontsize=6, color="0.3", va="top")
     return top - _ROW_H * (n_routes + 1) - 0.035
 
 
@@ -317,25 +331,27 @@ _ROW_H = 0.0235
 _ROWS_FIT = 22
 
 
-def _missed_table(fig, rows, top, bottom=0.10, x=0.70, width=0.28, heading="无法到达 / 未排入的界桩"):
+def _missed_table(fig, rows, top, bottom=0.10, x=0.70, width=0.28, heading=None):
     """The missed markers as a table from ``top`` down to ``bottom``; returns the rows that did not fit."""
     n = max(0, min(len(rows), int((top - bottom - 0.03) / _ROW_H) - 1))
     if not rows:
         return []
-    fig.text(x, top, f"{heading}（{len(rows)} 个）", fontsize=8, fontweight="bold", va="top")
+    heading = heading if heading is not None else _("Unreachable / unscheduled boundary markers")
+    fig.text(x, top, _("{heading} ({n})").format(heading=heading, n=len(rows)), fontsize=8, fontweight="bold",
+             va="top")
     if n:
         tax = fig.add_axes([x, top - 0.025 - _ROW_H * (n + 1), width, _ROW_H * (n + 1)])
         tax.axis("off")
-        _table(tax, ["界桩编号", "界线", "原因"], rows[:n], col_widths=[0.27, 0.15, 0.58], fontsize=6.5)
+        _table(tax, [_("Marker no."), _("Boundary lines"), _("Reason")], rows[:n], col_widths=[0.27, 0.15, 0.58], fontsize=6.5)
     return rows[n:]
 
 
 def _missed_page(fig, result, rows):
     """Continuation page: the missed markers that did not fit on the overview."""
-    fig.text(0.04, 0.955, "无法到达 / 未排入的界桩（续）", fontsize=14, fontweight="bold", va="top")
+    fig.text(0.04, 0.955, _("Unreachable / unscheduled boundary markers (continued)"), fontsize=14, fontweight="bold", va="top")
     cols = [(0.04, 0.45), (0.52, 0.45)]
     for x, w in cols:
-        rows = _missed_table(fig, rows, 0.90, bottom=0.05, x=x, width=w, heading="续表")
+        rows = _missed_table(fig, rows, 0.90, bottom=0.05, x=x, width=w, heading=_("Continued"))
     return rows
 
 
@@ -395,11 +411,15 @@ def _day_page(fig, ctx, result, route):
     codes = list(dict.fromkeys(vis["line_code"]))
     names = _line_names(r, codes)
     fig.text(0.04 if not portrait else 0.05, 0.95,
-             f"界线联合检查作业图  {route.team} 第{route.day}天  {route.date}", fontsize=15, fontweight="bold")
-    fig.text(0.04 if not portrait else 0.05, 0.915, "界线: " + "；".join(names), fontsize=8)
+             _("Boundary joint inspection work map  {team} day {day}  {date}").format(
+                 team=route.team, day=route.day, date=route.date), fontsize=15, fontweight="bold")
+    fig.text(0.04 if not portrait else 0.05, 0.915, _("Boundary lines: {lines}").format(lines=_("; ").join(names)),
+             fontsize=8)
     fig.text(0.04 if not portrait else 0.05, 0.893,
-             f"出发地 {route.base_name} {route.start} — 返回 {route.end}；驾车 {route.drive_min:.0f} 分钟，"
-             f"步行 {route.walk_min:.0f} 分钟，检查 {route.service_min:.0f} 分钟，共 {route.total_min:.0f} 分钟",
+             _("Start {base} {start} — back {end}; driving {drive} min, walking {walk} min, inspecting {inspect} min, "
+               "{total} min in all").format(base=route.base_name, start=route.start, end=route.end,
+                                             drive=f"{route.drive_min:.0f}", walk=f"{route.walk_min:.0f}",
+                                             inspect=f"{route.service_min:.0f}", total=f"{route.total_min:.0f}"),
              fontsize=8)
     if portrait:
         inset = [0.72, 0.04, 0.23, 0.22]
@@ -414,8 +434,9 @@ def _day_page(fig, ctx, result, route):
     tax = fig.add_axes(table)
     tax.axis("off")
     rows = [[str(v.order), v.marker_id, v.arrival, f"{v.walk_min:.0f}", ""] for v in vis.itertuples()]
-    _table(tax, ["序", "界桩编号", "到达", "步行", "完成✓"], rows[:30], col_widths=[0.1, 0.34, 0.2, 0.16, 0.2])
-    fig.text(0.04, 0.015, "坐标网: CGCS2000 高斯-克吕格投影公里网 (km)。路线沿道路；步行为往返。界桩与道路为示意数据。",
+    _table(tax, [_("No."), _("Marker no."), _("Arrival"), _("Walk"), _("Done ✓")], rows[:30], col_widths=[0.1, 0.34, 0.2, 0.16, 0.2])
+    fig.text(0.04, 0.015, _("Grid: CGCS2000 Gauss–Krüger kilometre grid (km). Routes follow roads; walks are there "
+                            "and back. Boundary markers and roads are illustrative data."),
              fontsize=6, color="0.3")
     return placer
 
@@ -426,7 +447,7 @@ def _line_page(fig, ctx, result, code, missed):
     line = ctx.lines[ctx.lines["line_code"].astype(str) == code]
     marks = ctx.markers[ctx.markers["line_code"].astype(str) == code]
     vis = r.visits.assign(marker_id=r.visits["marker_id"].astype(str)).set_index("marker_id")
-    why = {m: reason for m, _, reason in missed}
+    why = {m: reason for m, _l, reason in missed}
     fw, fh = fig.get_size_inches()
     main = [0.04, 0.07, 0.64, 0.80]
     ax = fig.add_axes(main)
@@ -439,7 +460,8 @@ def _line_page(fig, ctx, result, code, missed):
     for artist in area_names:
         placer.block_artist(artist)
     rows, labels = [], []
-    for _, m in marks.sort_values("marker_id").iterrows():
+    not_now = _("Not inspected this time")
+    for _i, m in marks.sort_values("marker_id").iterrows():
         mid = str(m["marker_id"])
         x, y = m.geometry.x, m.geometry.y
         if mid in vis.index:
@@ -447,41 +469,45 @@ def _line_page(fig, ctx, result, code, missed):
             v = v.iloc[0] if isinstance(v, pd.DataFrame) else v
             ax.plot(x, y, marker="o", markersize=7, markerfacecolor="white", markeredgecolor="black",
                     markeredgewidth=1.2, zorder=8)
-            note = f"{v['route_id']} 第{v['order']}"
-            rows.append([mid, str(m.get("condition", "")), str(v["route_id"]), str(v["date"]), str(v["order"])])
+            note = _("{route} #{n}").format(route=v["route_id"], n=v["order"])
+            rows.append([mid, str(value_text("condition", m.get("condition", ""))), str(v["route_id"]), str(v["date"]), str(v["order"])])
         elif mid in why:
             ax.plot(x, y, marker="x", markersize=7, color="black", markeredgewidth=1.4, zorder=8)
-            note = "未检"
-            rows.append([mid, str(m.get("condition", "")), "—", "—", why[mid]])
+            note = _("not inspected")
+            rows.append([mid, str(value_text("condition", m.get("condition", ""))), "—", "—", why[mid]])
         else:
             ax.plot(x, y, marker="^", markersize=4.5, color="0.5", zorder=7)
             note = None
-            rows.append([mid, str(m.get("condition", "")), "本次不检", "", ""])
+            rows.append([mid, str(value_text("condition", m.get("condition", ""))), not_now, "", ""])
         placer.block_point(x, y, 4.5)
         if note is not None:
             labels.append((f"{mid}\n{note}", x, y))
     for text, x, y in labels:
         placer.place(text, x, y, fontsize=6)
     name = _line_names(r, [code])[0]
-    fig.text(0.04, 0.95, f"界线联合检查  界线图  {name}", fontsize=14, fontweight="bold")
-    n_vis = sum(1 for row in rows if row[2] not in ("—", "本次不检"))
-    fig.text(0.04, 0.915, f"界桩 {len(rows)} 个：本次检查 {n_vis} 个，无法到达或未排入 "
-             f"{sum(1 for row in rows if row[2] == '—')} 个", fontsize=8)
+    fig.text(0.04, 0.95, _("Boundary joint inspection  line map  {line}").format(line=name), fontsize=14,
+             fontweight="bold")
+    n_vis = sum(1 for row in rows if row[2] not in ("—", not_now))
+    fig.text(0.04, 0.915, _("{n} boundary markers: {inspected} inspected this time, {missed} unreachable or not "
+                            "scheduled").format(n=len(rows), inspected=n_vis,
+                                                missed=sum(1 for row in rows if row[2] == "—")), fontsize=8)
     _legend(fig.add_axes([0.72, 0.76, 0.25, 0.14]), [
         LEGEND_ITEMS[0], LEGEND_ITEMS[1],
-        ("本次检查 (标注组日与顺序)", dict(marker="o", markersize=7, markerfacecolor="white", markeredgecolor="black",
+        (_("Inspected this time (team-day and order)"), dict(marker="o", markersize=7, markerfacecolor="white", markeredgecolor="black",
                                    linestyle="none")),
-        ("无法到达 / 未排入", dict(marker="x", markersize=7, color="black", linestyle="none")),
-        ("本次不检", dict(marker="^", markersize=5, color="0.5", linestyle="none"))])
+        (_("Unreachable / not scheduled"), dict(marker="x", markersize=7, color="black", linestyle="none")),
+        (not_now, dict(marker="^", markersize=5, color="0.5", linestyle="none"))])
     n = min(len(rows), int(0.58 / _ROW_H) - 1)
     tax = fig.add_axes([0.72, 0.64 - _ROW_H * (n + 1), 0.26, _ROW_H * (n + 1)])
     tax.axis("off")
-    _table(tax, ["界桩编号", "状况", "组日", "日期", "顺序/原因"], rows[:n],
+    _table(tax, [_("Marker no."), _("Condition"), _("Team-day"), _("Date"), _("Order/reason")], rows[:n],
            col_widths=[0.25, 0.12, 0.17, 0.24, 0.22], fontsize=6)
     if len(rows) > n:
-        fig.text(0.72, 0.64 - _ROW_H * (n + 1) - 0.005, f"另 {len(rows) - n} 个界桩见总图与各日作业图", fontsize=6.5,
+        fig.text(0.72, 0.64 - _ROW_H * (n + 1) - 0.005,
+                 _("{n} more boundary markers on the overview and day pages").format(n=len(rows) - n), fontsize=6.5,
                  va="top")
-    fig.text(0.04, 0.015, "坐标网: CGCS2000 高斯-克吕格投影公里网 (km)。界桩与道路为示意数据。", fontsize=6, color="0.3")
+    fig.text(0.04, 0.015, _("Grid: CGCS2000 Gauss–Krüger kilometre grid (km). Boundary markers and roads are "
+                            "illustrative data."), fontsize=6, color="0.3")
     return placer
 
 
@@ -582,7 +608,7 @@ def _write_atlas(result, path, paper: str = "A4", orientation: str = "landscape"
                 say(route.route_id)
                 page(_day_page, ctx, result, route)
             info = pdf.infodict()
-            info["Title"] = "界线联合检查作业图"
+            info["Title"] = _("Boundary joint inspection work maps")
             info["Creator"] = "geoplan"
         tmp.replace(p)
     finally:

@@ -27,11 +27,11 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geoplan.i18n import _, ngettext
 from geoplan.layers.crs import metric_crs
-from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.atlas_parts import new_figure
-from geoplan.maps.common import MapError, _fmt
-from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results,
+from geoplan.maps.common import MapError, _fmt, layer_title
+from geoplan.maps.content import (EXEMPT, FAIL, PASS, default_sources, indicator_results, result_text,
                                   travel_time_areas)
 from geoplan.output import atomic_target
 
@@ -86,7 +86,7 @@ def _scale_bar(ax, extent) -> None:
     for i in range(4):
         ax.add_patch(Rectangle((bx + i * length / 4, by), length / 4, h, facecolor="black" if i % 2 == 0 else "white",
                                edgecolor="black", linewidth=0.6, zorder=20))
-    label = f"{length / 1000:g} 公里" if length >= 1000 else f"{length:g} 米"
+    label = _("{n} km").format(n=f"{length / 1000:g}") if length >= 1000 else _("{n} m").format(n=f"{length:g}")
     for x, t in ((bx, "0"), (bx + length, label)):
         _text(ax, x, by + h * 2.2, t, fontsize=7, ha="center", va="bottom")
 
@@ -98,7 +98,7 @@ def _north_arrow(ax) -> None:
     cx, top = 0.955, 0.965
     ax.add_patch(Polygon([(cx, top), (cx + 0.016, top - 0.07), (cx, top - 0.05), (cx - 0.016, top - 0.07)],
                          closed=True, transform=ax.transAxes, facecolor="black", edgecolor="black", zorder=20))
-    _text(ax, cx, top - 0.075, "北", transform=ax.transAxes, ha="center", va="top", fontsize=10, fontweight="bold")
+    _text(ax, cx, top - 0.075, _("N"), transform=ax.transAxes, ha="center", va="top", fontsize=10, fontweight="bold")
 
 
 def _is_travel_rule(evaluation, rule_id: str) -> bool:
@@ -109,7 +109,7 @@ def _is_travel_rule(evaluation, rule_id: str) -> bool:
 
 
 def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.GeoDataFrame | None = None,
-                     travel_minutes: Sequence[float] = (15, 30), travel_label: str = "最近设施",
+                     travel_minutes: Sequence[float] = (15, 30), travel_label: str | None = None,
                      uncovered: gpd.GeoDataFrame | None = None,
                      gap_minutes: float | None = None, facility_kinds: Sequence[str] | None = None,
                      proposed_sites: gpd.GeoDataFrame | None = None, title: str | None = None, data_date=None,
@@ -125,6 +125,8 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
         raise MapError(f"paper must be one of {', '.join(PAPER_MM)}, got {paper!r}.")
     if orientation not in ("landscape", "portrait"):
         raise MapError(f"orientation must be 'landscape' or 'portrait', got {orientation!r}.")
+    if travel_label is None:
+        travel_label = _("nearest facility")
     w_mm, h_mm = PAPER_MM[paper] if orientation == "landscape" else PAPER_MM[paper][::-1]
     towns = county["townships"]
     crs = metric_crs(towns)
@@ -171,14 +173,16 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
                 sel.plot(ax=ax, facecolor=style["facecolor"], hatch=style["hatch"], edgecolor="0.6", linewidth=0.5,
                          zorder=1)
                 handles.append(Patch(facecolor=style["facecolor"], hatch=style["hatch"], edgecolor="0.6",
-                                     label=f"{result}（{int((res == result).sum())} 个乡镇）"))
+                                     label=ngettext("{outcome} ({n} township)", "{outcome} ({n} townships)",
+                                                    int((res == result).sum())).format(
+                                         outcome=result_text(result), n=int((res == result).sum()))))
     else:
         towns_m.plot(ax=ax, facecolor="#f2f2f2", edgecolor="0.35", linewidth=0.5, zorder=1)
     towns_m.boundary.plot(ax=ax, color="0.35", linewidth=0.5, zorder=2)
     if county.outline is not None and len(county.outline):
         county.outline.to_crs(crs).boundary.plot(ax=ax, color="black", linewidth=1.3, zorder=6)
-    handles += [Line2D([0], [0], color="black", linewidth=1.3, label="县界"),
-                Line2D([0], [0], color="0.35", linewidth=0.5, label="乡镇(街道)界")]
+    handles += [Line2D([0], [0], color="black", linewidth=1.3, label=_("County boundary")),
+                Line2D([0], [0], color="0.35", linewidth=0.5, label=_("Township boundary"))]
 
     # Travel-time areas: outline of the area reached within each limit.
     if travel is not None and len(travel):
@@ -193,7 +197,9 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
             geom = shapely.union_all(inside.geometry.values)
             gpd.GeoSeries([geom], crs=crs).boundary.plot(ax=ax, color=colour, linestyle=dash, linewidth=lw, zorder=4)
             handles.append(Line2D([0], [0], color=colour, linestyle=dash, linewidth=lw,
-                                  label=f"{_fmt(limit)} 分钟内可达{travel_label}（{_fmt(round(inside['population'].sum()))} 人）"))
+                                  label=_("{facility} within {minutes} min ({n} people)").format(
+                                      facility=travel_label, minutes=_fmt(limit),
+                                      n=_fmt(round(inside["population"].sum())))))
 
     # People outside, where they live.
     if uncovered is not None and len(uncovered):
@@ -202,10 +208,12 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
         sizes = 22 * np.sqrt(u["population"].to_numpy(float) / top) ** 2 + 0.6
         ax.scatter(u.geometry.x, u.geometry.y, s=sizes, facecolor="#e53935", edgecolor="#4a0000", linewidth=0.4,
                    alpha=0.75, zorder=5)
-        when = f"{_fmt(gap_minutes)} 分钟" if gap_minutes is not None else "服务范围"
+        when = _("{minutes} min").format(minutes=_fmt(gap_minutes)) if gap_minutes is not None \
+            else _("the service area")
         handles.append(Line2D([0], [0], marker="o", linestyle="none", markerfacecolor="#ef5350",
                               markeredgecolor="#7f0000", markersize=6,
-                              label=f"{when}外人口（约 {_fmt(round(float(u['population'].sum())))} 人，点大人多）"))
+                              label=_("People beyond {limit} (about {n}; bigger dots, more people)").format(
+                                  limit=when, n=_fmt(round(float(u["population"].sum()))))))
 
     # Facilities by kind.
     kinds = facility_kinds if facility_kinds is not None else [
@@ -223,17 +231,19 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
         if planned.any():
             ax.scatter(pts.x[planned], pts.y[planned], marker=marker, s=34, facecolor="white", edgecolor=colour,
                        linewidth=1.0, zorder=7)
-        name = SCHEMAS[kind].title_zh if kind in SCHEMAS else kind
+        name = layer_title(kind)
         handles.append(Line2D([0], [0], marker=marker, linestyle="none", markerfacecolor=colour,
-                              markeredgecolor="white", markersize=6, label=f"{name}（{len(fac)} 处）"))
+                              markeredgecolor="white", markersize=6,
+                              label=ngettext("{layer} ({n} site)", "{layer} ({n} sites)", len(fac)).format(
+                                  layer=name, n=len(fac))))
     if kinds:
         handles.append(Line2D([0], [0], marker="o", linestyle="none", markerfacecolor="white",
-                              markeredgecolor="0.2", markersize=6, label="空心：规划中"))
+                              markeredgecolor="0.2", markersize=6, label=_("hollow: planned")))
     if proposed_sites is not None and len(proposed_sites):
         s = proposed_sites.to_crs(crs).geometry.representative_point()
         ax.scatter(s.x, s.y, marker="*", s=140, facecolor="#d81b60", edgecolor="black", linewidth=0.6, zorder=8)
         handles.append(Line2D([0], [0], marker="*", linestyle="none", markerfacecolor="#d81b60",
-                              markeredgecolor="black", markersize=10, label="拟新建站点"))
+                              markeredgecolor="black", markersize=10, label=_("Proposed site")))
 
     # Township names with a white halo, above everything.
     for geom, name in zip(towns_m.geometry.representative_point(), towns_m["name"]):
@@ -255,21 +265,23 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
     plan_name = getattr(getattr(evaluation, "plan", None), "name", None)
     year = getattr(evaluation, "year", None)
     if title is None:
-        title = f"{county.name or county.code} 民政设施覆盖"
+        title = _("{county} civil-affairs facility coverage").format(county=county.name or county.code)
     fig.text(0.03, 0.955, title, fontsize=16, fontweight="bold", va="top")
     sub = []
     if plan_name:
-        sub.append(f"规划：{plan_name}" + (f"（{year} 年评估）" if year is not None else ""))
+        sub.append(_("Plan: {plan}").format(plan=plan_name)
+                   + (_(" (evaluated for {year})").format(year=year) if year is not None else ""))
     if ind is not None:
-        sub.append(f"指标：{ind.title}")
+        sub.append(_("Indicator: {indicator}").format(indicator=ind.title))
     if sub:
-        fig.text(0.03, 0.905, "　".join(sub), fontsize=9, va="top")
+        fig.text(0.03, 0.905, _("{a}   {b}").format(a=sub[0], b=sub[1]) if len(sub) == 2 else sub[0],
+                 fontsize=9, va="top")
     if data_date is None and year is not None:
-        data_date = f"{year} 年"
+        data_date = _("year {year}").format(year=year)
     legend_box = [0.715, 0.09, 0.265, 0.78] if landscape else [0.05, 0.06, 0.90, 0.22]
     lax = fig.add_axes(legend_box)
     lax.axis("off")
-    lax.legend(handles=handles, loc="upper left", fontsize=7.5, title="图例", title_fontsize=9, frameon=True,
+    lax.legend(handles=handles, loc="upper left", fontsize=7.5, title=_("Legend"), title_fontsize=9, frameon=True,
                borderaxespad=0.0, handlelength=2.4, labelspacing=0.7, ncol=1 if landscape else 2, alignment="left")
     if ind is not None and landscape:
         fails = [str(n) for n, r in zip(towns_m["name"], towns_m["code"].astype(str).map(ind.results["result"]))
@@ -277,12 +289,14 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
         if fails:
             import textwrap
 
-            lax.text(0.0, 0.0, textwrap.fill("未达标：" + "、".join(fails), 24), fontsize=7.5, va="bottom",
+            lax.text(0.0, 0.0, textwrap.fill(_("Failing: {townships}").format(townships=_(", ").join(fails)), 24),
+                     fontsize=7.5, va="bottom",
                      transform=lax.transAxes)
     note = sources if sources is not None else default_sources(county)
-    fig.text(0.03, 0.055, f"数据日期：{_fmt(data_date) if data_date is not None else '未注明'}　　"
-             f"坐标系：CGCS2000，高斯-克吕格投影", fontsize=7, va="top")
-    fig.text(0.03, 0.032, note, fontsize=7, va="top", color="0.2")
+    fig.text(0.03, 0.055, _("Data date: {date}    Coordinates: CGCS2000, Gauss–Krüger projection").format(
+        date=_fmt(data_date) if data_date is not None else _("not stated")), fontsize=7, va="top")
+    # wrap: a long note (the English one) breaks at the sheet's edge instead of running off it
+    fig.text(0.03, 0.032, note, fontsize=7, va="top", color="0.2", wrap=True)
     return fig
 
 

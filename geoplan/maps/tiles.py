@@ -10,28 +10,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from geoplan.i18n import N_, _
 from geoplan.maps.common import MapError
 
 # --------------------------------------------------------------------------
 # Basemaps
 # --------------------------------------------------------------------------
 
-#: Basemap keys and their Chinese names. ``none`` draws data on a plain
-#: background: the one choice that works on a PC without internet.
+#: Basemap keys and their names (English msgids, translated where shown). ``none`` draws data on a
+#: plain background: the one choice that works on a PC without internet.
 BASEMAPS: dict[str, str] = {
-    "none": "无底图",
+    "none": N_("No basemap"),
     "osm": "OpenStreetMap",
-    "tianditu-vec": "天地图 矢量",
-    "tianditu-img": "天地图 影像",
-    "gaode": "高德地图",
-    "gaode-img": "高德 影像",
+    "tianditu-vec": N_("Tianditu vector"),
+    "tianditu-img": N_("Tianditu imagery"),
+    "gaode": N_("Gaode map"),
+    "gaode-img": N_("Gaode imagery"),
 }
 
 _TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
              "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
              "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}")
-_TIANDITU_ATTR = "&copy; 天地图 国家地理信息公共服务平台"
-_GAODE_ATTR = "&copy; 高德地图 AutoNavi"
+_TIANDITU_ATTR = N_("&copy; Tianditu, National Platform for Common Geospatial Information Services")
+_GAODE_ATTR = N_("&copy; Gaode Map AutoNavi")
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def basemap_tiles(basemap: str, tianditu_key: str | None = None) -> list[TileSpe
     if basemap == "none":
         return []
     if basemap == "osm":
-        return [TileSpec("https://tile.openstreetmap.org/{z}/{x}/{y}.png", BASEMAPS[basemap],
+        return [TileSpec("https://tile.openstreetmap.org/{z}/{x}/{y}.png", _(BASEMAPS[basemap]),
                          '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
                          subdomains="abc", max_zoom=19)]
     if basemap.startswith("tianditu"):
@@ -114,18 +115,18 @@ def basemap_tiles(basemap: str, tianditu_key: str | None = None) -> list[TileSpe
         base, note = ("vec", "cva") if basemap == "tianditu-vec" else ("img", "cia")
         return [
             TileSpec(_TIANDITU.format(s="{s}", layer=base, z="{z}", x="{x}", y="{y}", key=key),
-                     BASEMAPS[basemap], _TIANDITU_ATTR, subdomains="01234567"),
+                     _(BASEMAPS[basemap]), _(_TIANDITU_ATTR), subdomains="01234567"),
             TileSpec(_TIANDITU.format(s="{s}", layer=note, z="{z}", x="{x}", y="{y}", key=key),
-                     "天地图 注记", _TIANDITU_ATTR, subdomains="01234567", overlay=True),
+                     _("Tianditu labels"), _(_TIANDITU_ATTR), subdomains="01234567", overlay=True),
         ]
     if basemap == "gaode":
         return [TileSpec("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-                         "&x={x}&y={y}&z={z}", BASEMAPS[basemap], _GAODE_ATTR, subdomains="1234")]
+                         "&x={x}&y={y}&z={z}", _(BASEMAPS[basemap]), _(_GAODE_ATTR), subdomains="1234")]
     return [
         TileSpec("https://webst0{s}.is.autonavi.com/appmaptile?style=6&x={x}&y={y}&z={z}",
-                 BASEMAPS[basemap], _GAODE_ATTR, subdomains="1234"),
+                 _(BASEMAPS[basemap]), _(_GAODE_ATTR), subdomains="1234"),
         TileSpec("https://webst0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}",
-                 "高德 注记", _GAODE_ATTR, subdomains="1234", overlay=True),
+                 _("Gaode labels"), _(_GAODE_ATTR), subdomains="1234", overlay=True),
     ]
 
 
