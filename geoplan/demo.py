@@ -81,7 +81,7 @@ def layer_summary(county: County) -> pd.DataFrame:
     for kind, gdf in county.layers.items():
         rows.append({
             "layer": kind,
-            "title": SCHEMAS[kind].title_zh,
+            "title": SCHEMAS[kind].title,
             "features": len(gdf),
             "geometry": ", ".join(sorted(gdf.geom_type.dropna().unique())),
         })

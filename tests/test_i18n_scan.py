@@ -292,9 +292,13 @@ def test_demo_output_in_english_has_no_chinese_ui_text(demo_run_en, chinese_data
     assert res.returncode == 0, res.stderr[-2000:]
     if name in EN_DEMO_KNOWN:
         request.applymarker(pytest.mark.xfail(reason=EN_DEMO_KNOWN[name], strict=True))
+    data = chinese_data | _plan_chinese()
     found = {}
     for text in _visible_texts(out / name):
-        for run in chinese_ui(text.replace(str(out), " "), chinese_data | _plan_chinese()):
+        for run in chinese_ui(text.replace(str(out), " "), data):
+            # a single character quoted out of a name (the naming report's rare characters: 荘 of 荘前村)
+            if len(run) == 1 and any(run in d for d in data):
+                continue
             found.setdefault(run, text[:100])
     assert found == {}
 
@@ -311,11 +315,11 @@ def _plan_chinese() -> frozenset[str]:
     from geoplan.layers.sample import load_sample
 
     runs = set()
-    for plan in (ROOT / "plans").glob("*.toml"):
+    for plan in (ROOT / "plans").rglob("*.toml"):
         runs.update(HAN.findall(plan.read_text(encoding="utf-8")))
     for layer in load_sample("330624").layers.values():
         for col in layer.columns:
-            if layer[col].dtype == object:
+            if col != layer.geometry.name and layer[col].dtype.kind not in "biufcmM":  # text, whatever its dtype
                 runs.update(HAN.findall(" ".join(map(str, layer[col].dropna().unique()))))
     return frozenset(runs)
 

@@ -262,14 +262,14 @@ def layers_cmd(kind):
     from geoplan.layers.schema import SCHEMAS, get_schema
 
     if kind is None:
-        rows = [{_("kind"): s.kind, _("title"): s.title_zh, _("geometry"): "/".join(s.geometry),
+        rows = [{_("kind"): s.kind, _("title"): s.title, _("geometry"): "/".join(s.geometry),
                  _("id"): s.id_field}
                 for s in SCHEMAS.values()]
         click.echo(_table(pd.DataFrame(rows)))
         return
     s = get_schema(kind)
     click.echo(_("{kind} — {title}: {description}\ngeometry: {geometry}; id: {id}\n").format(
-        kind=s.kind, title=s.title_zh, description=_(s.description), geometry=_(" or ").join(s.geometry),
+        kind=s.kind, title=s.title, description=_(s.description), geometry=_(" or ").join(s.geometry),
         id=s.id_field))
     yes, no = _("yes"), _("no")
     rows = [{_("column"): f.name, _("type"): _(_DTYPES[f.dtype]) if f.dtype in _DTYPES else f.dtype, _("label"): f.label_zh,

@@ -81,12 +81,12 @@ def _run(model, county, gpkg, population, facilities, kind, minutes, population_
             schema = SCHEMAS[facilities]
             if "kind" not in {f.name for f in schema.fields}:
                 raise GeoplanError(_("The layer {layer} ({title}) has no kind column; leave out --kind.").format(
-                    layer=facilities, title=schema.title_zh))
+                    layer=facilities, title=schema.title))
             field = schema.field("kind")
             wanted = field.canonical(kind)
             if wanted is None:
                 raise GeoplanError(_("--kind {kind!r} is not a kind of {title}; the kinds are: {kinds}.").format(
-                    kind=kind, title=schema.title_zh, kinds=_(", ").join(field.choices)))
+                    kind=kind, title=schema.title, kinds=_(", ").join(field.choices)))
             where = {"where": {"kind": wanted}}
         rule = parse_plan({"plan": {"county": county, "name": "选址"}, "rule": [{
             "id": "site", "kind": "travel_time", "layer": facilities, "minutes": minutes or 15.0,

@@ -275,6 +275,8 @@ def _sheet(wb, name: str, title: str, subtitle: str, df: pd.DataFrame, headers: 
             c = ws.cell(row=i, column=j)
             if col == "status":
                 value = status_text(value)
+            elif col == "unit":
+                value = unit_text(value)
             if isinstance(value, str):
                 c.value = value
                 c.data_type = "s"  # never a formula, whatever the text starts with

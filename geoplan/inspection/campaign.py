@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoplan.i18n import N_
+from geoplan.i18n import N_, _
 from geoplan.inspection.result import InspectionResult
 from geoplan.inspection.selection import WORKDAY_HOURS, InspectionError
 from geoplan.layers.crs import metric_crs
@@ -44,11 +44,12 @@ def county_bases(county, n_teams: int = 2) -> gpd.GeoDataFrame:
     seat = places[places["category"].astype(str) == "1110"]
     towns = places[places["category"].astype(str) == "1120"]
     if seat.empty and towns.empty:
-        raise InspectionError(f"County {county.code} has no county seat or township seats in place_names to use as bases.")
+        raise InspectionError(_("County {code} has no county seat or township seats in place_names to use as "
+                                "bases.").format(code=county.code))
     rows = []
     if not seat.empty:
-        rows.append(dict(base_id="bureau", name=f"{county.name or seat['name'].iloc[0]}民政局",
-                         geometry=seat.geometry.iloc[0]))
+        bureau = _("{county} civil affairs bureau").format(county=county.name or seat['name'].iloc[0])
+        rows.append(dict(base_id="bureau", name=bureau, geometry=seat.geometry.iloc[0]))
     markers = county["boundary_markers"]
     crs = metric_crs(markers)
     mxy = np.column_stack([markers.to_crs(crs).geometry.x, markers.to_crs(crs).geometry.y])
@@ -64,7 +65,8 @@ def county_bases(county, n_teams: int = 2) -> gpd.GeoDataFrame:
         i = int(np.argmax(gains))
         used.add(i)
         t = towns.iloc[i]
-        rows.append(dict(base_id=str(t["name_id"]), name=f"{t['name']}人民政府", geometry=t.geometry))
+        rows.append(dict(base_id=str(t["name_id"]), name=_("{township} government").format(township=t['name']),
+                         geometry=t.geometry))
         current = np.minimum(current, np.hypot(*(mxy - txy[i]).T))
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=places.crs)
 

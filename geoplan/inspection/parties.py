@@ -70,10 +70,12 @@ def partner_bases(county) -> gpd.GeoDataFrame:
     places = county["place_names"]
     towns = places[places["category"].astype(str) == "1120"]
     for t in towns.itertuples():
-        rows.append(dict(code=str(t.name_id), name=f"{t.name}人民政府", geometry=t.geometry))
+        rows.append(dict(code=str(t.name_id), name=_("{township} government").format(township=t.name),
+                         geometry=t.geometry))
     if county.neighbours is not None:
         for n in county.neighbours.itertuples():
-            rows.append(dict(code=str(n.adcode), name=f"{n.name}民政局", geometry=n.geometry.representative_point()))
+            rows.append(dict(code=str(n.adcode), name=_("{county} civil affairs bureau").format(county=n.name),
+                             geometry=n.geometry.representative_point()))
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=places.crs)
 
 

@@ -361,7 +361,7 @@ class InspectionPlan:
         vis_rows, route_rows = [], []
         sequences = {}
         for t, day, r in sorted(assigned, key=lambda x: (x[0], x[1])):
-            team = f"第{t + 1}组"
+            team = _("Team {n}").format(n=t + 1)
             route_id = f"T{t + 1}-D{day:02d}"
             base = self.teams[t]
             clock = 0.0

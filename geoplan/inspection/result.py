@@ -195,7 +195,7 @@ def route_legs(result: InspectionResult) -> gpd.GeoDataFrame:
             if len(coords) < 2:
                 continue
             rows.append({"route_id": r.route_id, "team": str(r.team), "day": str(r.date), "order": stop,
-                         "stop": stops.get(stop, "返回"), "geometry": shapely.LineString(coords)})
+                         "stop": stops.get(stop, _("back to base")), "geometry": shapely.LineString(coords)})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4490") if rows else \
         gpd.GeoDataFrame({"route_id": [], "team": [], "day": [], "order": [], "stop": []}, geometry=[],
                          crs="EPSG:4490")

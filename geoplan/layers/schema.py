@@ -98,10 +98,10 @@ class LayerSchema:
 
     @property
     def title(self) -> str:
-        """The layer's name for a reader: its Chinese title in Chinese, the kind in words otherwise."""
-        from geoplan.i18n import current_language
+        """The layer's name for a reader: its Chinese title in Chinese, its English title otherwise."""
+        from geoplan.i18n import _, current_language
 
-        return self.title_zh if current_language() == "zh_CN" else self.kind.replace("_", " ")
+        return self.title_zh if current_language() == "zh_CN" else _(TITLES_EN.get(self.kind, self.kind))
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -113,6 +113,14 @@ class LayerSchema:
     def required_columns(self) -> list[str]:
         return [f.name for f in self.fields if f.required]
 
+
+#: the layers' names in English (:attr:`Schema.title`); in Chinese a layer is called by its ``title_zh``
+TITLES_EN = {"townships": N_("townships"), "villages": N_("villages and communities"),
+             "elderly_care": N_("elderly-care facilities"), "cemeteries": N_("cemeteries and eco-burial sites"),
+             "social_work_stations": N_("social work stations"), "disability_homes": N_("disability homes"),
+             "children_homes": N_("children's homes"), "roads": N_("roads"),
+             "boundary_lines": N_("administrative boundary lines"), "boundary_markers": N_("boundary markers"),
+             "place_names": N_("place names")}
 
 TOWNSHIP_CODE = dict(pattern=r"\d{9}", pattern_hint=N_("a 9-digit official township code such as 330624001"))
 COUNTY_CODE = dict(pattern=r"\d{6}", pattern_hint=N_("a 6-digit county code such as 330624"))
