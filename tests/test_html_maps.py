@@ -128,7 +128,7 @@ def test_basemap_tile_templates(monkeypatch):
     assert img.url.endswith("tk=k%26x%3D%3C1%3E")  # the key cannot inject URL parameters or markup
     (gaode,) = basemap_tiles("gaode")
     assert "autonavi.com/appmaptile" in gaode.url and "style=8" in gaode.url and gaode.subdomains == "1234"
-    with pytest.raises(MapError, match="Unknown basemap"):
+    with pytest.raises(MapError, match="'google'"):
         basemap_tiles("google")
 
 

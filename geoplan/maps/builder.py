@@ -229,7 +229,8 @@ class _Builder:
         # Offline means a PC without internet, where tiles could not load anyway.
         basemap = basemap or ("none" if offline else "osm")
         if basemap not in BASEMAPS:
-            raise MapError(f"Unknown basemap {basemap!r}. Choose one of: {', '.join(BASEMAPS)}.")
+            raise MapError(_("Unknown basemap {name!r}. Choose one of: {names}.").format(
+                name=basemap, names=", ".join(BASEMAPS)))
         self.gcj02 = _is_gcj02(basemap)
         self.simplify_m = simplify_m
         self.offline = offline

@@ -86,10 +86,11 @@ def travel_time_areas(per_cell: gpd.GeoDataFrame, raster, minutes=(15, 30)) -> g
 
     for col in ("minutes", "status", "population"):
         if col not in per_cell.columns:
-            raise MapError(f"The per-cell travel result needs a {col!r} column (from township_access_table).")
+            raise MapError(_("The per-cell travel result needs a {column!r} column (from township_access_table).")
+                           .format(column=col))
     limits = sorted(float(m) for m in minutes)
     if not limits:
-        raise MapError("Give at least one travel-time limit in minutes.")
+        raise MapError(_("Give at least one travel-time limit in minutes."))
     cells = per_cell.to_crs(raster.crs) if per_cell.crs is not None and per_cell.crs != raster.crs else per_cell
     rows, cols = rowcol(raster.transform, cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy())
     rows, cols = np.asarray(rows), np.asarray(cols)

@@ -300,7 +300,7 @@ def coverage_map(county, evaluation=None, *, travel: gpd.GeoDataFrame | None = N
     # Travel-time areas: the evaluation's per-cell result, cell by cell.
     if travel is not None and len(travel):
         if county.population is None:
-            raise MapError("Travel-time areas are drawn on the population raster's cells; the county has none.")
+            raise MapError(_("Travel-time areas are drawn on the population raster's cells; the county has none."))
         areas = travel_time_areas(travel, county.population, travel_minutes)
         # Drawn as the outline of the area reached within each limit (cells of the evaluation), lightly
         # tinted, so the chosen indicator's colours stay readable underneath.

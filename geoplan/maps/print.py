@@ -22,7 +22,6 @@ once per session (see ``geoplan/conftest.py``).
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,6 +33,7 @@ from geoplan.layers.crs import metric_crs
 from geoplan.errors import GeoplanError
 from geoplan.i18n import N_, _
 from geoplan.maps.common import value_text
+from geoplan.maps.fonts import cjk_font_path, cjk_rc  # noqa: F401 (re-exported)
 from geoplan.maps.atlas_parts import (LEGEND_ITEMS, _extent, new_figure, _furniture, _inset, _legend, _line_names,
                                       _scale_and_north, _table)
 from geoplan.maps.labels import LabelPlacer
@@ -52,78 +52,17 @@ class PrintError(GeoplanError):
     >>> write_atlas(campaign, tmp / "atlas.pdf", paper="A9")
     Traceback (most recent call last):
     ...
-    geoplan.maps.print.PrintError: paper must be one of A4, A3, got 'A9'.
+    geoplan.maps.print.PrintError: 纸张须为 A4, A3 之一，而不是 'A9'。
     """
-
-
-def cjk_font_path() -> str:
-    """Path of an installed Noto Sans CJK (or another CJK) font file.
-
-    Raises
-    ------
-    PrintError
-        If no CJK font is installed.
-
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> Path(cjk_font_path()).suffix in (".ttc", ".otf", ".ttf")
-    True
-    """
-    from matplotlib import font_manager
-
-    for f in font_manager.findSystemFonts():
-        name = Path(f).name
-        if name.startswith("NotoSansCJK") and ("Regular" in name or "-Regular" in name):
-            return f
-    try:
-        out = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC:style=Regular"],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
-        if out and "CJK" in out:
-            return out
-    except (OSError, subprocess.SubprocessError):
-        pass
-    for f in font_manager.findSystemFonts():
-        if any(k in Path(f).name for k in ("CJK", "WenQuanYi", "wqy", "SourceHanSans")):
-            return f
-    raise PrintError("No Chinese (CJK) font is installed, so the atlas would print empty boxes. Install "
-                     "Debian's fonts-noto-cjk (bash scripts/install_system_packages.sh) and try again.")
-
-
-def cjk_rc() -> dict:
-    """Matplotlib settings for Chinese text, to use in ``matplotlib.rc_context``.
-
-    The Simplified Chinese face of Noto Sans CJK is used when matplotlib
-    knows it (the first face of the .ttc is the Japanese one, whose glyph
-    forms differ for some characters). Fonts are embedded as Type 3: the
-    CFF-based OpenType Noto fonts embedded as Type 42 produce font
-    descriptors some PDF readers and printers reject; Type 3 keeps the text
-    searchable (pdftotext) and prints everywhere.
-
-    Examples
-    --------
-    >>> rc = cjk_rc()
-    >>> sorted(rc)
-    ['axes.unicode_minus', 'font.family', 'font.sans-serif', 'pdf.fonttype']
-    """
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    if "Noto Sans CJK SC" in names:
-        name = "Noto Sans CJK SC"
-    else:
-        path = cjk_font_path()
-        font_manager.fontManager.addfont(path)
-        name = font_manager.FontProperties(fname=path).get_name()
-    return {"font.family": [name], "font.sans-serif": [name, "DejaVu Sans"], "axes.unicode_minus": False,
-            "pdf.fonttype": 3}
 
 
 def _paper(paper: str, orientation: str) -> tuple[float, float]:
     if paper not in PAPER_MM:
-        raise PrintError(f"paper must be one of {', '.join(PAPER_MM)}, got {paper!r}.")
+        raise PrintError(_("The paper must be one of {papers}, not {paper!r}.").format(
+            papers=", ".join(PAPER_MM), paper=paper))
     if orientation not in ("portrait", "landscape"):
-        raise PrintError(f"orientation must be 'portrait' or 'landscape', got {orientation!r}.")
+        raise PrintError(_("The orientation must be 'portrait' or 'landscape', not {value!r}.").format(
+            value=orientation))
     w, h = PAPER_MM[paper]
     if orientation == "landscape":
         w, h = h, w
@@ -571,7 +510,7 @@ def _write_atlas(result, path, paper: str = "A4", orientation: str = "landscape"
 
     size = _paper(paper, orientation)
     if result.routes is None or len(result.routes) == 0:
-        raise PrintError("The plan has no team-days to print.")
+        raise PrintError(_("The plan has no team-days to print."))
     ctx = _Ctx(result)
     missed = _missed_rows(result)
     p = Path(path)

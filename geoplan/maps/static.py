@@ -122,9 +122,11 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
     from matplotlib.patches import Patch
 
     if paper not in PAPER_MM:
-        raise MapError(f"paper must be one of {', '.join(PAPER_MM)}, got {paper!r}.")
+        raise MapError(_("The paper must be one of {papers}, not {paper!r}.").format(
+            papers=", ".join(PAPER_MM), paper=paper))
     if orientation not in ("landscape", "portrait"):
-        raise MapError(f"orientation must be 'landscape' or 'portrait', got {orientation!r}.")
+        raise MapError(_("The orientation must be 'portrait' or 'landscape', not {value!r}.").format(
+            value=orientation))
     if travel_label is None:
         travel_label = _("nearest facility")
     w_mm, h_mm = PAPER_MM[paper] if orientation == "landscape" else PAPER_MM[paper][::-1]
@@ -139,8 +141,8 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
         else:
             found = [i for k, i in enumerate(inds) if indicator in (i.rule_id, i.title, k)]
             if not found:
-                raise MapError(f"The plan has no township indicator {indicator!r}; its indicators: "
-                               + ", ".join(i.rule_id for i in inds) + ".")
+                raise MapError(_("The plan has no township indicator {indicator!r}; its indicators: {ids}.").format(
+                    indicator=indicator, ids=", ".join(i.rule_id for i in inds)))
             ind = found[0]
 
     fig = new_figure((w_mm / 25.4, h_mm / 25.4))
@@ -187,7 +189,7 @@ def _coverage_figure(county, evaluation=None, *, indicator=None, travel: gpd.Geo
     # Travel-time areas: outline of the area reached within each limit.
     if travel is not None and len(travel):
         if county.population is None:
-            raise MapError("Travel-time areas are drawn on the population raster's cells; the county has none.")
+            raise MapError(_("Travel-time areas are drawn on the population raster's cells; the county has none."))
         areas = travel_time_areas(travel, county.population, travel_minutes).to_crs(crs)
         for k, limit in enumerate(sorted(travel_minutes)):
             inside = areas[areas["hi"] <= limit]
@@ -345,7 +347,7 @@ def coverage_static(county, evaluation=None, path=None, *, dpi: int = 300, overw
     p = Path(path)
     kind = p.suffix.lower().lstrip(".")
     if kind not in ("png", "pdf"):
-        raise MapError(f"A static map is written as .png or .pdf, not {p.name!r}.")
+        raise MapError(_("A static map is written as .png or .pdf, not {name!r}.").format(name=p.name))
     with matplotlib.rc_context(cjk_rc()):
         fig = _coverage_figure(county, evaluation, **kwargs)
         p.parent.mkdir(parents=True, exist_ok=True)

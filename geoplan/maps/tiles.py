@@ -95,7 +95,8 @@ def basemap_tiles(basemap: str, tianditu_key: str | None = None) -> list[TileSpe
     (['天地图 矢量', '天地图 注记'], [])
     """
     if basemap not in BASEMAPS:
-        raise MapError(f"Unknown basemap {basemap!r}. Choose one of: {', '.join(BASEMAPS)}.")
+        raise MapError(_("Unknown basemap {name!r}. Choose one of: {names}.").format(
+            name=basemap, names=", ".join(BASEMAPS)))
     if basemap == "none":
         return []
     if basemap == "osm":
@@ -105,11 +106,9 @@ def basemap_tiles(basemap: str, tianditu_key: str | None = None) -> list[TileSpe
     if basemap.startswith("tianditu"):
         key = tianditu_key or os.environ.get("TIANDITU_KEY", "")
         if not key.strip():
-            raise MapError(
-                "The Tianditu basemap needs a key (天地图 key): pass --tianditu-key KEY or set the "
-                "TIANDITU_KEY environment variable. Get a browser key at the Tianditu developer site, "
-                "or choose --basemap none/osm/gaode."
-            )
+            raise MapError(_("The Tianditu basemap needs a key (天地图 key): pass --tianditu-key KEY or set the "
+                             "TIANDITU_KEY environment variable. Get a browser key at the Tianditu developer site, "
+                             "or choose --basemap none/osm/gaode."))
         # The key is the user's text going into a URL: percent-encode it so it cannot break the template.
         key = quote(key.strip(), safe="")
         base, note = ("vec", "cva") if basemap == "tianditu-vec" else ("img", "cia")
@@ -166,10 +165,8 @@ def leaflet_assets() -> tuple[str, str]:
     """
     spec = importlib.util.find_spec("js_lib_leaflet")
     if spec is None or not spec.submodule_search_locations:
-        raise MapError(
-            "An offline map needs Leaflet from the Python package 'django-js-lib-leaflet'; "
-            "install it with: pip install django-js-lib-leaflet"
-        )
+        raise MapError(_("An offline map needs Leaflet from the Python package 'django-js-lib-leaflet'; "
+                         "install it with: pip install django-js-lib-leaflet"))
     folder = Path(list(spec.submodule_search_locations)[0]) / "static" / "js_lib_leaflet"
     js = (folder / "leaflet.js").read_text(encoding="utf-8")
     css = (folder / "leaflet.css").read_text(encoding="utf-8")
