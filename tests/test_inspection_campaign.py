@@ -111,7 +111,7 @@ def test_forms_workbook_chinese_headers_only_and_print_setup(campaign, tmp_path)
     wb = openpyxl.load_workbook(forms.write_forms_xlsx(res, tmp_path / "f.xlsx"))
     ws = wb.active
     headers = [c.value for c in ws[1]]
-    assert headers == [zh for _, zh in forms.FORM_COLUMNS]
+    assert headers == [forms.form_header(col, "zh_CN") for col, _msgid in forms.FORM_COLUMNS]
     assert ws.cell(2, 4).value == res.visits.iloc[0]["marker_id"]     # data right under the headers
     assert ws.print_title_rows == "$1:$1" and ws.print_area
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4

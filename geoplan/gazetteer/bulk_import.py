@@ -58,7 +58,7 @@ class ImportMixin:
             try:
                 rid = _clean(row.get("name_id")) or None
                 if rid is not None and rid in seen:
-                    raise RecordError(f"ID {rid} appears more than once in the file")
+                    raise RecordError(_("ID {id} appears more than once in the file").format(id=rid))
                 old = existing.get(rid) if rid else None
                 base = dict(old) if old else {}
                 values = {k: v for k, v in row.items() if k in _EDITABLE_SET and not _blank(v)}
@@ -233,8 +233,8 @@ class ImportMixin:
                 if rec["name_id"].startswith("("):
                     rec["name_id"] = next(new_ids)
                 elif now.get(rec["name_id"]) != before:
-                    raise GazetteerError(f"{rec['name_id']} ({label}) was changed by someone else while the import "
-                                         "was prepared; run the import again.")
+                    raise GazetteerError(_("{id} ({name}) was changed by someone else while the import was "
+                                           "prepared; run the import again.").format(id=rec['name_id'], name=label))
                 names_rows.append(_encode(rec))
                 fresh.append(old is None)
                 tx.seq += 1

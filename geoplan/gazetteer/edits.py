@@ -144,11 +144,11 @@ class EditsMixin:
             if self._row(name_id) is not None:
                 raise GazetteerError(_("ID {id} is already used by {name}.").format(id=name_id, name=self._row(name_id)["name"]))
         rec["name_id"] = name_id or "(new)"
-        self._enforce([rec], f"Adding {rec['name']}", force)  # fail fast, before waiting for the lock
+        self._enforce([rec], _("Adding {name}").format(name=rec['name']), force)  # fail fast, before waiting for the lock
         with self._change("add", f"add {rec['name']}", who, why) as tx:
             # Checked again under the write lock: another process may have
             # added a clashing name while we waited.
-            report = self._enforce([rec], f"Adding {rec['name']}", force)
+            report = self._enforce([rec], _("Adding {name}").format(name=rec['name']), force)
             if name_id is None:
                 rec["name_id"] = self._new_id()
                 report = report.assign(name_id=rec["name_id"]) if not report.empty else report
@@ -218,7 +218,7 @@ class EditsMixin:
                                  **{**extra, "specific": specific, "generic": generic,
                                     "pron_override": pron_override})
         after["name_id"] = before["name_id"]
-        what = f"Renaming {before['name']} to {new_name}"
+        what = _("Renaming {old} to {new}").format(old=before['name'], new=new_name)
         report = self._enforce([after], what, force, exclude=[before["name_id"]])
         self._update("rename", f"rename {before['name']} → {new_name}", [(before, after)], who, why,
                      recheck=lambda: self._enforce([after], what, force, exclude=[before["name_id"]]))
@@ -301,7 +301,7 @@ class EditsMixin:
                                      geometry=geom, former_names=former,
                                      sources=sorted({x for s in sources for x in s["sources"]}))
             after["name_id"] = "(new)"
-            self._enforce([after], f"Merging into {new_name}", force, exclude=ids)
+            self._enforce([after], _("Merging into {name}").format(name=new_name), force, exclude=ids)
             with self._change("merge", f"merge {', '.join(s['name'] for s in sources)} → {new_name}", who, why) as tx:
                 after["name_id"] = self._new_id()
                 self._put(after)
@@ -353,7 +353,7 @@ class EditsMixin:
                                                 "split_from": src["name_id"]}], sources=src["sources"])
             r["name_id"] = f"(new {n})"
             recs.append(r)
-        self._enforce(recs, f"Splitting {src['name']}", force, exclude=[] if keep else [src["name_id"]])
+        self._enforce(recs, _("Splitting {name}").format(name=src['name']), force, exclude=[] if keep else [src["name_id"]])
         with self._change("split", f"split {src['name']} → {', '.join(new_names)}", who, why) as tx:
             if _dump(self._row(src["name_id"])) != _dump(src):
                 raise ConflictError(_("{id} ({name}) was changed by someone else meanwhile; nothing was "
@@ -388,7 +388,7 @@ class EditsMixin:
         if after["parent_code"] == before["parent_code"]:
             raise GazetteerError(_("{name} is already under {parent}.").format(name=before["name"], parent=new_parent))
         self._check_parent(after)
-        what = f"Moving {before['name']} to {new_parent}"
+        what = _("Moving {name} to {parent}").format(name=before['name'], parent=new_parent)
         report = self._enforce([after], what, force, exclude=[before["name_id"]])
         self._update("move", f"move {before['name']}: {before['parent_code']} → {after['parent_code']}",
                      [(before, after)], who, why,

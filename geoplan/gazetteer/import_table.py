@@ -204,7 +204,8 @@ def _has_coordinates(p: Path, layer, encoding) -> bool:
         try:
             head = pd.read_csv(_stdio.StringIO(text), nrows=0)
         except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-            raise DataFileError(f"{p} is not a readable CSV file ({exc}). Export it again.") from exc
+            raise DataFileError(_("{path} is not a readable CSV file ({error}). Export it again.").format(
+                path=p, error=exc)) from exc
     head.columns = [str(c).strip() for c in head.columns]
     return gio._find_column(head, gio.LON_NAMES) is not None and gio._find_column(head, gio.LAT_NAMES) is not None
 
@@ -226,7 +227,8 @@ def _read_plain_table(p: Path, layer, encoding):
         try:
             df = pd.read_csv(_stdio.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
         except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-            raise DataFileError(f"{p} is not a well-formed CSV file ({str(exc).strip()[:200]}). Export it again.") from exc
+            raise DataFileError(_("{path} is not a well-formed CSV file ({error}). Export it again.").format(
+                path=p, error=str(exc).strip()[:200])) from exc
     df = df.dropna(how="all").reset_index(drop=True)
     df.columns = [str(c).strip() for c in df.columns]
     return df, [_("row {n}").format(n=i + 2) for i in range(len(df))]

@@ -38,6 +38,7 @@ import re
 
 from geoplan.gazetteer.records import BUSY_TIMEOUT_S, GazetteerError
 from geoplan.gazetteer.schema import TABLES, ddl
+from geoplan.i18n import _
 
 #: The URL schemes that select PostgreSQL.
 SCHEMES = ("postgresql://", "postgres://")
@@ -123,14 +124,15 @@ class PgConnection:
         try:
             import psycopg
         except ImportError as exc:  # pragma: no cover - psycopg is a declared dependency
-            raise GazetteerError("PostgreSQL 地名库需要 psycopg 3：pip install 'psycopg[binary]>=3.1'。") from exc
+            raise GazetteerError(_("A PostgreSQL gazetteer needs psycopg 3: pip install 'psycopg[binary]>=3.1'.")) from exc
         self.psycopg = psycopg
         self.url = url
         try:
             self.raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise GazetteerError(f"无法连接 PostgreSQL 地名库 {safe_url(url)}：{str(exc).strip()}。"
-                                 "请检查地址、用户和数据库名，以及服务器是否已启动（scripts/start_postgres.sh）。"
+            raise GazetteerError(_("Cannot connect to the PostgreSQL gazetteer {url}: {reason}. Check the address, "
+                                   "user and database name, and that the server is running "
+                                   "(scripts/start_postgres.sh).").format(url=safe_url(url), reason=str(exc).strip())
                                  ) from exc
 
     def execute(self, sql: str, params=()):
@@ -186,8 +188,9 @@ class PgConnection:
             self.raw.execute("LOCK TABLE meta IN EXCLUSIVE MODE")
         except self.psycopg.errors.LockNotAvailable as exc:
             self.raw.execute("ROLLBACK")
-            raise GazetteerError(f"地名库正忙：其他人的修改在 {BUSY_TIMEOUT_S:.0f} 秒内没有完成，本次修改未保存，"
-                                 "请稍后重新运行命令。(The gazetteer is busy; nothing was changed.)") from exc
+            raise GazetteerError(_("The gazetteer is busy: someone else's change did not finish within {seconds:.0f} "
+                                   "s; this change was not saved. Run the command again a little later.").format(
+                seconds=BUSY_TIMEOUT_S)) from exc
         return None
 
     def create_schema(self) -> None:
@@ -199,9 +202,10 @@ class PgConnection:
                     with self.raw.transaction():
                         self.raw.execute("CREATE EXTENSION IF NOT EXISTS postgis")
                 except self.psycopg.Error as exc:
-                    raise GazetteerError(
-                        f"数据库 {safe_url(self.url)} 没有 PostGIS 扩展，且当前用户无权安装（{str(exc).strip()}）。"
-                        "请数据库管理员执行 CREATE EXTENSION postgis;") from exc
+                    raise GazetteerError(_("The database {url} has no PostGIS extension, and this user may not "
+                                           "install it ({reason}). Ask the database administrator to run CREATE "
+                                           "EXTENSION postgis;").format(url=safe_url(self.url),
+                                                                         reason=str(exc).strip())) from exc
             self.raw.execute(_DDL)
 
     def is_gazetteer(self) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from geoplan.gazetteer.records import GazetteerError
+from geoplan.i18n import _
 # The storage classes; ``_postings`` is re-exported (``store`` and the tests import it from here).
 from geoplan.gazetteer.search_arrays import (_Former, _Postings, _postings, _postings_arrays,  # noqa: F401
                                              _read_arrays, _Readings, _SortedView, _Texts, _write_arrays)
@@ -281,7 +282,7 @@ class SearchIndex:
         """
         q = query.strip()
         if not q:
-            raise GazetteerError("The search text is empty.")
+            raise GazetteerError(_("The search text is empty."))
         cats = None if category is None else ({category} if isinstance(category, str) else set(category))
 
         def ok(i) -> bool:

@@ -141,26 +141,28 @@ class InspectionPlan:
         from geoplan.network.graph import RoadNetwork
 
         if markers is None or len(markers) == 0:
-            raise InspectionError("There are no boundary markers to plan for.")
+            raise InspectionError(_("There are no boundary markers to plan for."))
         if bases is None or len(bases) == 0:
-            raise InspectionError("Give at least one team base (a point with base_id and name).")
+            raise InspectionError(_("Give at least one team base (a point with base_id and name)."))
         for col in ("base_id", "name"):
             if col not in bases:
-                raise InspectionError(f"The bases layer needs a '{col}' column; it has {', '.join(map(str, bases.columns))}.")
+                raise InspectionError(_("The bases layer needs a '{column}' column; it has {columns}.").format(
+                    column=col, columns=", ".join(map(str, bases.columns))))
         if not workday_hours > 0:
-            raise InspectionError(f"workday_hours must be positive, got {workday_hours!r}.")
+            raise InspectionError(_("The working hours a day must be positive, not {value!r}.").format(value=workday_hours))
         base_ids = [str(b) for b in bases["base_id"]]
         if teams is None:
             team_bases = base_ids
         elif isinstance(teams, (int, np.integer)):
             if teams < 1:
-                raise InspectionError(f"The number of teams must be at least 1, got {teams}.")
+                raise InspectionError(_("The number of teams must be at least 1, not {n}.").format(n=teams))
             team_bases = [base_ids[i % len(base_ids)] for i in range(int(teams))]
         else:
             team_bases = [str(t) for t in teams]
             unknown = sorted(set(team_bases) - set(base_ids))
             if unknown:
-                raise InspectionError(f"Unknown base(s) {', '.join(unknown)}; the bases are {', '.join(base_ids)}.")
+                raise InspectionError(_("Unknown base(s) {unknown}; the bases are {bases}.").format(
+                    unknown=", ".join(unknown), bases=", ".join(base_ids)))
         svc = dict(SERVICE_MINUTES)
         svc.update(service_minutes or {})
         due = due_markers(markers, as_of=as_of, cycle_years=cycle_years, lines=due_lines,
@@ -226,7 +228,7 @@ class InspectionPlan:
         say("snapping markers")
         due_ids = [m for m in self.due.index[self.due["due"]]]
         if not due_ids:
-            raise InspectionError("No marker is due for inspection; pass lines or marker IDs to inspect anyway.")
+            raise InspectionError(_("No marker is due for inspection; name lines or marker IDs to inspect anyway."))
         stops, snap = self._stops(due_ids)
         unreachable = []
         for r in stops.itertuples():
@@ -252,7 +254,8 @@ class InspectionPlan:
         base_snap = self.network.snap(base_pts, "_id", access_speed_kmh=1e9)
         if not base_snap["snapped"].all():
             bad = base_snap.index[~base_snap["snapped"]].tolist()
-            raise InspectionError(f"Base(s) {', '.join(bad)} lie farther than 1 km from any road; move them onto the road network.")
+            raise InspectionError(_("Base(s) {bases} lie farther than 1 km from any road; move them onto the road "
+                                    "network.").format(bases=", ".join(bad)))
         team_base_ids = list(dict.fromkeys(self.teams))
         bsn = base_snap.loc[team_base_ids]
         everything = pd.concat([bsn[["geometry"]], snap_ok[["geometry"]]])

@@ -28,7 +28,7 @@ class MapError(GeoplanError):
     >>> basemap_tiles("google")
     Traceback (most recent call last):
     ...
-    geoplan.maps.common.MapError: Unknown basemap 'google'. Choose one of: none, osm, tianditu-vec, tianditu-img, gaode, gaode-img.
+    geoplan.maps.common.MapError: 未知的底图 'google'。可选：none, osm, tianditu-vec, tianditu-img, gaode, gaode-img。
     """
 
 

@@ -229,7 +229,7 @@ def _rules_html(rows: pd.DataFrame | None) -> str:
         colour = colours.get(outcome, "#777")
         body.append(f'<tr><td title="{mh._esc(r[_(R.NOTE)])}">{mh._esc(r[_(R.TITLE)])}</td><td>{html.escape(shown)}</td>'
                     f'<td>{html.escape(goal)}</td><td style="color:{colour};white-space:nowrap">{mh._esc(outcome)}</td></tr>')
-    heads = "".join(f"<th>{mh._esc(h)}</th>" for h in (_("indicator"), _("current"), _("target"), _("outcome")))
+    heads = "".join(f"<th>{mh._esc(h)}</th>" for h in (_("indicator"), _("current"), _("target"), _("result")))
     caption = mh._esc(_("Rules of this county's plan"))
     return (f'<h5>{caption}</h5><table class="gp-hist"><tr>{heads}</tr>'
             + "".join(body) + "</table>")
