@@ -70,7 +70,7 @@ def test_atlas_a3_portrait(result, tmp_path):
     pdf = write_atlas(result, tmp_path / "a3.pdf", paper="A3", orientation="portrait")
     _, size = _pages(pdf)
     assert "(A3)" in size and size.index("841") < size.index("1190")
-    with pytest.raises(PrintError, match="paper"):
+    with pytest.raises(PrintError, match="'Letter'"):
         write_atlas(result, tmp_path / "x.pdf", paper="Letter")
 
 

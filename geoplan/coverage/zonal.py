@@ -34,7 +34,7 @@ import shapely
 
 from geoplan.errors import CRSError, GeoplanError
 from geoplan.layers.values import id_index
-from geoplan.i18n import _
+from geoplan.i18n import N_, _
 
 __all__ = ["ZonalError", "zonal_sum", "zonal_stats", "coverage_fractions", "areal_interpolate"]
 
@@ -47,7 +47,7 @@ class ZonalError(GeoplanError):
     >>> zonal_sum(county["townships"], county.population, "township_code")
     Traceback (most recent call last):
     ...
-    geoplan.coverage.zonal.ZonalError: The ID column 'township_code' is not in the polygon layer.
+    geoplan.coverage.zonal.ZonalError: 面图层中没有编号列 'township_code'。
     """
 
 
@@ -191,7 +191,7 @@ def _clean_values(raster) -> np.ndarray:
 
 
 def _ids(polygons, id_col):
-    return id_index(polygons, id_col, ZonalError, "polygon layer")
+    return id_index(polygons, id_col, ZonalError, N_("polygon layer"))
 
 
 # --------------------------------------------------------------------------

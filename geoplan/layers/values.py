@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from geoplan.i18n import _
+from geoplan.i18n import N_, _
 
 #: Spellings of "yes" and "no", compared stripped and case-insensitively.
 YES = frozenset({"是", "有", "√", "✓", "true", "t", "yes", "y", "1", "1.0"})
@@ -60,7 +60,7 @@ def parse_yes_no(value) -> bool | None:
     return True if text in YES else False if text in NO else None
 
 
-def id_index(frame, id_col: str | None, error=ValueError, what: str = "layer"):
+def id_index(frame, id_col: str | None, error=ValueError, what: str = N_("layer")):
     """The IDs of a layer's rows: the column ``id_col``, or the frame's index when it is None.
 
     Parameters
@@ -85,12 +85,12 @@ def id_index(frame, id_col: str | None, error=ValueError, what: str = "layer"):
     >>> id_index(county["townships"], "township_code", KeyError, "polygon layer")
     Traceback (most recent call last):
     ...
-    KeyError: "The ID column 'township_code' is not in the polygon layer."
+    KeyError: "面图层中没有编号列 'township_code'。"
     """
     import pandas as pd
 
     if id_col is None:
         return pd.Index(frame.index)
     if id_col not in frame.columns:
-        raise error(_("The ID column {column!r} is not in the {what}.").format(column=id_col, what=what))
+        raise error(_("The ID column {column!r} is not in the {what}.").format(column=id_col, what=_(what)))
     return pd.Index(frame[id_col], name=id_col)
