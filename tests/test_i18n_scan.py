@@ -518,8 +518,8 @@ def test_switching_language_changes_no_number_file_name_or_json_key(tmp_path):
         assert zh.shape == en.shape
         assert list(zh.columns) != list(en.columns)  # the headers are translated …
         for header in zh.columns:  # … the numbers are not
-            if header == "规则类型":
-                continue  # the rule kind's name: 每万人指标 is "per 10,000 people"
+            if header in ("规则类型", "单位"):
+                continue  # a rule kind's or unit's name: 每万人指标, 个/万人 read "per 10,000 people"
             en_col = en[en.columns[list(zh.columns).index(header)]]
             for a, b in zip(zh[header], en_col):
                 if header == "说明":  # "× 万" reads "× 10,000"
