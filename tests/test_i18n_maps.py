@@ -17,29 +17,16 @@ import pandas as pd
 import pytest
 
 from geoplan import i18n
-from geoplan.coverage.plans import load_plan
-from geoplan.layers.sample import load_sample
 from geoplan.maps.coverage_html import coverage_map, people_beyond
 from geoplan.maps.gazetteer_html import gazetteer_map
 from geoplan.maps.html import save_map
 from geoplan.maps.inspection_html import inspection_map
 
 from test_html_maps import ROOT, synthetic_per_cell, synthetic_routes
+from test_html_maps import county, evaluation  # noqa: F401 (the same sample county and evaluation fixtures)
 from test_i18n_scan import ALLOWED, HAN, _visible_texts, chinese_ui, data_chinese, data_words, english_words
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
-
-
-@pytest.fixture(scope="module")
-def county():
-    return load_sample("330624")
-
-
-@pytest.fixture(scope="module")
-def evaluation(county):
-    from geoplan.coverage.evaluation import evaluate
-
-    return evaluate(load_plan(ROOT / "plans" / "330624_2022.toml"), county.layers, 2022)
 
 
 @pytest.fixture(scope="module")
