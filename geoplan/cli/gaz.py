@@ -25,7 +25,7 @@ from geoplan.gazetteer import labels
 from geoplan import output
 from geoplan import i18n
 from geoplan.cli import gaz_table
-from geoplan.cli.util import ErrorGroup
+from geoplan.cli.util import ErrorGroup, PathArg
 
 
 def _lead(exc) -> str:
@@ -127,7 +127,7 @@ def who_options(f):
 
 
 def rules_option(f):
-    return click.option("--rules", "rules_file", type=click.Path(path_type=Path),
+    return click.option("--rules", "rules_file", type=PathArg(path_type=Path),
                         help="JSON file overriding naming-rule scopes/severities (see `gaz rules`).")(f)
 
 
@@ -476,7 +476,7 @@ def revert(change_id, db, who, why, as_json):
 
 @gaz.command()
 @click.option("--as-of", help="Check the names valid on this day instead of today.")
-@click.option("--out", "out_path", type=click.Path(path_type=Path),
+@click.option("--out", "out_path", type=PathArg(path_type=Path),
               help="Also write the full report (CSV or XLSX).")
 @click.option("--errors-only", is_flag=True, help="Show errors, not warnings.")
 @click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")

@@ -10,7 +10,7 @@ import click
 
 from geoplan import i18n, output
 from geoplan.cli.gaz import _GazGroup, _open, _out, _table, db_option, gaz, json_option, rules_option, who_options
-from geoplan.cli.util import workspace_option
+from geoplan.cli.util import PathArg, workspace_option
 from geoplan.gazetteer import store as gz
 from geoplan.gazetteer.lazy_pandas import pd
 
@@ -77,7 +77,7 @@ def heritage_remove(ref, db, who, why):
 
 
 @gaz.command("import")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=PathArg(path_type=Path))
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
               help="Gazetteer field = column of the file (repeat), e.g. --map name_id=code.")
 @click.option("--layer", help="GeoPackage layer or XLSX sheet.")
@@ -90,7 +90,7 @@ def heritage_remove(ref, db, who, why):
 @click.option("--overwrite", is_flag=True, help="Replace an existing --report file.")
 @click.option("--date", help="Effective date of renames in the file (default today).")
 @click.option("--dry-run", is_flag=True, help="Only report what would change.")
-@click.option("--report", "report_path", type=click.Path(path_type=Path),
+@click.option("--report", "report_path", type=PathArg(path_type=Path),
               help="Where to write the rejected rows (default: <file>_rejected.csv next to the input).")
 @click.option("--force", is_flag=True, help="Accept rows that break naming rules (bad values are still rejected).")
 @click.option("--progress/--no-progress", "show_progress", default=None,
@@ -163,7 +163,7 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
 
 
 @gaz.command("export")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=PathArg(path_type=Path))
 @click.option("--as-of", help="Names valid on this day.")
 @click.option("--retired", is_flag=True, help="Include retired names.")
 @click.option("--overwrite", is_flag=True, help="Replace PATH if it exists (else it is refused).")
@@ -205,7 +205,7 @@ def copy_cmd(source, target):
 @gaz.command("seed")
 @db_option
 @click.option("--county", default="330624", show_default=True, help="Sample county code.")
-@click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--layers", "gpkg", type=PathArg(exists=True, dir_okay=False, path_type=Path),
               help="County GeoPackage with layers named by kind. Default: the sample county.")
 @workspace_option
 def seed_cmd(db, county, gpkg, workspace_dir):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from geoplan.cli.util import ErrorGroup, load_county_from, workspace_county, workspace_option
+from geoplan.cli.util import ErrorGroup, PathArg, load_county_from, workspace_county, workspace_option
 from geoplan.errors import GeoplanError
 from geoplan.i18n import _
 from geoplan.output import OVERWRITE_HELP, atomic_target, check_targets, refuse_inputs
@@ -77,7 +77,7 @@ def _plan_path(plan, workspace_dir) -> Path:
 def _plan_arg(f):
     """PLAN (optional with --workspace) and --workspace, for the commands that read a plan."""
     f = workspace_option(f)
-    return click.argument("plan", required=False, type=click.Path(dir_okay=False))(f)
+    return click.argument("plan", required=False, type=PathArg(dir_okay=False))(f)
 
 
 @click.group("inspect", cls=ErrorGroup)
@@ -90,7 +90,7 @@ def inspect():
 @click.option("--start-year", default=None, type=int, help="First year (default: this year).")
 @click.option("--years", default=5, show_default=True, type=click.IntRange(1, 10))
 @click.option("--hours", default=8.0, show_default=True, type=float, help="Working day in hours.")
-@click.option("--out", default="maps", show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", default="maps", show_default=True, type=PathArg(file_okay=False))
 @_overwrite_files
 def programme_cmd(county, start_year, years, hours, out, overwrite):
     """Five-year programme: every line of the county in one year, even team-days per year."""
@@ -119,7 +119,7 @@ def programme_cmd(county, start_year, years, hours, out, overwrite):
 
 @inspect.command("plan")
 @click.option("--county", default="330624", show_default=True, help="Sample county code.")
-@click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--layers", "gpkg", type=PathArg(exists=True, dir_okay=False, path_type=Path),
               help="County GeoPackage with layers named by kind. Default: the sample county.")
 @workspace_option
 @click.option("--teams", default=2, show_default=True, type=click.IntRange(1, 50))
@@ -134,7 +134,7 @@ def programme_cmd(county, start_year, years, hours, out, overwrite):
 @click.option("--by-marker", is_flag=True, help="Markers whose own last inspection is 5 years old (old rule).")
 @click.option("--blackout", multiple=True,
               help="Days off besides public holidays: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (repeatable).")
-@click.option("--out", default=None, type=click.Path(file_okay=False),
+@click.option("--out", default=None, type=PathArg(file_okay=False),
               help="Folder (default: maps; with --workspace, its inspection folder).")
 @_overwrite_files
 def plan_cmd(county, gpkg, workspace_dir, teams, hours, time_limit, as_of, start, year, lines, markers, all_markers,
@@ -197,7 +197,7 @@ def atlas_cmd(plan, workspace_dir, out, paper, orientation, overwrite):
 
 @inspect.command("forms")
 @_plan_arg
-@click.option("--out", default=None, type=click.Path(file_okay=False), help="Folder (default: next to the plan).")
+@click.option("--out", default=None, type=PathArg(file_okay=False), help="Folder (default: next to the plan).")
 @_overwrite_files
 def forms_cmd(plan, workspace_dir, out, overwrite):
     """Write record forms (PDF + XLSX) and GPX files of a plan."""
@@ -225,7 +225,7 @@ def forms_cmd(plan, workspace_dir, out, overwrite):
 
 
 @inspect.command("share")
-@click.argument("plan", type=click.Path(dir_okay=False))
+@click.argument("plan", type=PathArg(dir_okay=False))
 @click.option("--partner", required=True, help="Code of the other side (neighbour county or township).")
 @click.option("--out", default=None, help="Zip path (default: next to the plan).")
 @_overwrite
@@ -244,12 +244,12 @@ def share_cmd(plan, partner, out, overwrite):
 
 
 @inspect.command("import")
-@click.argument("files", nargs=-1, required=True, metavar="[PLAN] FILLED", type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, metavar="[PLAN] FILLED", type=PathArg(dir_okay=False))
 @workspace_option
-@click.option("--gpx", default=None, type=click.Path(dir_okay=False), help="Handheld GPS waypoints named by marker ID.")
+@click.option("--gpx", default=None, type=PathArg(dir_okay=False), help="Handheld GPS waypoints named by marker ID.")
 @click.option("--replan/--no-replan", default=True, show_default=True, help="Re-plan markers without a form.")
 @click.option("--time-limit", default=10.0, show_default=True, type=float)
-@click.option("--out", default=None, type=click.Path(file_okay=False))
+@click.option("--out", default=None, type=PathArg(file_okay=False))
 @_overwrite_files
 def import_cmd(files, workspace_dir, gpx, replan, time_limit, out, overwrite):
     """Import filled forms: update markers and their history, work orders, report, re-plan the rest.

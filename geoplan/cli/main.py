@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from geoplan import __version__
-from geoplan.cli.util import LazyGroup, lang_option, load_county_from, workspace_option
+from geoplan.cli.util import LazyGroup, PathArg, lang_option, load_county_from, workspace_option
 from geoplan.cli.util import table as _table
 from geoplan.i18n import N_, _, ngettext
 from geoplan.output import OVERWRITE_HELP
@@ -50,7 +50,7 @@ def main():
 @main.command()
 @click.option("--county", default="330624", show_default=True,
               help="Sample county code: 330624 (Xinchang, 新昌县) or 330727 (Pan'an, 磐安县).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("maps"),
+@click.option("--out", "out_dir", type=PathArg(file_okay=False, path_type=Path), default=Path("maps"),
               show_default=True, help="Folder for the outputs.")
 def demo(county, out_dir):
     """Run the main job on a bundled sample county.
@@ -99,7 +99,7 @@ def demo(county, out_dir):
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=PathArg(path_type=Path))
 @click.option("--kind", help="Layer kind (see `geoplan layers`). Default: every layer of a GeoPackage named by kind.")
 @click.option("--layer", help="GeoPackage layer or XLSX sheet to read.")
 @click.option("--crs", help="CRS of the data if the file has none, e.g. EPSG:4490.")
@@ -108,7 +108,7 @@ def demo(county, out_dir):
 @click.option("--lat", "lat_col", help="Latitude column of a CSV/XLSX.")
 @click.option("--gcj02", is_flag=True, help="Coordinates are GCJ-02 (Gaode/Amap, Tencent): convert them.")
 @click.option("--repair", is_flag=True, help="Repair invalid geometries instead of reporting them.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_path", type=PathArg(dir_okay=False, path_type=Path),
               help="Write the validated layer (CGCS2000) into this GeoPackage; nothing is written if it fails.")
 @_overwrite  # an existing --out GeoPackage: that layer is replaced in it, its other layers are kept
 def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, out_path, overwrite):
@@ -164,16 +164,16 @@ def validate(path, kind, layer, crs, encoding, lon_col, lat_col, gcj02, repair, 
 
 
 @main.command()
-@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path),
+@click.option("--plan", "plan_path", required=True, type=PathArg(path_type=Path),
               help="Plan file (TOML), e.g. plans/330624_2022.toml.")
-@click.option("--layers", "gpkg", type=click.Path(path_type=Path),
+@click.option("--layers", "gpkg", type=PathArg(path_type=Path),
               help="County GeoPackage with layers named by kind. Default: the sample of the plan's county.")
 @workspace_option
-@click.option("--population", type=click.Path(path_type=Path), help="Population GeoTIFF (for travel-time rules).")
+@click.option("--population", type=PathArg(path_type=Path), help="Population GeoTIFF (for travel-time rules).")
 @click.option("--year", type=int, help="Year whose targets apply. Default: the year of --as-of, else the plan's year.")
 @click.option("--as-of", "as_of", help="Evaluation date, e.g. 2022-12-31 (default: the end of the target year). "
                                        "Facilities opened later or closed by then do not count.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_path", type=PathArg(dir_okay=False, path_type=Path),
               help="Write the report: .xlsx (formatted, one sheet per rule group) or .csv.")
 @click.option("--travel/--no-travel", "travel_rules", default=True, show_default=True,
               help="Evaluate travel-time rules on the roads layer and population raster.")

@@ -13,7 +13,7 @@ import click
 import geopandas as gpd
 import pandas as pd
 
-from geoplan.cli.util import ErrorGroup, load_county_from, workspace_option
+from geoplan.cli.util import ErrorGroup, PathArg, load_county_from, workspace_option
 from geoplan.errors import DataFileError
 from geoplan.layers.schema import SCHEMAS
 from geoplan.maps.content import default_sources
@@ -66,12 +66,12 @@ def _common(f):
                      help="Tianditu key for the tianditu-* basemaps (or set TIANDITU_KEY).")(f)
     f = click.option("--basemap", type=click.Choice(list(BASEMAPS)),
                      help="Basemap. Default: none with --offline, else osm. gaode* shifts the data to GCJ-02.")(f)
-    f = click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+    f = click.option("--out", "out_path", type=PathArg(dir_okay=False, path_type=Path),
                      help="HTML file to write.")(f)
     f = workspace_option(f)
-    f = click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    f = click.option("--population", type=PathArg(exists=True, dir_okay=False, path_type=Path),
                      help="Population GeoTIFF to go with --layers.")(f)
-    f = click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    f = click.option("--layers", "gpkg", type=PathArg(exists=True, dir_okay=False, path_type=Path),
                      help="County GeoPackage with layers named by kind. Default: the sample county.")(f)
     f = click.option("--county", default="330624", show_default=True,
                      help="Sample county code when --layers is not given: 330624 (Xinchang, 新昌县) or 330727 (Pan'an, 磐安县).")(f)
@@ -130,21 +130,21 @@ def plan_travel(county, evaluation_plan, year):
 
 @map_group.command("coverage")
 @_common
-@click.option("--plan", "plan_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--plan", "plan_path", type=PathArg(exists=True, dir_okay=False, path_type=Path),
               help="Plan (TOML) whose township results colour the map, e.g. plans/330624_2022.toml.")
 @click.option("--year", type=int, help="Year to evaluate. Default: the plan's latest target year.")
 @click.option("--travel/--no-travel", default=True, show_default=True,
               help="Evaluate travel-time rules on the roads and draw the travel-time areas "
                    "(needs roads and a population raster).")
-@click.option("--isochrones", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--isochrones", type=PathArg(exists=True, dir_okay=False, path_type=Path),
               help="Isochrone polygons (GeoJSON/GPKG) with a 'minutes' column, drawn when there is no travel result.")
-@click.option("--sites", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--sites", type=PathArg(exists=True, dir_okay=False, path_type=Path),
               help="Proposed new sites (points, GeoJSON/GPKG).")
-@click.option("--uncovered", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--uncovered", type=PathArg(exists=True, dir_okay=False, path_type=Path),
               help="People not covered (points with 'population'). Default: from the travel result.")
-@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--png", "png_path", type=PathArg(dir_okay=False, path_type=Path),
               help="Also write an A4 static map as PNG (300 dpi) for the written plan.")
-@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--pdf", "pdf_path", type=PathArg(dir_okay=False, path_type=Path),
               help="Also write an A4 static map as PDF.")
 @click.option("--indicator", help="Rule ID of the indicator on the static map (default: the first).")
 @click.option("--each-indicator", is_flag=True,
@@ -216,7 +216,7 @@ def _html_target_and_county(out_path, overwrite, county, gpkg, population, works
 
 @map_group.command("inspection")
 @_common
-@click.option("--routes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--routes", type=PathArg(exists=True, dir_okay=False, path_type=Path),
               help="Team-day routes: LineStrings with team, day and order columns (GeoJSON/GPKG).")
 def inspection_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
                    routes):
@@ -235,7 +235,7 @@ def inspection_cmd(county, gpkg, population, workspace_dir, out_path, basemap, t
 
 @map_group.command("gazetteer")
 @_common
-@click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--history", type=PathArg(exists=True, dir_okay=False, path_type=Path),
               help="Name history table (CSV/XLSX) with name_id and e.g. year, event, old_name, note.")
 def gazetteer_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tianditu_key, offline, title, data_date, overwrite,
                   history):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from geoplan.cli.util import TranslatedCommand
+from geoplan.cli.util import PathArg, TranslatedCommand
 from geoplan.errors import GeoplanError
 from geoplan.i18n import _, ngettext
 
@@ -57,12 +57,12 @@ def build_missing_samples(codes, folder: Path, client=None) -> dict[str, str]:
 
 @click.command("province", cls=TranslatedCommand)
 @click.argument("codes", nargs=-1)
-@click.option("--layers", "layer_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--layers", "layer_dirs", multiple=True, type=PathArg(file_okay=False, path_type=Path),
               help="Folder of county layer sets (<code>.gpkg, <code>_population.tif), as layers/; repeatable. "
                    "Default: the sample layers folder.")
-@click.option("--plans", "plans_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--plans", "plans_dir", type=PathArg(file_okay=False, path_type=Path),
               help="Folder of the counties' own plans (<code>_*.toml or <code>.toml).")
-@click.option("--plan-template", "template", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--plan-template", "template", type=PathArg(dir_okay=False, path_type=Path),
               help="Plan template for every county without its own plan ([plan] county = \"*\").")
 @click.option("--sample", "sample", type=click.Choice(sorted(SAMPLE_PROVINCES)),
               help="Run a whole sample province: its counties from the official list, the shipped plans "
@@ -72,11 +72,11 @@ def build_missing_samples(codes, folder: Path, client=None) -> dict[str, str]:
 @click.option("--indicator", default="failed", show_default=True,
               help="Colour townships on the map by: failed (number of failing rules), within (% of people "
                    "within the travel-time limit), beyond (people beyond it), or a rule id (e.g. home_care_centre).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("province"),
+@click.option("--out", "out_dir", type=PathArg(file_okay=False, path_type=Path), default=Path("province"),
               show_default=True, help="Folder for the report and the map.")
 @click.option("--name", "stem", default="province", show_default=True, help="Start of the output file names.")
 @click.option("--overwrite", is_flag=True, help="Replace report files that already exist.")
-@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--cache", "cache_dir", type=PathArg(file_okay=False, path_type=Path),
               help="Per-county result cache (default: OUT/.cache). A re-run computes only what is missing or failed.")
 @click.option("--no-cache", is_flag=True, help="Compute every county and keep nothing.")
 @click.option("--scheduler", help="Use a running Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers need geoplan "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from geoplan.cli.util import ErrorGroup, table
+from geoplan.cli.util import ErrorGroup, PathArg, table
 from geoplan.errors import GeoplanError
 from geoplan.i18n import _, ngettext
 
@@ -42,7 +42,7 @@ def list_cmd():
 
 @sample.command("build")
 @click.argument("codes", nargs=-1)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", required=True, type=PathArg(file_okay=False, path_type=Path),
               help="Output folder (created if missing).")
 @click.option("--all", "all_counties", is_flag=True, help="Build every Zhejiang county that can be built (see geoplan sample list).")
 @click.option("--overwrite", is_flag=True, help="Replace files of the same names in the folder (refused by default).")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from geoplan.cli.util import ErrorGroup, load_county_from, table, workspace_county, workspace_option
+from geoplan.cli.util import ErrorGroup, PathArg, load_county_from, table, workspace_county, workspace_option
 from geoplan.errors import GeoplanError
 from geoplan.i18n import _
 from geoplan.layers.schema import SCHEMAS
@@ -18,7 +18,7 @@ FACILITY_LAYERS = ["elderly_care", "cemeteries", "social_work_stations", "disabi
 
 def _options(f):
     f = click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)(f)
-    f = click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+    f = click.option("--out", "out_path", type=PathArg(dir_okay=False, path_type=Path),
                      help="Write the proposed sites: .csv, .gpkg or .geojson.")(f)
     f = click.option("--time-limit", default=120.0, show_default=True, type=float,
                      help="Seconds for the solver; the best plan found by then is reported as such.")(f)
@@ -30,7 +30,7 @@ def _options(f):
     f = click.option("--without-planned", is_flag=True,
                      help="Leave planned facilities (规划, status 'planned') out instead of treating them as built.")(f)
     f = click.option("--rule", "rule_id", help="ID of the plan's travel-time rule (default: its only one).")(f)
-    f = click.option("--plan", "plan_path", type=click.Path(path_type=Path),
+    f = click.option("--plan", "plan_path", type=PathArg(path_type=Path),
                      help="Plan file whose travel-time rule sets the minutes, population and facilities, "
                           "e.g. plans/local/330624_15min.toml.")(f)
     f = click.option("--kind", help="Only facilities of this kind (e.g. 居家养老服务中心, home-care service centre) stay open as "
@@ -38,9 +38,9 @@ def _options(f):
     f = click.option("--facilities", default="elderly_care", show_default=True, type=click.Choice(FACILITY_LAYERS),
                      help="Facility layer whose operating sites stay open.")(f)
     f = workspace_option(f)
-    f = click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    f = click.option("--population", type=PathArg(exists=True, dir_okay=False, path_type=Path),
                      help="Population GeoTIFF to go with --layers.")(f)
-    f = click.option("--layers", "gpkg", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    f = click.option("--layers", "gpkg", type=PathArg(exists=True, dir_okay=False, path_type=Path),
                      help="County GeoPackage with layers named by kind. Default: the sample county.")(f)
     f = click.option("--county", default="330624", show_default=True, help="Sample county code.")(f)
     return f

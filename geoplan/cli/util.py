@@ -19,6 +19,27 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+class PathArg(click.Path):
+    """:class:`click.Path` whose word for the kind of path is translated when a message is made.
+
+    click translates "file", "directory" or "path" once, when the option is
+    defined; a command module imported under one language then said
+    "文件 'x' is a directory" in the other.
+    """
+
+    @property
+    def name(self) -> str:
+        import gettext
+
+        return gettext.gettext(self._kind)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        # click.Path.__init__ assigns its word after setting file_okay/dir_okay: keep the English key instead.
+        self._kind = "file" if self.file_okay and not self.dir_okay else (
+            "directory" if self.dir_okay and not self.file_okay else "path")
+
+
 @contextmanager
 def _translated(cmd: click.Command):
     """Show ``cmd``'s help and its options' help in the current language while formatting.
@@ -199,7 +220,7 @@ def table(df: pd.DataFrame) -> str:
 WORKSPACE_HELP = "County workspace folder (from `geoplan workspace init`): its layers and population."
 
 workspace_option = click.option(
-    "--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--workspace", "workspace_dir", type=PathArg(exists=True, file_okay=False, path_type=Path),
     help=WORKSPACE_HELP)
 
 

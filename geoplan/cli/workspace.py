@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from geoplan.cli.util import ErrorGroup
+from geoplan.cli.util import ErrorGroup, PathArg
 from geoplan.cli.util import table as _table
 from geoplan.i18n import _
 
@@ -26,24 +26,24 @@ def workspace():
 
 def _options(f):
     opts = [
-        click.option("--townships", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--townships", type=PathArg(dir_okay=False, path_type=Path),
                      help="Township (乡镇/街道) boundaries: Shapefile, GeoPackage or GeoJSON (any CRS, see the notes)."),
         click.option("--facilities", multiple=True, metavar="FILE:KIND[:gcj02|wgs84|cgcs2000]",
                      help="Facility table, repeatable; KIND e.g. elderly_care; add :gcj02 for coordinates picked on a web map; a table with addresses only is placed by address."),
-        click.option("--roads", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--roads", type=PathArg(dir_okay=False, path_type=Path),
                      help="Roads: an OpenStreetMap file (.osm / .osm.pbf / .osm.bz2) or a roads layer."),
-        click.option("--population", "census", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--population", "census", type=PathArg(dir_okay=False, path_type=Path),
                      help="7th-census population table per township (CSV or XLSX: township, resident population, aged 60+)."),
-        click.option("--population-raster", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--population-raster", type=PathArg(dir_okay=False, path_type=Path),
                      help="Population raster (WorldPop, GHS-POP …, any CRS), rescaled to the census totals."),
-        click.option("--villages", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--villages", type=PathArg(dir_okay=False, path_type=Path),
                      help="Village (村/社区) points, for placing addresses at village level and for spreading the population."),
-        click.option("--gazetteer", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--gazetteer", type=PathArg(dir_okay=False, path_type=Path),
                      help="Gazetteer (geoplan gaz's database): its village points and former names help place addresses."),
         click.option("--layer", "layers", multiple=True, metavar="FILE:KIND",
                      help="Another layer as it is, repeatable; KIND: boundary_lines, boundary_markers or place_names "
                           "(for inspect and the inspection and gazetteer maps)."),
-        click.option("--water", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--water", type=PathArg(dir_okay=False, path_type=Path),
                      help="Water polygons (lakes, reservoirs, rivers): kept as a layer; nobody is placed on water."),
         click.option("--townships-crs", default=None,
                      help="CRS of the township file when it has no .prj and the coordinates do not tell, e.g. EPSG:4549."),
@@ -94,7 +94,7 @@ def _run(county, out, townships, facilities, roads, census, population_raster, v
 @workspace.command("init")
 @click.argument("county")
 @_options
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Workspace folder.")
+@click.option("--out", type=PathArg(file_okay=False, path_type=Path), required=True, help="Workspace folder.")
 def init(county, out, **kw):
     """Build a workspace from the county's files (an existing one of the same county: only changed layers replaced).
 
@@ -105,7 +105,7 @@ def init(county, out, **kw):
 
 
 @workspace.command("update")
-@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("folder", type=PathArg(file_okay=False, exists=True, path_type=Path))
 @_options
 def update(folder, **kw):
     """Update a workspace with new files: only the files given are read and only their layers replaced."""
@@ -119,7 +119,7 @@ def update(folder, **kw):
 
 
 @workspace.command("show")
-@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("folder", type=PathArg(file_okay=False, exists=True, path_type=Path))
 def show(folder):
     """List the workspace's layers, their source files and when they were read."""
     import pandas as pd
