@@ -94,8 +94,30 @@ def metric_crs(gdf) -> CRS:
     4549
     """
     require_crs(gdf)
-    bounds = gdf.to_crs(STORAGE_CRS).total_bounds if not gdf.crs.equals(STORAGE_CRS) else gdf.total_bounds
+    bounds = storage_bounds(gdf)
     return CRS.from_epsg(gk_zone_epsg((bounds[0] + bounds[2]) / 2.0))
+
+
+def storage_bounds(gdf) -> np.ndarray:
+    """``(minx, miny, maxx, maxy)`` of a GeoDataFrame in EPSG:4490.
+
+    A layer in another CRS has only its envelope transformed (densified
+    along its edges), not every vertex: reprojecting 2M road lines to find
+    their extent took 5 s.
+
+    Examples
+    --------
+    >>> b = storage_bounds(county["townships"].to_crs(4549))
+    >>> bool(abs(b - county["townships"].total_bounds).max() < 1e-3)
+    True
+    """
+    bounds = np.asarray(gdf.total_bounds, dtype=float)
+    if gdf.crs.equals(STORAGE_CRS) or not np.isfinite(bounds).all():
+        return bounds if gdf.crs.equals(STORAGE_CRS) else np.asarray(gdf.to_crs(STORAGE_CRS).total_bounds)
+    from pyproj import Transformer
+
+    return np.asarray(Transformer.from_crs(gdf.crs, STORAGE_CRS, always_xy=True).transform_bounds(
+        *bounds, densify_pts=21))
 
 
 def require_crs(gdf, what: str | None = None) -> CRS:

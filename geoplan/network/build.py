@@ -104,10 +104,14 @@ def _row_label(i: int) -> str:
 
 
 def _validated_roads(gdf, source: str):
-    """Roads checked against the schema (class aliases made canonical, EPSG:4490)."""
+    """Roads checked against the schema (class aliases made canonical), in their own CRS.
+
+    The network is built in a metric CRS; a trip through EPSG:4490 would
+    only add rounding noise and seconds of reprojection.
+    """
     from geoplan.layers.validate import validate_frame
 
-    return validate_frame(gdf, "roads", source=source)
+    return validate_frame(gdf, "roads", source=source, to_storage=False)
 
 
 def _oneway_array(gdf) -> np.ndarray:
