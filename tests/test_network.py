@@ -197,6 +197,25 @@ def test_same_network_from_metric_and_storage_crs():
     assert a.node_xy == approx(b.node_xy, abs=1e-6)
 
 
+def test_projected_roads_outside_china_and_duplicate_ids_named_by_row():
+    # from_roads validates in the layer's own CRS; the in-China check then
+    # transforms only the envelope unless a feature may lie outside, and
+    # must still name exactly the stray feature (and the duplicated ID's row).
+    lines = [[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)], [(2000, 0), (3000, 0)], [(3000, 0), (4000, 0)]]
+    roads = roads_frame(lines)
+    roads.loc[2, "geometry"] = shapely.LineString([(X0 - 9e6, Y0), (X0 - 9e6 + 500, Y0)])
+    roads.loc[3, "road_id"] = "r0"
+    with pytest.raises(ValidationError) as err:
+        RoadNetwork.from_roads(roads)
+    rows = [p.row for p in err.value.problems]
+    assert rows == [feature_label(3), feature_label(4)]
+    assert [p.column for p in err.value.problems] == ["geometry", "road_id"]
+    far = gpd.GeoSeries([roads.geometry[2]], crs=GK).to_crs(4490).centroid.x[0]
+    assert not (73 <= far <= 136)  # the reference: pyproj puts it outside China too
+    ok = roads_frame(lines[:2])
+    assert RoadNetwork.from_roads(ok).n_edges == 2
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_dense_codes_match_np_unique(seed):
     from geoplan.network.build import _dense_codes
