@@ -163,6 +163,8 @@ def _coerce(series: pd.Series, f: Field, out: _Collector) -> pd.Series:
         blank = _is_blank(raw)
         if raw.dtype.kind in "iuf":
             nums = raw.astype(float)
+        elif blank.all():  # an optional column the layer does not have
+            nums = pd.Series(np.nan, index=raw.index)
         else:
             nums = pd.to_numeric(raw.map(_to_text, na_action="ignore"), errors="coerce")
         bad = ~blank & nums.isna().to_numpy()

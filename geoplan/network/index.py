@@ -186,14 +186,16 @@ class _SnapIndex:
         pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
         return pos, inside & (keys[pos] == key)
 
-    def _grid_block(self, xy):
+    def _grid_block(self, xy, pos=None, hit=None):
         """Nearest segment among the pieces listed in each point's grid cell.
 
         Returns ``(seg, dist, settled)``: the answer is exact (same distance
         and tie rule as the tree search) where ``settled``, i.e. where the
         distance is within the grid's reach (see :func:`_build_grid`).
+        ``pos, hit`` are the points' :meth:`_grid_cells` when known.
         """
-        pos, hit = self._grid_cells(xy)
+        if pos is None:
+            pos, hit = self._grid_cells(xy)
         if self.pad is not None:
             table, width, soa, _ = self.pad
             fits = hit & (width[pos] > 0)
@@ -301,19 +303,26 @@ class _SnapIndex:
         m = len(xy)
         best_seg = np.full(m, -1, dtype=np.int64)
         best_d = np.full(m, np.inf)
-        z = _spatial_order(xy)
         if self.grid is not None and len(self.piece_seg):
             settled = np.zeros(m, dtype=bool)
+            pos, hit = self._grid_cells(xy)
+            # Blocks of points in cell order read the grid's table front to
+            # back. A stable sort of the cell numbers is cheaper than the
+            # Z-order (and near-linear on points that come in spatial order).
+            order = np.argsort(np.where(hit, pos, -1), kind="stable")
 
             def grid(rows):
-                seg, d, ok = self._grid_block(xy[rows])
+                seg, d, ok = self._grid_block(xy[rows], pos[rows], hit[rows])
                 best_seg[rows] = np.where(ok & (d <= max_distance), seg, -1)
                 best_d[rows] = d
                 settled[rows] = ok
 
-            _on_threads(grid, [z[lo:lo + self.GRID_CHUNK] for lo in range(0, m, self.GRID_CHUNK)])
-            # Only what the grid left open goes to the tree (in the same order).
-            z = z[~settled[z]]
+            _on_threads(grid, [order[lo:lo + self.GRID_CHUNK] for lo in range(0, m, self.GRID_CHUNK)])
+            # Only what the grid left open goes to the tree, in Z-order.
+            rest = np.flatnonzero(~settled)
+            z = rest[_spatial_order(xy[rest])]
+        else:
+            z = _spatial_order(xy)
 
         def run(rows):
             best_seg[rows], best_d[rows] = self._nearest_block(xy[rows], max_distance)

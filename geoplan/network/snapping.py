@@ -175,25 +175,28 @@ class SnappingMixin:
         edge = np.full(n, -1, dtype=np.int64)
         dist = np.full(n, np.nan)
         index = self._segments
-        seg = np.full(n, -1, dtype=np.int64)
-        xy = np.full((n, 2), np.nan)
-        if len(valid):
-            xy[valid] = shapely.get_coordinates(pts[valid])
-            near, d = index.nearest(xy[valid], max_distance_m)
-            dist[valid] = d
-            seg[valid] = near
+        if len(valid) == n:
+            # Every point present (the usual case): no copies of the million-row arrays by index.
+            xy = shapely.get_coordinates(pts)
+            seg, dist = index.nearest(xy, max_distance_m)
+        else:
+            seg = np.full(n, -1, dtype=np.int64)
+            xy = np.full((n, 2), np.nan)
+            if len(valid):
+                xy[valid] = shapely.get_coordinates(pts[valid])
+                seg[valid], dist[valid] = index.nearest(xy[valid], max_distance_m)
         snapped = seg >= 0
         e = self.edges
         sec = e["seconds"].to_numpy()
         length = e["length_m"].to_numpy()
         along = np.full(n, np.nan)
         frac = np.full(n, np.nan)
-        where = np.flatnonzero(snapped)
+        where = slice(None) if snapped.all() else np.flatnonzero(snapped)
         on = None
         if geometry:
             on = np.empty(n, dtype=object)
             on[:] = pts
-        if len(where):
+        if snapped.any():
             sw = seg[where]
             ew = index.seg_edge[sw]
             edge[where] = ew
