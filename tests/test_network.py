@@ -258,7 +258,7 @@ def test_snap_split_position_and_access_leg():
     assert p1.snapped and p1.fraction == 0 and p1.distance_to_road_m == approx(30, abs=1e-3)
     p2 = s.loc["p2"]
     assert not p2.snapped and p2.distance_to_road_m == approx(2000, abs=1e-3)
-    assert "no road within 500 m" in p2.reason and "nearest road about" in p2.reason
+    assert "500 米内没有道路" in p2.reason and "最近的道路约 2000 米" in p2.reason
 
 
 def test_nearest_facility_by_hand_and_not_snapped():
@@ -269,7 +269,7 @@ def test_nearest_facility_by_hand_and_not_snapped():
     assert r.loc["p0", "facility_id"] == "F0"
     assert r.loc["p0", "minutes"] == approx((28.8 + 36.0) / 60, abs=1e-6)   # 600 m at 60 km/h + 40 m walk
     assert r.loc["p1", "status"] == "not_snapped" and math.isnan(r.loc["p1", "minutes"])
-    assert not r.loc["p1", "reachable"] and "no road within" in r.loc["p1", "reason"]
+    assert not r.loc["p1", "reachable"] and "1000 米内没有道路" in r.loc["p1", "reason"]
 
 
 def test_two_points_on_same_oneway_edge():
@@ -336,11 +336,19 @@ def test_unreachable_points_flagged_not_zero_or_inf():
     bad = r.loc["p1"]
     assert bad.status == "unreachable" and not bad.reachable and math.isnan(bad.minutes)
     assert pd.isna(bad.facility_id)
-    assert "component 1" in bad.reason and "r2" in bad.reason
+    assert "第 1 个路网连通片" in bad.reason and "r2" in bad.reason
     cm = net.cost_matrix(fac, dem, "fid", "pid")
     assert list(cm["status"]) == ["ok", "unreachable"] and cm["minutes"].isna().tolist() == [False, True]
     cut = net.cost_matrix(fac, dem, "fid", "pid", cutoff_min=1.0)
     assert list(cut["status"]) == ["beyond_cutoff", "unreachable"]
+
+
+def test_unreachable_and_far_reasons_in_english(english):
+    net = island_net()
+    r = net.nearest_facility(points_frame([(5500, 10), (500, 5000)]), points_frame([(100, 0)], prefix="F", col="fid"),
+                             "pid", "fid")
+    assert "network component 1" in r.loc["p0", "reason"] and "facility" in r.loc["p0", "reason"]
+    assert r.loc["p1", "reason"].startswith("no road within 1000 m (nearest road about")
 
 
 def test_cutoff_on_oneway_dead_end_is_unreachable_not_beyond():
@@ -354,7 +362,7 @@ def test_cutoff_on_oneway_dead_end_is_unreachable_not_beyond():
     assert cut.loc["p0", "status"] == "unreachable"
     assert cut.loc["p1", "status"] == "beyond_cutoff"
     r = net.nearest_facility(dem, fac, "pid", "fid", direction="from_facility")
-    assert r.loc["p0", "status"] == "unreachable" and "one-way" in r.loc["p0", "reason"]
+    assert r.loc["p0", "status"] == "unreachable" and "单行道不允许" in r.loc["p0", "reason"]
 
 
 def test_no_facility_snapped_raises(english):
@@ -712,7 +720,7 @@ def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk, grid, pad_wi
     # Points beyond max_distance: reported, not snapped, with the exact distance.
     far = s[~s["snapped"]]
     np.testing.assert_allclose(far["distance_to_road_m"].to_numpy(), exact[~near], rtol=0, atol=1e-9)
-    assert far["reason"].str.contains(f"no road within {max_d:g} m").all()
+    assert far["reason"].str.contains(f"{max_d:g} 米内没有道路").all()
     assert (far["edge"] == -1).all() and far["u"].eq(-1).all()
 
 

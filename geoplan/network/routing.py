@@ -110,14 +110,18 @@ class RoutingMixin:
         return np.where(p.snapped, comp[np.where(p.snapped, p.edge, 0)], -1)
 
     def _unreachable_reason(self, dst_comp: int, src_comps: set, what_src: str) -> str:
+        """Why a snapped point reaches no ``what_src`` (an English word marked with ``N_``), in the reader's language."""
         row = self.components.iloc[dst_comp]
+        what = _(what_src)
         if dst_comp in src_comps:
-            return (f"one-way roads allow no route between it and any {what_src} although both lie on "
-                    f"network component {dst_comp}; check the oneway flags near roads {row.road_ids}")
-        where = ", ".join(str(c) for c in sorted(src_comps)[:5])
-        return (f"its road is on network component {dst_comp} ({row.n_edges} road piece(s), "
-                f"{row.length_km:.2f} km; roads {row.road_ids}) which is not connected to any "
-                f"{what_src} (they are on component(s) {where}); join the roads or add a {what_src} there")
+            return _("one-way roads allow no route between it and any {what} although both lie on network component "
+                     "{component}; check the oneway flags near roads {roads}").format(
+                what=what, component=dst_comp, roads=row.road_ids)
+        where = _(", ").join(str(c) for c in sorted(src_comps)[:5])
+        return _("its road is on network component {component} ({n} road piece(s), {km} km; roads {roads}) which is "
+                 "not connected to any {what} (they are on component(s) {where}); join the roads or add a {what} "
+                 "there").format(component=dst_comp, n=row.n_edges, km=f"{row.length_km:.2f}", roads=row.road_ids,
+                                 what=what, where=where)
 
     # -- public queries -----------------------------------------------------
 
@@ -183,13 +187,13 @@ class RoutingMixin:
                               np.where(reachable, 0, np.where(dem.snapped, 1, 2)))
         reason = np.full(len(best), "", dtype=object)
         reason[~dem.snapped] = _far_reasons(dem.dist_m[~dem.snapped], max_distance_m,
-                                            "; add the missing road or raise max_distance_m")
+                                            _("; add the missing road or raise max_distance_m"))
         bad = np.flatnonzero(dem.snapped & ~reachable)
         if len(bad):
             fac_comps = set(self._component_of(fac)[fac.snapped].tolist())
             # One message per network component, shared by its points.
             comps, inv = np.unique(self._component_of(dem)[bad], return_inverse=True)
-            text = np.array([self._unreachable_reason(int(c), fac_comps, "facility") for c in comps], dtype=object)
+            text = np.array([self._unreachable_reason(int(c), fac_comps, N_("facility")) for c in comps], dtype=object)
             reason[bad] = text[inv.ravel()]
         out = pd.DataFrame(
             {

@@ -112,11 +112,12 @@ def _ids_of(gdf, id_col, what):
 
 def _far_reasons(dist: np.ndarray, max_distance_m: float, suffix: str = "") -> np.ndarray:
     """Why points at ``dist`` metres from the nearest road were not snapped."""
-    out = np.full(len(dist), "empty geometry", dtype=object)
+    out = np.full(len(dist), _("empty geometry"), dtype=object)
     ok = ~np.isnan(dist)
     # Whole metres repeat a lot: format each distinct value once.
     metres, inv = np.unique(np.round(dist[ok]).astype(np.int64), return_inverse=True)
-    text = np.array([f"no road within {max_distance_m:g} m (nearest road about {m} m away){suffix}"
+    words = _("no road within {max} m (nearest road about {metres} m away)")
+    text = np.array([words.format(max=f"{max_distance_m:g}", metres=m) + suffix
                      for m in metres.tolist()] + [""], dtype=object)
     out[ok] = text[inv.ravel()]
     return out
