@@ -178,3 +178,23 @@ def test_cli_never_overwrites_and_explains_bad_codes(built):
     assert not (built / "x").exists()
     res = runner.invoke(main, ["sample", "list"])
     assert res.exit_code == 0 and "331023" in res.output and "天台县" in res.output
+
+
+def test_sample_list_and_refusals_in_english(tmp_path):
+    # The four counties that cannot be built: named by the data, explained in the reader's language.
+    import re
+
+    runner = CliRunner()
+    res = runner.invoke(main, ["--lang", "en", "sample", "list"])
+    assert res.exit_code == 0, res.output
+    notes = [line for line in res.output.splitlines() if "cannot be built" in line]
+    assert len(notes) == 4
+    for line in notes:
+        # What is left once the county's own name is taken out is English.
+        assert not re.search(r"[\u4e00-\u9fff]", re.sub(r"[\u4e00-\u9fff]+区 \(\d{6}\)", "", line)), line
+    for code, words in (("110101", "not a county-level division code"), ("33062", "6-digit"),
+                        ("330103", "has no townships")):
+        res = runner.invoke(main, ["--lang", "en", "sample", "build", code, "--out", str(tmp_path / "x")])
+        assert res.exit_code == 1 and words in res.output and "Traceback" not in res.output, res.output
+        assert "无法生成" not in res.output and "不是浙江省" not in res.output
+    assert not (tmp_path / "x").exists()

@@ -37,7 +37,7 @@ def list_cmd():
                         "layers can be built for {buildable} of them.").format(
         n=len(t), buildable=int(t['buildable'].sum())))
     for reason in t.loc[~t["buildable"], "reason"]:
-        click.echo(f"  {reason}。")
+        click.echo(f"  {reason}")
 
 
 @sample.command("build")

@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.layers.crs import gcj02_to_cgcs2000
 from geoplan.layers.divisions import official_townships
 
@@ -90,9 +91,11 @@ def zhejiang_counties() -> pd.DataFrame:
         if has_outline and has_townships:
             reason = ""
         elif has_outline:
-            reason = f"{name}({code})在 2022 年版统计用区划代码中没有乡镇(该区已撤并),无法生成"
+            reason = _("{name} ({code}) has no townships in the 2022 statistical division codes (the district "
+                       "was merged), so its sample cannot be built.").format(name=name, code=code)
         else:
-            reason = f"随包的浙江县界数据(DataV 2021)中没有{name}({code})的轮廓,无法生成"
+            reason = _("The bundled Zhejiang county outlines (DataV 2021) have no outline of {name} ({code}), so "
+                       "its sample cannot be built.").format(name=name, code=code)
         pref = code[:4] + "00"
         rows.append(dict(code=code, name=name, prefecture=pref, buildable=has_outline and has_townships,
                          reason=reason))
@@ -115,11 +118,12 @@ def check_county(code) -> str:
     code = str(code).strip()
     table = zhejiang_counties().set_index("code")
     if code not in table.index:
-        hint = "需要 6 位数字代码," if not (len(code) == 6 and code.isdigit()) else ""
-        raise GeoplanError(
-            f"{code} 不是浙江省的县级行政区划代码。{hint}例如 330624(新昌县)、330727(磐安县)、"
-            "331023(天台县);全部代码见 `geoplan sample list`。")
+        hint = _("A 6-digit code is needed; ") if not (len(code) == 6 and code.isdigit()) else ""
+        raise GeoplanError(_(
+            "{code} is not a county-level division code of Zhejiang. {hint}For example 330624 (新昌县), "
+            "330727 (磐安县), 331023 (天台县); all codes: `geoplan sample list`.").format(code=code, hint=hint))
     row = table.loc[code]
     if not row["buildable"]:
-        raise GeoplanError(row["reason"] + "。可生成的县见 `geoplan sample list`。")
+        raise GeoplanError(_("{reason} The counties that can be built: `geoplan sample list`.").format(
+            reason=row["reason"]))
     return str(row["name"])
