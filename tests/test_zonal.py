@@ -252,3 +252,16 @@ def test_sample_townships_share_the_raster_total():
     # The sample assigns each cell wholly to the township containing its centre; shares differ only at edges.
     pop = towns.set_index("code")["population"]
     assert np.allclose(z.loc[pop.index].to_numpy(), pop.to_numpy(), rtol=0.05)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ring_orientation_does_not_matter(seed):
+    """Exteriors and holes may come clockwise or counter-clockwise; the sums are the same."""
+    rng = np.random.default_rng(500 + seed)
+    raster = random_raster(rng, rotated=seed == 3)
+    x0, y0, x1, y1 = raster_extent(raster).bounds
+    polys = [random_polygon(rng, x0, y0, x1 - x0, y1 - y0) for _ in range(6)]
+    gdf = gpd.GeoDataFrame(geometry=polys, crs=GK)
+    flipped = gpd.GeoDataFrame(geometry=shapely.reverse(np.asarray(polys, dtype=object)), crs=GK)
+    assert np.allclose(zonal_sum(flipped, raster).to_numpy(), brute_force(polys, raster), rtol=1e-9, atol=1e-6)
+    assert np.allclose(zonal_sum(gdf, raster).to_numpy(), zonal_sum(flipped, raster).to_numpy(), rtol=1e-12, atol=1e-9)
