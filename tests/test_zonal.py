@@ -91,8 +91,18 @@ def raster_extent(raster):
     return shapely.Polygon([apply(t, 0, 0), apply(t, cols, 0), apply(t, cols, rows), apply(t, 0, rows)])
 
 
+@pytest.fixture(params=["auto", "prefix", "runs"])
+def left_sums(request, monkeypatch):
+    """Both ways of summing a row left of a piece (prefix sums, runs between sorted pieces), and the automatic choice."""
+    import geoplan.coverage.zonal as zonal
+
+    if request.param != "auto":
+        monkeypatch.setattr(zonal, "_RUNS_OVER_PREFIX", np.inf if request.param == "prefix" else -1)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(25))
-def test_zonal_sums_equal_brute_force_cell_intersection(seed):
+def test_zonal_sums_equal_brute_force_cell_intersection(seed, left_sums):
     rng = np.random.default_rng(seed)
     raster = random_raster(rng, rotated=seed % 5 == 4)
     x0, y0, x1, y1 = raster_extent(raster).bounds
@@ -129,7 +139,7 @@ def test_coverage_fractions_equal_brute_force(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_partition_of_the_raster_extent_sums_to_the_raster_total(seed):
+def test_a_partition_of_the_raster_extent_sums_to_the_raster_total(seed, left_sums):
     rng = np.random.default_rng(200 + seed)
     raster = random_raster(rng)
     extent = raster_extent(raster)
@@ -157,7 +167,7 @@ def test_reprojects_polygons_to_the_raster_crs():
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_same_sums_as_exactextract(seed, tmp_path):
+def test_same_sums_as_exactextract(seed, tmp_path, left_sums):
     exactextract = pytest.importorskip("exactextract")
     rasterio = pytest.importorskip("rasterio")
     rng = np.random.default_rng(300 + seed)
@@ -176,7 +186,7 @@ def test_same_sums_as_exactextract(seed, tmp_path):
     assert np.allclose(ours.to_numpy(), theirs.loc[ours.index].to_numpy(), rtol=1e-6, atol=1e-6)
 
 
-def test_edges_on_grid_lines_and_through_cell_corners():
+def test_edges_on_grid_lines_and_through_cell_corners(left_sums):
     raster = PopulationRaster(np.arange(16.0).reshape(4, 4), Affine(100, 0, 0, 0, -100, 400), GK)
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(100, 100, 300, 300), shapely.box(-100, -100, 500, 500),
                                      shapely.Polygon([(0, 0), (400, 400), (0, 400)])], crs=GK)
@@ -190,7 +200,7 @@ def test_edges_on_grid_lines_and_through_cell_corners():
     assert np.array_equal(frac, np.fliplr(np.triu(np.ones((4, 4)), 1) + 0.5 * np.eye(4)))
 
 
-def test_polygons_outside_the_raster_and_empty_geometries_get_zero():
+def test_polygons_outside_the_raster_and_empty_geometries_get_zero(left_sums):
     raster = PopulationRaster(np.ones((4, 4)), Affine(100, 0, 0, 0, -100, 400), GK)
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(1000, 1000, 1100, 1100), shapely.Polygon(), None,
                                      shapely.box(50, 50, 150, 150)], crs=GK)
