@@ -94,10 +94,10 @@ def raster_extent(raster):
 @pytest.fixture(params=["auto", "prefix", "runs"])
 def left_sums(request, monkeypatch):
     """Both ways of summing a row left of a piece (prefix sums, runs between sorted pieces), and the automatic choice."""
-    import geoplan.coverage.zonal as zonal
+    import geoplan.coverage.cellpieces as cellpieces
 
     if request.param != "auto":
-        monkeypatch.setattr(zonal, "_RUNS_OVER_PREFIX", np.inf if request.param == "prefix" else -1)
+        monkeypatch.setattr(cellpieces, "_RUNS_OVER_PREFIX", np.inf if request.param == "prefix" else -1)
     return request.param
 
 
