@@ -51,8 +51,10 @@ def _polygon_geometries(polygons, raster):
     if raster.crs is None:
         raise CRSError(_("The population raster has no coordinate system (CRS); polygons cannot be placed on it."))
     try:
-        _crs.require_crs(polygons, "polygon layer")
-        array = polygons.geometry.values if hasattr(polygons, "geometry") else polygons.values
+        # One look-up of the geometry column: each costs a GeoDataFrame column access.
+        geo = polygons.geometry
+        _crs.require_crs(geo, "polygon layer")
+        array = geo.values
     except AttributeError:
         raise ZonalError(_("Polygons must be a GeoDataFrame or GeoSeries with a coordinate system (CRS).")) from None
     geoms = np.asarray(array, dtype=object)
