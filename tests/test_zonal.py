@@ -275,3 +275,20 @@ def test_ring_orientation_does_not_matter(seed):
     flipped = gpd.GeoDataFrame(geometry=shapely.reverse(np.asarray(polys, dtype=object)), crs=GK)
     assert np.allclose(zonal_sum(flipped, raster).to_numpy(), brute_force(polys, raster), rtol=1e-9, atol=1e-6)
     assert np.allclose(zonal_sum(gdf, raster).to_numpy(), zonal_sum(flipped, raster).to_numpy(), rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_non_finite_cells_count_as_zero(seed, left_sums):
+    rng = np.random.default_rng(600 + seed)
+    raster = random_raster(rng, north_up=True)
+    x0, y0, x1, y1 = raster_extent(raster).bounds
+    polys = [random_polygon(rng, x0, y0, x1 - x0, y1 - y0) for _ in range(6)]
+    gdf = gpd.GeoDataFrame(geometry=polys, crs=GK)
+    data = raster.data.copy()
+    bad = rng.random(data.shape) < 0.1
+    data[bad] = rng.choice([np.nan, np.inf, -np.inf], bad.sum())
+    dirty = PopulationRaster(data, raster.transform, GK)
+    clean = PopulationRaster(np.where(bad, 0.0, data), raster.transform, GK)
+    got = zonal_stats(gdf, dirty)
+    assert np.isfinite(got["sum"]).all()
+    assert np.allclose(got["sum"].to_numpy(), brute_force(polys, clean), rtol=1e-9, atol=1e-6)

@@ -97,7 +97,9 @@ def _zonal_arrays(polygons, raster, id_col, with_cells=True):
     values = _raster_values(raster)
     t = raster.transform
     pieces = boundary_pieces(geoms, crs, raster)
-    sums, cells, scale = weighted_sums(pieces, values, len(geoms), with_cells)
+    # A non-finite cell is caught by the sums it spoils, so the first pass must not warn about it.
+    with np.errstate(invalid="ignore", over="ignore"):
+        sums, cells, scale = weighted_sums(pieces, values, len(geoms), with_cells)
     if not np.isfinite(sums).all():
         # Non-finite cells count as 0. read_population already zeroes nodata, so the (costly)
         # cleaning pass is only made when such a cell reached a sum.
