@@ -91,8 +91,18 @@ def raster_extent(raster):
     return shapely.Polygon([apply(t, 0, 0), apply(t, cols, 0), apply(t, cols, rows), apply(t, 0, rows)])
 
 
+@pytest.fixture(params=["auto", "prefix", "runs"])
+def left_sums(request, monkeypatch):
+    """Both ways of summing a row left of a piece (prefix sums, runs between sorted pieces), and the automatic choice."""
+    import geoplan.coverage.cellpieces as cellpieces
+
+    if request.param != "auto":
+        monkeypatch.setattr(cellpieces, "_RUNS_OVER_PREFIX", np.inf if request.param == "prefix" else -1)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(25))
-def test_zonal_sums_equal_brute_force_cell_intersection(seed):
+def test_zonal_sums_equal_brute_force_cell_intersection(seed, left_sums):
     rng = np.random.default_rng(seed)
     raster = random_raster(rng, rotated=seed % 5 == 4)
     x0, y0, x1, y1 = raster_extent(raster).bounds
@@ -129,7 +139,7 @@ def test_coverage_fractions_equal_brute_force(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_partition_of_the_raster_extent_sums_to_the_raster_total(seed):
+def test_a_partition_of_the_raster_extent_sums_to_the_raster_total(seed, left_sums):
     rng = np.random.default_rng(200 + seed)
     raster = random_raster(rng)
     extent = raster_extent(raster)
@@ -157,7 +167,7 @@ def test_reprojects_polygons_to_the_raster_crs():
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_same_sums_as_exactextract(seed, tmp_path):
+def test_same_sums_as_exactextract(seed, tmp_path, left_sums):
     exactextract = pytest.importorskip("exactextract")
     rasterio = pytest.importorskip("rasterio")
     rng = np.random.default_rng(300 + seed)
@@ -176,7 +186,7 @@ def test_same_sums_as_exactextract(seed, tmp_path):
     assert np.allclose(ours.to_numpy(), theirs.loc[ours.index].to_numpy(), rtol=1e-6, atol=1e-6)
 
 
-def test_edges_on_grid_lines_and_through_cell_corners():
+def test_edges_on_grid_lines_and_through_cell_corners(left_sums):
     raster = PopulationRaster(np.arange(16.0).reshape(4, 4), Affine(100, 0, 0, 0, -100, 400), GK)
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(100, 100, 300, 300), shapely.box(-100, -100, 500, 500),
                                      shapely.Polygon([(0, 0), (400, 400), (0, 400)])], crs=GK)
@@ -190,7 +200,7 @@ def test_edges_on_grid_lines_and_through_cell_corners():
     assert np.array_equal(frac, np.fliplr(np.triu(np.ones((4, 4)), 1) + 0.5 * np.eye(4)))
 
 
-def test_polygons_outside_the_raster_and_empty_geometries_get_zero():
+def test_polygons_outside_the_raster_and_empty_geometries_get_zero(left_sums):
     raster = PopulationRaster(np.ones((4, 4)), Affine(100, 0, 0, 0, -100, 400), GK)
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(1000, 1000, 1100, 1100), shapely.Polygon(), None,
                                      shapely.box(50, 50, 150, 150)], crs=GK)
@@ -252,3 +262,33 @@ def test_sample_townships_share_the_raster_total():
     # The sample assigns each cell wholly to the township containing its centre; shares differ only at edges.
     pop = towns.set_index("code")["population"]
     assert np.allclose(z.loc[pop.index].to_numpy(), pop.to_numpy(), rtol=0.05)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ring_orientation_does_not_matter(seed):
+    """Exteriors and holes may come clockwise or counter-clockwise; the sums are the same."""
+    rng = np.random.default_rng(500 + seed)
+    raster = random_raster(rng, rotated=seed == 3)
+    x0, y0, x1, y1 = raster_extent(raster).bounds
+    polys = [random_polygon(rng, x0, y0, x1 - x0, y1 - y0) for _ in range(6)]
+    gdf = gpd.GeoDataFrame(geometry=polys, crs=GK)
+    flipped = gpd.GeoDataFrame(geometry=shapely.reverse(np.asarray(polys, dtype=object)), crs=GK)
+    assert np.allclose(zonal_sum(flipped, raster).to_numpy(), brute_force(polys, raster), rtol=1e-9, atol=1e-6)
+    assert np.allclose(zonal_sum(gdf, raster).to_numpy(), zonal_sum(flipped, raster).to_numpy(), rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_non_finite_cells_count_as_zero(seed, left_sums):
+    rng = np.random.default_rng(600 + seed)
+    raster = random_raster(rng, north_up=True)
+    x0, y0, x1, y1 = raster_extent(raster).bounds
+    polys = [random_polygon(rng, x0, y0, x1 - x0, y1 - y0) for _ in range(6)]
+    gdf = gpd.GeoDataFrame(geometry=polys, crs=GK)
+    data = raster.data.copy()
+    bad = rng.random(data.shape) < 0.1
+    data[bad] = rng.choice([np.nan, np.inf, -np.inf], bad.sum())
+    dirty = PopulationRaster(data, raster.transform, GK)
+    clean = PopulationRaster(np.where(bad, 0.0, data), raster.transform, GK)
+    got = zonal_stats(gdf, dirty)
+    assert np.isfinite(got["sum"]).all()
+    assert np.allclose(got["sum"].to_numpy(), brute_force(polys, clean), rtol=1e-9, atol=1e-6)

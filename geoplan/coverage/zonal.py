@@ -7,20 +7,8 @@ the townships of a county add up to the raster total and small polygons —
 a village, a 1 km buffer — get their share of the cells they touch instead of
 all or nothing.
 
-How the coverage is computed
-----------------------------
-Polygons are put in the raster's CRS and then in *pixel* coordinates, where
-every cell is the unit square ``[c, c+1] × [r, r+1]``. By Green's theorem the
-area of ``polygon ∩ cell(r, c)`` equals the integral, along the polygon's
-boundary restricted to row ``r``, of ``clamp(x − c, 0, 1) dy``. Splitting every
-boundary edge where it crosses a grid line gives pieces lying in one cell
-each; a piece in cell ``(r, c)`` adds ``(mean x − c)·dy`` to that cell and the
-full ``dy`` to every cell left of it in the same row. A weighted sum
-``Σ value × fraction`` therefore needs only, per piece, the value of its cell
-and the prefix sum of the row left of it — no per-cell geometry, no
-rasterisation, and every polygon of a layer is done in one vectorised pass.
-The cost grows with the number of boundary vertices and grid crossings, not
-with the polygon's area.
+The coverage is computed from the polygons' boundaries alone, cell by cell, in
+:mod:`geoplan.coverage.cellpieces`.
 
 Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
 builds them once per session (see ``geoplan/conftest.py``).
@@ -32,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoplan.coverage.cellpieces import boundary_pieces, weighted_sums
 from geoplan.errors import CRSError, GeoplanError
 from geoplan.layers.values import id_index
 from geoplan.i18n import N_, _
@@ -52,141 +41,44 @@ class ZonalError(GeoplanError):
 
 
 # --------------------------------------------------------------------------
-# Geometry → boundary pieces in pixel space
+# Inputs
 # --------------------------------------------------------------------------
 
-def _polygons_in_raster_crs(polygons, raster):
+def _polygon_geometries(polygons, raster):
+    """The polygons' geometries, repaired where invalid, in their own CRS; and that CRS."""
     from geoplan.layers import crs as _crs
 
     if raster.crs is None:
         raise CRSError(_("The population raster has no coordinate system (CRS); polygons cannot be placed on it."))
     try:
-        _crs.require_crs(polygons, "polygon layer")
-        array = polygons.geometry.values if hasattr(polygons, "geometry") else polygons.values
+        # One look-up of the geometry column: each costs a GeoDataFrame column access.
+        geo = polygons.geometry
+        _crs.require_crs(geo, "polygon layer")
+        array = geo.values
     except AttributeError:
         raise ZonalError(_("Polygons must be a GeoDataFrame or GeoSeries with a coordinate system (CRS).")) from None
-    # Reproject the bare geometry array: copying the attribute table would cost more than the sums.
-    if not polygons.crs.equals(raster.crs):
-        array = array.to_crs(raster.crs)
     geoms = np.asarray(array, dtype=object)
     kinds = shapely.get_type_id(geoms)
     # 3 = Polygon, 6 = MultiPolygon; missing (−1) and empty geometries count as zero area.
-    bad = ~np.isin(kinds, (-1, 3, 6))
+    bad = (kinds != 3) & (kinds != 6) & (kinds != -1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ZonalError(_("Zonal statistics need polygons; feature {n} is a {kind}. Buffer points or lines "
                            "first.").format(n=i + 1, kind=geoms[i].geom_type))
     # Self-intersecting rings would count the overlapping parts twice (or negatively); repair them the
-    # way GIS tools do, keeping only polygonal area.
-    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    # way GIS tools do, keeping only polygonal area. This is done in the layer's own CRS, as in a GIS:
+    # reprojecting moves vertices far too little to make a valid ring cross itself.
+    invalid = ~shapely.is_valid(geoms) & (kinds != -1)
     if invalid.any():
         geoms = geoms.copy()
         geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-    return geoms
+    return geoms, array.crs
 
 
-def _pixel_edges(geoms, transform):
-    """Boundary edges of every polygon in pixel coordinates, oriented so interiors count positive.
-
-    Returns ``(owner, x0, y0, x1, y1)`` arrays, one entry per edge.
-    """
-    geoms = np.where(shapely.is_missing(geoms), shapely.Polygon(), geoms)
-    # Exterior counter-clockwise and holes clockwise make ∮ x dy the enclosed area.
-    oriented = shapely.orient_polygons(geoms, exterior_cw=False)
-    parts, part_owner = shapely.get_parts(oriented, return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    if len(coords) < 2:
-        empty = np.zeros(0)
-        return np.zeros(0, dtype=np.int64), empty, empty, empty, empty
-    inv = ~transform
-    px = inv.a * coords[:, 0] + inv.b * coords[:, 1] + inv.c
-    py = inv.d * coords[:, 0] + inv.e * coords[:, 1] + inv.f
-    same = coord_ring[1:] == coord_ring[:-1]
-    owner = part_owner[ring_part[coord_ring[:-1][same]]]
-    return owner, px[:-1][same], py[:-1][same], px[1:][same], py[1:][same]
-
-
-def _pieces(owner, x0, y0, x1, y1):
-    """Split edges at every integer grid line; return pieces lying in a single cell.
-
-    Returns ``(owner, row, col, own, dy)``: the cell of each piece, the area
-    it adds to its own cell (``(mean x − col)·dy``) and ``dy``, which it adds
-    to each cell left of it in the row.
-    """
-    dx, dy = x1 - x0, y1 - y0
-    fx0, fy0 = np.floor(x0), np.floor(y0)
-    nx = np.abs(np.floor(x1) - fx0).astype(np.int64)
-    ny = np.abs(np.floor(y1) - fy0).astype(np.int64)
-    n_edges = len(x0)
-    edge = np.arange(n_edges)
-
-    def crossings(n, f0, d, start):
-        idx = np.repeat(edge, n)
-        k = np.arange(idx.size) - np.repeat(np.cumsum(n) - n, n)
-        # Going up we cross floor+1, floor+2 …; going down floor, floor−1 …
-        up = d[idx] > 0
-        line = np.where(up, f0[idx] + 1 + k, f0[idx] - k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (line - start[idx]) / d[idx]
-        return idx, t
-
-    ix, tx = crossings(nx, fx0, dx, x0)
-    iy, ty = crossings(ny, fy0, dy, y0)
-    idx = np.concatenate([edge, edge, ix, iy])
-    t = np.clip(np.concatenate([np.zeros(n_edges), np.ones(n_edges), tx, ty]), 0.0, 1.0)
-    # One float key orders by edge, then by position along it (t ∈ [0, 1] never reaches the next edge).
-    order = np.argsort(idx * 2.0 + t, kind="stable")
-    idx, t = idx[order], t[order]
-    keep = idx[1:] == idx[:-1]
-    e = idx[:-1][keep]
-    ta, tb = t[:-1][keep], t[1:][keep]
-    tm = 0.5 * (ta + tb)
-    xm = x0[e] + tm * dx[e]
-    ym = y0[e] + tm * dy[e]
-    col = np.floor(xm).astype(np.int64)
-    row = np.floor(ym).astype(np.int64)
-    pdy = (tb - ta) * dy[e]
-    own = (xm - col) * pdy
-    return owner[e], row, col, own, pdy
-
-
-def _weighted_sums(pieces, values: np.ndarray, n_owners: int, sign: float):
-    """Σ value × covered fraction, and Σ covered fraction, per owner, from boundary pieces."""
-    owner, row, col, own, pdy = pieces
-    nrows, ncols = values.shape
-    ok = (row >= 0) & (row < nrows) & (col >= 0)
-    if not ok.all():
-        owner, row, col, own, pdy = owner[ok], row[ok], col[ok], own[ok], pdy[ok]
-    if len(row) == 0:
-        return np.zeros(n_owners), np.zeros(n_owners)
-    # Pieces right of the raster still cover every cell of their row to their left.
-    right = col >= ncols
-    col = np.minimum(col, ncols)
-    # Row prefix sums over the pieces' bounding box only. Starting them at
-    # column c0 rather than 0 drops the same amount from every piece of a
-    # row, and a closed ring's pieces in a row add up to dy = 0, so the sums
-    # are unchanged (when a piece lies left of the raster, c0 is 0 anyway).
-    r0, r1 = int(row.min()), int(row.max())
-    c0, c1 = int(col.min()), min(int(col.max()), ncols - 1)
-    cum = np.zeros((r1 - r0 + 1, max(c1 - c0 + 1, 0) + 1))
-    np.cumsum(values[r0:r1 + 1, c0:c1 + 1], axis=1, out=cum[:, 1:])
-    rel = row - r0
-    left_sum = cum[rel, col - c0]
-    cell_value = np.where(right, 0.0, values[row, np.minimum(col, ncols - 1)])
-    weighted = own * cell_value + pdy * left_sum
-    covered = np.where(right, 0.0, own) + pdy * col
-    return (sign * np.bincount(owner, weights=weighted, minlength=n_owners),
-            sign * np.bincount(owner, weights=covered, minlength=n_owners))
-
-
-def _clean_values(raster) -> np.ndarray:
+def _raster_values(raster) -> np.ndarray:
     data = np.asarray(raster.data, dtype=np.float64)
     if data.ndim != 2:
         raise ZonalError(f"The raster must be 2-D (one band), got shape {data.shape}.")
-    # read_population already zeroes nodata; only other sources need the (costly) cleaning pass.
-    if not np.isfinite(data.sum()):
-        data = np.where(np.isfinite(data), data, 0.0)
     return data
 
 
@@ -198,21 +90,26 @@ def _ids(polygons, id_col):
 # Public API
 # --------------------------------------------------------------------------
 
-def _zonal_arrays(polygons, raster, id_col):
+def _zonal_arrays(polygons, raster, id_col, with_cells=True):
     """IDs, Σ value × fraction, Σ fraction and the cell's signed area: the work of :func:`zonal_stats`."""
     ids = _ids(polygons, id_col)
-    geoms = _polygons_in_raster_crs(polygons, raster)
-    values = _clean_values(raster)
+    geoms, crs = _polygon_geometries(polygons, raster)
+    values = _raster_values(raster)
     t = raster.transform
-    det = t.a * t.e - t.b * t.d
-    sign = -1.0 if det < 0 else 1.0
-    pieces = _pieces(*_pixel_edges(geoms, t))
-    sums, cells = _weighted_sums(pieces, values, len(geoms), sign)
+    pieces = boundary_pieces(geoms, crs, raster)
+    # A non-finite cell is caught by the sums it spoils, so the first pass must not warn about it.
+    with np.errstate(invalid="ignore", over="ignore"):
+        sums, cells, scale = weighted_sums(pieces, values, len(geoms), with_cells)
+    if not np.isfinite(sums).all():
+        # Non-finite cells count as 0. read_population already zeroes nodata, so the (costly)
+        # cleaning pass is only made when such a cell reached a sum.
+        values = np.where(np.isfinite(values), values, 0.0)
+        sums, cells, scale = weighted_sums(pieces, values, len(geoms), with_cells)
     # Round-off can leave −1e−12 where a polygon only touches a cell.
-    scale = max(1.0, float(values.max(initial=0.0)), -float(values.min(initial=0.0)))
     sums[np.abs(sums) < 1e-9 * scale] = 0.0
-    cells = np.clip(cells, 0.0, None)
-    return ids, sums, cells, det
+    if with_cells:
+        cells = np.clip(cells, 0.0, None)
+    return ids, sums, cells, t.a * t.e - t.b * t.d
 
 
 def zonal_stats(polygons, raster, id_col: str | None = None) -> pd.DataFrame:
@@ -285,7 +182,7 @@ def zonal_sum(polygons, raster, id_col: str | None = None) -> pd.Series:
     >>> round(float((s - county["townships"].set_index("code")["population"]).abs().max()))
     963
     """
-    ids, sums, _areas, _cover = _zonal_arrays(polygons, raster, id_col)
+    ids, sums, _cells, _det = _zonal_arrays(polygons, raster, id_col, with_cells=False)
     return pd.Series(sums, index=ids, name="population")
 
 
@@ -322,20 +219,20 @@ def coverage_fractions(geometry, raster, crs=None):
     import geopandas as gpd
 
     series = gpd.GeoSeries([geometry], crs=crs if crs is not None else raster.crs)
-    geoms = _polygons_in_raster_crs(series, raster)
-    t = raster.transform
-    sign = -1.0 if (t.a * t.e - t.b * t.d) < 0 else 1.0
-    owner, row, col, own, pdy = _pieces(*_pixel_edges(geoms, t))
+    geoms, geoms_crs = _polygon_geometries(series, raster)
     nrows, ncols = np.shape(raster.data)
+    owner, row, col, own, pdy = boundary_pieces(geoms, geoms_crs, raster)
+    # Parts of the boundary left of the raster leave empty pieces on its left side; they touch no cell.
+    live = (pdy != 0) | (own != 0)
+    owner, row, col, own, pdy = owner[live], row[live], col[live], own[live], pdy[live]
     if len(row) == 0:
         return 0, 0, np.zeros((0, 0))
-    r0, r1 = max(int(row.min()), 0), min(int(row.max()), nrows - 1)
-    c0, c1 = max(int(col.min()), 0), min(int(col.max()), ncols - 1)
-    if r0 > r1 or c0 > c1:
+    r0, r1 = int(row.min()), int(row.max())
+    c0, c1 = int(col.min()), min(int(col.max()), ncols - 1)
+    if c0 > c1:
         return 0, 0, np.zeros((0, 0))
     h, w = r1 - r0 + 1, c1 - c0 + 1
-    ok = (row >= r0) & (row <= r1) & (col >= c0)
-    row, col, own, pdy = row[ok] - r0, np.minimum(col[ok] - c0, w), own[ok], pdy[ok]
+    row, col = row - r0, np.minimum(col - c0, w)
     own_grid = np.zeros((h, w + 1))
     np.add.at(own_grid, (row, col), own)
     left = np.zeros((h, w + 1))
@@ -343,7 +240,7 @@ def coverage_fractions(geometry, raster, crs=None):
     # Each piece's dy reaches every cell strictly left of it: a reversed exclusive cumulative sum.
     reach = np.cumsum(left[:, ::-1], axis=1)[:, ::-1]
     frac = own_grid[:, :w] + reach[:, 1:]
-    return r0, c0, np.clip(sign * frac, 0.0, 1.0) + 0.0  # + 0.0 turns −0.0 into 0.0
+    return r0, c0, np.clip(frac, 0.0, 1.0) + 0.0  # + 0.0 turns −0.0 into 0.0
 
 
 def areal_interpolate(source, values, target, target_id: str | None = None, crs=None) -> pd.DataFrame:

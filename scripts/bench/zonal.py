@@ -4,10 +4,13 @@ Usage::
 
     python scripts/bench/zonal.py [--county 330624] [--repeat 3]
 
-Input: the sample county's population raster and two polygon sets — the
-townships (few large polygons) and 1 km buffers around every village (many
-small, overlapping polygons, the catchment case). Without the sample layers
-a synthetic raster and random polygons are used.
+Input: the sample county's population raster and three polygon sets — the
+townships, 1 km buffers around every village (many small, overlapping
+polygons, the catchment case) and four large polygons (the county and three
+merged parts of it) — and the large polygons again on the same raster at
+25 m (every cell split 4 × 4, same totals), where the cells outnumber the
+polygons' boundary pieces even more. Without the sample layers a synthetic
+raster and random polygons are used.
 
 Fairness: geoplan is timed from polygons in EPSG:4490 (its reprojection
 included); exactextract and rasterstats get the polygons already in the
@@ -49,7 +52,21 @@ def best_of(fn, repeat):
     return best, out
 
 
-def sample_inputs(county):
+def finer(raster, tif, k=4):
+    """The raster with every cell split into k × k cells of equal shares, written to ``tif``."""
+    import rasterio
+    from affine import Affine
+
+    data = np.repeat(np.repeat(raster.data, k, axis=0), k, axis=1) / (k * k)
+    transform = raster.transform * Affine.scale(1.0 / k)
+    path = Path(tif)
+    with rasterio.open(path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
+                       dtype="float64", crs=raster.crs.to_wkt(), transform=transform) as dst:
+        dst.write(data, 1)
+    return PopulationRaster(data, transform, raster.crs, str(path))
+
+
+def sample_inputs(county, tmp):
     tif = ROOT / "layers" / f"{county}_population.tif"
     gpkg = ROOT / "layers" / f"{county}.gpkg"
     if not (tif.exists() and gpkg.exists()):
@@ -63,8 +80,10 @@ def sample_inputs(county):
     t_m = towns.to_crs(raster.crs)
     parts = t_m.dissolve(by=np.arange(len(t_m)) % 3).geometry.to_list() + [t_m.union_all()]
     large = gpd.GeoDataFrame({"pid": range(len(parts))}, geometry=parts, crs=raster.crs).to_crs(4490)
+    fine = finer(raster, Path(tmp) / f"{county}_population_25m.tif")
     return str(tif), raster, {"townships": towns, "village 1 km buffers": buffers.to_crs(4490),
-                              "4 large polygons (county, 3 merged parts)": large}
+                              "4 large polygons (county, 3 merged parts)": large,
+                              "4 large polygons on the raster at 25 m": (large, fine, fine.source)}
 
 
 def synthetic_inputs(tmp):
@@ -103,12 +122,15 @@ def main(argv=None):
         rs_zonal_stats = None
 
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = sample_inputs(args.county) or synthetic_inputs(tmp)
-        tif, raster, sets = inputs
-        print(f"raster {tif}: {raster.data.shape[0]} x {raster.data.shape[1]} cells, total {raster.total:,.0f}")
+        inputs = sample_inputs(args.county, tmp) or synthetic_inputs(tmp)
+        base_tif, base_raster, sets = inputs
+        print(f"raster {base_tif}: {base_raster.data.shape[0]} x {base_raster.data.shape[1]} cells, "
+              f"total {base_raster.total:,.0f}")
         one, five, _ = os.getloadavg()
         print(f"load average {one:.2f} (5 min {five:.2f}) on {os.cpu_count()} cores")
         for name, polys in sets.items():
+            # A set is its polygons (on the county's raster) or (polygons, raster, its file).
+            polys, raster, tif = polys if isinstance(polys, tuple) else (polys, base_raster, base_tif)
             in_raster_crs = polys.to_crs(raster.crs)
             t_geo, ours = best_of(lambda: zonal_sum(polys, raster, "pid"), args.repeat)
             # The same input rasterstats and exactextract get (polygons already in the raster CRS).
@@ -118,7 +140,8 @@ def main(argv=None):
             ee = ee.set_index("pid")["sum"].loc[ours.index].to_numpy()
             rel = np.abs(ours.to_numpy() - ee) / np.maximum(np.abs(ee), 1e-12)
             total_rel = abs(ours.sum() - ee.sum()) / ee.sum()
-            print(f"\n{name}: {len(polys)} polygons, {int(shapely.get_num_coordinates(polys.geometry.values).sum())} vertices")
+            print(f"\n{name}: {len(polys)} polygons, {int(shapely.get_num_coordinates(polys.geometry.values).sum())} vertices"
+                  + ("" if raster is base_raster else f", {raster.data.shape[0]} x {raster.data.shape[1]} cells"))
             print(f"  geoplan       {t_geo * 1000:8.1f} ms   sum {ours.sum():,.1f}  (from EPSG:4490; "
                   f"{t_same * 1000:.1f} ms from the raster CRS, as the others get them)")
             print(f"  exactextract  {t_ee * 1000:8.1f} ms   sum {ee.sum():,.1f}")
