@@ -451,43 +451,60 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
     if total > 16 * len(mid) or float(nx) * ny >= 2**62:
         return None
     idx_dtype = np.int32 if len(mid) < 2**31 else np.int64
-    keys = np.empty(total, dtype=np.int64)
-    owner = np.empty(total, dtype=idx_dtype)
-    centre_d = np.empty(total) if piece_rows is not None else None
     # A piece may be nearest within ``reach`` only if it comes within
     # ``reach`` of the cell, and it is at least its distance from the cell's
     # centre less the half-diagonal: pieces the square listed beyond that
     # (over a third on a street grid) are left out, so each point projects
     # onto fewer candidates.
     limit = reach + g / math.sqrt(2.0)
-    # In slices, so the temporaries stay small on millions of pieces.
-    step = 1 << 20
-    out = 0
-    for lo in range(0, len(mid), step):
-        sl = slice(lo, lo + step)
-        p = per[sl]
-        cnt = int(p.sum())
-        k = np.arange(cnt) - np.repeat(np.cumsum(p) - p, p)
-        c = np.repeat(cy[sl], p)
-        kx = np.repeat(ix0[sl], p) + k // c
-        ky = np.repeat(iy0[sl], p) + k % c
-        own = np.repeat(np.arange(lo, lo + len(p), dtype=idx_dtype), p)
-        if piece_rows is not None:
-            rows = piece_rows[own]
-            _, d = _project(rows, x0 + (kx + 0.5) * g, y0 + (ky + 0.5) * g)
-            near = d <= limit * (1 + 1e-9) + 1e-9
-            kx, ky, own = kx[near], ky[near], own[near]
-            cnt = len(own)
-            centre_d[out:out + cnt] = d[near]
-        keys[out:out + cnt] = kx * ny + ky
-        owner[out:out + cnt] = own
-        out += cnt
-    keys, owner, total = keys[:out], owner[:out], out
+    # The square spans at most a few cells a side: one pass over all pieces
+    # per offset (i, j) from the square's first cell, on contiguous columns,
+    # instead of one row per (piece, cell) pair built with np.repeat and
+    # gathers (that took 6 s on 2M road pieces).
+    parts_keys, parts_owner, parts_d = [], [], []
+    ids = np.arange(len(mid), dtype=idx_dtype)
+    if piece_rows is not None:
+        # Columns of their own: strided (n, 4) rows made each pass twice as slow.
+        px, py, pdx, pdy = (np.ascontiguousarray(piece_rows[:, c]) for c in range(4))
+        pden = np.maximum(pdx * pdx + pdy * pdy, 1e-300)
+    for i in range(int((ix1 - ix0).max()) + 1):
+        in_x = ix1 - ix0 >= i
+        for j in range(int((iy1 - iy0).max()) + 1):
+            sel = in_x & (iy1 - iy0 >= j)
+            sel = slice(None) if sel.all() else np.flatnonzero(sel)
+            kx, ky = ix0[sel] + i, iy0[sel] + j
+            if piece_rows is not None:
+                # _project's arithmetic, in place on the columns
+                # (pdx[sel] is a view when sel takes every piece: never written to)
+                dx, dy = pdx[sel], pdy[sel]
+                qx = x0 + (kx + 0.5) * g - px[sel]
+                qy = y0 + (ky + 0.5) * g - py[sel]
+                t = qx * dx
+                t += qy * dy
+                t /= pden[sel]
+                np.clip(t, 0.0, 1.0, out=t)
+                qx -= t * dx
+                qy -= t * dy
+                d = np.hypot(qx, qy, out=qx)
+                del qy, dx, dy, t
+                near = d <= limit * (1 + 1e-9) + 1e-9
+                kx, ky, d = kx[near], ky[near], d[near]
+                own = ids[sel][near]
+                parts_d.append(d)
+            else:
+                own = ids[sel]
+            parts_keys.append(kx * ny + ky)
+            parts_owner.append(own)
+    keys = np.concatenate(parts_keys)
+    owner = np.concatenate(parts_owner)
+    centre_d = np.concatenate(parts_d) if piece_rows is not None else None
+    del parts_keys, parts_owner, parts_d
+    total = len(keys)
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     entries = owner[order]
     if centre_d is not None:
-        centre_d = centre_d[:out][order]
+        centre_d = centre_d[order]
     del order, owner
     new = np.empty(total, dtype=bool)
     new[0] = True
