@@ -103,12 +103,16 @@ def storage_bounds(gdf) -> np.ndarray:
 
     A layer in another CRS has only its envelope transformed (densified
     along its edges), not every vertex: reprojecting 2M road lines to find
-    their extent took 5 s.
+    their extent took 5 s. The result then holds the layer's true extent,
+    a little wider (the envelope's corners lie outside the layer).
 
     Examples
     --------
+    >>> true = county["townships"].total_bounds
     >>> b = storage_bounds(county["townships"].to_crs(4549))
-    >>> bool(abs(b - county["townships"].total_bounds).max() < 1e-3)
+    >>> bool(b[0] <= true[0] and b[1] <= true[1] and b[2] >= true[2] and b[3] >= true[3])
+    True
+    >>> bool(abs(b - true).max() < 0.01)  # degrees
     True
     """
     bounds = np.asarray(gdf.total_bounds, dtype=float)
