@@ -231,4 +231,5 @@ def _read_plain_table(p: Path, layer, encoding):
                 path=p, error=str(exc).strip()[:200])) from exc
     df = df.dropna(how="all").reset_index(drop=True)
     df.columns = [str(c).strip() for c in df.columns]
-    return df, [_("row {n}").format(n=i + 2) for i in range(len(df))]
+    row = _("row {n}")  # translated once: each translation reads the environment for the language
+    return df, [row.format(n=i + 2) for i in range(len(df))]
