@@ -9,11 +9,16 @@ from pathlib import Path
 from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.errors import GeoplanError
-from geoplan.gazetteer import edits, naming
+from geoplan.gazetteer import edits, import_rows, naming
 from geoplan.gazetteer.records import (COLUMNS, _EDITABLE_SET, GazetteerError, RecordError, _blank, _clean,
                                        _decode, _diff, _dump, _encode, _former_start, _year, check_date,
                                        parent_problem, today)
 from geoplan.i18n import _
+
+
+#: The columns :func:`naming.check_frame` reads (and ``status``, to pass it only current names).
+_CHECKED = ("name_id", "name", "generic", "category", "parent_code", "pinyin_key", "geometry", "former_names",
+            "status")
 
 
 class ImportMixin:
@@ -42,6 +47,10 @@ class ImportMixin:
         (1, ['row 2', 'row 3'], 0)
         >>> g.close()
         """
+        with import_rows.gc_paused():
+            return self._plan_import(df, labels, file, date, force, progress)
+
+    def _plan_import(self, df, labels, file, date, force, progress) -> "ImportPlan":
         date = check_date(date, "date") or today()
         existing = {}
         if "name_id" in df and df["name_id"].notna().any():
@@ -52,9 +61,26 @@ class ImportMixin:
         plan = ImportPlan(file=file)
         seen: set[str] = set()
         derived: dict = {}
-        for k, (label, row) in enumerate(zip(labels, _records(df))):
+        cols = import_rows.table_columns(df)
+        if cols is None:
+            rows, rids, fast = df.to_dict("records"), None, [None] * len(df)
+        else:
+            # The simple new rows are built column by column; the rest (and any refusal) go through
+            # make_record below, one by one.
+            rows = None
+            rids, fast = import_rows.new_records(self, cols, existing, derived)
+        for k, label in zip(range(len(df)), labels):
             if progress is not None and k % 5000 == 0 and k:
                 progress(k)
+            rec = fast[k]
+            if rec is not None and (rids[k] is None or rids[k] not in seen):
+                rid = rids[k]
+                rec["name_id"] = rid or f"({label})"
+                if rid:
+                    seen.add(rid)
+                plan.items.append((label, None, rec))
+                continue
+            row = rows[k] if rows is not None else {c: col[k] for c, col in cols.items()}
             try:
                 rid = _clean(row.get("name_id")) or None
                 if rid is not None and rid in seen:
@@ -208,9 +234,9 @@ class ImportMixin:
     def _check_bulk(self, recs: list[dict]) -> pd.DataFrame:
         ids = {r["name_id"] for r in recs}
         current = self.frame()
-        current = current[~current["name_id"].isin(ids)]
-        # Column by column, as object columns like the stored ones: much quicker than from 600k dicts.
-        new = pd.DataFrame({c: pd.Series([r[c] for r in recs], dtype=object) for c in COLUMNS})
+        current = current.loc[~current["name_id"].isin(ids), list(_CHECKED)]
+        # Only the columns the rules read, column by column: much quicker than a frame of 600k dicts.
+        new = pd.DataFrame({c: pd.Series([r[c] for r in recs], dtype=object) for c in _CHECKED})
         table = pd.concat([current, new], ignore_index=True) if not current.empty else new
         return naming.check_frame(table[table["status"] == "current"], self.config, only_ids=ids)
 
@@ -241,6 +267,10 @@ class ImportMixin:
         """
         if not plan.items:
             return None
+        with import_rows.gc_paused():
+            return self._apply_import(plan, who, why, progress)
+
+    def _apply_import(self, plan, who, why, progress) -> int:
         with self._change("import", f"import {len(plan.items)} name(s) from {Path(plan.file).name}", who, why) as tx:
             given = [rec["name_id"] for _, _, rec in plan.items if not rec["name_id"].startswith("(")]
             now: dict[str, str] = {}
@@ -277,21 +307,6 @@ class ImportMixin:
             for create in rebuild:
                 self.conn.execute(create)
             return tx.change_id
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    """``df.to_dict("records")``, built straight from the columns when every cell is text or None.
-
-    That is what :func:`read_import_table` gives; pandas' own conversion
-    boxes every cell, the slowest step before the checks at 600k rows. Any
-    other table takes pandas' way.
-    """
-    cols = list(df.columns)
-    values = [df[c].tolist() for c in cols] if df.columns.is_unique else None
-    if values is None or not all(df[c].dtype == object for c in cols) or \
-            not all(v is None or type(v) is str for col in values for v in col):
-        return df.to_dict("records")
-    return [dict(zip(cols, row)) for row in zip(*values)]
 
 
 @dataclass
