@@ -202,8 +202,15 @@ class ImportMixin:
 
         SQLite: 900 parameters per query (its limit). PostgreSQL: one array
         parameter per 50,000 IDs — a statement with 900 placeholders costs
-        psycopg more to prepare than the server needs to answer it.
+        psycopg more to prepare than the server needs to answer it. A table
+        with no more rows than ``ids`` (a national list into a new or a
+        county gazetteer) is read whole instead: one scan, not a look-up
+        per ID. ``select`` names ``name_id`` first.
         """
+        if len(ids) > 10_000 and self._at_most("names", len(ids)):
+            wanted = set(ids)
+            yield from (row for row in self.conn.execute(select).fetchall() if row[0] in wanted)
+            return
         if self.backend == "postgresql":
             for k in range(0, len(ids), 50_000):
                 yield from self.conn.execute(f"{select} WHERE name_id = ANY(?)", (list(ids[k:k + 50_000]),)).fetchall()

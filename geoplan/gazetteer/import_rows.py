@@ -102,22 +102,23 @@ def new_records(store, cols: dict[str, list], existing: dict, derived: dict) -> 
     # Not cleaned by make_record: kept as given unless blank.
     committee = [v if v is not None and v.strip() else None for v in cols["committee"]] if "committee" in cols \
         else none
-    recs = []
-    for k in range(n):
-        name, cat = names[k], cat_l[k]
-        par = parent_l[k] if parent_all is None else parent_all
-        st = status_l[k] if status_all is None else status_all
-        if not (simple[k] and name and cat and par is not False and st):
-            recs.append(None)
-            continue
-        key = (name, cat, cleaned["specific"][k], cleaned["generic"][k], None)  # _derive's memo key
-        if key not in derived:
-            store._derive({"name": name, "category": cat, "specific": key[2], "generic": key[3],
-                           "pron_override": None}, derived)
-        spec, gen, roman, pinyin, initials = derived[key]
-        recs.append(dict(zip(COLUMNS, (None, name, spec, gen, cat, par, None, roman, None, st, None, None, [],
-                                       cleaned["origin"][k], cleaned["meaning"][k], None, None, [], pinyin, initials,
-                                       committee[k]))))
+    if parent_all is not None:
+        parent_l = [parent_all] * n
+    if status_all is not None:
+        status_l = [status_all] * n
+    ok = [s and name and cat and par is not False and st
+          for s, name, cat, par, st in zip(simple, names, cat_l, parent_l, status_l)]
+    keys = [(name, cat, spec, gen, None) if good else None  # _derive's memo key
+            for good, name, cat, spec, gen in zip(ok, names, cat_l, cleaned["specific"], cleaned["generic"])]
+    for key in set(keys) - derived.keys() - {None}:
+        store._derive({"name": key[0], "category": key[1], "specific": key[2], "generic": key[3],
+                       "pron_override": None}, derived)
+    got = derived.get
+    recs = [None if key is None else dict(zip(COLUMNS, (None, key[0], d[0], d[1], key[1], par, None, d[2], None, st,
+                                                        None, None, [], origin, meaning, None, None, [], d[3], d[4],
+                                                        com)))
+            for key, d, par, st, origin, meaning, com in zip(keys, map(got, keys), parent_l, status_l,
+                                                              cleaned["origin"], cleaned["meaning"], committee)]
     return rids, recs
 
 
