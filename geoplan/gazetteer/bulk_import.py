@@ -9,11 +9,16 @@ from pathlib import Path
 from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.errors import GeoplanError
-from geoplan.gazetteer import edits, naming
+from geoplan.gazetteer import edits, import_rows, naming
 from geoplan.gazetteer.records import (COLUMNS, _EDITABLE_SET, GazetteerError, RecordError, _blank, _clean,
                                        _decode, _diff, _dump, _encode, _former_start, _year, check_date,
                                        parent_problem, today)
 from geoplan.i18n import _
+
+
+#: The columns :func:`naming.check_frame` reads (and ``status``, to pass it only current names).
+_CHECKED = ("name_id", "name", "generic", "category", "parent_code", "pinyin_key", "geometry", "former_names",
+            "status")
 
 
 class ImportMixin:
@@ -42,6 +47,10 @@ class ImportMixin:
         (1, ['row 2', 'row 3'], 0)
         >>> g.close()
         """
+        with import_rows.gc_paused():
+            return self._plan_import(df, labels, file, date, force, progress)
+
+    def _plan_import(self, df, labels, file, date, force, progress) -> "ImportPlan":
         date = check_date(date, "date") or today()
         existing = {}
         if "name_id" in df and df["name_id"].notna().any():
@@ -51,10 +60,27 @@ class ImportMixin:
                 existing[rec["name_id"]] = rec
         plan = ImportPlan(file=file)
         seen: set[str] = set()
-        rows = df.to_dict("records")
-        for k, (label, row) in enumerate(zip(labels, rows)):
+        derived: dict = {}
+        cols = import_rows.table_columns(df)
+        if cols is None:
+            rows, rids, fast = df.to_dict("records"), None, [None] * len(df)
+        else:
+            # The simple new rows are built column by column; the rest (and any refusal) go through
+            # make_record below, one by one.
+            rows = None
+            rids, fast = import_rows.new_records(self, cols, existing, derived)
+        for k, label in zip(range(len(df)), labels):
             if progress is not None and k % 5000 == 0 and k:
                 progress(k)
+            rec = fast[k]
+            if rec is not None and (rids[k] is None or rids[k] not in seen):
+                rid = rids[k]
+                rec["name_id"] = rid or f"({label})"
+                if rid:
+                    seen.add(rid)
+                plan.items.append((label, None, rec))
+                continue
+            row = rows[k] if rows is not None else {c: col[k] for c, col in cols.items()}
             try:
                 rid = _clean(row.get("name_id")) or None
                 if rid is not None and rid in seen:
@@ -70,8 +96,10 @@ class ImportMixin:
                     base["former_names"] = old["former_names"] + [
                         {"name": old["name"], "from": _former_start(old), "to": date}]
                 merged = {**base, **values}
-                rec = self.make_record(merged.get("name"), merged.get("category"), merged.get("parent_code"),
-                                       **{k: v for k, v in merged.items() if k not in ("name", "category", "parent_code")})
+                # The whole of ``merged`` as the fields: name, category and parent code are set from the
+                # arguments after the fields, as make_record does.
+                rec = self._make_record(merged.get("name"), merged.get("category"), merged.get("parent_code"),
+                                        merged, derived)
                 rec["name_id"] = rid or f"({label})"
             except GeoplanError as exc:
                 plan.rejected.append((label, row, str(exc)))
@@ -125,25 +153,43 @@ class ImportMixin:
         def parent_of(code):
             return in_file[code] if code in in_file else stored_parent(code)
 
+        problems: dict = {}  # parent code → parent_problem, asked once per distinct parent
+        walks: dict = {}
+
+        def walk(code):
+            # The walk up from ``code`` (at most 60 steps): the step at which it reaches each code, and the
+            # step and code where it first comes back to a code it passed (None: no cycle of its own). The
+            # walk does not depend on the record, so thousands of records under one parent share it.
+            if code not in walks:
+                steps, up, back = {}, code, None
+                for step in range(60):
+                    if not up:
+                        break
+                    if up in steps:
+                        back = (step, up)
+                        break
+                    steps[up] = step
+                    up = parent_of(up) if (up in in_file or stored_parent(up)) else None
+                walks[code] = (steps, back)
+            return walks[code]
+
         keep = []
         for label, old, rec in plan.items:
             code = rec.get("parent_code")
             why = None
             if code and (old is None or old.get("parent_code") != code):
-                why = parent_problem(code, known)
+                if code not in problems:
+                    problems[code] = parent_problem(code, known)
+                why = problems[code]
             nid = rec["name_id"]
             if why is None and code and not nid.startswith("("):
-                seen, up = {nid}, code
-                for _step in range(60):
-                    if not up:
-                        break
-                    if up in seen:
-                        why = _("parent cycle: the parent {code} of {name} ({id}) leads back to {back} through "
-                                "its own parents (A under B, B under A). Check the parent codes.").format(
-                            code=code, name=rec['name'], id=nid, back=up)
-                        break
-                    seen.add(up)
-                    up = parent_of(up) if (up in in_file or stored_parent(up)) else None
+                # A record in its own chain of parents, or a chain that loops above it.
+                steps, back = walk(code)
+                up = nid if nid in steps else back[1] if back else None
+                if up is not None:
+                    why = _("parent cycle: the parent {code} of {name} ({id}) leads back to {back} through "
+                            "its own parents (A under B, B under A). Check the parent codes.").format(
+                        code=code, name=rec['name'], id=nid, back=up)
             if why:
                 plan.rejected.append((label, {"name_id": None if nid.startswith("(") else nid, "name": rec["name"]},
                                       why))
@@ -156,8 +202,15 @@ class ImportMixin:
 
         SQLite: 900 parameters per query (its limit). PostgreSQL: one array
         parameter per 50,000 IDs — a statement with 900 placeholders costs
-        psycopg more to prepare than the server needs to answer it.
+        psycopg more to prepare than the server needs to answer it. A table
+        with no more rows than ``ids`` (a national list into a new or a
+        county gazetteer) is read whole instead: one scan, not a look-up
+        per ID. ``select`` names ``name_id`` first.
         """
+        if len(ids) > 10_000 and self._at_most("names", len(ids)):
+            wanted = set(ids)
+            yield from (row for row in self.conn.execute(select).fetchall() if row[0] in wanted)
+            return
         if self.backend == "postgresql":
             for k in range(0, len(ids), 50_000):
                 yield from self.conn.execute(f"{select} WHERE name_id = ANY(?)", (list(ids[k:k + 50_000]),)).fetchall()
@@ -188,8 +241,9 @@ class ImportMixin:
     def _check_bulk(self, recs: list[dict]) -> pd.DataFrame:
         ids = {r["name_id"] for r in recs}
         current = self.frame()
-        current = current[~current["name_id"].isin(ids)]
-        new = pd.DataFrame(recs, columns=list(COLUMNS))
+        current = current.loc[~current["name_id"].isin(ids), list(_CHECKED)]
+        # Only the columns the rules read, column by column: much quicker than a frame of 600k dicts.
+        new = pd.DataFrame({c: pd.Series([r[c] for r in recs], dtype=object) for c in _CHECKED})
         table = pd.concat([current, new], ignore_index=True) if not current.empty else new
         return naming.check_frame(table[table["status"] == "current"], self.config, only_ids=ids)
 
@@ -220,6 +274,10 @@ class ImportMixin:
         """
         if not plan.items:
             return None
+        with import_rows.gc_paused():
+            return self._apply_import(plan, who, why, progress)
+
+    def _apply_import(self, plan, who, why, progress) -> int:
         with self._change("import", f"import {len(plan.items)} name(s) from {Path(plan.file).name}", who, why) as tx:
             given = [rec["name_id"] for _, _, rec in plan.items if not rec["name_id"].startswith("(")]
             now: dict[str, str] = {}
@@ -253,10 +311,9 @@ class ImportMixin:
                 edits._test_pause("import", k + len(names_rows[k:k + 5000]))
                 if progress is not None:
                     progress(k + len(names_rows[k:k + 5000]))
-            for index, column in rebuild:
-                self.conn.execute(f"CREATE INDEX {index} ON names({column})")
+            for create in rebuild:
+                self.conn.execute(create)
             return tx.change_id
-
 
 
 @dataclass

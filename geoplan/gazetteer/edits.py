@@ -59,6 +59,10 @@ class EditsMixin:
         ('下垟', '村', 'Xiayang Cun', 0)
         >>> g.close()
         """
+        return self._make_record(name, category, parent_code, fields)
+
+    def _make_record(self, name, category, parent_code, fields: dict, derived: dict | None = None) -> dict:
+        """:meth:`make_record` with ``derived``, a memo of :meth:`_derive` shared by the rows of one import."""
         rec = dict.fromkeys(COLUMNS)
         rec.update({k: v for k, v in fields.items() if k in _COLUMN_SET})
         rec["name"] = _clean(name)
@@ -88,9 +92,15 @@ class EditsMixin:
         for c in ("origin", "meaning", "pron_override", "specific", "generic", "heritage_level"):
             rec[c] = _clean(rec.get(c)) or None
         _check_heritage(rec)
-        return self._derive(rec)
+        return self._derive(rec, derived)
 
-    def _derive(self, rec: dict) -> dict:
+    def _derive(self, rec: dict, memo: dict | None = None) -> dict:
+        # The derived fields depend on these five values only. A national village list repeats names a lot
+        # (620k rows, 300k distinct): an import passes a memo so that each distinct name is spelt once.
+        key = (rec["name"], rec["category"], rec.get("specific"), rec.get("generic"), rec.get("pron_override"))
+        if memo is not None and key in memo:
+            rec["specific"], rec["generic"], rec["roman"], rec["pinyin_key"], rec["initials"] = memo[key]
+            return rec
         name = rec["name"]
         cat = self.config.categories.get(rec["category"])
         if not rec.get("specific") or not rec.get("generic") or rec["specific"] + rec["generic"] != name:
@@ -106,6 +116,8 @@ class EditsMixin:
         rec["roman"] = romanize.spell(sylls, None if joined else len(rec["specific"]))
         rec["pinyin_key"] = "".join(sylls).lower()
         rec["initials"] = "".join(x[0] for x in sylls if x).lower()
+        if memo is not None:
+            memo[key] = (rec["specific"], rec["generic"], rec["roman"], rec["pinyin_key"], rec["initials"])
         return rec
 
     def add(self, name: str, category: str, parent_code: str | None = None, *, name_id: str | None = None,

@@ -7,6 +7,7 @@ from pathlib import Path
 from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.errors import DataFileError
+from geoplan.gazetteer.import_rows import gc_paused
 from geoplan.gazetteer.records import GazetteerError, _cell, category_from_code, split_committee
 from geoplan.i18n import _
 
@@ -65,6 +66,11 @@ def read_import_table(path, mapping: dict[str, str] | None = None, *, layer: str
     >>> df[["name_id", "name", "category", "committee"]].values.tolist(), labels
     ([['330624104201', '对面山村', '1220', '对面山村委会']], ['第 2 行'])
     """
+    with gc_paused():  # a national list makes millions of cells (see gc_paused)
+        return _read_import_table(path, mapping, layer, encoding, category, category_from_code, gcj02)
+
+
+def _read_import_table(path, mapping, layer, encoding, category, category_from_code, gcj02):
     from geoplan.layers import io as gio
     from geoplan.output import unescape_frame
 
@@ -231,4 +237,5 @@ def _read_plain_table(p: Path, layer, encoding):
                 path=p, error=str(exc).strip()[:200])) from exc
     df = df.dropna(how="all").reset_index(drop=True)
     df.columns = [str(c).strip() for c in df.columns]
-    return df, [_("row {n}").format(n=i + 2) for i in range(len(df))]
+    row = _("row {n}")  # translated once: each translation reads the environment for the language
+    return df, [row.format(n=i + 2) for i in range(len(df))]

@@ -39,12 +39,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 from geoplan.gazetteer.lazy_pandas import pd
 
+from geoplan import i18n
 from geoplan.errors import GeoplanError
+from geoplan.gazetteer import naming_rules
 from geoplan.gazetteer.labels import for_reading, value as label_value
 from geoplan.gazetteer.naming_rules import (  # noqa: F401 (re-exported: the rules' data lived here)
     _DIGIT_LATIN, BASIS, CATEGORIES, DEFAULT_ALLOWED_CHARS, RULE_BASIS, RULES, SCOPE_DIGITS, SCOPE_WORDS,
@@ -204,6 +207,10 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
     on = [r for r in RULES if r not in config.disabled]
     if df.empty:
         return pd.DataFrame(columns=REPORT_COLUMNS)
+    # A national list gets tens of thousands of messages from a few texts, and every translation reads the
+    # environment for the language: translate each text once per check.
+    _ = lru_cache(maxsize=None)(i18n._)
+    cite = partial(naming_rules.cite, translate=_)
     d = df.reset_index(drop=True)
     n = len(d)
     name_s = d["name"].fillna("").astype(str)
@@ -217,11 +224,14 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
     scopes = [cats[c].scope if c in cats else "county" for c in cat_l]
     bases = [cats[c].basis if c in cats else "own" for c in cat_l]
     stricts = [cats[c].strict if c in cats else None for c in cat_l]
+    cat_codes = pd.Series(cat_l, dtype=object)
     for code, cat in cats.items():
+        if cat.exceptions:
+            rows = np.flatnonzero((cat_codes == code).to_numpy()).tolist()
         for suffix, scope, basis in cat.exceptions:
-            for i in np.flatnonzero((pd.Series(cat_l, dtype=object) == code).to_numpy() & name_s.str.endswith(suffix)
-                                    .to_numpy(dtype=bool)).tolist():
-                scopes[i], bases[i], stricts[i] = scope, basis, None
+            for i in rows:
+                if names[i].endswith(suffix):
+                    scopes[i], bases[i], stricts[i] = scope, basis, None
     skeys = _scope_keys(parent_s, scopes)
     keys = d["pinyin_key"].fillna("").tolist() if "pinyin_key" in d else [""] * n
     wanted = None if only_ids is None else set(only_ids)
@@ -277,17 +287,16 @@ def check_frame(df: pd.DataFrame, config: NamingConfig = DEFAULT_CONFIG, only_id
         emit("N050", idx, msgs)
     if "N030" in on:
         bad = np.zeros(n, dtype=bool)
-        cat_codes = pd.Series(cat_l, dtype=object)
         for code, cat in cats.items():
             if not cat.generics:
                 continue
             rows = np.flatnonzero((cat_codes == code).to_numpy() & mine)
             if not len(rows):
                 continue
-            sub = name_s.iloc[rows]
-            fits = np.zeros(len(rows), dtype=bool)
-            for g in cat.generics:
-                fits |= sub.str.endswith(g).to_numpy(dtype=bool) & (lengths[rows] > len(g))
+            # Each distinct name once: a national list repeats its village names.
+            fit_of = {x: any(x.endswith(g) and len(x) > len(g) for g in cat.generics)
+                      for x in {names[i] for i in rows.tolist()}}
+            fits = np.fromiter((fit_of[names[i]] for i in rows.tolist()), bool, len(rows))
             bad[rows[~fits]] = True
         idx = rows_of(bad)
         msgs = []

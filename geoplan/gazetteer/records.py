@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import json
+import operator
 import os
 from pathlib import Path
 
@@ -35,10 +36,13 @@ EDITABLE = ("name", "specific", "generic", "category", "parent_code", "geometry"
 _COLUMN_SET = frozenset(COLUMNS)
 _EDITABLE_SET = frozenset(EDITABLE)
 _JSON_POS = tuple((COLUMNS.index(c), c) for c in JSON_COLUMNS)
+_ALL_COLUMNS = operator.itemgetter(*COLUMNS)
 # Reused encoders: json.dumps builds a new encoder for every call with
 # non-default options, which shows at tens of thousands of records.
 _RECORD_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _LIST_JSON = json.JSONEncoder(ensure_ascii=False)
+_SORTED_HEADS = tuple((json.dumps(c) + ": ", c) for c in sorted(COLUMNS))
+_json_text = json.encoder.encode_basestring  # what the encoders above write for a str (ensure_ascii=False)
 
 
 class GazetteerError(GeoplanError):
@@ -155,7 +159,19 @@ def township_category(code: str) -> str:
 
 
 def _dump(rec: dict | None) -> str | None:
-    return None if rec is None else _RECORD_JSON.encode(rec)
+    """``rec`` as the change log stores it: JSON with sorted keys, non-ASCII as is."""
+    if rec is None:
+        return None
+    if rec.keys() != _COLUMN_SET:
+        return _RECORD_JSON.encode(rec)
+    # A record has the same keys every time: write them in their sorted order with the text of each value
+    # (byte for byte what the encoder writes), twice as quick as the encoder sorting every record's keys.
+    parts = []
+    for head, c in _SORTED_HEADS:
+        v = rec[c]
+        parts.append(head + ("null" if v is None else _json_text(v) if type(v) is str else
+                             "[]" if type(v) is list and not v else _RECORD_JSON.encode(v)))
+    return "{" + ", ".join(parts) + "}"
 
 
 def _os_user() -> str:
@@ -294,7 +310,10 @@ def _former_start(rec: dict) -> str | None:
 
 
 def _encode(rec: dict) -> tuple:
-    row = [rec.get(c) for c in COLUMNS]
+    try:
+        row = list(_ALL_COLUMNS(rec))
+    except KeyError:  # a record missing some columns: None for those
+        row = [rec.get(c) for c in COLUMNS]
     for k, c in _JSON_POS:
         row[k] = _LIST_JSON.encode(rec[c]) if rec[c] else "[]"
     return tuple(row)

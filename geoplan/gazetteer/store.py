@@ -53,10 +53,6 @@ from geoplan.gazetteer.transfer import (IMPORT_FIELDS, ImportMixin, ImportPlan, 
                                         copy_gazetteer, read_import_table, seed_from_county)
 from geoplan.i18n import _
 
-#: Secondary indexes of ``names``; a bulk import into a (nearly) empty
-#: table drops and rebuilds them inside its transaction.
-_NAMES_INDEXES = {index: column for index, (table, column) in INDEXES.items() if table == "names"}
-
 
 @dataclass
 class _Txn:
@@ -278,28 +274,58 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
         self.conn.execute("UPDATE meta SET value = ? WHERE key='next_id'", (str(k),))
         return out
 
-    def _drop_indexes_for(self, n_rows: int) -> list[tuple[str, str]]:
-        """Drop the secondary indexes of ``names`` if writing ``n_rows`` is cheaper without them.
+    def _drop_indexes_for(self, n_rows: int) -> list[str]:
+        """Drop the secondary indexes of ``names`` and ``change_items`` where writing ``n_rows`` is cheaper without.
 
         Inserting into an index in name order is random access; building it
         afterwards is one sort. That only pays when the import is most of
-        the table. The drop runs in the caller's write transaction, so an
-        interrupted import rolls it back with the rows.
+        the table (at least twice the rows it has). The drop runs in the
+        caller's write transaction, so an interrupted import rolls it back
+        with the rows. On PostgreSQL a dropped index locks the table until
+        the commit: concurrent readers then wait for the import instead of
+        reading the old rows. The drop is therefore only tried for a moment
+        (in a savepoint); if a reader holds the table, the import writes
+        with the indexes in place.
 
         Returns
         -------
-        list of (str, str)
-            The indexes dropped and their columns, for the caller to create
-            again before committing.
+        list of str
+            The statements that create the dropped indexes again, for the
+            caller to run before committing.
         """
-        if self.backend != "sqlite" or n_rows < 10_000 or n_rows < 2 * self.count():
+        if n_rows < 10_000:
             return []
-        present = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND "
-                                                   "tbl_name='names'")}
-        dropped = [(i, c) for i, c in _NAMES_INDEXES.items() if i in present]
-        for index, _drop in dropped:
-            self.conn.execute(f"DROP INDEX {index}")
-        return dropped
+        tables = [t for t in ("names", "change_items") if self._at_most(t, n_rows // 2)]
+        ours = [i for i, (t, _c) in INDEXES.items() if t in tables] + (["names_geom"] if "names" in tables else [])
+        if not ours:
+            return []
+        if self.backend == "sqlite":
+            present = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+            dropped = [(i, f"CREATE INDEX {i} ON {INDEXES[i][0]}({INDEXES[i][1]})") for i in ours if i in present]
+            for index, _create in dropped:
+                self.conn.execute(f"DROP INDEX {index}")
+            return [create for _i, create in dropped]
+        raw = self.conn.raw
+        dropped = raw.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                              "AND indexname = ANY(%s)", (ours,)).fetchall()
+        if not dropped:
+            return []
+        raw.execute("SAVEPOINT gz_drop_indexes")
+        try:
+            raw.execute("SET LOCAL lock_timeout = '500ms'")
+            for index, _create in dropped:
+                raw.execute(f"DROP INDEX {index}")
+        except self.conn.psycopg.errors.LockNotAvailable:
+            raw.execute("ROLLBACK TO SAVEPOINT gz_drop_indexes")
+            dropped = []
+        raw.execute("RELEASE SAVEPOINT gz_drop_indexes")
+        raw.execute(f"SET LOCAL lock_timeout = '{int(BUSY_TIMEOUT_S * 1000)}ms'")
+        return [create for _i, create in dropped]
+
+    def _at_most(self, table: str, n: int) -> bool:
+        """True if ``table`` has at most ``n`` rows, counting no further than that."""
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT ?) AS head"
+        return self.conn.execute(sql, (n + 1,)).fetchone()[0] <= n
 
     def count(self) -> int:
         """Number of records (current and retired).
