@@ -51,6 +51,27 @@ def centres():
 
 
 @pytest.fixture(autouse=True)
+def _language_back_to_default():
+    """Every test starts in the default language (Chinese).
+
+    The CLI's ``--lang en`` sets the language for the whole process (and
+    LANGUAGE for click's texts): a test that runs it, or calls
+    ``set_language``, would otherwise leave every later test in English.
+    """
+    import os
+
+    from geoplan import i18n
+
+    saved = os.environ.get("LANGUAGE")
+    yield
+    i18n.set_language(None)
+    if saved is None:
+        os.environ.pop("LANGUAGE", None)
+    else:
+        os.environ["LANGUAGE"] = saved
+
+
+@pytest.fixture(autouse=True)
 def _quiet_gdal_warnings():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*field name.*")

@@ -50,8 +50,9 @@ def test_atlas_pages_and_text(result, tmp_path):
     assert "总图" in overview and "3068" in overview
     day = _text(pdf, 2)
     r = result.routes.iloc[0]
-    # Type 3 fonts: pdftotext lifts single-byte glyphs (the team and day numbers) out of the CJK run
-    assert re.search(r"作业图\s*第\s*组\s*第\s*天", day) and str(r["date"]) in day
+    # Type 3 fonts: some pdftotext versions lift single-byte glyphs (the team and day numbers) out of the
+    # CJK run, others keep them in place
+    assert re.search(r"作业图\s*第\s*\d*\s*组\s*第\s*\d*\s*天", day) and str(r["date"]) in day
     assert "宁海县" in day and "新昌县" in day         # both sides named
     assert "比例尺" in day and "北" in day and "图例" in day
     first = result.visits[result.visits.route_id == r["route_id"]]["marker_id"].iloc[0]
