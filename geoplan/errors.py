@@ -47,26 +47,42 @@ def feature_label(number: int) -> str:
     return _("feature {number}").format(number=number)
 
 
-class FeatureLabels(Sequence):
-    """``feature_label(1) … feature_label(n)``, each made only when a message names its row.
+class RowLabels(Sequence):
+    """The labels of ``n`` rows (:func:`feature_label` or :func:`row_label`), each made when asked for.
 
-    Making all of them up front cost more than validating a 2M-segment
-    roads layer (about 35 µs each, for rows that are almost never named).
+    A message names few rows; making every label up front cost more than
+    validating a 2M-segment roads layer (the translation looked up on each
+    call). The translated template is looked up once, here.
 
     Examples
     --------
     >>> from geoplan.i18n import set_language
-    >>> set_language("en"); labels = FeatureLabels(3)
+    >>> set_language("en"); labels = RowLabels.features(3)
     >>> len(labels), labels[0], labels[-1], list(labels)[1]
     (3, 'feature 1', 'feature 3', 'feature 2')
+    >>> RowLabels.rows(2)[0]  # a spreadsheet's first data row is Excel's row 2
+    'row 2'
     >>> set_language(None)
     """
 
-    def __init__(self, n: int):
-        self._n = int(n)
+    def __init__(self, n: int, template: str, first: int = 1):
+        self._n, self._template, self._first = int(n), template, first
+
+    @classmethod
+    def features(cls, n: int) -> "RowLabels":
+        """:func:`feature_label` of features 1 … n."""
+        return cls(n, _("feature {number}"))
+
+    @classmethod
+    def rows(cls, n: int, first: int = 2) -> "RowLabels":
+        """:func:`row_label` of ``n`` spreadsheet rows, the first being row ``first``."""
+        return cls(n, _("row {number}"), first)
 
     def __len__(self) -> int:
         return self._n
+
+    def __iter__(self):
+        return (self._template.format(number=k) for k in range(self._first, self._first + self._n))
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -76,7 +92,7 @@ class FeatureLabels(Sequence):
             i += self._n
         if not 0 <= i < self._n:
             raise IndexError(i)
-        return feature_label(i + 1)
+        return self._template.format(number=i + self._first)
 
 
 class GeoplanError(Exception):

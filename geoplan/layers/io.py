@@ -33,8 +33,8 @@ import shapely
 from pyproj import CRS
 
 from geoplan.layers import crs as _crs
-from geoplan.errors import (CRSError, DataFileError, EncodingError, GeoplanError, Problem, ValidationError,
-                            feature_label, row_label)
+from geoplan.errors import (CRSError, DataFileError, EncodingError, GeoplanError, Problem, RowLabels,
+                            ValidationError)
 from geoplan.i18n import _
 from geoplan.layers.validate import validate_frame
 
@@ -195,7 +195,7 @@ def _read_vector(p: Path, layer: str | None, kind: str, encoding: str | None):
         ).format(path=p))
     if not isinstance(gdf, gpd.GeoDataFrame):
         gdf = gpd.GeoDataFrame(gdf)
-    labels = [feature_label(i + 1) for i in range(len(gdf))]
+    labels = RowLabels.features(len(gdf))
     return gdf, labels, [], layer
 
 
@@ -261,7 +261,7 @@ def _read_table(p: Path, layer: str | None, encoding: str | None, lon_col: str |
     df = df.dropna(how="all").reset_index(drop=True)
     df.columns = [str(c).strip() for c in df.columns]
     # Spreadsheet row numbers as Excel shows them: the header is row 1.
-    labels = [row_label(i + 2) for i in range(len(df))]
+    labels = RowLabels.rows(len(df))
 
     lon_col = lon_col or _find_column(df, LON_NAMES)
     lat_col = lat_col or _find_column(df, LAT_NAMES)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoplan.errors import FeatureLabels, Problem, ValidationError
+from geoplan.errors import Problem, RowLabels, ValidationError
 from geoplan.i18n import N_, _
 from geoplan.layers import crs as _crs
 from geoplan.layers.divisions import official_townships
@@ -468,7 +468,8 @@ def validate_frame(frame: pd.DataFrame, kind: str, *, source: str = "<data>", la
         gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf), index=gdf.index), crs=None)
     gdf = gdf.reset_index(drop=True)
     n = len(gdf)
-    labels = list(row_labels) if row_labels is not None else FeatureLabels(n)
+    labels = (RowLabels.features(n) if row_labels is None
+              else row_labels if isinstance(row_labels, RowLabels) else list(row_labels))
     out = _Collector(source, layer, labels)
     out.extend(extra_problems)
     skip_geom_rows = {r for r in out.rows if r >= 0}
