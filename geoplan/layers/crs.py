@@ -116,8 +116,8 @@ def storage_bounds(gdf) -> np.ndarray:
     True
     """
     bounds = np.asarray(gdf.total_bounds, dtype=float)
-    if gdf.crs.equals(STORAGE_CRS) or not np.isfinite(bounds).all():
-        return bounds if gdf.crs.equals(STORAGE_CRS) else np.asarray(gdf.to_crs(STORAGE_CRS).total_bounds)
+    if gdf.crs.equals(STORAGE_CRS) or not np.isfinite(bounds).all():  # stored, or no geometry at all (NaN)
+        return bounds
     from pyproj import Transformer
 
     return np.asarray(Transformer.from_crs(gdf.crs, STORAGE_CRS, always_xy=True).transform_bounds(
