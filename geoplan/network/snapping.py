@@ -47,20 +47,20 @@ class _Pts:
     access_s: np.ndarray
     dist_m: np.ndarray
 
-    def depart(self):
-        """(node, cost) options for leaving the point onto the network."""
-        n1 = self.v
-        c1 = self.to_v + self.access_s
-        n2 = self.u
-        c2 = np.where(self.two_way, self.to_u + self.access_s, np.inf)
+    def depart(self, rows=slice(None)):
+        """(node, cost) options for leaving the point onto the network (of the points ``rows``)."""
+        n1 = self.v[rows]
+        c1 = self.to_v[rows] + self.access_s[rows]
+        n2 = self.u[rows]
+        c2 = np.where(self.two_way[rows], self.to_u[rows] + self.access_s[rows], np.inf)
         return n1, c1, n2, c2
 
-    def arrive(self):
-        """(node, cost) options for arriving at the point from the network."""
-        n1 = self.u
-        c1 = self.to_u + self.access_s
-        n2 = self.v
-        c2 = np.where(self.two_way, self.to_v + self.access_s, np.inf)
+    def arrive(self, rows=slice(None)):
+        """(node, cost) options for arriving at the point from the network (of the points ``rows``)."""
+        n1 = self.u[rows]
+        c1 = self.to_u[rows] + self.access_s[rows]
+        n2 = self.v[rows]
+        c2 = np.where(self.two_way[rows], self.to_v[rows] + self.access_s[rows], np.inf)
         return n1, c1, n2, c2
 
 
@@ -68,6 +68,12 @@ def _direct_pairs(a: _Pts, b: _Pts, a_idx=None):
     """Pairs (i in a, j in b) on the same edge and the time from a[i] to b[j] along it."""
     ai = np.flatnonzero(a.snapped) if a_idx is None else a_idx[a.snapped[a_idx]]
     bj = np.flatnonzero(b.snapped)
+    if len(ai) and len(bj) and len(bj) * 8 < len(ai):
+        # Few on one side (facilities against a million homes): keep the
+        # others on those edges first, one lookup each, not two binary searches.
+        on = np.zeros(int(max(a.edge[ai].max(), b.edge[bj].max())) + 1, dtype=bool)
+        on[b.edge[bj]] = True
+        ai = ai[on[a.edge[ai]]]
     if len(ai) == 0 or len(bj) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     # An inner join on the edge, in numpy: for each i (in order) every j
@@ -123,6 +129,50 @@ def _far_reasons(dist: np.ndarray, max_distance_m: float, suffix: str = "") -> n
     return out
 
 
+#: Points per block of the per-point work done on threads: large enough
+#: that numpy's arithmetic, which releases the GIL, outweighs the Python
+#: between the calls, which does not.
+_CHUNK = 65536
+
+
+def _point_xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of each geometry, and whether it has any (not missing, not empty).
+
+    Facilities may be drawn as polygons (cemeteries): those are routed to a
+    point inside, which also replaces them in the returned geometries.
+    shapely's ``get_x``/``get_y`` release the GIL, so blocks run on threads
+    (``get_coordinates`` took twice as long).
+    """
+    n = len(pts)
+    xy = np.empty((n, 2))
+    valid = np.empty(n, dtype=bool)
+
+    def block(rows):
+        g = pts[rows]
+        try:
+            x, y = shapely.get_x(g), shapely.get_y(g)
+        except shapely.errors.GEOSException:
+            # GEOS refuses the x of an empty point (missing ones give NaN):
+            # checked only then, as it costs as much as reading x.
+            x, y = np.full(len(g), np.nan), np.full(len(g), np.nan)
+            ok = ~shapely.is_empty(g)
+            x[ok], y[ok] = shapely.get_x(g[ok]), shapely.get_y(g[ok])
+        xy[rows, 0], xy[rows, 1] = x, y
+        # NaN for anything but a point, and for a point at NaN.
+        valid[rows] = ~(np.isnan(x) | np.isnan(y))
+
+    _on_threads(block, [slice(lo, min(lo + _CHUNK, n)) for lo in range(0, n, _CHUNK)])
+    if not valid.all():
+        rows = np.flatnonzero(~valid)
+        rows = rows[(shapely.get_type_id(pts[rows]) > 0) & ~shapely.is_empty(pts[rows])]
+        if len(rows):
+            pts = pts.copy()
+            pts[rows] = shapely.point_on_surface(pts[rows])
+            xy[rows, 0], xy[rows, 1] = shapely.get_x(pts[rows]), shapely.get_y(pts[rows])
+            valid[rows] = ~np.isnan(xy[rows]).any(axis=1)
+    return xy, pts, valid
+
+
 class SnappingMixin:
     """Snapping for :class:`~geoplan.network.graph.RoadNetwork` (needs ``edges``, ``crs``, ``n_edges``).
 
@@ -141,26 +191,13 @@ class SnappingMixin:
             self._index = _SnapIndex.build(self.edges.geometry.to_numpy(), self.n_edges)
         return self._index
 
-    def _nearest_segment(self, xy: np.ndarray, max_distance: float) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest segment and distance for each point (see :class:`_SnapIndex`)."""
-        return self._segments.nearest(xy, max_distance)
-
     def _points_metric(self, points, what):
         if not isinstance(points, gpd.GeoDataFrame):
             raise GeoplanError(_("The {what} must be a GeoDataFrame of points, not {type}.").format(
                 what=_(what), type=type(points).__name__))
         require_crs(points, _(what))
         geo = points.geometry
-        pts = (geo if geo.crs.equals(self.crs) else geo.to_crs(self.crs)).to_numpy()
-        # Facilities may be drawn as polygons (cemeteries); route to a point inside.
-        # (get_type_id is -1 for missing geometries; is_empty only on the few others.)
-        non_point = shapely.get_type_id(pts) > 0
-        if non_point.any():
-            non_point[non_point] = ~shapely.is_empty(pts[non_point])
-        if non_point.any():
-            pts = pts.copy()
-            pts[non_point] = shapely.point_on_surface(pts[non_point])
-        return pts
+        return (geo if geo.crs.equals(self.crs) else geo.to_crs(self.crs)).to_numpy()
 
     def _snap_arrays(self, points, id_col, max_distance_m, access_speed_kmh, what,
                      geometry: bool = True) -> tuple[_Pts, np.ndarray, np.ndarray | None]:
@@ -170,55 +207,75 @@ class SnappingMixin:
             raise NetworkError(f"max_distance_m must be a distance ≥ 0 in metres, got {max_distance_m!r}.")
         ids = _ids_of(points, id_col, what)
         pts = self._points_metric(points, what)
+        xy, pts, valid = _point_xy(pts)
         n = len(pts)
-        missing = shapely.is_missing(pts) | shapely.is_empty(pts)
-        valid = np.flatnonzero(~missing)
-        edge = np.full(n, -1, dtype=np.int64)
-        dist = np.full(n, np.nan)
         index = self._segments
-        if len(valid) == n:
+        if valid.all():
             # Every point present (the usual case): no copies of the million-row arrays by index.
-            xy = shapely.get_coordinates(pts)
             seg, dist = index.nearest(xy, max_distance_m)
         else:
             seg = np.full(n, -1, dtype=np.int64)
-            xy = np.full((n, 2), np.nan)
-            if len(valid):
-                xy[valid] = shapely.get_coordinates(pts[valid])
+            dist = np.full(n, np.nan)
+            if valid.any():
                 seg[valid], dist[valid] = index.nearest(xy[valid], max_distance_m)
-        snapped = seg >= 0
+        # Filled block by block below (points not snapped: -1, NaN, False).
+        edge, u, v = (np.empty(n, dtype=np.int64) for _ in range(3))
+        along, to_u, to_v = (np.empty(n) for _ in range(3))
+        two_way = np.empty(n, dtype=bool)
         e = self.edges
-        sec = e["seconds"].to_numpy()
-        length = e["length_m"].to_numpy()
-        along = np.full(n, np.nan)
-        frac = np.full(n, np.nan)
-        where = slice(None) if snapped.all() else np.flatnonzero(snapped)
+        cols = (e["seconds"].to_numpy(), e["length_m"].to_numpy(), e["u"].to_numpy(), e["v"].to_numpy(),
+                ~e["oneway"].to_numpy(bool))
+        foot_xy = np.empty((n, 2)) if geometry else None
+
+        def fill(rows):
+            # Where each point meets its road, in blocks on threads: a dozen
+            # gathers and sums per point took as long as finding the segment.
+            s = seg[rows]
+            ok = s >= 0
+            if not ok.all():
+                for a, missing in ((edge, -1), (u, -1), (v, -1), (along, np.nan), (to_u, np.nan),
+                                   (to_v, np.nan), (two_way, False), (foot_xy, np.nan)):
+                    if a is not None:
+                        a[rows][~ok] = missing
+                rows = np.arange(rows.start, rows.stop)[ok]
+                s = s[ok]
+            if not len(s):
+                return
+            sec, length, eu, ev, two = cols
+            r = index.seg_rows[s]
+            t = _project(r, xy[rows, 0], xy[rows, 1])[0]
+            ew = index.seg_edge[s]
+            edge[rows] = ew
+            a = np.minimum(index.seg_along[s] + t * index.seg_len[s], length[ew])
+            along[rows] = a
+            frac = np.clip(a / length[ew], 0.0, 1.0)
+            se = sec[ew]
+            to_u[rows] = frac * se
+            to_v[rows] = (1.0 - frac) * se
+            u[rows] = eu[ew]
+            v[rows] = ev[ew]
+            two_way[rows] = two[ew]
+            if foot_xy is not None:
+                foot_xy[rows, 0] = r[:, 0] + t * r[:, 2]
+                foot_xy[rows, 1] = r[:, 1] + t * r[:, 3]
+
+        _on_threads(fill, [slice(lo, min(lo + _CHUNK, n)) for lo in range(0, n, _CHUNK)])
+        snapped = seg >= 0
         on = None
         if geometry:
             on = np.empty(n, dtype=object)
             on[:] = pts
-        if snapped.any():
-            sw = seg[where]
-            ew = index.seg_edge[sw]
-            edge[where] = ew
-            rows = index.seg_rows[sw]
-            t, _ = _project(rows, xy[where, 0], xy[where, 1])
-            along[where] = np.minimum(index.seg_along[sw] + t * index.seg_len[sw], length[ew])
-            frac[where] = np.clip(along[where] / length[ew], 0.0, 1.0)
-            if geometry:
-                on[where] = shapely.points(rows[:, 0] + t * rows[:, 2], rows[:, 1] + t * rows[:, 3])
-        safe_e = np.where(snapped, edge, 0)
-        to_u = np.where(snapped, frac * sec[safe_e], np.nan)
-        to_v = np.where(snapped, (1.0 - frac) * sec[safe_e], np.nan)
+            if snapped.any():
+                on[snapped] = shapely.points(foot_xy[snapped])
         p = _Pts(
             ids=ids,
             snapped=snapped,
             edge=edge,
-            u=np.where(snapped, e["u"].to_numpy()[safe_e], -1),
-            v=np.where(snapped, e["v"].to_numpy()[safe_e], -1),
+            u=u,
+            v=v,
             to_u=to_u,
             to_v=to_v,
-            two_way=snapped & ~e["oneway"].to_numpy(bool)[safe_e],
+            two_way=two_way,
             access_s=np.where(snapped, dist / (access_speed_kmh / 3.6), np.nan),
             dist_m=dist,
         )
