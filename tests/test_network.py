@@ -724,6 +724,56 @@ def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk, grid, pad_wi
     assert (far["edge"] == -1).all() and far["u"].eq(-1).all()
 
 
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_snap_missing_empty_and_non_point_geometries(monkeypatch, small_blocks):
+    """Points are read in blocks on threads: missing, empty and NaN points are
+    not snapped (whichever block they fall in), a polygon or multipoint is
+    snapped at shapely's point on its surface, and every other point exactly
+    as shapely places it."""
+    import geoplan.network.snapping as snapping
+    from geoplan.network.graph import _SnapIndex
+
+    if small_blocks:
+        # Blocks of a few points: odd geometries land in different blocks
+        # and threads, some blocks hold nothing to snap.
+        monkeypatch.setattr(snapping, "_CHUNK", 3)
+        monkeypatch.setattr(_SnapIndex, "GRID_CHUNK", 5)
+        monkeypatch.setattr(_SnapIndex, "CELL_CHUNK", 4)
+    rng = np.random.default_rng(7)
+    net = RoadNetwork.from_roads(wiggly_roads(rng))
+    xy = rng.uniform(0, 3000, (40, 2)) + [X0, Y0]
+    geoms = list(shapely.points(xy))
+    odd = {3: None, 4: shapely.Point(), 10: shapely.points([np.nan, np.nan]), 11: shapely.Point(np.nan, Y0),
+           17: shapely.buffer(shapely.Point(X0 + 800, Y0 + 900), 30.0),
+           18: shapely.MultiPoint([(X0 + 100, Y0 + 2000), (X0 + 2500, Y0 + 300)]),
+           25: shapely.Polygon(), 39: None}
+    for i, g in odd.items():
+        geoms[i] = g
+    pts = gpd.GeoDataFrame({"pid": [f"p{i}" for i in range(len(geoms))]}, geometry=geoms, crs=GK)
+    s = net.snap(pts, "pid", max_distance_m=5000)
+    gone = [3, 4, 10, 11, 25, 39]
+    assert s["snapped"].to_numpy().nonzero()[0].tolist() == [i for i in range(len(geoms)) if i not in gone]
+    assert s["distance_to_road_m"].iloc[gone].isna().all()
+    assert (s["edge"].iloc[gone] == -1).all() and (s["u"].iloc[gone] == -1).all()
+    assert s[["along_m", "to_u_s", "to_v_s", "access_s"]].iloc[gone].isna().all().all()
+    # The reference: shapely's own point on the surface of each geometry, and its distance to every road.
+    ok = np.setdiff1d(np.arange(len(geoms)), gone)
+    ref = shapely.point_on_surface(np.array(geoms, dtype=object)[ok])
+    exact = shapely.distance(ref[:, None], net.edges.geometry.to_numpy()[None, :]).min(axis=1)
+    np.testing.assert_allclose(s["distance_to_road_m"].to_numpy()[ok], exact, rtol=0, atol=1e-9)
+    on = s.iloc[ok]
+    lines = net.edges.geometry.to_numpy()[on["edge"].to_numpy()]
+    np.testing.assert_allclose(shapely.line_locate_point(lines, on.geometry.to_numpy()), on["along_m"], atol=1e-6)
+    np.testing.assert_allclose(shapely.distance(on.geometry.to_numpy(), ref), exact, atol=1e-6)
+    # A facility drawn as a polygon is routed from the same point as the point itself.
+    fac = gpd.GeoDataFrame({"fid": ["A", "B"]}, geometry=[geoms[17], geoms[0]], crs=GK)
+    fac_pt = fac.set_geometry([shapely.point_on_surface(geoms[17]), geoms[0]])
+    got = net.nearest_facility(pts, fac, "pid", "fid")
+    want = net.nearest_facility(pts, fac_pt, "pid", "fid")
+    pd.testing.assert_frame_equal(got, want)
+    assert got["status"].iloc[gone].eq("not_snapped").all()
+
+
 def test_snap_tie_between_edges_picks_lowest_edge():
     # A point beyond a junction is equally near to both edges ending there.
     net = RoadNetwork.from_roads(roads_frame([[(0, 0), (1000, 0)], [(1000, 0), (1000, 1000)]]))
