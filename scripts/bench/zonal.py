@@ -16,7 +16,9 @@ Fairness: geoplan is timed from polygons in EPSG:4490 (its reprojection
 included); exactextract and rasterstats get the polygons already in the
 raster CRS, and rasterstats the raster as an in-memory array, so neither
 pays for reprojection or, in rasterstats' case, for reading the file.
-Each tool is timed as the best of ``--repeat`` runs. rasterstats counts a
+Each tool is timed as its best run, of at least ``--repeat`` runs and one
+second of running (up to 500 runs): the calls take milliseconds, so a few
+runs would time the machine's moment rather than the tool. rasterstats counts a
 cell wholly in or out by its centre, so only its time is compared;
 exactextract computes exact coverage like geoplan, so its sums are compared
 too (target: within 0.1 %).
@@ -43,12 +45,15 @@ from geoplan.layers.io import PopulationRaster, read_population  # noqa: E402
 from geoplan.coverage.zonal import zonal_sum  # noqa: E402
 
 
-def best_of(fn, repeat):
-    best, out = np.inf, None
-    for _ in range(repeat):
+def best_of(fn, repeat, min_time=1.0, max_runs=500):
+    """Best time of ``fn()`` over at least ``repeat`` runs and ``min_time`` seconds (as ``timeit``'s
+    autorange): a few runs of a millisecond call are decided by the moment, for every tool alike."""
+    best, out, spent, runs = np.inf, None, 0.0, 0
+    while runs < repeat or (spent < min_time and runs < max_runs):
         t0 = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
+        t = time.perf_counter() - t0
+        best, spent, runs = min(best, t), spent + t, runs + 1
     return best, out
 
 
