@@ -113,7 +113,7 @@ def test_split_is_optimal_for_given_order():
 
 def test_client_beyond_limit_and_too_few_vehicles():
     m = _euclid(12, 2)
-    with pytest.raises(R.RoutingError, match="even alone"):
+    with pytest.raises(R.RoutingError, match="即使单独"):
         R.solve_vrp(m, np.full(12, 500.0), [0], [5], max_duration=100, time_limit=0.5)
     with pytest.raises(R.RoutingError, match="need [0-9]+ routes") as err:
         R.solve_vrp(m, np.full(12, 30.0), [0], [1], max_duration=200, time_limit=0.5, method="pyvrp")

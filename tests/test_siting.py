@@ -421,9 +421,9 @@ def test_long_and_wide_cost_tables_give_the_same_plan():
 def test_bad_cost_input_is_reported():
     with pytest.raises(SitingError, match="≥ 0"):
         cost_array(np.array([[1.0, -2.0]]))
-    with pytest.raises(SitingError, match="2-D"):
+    with pytest.raises(SitingError, match="二维"):
         cost_array(np.ones(3))
-    with pytest.raises(SitingError, match="not among"):
+    with pytest.raises(SitingError, match="不在候选点中"):
         LSCP.from_cost_matrix(np.ones((2, 2)), 1.0, fixed=["nope"])
 
 

@@ -114,6 +114,6 @@ def test_cli_writes_one_static_map_per_indicator(tmp_path):
     expected = {f"覆盖_{r}.pdf" for r in ev.townships["rule_id"].unique()}
     assert {p.name for p in tmp_path.iterdir()} == expected
     res = runner.invoke(map_group, ["coverage", "--no-travel", "--pdf", str(tmp_path / "x.png")])
-    assert res.exit_code == 2 and "ending in .pdf" in res.output
+    assert res.exit_code == 2 and "以 .pdf 结尾" in res.output
     res = runner.invoke(map_group, ["coverage", "--no-travel"])
     assert res.exit_code == 2 and "--out" in res.output

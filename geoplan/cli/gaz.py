@@ -223,13 +223,13 @@ def add(name, category, parent_code, name_id, specific, generic, geometry, lon, 
           --origin "村在南面岩下" --why "新昌县政府批复〔2024〕12号"
     """
     if (lon is None) != (lat is None):
-        raise click.UsageError("Give both --lon and --lat.")
+        raise click.UsageError(i18n._("Give both --lon and --lat."))
     if lon is not None:
         if geometry:
-            raise click.UsageError("Give --wkt or --lon/--lat, not both.")
+            raise click.UsageError(i18n._("Give --wkt or --lon/--lat, not both."))
         geometry = f"POINT ({lon} {lat})"
     if force and not why:
-        raise click.UsageError("--force needs --why: the change log must say why a rule was set aside.")
+        raise click.UsageError(i18n._("--force needs --why: the change log must say why a rule was set aside."))
     with _open(db, rules_file) as store:
         rec, report = store.add(name, category, parent_code, name_id=name_id, who=who, why=why, force=force,
                                 specific=specific, generic=generic, geometry=geometry,
@@ -260,7 +260,7 @@ def rename(ref, new_name, date, pron_override, force, db, rules_file, who, why, 
       geoplan gaz rename 城南乡 城南镇 --date 2024-01-01 --why "浙政函〔2023〕88号"
     """
     if force and not why:
-        raise click.UsageError("--force needs --why.")
+        raise click.UsageError(i18n._("--force needs --why."))
     with _open(db, rules_file) as store:
         rec, report = store.rename(ref, new_name, date=date, who=who, why=why, force=force,
                                    pron_override=pron_override)

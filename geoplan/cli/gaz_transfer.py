@@ -115,7 +115,7 @@ def import_cmd(path, maps, layer, encoding, category, category_from_code, gcj02,
     mapping = {}
     for m in maps:
         if "=" not in m:
-            raise click.UsageError(f"--map {m!r}: write FIELD=COLUMN, e.g. name_id=code.")
+            raise click.UsageError(i18n._("--map {value!r}: write FIELD=COLUMN, e.g. name_id=code.").format(value=m))
         k, v = m.split("=", 1)
         mapping[k.strip()] = v.strip()
     if report_path is not None:

@@ -94,7 +94,7 @@ def map_group():
 
 def _need_out(out_path: Path | None) -> Path:
     if out_path is None:
-        raise click.UsageError("Name the HTML file to write with --out FILE.html.")
+        raise click.UsageError(_("Name the HTML file to write with --out FILE.html."))
     return out_path
 
 
@@ -168,10 +168,11 @@ def coverage_cmd(county, gpkg, population, workspace_dir, out_path, basemap, tia
     from geoplan.maps.static import coverage_static, coverage_static_all
 
     if out_path is None and png_path is None and pdf_path is None:
-        raise click.UsageError("Name at least one output: --out FILE.html, --png FILE.png or --pdf FILE.pdf.")
+        raise click.UsageError(_("Name at least one output: --out FILE.html, --png FILE.png or --pdf FILE.pdf."))
     for path, suffix in ((png_path, ".png"), (pdf_path, ".pdf")):
         if path is not None and path.suffix.lower() != suffix:
-            raise click.UsageError(f"--{suffix[1:]} needs a file ending in {suffix}, got {path.name}.")
+            raise click.UsageError(_("--{option} needs a file ending in {suffix}, got {name}.").format(
+                option=suffix[1:], suffix=suffix, name=path.name))
     # every output checked before any work; inputs are never outputs
     targets = [out_path] + ([] if each_indicator else [png_path, pdf_path])
     check_targets(targets, overwrite=overwrite)

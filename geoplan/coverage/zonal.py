@@ -78,7 +78,7 @@ def _polygon_geometries(polygons, raster):
 def _raster_values(raster) -> np.ndarray:
     data = np.asarray(raster.data, dtype=np.float64)
     if data.ndim != 2:
-        raise ZonalError(f"The raster must be 2-D (one band), got shape {data.shape}.")
+        raise ZonalError(_("The raster must be 2-D (one band), got shape {shape}.").format(shape=data.shape))
     return data
 
 
@@ -297,7 +297,7 @@ def areal_interpolate(source, values, target, target_id: str | None = None, crs=
         if table.shape[1] == 1:
             table.columns = ["value"]
     if len(table) != len(source):
-        raise ZonalError(f"{len(table)} values given for {len(source)} source polygons.")
+        raise ZonalError(_("{n_values} values given for {n} source polygons.").format(n_values=len(table), n=len(source)))
     vals = table.to_numpy(dtype=float)
     src = _crs.to_metric(source, crs)
     tgt = _crs.to_metric(target, src.crs)
@@ -306,7 +306,7 @@ def areal_interpolate(source, values, target, target_id: str | None = None, crs=
     for what, g in (("source", sg), ("target", tg)):
         kinds = shapely.get_type_id(g)
         if (~np.isin(kinds, (-1, 3, 6))).any():
-            raise ZonalError(f"Areal interpolation needs polygons; the {what} layer has other geometries.")
+            raise ZonalError(_("Areal interpolation needs polygons; the {what} layer has other geometries.").format(what=what))
     tree = shapely.STRtree(tg)
     si, ti = tree.query(sg, predicate="intersects")
     inter = shapely.area(shapely.intersection(sg[si], tg[ti]))

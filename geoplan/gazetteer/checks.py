@@ -7,6 +7,7 @@ from geoplan.gazetteer.lazy_pandas import pd
 
 from geoplan.gazetteer import naming
 from geoplan.gazetteer.records import COLUMNS, RecordError, _decode, parent_problem
+from geoplan.i18n import _
 
 
 class ChecksMixin:
@@ -87,6 +88,7 @@ class ChecksMixin:
             raise RecordError(why)
         nid = rec.get("name_id")
         if nid and (code == nid or nid in self._ancestors(code)):
-            raise RecordError(f"{rec['name']}（{nid}）不能放在 {code} 之下：{code} 本身就在 {rec['name']} 之下，"
-                              "会形成上下级循环（A 属 B、B 又属 A）。请核对上级代码。")
+            raise RecordError(_("{name} ({id}) cannot be placed under {code}: {code} is itself under {name}, which "
+                                "would make a loop of parents (A under B and B under A). Check the parent code.").format(
+                name=rec["name"], id=nid, code=code))
 

@@ -125,13 +125,17 @@ RULE_BASIS = {"N001": "9", "N002": "none", "N020": "none", "N021": "none", "N030
               "N050": "9.3", "N060": "none"}
 
 
+#: Marked for the catalog here: ``cite`` translates it through ``translate``, which the extractor cannot see.
+_CITED = N_("{text} (rule {rule}; {basis})")
+
+
 def cite(rule: str, text: str, basis: str, translate=None) -> str:
     """A rule's message with its code and basis (article of the 2022 regulation, or geoplan's own).
 
     ``translate`` replaces :func:`geoplan.i18n._` (a memo of it, when one check writes thousands of messages).
     """
     tr = translate or _
-    return tr("{text} (rule {rule}; {basis})").format(text=text, rule=rule, basis=tr(BASIS[basis]))
+    return tr(_CITED).format(text=text, rule=rule, basis=tr(BASIS[basis]))
 
 _DIGIT_LATIN = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
 # Characters common in Zhejiang place names that are in the 通用规范汉字表

@@ -27,6 +27,7 @@ from importlib import resources
 
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 
 #: 通名 recognised at the end of a name, longest first, to split 专名 from 通名
 #: when a record does not say. Ordered so that 街道 wins over 道, 水库 over 库 …
@@ -82,8 +83,8 @@ def parse_override(name: str, override: str) -> tuple[str, ...]:
     n_han = len(_HAN.findall(name))
     if len(sylls) != n_han or not all(_SYLLABLE_OK.fullmatch(s) for s in sylls):
         raise PronunciationError(
-            f"Pronunciation override {override!r} for {name} must give one toneless syllable per character "
-            f"({n_han} here), separated by spaces, e.g. 'lu an' for 六安."
+            _("Pronunciation override {override!r} for {name} must give one toneless syllable per character "
+              "({n} here), separated by spaces, e.g. 'lu an' for 六安.").format(override=override, name=name, n=n_han)
         )
     return sylls
 

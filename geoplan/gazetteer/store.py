@@ -119,8 +119,8 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
         if self.path.exists() and self.path.stat().st_size > 0:
             _check_is_gazetteer(self.path)
         elif self.path.exists() and not create:
-            raise GazetteerError(f"{self.path} 是一个空文件，不是 geoplan 地名库（not a geoplan gazetteer），未作改动。"
-                                 f"新建地名库请用 geoplan gaz init --db {self.path}。")
+            raise GazetteerError(_("{path} is an empty file, not a geoplan gazetteer; nothing was changed. To create a "
+                                   "gazetteer, use geoplan gaz init --db {path}.").format(path=self.path))
         try:
             self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -157,8 +157,8 @@ class Gazetteer(EditsMixin, ChecksMixin, HistoryMixin, ImportMixin):
                                        ("db_id", uuid.uuid4().hex), ("change_counter", "0")):
                         self.conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
             elif not self.conn.is_gazetteer():
-                raise GazetteerError(f"{self.path} 里没有 geoplan 地名库，未作任何改动。"
-                                     f"新建请用 geoplan gaz init --db {self.path}。(No gazetteer in this database.)")
+                raise GazetteerError(_("{path} holds no geoplan gazetteer; nothing was changed. To create one, use "
+                                       "geoplan gaz init --db {path}.").format(path=self.path))
         except BaseException:
             self.conn.close()
             raise

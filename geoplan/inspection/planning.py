@@ -319,8 +319,9 @@ class InspectionPlan:
                     needed = getattr(exc, "routes_needed", None)
                     if self.max_days or needed is None or attempt == 2:
                         raise InspectionError(
-                            f"{exc} ({len(stop_tab)} stops, {n_teams} team(s), {days} day(s) each, "
-                            f"{self.workday_min / 60:g} h a day)") from exc
+                            _("{error} ({stops} stops, {teams} team(s), {days} day(s) each, {hours:g} h a day)").format(
+                                error=exc, stops=len(stop_tab), teams=n_teams, days=days,
+                                hours=self.workday_min / 60)) from exc
                     # the plan found needs more team-days than the even share: give every
                     # team enough days for the busiest base and plan again
                     busiest = max(exc.routes_by_depot.values(), default=needed)

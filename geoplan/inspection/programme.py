@@ -183,7 +183,7 @@ def line_programme(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, county
     res = milp(c, constraints=LinearConstraint(A.tocsr(), lo, hi), integrality=integrality,
                bounds=Bounds(np.zeros(nv), ub), options={"time_limit": 30})
     if res.x is None:  # pragma: no cover - always feasible: every line may take the first year
-        raise InspectionError(f"No programme found ({res.message}).")
+        raise InspectionError(_("No programme found ({reason}).").format(reason=res.message))
     x = np.rint(res.x[:-1]).reshape(n, Y)
     year = start_year + x.argmax(axis=1)
 

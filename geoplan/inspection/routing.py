@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from geoplan.i18n import _
 from geoplan.inspection.tours import (  # noqa: F401  (public names kept importable from here)
     EXACT_MAX_CLIENTS, RoutingError, _check_matrix, _elkai_solve, _int_matrix, exact_tsp, lkh_tour,
     order_route, tour_length)
@@ -212,8 +213,8 @@ def split_tour(matrix, order, service, depots, max_duration: float = math.inf,
             if dur > max_duration + 1e-9:
                 if j == i:
                     raise RoutingError(
-                        f"Location {c} cannot be served within the route limit ({max_duration:g}) "
-                        "from any depot.")
+                        _("Location {location} cannot be served within the route limit ({limit:g}) from any "
+                          "depot.").format(location=c, limit=max_duration))
                 break
             val = best[i] + c_first[d] + c_back[d] + c_inner + fixed_cost
             if val < best[j + 1]:
@@ -292,21 +293,21 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     """
     t0 = time.perf_counter()
     if method not in METHODS:
-        raise RoutingError(f"method must be one of {METHODS}, got {method!r}.")
+        raise RoutingError(_("method must be one of {choices}, got {value!r}.").format(choices=METHODS, value=method))
     m = _check_matrix(matrix)
     n_loc = len(m)
     cm = m if cost_matrix is None else _check_matrix(cost_matrix)
     if cm.shape != m.shape:
-        raise RoutingError(f"cost_matrix must have the shape of matrix {m.shape}, got {cm.shape}.")
+        raise RoutingError(_("cost_matrix must have the shape of matrix {shape}, got {got}.").format(shape=m.shape, got=cm.shape))
     service = np.asarray(service, dtype=float).copy()
     if service.shape != (n_loc,):
-        raise RoutingError(f"service must have one value per location ({n_loc}), got {service.shape}.")
+        raise RoutingError(_("service must have one value per location ({n}), got {shape}.").format(n=n_loc, shape=service.shape))
     depots = [int(d) for d in depots]
     vehicles = [int(v) for v in vehicles]
     if not depots or len(depots) != len(vehicles):
-        raise RoutingError("Give one vehicle count per depot entry (at least one).")
+        raise RoutingError(_("Give one vehicle count per depot entry (at least one)."))
     if any(v < 1 for v in vehicles):
-        raise RoutingError("Every depot entry needs at least one vehicle.")
+        raise RoutingError(_("Every depot entry needs at least one vehicle."))
     service[depots] = 0.0
     clients = [i for i in range(n_loc) if i not in set(depots)]
     limit = math.inf if max_duration is None else float(max_duration)
@@ -320,8 +321,9 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     if (single > limit + 1e-9).any():
         bad = [clients[i] for i in np.flatnonzero(single > limit + 1e-9)]
         raise RoutingError(
-            f"{len(bad)} client(s) (locations {bad[:10]}) cannot be served within the route limit "
-            f"({limit:g}) even alone from the nearest depot. Leave them out or raise the limit.")
+            _("{n} client(s) (locations {locations}) cannot be served within the route limit ({limit:g}) even "
+              "alone from the nearest depot. Leave them out or raise the limit.").format(
+                n=len(bad), locations=bad[:10], limit=limit))
 
     deadline = t0 + time_limit
     # The LKH split is always computed for "lkh" and "combined": it is a
@@ -367,14 +369,14 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
              for vt, d, cl in out]
     visited = sorted(c for r in built for c in r.clients)
     counts = {}
-    for vt, _, _ in out:
+    for vt, _depot, _clients in out:
         counts[vt] = counts.get(vt, 0) + 1
     over = {i: counts.get(i, 0) - vehicles[i] for i in range(len(depots)) if counts.get(i, 0) > vehicles[i]}
     feasible = (visited == list(range(len(clients)))
                 and all(r.duration <= limit + 1e-6 for r in built) and not over)
     if not feasible and not over:  # pragma: no cover - would be a bug in the solvers' glue
-        raise RoutingError("The routing produced an invalid plan (a stop missed or a route over the limit); "
-                           "please report this with the input.")
+        raise RoutingError(_("The routing produced an invalid plan (a stop missed or a route over the limit); "
+                             "please report this with the input."))
     if not feasible:
         # Every route of the plan is within the limit (the split guarantees
         # it), so the only way to get here is a plan needing more routes at

@@ -57,13 +57,13 @@ def tour_length(matrix, tour, closed: bool = True) -> float:
 def _check_matrix(matrix) -> np.ndarray:
     m = np.asarray(matrix, dtype=float)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise RoutingError(f"The travel-time matrix must be square, got shape {m.shape}.")
+        raise RoutingError(_("The travel-time matrix must be square, got shape {shape}.").format(shape=m.shape))
     if not np.isfinite(m).all():
-        raise RoutingError(
+        raise RoutingError(_(
             "The travel-time matrix has missing (NaN) or infinite entries: some places cannot be "
-            "reached from others. Leave unreachable places out before routing.")
+            "reached from others. Leave unreachable places out before routing."))
     if (m < 0).any():
-        raise RoutingError("The travel-time matrix has negative entries.")
+        raise RoutingError(_("The travel-time matrix has negative entries."))
     return m
 
 
@@ -100,7 +100,7 @@ def exact_tsp(matrix, start: int = 0) -> list[int]:
         best = min(itertools.permutations(rest), key=lambda p: tour_length(m, (start,) + p), default=())
         return [start] + list(best)
     if n > 16:
-        raise RoutingError(f"exact_tsp is for at most 16 locations, got {n}.")
+        raise RoutingError(_("exact_tsp is for at most 16 locations, got {n}.").format(n=n))
     others = [i for i in range(n) if i != start]
     k = len(others)
     sub = m[np.ix_(others, others)]

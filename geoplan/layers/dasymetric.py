@@ -40,6 +40,7 @@ import shapely
 from affine import Affine
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.layers import crs as _crs
 from geoplan.layers.io import PopulationRaster
 
@@ -226,8 +227,9 @@ def spread_population(townships: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame
     """
     for col in ("code", "population", "pop_60plus"):
         if col not in townships.columns:
-            raise GeoplanError(f"乡镇图层缺少“{col}”列，无法分配人口：请先把普查人口表并入乡镇图层。")
-    _crs.require_crs(townships, "乡镇图层")
+            raise GeoplanError(_("The township layer has no column “{column}”, so no population can be spread: join "
+                                 "the census table to the township layer first.").format(column=col))
+    _crs.require_crs(townships, _("township layer"))
     crs = _crs.metric_crs(townships)
     towns_m = townships.to_crs(crs).reset_index(drop=True)
     pops = {c: pd.to_numeric(towns_m[c], errors="coerce").to_numpy(dtype=float) for c in ("population", "pop_60plus")}
@@ -235,7 +237,8 @@ def spread_population(townships: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame
         bad = ~np.isfinite(vals) | (vals < 0) | (vals != np.round(vals))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise GeoplanError(f"乡镇 {towns_m['code'].iloc[i]} 的“{c}”不是非负整数（{vals[i]}），无法分配人口。")
+            raise GeoplanError(_("Township {code}: “{column}” is not a whole number ≥ 0 ({value}), so no population "
+                                 "can be spread.").format(code=towns_m["code"].iloc[i], column=c, value=vals[i]))
     transform, width, height = _grid(towns_m, cell_m)
     shape = (height, width)
     zones = _zone_raster(towns_m, transform, shape)

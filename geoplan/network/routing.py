@@ -179,7 +179,7 @@ class RoutingMixin:
         (292, 234, 30.4)
         """
         if direction not in DIRECTIONS:
-            raise NetworkError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")
+            raise NetworkError(_("direction must be one of {choices}, got {value!r}.").format(choices=DIRECTIONS, value=direction))
         fac = self._as_pts(facilities, facility_id, max_distance_m, access_speed_kmh, N_("facilities"))
         if not fac.snapped.any():
             raise NetworkError(
@@ -272,7 +272,7 @@ class RoutingMixin:
         330624003       11.2       19.1        8.0
         """
         if cutoff_min is not None and not (cutoff_min >= 0):
-            raise NetworkError(f"cutoff_min must be a number of minutes ≥ 0, got {cutoff_min!r}.")
+            raise NetworkError(_("cutoff_min must be a number of minutes ≥ 0, got {value!r}.").format(value=cutoff_min))
         org = self._as_pts(origins, origin_id, max_distance_m, access_speed_kmh, N_("origins"))
         dst = self._as_pts(destinations, destination_id, max_distance_m, access_speed_kmh, "destinations")
         limit = np.inf if cutoff_min is None else cutoff_min * 60.0
@@ -386,10 +386,10 @@ class RoutingMixin:
         True
         """
         if direction not in DIRECTIONS:
-            raise NetworkError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")
+            raise NetworkError(_("direction must be one of {choices}, got {value!r}.").format(choices=DIRECTIONS, value=direction))
         mins = sorted(float(m) for m in np.atleast_1d(minutes))
         if not mins or any(not (m > 0) for m in mins):
-            raise NetworkError(f"minutes must be positive numbers, got {minutes!r}.")
+            raise NetworkError(_("minutes must be positive numbers, got {value!r}.").format(value=minutes))
         fac = self._as_pts(facilities, facility_id, max_distance_m, access_speed_kmh, N_("facilities"))
         reverse = direction == "to_facility"
         n = self.n_nodes

@@ -10,6 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.layers.values import id_index
 
 # Two costs closer than this (relative) count as equal when deciding coverage
@@ -24,11 +25,13 @@ class SitingError(GeoplanError):
 
     Examples
     --------
+    Messages are in the reader's language (Chinese unless English is chosen, see :mod:`geoplan.i18n`):
+
     >>> from geoplan.coverage.siting import MCLP
     >>> MCLP.from_cost_matrix([[1, -2]], [10], 5, p_facilities=1)
     Traceback (most recent call last):
     ...
-    geoplan.coverage.siting.base.SitingError: Costs must be ≥ 0; demand 0 → site 1 is -2.
+    geoplan.coverage.siting.base.SitingError: 成本须 ≥ 0；需求点 0 → 候选点 1 为 -2。
     """
 
 
@@ -196,9 +199,9 @@ def cost_array(cost, demand_ids=None, site_ids=None, value: str | None = None):
                         value = name
                         break
                 else:
-                    raise SitingError(
+                    raise SitingError(_(
                         "The long cost table has no value column (minutes, cost, distance, distance_m "
-                        "or value); name it with value=...")
+                        "or value); name it with value=..."))
             wide = cost.pivot_table(index="origin_id", columns="destination_id", values=value,
                                     aggfunc="min", dropna=False)
         else:
@@ -206,34 +209,35 @@ def cost_array(cost, demand_ids=None, site_ids=None, value: str | None = None):
         if demand_ids is not None:
             missing = pd.Index(demand_ids).difference(wide.index)
             if len(missing):
-                raise SitingError(f"Demand IDs not in the cost table: {_show(missing)}.")
+                raise SitingError(_("Demand IDs not in the cost table: {ids}.").format(ids=_show(missing)))
             wide = wide.loc[list(demand_ids)]
         if site_ids is not None:
             missing = pd.Index(site_ids).difference(wide.columns)
             if len(missing):
-                raise SitingError(f"Site IDs not in the cost table: {_show(missing)}.")
+                raise SitingError(_("Site IDs not in the cost table: {ids}.").format(ids=_show(missing)))
             wide = wide[list(site_ids)]
         arr = np.array(wide.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
         d_ids, s_ids = pd.Index(wide.index), pd.Index(wide.columns)
     else:
         arr = np.array(cost, dtype=float)
         if arr.ndim != 2:
-            raise SitingError(f"A cost matrix must be 2-D (demand × sites), got shape {arr.shape}.")
+            raise SitingError(_("A cost matrix must be 2-D (demand × sites), got shape {shape}.").format(shape=arr.shape))
         d_ids = pd.Index(range(arr.shape[0]) if demand_ids is None else list(demand_ids))
         s_ids = pd.Index(range(arr.shape[1]) if site_ids is None else list(site_ids))
         if len(d_ids) != arr.shape[0] or len(s_ids) != arr.shape[1]:
-            raise SitingError(
-                f"The cost matrix is {arr.shape[0]} × {arr.shape[1]} but {len(d_ids)} demand IDs and "
-                f"{len(s_ids)} site IDs were given.")
+            raise SitingError(_(
+                "The cost matrix is {rows} × {cols} but {n_demand} demand IDs and {n_sites} site IDs were "
+                "given.").format(rows=arr.shape[0], cols=arr.shape[1], n_demand=len(d_ids), n_sites=len(s_ids)))
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise SitingError("The cost matrix is empty: there must be at least one demand point and one candidate.")
+        raise SitingError(_("The cost matrix is empty: there must be at least one demand point and one candidate."))
     if d_ids.has_duplicates or s_ids.has_duplicates:
         dup = d_ids[d_ids.duplicated()] if d_ids.has_duplicates else s_ids[s_ids.duplicated()]
-        raise SitingError(f"IDs must be unique; repeated: {_show(dup.unique())}.")
+        raise SitingError(_("IDs must be unique; repeated: {ids}.").format(ids=_show(dup.unique())))
     arr[np.isnan(arr)] = np.inf
     if (arr < 0).any():
         i, j = np.argwhere(arr < 0)[0]
-        raise SitingError(f"Costs must be ≥ 0; demand {d_ids[i]!r} → site {s_ids[j]!r} is {arr[i, j]:g}.")
+        raise SitingError(_("Costs must be ≥ 0; demand {demand!r} → site {site!r} is {cost:g}.").format(
+            demand=d_ids[i], site=s_ids[j], cost=arr[i, j]))
     return arr, d_ids, s_ids
 
 
@@ -246,7 +250,7 @@ def _show(ids, limit: int = 20) -> str:
     ids = list(ids)
     text = ", ".join(str(i) for i in ids[:limit])
     if len(ids) > limit:
-        text += f" … and {len(ids) - limit} more"
+        text += _(" … and {n} more").format(n=len(ids) - limit)
     return text
 
 
@@ -255,9 +259,9 @@ def _vector(values, n: int, what: str, default=None) -> np.ndarray | None:
         return None if default is None else np.full(n, default, dtype=float)
     arr = np.asarray(values, dtype=float).reshape(-1)
     if arr.shape[0] != n:
-        raise SitingError(f"{what} has {arr.shape[0]} values for {n} rows.")
+        raise SitingError(_("{what} has {n_values} values for {n} rows.").format(what=what, n_values=arr.shape[0], n=n))
     if not np.isfinite(arr).all() or (arr < 0).any():
-        raise SitingError(f"{what} must be finite numbers ≥ 0.")
+        raise SitingError(_("{what} must be finite numbers ≥ 0.").format(what=what))
     return arr
 
 
@@ -275,7 +279,7 @@ def _fixed_mask(fixed, site_ids: pd.Index) -> np.ndarray:
         elif isinstance(f, (int, np.integer)) and 0 <= f < n:
             mask[int(f)] = True
         else:
-            raise SitingError(f"Fixed site {f!r} is not among the candidate sites.")
+            raise SitingError(_("Fixed site {site!r} is not among the candidate sites.").format(site=f))
     return mask
 
 
@@ -319,7 +323,7 @@ def euclidean_cost_matrix(demand, candidates, crs=None) -> np.ndarray:
 def _xy(gdf) -> np.ndarray:
     geoms = gdf.geometry
     if (geoms.is_empty | geoms.isna()).any():
-        raise SitingError("Every demand point and candidate needs a geometry; some are empty.")
+        raise SitingError(_("Every demand point and candidate needs a geometry; some are empty."))
     if not (geoms.geom_type == "Point").all():
         geoms = geoms.centroid
     return np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
@@ -330,7 +334,8 @@ def _column_or_values(gdf, spec, what: str):
         return None
     if isinstance(spec, str):
         if spec not in gdf.columns:
-            raise SitingError(f"The {what} column {spec!r} is not in the layer (columns: {', '.join(map(str, gdf.columns))}).")
+            raise SitingError(_("The {what} column {column!r} is not in the layer (columns: {columns}).").format(
+                what=what, column=spec, columns=", ".join(map(str, gdf.columns))))
         return gdf[spec].to_numpy()
     return spec
 
@@ -367,10 +372,10 @@ class _Model:
 
     def _resolve_p(self, p_facilities, n_new) -> int:
         if (p_facilities is None) == (n_new is None):
-            raise SitingError("Give exactly one of p_facilities (all open sites, fixed included) or n_new (new sites).")
+            raise SitingError(_("Give exactly one of p_facilities (all open sites, fixed included) or n_new (new sites)."))
         p = int(p_facilities) if p_facilities is not None else int(n_new) + int(self.fixed.sum())
         if p < 0:
-            raise SitingError(f"The number of sites must be ≥ 0, got {p}.")
+            raise SitingError(_("The number of sites must be ≥ 0, got {p}.").format(p=p))
         return p
 
     @classmethod

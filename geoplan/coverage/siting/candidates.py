@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from geoplan.coverage.siting.base import SitingError, _show
+from geoplan.i18n import _
 
 
 def grid_candidates(area, spacing_m: float, crs=None, prefix: str = "G"):
@@ -44,7 +45,7 @@ def grid_candidates(area, spacing_m: float, crs=None, prefix: str = "G"):
     from geoplan.layers import crs as _crs
 
     if not spacing_m > 0:
-        raise SitingError(f"Grid spacing must be > 0 metres, got {spacing_m!r}.")
+        raise SitingError(_("Grid spacing must be > 0 metres, got {spacing!r}.").format(spacing=spacing_m))
     frame = area if isinstance(area, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=area)
     metric = _crs.to_metric(frame, crs)
     union = shapely.union_all(metric.geometry.values)
@@ -85,7 +86,7 @@ def township_seat_candidates(townships, id_col: str = "code", name_col: str | No
     import geopandas as gpd
 
     if id_col not in townships.columns:
-        raise SitingError(f"The township layer has no {id_col!r} column.")
+        raise SitingError(_("The township layer has no {column!r} column.").format(column=id_col))
     geoms = townships.geometry
     if not (geoms.geom_type == "Point").all():
         geoms = geoms.representative_point()
@@ -131,13 +132,13 @@ def network_node_candidates(coords, crs, ids=None, min_spacing_m: float | None =
 
     xy = np.asarray(coords, dtype=float)
     if xy.ndim != 2 or xy.shape[1] != 2:
-        raise SitingError(f"Node coordinates must be an (n, 2) array, got shape {xy.shape}.")
+        raise SitingError(_("Node coordinates must be an (n, 2) array, got shape {shape}.").format(shape=xy.shape))
     site_ids = np.asarray([f"{prefix}{i + 1:05d}" for i in range(len(xy))] if ids is None else list(ids), dtype=object)
     out = gpd.GeoDataFrame({"site_id": site_ids}, geometry=shapely.points(xy), crs=crs)
     if min_spacing_m:
         metric = _crs.to_metric(out)
         cells = np.floor(np.column_stack([metric.geometry.x, metric.geometry.y]) / float(min_spacing_m))
-        _, keep = np.unique(cells, axis=0, return_index=True)
+        keep = np.unique(cells, axis=0, return_index=True)[1]
         out = out.iloc[np.sort(keep)].reset_index(drop=True)
     return out
 
@@ -159,16 +160,17 @@ def combine_candidates(*layers, crs=None):
     import geopandas as gpd
 
     if not layers:
-        raise SitingError("No candidate layers given.")
+        raise SitingError(_("No candidate layers given."))
     target = crs or layers[0].crs
     parts = []
     for i, layer in enumerate(layers):
         if "site_id" not in layer.columns:
-            raise SitingError(f"Candidate layer {i + 1} has no 'site_id' column.")
+            raise SitingError(_("Candidate layer {n} has no 'site_id' column.").format(n=i + 1))
         part = layer.to_crs(target).copy()
         part["origin"] = i
         parts.append(part)
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=target)
     if out["site_id"].duplicated().any():
-        raise SitingError(f"Candidate site IDs repeat across layers: {_show(out.loc[out['site_id'].duplicated(), 'site_id'])}.")
+        raise SitingError(_("Candidate site IDs repeat across layers: {ids}.").format(
+            ids=_show(out.loc[out["site_id"].duplicated(), "site_id"])))
     return out

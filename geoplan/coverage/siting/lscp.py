@@ -12,6 +12,7 @@ from geoplan.coverage.siting.base import (
     _REL_EPS, _binary_open, _Model, _num, _reduce_set_cover, _show, _unique_cover, SitingError, SitingResult,
 )
 from geoplan.coverage.siting.solver import _run_milp
+from geoplan.i18n import _
 
 
 class LSCP(_Model):
@@ -58,7 +59,7 @@ class LSCP(_Model):
                  unit: str = ""):
         super().__init__(cost, demand_ids, site_ids, weights, fixed, capacity, value)
         if not (service_radius >= 0):
-            raise SitingError(f"The service radius must be a number ≥ 0, got {service_radius!r}.")
+            raise SitingError(_("The service radius must be a number ≥ 0, got {radius!r}.").format(radius=service_radius))
         self.service_radius = float(service_radius)
         self.partial = bool(partial)
         self.unit = unit

@@ -12,6 +12,7 @@ from geoplan.coverage.siting.base import (
 )
 from geoplan.coverage.siting.branch import mclp_branch_and_bound
 from geoplan.coverage.siting.solver import _run_milp, dominated_columns, mclp_heuristic, relative_gap
+from geoplan.i18n import _
 
 
 class MCLP(_Model):
@@ -52,10 +53,10 @@ class MCLP(_Model):
                  n_new: int | None = None, fixed=None, demand_ids=None, site_ids=None, value: str | None = None,
                  unit: str = ""):
         if weights is None:
-            raise SitingError("MCLP needs the population (weight) of each demand point.")
+            raise SitingError(_("MCLP needs the population (weight) of each demand point."))
         super().__init__(cost, demand_ids, site_ids, weights, fixed, None, value)
         if not (service_radius >= 0):
-            raise SitingError(f"The service radius must be a number ≥ 0, got {service_radius!r}.")
+            raise SitingError(_("The service radius must be a number ≥ 0, got {radius!r}.").format(radius=service_radius))
         self.service_radius = float(service_radius)
         self.p = self._resolve_p(p_facilities, n_new)
         self.unit = unit

@@ -12,6 +12,7 @@ from geoplan.coverage.siting.base import (
     _MAX_PMEDIAN_ROUNDS, _REL_EPS, _binary_open, _Model, _num, _show, SitingError, SitingResult,
 )
 from geoplan.coverage.siting.solver import _run_milp, pmedian_heuristic, pmedian_lagrangian_bound, relative_gap
+from geoplan.i18n import _
 
 
 class PMedian(_Model):
@@ -53,7 +54,7 @@ class PMedian(_Model):
                  capacity=None, demand_ids=None, site_ids=None, value: str | None = None, unit: str = "",
                  initial_k: int | None = None):
         if weights is None:
-            raise SitingError("PMedian needs the population (weight) of each demand point.")
+            raise SitingError(_("PMedian needs the population (weight) of each demand point."))
         super().__init__(cost, demand_ids, site_ids, weights, fixed, capacity, value)
         self.p = self._resolve_p(p_facilities, n_new)
         self.unit = unit

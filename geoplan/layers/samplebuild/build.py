@@ -15,6 +15,7 @@ import rasterio
 import shapely
 
 from geoplan.errors import GeoplanError
+from geoplan.i18n import _
 from geoplan.layers.crs import STORAGE_EPSG, gk_zone_epsg
 from geoplan.layers.divisions import county_townships, township_kind
 from geoplan.layers.samplebuild.common import GENERATED_BY
@@ -67,8 +68,9 @@ def check_outputs(codes, out: Path, overwrite: bool) -> None:
     """Refuse, before building anything, to replace a file the user did not ask to replace."""
     existing = [p for c in codes for p in output_paths(c, out) if p.exists()]
     if existing and not overwrite:
-        names = "、".join(p.name for p in existing[:6]) + (" 等" if len(existing) > 6 else "")
-        raise GeoplanError(f"{out} 中已有 {names},不会覆盖。请换一个 --out 文件夹,或加 --overwrite 重新生成。")
+        names = _(", ").join(p.name for p in existing[:6]) + (_(" and more") if len(existing) > 6 else "")
+        raise GeoplanError(_("{folder} already holds {names}; they are not overwritten. Choose another --out folder, "
+                             "or add --overwrite to build them again.").format(folder=out, names=names))
 
 
 def _points_gdf(df: pd.DataFrame, epsg: int, cols: list[str]) -> gpd.GeoDataFrame:
