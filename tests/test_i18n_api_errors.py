@@ -74,8 +74,8 @@ def case_mclp_radius():
 def case_pmedian_weights():
     from geoplan.coverage.siting import PMedian
 
-    return lambda net: PMedian.from_cost_matrix(cost(), weights=[1, 2], p_facilities=1), "2 个值", "2 values for 3 rows", \
-        ("weights",)
+    return lambda net: PMedian.from_cost_matrix(cost(), weights=[1, 2], p_facilities=1), "2 个值", \
+        "2 values for 3 rows", ("weights",)
 
 
 def case_lscp_negative_cost():

@@ -297,7 +297,8 @@ def areal_interpolate(source, values, target, target_id: str | None = None, crs=
         if table.shape[1] == 1:
             table.columns = ["value"]
     if len(table) != len(source):
-        raise ZonalError(_("{n_values} values given for {n} source polygons.").format(n_values=len(table), n=len(source)))
+        raise ZonalError(_("{n_values} values given for {n} source polygons.").format(
+            n_values=len(table), n=len(source)))
     vals = table.to_numpy(dtype=float)
     src = _crs.to_metric(source, crs)
     tgt = _crs.to_metric(target, src.crs)
@@ -306,7 +307,8 @@ def areal_interpolate(source, values, target, target_id: str | None = None, crs=
     for what, g in (("source", sg), ("target", tg)):
         kinds = shapely.get_type_id(g)
         if (~np.isin(kinds, (-1, 3, 6))).any():
-            raise ZonalError(_("Areal interpolation needs polygons; the {what} layer has other geometries.").format(what=what))
+            raise ZonalError(_("Areal interpolation needs polygons; the {what} layer has other geometries.").format(
+                what=what))
     tree = shapely.STRtree(tg)
     si, ti = tree.query(sg, predicate="intersects")
     inter = shapely.area(shapely.intersection(sg[si], tg[ti]))

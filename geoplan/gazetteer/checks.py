@@ -89,6 +89,6 @@ class ChecksMixin:
         nid = rec.get("name_id")
         if nid and (code == nid or nid in self._ancestors(code)):
             raise RecordError(_("{name} ({id}) cannot be placed under {code}: {code} is itself under {name}, which "
-                                "would make a loop of parents (A under B and B under A). Check the parent code.").format(
-                name=rec["name"], id=nid, code=code))
+                                "would make a loop of parents (A under B and B under A). Check the parent "
+                                "code.").format(name=rec["name"], id=nid, code=code))
 

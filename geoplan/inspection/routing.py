@@ -298,10 +298,12 @@ def solve_vrp(matrix, service, depots, vehicles, *, max_duration: float | None =
     n_loc = len(m)
     cm = m if cost_matrix is None else _check_matrix(cost_matrix)
     if cm.shape != m.shape:
-        raise RoutingError(_("cost_matrix must have the shape of matrix {shape}, got {got}.").format(shape=m.shape, got=cm.shape))
+        raise RoutingError(_("cost_matrix must have the shape of matrix {shape}, got {got}.").format(
+            shape=m.shape, got=cm.shape))
     service = np.asarray(service, dtype=float).copy()
     if service.shape != (n_loc,):
-        raise RoutingError(_("service must have one value per location ({n}), got {shape}.").format(n=n_loc, shape=service.shape))
+        raise RoutingError(_("service must have one value per location ({n}), got {shape}.").format(
+            n=n_loc, shape=service.shape))
     depots = [int(d) for d in depots]
     vehicles = [int(v) for v in vehicles]
     if not depots or len(depots) != len(vehicles):

@@ -179,7 +179,8 @@ class RoutingMixin:
         (292, 234, 30.4)
         """
         if direction not in DIRECTIONS:
-            raise NetworkError(_("direction must be one of {choices}, got {value!r}.").format(choices=DIRECTIONS, value=direction))
+            raise NetworkError(_("direction must be one of {choices}, got {value!r}.").format(
+                choices=DIRECTIONS, value=direction))
         fac = self._as_pts(facilities, facility_id, max_distance_m, access_speed_kmh, N_("facilities"))
         if not fac.snapped.any():
             raise NetworkError(
@@ -386,7 +387,8 @@ class RoutingMixin:
         True
         """
         if direction not in DIRECTIONS:
-            raise NetworkError(_("direction must be one of {choices}, got {value!r}.").format(choices=DIRECTIONS, value=direction))
+            raise NetworkError(_("direction must be one of {choices}, got {value!r}.").format(
+                choices=DIRECTIONS, value=direction))
         mins = sorted(float(m) for m in np.atleast_1d(minutes))
         if not mins or any(not (m > 0) for m in mins):
             raise NetworkError(_("minutes must be positive numbers, got {value!r}.").format(value=minutes))

@@ -202,9 +202,11 @@ class SnappingMixin:
     def _snap_arrays(self, points, id_col, max_distance_m, access_speed_kmh, what,
                      geometry: bool = True) -> tuple[_Pts, np.ndarray, np.ndarray | None]:
         if not (access_speed_kmh and access_speed_kmh > 0):
-            raise NetworkError(_("access_speed_kmh must be a positive speed, got {value!r}.").format(value=access_speed_kmh))
+            raise NetworkError(_("access_speed_kmh must be a positive speed, got {value!r}.").format(
+                value=access_speed_kmh))
         if not (max_distance_m is not None and max_distance_m >= 0):
-            raise NetworkError(_("max_distance_m must be a distance ≥ 0 in metres, got {value!r}.").format(value=max_distance_m))
+            raise NetworkError(_("max_distance_m must be a distance ≥ 0 in metres, got {value!r}.").format(
+                value=max_distance_m))
         ids = _ids_of(points, id_col, what)
         pts = self._points_metric(points, what)
         xy, pts, valid = _point_xy(pts)

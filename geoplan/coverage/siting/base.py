@@ -221,7 +221,8 @@ def cost_array(cost, demand_ids=None, site_ids=None, value: str | None = None):
     else:
         arr = np.array(cost, dtype=float)
         if arr.ndim != 2:
-            raise SitingError(_("A cost matrix must be 2-D (demand × sites), got shape {shape}.").format(shape=arr.shape))
+            raise SitingError(_("A cost matrix must be 2-D (demand × sites), got shape {shape}.").format(
+                shape=arr.shape))
         d_ids = pd.Index(range(arr.shape[0]) if demand_ids is None else list(demand_ids))
         s_ids = pd.Index(range(arr.shape[1]) if site_ids is None else list(site_ids))
         if len(d_ids) != arr.shape[0] or len(s_ids) != arr.shape[1]:

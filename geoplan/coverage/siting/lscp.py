@@ -59,7 +59,8 @@ class LSCP(_Model):
                  unit: str = ""):
         super().__init__(cost, demand_ids, site_ids, weights, fixed, capacity, value)
         if not (service_radius >= 0):
-            raise SitingError(_("The service radius must be a number ≥ 0, got {radius!r}.").format(radius=service_radius))
+            raise SitingError(_("The service radius must be a number ≥ 0, got {radius!r}.").format(
+                radius=service_radius))
         self.service_radius = float(service_radius)
         self.partial = bool(partial)
         self.unit = unit

@@ -56,7 +56,8 @@ class MCLP(_Model):
             raise SitingError(_("MCLP needs the population (weight) of each demand point."))
         super().__init__(cost, demand_ids, site_ids, weights, fixed, None, value)
         if not (service_radius >= 0):
-            raise SitingError(_("The service radius must be a number ≥ 0, got {radius!r}.").format(radius=service_radius))
+            raise SitingError(_("The service radius must be a number ≥ 0, got {radius!r}.").format(
+                radius=service_radius))
         self.service_radius = float(service_radius)
         self.p = self._resolve_p(p_facilities, n_new)
         self.unit = unit
