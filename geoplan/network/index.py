@@ -323,7 +323,7 @@ class _SnapIndex:
             def cells(rows):
                 pos[rows], hit[rows] = self._grid_cells(xy[rows])
 
-            _on_threads(cells, [slice(lo, min(lo + self.CELL_CHUNK, m)) for lo in range(0, m, self.CELL_CHUNK)])
+            _on_threads(cells, _slices(m, self.CELL_CHUNK))
             # Blocks of points in cell order read the grid's table front to
             # back. A stable sort of the cell numbers is cheaper than the
             # Z-order (and near-linear on points that come in spatial order).
@@ -422,6 +422,11 @@ class _SnapIndex:
         seg = np.full(len(xy), -1, dtype=np.int64)
         best[has], seg[has] = d[first], segs[first]
         return best, seg
+
+
+def _slices(n: int, size: int) -> list[slice]:
+    """``range(n)`` cut into slices of ``size`` (the last one shorter): blocks for :func:`_on_threads`."""
+    return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
 
 def _on_threads(fn, blocks) -> None:

@@ -25,7 +25,7 @@ from geoplan.layers.crs import STORAGE_CRS
 from geoplan.network.build import (
     _BLOCK_BYTES, DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M, DIRECTIONS,
 )
-from geoplan.network.snapping import _CHUNK, _direct_pairs, _far_reasons, _on_threads, _Pts
+from geoplan.network.snapping import _CHUNK, _direct_pairs, _far_reasons, _on_threads, _Pts, _slices
 
 
 class RoutingMixin:
@@ -99,7 +99,7 @@ class RoutingMixin:
                 np.copyto(w, nearest[node], where=better)
             best[rows], who[rows] = b, w
 
-        _on_threads(step, [slice(lo, min(lo + _CHUNK, m)) for lo in range(0, m, _CHUNK)])
+        _on_threads(step, _slices(m, _CHUNK))
         # Same-edge pairs travel directly along the edge.
         if reverse:
             i, j, t = _direct_pairs(dst, src)

@@ -26,7 +26,9 @@ from geoplan.i18n import N_, _, ngettext
 from geoplan.layers.crs import require_crs
 from geoplan.network.build import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M, _row_label
 # Re-exported: graph.py and the tests import them from here.
-from geoplan.network.index import _build_grid, _on_threads, _project, _SnapIndex, _spatial_order  # noqa: F401
+from geoplan.network.index import (  # noqa: F401
+    _build_grid, _on_threads, _project, _slices, _SnapIndex, _spatial_order,
+)
 
 # --------------------------------------------------------------------------
 # Snapped points
@@ -161,7 +163,7 @@ def _point_xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # NaN for anything but a point, and for a point at NaN.
         valid[rows] = ~(np.isnan(x) | np.isnan(y))
 
-    _on_threads(block, [slice(lo, min(lo + _CHUNK, n)) for lo in range(0, n, _CHUNK)])
+    _on_threads(block, _slices(n, _CHUNK))
     if not valid.all():
         rows = np.flatnonzero(~valid)
         rows = rows[(shapely.get_type_id(pts[rows]) > 0) & ~shapely.is_empty(pts[rows])]
@@ -261,7 +263,7 @@ class SnappingMixin:
                 foot_xy[rows, 0] = r[:, 0] + t * r[:, 2]
                 foot_xy[rows, 1] = r[:, 1] + t * r[:, 3]
 
-        _on_threads(fill, [slice(lo, min(lo + _CHUNK, n)) for lo in range(0, n, _CHUNK)])
+        _on_threads(fill, _slices(n, _CHUNK))
         snapped = seg >= 0
         on = None
         if geometry:
