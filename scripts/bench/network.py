@@ -3,6 +3,7 @@
 Usage::
 
     python scripts/bench/network.py [--county 330624] [--grid 1000] [--facilities 100] [--nx-grid 300]
+    python scripts/bench/network.py --issue 1000 [--networkx] [--rounds 7]   # the performance issue's figures
 
 1. Sample county: nearest home-care facility (``to_facility``) for every
    populated 100 m cell, geoplan against the baseline the network issue
