@@ -25,7 +25,8 @@ from geoplan.layers.crs import STORAGE_CRS
 from geoplan.network.build import (
     _BLOCK_BYTES, DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M, DIRECTIONS,
 )
-from geoplan.network.snapping import _CHUNK, _direct_pairs, _far_reasons, _on_threads, _Pts, _slices
+from geoplan.network.index import _on_threads, _slices
+from geoplan.network.snapping import _CHUNK, _direct_pairs, _far_reasons, _Pts
 
 
 class RoutingMixin:

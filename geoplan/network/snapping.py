@@ -73,9 +73,10 @@ def _direct_pairs(a: _Pts, b: _Pts, a_idx=None):
     if len(ai) and len(bj) and len(bj) * 8 < len(ai):
         # Few on one side (facilities against a million homes): keep the
         # others on those edges first, one lookup each, not two binary searches.
-        on = np.zeros(int(max(a.edge[ai].max(), b.edge[bj].max())) + 1, dtype=bool)
-        on[b.edge[bj]] = True
-        ai = ai[on[a.edge[ai]]]
+        ea, eb = a.edge[ai], b.edge[bj]
+        on = np.zeros(int(max(ea.max(), eb.max())) + 1, dtype=bool)
+        on[eb] = True
+        ai = ai[on[ea]]
     if len(ai) == 0 or len(bj) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     # An inner join on the edge, in numpy: for each i (in order) every j
