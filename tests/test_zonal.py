@@ -116,11 +116,38 @@ def test_zonal_sums_equal_brute_force_cell_intersection(seed, left_sums):
     assert list(got.index) == list(gdf["pid"])
 
 
-def test_self_intersecting_polygons_are_repaired_not_double_counted():
+@pytest.fixture(params=["inline", "background"])
+def validity_check(request, monkeypatch):
+    """Validity checked before the sums (small layers) or on a worker thread while they are computed (large ones)."""
+    import geoplan.coverage.zonal as zonal
+
+    monkeypatch.setattr(zonal, "_VALIDITY_IN_BACKGROUND", np.inf if request.param == "inline" else 0)
+    return request.param
+
+
+def test_self_intersecting_polygons_are_repaired_not_double_counted(validity_check):
     raster = PopulationRaster(np.ones((10, 10)), Affine(1, 0, 0, 0, -1, 10), GK)
     bowtie = shapely.Polygon([(1, 1), (5, 5), (5, 1), (1, 5)])  # two triangles of area 4 each
     z = zonal_stats(gpd.GeoDataFrame(geometry=[bowtie], crs=GK), raster)
     assert z["sum"].iloc[0] == pytest.approx(8.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_invalid_polygons_among_valid_ones_equal_their_repaired_form(seed, validity_check):
+    """Invalid polygons (bow-ties, rings crossing themselves) are summed as ``make_valid`` repairs them,
+    whether validity is checked before the sums or beside them; the valid ones are untouched."""
+    rng = np.random.default_rng(300 + seed)
+    raster = random_raster(rng)
+    x0, y0, x1, y1 = raster_extent(raster).bounds
+    polys = [random_polygon(rng, x0, y0, x1 - x0, y1 - y0) for _ in range(4)]
+    # Shuffled star vertices: rings that cross themselves.
+    for _ in range(3):
+        pts = star(rng, rng.uniform(x0, x1), rng.uniform(y0, y1), 0.05 * (x1 - x0), 0.3 * (x1 - x0), n=12)
+        polys.insert(int(rng.integers(0, len(polys) + 1)), shapely.Polygon(rng.permutation(pts)))
+    assert not all(shapely.is_valid(polys))
+    got = zonal_stats(gpd.GeoDataFrame(geometry=polys, crs=GK), raster)["sum"].to_numpy()
+    repaired = [p if p.is_valid else shapely.make_valid(p, method="structure", keep_collapsed=False) for p in polys]
+    assert np.allclose(got, brute_force(repaired, raster), rtol=1e-9, atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -164,6 +191,20 @@ def test_reprojects_polygons_to_the_raster_crs():
     b = zonal_sum(lonlat, raster)
     # Same polygons up to the round trip of reprojection.
     assert np.allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_reprojecting_in_halves_on_two_threads_changes_nothing(monkeypatch):
+    import geoplan.coverage.cellpieces as cellpieces
+
+    rng = np.random.default_rng(8)
+    raster = random_raster(rng)
+    x0, y0, x1, y1 = raster_extent(raster).bounds
+    polys = [random_polygon(rng, x0, y0, x1 - x0, y1 - y0) for _ in range(9)]
+    lonlat = gpd.GeoDataFrame(geometry=polys, crs=GK).to_crs(4490)
+    monkeypatch.setattr(cellpieces, "_REPROJECT_IN_HALVES", np.inf)
+    whole = zonal_stats(lonlat, raster)
+    monkeypatch.setattr(cellpieces, "_REPROJECT_IN_HALVES", 0)
+    pd.testing.assert_frame_equal(zonal_stats(lonlat, raster), whole, check_exact=True)
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoplan._threads import background
 from geoplan.coverage.cellpieces import boundary_pieces, weighted_sums
 from geoplan.errors import CRSError, GeoplanError
 from geoplan.layers.values import id_index
@@ -44,8 +45,8 @@ class ZonalError(GeoplanError):
 # Inputs
 # --------------------------------------------------------------------------
 
-def _polygon_geometries(polygons, raster):
-    """The polygons' geometries, repaired where invalid, in their own CRS; and that CRS."""
+def _polygon_array(polygons, raster):
+    """The polygons' geometries (checked to be polygons), their GEOS type IDs and their CRS."""
     from geoplan.layers import crs as _crs
 
     if raster.crs is None:
@@ -65,14 +66,30 @@ def _polygon_geometries(polygons, raster):
         i = int(np.flatnonzero(bad)[0])
         raise ZonalError(_("Zonal statistics need polygons; feature {n} is a {kind}. Buffer points or lines "
                            "first.").format(n=i + 1, kind=geoms[i].geom_type))
-    # Self-intersecting rings would count the overlapping parts twice (or negatively); repair them the
-    # way GIS tools do, keeping only polygonal area. This is done in the layer's own CRS, as in a GIS:
-    # reprojecting moves vertices far too little to make a valid ring cross itself.
-    invalid = ~shapely.is_valid(geoms) & (kinds != -1)
-    if invalid.any():
-        geoms = geoms.copy()
-        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-    return geoms, array.crs
+    return geoms, kinds, array.crs
+
+
+def _repaired(geoms, kinds, valid):
+    """``geoms`` with the invalid ones repaired, or None where all are valid.
+
+    Self-intersecting rings would count the overlapping parts twice (or
+    negatively); they are repaired the way GIS tools do, keeping only
+    polygonal area. This is done in the layer's own CRS, as in a GIS:
+    reprojecting moves vertices far too little to make a valid ring cross itself.
+    """
+    invalid = ~valid & (kinds != -1)
+    if not invalid.any():
+        return None
+    geoms = geoms.copy()
+    geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+    return geoms
+
+
+def _polygon_geometries(polygons, raster):
+    """The polygons' geometries, repaired where invalid, in their own CRS; and that CRS."""
+    geoms, kinds, crs = _polygon_array(polygons, raster)
+    fixed = _repaired(geoms, kinds, shapely.is_valid(geoms))
+    return (geoms if fixed is None else fixed), crs
 
 
 def _raster_values(raster) -> np.ndarray:
@@ -90,12 +107,39 @@ def _ids(polygons, id_col):
 # Public API
 # --------------------------------------------------------------------------
 
+# From this many vertices on, validity is checked on another core while the sums are computed (GEOS
+# releases the GIL); below it, handing the check over costs more than it saves.
+_VALIDITY_IN_BACKGROUND = 1000
+
+
 def _zonal_arrays(polygons, raster, id_col, with_cells=True):
     """IDs, Σ value × fraction, Σ fraction and the cell's signed area: the work of :func:`zonal_stats`."""
     ids = _ids(polygons, id_col)
-    geoms, crs = _polygon_geometries(polygons, raster)
+    geoms, kinds, crs = _polygon_array(polygons, raster)
     values = _raster_values(raster)
     t = raster.transform
+    # Invalid polygons are rare and must be repaired before their sums count. On large layers the
+    # sums are computed meanwhile as if all were valid, and computed again only if one is not.
+    checking = None
+    if shapely.get_num_coordinates(geoms).sum() >= _VALIDITY_IN_BACKGROUND:
+        checking = background(shapely.is_valid, geoms)
+    else:
+        fixed = _repaired(geoms, kinds, shapely.is_valid(geoms))
+        geoms = geoms if fixed is None else fixed
+    sums, cells, scale = _sums(geoms, crs, raster, values, with_cells)
+    if checking is not None:
+        fixed = _repaired(geoms, kinds, checking.result())
+        if fixed is not None:
+            sums, cells, scale = _sums(fixed, crs, raster, values, with_cells)
+    # Round-off can leave −1e−12 where a polygon only touches a cell.
+    sums[np.abs(sums) < 1e-9 * scale] = 0.0
+    if with_cells:
+        cells = np.clip(cells, 0.0, None)
+    return ids, sums, cells, t.a * t.e - t.b * t.d
+
+
+def _sums(geoms, crs, raster, values, with_cells):
+    """:func:`weighted_sums` of the polygons, with non-finite cells counted as 0."""
     pieces = boundary_pieces(geoms, crs, raster)
     # A non-finite cell is caught by the sums it spoils, so the first pass must not warn about it.
     with np.errstate(invalid="ignore", over="ignore"):
@@ -105,11 +149,7 @@ def _zonal_arrays(polygons, raster, id_col, with_cells=True):
         # cleaning pass is only made when such a cell reached a sum.
         values = np.where(np.isfinite(values), values, 0.0)
         sums, cells, scale = weighted_sums(pieces, values, len(geoms), with_cells)
-    # Round-off can leave −1e−12 where a polygon only touches a cell.
-    sums[np.abs(sums) < 1e-9 * scale] = 0.0
-    if with_cells:
-        cells = np.clip(cells, 0.0, None)
-    return ids, sums, cells, t.a * t.e - t.b * t.d
+    return sums, cells, scale
 
 
 def zonal_stats(polygons, raster, id_col: str | None = None) -> pd.DataFrame:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
+
+from geoplan._threads import on_threads as _on_threads, slices as _slices
 
 
 def _spatial_order(xy: np.ndarray) -> np.ndarray:
@@ -422,23 +422,6 @@ class _SnapIndex:
         seg = np.full(len(xy), -1, dtype=np.int64)
         best[has], seg[has] = d[first], segs[first]
         return best, seg
-
-
-def _slices(n: int, size: int) -> list[slice]:
-    """``range(n)`` cut into slices of ``size`` (the last one shorter): blocks for :func:`_on_threads`."""
-    return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
-
-
-def _on_threads(fn, blocks) -> None:
-    """``fn(block)`` for every block, on as many threads as there are cores."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = min(cores, len(blocks))
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(fn, blocks))
-    else:
-        for b in blocks:
-            fn(b)
 
 
 def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = None):

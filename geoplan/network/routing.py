@@ -19,13 +19,13 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from geoplan._threads import on_threads as _on_threads, slices as _slices
 from geoplan.errors import NetworkError
 from geoplan.i18n import N_, _
 from geoplan.layers.crs import STORAGE_CRS
 from geoplan.network.build import (
     _BLOCK_BYTES, DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M, DIRECTIONS,
 )
-from geoplan.network.index import _on_threads, _slices
 from geoplan.network.snapping import _CHUNK, _direct_pairs, _far_reasons, _Pts
 
 

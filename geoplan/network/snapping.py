@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoplan._threads import on_threads as _on_threads, slices as _slices
 from geoplan.errors import GeoplanError, NetworkError, Problem, ValidationError
 from geoplan.i18n import N_, _, ngettext
 from geoplan.layers.crs import require_crs
 from geoplan.network.build import DEFAULT_ACCESS_SPEED_KMH, DEFAULT_MAX_SNAP_DISTANCE_M, _row_label
 # Re-exported: graph.py and the tests import them from here.
 from geoplan.network.index import (  # noqa: F401
-    _build_grid, _on_threads, _project, _slices, _SnapIndex, _spatial_order,
+    _build_grid, _project, _SnapIndex, _spatial_order,
 )
 
 # --------------------------------------------------------------------------
