@@ -467,47 +467,59 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
     # per offset (i, j) from the square's first cell, on contiguous columns,
     # instead of one row per (piece, cell) pair built with np.repeat and
     # gathers (that took 6 s on 2M road pieces).
-    parts_keys, parts_owner, parts_d = [], [], []
     ids = np.arange(len(mid), dtype=idx_dtype)
     if piece_rows is not None:
         # Columns of their own: strided (n, 4) rows made each pass twice as slow.
         px, py, pdx, pdy = (np.ascontiguousarray(piece_rows[:, c]) for c in range(4))
         pden = np.maximum(pdx * pdx + pdy * pdy, 1e-300)
-    for i in range(int((ix1 - ix0).max()) + 1):
-        in_x = ix1 - ix0 >= i
-        for j in range(int((iy1 - iy0).max()) + 1):
-            sel = in_x & (iy1 - iy0 >= j)
-            sel = slice(None) if sel.all() else np.flatnonzero(sel)
-            kx, ky = ix0[sel] + i, iy0[sel] + j
-            if piece_rows is not None:
-                # _project's arithmetic, in place on the columns
-                # (pdx[sel] is a view when sel takes every piece: never written to)
-                dx, dy = pdx[sel], pdy[sel]
-                qx = x0 + (kx + 0.5) * g - px[sel]
-                qy = y0 + (ky + 0.5) * g - py[sel]
-                t = qx * dx
-                t += qy * dy
-                t /= pden[sel]
-                np.clip(t, 0.0, 1.0, out=t)
-                qx -= t * dx
-                qy -= t * dy
-                d = np.hypot(qx, qy, out=qx)
-                del qy, dx, dy, t
-                near = d <= limit * (1 + 1e-9) + 1e-9
-                kx, ky, d = kx[near], ky[near], d[near]
-                own = ids[sel][near]
-                parts_d.append(d)
-            else:
-                own = ids[sel]
-            parts_keys.append(kx * ny + ky)
-            parts_owner.append(own)
+    offsets = [(i, j) for i in range(int((ix1 - ix0).max()) + 1) for j in range(int((iy1 - iy0).max()) + 1)]
+    parts = [None] * len(offsets)
+
+    def one_offset(k):
+        i, j = offsets[k]
+        sel = (ix1 - ix0 >= i) & (iy1 - iy0 >= j)
+        sel = slice(None) if sel.all() else np.flatnonzero(sel)
+        kx, ky = ix0[sel] + i, iy0[sel] + j
+        d = None
+        if piece_rows is not None:
+            # _project's arithmetic, in place on the columns
+            # (pdx[sel] is a view when sel takes every piece: never written to)
+            dx, dy = pdx[sel], pdy[sel]
+            qx = x0 + (kx + 0.5) * g - px[sel]
+            qy = y0 + (ky + 0.5) * g - py[sel]
+            t = qx * dx
+            t += qy * dy
+            t /= pden[sel]
+            np.clip(t, 0.0, 1.0, out=t)
+            qx -= t * dx
+            qy -= t * dy
+            d = np.hypot(qx, qy, out=qx)
+            del qy, dx, dy, t
+            near = d <= limit * (1 + 1e-9) + 1e-9
+            kx, ky, d = kx[near], ky[near], d[near]
+            own = ids[sel][near]
+        else:
+            own = ids[sel]
+        parts[k] = (kx * ny + ky, own, d)
+
+    # The offsets are independent passes of large numpy calls, which release the GIL: on threads.
+    _on_threads(one_offset, range(len(offsets)))
+    parts_keys, parts_owner, parts_d = zip(*parts)
+    del parts
     keys = np.concatenate(parts_keys)
     owner = np.concatenate(parts_owner)
     centre_d = np.concatenate(parts_d) if piece_rows is not None else None
     del parts_keys, parts_owner, parts_d
     total = len(keys)
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
+    if total < 2**32 and int(keys.max()) < 2**31:
+        # Keys with the position packed in the low bits, sorted by timsort: each offset's keys come in
+        # the pieces' Z-order runs, which it merges (0.26 s instead of argsort's 0.37 s for 12M entries).
+        packed = np.sort((keys << 32) | np.arange(total), kind="stable")
+        order, keys = packed & 0xFFFFFFFF, packed >> 32
+        del packed
+    else:
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
     entries = owner[order]
     if centre_d is not None:
         centre_d = centre_d[order]
