@@ -514,9 +514,12 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
     if total < 2**32 and int(keys.max()) < 2**31:
         # Keys with the position packed in the low bits, sorted by timsort: each offset's keys come in
         # the pieces' Z-order runs, which it merges (0.26 s instead of argsort's 0.37 s for 12M entries).
-        packed = np.sort((keys << 32) | np.arange(total), kind="stable")
-        order, keys = packed & 0xFFFFFFFF, packed >> 32
-        del packed
+        # In place: each new array of 12M entries costs as much in fresh pages as the arithmetic.
+        np.left_shift(keys, 32, out=keys)
+        keys |= np.arange(total)
+        keys.sort(kind="stable")
+        order = keys & 0xFFFFFFFF
+        keys >>= 32
     else:
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
