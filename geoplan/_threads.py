@@ -1,10 +1,11 @@
 """Worker threads for the array work that releases the GIL (numpy on large blocks, GEOS, PROJ).
 
-One pool of as many threads as the process may use cores, made on first
-use and kept: starting threads costs about as much as the sub-millisecond
-tasks given to them (a zonal sum's validity check, half of its
-reprojection). A process forked from one that made the pool gets its own.
-Tasks given to the pool must not wait on other pool tasks.
+One pool of as many threads as the process may use cores (at least two, so
+that a task can run beside the caller), made on first use and kept:
+starting threads costs about as much as the sub-millisecond tasks given to
+them (a zonal sum's validity check, half of its reprojection). A process
+forked from one that made the pool gets its own. Tasks given to the pool
+must not wait on other pool tasks.
 """
 
 from __future__ import annotations
