@@ -151,6 +151,25 @@ def test_invalid_polygons_among_valid_ones_equal_their_repaired_form(seed, valid
 
 
 @pytest.mark.parametrize("seed", range(6))
+def test_weighted_sums_by_segments_equal_sums_piece_by_piece(seed, left_sums):
+    """The segments boundary_pieces returns only save lookups: given the pieces alone (each a segment
+    of its own), weighted_sums gives the same sums."""
+    from geoplan.coverage.cellpieces import boundary_pieces, weighted_sums
+
+    rng = np.random.default_rng(500 + seed)
+    raster = random_raster(rng, rotated=seed % 3 == 2)
+    x0, y0, x1, y1 = raster_extent(raster).bounds
+    polys = gpd.GeoSeries([random_polygon(rng, x0, y0, x1 - x0, y1 - y0) for _ in range(5)], crs=GK).values
+    pieces = boundary_pieces(polys, GK, raster)
+    assert pieces.segments is not None and len(pieces.segments[2]) < len(pieces[0])
+    by_segment, cells, _ = weighted_sums(pieces, raster.data, len(polys))
+    by_piece, cells_p, _ = weighted_sums(tuple(pieces), raster.data, len(polys))
+    assert np.allclose(by_segment, by_piece, rtol=1e-12, atol=1e-9)
+    assert np.allclose(by_segment, brute_force(list(polys), raster), rtol=1e-9, atol=1e-6)
+    assert np.array_equal(cells, cells_p)
+
+
+@pytest.mark.parametrize("seed", range(6))
 def test_coverage_fractions_equal_brute_force(seed):
     rng = np.random.default_rng(100 + seed)
     raster = random_raster(rng)

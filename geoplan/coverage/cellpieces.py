@@ -22,10 +22,14 @@ The cost is that of the boundary pieces (vertices and grid crossings) plus
 one pass over the raster window the polygons span.
 
 Summing a row left of every piece is the only work that grows with the
-polygons' area. It is done either with row prefix sums (``np.cumsum``) over
-the window the pieces span or, when that window has many cells per piece,
-by ordering the pieces along the rows and summing the runs of cells between
-them (``np.add.reduceat``), which reads each cell once at a lower cost.
+polygons' area. The pieces of an edge within a row (a *segment*) lie in
+consecutive cells, so the row left of a piece is the row left of its
+segment plus the segment's cells before it: the row sums are needed once a
+segment. They are taken either from row prefix sums (``np.cumsum``) over
+the window the segments span or, when that window has many cells per
+segment, by ordering the segments along the rows and summing the runs of
+cells between them (``np.add.reduceat``), which reads each cell once at a
+lower cost.
 
 Examples in this module use ``county = gp.load_sample("330624")`` (``import geoplan as gp``); pytest
 builds them once per session (see ``geoplan/conftest.py``).
@@ -40,7 +44,7 @@ import shapely
 
 from geoplan._threads import background
 
-__all__ = ["boundary_pieces", "weighted_sums"]
+__all__ = ["Pieces", "boundary_pieces", "weighted_sums"]
 
 
 # Building a Transformer costs about 0.5 ms, as much as reprojecting a few thousand vertices; the
@@ -190,7 +194,7 @@ def _pieces(owner, x0, y0, x1, y1, sign, shape):
     fmin = np.floor(xmin)
     first = fmin.astype(np.int64)
     last = np.maximum(np.ceil(xmax) - 1, fmin).astype(np.int64)
-    s, col, _start = _expand(first, last)
+    s, col, seg_start = _expand(first, last)
     colf = col.astype(np.float64)
     clo = np.maximum(xmin[s], colf)
     chi = np.minimum(xmax[s], colf + 1.0)
@@ -201,7 +205,24 @@ def _pieces(owner, x0, y0, x1, y1, sign, shape):
         per_x = np.where(single, 0.0, sdy / (xmax - xmin))
     pdy = (chi - clo) * per_x[s] + (sdy * single)[s]
     own = (0.5 * (clo + chi) - colf) * pdy
-    return owner[e][s], row[s], col, own, pdy
+    seg_owner = owner[e]
+    pieces = Pieces((seg_owner[s], row[s], col, own, pdy))
+    # Each segment's pieces lie in consecutive cells of its row, in order (see weighted_sums).
+    pieces.segments = (s, seg_start, seg_owner, row, first, sdy)
+    return pieces
+
+
+class Pieces(tuple):
+    """``(owner, row, col, own, dy)``: see :func:`boundary_pieces`.
+
+    ``segments``, when set, groups the pieces into segments, pieces in
+    consecutive cells of one row and one polygon: ``(segment of each piece,
+    first piece of each segment, and each segment's polygon, row, first
+    column and Σ dy)``. It lets :func:`weighted_sums` look up the row left of
+    each segment instead of each piece.
+    """
+
+    segments = None
 
 
 def boundary_pieces(geoms, crs, raster):
@@ -218,8 +239,8 @@ def boundary_pieces(geoms, crs, raster):
 
     Returns
     -------
-    tuple of numpy.ndarray
-        ``(owner, row, col, own, dy)``, one entry per piece: the index of its
+    Pieces
+        A tuple ``(owner, row, col, own, dy)``, one entry per piece: the index of its
         polygon in ``geoms``, its cell, the area it adds to its own cell and
         the ``dy`` it adds to every cell left of it in the row (in cells,
         signed so that interiors count positive). Pieces right of the raster
@@ -242,8 +263,9 @@ def boundary_pieces(geoms, crs, raster):
 
 
 # Prefix sums cost about 4 ns per cell of the window (numpy's cumsum is sequential); ordering the
-# pieces and summing the runs between them about 40 ns per piece and under 1 ns per cell (measured
-# on the sample county), so the runs win once the window has more than about ten cells per piece.
+# segments and summing the runs between them about 40 ns per segment and under 1 ns per cell
+# (measured on the sample county), so the runs win once the window has more than about ten cells
+# per segment.
 _RUNS_OVER_PREFIX = 10
 
 
@@ -315,8 +337,9 @@ def weighted_sums(pieces, values: np.ndarray, n_owners: int, with_cells: bool = 
 
     Parameters
     ----------
-    pieces : tuple
-        What :func:`boundary_pieces` returns.
+    pieces : Pieces or tuple
+        What :func:`boundary_pieces` returns; a plain tuple of its five
+        arrays gives the same sums, each piece counting as a segment of its own.
     values : numpy.ndarray
         The raster's cells (2-D, float64). A non-finite cell makes the sums
         it reaches non-finite.
@@ -350,14 +373,30 @@ def weighted_sums(pieces, values: np.ndarray, n_owners: int, with_cells: bool = 
     nrows, ncols = values.shape
     if len(row) == 0:
         return np.zeros(n_owners), (np.zeros(n_owners) if with_cells else None), 1.0
-    window = (int(row.max()) - int(row.min()) + 1) * (int(col.max()) - int(col.min()) + 1)
-    if window > _RUNS_OVER_PREFIX * len(row):
-        left_sum = _left_sums_by_runs(row, col, values)
-    else:
-        left_sum = _left_sums_by_prefix(row, col, values)
     # Pieces in the virtual column ncols own nothing (they stand on the raster's right side).
     cell_value = values.ravel().take(row * ncols + np.minimum(col, ncols - 1))
-    sums = np.bincount(owner, weights=own * cell_value + pdy * left_sum, minlength=n_owners)
+    segments = getattr(pieces, "segments", None)
+    if segments is None:
+        # Every piece a segment of its own.
+        segments = (None, None, owner, row, col, pdy)
+    seg_of, seg_start, seg_owner, seg_row, seg_col, seg_dy = segments
+    # The row left of a piece is the row left of its segment plus the segment's cells before the
+    # piece, so the row sums (the costly part) are looked up once a segment.
+    window = (int(seg_row.max()) - int(seg_row.min()) + 1) * (int(seg_col.max()) - int(seg_col.min()) + 1)
+    if window > _RUNS_OVER_PREFIX * len(seg_row):
+        left_sum = _left_sums_by_runs(seg_row, seg_col, values)
+    else:
+        left_sum = _left_sums_by_prefix(seg_row, seg_col, values)
+    sums = np.bincount(seg_owner, weights=seg_dy * left_sum, minlength=n_owners)
+    if seg_of is None:
+        sums += np.bincount(owner, weights=own * cell_value, minlength=n_owners)
+    else:
+        before = np.cumsum(cell_value)
+        before -= cell_value
+        before -= before[seg_start][seg_of]
+        before *= pdy
+        before += own * cell_value
+        sums += np.bincount(owner, weights=before, minlength=n_owners)
     scale = max(1.0, float(np.abs(cell_value).max()))
     if not with_cells:
         return sums, None, scale
