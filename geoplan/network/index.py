@@ -505,7 +505,7 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
     # The offsets are independent passes of large numpy calls, which release the GIL: on threads.
     _on_threads(one_offset, range(len(offsets)))
     parts_keys, parts_owner, parts_d = zip(*parts)
-    del parts
+    parts.clear()
     keys = np.concatenate(parts_keys)
     owner = np.concatenate(parts_owner)
     centre_d = np.concatenate(parts_d) if piece_rows is not None else None
