@@ -451,9 +451,8 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
     iy0 = np.floor((mid[:, 1] - ext - y0) / g).astype(np.int64)
     iy1 = np.floor((mid[:, 1] + ext - y0) / g).astype(np.int64)
     nx, ny = int(ix1.max()) + 2, int(iy1.max()) + 2
-    cy = iy1 - iy0 + 1
-    per = (ix1 - ix0 + 1) * cy
-    total = int(per.sum())
+    wx, wy = ix1 - ix0, iy1 - iy0   # the square's cells a side, less one
+    total = int(((wx + 1) * (wy + 1)).sum())
     if total > 16 * len(mid) or float(nx) * ny >= 2**62:
         return None
     idx_dtype = np.int32 if len(mid) < 2**31 else np.int64
@@ -472,12 +471,12 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
         # Columns of their own: strided (n, 4) rows made each pass twice as slow.
         px, py, pdx, pdy = (np.ascontiguousarray(piece_rows[:, c]) for c in range(4))
         pden = np.maximum(pdx * pdx + pdy * pdy, 1e-300)
-    offsets = [(i, j) for i in range(int((ix1 - ix0).max()) + 1) for j in range(int((iy1 - iy0).max()) + 1)]
+    offsets = [(i, j) for i in range(int(wx.max()) + 1) for j in range(int(wy.max()) + 1)]
     parts = [None] * len(offsets)
 
     def one_offset(k):
         i, j = offsets[k]
-        sel = (ix1 - ix0 >= i) & (iy1 - iy0 >= j)
+        sel = (wx >= i) & (wy >= j)
         sel = slice(None) if sel.all() else np.flatnonzero(sel)
         kx, ky = ix0[sel] + i, iy0[sel] + j
         d = None
