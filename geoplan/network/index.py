@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from geoplan._arrays import stable_order
 from geoplan._threads import on_threads as _on_threads, slices as _slices
 
 
@@ -510,18 +511,10 @@ def _build_grid(mid: np.ndarray, half: float, piece_rows: np.ndarray | None = No
     centre_d = np.concatenate(parts_d) if piece_rows is not None else None
     del parts_keys, parts_owner, parts_d
     total = len(keys)
-    if total < 2**32 and int(keys.max()) < 2**31:
-        # Keys with the position packed in the low bits, sorted by timsort: each offset's keys come in
-        # the pieces' Z-order runs, which it merges (0.26 s instead of argsort's 0.37 s for 12M entries).
-        # In place: each new array of 12M entries costs as much in fresh pages as the arithmetic.
-        np.left_shift(keys, 32, out=keys)
-        keys |= np.arange(total)
-        keys.sort(kind="stable")
-        order = keys & 0xFFFFFFFF
-        keys >>= 32
-    else:
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
+    # Each offset's keys come in the pieces' Z-order runs, which stable_order's timsort merges, in
+    # place (0.26 s instead of argsort's 0.37 s for 12M entries; each new array of 12M costs as much
+    # in fresh pages as the arithmetic).
+    order, keys = stable_order(keys)
     entries = owner[order]
     if centre_d is not None:
         centre_d = centre_d[order]
