@@ -3,9 +3,11 @@
 #   fonts-noto-cjk  Chinese text on maps and printed PDFs
 #   poppler-utils   pdftoppm/pdftotext, to look at and test generated PDFs
 #   chromium        headless browser for HTML-map tests and screenshots
+#   gcc python3-dev compiler and headers for geoplan's compiled zonal sums (setup.py; without them
+#                   pip installs geoplan with the slower numpy version of the same sums)
 # Skips apt entirely when everything is already installed, so re-runs are fast.
 set -euo pipefail
-packages=(fonts-noto-cjk poppler-utils chromium)
+packages=(fonts-noto-cjk poppler-utils chromium gcc python3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,7 +11,7 @@ from affine import Affine
 from pyproj import CRS
 
 from geoplan.errors import CRSError
-from geoplan.layers.io import PopulationRaster
+from geoplan.layers.io import PopulationRaster, read_population
 from geoplan.coverage.zonal import ZonalError, areal_interpolate, coverage_fractions, zonal_stats, zonal_sum
 
 GK = CRS.from_epsg(4549)
@@ -91,18 +91,41 @@ def raster_extent(raster):
     return shapely.Polygon([apply(t, 0, 0), apply(t, cols, 0), apply(t, cols, rows), apply(t, 0, rows)])
 
 
-@pytest.fixture(params=["auto", "prefix", "runs"])
-def left_sums(request, monkeypatch):
-    """Both ways of summing a row left of a piece (prefix sums, runs between sorted pieces), and the automatic choice."""
+def require_compiled():
+    """Skip where the compiled sums were not built: test_the_compiled_sums_are_built fails there instead."""
+    from geoplan.coverage import cellpieces
+
+    if cellpieces._cellsums is None:
+        pytest.skip("geoplan.coverage._cellsums was not built")
+
+
+def test_the_compiled_sums_are_built():
+    """pip install builds them where a C compiler is present (the install script provides one); without
+    them geoplan runs on the numpy version, correct but two to three times slower."""
+    from geoplan.coverage import cellpieces
+
+    assert cellpieces._cellsums is not None, (
+        "geoplan.coverage._cellsums was not built: install gcc and python3-dev "
+        "(scripts/install_system_packages.sh), then pip install -e . again")
+
+
+@pytest.fixture(params=["compiled", "auto", "prefix", "runs"])
+def engine(request, monkeypatch):
+    """The compiled sums (``_cellsums``), and the numpy version with both of its ways of summing a row
+    left of a piece (prefix sums, runs between sorted pieces) and its automatic choice between them."""
     import geoplan.coverage.cellpieces as cellpieces
 
-    if request.param != "auto":
+    if request.param == "compiled":
+        require_compiled()
+    else:
+        monkeypatch.setattr(cellpieces, "_cellsums", None)
+    if request.param in ("prefix", "runs"):
         monkeypatch.setattr(cellpieces, "_RUNS_OVER_PREFIX", np.inf if request.param == "prefix" else -1)
     return request.param
 
 
 @pytest.mark.parametrize("seed", range(25))
-def test_zonal_sums_equal_brute_force_cell_intersection(seed, left_sums):
+def test_zonal_sums_equal_brute_force_cell_intersection(seed, engine):
     rng = np.random.default_rng(seed)
     raster = random_raster(rng, rotated=seed % 5 == 4)
     x0, y0, x1, y1 = raster_extent(raster).bounds
@@ -151,10 +174,14 @@ def test_invalid_polygons_among_valid_ones_equal_their_repaired_form(seed, valid
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_weighted_sums_by_segments_equal_sums_piece_by_piece(seed, left_sums):
+@pytest.mark.parametrize("runs_over_prefix", [10, np.inf, -1])
+def test_weighted_sums_by_segments_equal_sums_piece_by_piece(seed, runs_over_prefix, monkeypatch):
     """The segments boundary_pieces returns only save lookups: given the pieces alone (each a segment
-    of its own), weighted_sums gives the same sums."""
+    of its own), weighted_sums gives the same sums (numpy's automatic choice, prefix sums, runs)."""
+    import geoplan.coverage.cellpieces as cellpieces
     from geoplan.coverage.cellpieces import boundary_pieces, weighted_sums
+
+    monkeypatch.setattr(cellpieces, "_RUNS_OVER_PREFIX", runs_over_prefix)
 
     rng = np.random.default_rng(500 + seed)
     raster = random_raster(rng, rotated=seed % 3 == 2)
@@ -167,6 +194,79 @@ def test_weighted_sums_by_segments_equal_sums_piece_by_piece(seed, left_sums):
     assert np.allclose(by_segment, by_piece, rtol=1e-12, atol=1e-9)
     assert np.allclose(by_segment, brute_force(list(polys), raster), rtol=1e-9, atol=1e-6)
     assert np.array_equal(cells, cells_p)
+
+
+def numpy_edge_sums(edges, values, n, with_cells=True):
+    from geoplan.coverage.cellpieces import _pieces, weighted_sums
+
+    return weighted_sums(_pieces(*edges, values.shape), values, n, with_cells)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_compiled_sums_equal_the_numpy_sums(seed):
+    """The compiled pass repeats the numpy arithmetic term for term: same sums to rounding, same covered
+    cells, same scale; on rotated and south-up grids and polygons hanging over every side."""
+    from geoplan.coverage import cellpieces
+
+    require_compiled()
+    rng = np.random.default_rng(900 + seed)
+    raster = random_raster(rng, rotated=seed % 4 == 3)
+    x0, y0, x1, y1 = raster_extent(raster).bounds
+    polys = gpd.GeoSeries([random_polygon(rng, x0, y0, x1 - x0, y1 - y0) for _ in range(8)], crs=GK).values
+    edges = cellpieces.pixel_edges(polys, GK, raster)
+    got = cellpieces.edge_sums(edges, raster.data, len(polys))
+    expected = numpy_edge_sums(edges, raster.data, len(polys))
+    assert np.allclose(got[0], expected[0], rtol=1e-12, atol=1e-10 * expected[2])
+    assert np.allclose(got[1], expected[1], rtol=1e-12, atol=1e-10)
+    assert got[2] == expected[2]
+    assert np.allclose(got[0], brute_force(list(polys), raster), rtol=1e-9, atol=1e-6)
+
+
+def test_compiled_sums_equal_the_numpy_sums_on_the_sample_county():
+    """Many overlapping polygons (1 km village buffers) and large ones on the sample raster, reprojected
+    from EPSG:4490, and the same raster at 25 m, where rows hold hundreds of segments."""
+    from geoplan.coverage import cellpieces
+
+    require_compiled()
+    raster = read_population(LAYERS / "330624_population.tif")
+    villages = gpd.read_file(LAYERS / "330624.gpkg", layer="villages").to_crs(raster.crs)
+    towns = gpd.read_file(LAYERS / "330624.gpkg", layer="townships")
+    buffers = villages.buffer(1000.0, quad_segs=16).to_crs(4490)
+    fine = PopulationRaster(np.repeat(np.repeat(raster.data, 4, 0), 4, 1) / 16.0,
+                            raster.transform @ Affine.scale(0.25), raster.crs)
+    sums = []
+    for polys, r in ((buffers, raster), (towns.geometry, raster), (towns.geometry, fine)):
+        geoms = np.asarray(polys.values)
+        edges = cellpieces.pixel_edges(geoms, polys.crs, r)
+        values = np.asarray(r.data, dtype=float)
+        got = cellpieces.edge_sums(edges, values, len(geoms))
+        expected = numpy_edge_sums(edges, values, len(geoms))
+        assert np.allclose(got[0], expected[0], rtol=1e-12, atol=1e-9)
+        assert np.allclose(got[1], expected[1], rtol=1e-12, atol=1e-8)
+        sums.append(got[0])
+    # Coverage is linear in the cells: splitting each cell into 16 equal shares changes no sum.
+    assert np.allclose(sums[2], sums[1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("engine_name", ["compiled", "numpy"])
+def test_coordinates_outside_the_layers_crs_are_an_error_not_zero_population(engine_name, monkeypatch):
+    """Metres labelled as degrees reproject to inf: an error naming the feature, not a population of 0."""
+    from geoplan.coverage import cellpieces
+
+    if engine_name == "numpy":
+        monkeypatch.setattr(cellpieces, "_cellsums", None)
+    else:
+        require_compiled()
+    raster = read_population(LAYERS / "330624_population.tif")
+    towns = gpd.read_file(LAYERS / "330624.gpkg", layer="townships")
+    assert zonal_sum(towns, raster, "code").sum() > 400_000
+    mislabelled = towns.to_crs(raster.crs).set_crs(4490, allow_override=True)
+    with pytest.raises(CRSError, match="第 1 个要素.*EPSG:4490"):
+        zonal_sum(mislabelled, raster, "code")
+    one_bad = towns.copy()
+    one_bad.loc[2, "geometry"] = mislabelled.geometry.iloc[2]
+    with pytest.raises(CRSError, match="第 3 个要素"):
+        zonal_stats(one_bad, raster, "code")
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -185,7 +285,7 @@ def test_coverage_fractions_equal_brute_force(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_partition_of_the_raster_extent_sums_to_the_raster_total(seed, left_sums):
+def test_a_partition_of_the_raster_extent_sums_to_the_raster_total(seed, engine):
     rng = np.random.default_rng(200 + seed)
     raster = random_raster(rng)
     extent = raster_extent(raster)
@@ -227,7 +327,7 @@ def test_reprojecting_in_halves_on_two_threads_changes_nothing(monkeypatch):
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_same_sums_as_exactextract(seed, tmp_path, left_sums):
+def test_same_sums_as_exactextract(seed, tmp_path, engine):
     exactextract = pytest.importorskip("exactextract")
     rasterio = pytest.importorskip("rasterio")
     rng = np.random.default_rng(300 + seed)
@@ -246,7 +346,7 @@ def test_same_sums_as_exactextract(seed, tmp_path, left_sums):
     assert np.allclose(ours.to_numpy(), theirs.loc[ours.index].to_numpy(), rtol=1e-6, atol=1e-6)
 
 
-def test_edges_on_grid_lines_and_through_cell_corners(left_sums):
+def test_edges_on_grid_lines_and_through_cell_corners(engine):
     raster = PopulationRaster(np.arange(16.0).reshape(4, 4), Affine(100, 0, 0, 0, -100, 400), GK)
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(100, 100, 300, 300), shapely.box(-100, -100, 500, 500),
                                      shapely.Polygon([(0, 0), (400, 400), (0, 400)])], crs=GK)
@@ -260,7 +360,7 @@ def test_edges_on_grid_lines_and_through_cell_corners(left_sums):
     assert np.array_equal(frac, np.fliplr(np.triu(np.ones((4, 4)), 1) + 0.5 * np.eye(4)))
 
 
-def test_polygons_outside_the_raster_and_empty_geometries_get_zero(left_sums):
+def test_polygons_outside_the_raster_and_empty_geometries_get_zero(engine):
     raster = PopulationRaster(np.ones((4, 4)), Affine(100, 0, 0, 0, -100, 400), GK)
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(1000, 1000, 1100, 1100), shapely.Polygon(), None,
                                      shapely.box(50, 50, 150, 150)], crs=GK)
@@ -338,7 +438,7 @@ def test_ring_orientation_does_not_matter(seed):
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_non_finite_cells_count_as_zero(seed, left_sums):
+def test_non_finite_cells_count_as_zero(seed, engine):
     rng = np.random.default_rng(600 + seed)
     raster = random_raster(rng, north_up=True)
     x0, y0, x1, y1 = raster_extent(raster).bounds

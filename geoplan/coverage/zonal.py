@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from geoplan._threads import background
-from geoplan.coverage.cellpieces import boundary_pieces, weighted_sums
+from geoplan.coverage.cellpieces import boundary_pieces, edge_sums, pixel_edges
 from geoplan.errors import CRSError, GeoplanError
 from geoplan.layers.values import id_index
 from geoplan.i18n import N_, _
@@ -139,16 +139,16 @@ def _zonal_arrays(polygons, raster, id_col, with_cells=True):
 
 
 def _sums(geoms, crs, raster, values, with_cells):
-    """:func:`weighted_sums` of the polygons, with non-finite cells counted as 0."""
-    pieces = boundary_pieces(geoms, crs, raster)
+    """Weighted sums of the polygons (see :mod:`~geoplan.coverage.cellpieces`), with non-finite cells counted as 0."""
+    edges = pixel_edges(geoms, crs, raster)
     # A non-finite cell is caught by the sums it spoils, so the first pass must not warn about it.
     with np.errstate(invalid="ignore", over="ignore"):
-        sums, cells, scale = weighted_sums(pieces, values, len(geoms), with_cells)
+        sums, cells, scale = edge_sums(edges, values, len(geoms), with_cells)
     if not np.isfinite(sums).all():
         # Non-finite cells count as 0. read_population already zeroes nodata, so the (costly)
         # cleaning pass is only made when such a cell reached a sum.
         values = np.where(np.isfinite(values), values, 0.0)
-        sums, cells, scale = weighted_sums(pieces, values, len(geoms), with_cells)
+        sums, cells, scale = edge_sums(edges, values, len(geoms), with_cells)
     return sums, cells, scale
 
 
