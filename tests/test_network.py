@@ -673,11 +673,32 @@ def exact_nearest(net, xy):
     return d.min(axis=1), d
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def snap_grid(request, monkeypatch):
+    """The grid cells' nearest candidate found by the compiled kernel (``_snapgrid``) or in numpy."""
+    import geoplan.network.index as index
+
+    if request.param == "numpy":
+        monkeypatch.setattr(index, "_snapgrid", None)
+    elif index._snapgrid is None:
+        pytest.skip("geoplan.network._snapgrid was not built (test_the_compiled_snap_grid_is_built fails)")
+    return request.param
+
+
+def test_the_compiled_snap_grid_is_built():
+    """pip install builds it where a C compiler is present (the install script provides one)."""
+    import geoplan.network.index as index
+
+    assert index._snapgrid is not None, (
+        "geoplan.network._snapgrid was not built: install gcc and python3-dev "
+        "(scripts/install_system_packages.sh), then pip install -e . again")
+
+
 @pytest.mark.parametrize("k0, chunk, grid, pad_width, pad_first", [
     (8, 16384, True, None, 4), (8, 16384, False, None, 4), (1, 7, True, None, 4), (2, 1000, False, None, 4),
     (8, 16384, True, 3, 4), (8, 16384, True, 0, 4), (8, 16384, True, None, 1)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk, grid, pad_width, pad_first):
+def test_snap_matches_shapely_exactly(monkeypatch, seed, k0, chunk, grid, pad_width, pad_first, snap_grid):
     from geoplan.network.graph import _SnapIndex
 
     # pad_width 3: crowded cells leave the padded candidate table for the
@@ -774,12 +795,61 @@ def test_snap_missing_empty_and_non_point_geometries(monkeypatch, small_blocks):
     assert got["status"].iloc[gone].eq("not_snapped").all()
 
 
-def test_snap_tie_between_edges_picks_lowest_edge():
+def test_snap_tie_between_edges_picks_lowest_edge(snap_grid):
     # A point beyond a junction is equally near to both edges ending there.
     net = RoadNetwork.from_roads(roads_frame([[(0, 0), (1000, 0)], [(1000, 0), (1000, 1000)]]))
     s = net.snap(points_frame([(1100, -100), (1100, -200)]), "pid")
     assert (s["edge"] == 0).all() and (s["fraction"] == 1.0).all()
     assert s.loc["p0", "distance_to_road_m"] == approx(math.hypot(100, 100), abs=1e-6)
+
+
+@pytest.mark.parametrize("jitter", [0.0, 20.0])
+def test_compiled_snap_grid_gives_the_numpy_segments_and_distances_bit_for_bit(monkeypatch, jitter):
+    """On a regular road grid (many exact ties: points on a cell's axes are equally near two roads)
+    and a perturbed one, the compiled kernel picks the same segment at the same distance as numpy
+    for every point."""
+    import geoplan.network.index as index
+    from geoplan.network.graph import _SnapIndex
+
+    if index._snapgrid is None:
+        pytest.skip("geoplan.network._snapgrid was not built (test_the_compiled_snap_grid_is_built fails)")
+    rng = np.random.default_rng(11)
+    n = 40
+    gx, gy = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    xy = np.c_[gx.ravel(), gy.ravel()] * 100.0 + [X0, Y0] + rng.uniform(-jitter, jitter, (n * n, 2))
+    node = np.arange(n * n).reshape(n, n)
+    u = np.r_[node[:-1, :].ravel(), node[:, :-1].ravel()]
+    v = np.r_[node[1:, :].ravel(), node[:, 1:].ravel()]
+    roads = gpd.GeoDataFrame({"road_id": np.arange(len(u)).astype(str), "road_class": "tertiary"},
+                             geometry=shapely.linestrings(np.stack([xy[u], xy[v]], axis=1)), crs=GK)
+    net = RoadNetwork.from_roads(roads)
+    idx = net._segments
+    # On a cell's diagonal, a whole number of metres from its corner: exactly as near to the two roads
+    # meeting there (on the regular grid), and snapped within 45 m.
+    corner = rng.integers(0, n - 1, (2000, 2)) * 100.0 + [X0, Y0]
+    diagonal = corner + rng.integers(1, 50, 2000)[:, None] * [1.0, 1.0]
+    pts = np.vstack([
+        rng.uniform(0, (n - 1) * 100.0, (20_000, 2)) + [X0, Y0],
+        diagonal,
+        corner + 50.0,                                                    # cell centres: four roads, 50 m
+        xy[rng.integers(0, len(xy), 500)],                                # on junctions
+    ])
+    pos, hit = idx._grid_cells(pts)
+    assert (hit & (idx.pad[1][pos] > 0)).mean() > 0.9
+    # The whole search (grid round written straight into the outputs, then the tree for the rest), with
+    # crowded cells left to the ragged lists (PAD_WIDTH 2) and without, and with most points looking at
+    # their cell's whole row (PAD_FIRST 1).
+    for pad_width, pad_first in ((None, _SnapIndex.PAD_FIRST), (None, 1), (2, 1)):
+        monkeypatch.setattr(_SnapIndex, "PAD_WIDTH", pad_width)
+        monkeypatch.setattr(_SnapIndex, "PAD_FIRST", pad_first)
+        fresh = RoadNetwork.from_roads(roads)._segments
+        compiled = fresh.nearest(pts, 45.0)
+        monkeypatch.setattr(index, "_snapgrid", None)
+        reference = fresh.nearest(pts, 45.0)
+        monkeypatch.undo()
+        assert (reference[0] == -1).any() and (reference[0] >= 0).mean() > 0.5
+        for got, expected in zip(compiled, reference):
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_min_per_pair_matches_lexsort_reference():

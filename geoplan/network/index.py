@@ -15,6 +15,14 @@ import shapely
 from geoplan._arrays import stable_order
 from geoplan._threads import on_threads as _on_threads, slices as _slices
 
+try:
+    # The grid round of nearest() for the padded table's cells (_pad_block) compiled, without the GIL
+    # (setup.py builds it with pip install); without a C compiler the install goes on without it and
+    # the numpy version below does the same work.
+    from geoplan.network import _snapgrid
+except ImportError:  # pragma: no cover - exercised by installs without a compiler
+    _snapgrid = None
+
 
 def _spatial_order(xy: np.ndarray) -> np.ndarray:
     """Permutation putting points in Z-order (interleaved bits of a 2¹⁶ grid).
@@ -314,6 +322,7 @@ class _SnapIndex:
             ``max_distance``.
         """
         m = len(xy)
+        xy = np.ascontiguousarray(xy, dtype=np.float64)
         best_seg = np.full(m, -1, dtype=np.int64)
         best_d = np.full(m, np.inf)
         if self.grid is not None and len(self.piece_seg):
@@ -331,6 +340,15 @@ class _SnapIndex:
             order = np.argsort(np.where(hit, pos, -1), kind="stable")
 
             def grid(rows):
+                if _snapgrid is not None and self.pad is not None:
+                    # The padded table's cells compiled, straight into the outputs and without the GIL;
+                    # only crowded cells' points come back, for the ragged lists.
+                    table, width, soa, centres = self.pad
+                    rows = _snapgrid.grid_nearest(
+                        xy, rows, pos, hit.view(np.uint8), width, table, *soa, centres, self.PAD_FIRST,
+                        self.grid[8], max_distance, best_seg, best_d, settled.view(np.uint8))
+                    if not len(rows):
+                        return
                 seg, d, ok = self._grid_block(xy[rows], pos[rows], hit[rows])
                 best_seg[rows] = np.where(ok & (d <= max_distance), seg, -1)
                 best_d[rows] = d
