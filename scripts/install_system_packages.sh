@@ -3,8 +3,8 @@
 #   fonts-noto-cjk  Chinese text on maps and printed PDFs
 #   poppler-utils   pdftoppm/pdftotext, to look at and test generated PDFs
 #   chromium        headless browser for HTML-map tests and screenshots
-#   gcc python3-dev compiler and headers for geoplan's compiled zonal sums (setup.py; without them
-#                   pip installs geoplan with the slower numpy version of the same sums)
+#   gcc python3-dev compiler and headers for geoplan's two compiled kernels, zonal sums and snapping
+#                   (setup.py; without them pip installs geoplan with their slower numpy versions)
 # Skips apt entirely when everything is already installed, so re-runs are fast.
 set -euo pipefail
 packages=(fonts-noto-cjk poppler-utils chromium gcc python3-dev)
