@@ -377,12 +377,14 @@ def weighted_sums(pieces, values: np.ndarray, n_owners: int, with_cells: bool = 
 
     >>> import geopandas as gpd, shapely
     >>> pop = county.population
-    >>> x0, y0 = pop.transform.c, pop.transform.f
+    >>> t = pop.transform  # north up: the top-left corner of a populated cell (row 4, column 214)
+    >>> x0, y0 = t.c + 214 * t.a, t.f + 4 * t.e
     >>> square = gpd.GeoSeries([shapely.box(x0, y0 - 150, x0 + 150, y0)], crs=pop.crs).values
     >>> sums, cells, _ = weighted_sums(boundary_pieces(square, pop.crs, pop), pop.data, 1)
-    >>> expected = pop.data[0, 0] + (pop.data[0, 1] + pop.data[1, 0]) / 2 + pop.data[1, 1] / 4
-    >>> float(cells[0]), bool(np.isclose(sums[0], expected, rtol=1e-12))
-    (2.25, True)
+    >>> v = pop.data[4:6, 214:216]
+    >>> expected = v[0, 0] + (v[0, 1] + v[1, 0]) / 2 + v[1, 1] / 4
+    >>> float(cells[0]), float(expected) > 0, bool(np.isclose(sums[0], expected, rtol=1e-12))
+    (2.25, True, True)
     """
     owner, row, col, own, pdy = pieces
     nrows, ncols = values.shape
@@ -439,16 +441,17 @@ def edge_sums(edges, values: np.ndarray, n_owners: int, with_cells: bool = True)
 
     Examples
     --------
-    The 150 m square of :func:`weighted_sums`' example:
+    A 200 × 100 m strip starting half a cell into cell (4, 214) covers half of it, all of the next
+    cell and half of the one after:
 
     >>> import geopandas as gpd, shapely
     >>> pop = county.population
-    >>> x0, y0 = pop.transform.c, pop.transform.f
-    >>> square = gpd.GeoSeries([shapely.box(x0, y0 - 150, x0 + 150, y0)], crs=pop.crs).values
-    >>> sums, cells, _ = edge_sums(pixel_edges(square, pop.crs, pop), pop.data, 1)
-    >>> expected = pop.data[0, 0] + (pop.data[0, 1] + pop.data[1, 0]) / 2 + pop.data[1, 1] / 4
-    >>> float(cells[0]), bool(np.isclose(sums[0], expected, rtol=1e-12))
-    (2.25, True)
+    >>> t = pop.transform  # north up: the top-left corner of cell (row 4, column 214)
+    >>> x, y = t.c + 214 * t.a, t.f + 4 * t.e
+    >>> strip = gpd.GeoSeries([shapely.box(x + 50, y - 100, x + 250, y)], crs=pop.crs).values
+    >>> sums, cells, _ = edge_sums(pixel_edges(strip, pop.crs, pop), pop.data, 1)
+    >>> pop.data[4, 214:217].tolist(), float(cells[0]), round(float(sums[0]), 9)
+    ([58.0, 77.0, 70.0], 2.0, 141.0)
     """
     if _cellsums is not None:
         owner, x0, y0, x1, y1, sign = edges
