@@ -96,7 +96,7 @@ def require_compiled():
     from geoplan.coverage import cellpieces
 
     if cellpieces._cellsums is None:
-        pytest.skip("geoplan.coverage._cellsums was not built")
+        pytest.skip("geoplan.coverage._cellsums was not built (test_the_compiled_sums_are_built fails)")
 
 
 def test_the_compiled_sums_are_built():
