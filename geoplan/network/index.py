@@ -349,7 +349,10 @@ class _SnapIndex:
                         self.grid[8], max_distance, best_seg, best_d, settled.view(np.uint8))
                     if not len(rows):
                         return
-                seg, d, ok = self._grid_block(xy[rows], pos[rows], hit[rows])
+                    # Crowded cells are in none of the table's rows: straight to the ragged lists.
+                    seg, d, ok = self._list_block(xy[rows], pos[rows], hit[rows])
+                else:
+                    seg, d, ok = self._grid_block(xy[rows], pos[rows], hit[rows])
                 best_seg[rows] = np.where(ok & (d <= max_distance), seg, -1)
                 best_d[rows] = d
                 settled[rows] = ok
